@@ -1,0 +1,104 @@
+/**
+ * The pipeline's data model. A pipeline is a list of steps; each step is a
+ * value with a name and a `run` function that turns a workspace into a
+ * StepResult. Nothing here knows about GitHub.
+ */
+
+/** success: the tool said yes; failure: the tool said no; error: pyci could not run it. */
+export type StepState = "success" | "failure" | "error" | "skipped";
+
+export type Severity = "error" | "warning" | "information";
+
+export interface Diagnostic {
+  /** Path relative to the repository root, with forward slashes. */
+  file: string;
+  /** 1-based line and column. */
+  line: number;
+  column: number;
+  endLine?: number;
+  endColumn?: number;
+  severity: Severity;
+  /** pyright rule (e.g. "reportAttributeAccessIssue"), "syntax" for parse errors. */
+  rule: string;
+  message: string;
+  /** True for syntax (parse) errors, which always fail the check step. */
+  syntax: boolean;
+}
+
+export type TestOutcome =
+  | "pass"
+  | "fail"
+  | "error"
+  | "skip"
+  | "expected_failure"
+  | "unexpected_success";
+
+export interface TestCaseResult {
+  /** unittest id, e.g. "tests.test_math.MathTest.test_add". */
+  id: string;
+  outcome: TestOutcome;
+  durationMs: number;
+  /** Skip reason or the exception's one-line message. */
+  message?: string;
+  traceback?: string;
+  /** Where in the repository it failed (relative path, 1-based line). */
+  file?: string;
+  line?: number;
+}
+
+export interface TestCounts {
+  total: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  expectedFailures: number;
+  unexpectedSuccesses: number;
+}
+
+export interface StepResult {
+  name: string;
+  state: StepState;
+  /** One line, with numbers: "901 tests passed", "3 syntax errors". */
+  summary: string;
+  exitCode: number | null;
+  durationMs: number;
+  diagnostics?: Diagnostic[];
+  tests?: TestCaseResult[];
+  testCounts?: TestCounts;
+  /** Whether type errors were enforced (check step only). */
+  enforced?: boolean;
+}
+
+/** Receives a step's console output, already masked, as it is produced. */
+export interface LogSink {
+  write(text: string): void;
+}
+
+/** Settings from `.github/pyci.yml` (or defaults). */
+export interface RepoConfig {
+  check: { enforceTypeErrors: boolean | undefined };
+  test: { startDir: string; pattern: string; topLevelDir?: string };
+  install: string[];
+  python?: string;
+}
+
+export interface StepContext {
+  /** Absolute path of the checkout. */
+  dir: string;
+  repoConfig: RepoConfig;
+  /** Python interpreter to run tests with (the venv's one after `install`). */
+  python: string;
+  /** Absolute directory for throwaway HOME/TMPDIR of the code under test. */
+  scratchDir: string;
+  timeoutMs: number;
+  log: LogSink;
+  signal?: AbortSignal;
+}
+
+export interface Step {
+  name: string;
+  /** Whether this step applies to the checkout; steps that do not apply are left out. */
+  applies?(ctx: StepContext): Promise<boolean>;
+  run(ctx: StepContext): Promise<StepResult>;
+}
