@@ -68,6 +68,8 @@ export interface StepResult {
   testCounts?: TestCounts;
   /** Whether type errors were enforced (check step only). */
   enforced?: boolean;
+  /** Interpreter that later steps should use (set by the install step: the venv's python). */
+  python?: string;
 }
 
 /** Receives a step's console output, already masked, as it is produced. */
