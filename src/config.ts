@@ -1,0 +1,129 @@
+import { accessSync, constants, existsSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** pyci's own settings, parsed and validated once at start-up. Probot reads its own variables. */
+export interface Config {
+  production: boolean;
+  /** Base URL of this server, without a trailing slash. */
+  publicUrl: string;
+  dataDir: string;
+  workDir: string;
+  cloneProtocol: "ssh" | "https";
+  sshKeyPath?: string;
+  knownHostsPath: string;
+  concurrency: number;
+  stepTimeoutMs: number;
+  python: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`pyci cannot start, its configuration is invalid:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** GitHub.com's published SSH host keys, shipped with the package. */
+export const GITHUB_KNOWN_HOSTS = fileURLToPath(new URL("../known_hosts", import.meta.url));
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const production = env.NODE_ENV === "production";
+
+  const secret = env.WEBHOOK_SECRET;
+  if (production && (!secret || secret === "development")) {
+    problems.push(
+      "WEBHOOK_SECRET is missing (or is Probot's default \"development\"). Set it to the webhook secret of your GitHub App; pyci does not accept unsigned deliveries in production.",
+    );
+  }
+  if (env.PRIVATE_KEY_PATH && !readable(env.PRIVATE_KEY_PATH)) {
+    problems.push(`PRIVATE_KEY_PATH=${env.PRIVATE_KEY_PATH} cannot be read. Point it at the .pem file downloaded from your GitHub App's settings.`);
+  }
+
+  const port = env.PORT ?? "3000";
+  let publicUrl = env.CI_PUBLIC_URL?.trim();
+  if (!publicUrl) {
+    if (production) problems.push("CI_PUBLIC_URL is missing. Set it to the base URL where GitHub users can reach this server (e.g. https://ci.example.com); status and check-run links point there.");
+    publicUrl = `http://localhost:${port}`;
+  } else if (!isHttpUrl(publicUrl)) {
+    problems.push(`CI_PUBLIC_URL=${publicUrl} is not an http(s) URL.`);
+  }
+
+  const sshKeyPath = env.CI_SSH_KEY_PATH?.trim() || undefined;
+  if (sshKeyPath && !readable(sshKeyPath)) {
+    problems.push(`CI_SSH_KEY_PATH=${sshKeyPath} cannot be read. Point it at the private key of a deploy key (or machine user) that can clone your repositories.`);
+  }
+  const protocol = env.CI_CLONE_PROTOCOL?.trim() || (sshKeyPath ? "ssh" : "https");
+  if (protocol !== "ssh" && protocol !== "https") {
+    problems.push(`CI_CLONE_PROTOCOL=${protocol} is not supported; use "ssh" or "https".`);
+  } else if (protocol === "ssh" && !sshKeyPath) {
+    problems.push("CI_CLONE_PROTOCOL=ssh needs CI_SSH_KEY_PATH (the private key to clone with).");
+  }
+  const knownHostsPath = env.CI_SSH_KNOWN_HOSTS?.trim() || GITHUB_KNOWN_HOSTS;
+  if (!readable(knownHostsPath)) {
+    problems.push(`CI_SSH_KNOWN_HOSTS=${knownHostsPath} cannot be read. It must hold the host keys of your git server (GitHub.com's are built in).`);
+  }
+
+  const concurrency = positiveInt(env, "CI_CONCURRENCY", availableParallelism(), problems);
+  const stepTimeout = positiveInt(env, "CI_STEP_TIMEOUT", 1800, problems);
+  const python = env.CI_PYTHON?.trim() || "python3";
+
+  const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
+  const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
+  if (existsSync(workDir) && !writable(workDir)) problems.push(`CI_WORK_DIR=${workDir} is not writable.`);
+  if (existsSync(dataDir) && !writable(dataDir)) problems.push(`CI_DATA_DIR=${dataDir} is not writable.`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    production,
+    publicUrl: publicUrl.replace(/\/+$/, ""),
+    dataDir,
+    workDir,
+    cloneProtocol: protocol as "ssh" | "https",
+    ...(sshKeyPath ? { sshKeyPath: resolve(sshKeyPath) } : {}),
+    knownHostsPath: resolve(knownHostsPath),
+    concurrency,
+    stepTimeoutMs: stepTimeout * 1000,
+    python,
+  };
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    problems.push(`${name}=${raw} must be a whole number of at least 1.`);
+    return fallback;
+  }
+  return value;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function writable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
