@@ -13,8 +13,10 @@ export interface CheckoutRequest {
   workRoot: string;
   buildId: string;
   source: CloneSource;
-  /** The exact commit to build. */
-  sha: string;
+  /** The exact commit to build … */
+  sha?: string;
+  /** … or a branch, tag or commit to resolve (the CLI's --ref; HEAD when neither is given). */
+  ref?: string;
   /** For pull requests: refs/pull/<n>/head is fetched when the commit itself cannot be (forks). */
   prNumber?: number;
   log: LogSink;
@@ -46,12 +48,14 @@ export async function createWorkspace(workRoot: string, buildId: string): Promis
   return { dir, scratchDir, remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
 }
 
-/** Fetches exactly `sha` into `workspace.dir` and checks it out (detached). */
-export async function checkout(workspace: Workspace, request: CheckoutRequest): Promise<void> {
+/** Fetches exactly `sha` (or `ref`) into `workspace.dir` and checks it out (detached). Returns the commit. */
+export async function checkout(workspace: Workspace, request: CheckoutRequest): Promise<string> {
   const git = gitRunner(workspace, request);
   // 1. an empty repository whose origin is the source
   await git(["init", "-q"]);
   await git(["remote", "add", "origin", request.source.url]);
+  if (request.sha === undefined) return checkoutRef(workspace, request, git);
+  if (!/^[0-9a-f]{40}$/.test(request.sha)) throw new CheckoutError(`Not a commit id: ${JSON.stringify(request.sha)}`);
   // 2. the commit itself (GitHub serves any reachable commit by id) …
   let fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", request.sha], { allowFailure: true });
   // 3. … or the pull request's head ref on the base repository (fork PRs, servers that refuse ids)
@@ -65,6 +69,23 @@ export async function checkout(workspace: Workspace, request: CheckoutRequest): 
   // 4. the working tree at that commit
   await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", request.sha]);
   request.log.write(`Checked out ${request.sha}\n`);
+  return request.sha;
+}
+
+async function checkoutRef(workspace: Workspace, request: CheckoutRequest, git: GitCall): Promise<string> {
+  const ref = request.ref ?? "HEAD";
+  if (ref.startsWith("-") || /[\s\u0000-\u001f]/.test(ref)) throw new CheckoutError(`Not a git ref: ${JSON.stringify(ref)}`);
+  const fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", ref], { allowFailure: true });
+  if (!fetched) throw new CheckoutError(`Could not fetch ${ref} from ${redactUrl(request.source.url)}`);
+  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", "FETCH_HEAD"]);
+  const sha = (await readHead(workspace)).trim();
+  request.log.write(`Checked out ${ref} at ${sha}\n`);
+  return sha;
+}
+
+async function readHead(workspace: Workspace): Promise<string> {
+  const result = await run({ cmd: "git", args: ["rev-parse", "HEAD"], cwd: workspace.dir, env: gitEnv(workspace.scratchDir, { protocol: "local", url: "" }), timeoutMs: 30_000, captureStdout: true });
+  return result.stdout;
 }
 
 type GitCall = (args: string[], options?: { allowFailure?: boolean }) => Promise<boolean>;

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { run } from "../src/pipeline/exec.js";
-import { sandboxEnv } from "../src/pipeline/sandbox-env.js";
+import { run } from "../../src/pipeline/exec.js";
+import { sandboxEnv } from "../../src/pipeline/sandbox-env.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "pyci-exec-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));

@@ -1,0 +1,18 @@
+/** Everything needed to run and report one build: plain data, taken from a webhook payload. */
+export interface BuildRequest {
+  owner: string;
+  repo: string;
+  /** The exact commit to build and report on. */
+  sha: string;
+  /** e.g. "pull_request.opened", "check_run.rerequested". */
+  event: string;
+  deliveryId: string;
+  installationId: number;
+  /** repository.ssh_url, as GitHub gives it. */
+  sshUrl: string;
+  /** repository.clone_url (https). */
+  cloneUrl: string;
+  prNumber?: number;
+  prTitle?: string;
+  prUrl?: string;
+}

@@ -1,0 +1,202 @@
+#!/usr/bin/env node
+import { mkdtempSync, realpathSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { copyWorkingTree } from "./pipeline/copy-working-tree.js";
+import { maskSecrets } from "./pipeline/mask-secrets.js";
+import { PR_PIPELINE } from "./pipeline/pr-pipeline.js";
+import { readRepoConfigFile } from "./pipeline/repo-config.js";
+import { runPipeline } from "./pipeline/run-pipeline.js";
+import type { StepResult } from "./pipeline/types.js";
+import { checkout, createWorkspace } from "./pipeline/workspace.js";
+import { formatDuration, summaryMarkdown } from "./report/summary-markdown.js";
+import { openStepLog } from "./store/step-log.js";
+
+const USAGE = `Usage: pyci run <directory|git-url> [--ref REF] [--verbose]
+
+Runs pyci's pull-request pipeline (install, check with pyright, unittest)
+locally, without GitHub, and prints the same report the check run shows.
+
+  <directory>   a Python project; its working tree is built as it is,
+                uncommitted changes included (unless --ref is given)
+  <git-url>     a repository to clone (https://, ssh://, git@host:path, file://)
+  --ref REF     build this branch, tag or commit instead of the working tree / HEAD
+  --verbose     stream every step's output while it runs
+
+Environment: CI_PYTHON (default python3), CI_STEP_TIMEOUT (seconds, default 1800),
+CI_WORK_DIR (where the throwaway checkout is made, default the OS temp dir).
+Exit status: 0 when every step passed, 1 when a step failed, 2 when pyci could
+not run a step (or on bad usage).`;
+
+type Output = { write(text: string): void; isTTY?: boolean };
+
+export async function main(argv: string[], out: Output = process.stdout, err: Output = process.stderr): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { ref: { type: "string" }, verbose: { type: "boolean", short: "v" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (error) {
+    err.write(`pyci: ${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const [command, target, ...extra] = parsed.positionals;
+  if (parsed.values.help) {
+    out.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== "run" || !target || extra.length > 0) {
+    err.write(`${command && command !== "run" ? `pyci: unknown command "${command}"\n\n` : ""}${USAGE}\n`);
+    return 2;
+  }
+  const timeout = Number(process.env.CI_STEP_TIMEOUT ?? 1800);
+  if (!Number.isInteger(timeout) || timeout < 1) {
+    err.write(`pyci: CI_STEP_TIMEOUT=${process.env.CI_STEP_TIMEOUT} must be a whole number of seconds\n`);
+    return 2;
+  }
+  return runLocal({ target, ref: parsed.values.ref, verbose: parsed.values.verbose ?? false, timeoutMs: timeout * 1000 }, out, err);
+}
+
+interface LocalRun {
+  target: string;
+  ref: string | undefined;
+  verbose: boolean;
+  timeoutMs: number;
+}
+
+/**
+ * 1. a workspace; 2. the code: the working tree copied, or a clone at --ref;
+ * 3. the repository's .github/pyci.yml from that code; 4. the pipeline, with
+ * progress; 5. the report; 6. the workspace removed. Logs are kept.
+ */
+async function runLocal(options: LocalRun, out: Output, err: Output): Promise<number> {
+  const workRoot = resolve(process.env.CI_WORK_DIR ?? tmpdir());
+  const logDir = mkdtempSync(join(tmpdir(), "pyci-logs-"));
+  const id = `local-${process.pid}-${Date.now()}`;
+  const workspace = await createWorkspace(workRoot, id);
+  const progress = new Progress(out);
+  const mask = maskSecrets([]);
+  const openLog = (step: string) => openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined);
+  const steps: StepResult[] = [];
+  try {
+    // 1 + 2. the code
+    const isDir = await stat(options.target).then((s) => s.isDirectory(), () => false);
+    const fetchLog = openLog("checkout");
+    const started = performance.now();
+    try {
+      if (isDir && options.ref === undefined) {
+        const files = await copyWorkingTree(resolve(options.target), workspace);
+        fetchLog.write(`Copied ${files} files of the working tree of ${resolve(options.target)}\n`);
+      } else {
+        const url = isDir ? resolve(options.target) : options.target;
+        await checkout(workspace, { workRoot, buildId: id, source: { protocol: "local", url }, ...(options.ref ? { ref: options.ref } : {}), log: fetchLog, timeoutMs: options.timeoutMs });
+      }
+    } catch (error) {
+      fetchLog.write(`${(error as Error).message}\n`);
+      fetchLog.close();
+      err.write(`pyci: could not get the code: ${(error as Error).message}\n`);
+      return 2;
+    }
+    fetchLog.close();
+    steps.push({ name: "checkout", state: "success", summary: isDir && !options.ref ? "Working tree copied" : `Checked out ${options.ref ?? "HEAD"}`, exitCode: 0, durationMs: Math.round(performance.now() - started) });
+
+    // 3. the repository's own config
+    let repoConfig;
+    try {
+      repoConfig = await readRepoConfigFile(workspace.dir);
+    } catch (error) {
+      err.write(`pyci: ${(error as Error).message}\n`);
+      return 2;
+    }
+
+    // 4. the pipeline
+    progress.start();
+    const results = await runPipeline(PR_PIPELINE, {
+      dir: workspace.dir,
+      scratchDir: workspace.scratchDir,
+      repoConfig,
+      python: repoConfig.python ?? process.env.CI_PYTHON ?? "python3",
+      timeoutMs: options.timeoutMs,
+      openLog,
+      onStepStart: (step) => progress.stepStarted(step),
+      onStepEnd: (result) => progress.stepEnded(result),
+    });
+    progress.stop();
+    steps.push(...results);
+
+    // 5. the report
+    out.write(`\n${summaryMarkdown(steps)}\n\nLogs: ${logDir}\n`);
+    if (results.some((r) => r.state === "error")) return 2;
+    if (results.some((r) => r.state === "failure")) return 1;
+    return 0;
+  } finally {
+    progress.stop();
+    // 6. nothing left behind but the logs
+    await workspace.remove();
+  }
+}
+
+/** Which steps are running and for how long: one rewritten line on a terminal, plain lines elsewhere. */
+class Progress {
+  private readonly running = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly out: Output) {}
+
+  start(): void {
+    if (this.out.isTTY) this.timer = setInterval(() => this.draw(), 500);
+  }
+
+  stepStarted(step: string): void {
+    this.running.set(step, performance.now());
+    if (!this.out.isTTY) this.out.write(`▶ ${step} started\n`);
+    else this.draw();
+  }
+
+  stepEnded(result: StepResult): void {
+    this.running.delete(result.name);
+    const mark = result.state === "success" ? "✓" : result.state === "skipped" ? "-" : "✗";
+    this.clear();
+    this.out.write(`${mark} ${result.name}: ${result.summary} (${formatDuration(result.durationMs)})\n`);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.clear();
+  }
+
+  private draw(): void {
+    if (this.running.size === 0) return;
+    const now = performance.now();
+    const parts = [...this.running].map(([step, since]) => `${step} ${Math.floor((now - since) / 1000)}s`);
+    this.out.write(`\r\u001b[2K… running ${parts.join(", ")}`);
+  }
+
+  private clear(): void {
+    if (this.out.isTTY) this.out.write("\r\u001b[2K");
+  }
+}
+
+if (isMain()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`pyci: ${(error as Error).stack ?? String(error)}\n`);
+      process.exit(2);
+    },
+  );
+}
+
+function isMain(): boolean {
+  try {
+    return !!process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}

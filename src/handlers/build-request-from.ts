@@ -1,0 +1,76 @@
+import type { CheckRunRerequestedEvent, CheckSuiteRerequestedEvent, PullRequestEvent } from "@octokit/webhooks-types";
+import type { BuildRequest } from "../builds/build-request.js";
+
+/** Why a delivery starts no build; logged, and the delivery is acknowledged. */
+export class Ignored {
+  constructor(readonly reason: string) {}
+}
+
+const SHA = /^[0-9a-f]{40}$/;
+const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * Pure: the build a delivery asks for, or why it asks for none. Payloads are
+ * untrusted input even when signed (a bug upstream, a test sender): every
+ * field pyci later passes to git or shows on a page is checked here.
+ */
+export function fromPullRequest(payload: PullRequestEvent, deliveryId: string): BuildRequest | Ignored {
+  const pr = payload.pull_request;
+  if (!pr || typeof pr.number !== "number") return new Ignored("payload has no pull_request");
+  const base = common(payload, deliveryId, `pull_request.${payload.action}`, pr.head?.sha);
+  if (base instanceof Ignored) return base;
+  return {
+    ...base,
+    prNumber: pr.number,
+    ...(typeof pr.title === "string" ? { prTitle: pr.title } : {}),
+    ...(typeof pr.html_url === "string" ? { prUrl: pr.html_url } : {}),
+  };
+}
+
+export function fromCheckRun(payload: CheckRunRerequestedEvent, deliveryId: string): BuildRequest | Ignored {
+  const run = payload.check_run;
+  if (!run) return new Ignored("payload has no check_run");
+  const base = common(payload, deliveryId, "check_run.rerequested", run.head_sha);
+  if (base instanceof Ignored) return base;
+  return withPullRequest(base, run.pull_requests);
+}
+
+export function fromCheckSuite(payload: CheckSuiteRerequestedEvent, deliveryId: string): BuildRequest | Ignored {
+  const suite = payload.check_suite;
+  if (!suite) return new Ignored("payload has no check_suite");
+  const base = common(payload, deliveryId, "check_suite.rerequested", suite.head_sha);
+  if (base instanceof Ignored) return base;
+  return withPullRequest(base, suite.pull_requests);
+}
+
+type Payload = {
+  repository?: { name?: unknown; owner?: { login?: unknown }; ssh_url?: unknown; clone_url?: unknown };
+  installation?: { id?: unknown };
+};
+
+function common(payload: Payload, deliveryId: string, event: string, sha: unknown): BuildRequest | Ignored {
+  const repository = payload.repository;
+  const installationId = payload.installation?.id;
+  if (typeof installationId !== "number") return new Ignored("delivery has no installation (is the GitHub App installed on this repository?)");
+  if (!repository) return new Ignored("payload has no repository");
+  const owner = repository.owner?.login;
+  const repo = repository.name;
+  if (typeof owner !== "string" || !NAME.test(owner) || typeof repo !== "string" || !NAME.test(repo) || repo === "." || repo === "..") {
+    return new Ignored("repository owner or name is missing or malformed");
+  }
+  if (typeof sha !== "string" || !SHA.test(sha)) return new Ignored("head commit SHA is missing or malformed");
+  const sshUrl = repository.ssh_url;
+  const cloneUrl = repository.clone_url;
+  if (!isGitUrl(sshUrl) || !isGitUrl(cloneUrl)) return new Ignored("repository clone URLs are missing or malformed");
+  return { owner, repo, sha, event, deliveryId, installationId, sshUrl, cloneUrl };
+}
+
+function withPullRequest(base: BuildRequest, pulls: { number?: unknown; head?: { sha?: unknown } }[] | undefined): BuildRequest {
+  const pr = pulls?.find((p) => p.head?.sha === base.sha) ?? pulls?.[0];
+  return typeof pr?.number === "number" ? { ...base, prNumber: pr.number } : base;
+}
+
+/** A URL git may be handed as an argument: no option-looking or control characters. */
+function isGitUrl(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length < 2048 && !value.startsWith("-") && !/[\s\u0000-\u001f]/.test(value);
+}

@@ -1,0 +1,25 @@
+import type { Context } from "probot";
+import { acceptBuild, type BuildDeps } from "../builds/run-build.js";
+import type { BuildRequest } from "../builds/build-request.js";
+import { Ignored } from "./build-request-from.js";
+
+type BuildEvent = "pull_request" | "check_run" | "check_suite";
+
+/**
+ * A webhook handler: turns the delivery into a build request with `toRequest`
+ * (a pure function), then accepts the build, which queues it and returns.
+ * It never runs the build: GitHub waits at most 10 s for the answer.
+ */
+export function onBuildEvent<E extends BuildEvent>(
+  deps: BuildDeps,
+  toRequest: (payload: Context<E>["payload"], deliveryId: string) => BuildRequest | Ignored,
+) {
+  return async (context: Context<E>): Promise<void> => {
+    const request = toRequest(context.payload, context.id);
+    if (request instanceof Ignored) {
+      context.log.info({ deliveryId: context.id, event: context.name, reason: request.reason }, "delivery ignored");
+      return;
+    }
+    await acceptBuild(deps, request);
+  };
+}

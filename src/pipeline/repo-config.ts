@@ -1,0 +1,87 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import type { RepoConfig } from "./types.js";
+
+/** The file maintainers put on their default branch; `pyci run` reads it from the working tree. */
+export const REPO_CONFIG_PATH = ".github/pyci.yml";
+
+export class RepoConfigError extends Error {
+  override name = "RepoConfigError";
+}
+
+export function defaultRepoConfig(): RepoConfig {
+  return { check: { enforceTypeErrors: undefined }, test: { startDir: ".", pattern: "test*.py" }, install: [] };
+}
+
+/**
+ * Validates `.github/pyci.yml` (already parsed from YAML):
+ *
+ *   check:   { enforce_type_errors: true|false }   # default: enforce when pyright is configured
+ *   test:    { start_dir: ".", pattern: "test*.py", top_level_dir: "." }
+ *   install: ["pip install -e .", ...]             # run in a fresh virtualenv before the steps
+ *   python:  python3.12                            # interpreter name on the server's PATH
+ */
+export function parseRepoConfig(raw: unknown): RepoConfig {
+  const config = defaultRepoConfig();
+  if (raw === null || raw === undefined) return config;
+  const root = object(raw, "the file");
+  const check = root.check === undefined ? {} : object(root.check, "check");
+  if (check.enforce_type_errors !== undefined) {
+    if (typeof check.enforce_type_errors !== "boolean") throw new RepoConfigError("check.enforce_type_errors must be true or false");
+    config.check.enforceTypeErrors = check.enforce_type_errors;
+  }
+  const test = root.test === undefined ? {} : object(root.test, "test");
+  if (test.start_dir !== undefined) config.test.startDir = relativeDir(test.start_dir, "test.start_dir");
+  if (test.top_level_dir !== undefined) config.test.topLevelDir = relativeDir(test.top_level_dir, "test.top_level_dir");
+  if (test.pattern !== undefined) {
+    if (typeof test.pattern !== "string" || test.pattern === "" || test.pattern.includes("/")) {
+      throw new RepoConfigError("test.pattern must be a file name pattern such as test*.py");
+    }
+    config.test.pattern = test.pattern;
+  }
+  if (root.install !== undefined) {
+    const install = typeof root.install === "string" ? [root.install] : root.install;
+    if (!Array.isArray(install) || !install.every((c) => typeof c === "string" && c.trim() !== "")) {
+      throw new RepoConfigError("install must be a command or a list of commands");
+    }
+    config.install = install as string[];
+  }
+  if (root.python !== undefined) {
+    if (typeof root.python !== "string" || !/^python[0-9.]*$/.test(root.python)) {
+      throw new RepoConfigError("python must name an interpreter on the server's PATH, such as python3.12");
+    }
+    config.python = root.python;
+  }
+  return config;
+}
+
+/** Reads the config from a working tree (the CLI); a missing file means the defaults. */
+export async function readRepoConfigFile(dir: string): Promise<RepoConfig> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, REPO_CONFIG_PATH), "utf8");
+  } catch {
+    return defaultRepoConfig();
+  }
+  try {
+    return parseRepoConfig(parse(text));
+  } catch (error) {
+    if (error instanceof RepoConfigError) throw error;
+    throw new RepoConfigError(`${REPO_CONFIG_PATH} is not valid YAML: ${(error as Error).message}`);
+  }
+}
+
+function object(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new RepoConfigError(`${where} must be a mapping`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function relativeDir(value: unknown, where: string): string {
+  if (typeof value !== "string" || value === "" || value.startsWith("/") || value.split(/[\\/]/).includes("..")) {
+    throw new RepoConfigError(`${where} must be a directory inside the repository, such as tests`);
+  }
+  return value;
+}

@@ -1,0 +1,73 @@
+import type { LogSink, RepoConfig, Step, StepContext, StepResult } from "./types.js";
+
+/** Stages run in order; the steps of one stage run side by side. */
+export type Pipeline = Step[][];
+
+export interface PipelineOptions {
+  dir: string;
+  scratchDir: string;
+  repoConfig: RepoConfig;
+  python: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** A log for one step; closed by the pipeline when the step ends. */
+  openLog(step: string): LogSink & { close(): void };
+  onStepStart?(step: string): void;
+  onStepEnd?(result: StepResult): void;
+}
+
+/**
+ * Runs the stages of a pipeline over a checkout. A step that fails or errors
+ * stops the later stages; their steps are reported as not run, with the
+ * state of the step that stopped them (a failed install fails the tests).
+ * A step that throws is a bug in pyci: it ends in `error`, never a crash.
+ */
+export async function runPipeline(pipeline: Pipeline, options: PipelineOptions): Promise<StepResult[]> {
+  const results: StepResult[] = [];
+  let python = options.python;
+  let blocker: StepResult | undefined;
+
+  for (const stage of pipeline) {
+    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
+    const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
+    if (blocker) {
+      const stopped = blocker;
+      results.push(...applicable.map((step) => notRun(step.name, stopped)));
+      continue;
+    }
+    const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options)));
+    for (const result of stageResults) {
+      results.push(result);
+      if (result.python) python = result.python;
+      if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
+    }
+  }
+  return results;
+}
+
+async function filterApplicable(stage: Step[], ctx: StepContext): Promise<Step[]> {
+  const checks = await Promise.all(stage.map((step) => (step.applies ? step.applies(ctx).catch(() => true) : true)));
+  return stage.filter((_, i) => checks[i]);
+}
+
+async function runStep(step: Step, ctxBase: Omit<StepContext, "log">, options: PipelineOptions): Promise<StepResult> {
+  const log = options.openLog(step.name);
+  options.onStepStart?.(step.name);
+  const started = performance.now();
+  let result: StepResult;
+  try {
+    result = await step.run({ ...ctxBase, log });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.write(`\n[pyci: the ${step.name} step crashed: ${message}]\n`);
+    result = { name: step.name, state: "error", summary: `pyci crashed: ${message}`.slice(0, 120), exitCode: null, durationMs: Math.round(performance.now() - started) };
+  } finally {
+    log.close();
+  }
+  options.onStepEnd?.(result);
+  return result;
+}
+
+function notRun(name: string, blocker: StepResult): StepResult {
+  return { name, state: blocker.state, summary: `Not run: ${blocker.name} ${blocker.state === "error" ? "errored" : "failed"} (${blocker.summary})`, exitCode: null, durationMs: 0 };
+}

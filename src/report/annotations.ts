@@ -1,0 +1,63 @@
+import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
+import { truncate } from "./truncate.js";
+
+/** A check-run annotation, in GitHub's shape. Paths are relative to the repository root. */
+export interface Annotation {
+  path: string;
+  start_line: number;
+  end_line: number;
+  start_column?: number;
+  end_column?: number;
+  annotation_level: "notice" | "warning" | "failure";
+  message: string;
+  title?: string;
+  raw_details?: string;
+}
+
+const MAX_DETAILS = 64 * 1024 - 1;
+
+/**
+ * Every diagnostic of the check step and every failing or erroring test,
+ * at its file:line. Type errors that are not enforced are warnings: they
+ * are shown but do not fail the build.
+ */
+export function annotationsFor(steps: StepResult[]): Annotation[] {
+  const annotations: Annotation[] = [];
+  for (const step of steps) {
+    for (const d of step.diagnostics ?? []) annotations.push(fromDiagnostic(d, step.enforced ?? false));
+    for (const t of step.tests ?? []) {
+      const annotation = fromTest(t);
+      if (annotation) annotations.push(annotation);
+    }
+  }
+  return annotations;
+}
+
+function fromDiagnostic(d: Diagnostic, enforced: boolean): Annotation {
+  const level = d.severity === "error" ? (d.syntax || enforced ? "failure" : "warning") : d.severity === "warning" ? "warning" : "notice";
+  const sameLine = (d.endLine ?? d.line) === d.line;
+  return {
+    path: d.file,
+    start_line: d.line,
+    end_line: d.endLine ?? d.line,
+    ...(sameLine ? { start_column: d.column, end_column: Math.max(d.column, d.endColumn ?? d.column) } : {}),
+    annotation_level: level,
+    title: truncate(d.syntax ? "Syntax error" : `pyright: ${d.rule || d.severity}`, 255),
+    message: truncate(d.message, MAX_DETAILS),
+  };
+}
+
+function fromTest(t: TestCaseResult): Annotation | undefined {
+  if (t.outcome !== "fail" && t.outcome !== "error" && t.outcome !== "unexpected_success") return undefined;
+  if (!t.file || !t.line) return undefined;
+  const verb = t.outcome === "fail" ? "failed" : t.outcome === "error" ? "errored" : "unexpectedly succeeded";
+  return {
+    path: t.file,
+    start_line: t.line,
+    end_line: t.line,
+    annotation_level: "failure",
+    title: truncate(`${t.id} ${verb}`, 255),
+    message: truncate(t.message || `Test ${verb}`, MAX_DETAILS),
+    ...(t.traceback ? { raw_details: truncate(t.traceback, MAX_DETAILS) } : {}),
+  };
+}

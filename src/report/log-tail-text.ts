@@ -1,0 +1,21 @@
+import { MAX_OUTPUT_CHARS } from "./summary-markdown.js";
+import { tail } from "./truncate.js";
+
+const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
+
+/**
+ * The check run's `text`: the end of each step's log, within GitHub's
+ * 65535 characters, giving every step an equal share.
+ */
+export function logTailText(logs: { step: string; text: string }[], limit = MAX_OUTPUT_CHARS): string {
+  if (logs.length === 0) return "";
+  const overhead = 40;
+  const share = Math.floor(limit / logs.length) - overhead;
+  return logs
+    .map(({ step, text }) => {
+      const clean = tail(text.replace(ANSI, "").replace(/```/g, "` ` `"), Math.max(share, 100));
+      return `#### ${step}\n\`\`\`\n${clean.trimEnd()}\n\`\`\``;
+    })
+    .join("\n\n")
+    .slice(0, limit);
+}

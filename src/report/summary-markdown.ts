@@ -1,0 +1,80 @@
+import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
+import { truncate } from "./truncate.js";
+
+export const MAX_OUTPUT_CHARS = 65_535;
+
+const ICON: Record<string, string> = { success: "✅", failure: "❌", error: "⚠️", skipped: "⏭️" };
+const MAX_FAILURES = 20;
+const TRACEBACK_LINES = 12;
+const MAX_DIAGNOSTICS = 30;
+const SLOWEST = 5;
+
+/**
+ * The readable Markdown report of a build: steps, counts and durations,
+ * failing tests with the first lines of their tracebacks, what pyright
+ * found, and the slowest tests. The same text is the check run's summary
+ * and what `pyci run` prints.
+ */
+export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string {
+  const parts: string[] = [stepTable(steps)];
+  const tests = steps.flatMap((s) => s.tests ?? []);
+  const failing = tests.filter((t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success");
+  if (failing.length > 0) parts.push(failures(failing));
+  const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? false })));
+  if (diagnostics.length > 0) parts.push(problems(diagnostics));
+  const timed = tests.filter((t) => t.durationMs > 0).sort((a, b) => b.durationMs - a.durationMs).slice(0, SLOWEST);
+  if (timed.length > 0) parts.push(slowest(timed));
+  if (buildUrl) parts.push(`[Full output of every step](${buildUrl})`);
+  return truncate(parts.join("\n\n"), MAX_OUTPUT_CHARS);
+}
+
+function stepTable(steps: StepResult[]): string {
+  const rows = steps.map((s) => `| ${s.name} | ${ICON[s.state] ?? ""} ${s.state} | ${formatDuration(s.durationMs)} | ${cell(s.summary)} |`);
+  return ["| Step | Result | Duration | Summary |", "| --- | --- | --- | --- |", ...rows].join("\n");
+}
+
+function failures(failing: TestCaseResult[]): string {
+  const shown = failing.slice(0, MAX_FAILURES).map((t) => {
+    const where = t.file && t.line ? ` at \`${t.file}:${t.line}\`` : "";
+    const verb = t.outcome === "fail" ? "failed" : t.outcome === "error" ? "error" : "unexpected success";
+    const traceback = (t.traceback ?? t.message ?? "").trimEnd().split("\n");
+    const head = traceback.slice(0, TRACEBACK_LINES);
+    if (traceback.length > TRACEBACK_LINES) head.push(`… ${traceback.length - TRACEBACK_LINES} more lines`);
+    return `**\`${t.id}\`** (${verb})${where}\n\n\`\`\`\n${head.join("\n").replace(/```/g, "` ` `")}\n\`\`\``;
+  });
+  const more = failing.length > MAX_FAILURES ? `\n\n…and ${failing.length - MAX_FAILURES} more.` : "";
+  return `### Failing tests (${failing.length})\n\n${shown.join("\n\n")}${more}`;
+}
+
+function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
+  const sorted = [...items].sort((a, b) => rank(a) - rank(b));
+  const lines = sorted.slice(0, MAX_DIAGNOSTICS).map(({ d, enforced }) => {
+    const kind = d.syntax ? "syntax error" : d.severity === "error" && !enforced ? "error (not enforced)" : d.severity;
+    const rule = d.rule && !d.syntax ? ` (${d.rule})` : "";
+    return `- \`${d.file}:${d.line}:${d.column}\` ${kind}: ${cell(d.message)}${rule}`;
+  });
+  const more = items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
+  return `### Problems found by the check step (${items.length})\n\n${lines.join("\n")}${more}`;
+}
+
+function rank({ d, enforced }: { d: { syntax: boolean; severity: string }; enforced: boolean }): number {
+  if (d.syntax) return 0;
+  if (d.severity === "error") return enforced ? 1 : 2;
+  return d.severity === "warning" ? 3 : 4;
+}
+
+function slowest(tests: TestCaseResult[]): string {
+  const rows = tests.map((t) => `| \`${t.id}\` | ${formatDuration(t.durationMs)} |`);
+  return ["### Slowest tests", "", "| Test | Duration |", "| --- | --- |", ...rows].join("\n");
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(ms / 60_000);
+  return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}

@@ -1,0 +1,53 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaultRepoConfig, parseRepoConfig, readRepoConfigFile, RepoConfigError } from "../../src/pipeline/repo-config.js";
+
+describe("parseRepoConfig", () => {
+  it("gives unittest's defaults for an empty file", () => {
+    expect(parseRepoConfig(null)).toEqual({ check: { enforceTypeErrors: undefined }, test: { startDir: ".", pattern: "test*.py" }, install: [] });
+  });
+
+  it("reads every setting", () => {
+    const config = parseRepoConfig({
+      check: { enforce_type_errors: true },
+      test: { start_dir: "tests", pattern: "*_test.py", top_level_dir: "." },
+      install: ["pip install -e ."],
+      python: "python3.11",
+    });
+    expect(config).toEqual({
+      check: { enforceTypeErrors: true },
+      test: { startDir: "tests", pattern: "*_test.py", topLevelDir: "." },
+      install: ["pip install -e ."],
+      python: "python3.11",
+    });
+  });
+
+  it.each([
+    [{ check: { enforce_type_errors: "yes" } }, /enforce_type_errors must be true or false/],
+    [{ test: { start_dir: "../outside" } }, /start_dir must be a directory inside the repository/],
+    [{ test: { start_dir: "/etc" } }, /start_dir must be a directory inside the repository/],
+    [{ install: [1] }, /install must be a command/],
+    [{ python: "rm -rf /" }, /python must name an interpreter/],
+    [[1, 2], /the file must be a mapping/],
+  ])("rejects %j with a clear message", (raw, message) => {
+    expect(() => parseRepoConfig(raw)).toThrow(RepoConfigError);
+    expect(() => parseRepoConfig(raw)).toThrow(message);
+  });
+});
+
+describe("readRepoConfigFile", () => {
+  it("reads .github/pyci.yml from a working tree, defaults when absent", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pyci-cfg-"));
+    expect(await readRepoConfigFile(dir)).toEqual(defaultRepoConfig());
+    mkdirSync(join(dir, ".github"));
+    writeFileSync(join(dir, ".github/pyci.yml"), "test:\n  start_dir: tests\ninstall: pip install -e .\n");
+    const config = await readRepoConfigFile(dir);
+    expect(config.test.startDir).toBe("tests");
+    expect(config.install).toEqual(["pip install -e ."]);
+    writeFileSync(join(dir, ".github/pyci.yml"), "test: [unclosed\n");
+    await expect(readRepoConfigFile(dir)).rejects.toThrow(/not valid YAML/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
