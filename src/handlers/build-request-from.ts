@@ -14,10 +14,11 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
  * untrusted input even when signed (a bug upstream, a test sender): every
  * field pyci later passes to git or shows on a page is checked here.
  */
-export function fromPullRequest(payload: PullRequestEvent, deliveryId: string): BuildRequest | Ignored {
+export function fromPullRequest(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+  const payload = raw as Partial<PullRequestEvent>;
   const pr = payload.pull_request;
   if (!pr || typeof pr.number !== "number") return new Ignored("payload has no pull_request");
-  const base = common(payload, deliveryId, `pull_request.${payload.action}`, pr.head?.sha);
+  const base = common(payload, deliveryId, `pull_request.${String(payload.action)}`, pr.head?.sha);
   if (base instanceof Ignored) return base;
   return {
     ...base,
@@ -27,7 +28,8 @@ export function fromPullRequest(payload: PullRequestEvent, deliveryId: string): 
   };
 }
 
-export function fromCheckRun(payload: CheckRunRerequestedEvent, deliveryId: string): BuildRequest | Ignored {
+export function fromCheckRun(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+  const payload = raw as Partial<CheckRunRerequestedEvent>;
   const run = payload.check_run;
   if (!run) return new Ignored("payload has no check_run");
   const base = common(payload, deliveryId, "check_run.rerequested", run.head_sha);
@@ -35,7 +37,8 @@ export function fromCheckRun(payload: CheckRunRerequestedEvent, deliveryId: stri
   return withPullRequest(base, run.pull_requests);
 }
 
-export function fromCheckSuite(payload: CheckSuiteRerequestedEvent, deliveryId: string): BuildRequest | Ignored {
+export function fromCheckSuite(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+  const payload = raw as Partial<CheckSuiteRerequestedEvent>;
   const suite = payload.check_suite;
   if (!suite) return new Ignored("payload has no check_suite");
   const base = common(payload, deliveryId, "check_suite.rerequested", suite.head_sha);

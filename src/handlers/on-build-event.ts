@@ -12,7 +12,7 @@ type BuildEvent = "pull_request" | "check_run" | "check_suite";
  */
 export function onBuildEvent<E extends BuildEvent>(
   deps: BuildDeps,
-  toRequest: (payload: Context<E>["payload"], deliveryId: string) => BuildRequest | Ignored,
+  toRequest: (payload: unknown, deliveryId: string) => BuildRequest | Ignored,
 ) {
   return async (context: Context<E>): Promise<void> => {
     const request = toRequest(context.payload, context.id);
