@@ -142,6 +142,10 @@ async function launch(configPath: string, port: number): Promise<{ child: ChildP
   // Validate the config first: `sshd -t` gives a clear message where -D would just exit.
   execFileSync(SSHD, ["-t", "-f", configPath], { stdio: "pipe" });
   const child = spawn(SSHD, ["-D", "-e", "-f", configPath], { stdio: ["ignore", "ignore", "pipe"] });
+  // A test process that dies without stop() must not leave sshd listening.
+  const reap = () => child.kill("SIGKILL");
+  process.once("exit", reap);
+  child.once("exit", () => process.removeListener("exit", reap));
   let stderr = "";
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (chunk: string) => {

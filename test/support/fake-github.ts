@@ -1,0 +1,623 @@
+import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from "node:crypto";
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { githubRules } from "./github-rules.js";
+import { loadOpenApiSpec, type OpenApiOperation, type OpenApiSpecName } from "./openapi-spec.js";
+import { validateSchema, type SchemaIssue } from "./validate-schema.js";
+
+export interface RecordedRequest {
+  method: string;
+  /** Path after the `/api/v3` prefix, without the query: `/repos/o/r/statuses/<sha>`. */
+  path: string;
+  /** The request target as received: `/api/v3/repos/o/r/contents/x?ref=main`. */
+  url: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body; undefined when there was none (or it did not parse). */
+  body: unknown;
+  rawBody: string;
+  /** GitHub's operationId for the path, when GitHub's OpenAPI description has one. */
+  operationId: string | undefined;
+  status: number;
+  response: unknown;
+  /** True when the fake has no route for it (answered 404). */
+  unexpected: boolean;
+  at: Date;
+}
+
+export interface IssuedToken {
+  token: string;
+  installationId: number;
+  expiresAt: string;
+}
+
+export interface CheckRunRecord {
+  id: number;
+  owner: string;
+  repo: string;
+  /** The run as it stands after all PATCHes (latest value of each field). */
+  fields: Record<string, unknown>;
+  /** Every annotation sent, in order: PATCHes append, as on GitHub. */
+  annotations: Record<string, unknown>[];
+  /** Each request body, the create first. */
+  history: Record<string, unknown>[];
+}
+
+export interface StatusRecord {
+  id: number;
+  owner: string;
+  repo: string;
+  sha: string;
+  body: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface FakeGitHubOptions {
+  /** The App ID the JWT's `iss` must carry. Default: any. */
+  appId?: number | string;
+  /** The app's private key: when given, JWT signatures are verified against it. */
+  privateKey?: string;
+  /** Which of @octokit/openapi's descriptions bodies are validated against. Default api.github.com. */
+  spec?: OpenApiSpecName;
+  /** Permissions reported for installation tokens. Default: pyci's app.yml permissions. */
+  permissions?: Record<string, string>;
+}
+
+export interface FailureInjection {
+  method: string;
+  /** Matched against the path after `/api/v3` (string = exact match). */
+  path: string | RegExp;
+  status: number;
+  body?: unknown;
+  /** How many matching requests fail. Default 1. */
+  times?: number;
+}
+
+export interface FakeGitHub {
+  /** `127.0.0.1:PORT`: use as GHE_HOST (with GHE_PROTOCOL=http). */
+  host: string;
+  /** `http://127.0.0.1:PORT/api/v3`: Octokit's baseUrl. */
+  baseUrl: string;
+  requests: RecordedRequest[];
+  /** Requests no route answered (404). */
+  unexpected: RecordedRequest[];
+  /** Every broken rule: invalid bodies (answered 422), bad credentials (401), and lint (answered normally). */
+  violations: string[];
+  issuedTokens: IssuedToken[];
+  statuses: StatusRecord[];
+  checkRuns: CheckRunRecord[];
+  /** Resolves once `pred(requests)` holds; rejects after timeoutMs (default 10 s) listing what arrived. */
+  waitFor(pred: (requests: RecordedRequest[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** Serves `text` at GET /repos/:owner/:repo/contents/:path (any ref); null removes it. */
+  setContent(owner: string, repo: string, path: string, text: string | null): void;
+  /** The next matching request(s) get `status` instead of being handled. */
+  failNext(failure: FailureInjection): void;
+  /** Every issued installation token that occurs in `text`. */
+  leakedTokens(text: string): string[];
+  /** One line per request: `POST /repos/o/r/check-runs → 201`. */
+  summary(): string;
+  stop(): Promise<void>;
+}
+
+const PREFIX = "/api/v3";
+const DEFAULT_PERMISSIONS = {
+  checks: "write",
+  statuses: "write",
+  contents: "write",
+  pull_requests: "read",
+  metadata: "read",
+};
+const JWT_MAX_LIFETIME_S = 600;
+const CLOCK_SKEW_S = 60;
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  text?: string;
+  contentType?: string;
+  unexpected?: boolean;
+}
+
+interface Ctx {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: IncomingHttpHeaders;
+  body: unknown;
+  op: OpenApiOperation | undefined;
+}
+
+/**
+ * A stand-in for GitHub's REST API (GitHub Enterprise layout: everything under /api/v3) on a loopback
+ * port: mints installation tokens, serves files set with setContent, accepts commit statuses and check
+ * runs after validating them against GitHub's OpenAPI description plus its documented limits.
+ */
+export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
+  const spec = loadOpenApiSpec(options.spec ?? "api.github.com");
+  const publicKey: KeyObject | undefined = options.privateKey ? createPublicKey(options.privateKey) : undefined;
+  const permissions = options.permissions ?? DEFAULT_PERMISSIONS;
+  const requests: RecordedRequest[] = [];
+  const unexpected: RecordedRequest[] = [];
+  const violations: string[] = [];
+  const issuedTokens: IssuedToken[] = [];
+  const statuses: StatusRecord[] = [];
+  const checkRuns: CheckRunRecord[] = [];
+  const contents = new Map<string, string>();
+  const failures: (FailureInjection & { left: number })[] = [];
+  const listeners = new Set<() => void>();
+  let nextId = 1000;
+  let origin = "";
+
+  const contentKey = (owner: string, repo: string, path: string) =>
+    `${owner.toLowerCase()}/${repo.toLowerCase()}/${path.replace(/^\/+/, "")}`;
+
+  const violation = (ctx: Ctx, message: string) => violations.push(`${ctx.method} ${ctx.path}: ${message}`);
+
+  const notFound = (ctx: Ctx): Reply => ({
+    status: 404,
+    body: { message: "Not Found", documentation_url: ctx.op?.documentationUrl ?? "https://docs.github.com/rest", status: "404" },
+  });
+
+  const invalid = (ctx: Ctx, resource: string, issues: SchemaIssue[]): Reply => {
+    for (const i of issues) violation(ctx, `${i.field || "body"}: ${i.message}`);
+    return {
+      status: 422,
+      body: {
+        message: `Invalid request.\n\n${issues.map((i) => i.message).join("\n")}`,
+        errors: issues.map((i) => ({ resource, code: "invalid", field: i.field, message: i.message })),
+        documentation_url: ctx.op?.documentationUrl,
+        status: "422",
+      },
+    };
+  };
+
+  /** Validates a request body; returns the 422 to send, or undefined when GitHub would accept it. */
+  const validate = (ctx: Ctx, resource: string): Reply | undefined => {
+    if (!ctx.op?.requestSchema) throw new Error(`no request schema for ${ctx.method} ${ctx.path}`);
+    if (ctx.body === undefined) return invalid(ctx, resource, [{ field: "", message: "a JSON body is required" }]);
+    const schema = validateSchema(ctx.op.requestSchema, ctx.body, spec.document);
+    const rules = githubRules(ctx.op.operationId, ctx.body);
+    for (const u of [...schema.unknown, ...rules.lint]) violation(ctx, `${u.message} (GitHub accepts this)`);
+    const errors = [...schema.errors, ...rules.errors];
+    return errors.length > 0 ? invalid(ctx, resource, errors) : undefined;
+  };
+
+  /** Checks the app JWT (Authorization: Bearer) that /app endpoints need. */
+  const appAuth = (ctx: Ctx): Reply | undefined => {
+    const problem = jwtProblem(ctx.headers.authorization, options.appId, publicKey);
+    if (!problem) return undefined;
+    violation(ctx, `app JWT rejected: ${problem}`);
+    return {
+      status: 401,
+      body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest", status: "401" },
+    };
+  };
+
+  /** Checks the installation token (Authorization: token ghs_…) that repository endpoints need. */
+  const installationAuth = (ctx: Ctx): Reply | undefined => {
+    const match = /^(?:token|bearer)\s+(\S+)$/i.exec(ctx.headers.authorization ?? "");
+    const issued = match ? issuedTokens.find((t) => t.token === match[1]) : undefined;
+    if (issued && Date.parse(issued.expiresAt) > Date.now()) return undefined;
+    violation(ctx, match ? "unknown or expired installation token" : "no installation token in Authorization");
+    return { status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" } };
+  };
+
+  const findRun = (owner: string, repo: string, id: number) =>
+    checkRuns.find((r) => r.id === id && r.owner.toLowerCase() === owner.toLowerCase() && r.repo.toLowerCase() === repo.toLowerCase());
+
+  const checkRunView = (run: CheckRunRecord) => {
+    const f = run.fields;
+    const output = (f.output ?? {}) as Record<string, unknown>;
+    const api = `${origin}${PREFIX}/repos/${run.owner}/${run.repo}/check-runs/${run.id}`;
+    return {
+      id: run.id,
+      node_id: Buffer.from(`CheckRun${run.id}`).toString("base64"),
+      head_sha: f.head_sha,
+      external_id: f.external_id ?? "",
+      url: api,
+      html_url: `${origin}/${run.owner}/${run.repo}/runs/${run.id}`,
+      details_url: f.details_url ?? null,
+      status: f.status,
+      conclusion: f.conclusion ?? null,
+      started_at: f.started_at ?? null,
+      completed_at: f.completed_at ?? null,
+      output: {
+        title: output.title ?? null,
+        summary: output.summary ?? null,
+        text: output.text ?? null,
+        annotations_count: run.annotations.length,
+        annotations_url: `${api}/annotations`,
+      },
+      name: f.name,
+      check_suite: { id: 1 },
+      app: appObject(origin, options.appId, permissions),
+      pull_requests: [],
+    };
+  };
+
+  const routes: { method: string; pattern: RegExp; handle: (ctx: Ctx, m: string[]) => Reply }[] = [
+    {
+      method: "GET",
+      pattern: /^\/app$/,
+      handle: (ctx) => appAuth(ctx) ?? { status: 200, body: appObject(origin, options.appId, permissions) },
+    },
+    {
+      method: "POST",
+      pattern: /^\/app\/installations\/(\d+)\/access_tokens$/,
+      handle: (ctx, [, id]) => {
+        const denied = appAuth(ctx);
+        if (denied) return denied;
+        const token: IssuedToken = {
+          token: `ghs_${randomBytes(18).toString("base64url")}`,
+          installationId: Number(id),
+          expiresAt: new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+        };
+        issuedTokens.push(token);
+        const requested = (ctx.body as { permissions?: Record<string, string> } | undefined)?.permissions;
+        return {
+          status: 201,
+          body: {
+            token: token.token,
+            expires_at: token.expiresAt,
+            permissions: requested ?? permissions,
+            repository_selection: "all",
+          },
+        };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/,
+      handle: (ctx, [, owner, repo, rawPath]) => {
+        const denied = installationAuth(ctx);
+        if (denied) return denied;
+        const path = decodeURIComponent(rawPath!);
+        const text = contents.get(contentKey(owner!, repo!, path));
+        if (text === undefined) return notFound(ctx);
+        if (/application\/vnd\.github(\.v3)?\.raw/.test(String(ctx.headers.accept))) {
+          return { status: 200, text, contentType: "application/vnd.github.raw; charset=utf-8" };
+        }
+        return { status: 200, body: contentFile(origin, owner!, repo!, path, text, ctx.query.ref) };
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/statuses\/([^/]+)$/,
+      handle: (ctx, [, owner, repo, sha]) => {
+        const denied = installationAuth(ctx) ?? validate(ctx, "Status");
+        if (denied) return denied;
+        if (!/^[0-9a-f]{40}$/.test(sha!)) violation(ctx, `status posted for ${sha}, not a full 40-hex SHA`);
+        const body = ctx.body as Record<string, unknown>;
+        const record: StatusRecord = { id: nextId++, owner: owner!, repo: repo!, sha: sha!, body, createdAt: now() };
+        statuses.push(record);
+        return {
+          status: 201,
+          body: {
+            url: `${origin}${PREFIX}/repos/${owner}/${repo}/statuses/${sha}`,
+            avatar_url: null,
+            id: record.id,
+            node_id: Buffer.from(`StatusContext${record.id}`).toString("base64"),
+            state: body.state,
+            description: body.description ?? null,
+            target_url: body.target_url ?? null,
+            context: body.context ?? "default",
+            created_at: record.createdAt,
+            updated_at: record.createdAt,
+            creator: botUser(),
+          },
+        };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/commits\/([^/]+)\/statuses$/,
+      handle: (ctx, [, owner, repo, ref]) => {
+        const denied = installationAuth(ctx);
+        if (denied) return denied;
+        const list = statuses
+          .filter((s) => s.owner.toLowerCase() === owner!.toLowerCase() && s.repo.toLowerCase() === repo!.toLowerCase() && s.sha === ref)
+          .reverse()
+          .map((s) => ({ id: s.id, state: s.body.state, description: s.body.description ?? null, target_url: s.body.target_url ?? null, context: s.body.context ?? "default", created_at: s.createdAt, updated_at: s.createdAt }));
+        return { status: 200, body: list };
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/check-runs$/,
+      handle: (ctx, [, owner, repo]) => {
+        const denied = installationAuth(ctx) ?? validate(ctx, "CheckRun");
+        if (denied) return denied;
+        const body = ctx.body as Record<string, unknown>;
+        const run: CheckRunRecord = { id: nextId++, owner: owner!, repo: repo!, fields: {}, annotations: [], history: [] };
+        applyCheckRun(run, body, true);
+        checkRuns.push(run);
+        return { status: 201, body: checkRunView(run) };
+      },
+    },
+    {
+      method: "PATCH",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/,
+      handle: (ctx, [, owner, repo, id]) => {
+        const denied = installationAuth(ctx) ?? validate(ctx, "CheckRun");
+        if (denied) return denied;
+        const run = findRun(owner!, repo!, Number(id));
+        if (!run) {
+          violation(ctx, `no check run ${id} in ${owner}/${repo}`);
+          return notFound(ctx);
+        }
+        applyCheckRun(run, ctx.body as Record<string, unknown>, false);
+        return { status: 200, body: checkRunView(run) };
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/,
+      handle: (ctx, [, owner, repo, id]) => {
+        const denied = installationAuth(ctx);
+        if (denied) return denied;
+        const run = findRun(owner!, repo!, Number(id));
+        return run ? { status: 200, body: checkRunView(run) } : notFound(ctx);
+      },
+    },
+    {
+      method: "GET",
+      pattern: /^\/repos\/([^/]+)\/([^/]+)\/commits\/([^/]+)\/check-runs$/,
+      handle: (ctx, [, owner, repo, ref]) => {
+        const denied = installationAuth(ctx);
+        if (denied) return denied;
+        let runs = checkRuns.filter(
+          (r) => r.owner.toLowerCase() === owner!.toLowerCase() && r.repo.toLowerCase() === repo!.toLowerCase() && r.fields.head_sha === ref,
+        );
+        if (ctx.query.check_name) runs = runs.filter((r) => r.fields.name === ctx.query.check_name);
+        if (ctx.query.status) runs = runs.filter((r) => r.fields.status === ctx.query.status);
+        if (ctx.query.filter !== "all") {
+          const newest = new Map<unknown, CheckRunRecord>();
+          for (const r of runs) newest.set(r.fields.name, r);
+          runs = [...newest.values()];
+        }
+        const views = runs.reverse().map(checkRunView);
+        return { status: 200, body: { total_count: views.length, check_runs: views } };
+      },
+    },
+  ];
+
+  const handle = (ctx: Ctx): Reply => {
+    const injected = failures.find((f) => f.left > 0 && f.method.toUpperCase() === ctx.method && (typeof f.path === "string" ? f.path === ctx.path : f.path.test(ctx.path)));
+    if (injected) {
+      injected.left--;
+      return { status: injected.status, body: injected.body ?? { message: `injected failure ${injected.status}`, status: String(injected.status) } };
+    }
+    for (const route of routes) {
+      const m = route.method === ctx.method ? route.pattern.exec(ctx.path) : null;
+      if (m) return route.handle(ctx, [...m] as string[]);
+    }
+    return { ...notFound(ctx), unexpected: true };
+  };
+
+  const server = createServer((req, res) => {
+    void readBody(req).then((rawBody) => respond(req, res, rawBody));
+  });
+
+  const respond = (req: IncomingMessage, res: ServerResponse, rawBody: string) => {
+    const url = req.url ?? "/";
+    const parsed = new URL(url, "http://fake");
+    const method = (req.method ?? "GET").toUpperCase();
+    const underPrefix = parsed.pathname === PREFIX || parsed.pathname.startsWith(`${PREFIX}/`);
+    const path = underPrefix ? parsed.pathname.slice(PREFIX.length) || "/" : parsed.pathname;
+    const op = underPrefix ? spec.match(method, path) : undefined;
+    const ctx: Ctx = { method, path, query: Object.fromEntries(parsed.searchParams), headers: req.headers, body: undefined, op };
+
+    let reply: Reply;
+    let bodyOk = true;
+    if (rawBody.length > 0) {
+      try {
+        ctx.body = JSON.parse(rawBody);
+      } catch {
+        bodyOk = false;
+      }
+    }
+    if (!underPrefix) {
+      reply = { ...notFound(ctx), unexpected: true };
+    } else if (!bodyOk) {
+      violation(ctx, "body is not JSON");
+      reply = { status: 400, body: { message: "Problems parsing JSON", documentation_url: op?.documentationUrl, status: "400" } };
+    } else {
+      try {
+        reply = handle(ctx);
+      } catch (error) {
+        violation(ctx, `fake GitHub failed: ${String(error)}`);
+        reply = { status: 500, body: { message: String(error) } };
+      }
+    }
+
+    const record: RecordedRequest = {
+      method,
+      path,
+      url,
+      query: ctx.query,
+      headers: req.headers,
+      body: ctx.body,
+      rawBody,
+      operationId: op?.operationId,
+      status: reply.status,
+      response: reply.text ?? reply.body,
+      unexpected: reply.unexpected === true,
+      at: new Date(),
+    };
+    requests.push(record);
+    if (record.unexpected) unexpected.push(record);
+
+    const payload = reply.text ?? (reply.body === undefined ? "" : JSON.stringify(reply.body));
+    res.writeHead(reply.status, {
+      "content-type": reply.contentType ?? "application/json; charset=utf-8",
+      "x-github-request-id": randomBytes(8).toString("hex").toUpperCase(),
+      "x-github-media-type": "github.v3; format=json",
+      "x-ratelimit-limit": "5000",
+      "x-ratelimit-remaining": "4999",
+      "x-ratelimit-used": "1",
+      "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+      "x-ratelimit-resource": "core",
+    });
+    res.end(payload);
+    for (const listener of [...listeners]) listener();
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = `127.0.0.1:${port}`;
+  origin = `http://${host}`;
+
+  const summary = () => requests.map((r) => `${r.method} ${r.path} → ${r.status}${r.unexpected ? " (unexpected)" : ""}`).join("\n");
+
+  return {
+    host,
+    baseUrl: `${origin}${PREFIX}`,
+    requests,
+    unexpected,
+    violations,
+    issuedTokens,
+    statuses,
+    checkRuns,
+    waitFor(pred, timeoutMs = 10_000) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!pred(requests)) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`fake GitHub: condition not met within ${timeoutMs} ms; requests so far:\n${summary() || "(none)"}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    setContent(owner, repo, path, text) {
+      const key = contentKey(owner, repo, path);
+      if (text === null) contents.delete(key);
+      else contents.set(key, text);
+    },
+    failNext(failure) {
+      failures.push({ ...failure, left: failure.times ?? 1 });
+    },
+    leakedTokens(text) {
+      return issuedTokens.map((t) => t.token).filter((t) => text.includes(t));
+    },
+    summary,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function applyCheckRun(run: CheckRunRecord, body: Record<string, unknown>, create: boolean): void {
+  run.history.push(body);
+  const { output, ...rest } = body;
+  Object.assign(run.fields, rest);
+  if (create && run.fields.status === undefined) run.fields.status = "queued";
+  if (body.conclusion !== undefined && body.conclusion !== null) {
+    run.fields.status = "completed";
+    run.fields.completed_at ??= now();
+  }
+  if (run.fields.status === "in_progress") run.fields.started_at ??= now();
+  if (output && typeof output === "object") {
+    const { annotations, ...o } = output as Record<string, unknown>;
+    run.fields.output = { ...((run.fields.output as object | undefined) ?? {}), ...o };
+    if (Array.isArray(annotations)) run.annotations.push(...(annotations as Record<string, unknown>[]));
+  }
+}
+
+/** Why the Authorization header is not a valid GitHub App JWT, or undefined when it is. */
+function jwtProblem(authorization: string | undefined, appId: number | string | undefined, publicKey: KeyObject | undefined): string | undefined {
+  const match = /^bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(authorization ?? "");
+  if (!match) return "expected Authorization: Bearer <JWT>";
+  const [, h, p, sig] = match as unknown as [string, string, string, string];
+  let header: { alg?: string };
+  let payload: { iss?: unknown; iat?: number; exp?: number };
+  try {
+    header = JSON.parse(Buffer.from(h, "base64url").toString("utf8"));
+    payload = JSON.parse(Buffer.from(p, "base64url").toString("utf8"));
+  } catch {
+    return "JWT header or payload is not JSON";
+  }
+  if (header.alg !== "RS256") return `JWT alg is ${header.alg}, GitHub needs RS256`;
+  if (appId !== undefined && String(payload.iss) !== String(appId)) return `JWT iss is ${String(payload.iss)}, expected app id ${appId}`;
+  const nowS = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat !== "number" || typeof payload.exp !== "number") return "JWT lacks iat or exp";
+  if (payload.iat > nowS + CLOCK_SKEW_S) return "JWT iat is in the future";
+  if (payload.exp <= nowS) return "JWT has expired";
+  if (payload.exp - payload.iat > JWT_MAX_LIFETIME_S + CLOCK_SKEW_S) return "JWT lives longer than 10 minutes";
+  if (publicKey && !verify("sha256", Buffer.from(`${h}.${p}`), publicKey, Buffer.from(sig, "base64url"))) {
+    return "JWT signature does not match the app's key";
+  }
+  return undefined;
+}
+
+function contentFile(origin: string, owner: string, repo: string, path: string, text: string, ref: string | undefined) {
+  const bytes = Buffer.from(text, "utf8");
+  const sha = createHash("sha1").update(`blob ${bytes.length}\0`).update(bytes).digest("hex");
+  const api = `${origin}${PREFIX}/repos/${owner}/${repo}/contents/${path}?ref=${ref ?? "main"}`;
+  const html = `${origin}/${owner}/${repo}/blob/${ref ?? "main"}/${path}`;
+  const git = `${origin}${PREFIX}/repos/${owner}/${repo}/git/blobs/${sha}`;
+  return {
+    type: "file",
+    encoding: "base64",
+    size: bytes.length,
+    name: path.split("/").pop(),
+    path,
+    content: (bytes.toString("base64").match(/.{1,60}/g) ?? []).join("\n") + "\n",
+    sha,
+    url: api,
+    git_url: git,
+    html_url: html,
+    download_url: `${origin}/raw/${owner}/${repo}/${ref ?? "main"}/${path}`,
+    _links: { self: api, git, html },
+  };
+}
+
+function appObject(origin: string, appId: number | string | undefined, permissions: Record<string, string>) {
+  return {
+    id: Number(appId ?? 1),
+    slug: "pyci-test",
+    node_id: "MDM6QXBwMQ==",
+    client_id: "Iv1.0123456789abcdef",
+    owner: { login: "pyci-owner", id: 1, node_id: "MDQ6VXNlcjE=", type: "Organization", site_admin: false },
+    name: "pyci (test)",
+    description: "Self-hosted CI for Python repositories",
+    external_url: "http://127.0.0.1/",
+    html_url: `${origin}/apps/pyci-test`,
+    created_at: "2026-01-01T00:00:00Z",
+    updated_at: "2026-01-01T00:00:00Z",
+    permissions,
+    events: ["check_run", "check_suite", "pull_request"],
+    installations_count: 1,
+  };
+}
+
+function botUser() {
+  return { login: "pyci-test[bot]", id: 2, node_id: "MDM6Qm90Mg==", type: "Bot", site_admin: false };
+}
+
+function now(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
