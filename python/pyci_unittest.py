@@ -1,0 +1,355 @@
+"""pyci's unittest runner: `python -m unittest` discovery plus structured results.
+
+Usage (cwd = repository root):
+
+    python pyci_unittest.py --results RESULTS.json [--start-dir DIR]
+                            [--pattern PAT] [--top-level-dir DIR]
+
+Discovery uses the same defaults as `python -m unittest` (start dir ".",
+pattern "test*.py", top-level dir = start dir). The console shows what
+`python -m unittest -v` shows; stderr is merged into stdout so the log keeps
+the order in which things happened. RESULTS.json receives
+
+    {"tests": [{"id", "outcome", "duration_ms", "message"?, "traceback"?,
+                "file"?, "line"?}], "load_errors": n}
+
+with outcome one of pass, fail, error, skip, expected_failure,
+unexpected_success; file/line is the innermost traceback frame inside the
+repository (relative path, forward slashes).
+
+Exit codes: 0 all tests passed, 1 some did not, 5 no tests were found,
+2 usage or internal error (RESULTS.json is then not written).
+
+Standard library only; Python 3.8+.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+import sysconfig
+import time
+import traceback
+import unittest
+import unittest.case
+import unittest.loader
+
+EXIT_OK = 0
+EXIT_TESTS_FAILED = 1
+EXIT_INTERNAL_ERROR = 2
+EXIT_NO_TESTS = 5
+
+# When several things happened to one test (a failure in the test and an
+# error in tearDown, a skipped subtest in a passing test), the worst wins.
+OUTCOME_RANK = {
+    "error": 6,
+    "fail": 5,
+    "unexpected_success": 4,
+    "expected_failure": 3,
+    "pass": 2,
+    "skip": 1,
+}
+
+FRAME_LINE = re.compile(r'^\s*File "(.+)", line (\d+)', re.MULTILINE)
+LOADER_PREFIX = "unittest.loader."
+MESSAGE_LIMIT = 1000
+
+
+def main(argv):
+    args = parse_args(argv)
+    root = os.path.realpath(os.getcwd())
+    merge_stderr_into_stdout()
+    use_cwd_as_first_import_path(root)
+
+    loader = unittest.TestLoader()
+    try:
+        suite = loader.discover(args.start_dir, args.pattern, args.top_level_dir)
+    except Exception as e:
+        traceback.print_exc()
+        print(
+            "pyci_unittest.py: unittest discovery failed (start dir %r, pattern %r): %s: %s"
+            % (args.start_dir, args.pattern, type(e).__name__, e),
+            flush=True,
+        )
+        return EXIT_INTERNAL_ERROR
+
+    RecordingResult.locator = FrameLocator(root)
+    runner = unittest.TextTestRunner(
+        stream=sys.stdout,
+        verbosity=2,
+        resultclass=RecordingResult,
+        warnings=None if sys.warnoptions else "default",
+    )
+    result = runner.run(suite)
+    sys.stdout.flush()
+
+    tests = result.records()
+    load_errors = sum(1 for t in tests if t.pop("load_error", False))
+    write_results(args.results, {"tests": tests, "load_errors": load_errors})
+
+    if result.testsRun == 0 and not (result.errors or result.failures or result.skipped):
+        print("NO TESTS RAN", flush=True)
+        return EXIT_NO_TESTS
+    return EXIT_OK if result.wasSuccessful() else EXIT_TESTS_FAILED
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="pyci_unittest.py",
+        description="Run unittest discovery and write structured results.",
+    )
+    parser.add_argument("--results", required=True, help="where to write the JSON results")
+    parser.add_argument("--start-dir", default=".", help='directory to start discovery (default ".")')
+    parser.add_argument("--pattern", default="test*.py", help='test file pattern (default "test*.py")')
+    parser.add_argument("--top-level-dir", default=None, help="top-level directory of the project (default: start dir)")
+    return parser.parse_args(argv)
+
+
+def merge_stderr_into_stdout():
+    """One pipe for everything, so prints, warnings and the runner's own
+    report reach the log in the order they happened."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(sys.stdout.fileno(), sys.stderr.fileno())
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(line_buffering=True)
+
+
+def use_cwd_as_first_import_path(root):
+    """`python -m unittest` puts the cwd first on sys.path; running this
+    file as a script put the runner's own directory there instead."""
+    here = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+    if sys.path and os.path.realpath(sys.path[0] or ".") == here:
+        sys.path[0] = root
+    elif root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def write_results(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+class FrameLocator(object):
+    """Finds the innermost traceback frame that belongs to the repository."""
+
+    def __init__(self, root):
+        self.root = root
+        self.runner = os.path.realpath(os.path.abspath(__file__))
+        self.excluded = set()
+        for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+            path = sysconfig.get_paths().get(name)
+            if path:
+                self.excluded.add(os.path.realpath(path))
+
+    def from_exc_info(self, err):
+        frames = traceback.extract_tb(err[2]) if err and err[2] is not None else []
+        for frame in reversed(frames):
+            found = self.in_repo(frame.filename, frame.lineno)
+            if found:
+                return found
+        return None
+
+    def from_text(self, text):
+        for match in reversed(list(FRAME_LINE.finditer(text))):
+            found = self.in_repo(match.group(1), int(match.group(2)))
+            if found:
+                return found
+        return None
+
+    def in_repo(self, filename, lineno):
+        if not filename or filename.startswith("<") or not lineno:
+            return None
+        path = os.path.realpath(os.path.abspath(filename))
+        if path == self.runner:
+            return None
+        parts = path.split(os.sep)
+        if "site-packages" in parts or "dist-packages" in parts:
+            return None
+        for excluded in self.excluded:
+            if is_within(path, excluded) and not is_within(self.root, excluded):
+                return None
+        if not is_within(path, self.root):
+            return None
+        return os.path.relpath(path, self.root).replace(os.sep, "/"), lineno
+
+
+def is_within(path, directory):
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+class RecordingResult(unittest.TextTestResult):
+    """TextTestResult that also records one entry per test id."""
+
+    locator = None
+
+    def __init__(self, *args, **kwargs):
+        super(RecordingResult, self).__init__(*args, **kwargs)
+        self._records = {}
+
+    # -- lifecycle -----------------------------------------------------
+
+    def startTest(self, test):
+        record = self._record(test)
+        record["started"] = time.perf_counter()
+        super(RecordingResult, self).startTest(test)
+
+    def stopTest(self, test):
+        super(RecordingResult, self).stopTest(test)
+        record = self._record(test)
+        if record.get("started") is not None:
+            record["duration"] += time.perf_counter() - record["started"]
+            record["started"] = None
+
+    # -- outcomes ------------------------------------------------------
+
+    def addSuccess(self, test):
+        super(RecordingResult, self).addSuccess(test)
+        self._part(test, "pass")
+
+    def addFailure(self, test, err):
+        super(RecordingResult, self).addFailure(test, err)
+        self._part(test, "fail", err=err)
+
+    def addError(self, test, err):
+        super(RecordingResult, self).addError(test, err)
+        self._part(test, "error", err=err)
+
+    def addSkip(self, test, reason):
+        super(RecordingResult, self).addSkip(test, reason)
+        self._part(test, "skip", message=str(reason))
+
+    def addExpectedFailure(self, test, err):
+        super(RecordingResult, self).addExpectedFailure(test, err)
+        self._part(test, "expected_failure", err=err, with_traceback=False)
+
+    def addUnexpectedSuccess(self, test):
+        super(RecordingResult, self).addUnexpectedSuccess(test)
+        self._part(test, "unexpected_success", message="unexpected success")
+
+    def addSubTest(self, test, subtest, err):
+        super(RecordingResult, self).addSubTest(test, subtest, err)
+        if err is None:
+            return
+        outcome = "fail" if issubclass(err[0], test.failureException) else "error"
+        self._part(test, outcome, err=err, prefix=describe_subtest(subtest))
+
+    # -- bookkeeping ---------------------------------------------------
+
+    def _record(self, test):
+        if isinstance(test, unittest.case._SubTest):
+            test = test.test_case
+        key = test_id(test)
+        record = self._records.get(key)
+        if record is None:
+            record = {
+                "id": key,
+                "parts": [],
+                "duration": 0.0,
+                "started": None,
+                "load_error": isinstance(test, unittest.loader._FailedTest),
+            }
+            self._records[key] = record
+        return record
+
+    def _part(self, test, outcome, err=None, message=None, prefix=None, with_traceback=True):
+        record = self._record(test)
+        part = {"outcome": outcome}
+        if err is not None:
+            embedded = embedded_traceback(test, err)
+            message = one_line_message(err, embedded)
+            if with_traceback:
+                part["traceback"] = embedded or self._exc_info_to_string(err, test)
+                where = self.locator.from_exc_info(err) or (embedded and self.locator.from_text(embedded))
+                if where:
+                    part["file"], part["line"] = where
+        if message is not None:
+            part["message"] = truncate("%s: %s" % (prefix, message) if prefix else message)
+        record["parts"].append(part)
+
+    def records(self):
+        return [finish(record) for record in self._records.values()]
+
+
+def test_id(test):
+    key = test.id()
+    if key.startswith(LOADER_PREFIX):
+        # unittest.loader._FailedTest.tests.test_x -> tests.test_x
+        key = key.split(".", 3)[-1] if key.count(".") >= 3 else key
+    return key
+
+
+def describe_subtest(subtest):
+    describe = getattr(subtest, "_subDescription", None)
+    return "subtest %s" % (describe() if describe else str(subtest))
+
+
+def embedded_traceback(test, err):
+    """Import failures arrive as ImportError("Failed to import test module:
+    NAME\\n<traceback text>"): the real traceback exists only as text."""
+    if not isinstance(test, unittest.loader._FailedTest):
+        return None
+    text = str(err[1])
+    head, sep, rest = text.partition("\n")
+    if sep and rest.lstrip().startswith("Traceback"):
+        return rest
+    return None
+
+
+def one_line_message(err, embedded):
+    if embedded:
+        lines = [line for line in embedded.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else "import failed"
+    try:
+        lines = traceback.format_exception_only(err[0], err[1])
+    except Exception:  # a broken __str__ must not stop the report
+        return err[0].__name__
+    text = "".join(lines).strip()
+    return text.splitlines()[0] if text else err[0].__name__
+
+
+def truncate(text):
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
+
+
+def finish(record):
+    parts = record["parts"]
+    worst = max(parts, key=lambda p: OUTCOME_RANK[p["outcome"]]) if parts else {"outcome": "pass"}
+    outcome = worst["outcome"]
+    same = [p for p in parts if p["outcome"] == outcome]
+    entry = {
+        "id": record["id"],
+        "outcome": outcome,
+        "duration_ms": round(record["duration"] * 1000.0, 3),
+    }
+    if "message" in worst:
+        extra = len(same) - 1
+        entry["message"] = worst["message"] + (" (and %d more)" % extra if extra > 0 and outcome in ("fail", "error") else "")
+    tracebacks = [p["traceback"] for p in parts if "traceback" in p]
+    if tracebacks:
+        entry["traceback"] = "\n".join(tracebacks)
+    located = next((p for p in same if "file" in p), None) or next((p for p in parts if "file" in p), None)
+    if located and outcome in ("fail", "error"):
+        entry["file"] = located["file"]
+        entry["line"] = located["line"]
+    if record["load_error"]:
+        entry["load_error"] = True
+    return entry
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except SystemExit:
+        raise
+    except Exception:
+        traceback.print_exc()
+        sys.stderr.write("pyci_unittest.py: internal error, no results written\n")
+        sys.stderr.flush()
+        sys.exit(EXIT_INTERNAL_ERROR)

@@ -1,0 +1,97 @@
+import { access, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { run, type RunResult } from "../exec.js";
+import { sandboxEnv } from "../sandbox-env.js";
+import type { Step, StepContext, StepResult } from "../types.js";
+
+const REQUIREMENTS = "requirements.txt";
+
+/**
+ * Creates a virtualenv in the scratch dir and installs the repository's
+ * dependencies into it: the commands of `install:` in .github/pyci.yml if
+ * any, otherwise `pip install -r requirements.txt`. Later steps run with the
+ * venv's python (StepResult.python).
+ */
+export const installStep: Step = {
+  name: "install",
+
+  async applies(ctx: StepContext): Promise<boolean> {
+    return ctx.repoConfig.install.length > 0 || (await exists(join(ctx.dir, REQUIREMENTS)));
+  },
+
+  async run(ctx: StepContext): Promise<StepResult> {
+    const started = performance.now();
+    const deadline = Date.now() + ctx.timeoutMs;
+    const venv = join(ctx.scratchDir, "venv");
+    const venvBin = join(venv, "bin");
+    const venvPython = join(venvBin, "python");
+    const finish = (state: StepResult["state"], summary: string, exitCode: number | null, extra: Partial<StepResult> = {}): StepResult => ({
+      name: "install",
+      state,
+      summary: oneLine(summary),
+      exitCode,
+      durationMs: Math.round(performance.now() - started),
+      ...extra,
+    });
+    /** Timeouts, cancellation and spawn errors are pyci's problem: state "error". */
+    const notRun = (r: RunResult, what: string): StepResult | undefined => {
+      if (r.spawnError) return finish("error", `Could not start ${what}: ${r.spawnError}`, null);
+      if (r.timedOut) return finish("error", `timed out after ${formatSeconds(ctx.timeoutMs)}`, null);
+      if (r.cancelled) return finish("error", "cancelled", null);
+      if (r.exitCode === null) return finish("error", `${what} was killed by ${r.signal ?? "a signal"}`, null);
+      return undefined;
+    };
+    const step = (cmd: string, args: string[], echo: string, env: Record<string, string>) => {
+      ctx.log.write(`$ ${echo}\n`);
+      return run({ cmd, args, cwd: ctx.dir, env, timeoutMs: Math.max(1, deadline - Date.now()), log: ctx.log, signal: ctx.signal });
+    };
+
+    // 1. A fresh virtualenv, outside the checkout.
+    await rm(venv, { recursive: true, force: true });
+    const created = await step(ctx.python, ["-m", "venv", venv], `${ctx.python} -m venv ${venv}`, sandboxEnv(ctx.scratchDir));
+    const venvProblem = notRun(created, `${ctx.python} -m venv`);
+    if (venvProblem) return venvProblem;
+    if (created.exitCode !== 0) {
+      return finish("error", `Could not create a virtualenv (${ctx.python} -m venv exited with code ${created.exitCode})`, created.exitCode);
+    }
+
+    // 2. The repository's install commands (or pip), with the venv activated.
+    const plain = sandboxEnv(ctx.scratchDir);
+    const env = sandboxEnv(ctx.scratchDir, { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" });
+    const commands = ctx.repoConfig.install;
+    if (commands.length === 0) {
+      const r = await step(venvPython, ["-m", "pip", "install", "-r", REQUIREMENTS], `python -m pip install -r ${REQUIREMENTS}`, env);
+      const problem = notRun(r, "pip");
+      if (problem) return problem;
+      if (r.exitCode !== 0) return finish("failure", `pip install -r ${REQUIREMENTS} failed with exit code ${r.exitCode}`, r.exitCode);
+      return finish("success", `Installed ${REQUIREMENTS} into a virtualenv`, 0, { python: venvPython });
+    }
+    for (const command of commands) {
+      const r = await step("sh", ["-c", command], command, env);
+      const problem = notRun(r, `"${command}"`);
+      if (problem) return problem;
+      if (r.exitCode !== 0) return finish("failure", `Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
+    }
+    const count = commands.length === 1 ? "1 install command" : `${commands.length} install commands`;
+    return finish("success", `Ran ${count} in a virtualenv`, 0, { python: venvPython });
+  },
+};
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= 140 ? line : `${line.slice(0, 139)}…`;
+}

@@ -1,0 +1,93 @@
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { run } from "../exec.js";
+import { describeTestCounts, parseUnittestResults } from "../parsers/unittest-results.js";
+import { sandboxEnv } from "../sandbox-env.js";
+import type { Step, StepContext, StepResult } from "../types.js";
+
+/** src/pipeline/steps and dist/pipeline/steps are both three levels below the package root. */
+const RUNNER = fileURLToPath(new URL("../../../python/pyci_unittest.py", import.meta.url));
+
+/** Exit codes of python/pyci_unittest.py. */
+const EXIT_OK = 0;
+const EXIT_TESTS_FAILED = 1;
+const EXIT_NO_TESTS = 5;
+
+/**
+ * Runs the repository's unittest suite (discovery as `python -m unittest`)
+ * with the sandboxed environment and reports each test.
+ */
+export const testStep: Step = {
+  name: "test",
+  async run(ctx: StepContext): Promise<StepResult> {
+    const { startDir, pattern, topLevelDir } = ctx.repoConfig.test;
+    // The results file lives in the scratch dir: the checkout belongs to the repository.
+    const resultsPath = join(ctx.scratchDir, "unittest-results.json");
+    await rm(resultsPath, { force: true });
+
+    const args = [RUNNER, "--results", resultsPath, "--start-dir", startDir, "--pattern", pattern];
+    if (topLevelDir !== undefined) args.push("--top-level-dir", topLevelDir);
+    ctx.log.write(`$ ${[ctx.python, ...args].join(" ")}\n`);
+
+    const r = await run({
+      cmd: ctx.python,
+      args,
+      cwd: ctx.dir,
+      env: sandboxEnv(ctx.scratchDir),
+      timeoutMs: ctx.timeoutMs,
+      log: ctx.log,
+      signal: ctx.signal,
+    });
+    const base = { name: "test", exitCode: r.exitCode, durationMs: r.durationMs };
+    const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });
+
+    if (r.spawnError) return error(`Could not start ${ctx.python}: ${r.spawnError}`);
+    if (r.timedOut) return error(`timed out after ${formatSeconds(ctx.timeoutMs)}`);
+    if (r.cancelled) return error("cancelled");
+    if (r.exitCode === null) return error(`unittest runner was killed by ${r.signal ?? "a signal"}`);
+    if (![EXIT_OK, EXIT_TESTS_FAILED, EXIT_NO_TESTS].includes(r.exitCode)) {
+      return error(`unittest runner exited with code ${r.exitCode} without results; see the log`);
+    }
+
+    const json = await readFile(resultsPath, "utf8").catch(() => undefined);
+    if (json === undefined) {
+      return error(`unittest runner exited with code ${r.exitCode} without writing results; see the log`);
+    }
+    let parsed: ReturnType<typeof parseUnittestResults>;
+    try {
+      parsed = parseUnittestResults(json);
+    } catch (err) {
+      return error((err as Error).message);
+    }
+    const { tests, counts } = parsed;
+    const withTests = { ...base, tests, testCounts: counts };
+
+    // A repository without tests is a failure, not a silent green: a status
+    // that says "passed" when nothing ran (wrong pattern, tests outside the
+    // start dir, a package missing its __init__.py) would hide exactly the
+    // mistakes this step exists to catch.
+    if (counts.total === 0) {
+      const where = [`start dir ${startDir}`, `pattern ${pattern}`];
+      if (topLevelDir !== undefined) where.push(`top-level dir ${topLevelDir}`);
+      return { ...withTests, state: "failure", summary: oneLine(`No tests found (unittest discovery: ${where.join(", ")})`) };
+    }
+    if (counts.failed + counts.errors + counts.unexpectedSuccesses > 0) {
+      return { ...withTests, state: "failure", summary: describeTestCounts(counts) };
+    }
+    if (r.exitCode !== EXIT_OK) {
+      return { ...withTests, state: "error", summary: `unittest runner exited with code ${r.exitCode} although no test failed; see the log` };
+    }
+    return { ...withTests, state: "success", summary: describeTestCounts(counts) };
+  },
+};
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= 140 ? line : `${line.slice(0, 139)}…`;
+}

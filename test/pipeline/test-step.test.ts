@@ -1,0 +1,254 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { testStep } from "../../src/pipeline/steps/test.js";
+import type { RepoConfig, StepContext } from "../../src/pipeline/types.js";
+import { makeRepo, type TestRepo } from "../support/git-repo.js";
+
+/** python3 from PATH, resolved once: the pyenv shim costs a few hundred ms per start. */
+const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function context(files: Record<string, string>, options: { test?: Partial<RepoConfig["test"]>; timeoutMs?: number; python?: string } = {}) {
+  const repo: TestRepo = makeRepo(files);
+  const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
+  cleanups.push(() => repo.remove(), () => rmSync(scratchDir, { recursive: true, force: true }));
+  const parts: string[] = [];
+  const ctx: StepContext = {
+    dir: repo.dir,
+    repoConfig: {
+      check: { enforceTypeErrors: undefined },
+      test: { startDir: ".", pattern: "test*.py", ...options.test },
+      install: [],
+    },
+    python: options.python ?? PYTHON3,
+    scratchDir,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    log: { write: (text) => parts.push(text) },
+  };
+  return { ctx, repo, log: () => parts.join("") };
+}
+
+const CALC = `def add(a, b):
+    return a + b
+`;
+
+describe("testStep", () => {
+  it("passes a passing suite and reports each test", async () => {
+    const { ctx, log } = context({
+      "calc.py": CALC,
+      "test_calc.py": `import unittest
+from calc import add
+
+
+class AddTest(unittest.TestCase):
+    def test_small(self):
+        self.assertEqual(add(1, 2), 3)
+
+    def test_negative(self):
+        self.assertEqual(add(-1, -2), -3)
+`,
+    });
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({ name: "test", state: "success", summary: "2 tests passed", exitCode: 0 });
+    expect(result.testCounts).toMatchObject({ total: 2, passed: 2 });
+    expect(result.tests?.map((t) => t.id).sort()).toEqual(["test_calc.AddTest.test_negative", "test_calc.AddTest.test_small"]);
+    expect(result.durationMs).toBeGreaterThan(0);
+    expect(log()).toContain("test_small (test_calc.AddTest.test_small) ... ok");
+    expect(log()).toMatch(/Ran 2 tests in/);
+    expect(existsSync(join(ctx.scratchDir, "unittest-results.json"))).toBe(true);
+    expect(existsSync(join(ctx.dir, "unittest-results.json"))).toBe(false);
+  });
+
+  it("fails on a failing assert and points at its line in the repository", async () => {
+    const { ctx, log } = context({
+      "calc.py": CALC,
+      "tests/__init__.py": "",
+      "tests/test_calc.py": `import unittest
+from calc import add
+
+
+class AddTest(unittest.TestCase):
+    def test_ok(self):
+        self.assertEqual(add(2, 2), 4)
+
+    def test_wrong(self):
+        total = add(1, 2)
+        self.assertEqual(total, 4)
+`,
+    });
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({ state: "failure", summary: "1 of 2 failed", exitCode: 1 });
+    const failed = result.tests?.find((t) => t.outcome === "fail");
+    expect(failed).toMatchObject({
+      id: "tests.test_calc.AddTest.test_wrong",
+      message: "AssertionError: 3 != 4",
+      file: "tests/test_calc.py",
+      line: 11,
+    });
+    expect(failed?.traceback).toContain("self.assertEqual(total, 4)");
+    expect(log()).toContain("FAIL: test_wrong (tests.test_calc.AddTest.test_wrong)");
+  });
+
+  it("reports an erroring test as an error of the suite (state failure)", async () => {
+    const { ctx } = context({
+      "test_boom.py": `import unittest
+
+
+class BoomTest(unittest.TestCase):
+    def test_boom(self):
+        {}["missing"]
+`,
+    });
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({ state: "failure", summary: "1 error in 1 test" });
+    expect(result.tests?.[0]).toMatchObject({ outcome: "error", message: "KeyError: 'missing'", file: "test_boom.py", line: 6 });
+  });
+
+  it("keeps skips and expected failures green but fails an unexpected success", async () => {
+    const files = (xpass: boolean) => ({
+      "test_kinds.py": `import unittest
+
+
+class KindsTest(unittest.TestCase):
+    def test_ok(self):
+        pass
+
+    @unittest.skip("no network here")
+    def test_skip(self):
+        pass
+
+    @unittest.expectedFailure
+    def test_known_bug(self):
+        self.assertEqual(1, 0)
+${xpass ? `
+    @unittest.expectedFailure
+    def test_fixed_bug(self):
+        pass
+` : ""}`,
+    });
+    const green = await testStep.run(context(files(false)).ctx);
+    expect(green).toMatchObject({ state: "success", summary: "1 test passed, 1 skipped, 1 expected failure", exitCode: 0 });
+    expect(green.tests?.find((t) => t.id.endsWith("test_skip"))).toMatchObject({ outcome: "skip", message: "no network here" });
+    expect(green.tests?.find((t) => t.id.endsWith("test_known_bug"))?.outcome).toBe("expected_failure");
+
+    const red = await testStep.run(context(files(true)).ctx);
+    expect(red).toMatchObject({ state: "failure", summary: "1 unexpected success in 4 tests, 1 skipped, 1 expected failure", exitCode: 1 });
+    expect(red.tests?.find((t) => t.id.endsWith("test_fixed_bug"))?.outcome).toBe("unexpected_success");
+  });
+
+  it("reports an import error in a test module at the failing import", async () => {
+    const { ctx, log } = context({
+      "test_fine.py": "import unittest\n\n\nclass Fine(unittest.TestCase):\n    def test_fine(self):\n        pass\n",
+      "test_imports.py": "import unittest\n\nimport numpy_is_not_installed\n",
+    });
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({ state: "failure", summary: "1 error in 2 tests" });
+    expect(result.tests?.find((t) => t.id === "test_imports")).toMatchObject({
+      outcome: "error",
+      message: "ModuleNotFoundError: No module named 'numpy_is_not_installed'",
+      file: "test_imports.py",
+      line: 3,
+    });
+    expect(log()).toContain("Failed to import test module: test_imports");
+  });
+
+  it("shows what tests print in the log, in order", async () => {
+    const { ctx, log } = context({
+      "test_noisy.py": `import sys
+import unittest
+
+
+class NoisyTest(unittest.TestCase):
+    def test_a_prints(self):
+        print("first: stdout from test_a")
+        print("second: stderr from test_a", file=sys.stderr)
+
+    def test_b_prints(self):
+        print("third: stdout from test_b")
+`,
+    });
+    const result = await testStep.run(ctx);
+    expect(result.state).toBe("success");
+    const text = log();
+    const order = ["test_a_prints (", "first: stdout from test_a", "second: stderr from test_a", "test_b_prints (", "third: stdout from test_b", "Ran 2 tests"];
+    const positions = order.map((s) => text.indexOf(s));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it("fails a repository without tests, with a summary that says where it looked", async () => {
+    const { ctx } = context({ "calc.py": CALC, "README.md": "# calc\n" });
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({
+      state: "failure",
+      summary: "No tests found (unittest discovery: start dir ., pattern test*.py)",
+      exitCode: 5,
+      tests: [],
+    });
+    expect(result.testCounts?.total).toBe(0);
+  });
+
+  it("honours the start dir, pattern and top-level dir of the repository config", async () => {
+    const files = {
+      "src/__init__.py": "",
+      "src/calc.py": CALC,
+      "checks/check_calc.py": `import unittest
+from src.calc import add
+
+
+class AddCheck(unittest.TestCase):
+    def test_add(self):
+        self.assertEqual(add(2, 3), 5)
+`,
+      "test_decoy.py": "import unittest\n\n\nclass Decoy(unittest.TestCase):\n    def test_decoy(self):\n        self.fail('should not be discovered')\n",
+    };
+    // Only checks/check_*.py is discovered (not test_decoy.py); `from src.calc` works
+    // because the repository root is on sys.path, as with `python -m unittest`.
+    const custom = await testStep.run(context(files, { test: { startDir: "checks", pattern: "check_*.py" } }).ctx);
+    expect(custom).toMatchObject({ state: "success", summary: "1 test passed" });
+    expect(custom.tests?.map((t) => t.id)).toEqual(["check_calc.AddCheck.test_add"]);
+
+    const withTop = await testStep.run(
+      context({ ...files, "checks/__init__.py": "" }, { test: { startDir: "checks", pattern: "check_*.py", topLevelDir: "." } }).ctx,
+    );
+    expect(withTop.tests?.map((t) => t.id)).toEqual(["checks.check_calc.AddCheck.test_add"]);
+
+    const nothing = await testStep.run(context(files, { test: { startDir: "checks", pattern: "nope_*.py", topLevelDir: "checks" } }).ctx);
+    expect(nothing).toMatchObject({
+      state: "failure",
+      summary: "No tests found (unittest discovery: start dir checks, pattern nope_*.py, top-level dir checks)",
+    });
+  });
+
+  it("errors when the tests outlive the timeout", async () => {
+    const { ctx } = context(
+      { "test_slow.py": "import time\nimport unittest\n\n\nclass Slow(unittest.TestCase):\n    def test_sleep(self):\n        time.sleep(30)\n" },
+      { timeoutMs: 1_500 },
+    );
+    const started = Date.now();
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({ state: "error", summary: "timed out after 1.5s", exitCode: null });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("errors when the interpreter does not exist", async () => {
+    const { ctx } = context({ "test_x.py": "" }, { python: "/nonexistent/python3" });
+    const result = await testStep.run(ctx);
+    expect(result.state).toBe("error");
+    expect(result.summary).toMatch(/^Could not start \/nonexistent\/python3: .*ENOENT/);
+  });
+
+  it("errors when discovery itself cannot run", async () => {
+    const { ctx, log } = context({ "test_x.py": "" }, { test: { startDir: "no-such-dir" } });
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({ state: "error", exitCode: 2, summary: "unittest runner exited with code 2 without results; see the log" });
+    expect(log()).toContain("Start directory is not importable: 'no-such-dir'");
+  });
+});
