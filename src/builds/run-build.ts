@@ -100,9 +100,9 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     record.startedAt = new Date().toISOString();
     store.save(record);
 
-    // 1. running on GitHub
+    // 1. running on GitHub: the check run says so; the statuses stay pending
+    //    (every write costs a second of Probot's write throttling)
     github = { octokit: await deps.octokitFor(request.installationId), log };
-    await reportAll(github, request, config, record.id, "pending", "Running");
     if (record.checkRunId) await startCheckRun(github, request, record.checkRunId, "Running", `Building ${request.sha.slice(0, 7)}…`);
 
     // 2. the exact commit
@@ -192,10 +192,17 @@ async function cloneSource(config: Config, request: BuildRequest, octokit: Octok
 
 /** What `context.config("pyci.yml")` does: the file on the default branch, or the defaults. */
 async function readRepoConfig(octokit: Octokit, request: BuildRequest): Promise<RepoConfig> {
-  const { config } = await octokit.config.get({ owner: request.owner, repo: request.repo, path: REPO_CONFIG_PATH });
-  if (!config || Object.keys(config).length === 0) return defaultRepoConfig();
+  let raw: unknown;
   try {
-    return parseRepoConfig(config);
+    ({ config: raw } = await octokit.config.get({ owner: request.owner, repo: request.repo, path: REPO_CONFIG_PATH }));
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/could not be parsed/.test(message)) throw new RepoConfigError(`Invalid ${REPO_CONFIG_PATH}: not a YAML mapping`);
+    throw new RepoConfigError(`Could not read ${REPO_CONFIG_PATH}: ${message}`);
+  }
+  if (!raw || Object.keys(raw).length === 0) return defaultRepoConfig();
+  try {
+    return parseRepoConfig(raw);
   } catch (error) {
     if (error instanceof RepoConfigError) throw new RepoConfigError(`Invalid ${REPO_CONFIG_PATH}: ${error.message}`);
     throw error;
