@@ -60,7 +60,10 @@ export const testStep: Step = {
     } catch (err) {
       return error((err as Error).message);
     }
-    const { tests, counts } = parsed;
+    const { counts } = parsed;
+    // tracebacks name files as the repository does, not by the throwaway checkout's path
+    const root = `${ctx.dir}/`;
+    const tests = parsed.tests.map((t) => (t.traceback ? { ...t, traceback: t.traceback.split(root).join("") } : t));
     const withTests = { ...base, tests, testCounts: counts };
 
     // A repository without tests is a failure, not a silent green: a status

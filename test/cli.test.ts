@@ -1,0 +1,81 @@
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { main } from "../src/cli.js";
+import { makeRepo, type TestRepo } from "./support/git-repo.js";
+
+const repos: TestRepo[] = [];
+afterAll(() => repos.forEach((r) => r.remove()));
+
+function capture() {
+  const parts: string[] = [];
+  return { write: (t: string) => void parts.push(t), text: () => parts.join(""), isTTY: false };
+}
+
+const PROJECT = {
+  "shapes.py": "def area(w: int, h: int) -> int:\n    return w * h\n",
+  "tests/__init__.py": "",
+  "tests/test_shapes.py": "import unittest\nfrom shapes import area\n\nclass AreaTest(unittest.TestCase):\n    def test_area(self):\n        print('computing area')\n        self.assertEqual(area(2, 3), 6)\n",
+};
+
+describe("pyci run", () => {
+  it("runs the pipeline on a working tree, uncommitted changes included, and exits 0", async () => {
+    const repo = makeRepo(PROJECT);
+    repos.push(repo);
+    writeFileSync(join(repo.dir, "extra.py"), "VALUE: int = 1\n");
+    const out = capture();
+    const err = capture();
+    const code = await main(["run", repo.dir], out, err);
+    expect(err.text()).toBe("");
+    expect(code).toBe(0);
+    expect(out.text()).toMatch(/✓ check: No problems in 4 files/);
+    expect(out.text()).toMatch(/✓ test: 1 test passed/);
+    expect(out.text()).toContain("| test | ✅ success |");
+    const logDir = /Logs: (.+)\n/.exec(out.text())![1]!;
+    expect(readdirSync(logDir).sort()).toEqual(["check.log", "checkout.log", "test.log"]);
+    // nothing was written into the working tree
+    expect(existsSync(join(repo.dir, "__pycache__"))).toBe(false);
+  });
+
+  it("exits 1 with the failing test in the report when a test fails", async () => {
+    const repo = makeRepo({ ...PROJECT, "shapes.py": "def area(w: int, h: int) -> int:\n    return w + h\n" });
+    repos.push(repo);
+    const out = capture();
+    const code = await main(["run", repo.dir], out, capture());
+    expect(code).toBe(1);
+    expect(out.text()).toMatch(/✗ test: 1 of 1 failed/);
+    expect(out.text()).toContain("tests.test_shapes.AreaTest.test_area");
+    expect(out.text()).toContain("`tests/test_shapes.py:7`");
+    expect(out.text()).toContain('File "tests/test_shapes.py", line 7, in test_area');
+  });
+
+  it("builds a given --ref from a git URL instead of the working tree", async () => {
+    const repo = makeRepo({ ...PROJECT, "shapes.py": "def area(w: int, h: int) -> int:\n    return w + h\n" });
+    repos.push(repo);
+    const broken = repo.sha;
+    repo.commit(PROJECT, "fix");
+    repo.git("tag", "fixed");
+    expect(await main(["run", `file://${repo.dir}`, "--ref", "fixed"], capture(), capture())).toBe(0);
+    expect(await main(["run", repo.dir, "--ref", broken], capture(), capture())).toBe(1);
+  });
+
+  it("explains bad usage and a missing repository, exiting 2", async () => {
+    const err = capture();
+    expect(await main(["frobnicate"], capture(), err)).toBe(2);
+    expect(err.text()).toContain('unknown command "frobnicate"');
+    expect(err.text()).toContain("Usage: pyci run");
+    const err2 = capture();
+    expect(await main(["run", "/nonexistent/pyci-repo"], capture(), err2)).toBe(2);
+    expect(err2.text()).toMatch(/could not get the code/);
+  });
+
+  it("works as the installed bin (npx pyci)", async () => {
+    const repo = makeRepo(PROJECT);
+    repos.push(repo);
+    const bin = join(process.cwd(), "dist", "cli.js");
+    const { stdout } = await promisify(execFile)(bin, ["run", repo.dir], { encoding: "utf8" });
+    expect(stdout).toMatch(/✓ test: 1 test passed/);
+  });
+});
