@@ -1,0 +1,187 @@
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { run, type RunOptions, type RunResult } from "../exec.js";
+import { mergeSyntaxErrors } from "../parsers/merge-syntax-errors.js";
+import { parsePyrightOutput } from "../parsers/pyright-output.js";
+import { pyprojectConfiguresPyright } from "../parsers/pyproject-configures-pyright.js";
+import { parsePythonSyntaxErrors } from "../parsers/python-syntax-errors.js";
+import { sandboxEnv } from "../sandbox-env.js";
+import type { Diagnostic, LogSink, Step, StepContext, StepResult } from "../types.js";
+
+const PYRIGHT = join(dirname(createRequire(import.meta.url).resolve("pyright/package.json")), "index.js");
+/** src/pipeline/steps and dist/pipeline/steps are both three levels below the package root. */
+const SYNTAX_HELPER = fileURLToPath(new URL("../../../python/pyci_syntax.py", import.meta.url));
+
+/** pyright's exit codes: 0 no errors, 1 errors reported; 2 fatal, 3 bad configuration, 4 bad arguments. */
+const PYRIGHT_RESULT_CODES = [0, 1];
+
+/**
+ * Type-checks the checkout with pyright, which stands in for compilation,
+ * and compiles every file with the tests' interpreter as a cross-check.
+ *
+ * 1. Decide whether type errors fail the step (`enforced`).
+ * 2. Ask the interpreter for its absolute path.
+ * 3. Run pyright and python/pyci_syntax.py with it, side by side; either
+ *    could not run: `error`.
+ * 4. Merge Python's syntax errors into pyright's diagnostics; log a listing.
+ * 5. Syntax errors always fail; type errors fail when enforced.
+ */
+export const checkStep: Step = {
+  name: "check",
+  async run(ctx: StepContext): Promise<StepResult> {
+    const env = sandboxEnv(ctx.scratchDir);
+    const enforced = ctx.repoConfig.check.enforceTypeErrors ?? repoConfiguresPyright(ctx.dir);
+    const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+
+    const python = await interpreterPath(ctx, common);
+    if (!python.ok) return { name: "check", state: "error", summary: oneLine(python.problem), exitCode: null, durationMs: python.durationMs, enforced };
+    const pyrightArgs = [PYRIGHT, "--outputjson", "--pythonpath", python.path];
+    const syntaxArgs = ["-I", SYNTAX_HELPER, ctx.dir];
+    ctx.log.write(`$ pyright ${pyrightArgs.slice(1).join(" ")}\n$ ${[python.path, ...syntaxArgs].join(" ")}\n`);
+    const [pyright, compiled] = await Promise.all([
+      run({ ...common, cmd: process.execPath, args: pyrightArgs }),
+      run({ ...common, cmd: python.path, args: syntaxArgs }),
+    ]);
+
+    const durationMs = python.durationMs + Math.max(pyright.durationMs, compiled.durationMs);
+    const base = { name: "check", exitCode: pyright.exitCode, durationMs, enforced };
+    const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });
+    const problem = cannotRun(pyright, "pyright", ctx.timeoutMs) ?? cannotRun(compiled, "the syntax check", ctx.timeoutMs);
+    if (problem) return error(problem);
+    if (!PYRIGHT_RESULT_CODES.includes(pyright.exitCode ?? -1)) {
+      return error(`pyright exited with code ${pyright.exitCode}${pyright.exitCode === 3 ? " (configuration error)" : ""}; see the log`);
+    }
+    if (compiled.exitCode !== 0) {
+      return error(`The syntax check with ${python.path} exited with code ${compiled.exitCode}; see the log`);
+    }
+
+    let diagnostics: Diagnostic[];
+    let filesAnalyzed: number;
+    let version: string;
+    try {
+      const parsed = parsePyrightOutput(pyright.stdout, realpathSync(ctx.dir));
+      ({ filesAnalyzed, version } = parsed);
+      diagnostics = mergeSyntaxErrors(parsed.diagnostics, parsePythonSyntaxErrors(compiled.stdout));
+    } catch (err) {
+      return error((err as Error).message);
+    }
+
+    const counts = countDiagnostics(diagnostics);
+    writeListing(ctx.log, diagnostics, counts, `${plural(filesAnalyzed, "file")} (pyright ${version})`, enforced);
+    const failed = counts.syntax > 0 || (enforced && counts.typeErrors > 0);
+    return { ...base, state: failed ? "failure" : "success", summary: oneLine(summarize(counts, filesAnalyzed, enforced)), diagnostics };
+  },
+};
+
+type Interpreter = { ok: true; path: string; durationMs: number } | { ok: false; problem: string; durationMs: number };
+
+/**
+ * The interpreter as an absolute path, asked of the interpreter itself in
+ * the checkout, so that a pyenv shim resolves (by the repository's
+ * .python-version) to the interpreter that the tests get. pyright then
+ * resolves imports against that interpreter's site-packages, and neither
+ * pyright nor the syntax check pays for the shim again. A venv's python keeps
+ * its path in the venv: that location is what makes it the venv.
+ */
+async function interpreterPath(ctx: StepContext, common: Omit<RunOptions, "cmd" | "args">): Promise<Interpreter> {
+  const r = await run({ ...common, cmd: ctx.python, args: ["-I", "-c", "import sys; print(sys.executable)"] });
+  const problem = cannotRun(r, ctx.python, ctx.timeoutMs);
+  if (problem) return { ok: false, problem, durationMs: r.durationMs };
+  if (r.exitCode !== 0) return { ok: false, problem: `${ctx.python} exited with code ${r.exitCode} when asked for its path; see the log`, durationMs: r.durationMs };
+  const reported = r.stdout.trim();
+  if (isAbsolute(reported) && isFile(reported)) return { ok: true, path: reported, durationMs: r.durationMs };
+  ctx.log.write(`${ctx.python} did not report its path (sys.executable is ${JSON.stringify(reported)}); using ${ctx.python} as it is.\n`);
+  return { ok: true, path: ctx.python, durationMs: r.durationMs };
+}
+
+interface Counts {
+  syntax: number;
+  typeErrors: number;
+  warnings: number;
+  information: number;
+}
+
+function countDiagnostics(diagnostics: Diagnostic[]): Counts {
+  const counts: Counts = { syntax: 0, typeErrors: 0, warnings: 0, information: 0 };
+  for (const d of diagnostics) {
+    if (d.syntax) counts.syntax += 1;
+    else if (d.severity === "error") counts.typeErrors += 1;
+    else if (d.severity === "warning") counts.warnings += 1;
+    else counts.information += 1;
+  }
+  return counts;
+}
+
+/**
+ * "No problems in 52 files", "No errors in 52 files; 3 warnings",
+ * "3 syntax errors; 139 type errors not enforced", "2 type errors; 1 warning".
+ */
+function summarize(counts: Counts, filesAnalyzed: number, enforced: boolean): string {
+  const files = plural(filesAnalyzed, "file");
+  if (counts.syntax === 0 && counts.typeErrors === 0) {
+    return counts.warnings === 0 ? `No problems in ${files}` : `No errors in ${files}; ${plural(counts.warnings, "warning")}`;
+  }
+  const parts: string[] = [];
+  if (counts.syntax > 0) parts.push(plural(counts.syntax, "syntax error"));
+  if (counts.typeErrors > 0) parts.push(`${plural(counts.typeErrors, "type error")}${enforced ? "" : " not enforced"}`);
+  if (counts.warnings > 0) parts.push(plural(counts.warnings, "warning"));
+  return parts.join("; ");
+}
+
+/** The diagnostics as pyright lists them on a terminal, then one line of counts. */
+function writeListing(log: LogSink, diagnostics: Diagnostic[], counts: Counts, scope: string, enforced: boolean): void {
+  const lines = diagnostics.map((d) => {
+    const [first = "", ...rest] = d.message.split("\n");
+    const text = [first, ...rest.map((line) => `    ${line}`)].join("\n");
+    return `${d.file}:${d.line}:${d.column} - ${d.severity}: ${text}${d.rule ? ` (${d.rule})` : ""}\n`;
+  });
+  const total = [
+    plural(counts.syntax, "syntax error"),
+    `${plural(counts.typeErrors, "type error")} (${enforced ? "enforced" : "not enforced"})`,
+    plural(counts.warnings, "warning"),
+    `${counts.information} information`,
+  ].join(", ");
+  log.write(`${lines.join("")}${total} in ${scope}\n`);
+}
+
+function cannotRun(r: RunResult, what: string, timeoutMs: number): string | undefined {
+  if (r.spawnError) return `Could not start ${what}: ${r.spawnError}`;
+  if (r.timedOut) return `${what} timed out after ${formatSeconds(timeoutMs)}`;
+  if (r.cancelled) return "cancelled";
+  if (r.exitCode === null) return `${what} was killed by ${r.signal ?? "a signal"}`;
+  return undefined;
+}
+
+/**
+ * Type errors are enforced when the repository configures pyright: its
+ * authors then mean its type errors to count.
+ */
+function repoConfiguresPyright(dir: string): boolean {
+  if (isFile(join(dir, "pyrightconfig.json"))) return true;
+  const pyproject = join(dir, "pyproject.toml");
+  return isFile(pyproject) && pyprojectConfiguresPyright(readFileSync(pyproject, "utf8"));
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+function formatSeconds(ms: number): string {
+  const seconds = ms / 1000;
+  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length <= 140 ? line : `${line.slice(0, 139)}…`;
+}
