@@ -9,8 +9,10 @@ export function maskSecrets(secrets: Iterable<string | undefined>): (text: strin
     if (!secret || secret.length < 6) continue;
     forms.add(secret);
     forms.add(encodeURIComponent(secret));
-    forms.add(Buffer.from(secret).toString("base64").replace(/=+$/, ""));
-    forms.add(Buffer.from(`x-access-token:${secret}`).toString("base64").replace(/=+$/, ""));
+    for (const encoded of [Buffer.from(secret).toString("base64"), Buffer.from(`x-access-token:${secret}`).toString("base64")]) {
+      forms.add(encoded);
+      forms.add(encoded.replace(/=+$/, ""));
+    }
   }
   if (forms.size === 0) return (text) => text;
   const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"), "g");

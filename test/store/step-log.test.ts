@@ -1,0 +1,54 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { maskSecrets } from "../../src/pipeline/mask-secrets.js";
+import { BuildStore, isBuildId, newBuildId } from "../../src/store/build-store.js";
+import { openStepLog } from "../../src/store/step-log.js";
+
+const dir = mkdtempSync(join(tmpdir(), "pyci-log-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("openStepLog", () => {
+  it("masks secrets, their URL-encoded and base64 forms, even split across writes", () => {
+    const secret = "ghs_S3cr3t/Token+Value";
+    const path = join(dir, "masked.log");
+    const log = openStepLog(path, maskSecrets([secret]));
+    log.write(`token ${secret.slice(0, 8)}`);
+    log.write(`${secret.slice(8)} here\n`);
+    log.write(`url https://x-access-token:${encodeURIComponent(secret)}@github.com\n`);
+    log.write(`header Authorization: Basic ${Buffer.from(`x-access-token:${secret}`).toString("base64")}\n`);
+    log.write(`plain b64 ${Buffer.from(secret).toString("base64")}\n`);
+    log.close();
+    const text = readFileSync(path, "utf8");
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(encodeURIComponent(secret));
+    expect(text).not.toContain(Buffer.from(secret).toString("base64").replace(/=+$/, ""));
+    expect(text).toBe("token *** here\nurl https://x-access-token:***@github.com\nheader Authorization: Basic ***\nplain b64 ***\n");
+  });
+
+  it("caps what it stores and says how much it dropped", () => {
+    const path = join(dir, "capped.log");
+    const log = openStepLog(path, (t) => t, undefined, 1000);
+    for (let i = 0; i < 100; i++) log.write(`${"x".repeat(99)}\n`);
+    log.close();
+    const text = readFileSync(path, "utf8");
+    expect(text.startsWith("x".repeat(99))).toBe(true);
+    expect(text).toMatch(/output truncated, 9000 more bytes were not stored \(cap 1000 bytes per step\)/);
+  });
+});
+
+describe("BuildStore", () => {
+  it("makes unguessable ids and refuses anything else as a path", async () => {
+    const ids = new Set(Array.from({ length: 100 }, newBuildId));
+    expect(ids.size).toBe(100);
+    expect([...ids].every(isBuildId)).toBe(true);
+    const store = new BuildStore(dir);
+    expect(store.get("../../etc/passwd")).toBeUndefined();
+    expect(await store.readLog("AAAAAAAAAAAAAAAAAAAAAA", "../build")).toBeUndefined();
+    const record = store.create({ id: newBuildId(), owner: "o", repo: "r", sha: "a".repeat(40), event: "pull_request.opened", state: "queued", createdAt: new Date().toISOString(), steps: [] });
+    record.state = "success";
+    store.save(record);
+    expect(store.get(record.id)?.state).toBe("success");
+  });
+});
