@@ -9,6 +9,7 @@ import { pyprojectConfiguresPyright } from "../parsers/pyproject-configures-pyri
 import { parsePythonSyntaxErrors } from "../parsers/python-syntax-errors.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Diagnostic, LogSink, Step, StepContext, StepResult } from "../types.js";
+import { formatSeconds, oneLine } from "./step-summary.js";
 
 const PYRIGHT = join(dirname(createRequire(import.meta.url).resolve("pyright/package.json")), "index.js");
 /** src/pipeline/steps and dist/pipeline/steps are both three levels below the package root. */
@@ -174,14 +175,4 @@ function isFile(path: string): boolean {
 
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
-}
-
-function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length <= 140 ? line : `${line.slice(0, 139)}…`;
 }

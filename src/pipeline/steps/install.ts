@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { run, type RunResult } from "../exec.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
+import { formatSeconds, oneLine } from "./step-summary.js";
 
 const REQUIREMENTS = "requirements.txt";
 
@@ -84,14 +85,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length <= 140 ? line : `${line.slice(0, 139)}…`;
 }

@@ -5,6 +5,7 @@ import { run } from "../exec.js";
 import { describeTestCounts, parseUnittestResults } from "../parsers/unittest-results.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
+import { formatSeconds, oneLine } from "./step-summary.js";
 
 /** src/pipeline/steps and dist/pipeline/steps are both three levels below the package root. */
 const RUNNER = fileURLToPath(new URL("../../../python/pyci_unittest.py", import.meta.url));
@@ -84,13 +85,3 @@ export const testStep: Step = {
     return { ...withTests, state: "success", summary: describeTestCounts(counts) };
   },
 };
-
-function formatSeconds(ms: number): string {
-  const seconds = ms / 1000;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length <= 140 ? line : `${line.slice(0, 139)}…`;
-}
