@@ -11,7 +11,12 @@ export class RepoConfigError extends Error {
 }
 
 export function defaultRepoConfig(): RepoConfig {
-  return { check: { enforceTypeErrors: undefined }, test: { startDir: ".", pattern: "test*.py" }, install: [] };
+  return {
+    check: { enforceTypeErrors: undefined },
+    test: { startDir: ".", pattern: "test*.py" },
+    install: [],
+    docs: { install: [], warningsAsErrors: false },
+  };
 }
 
 /**
@@ -21,6 +26,7 @@ export function defaultRepoConfig(): RepoConfig {
  *   test:    { start_dir: ".", pattern: "test*.py", top_level_dir: "." }
  *   install: ["pip install -e .", ...]             # run in a fresh virtualenv before the steps
  *   python:  python3.12                            # interpreter name on the server's PATH
+ *   docs:    { dir: docs, install: [...], warnings_as_errors: false, branches: [main] }
  */
 export function parseRepoConfig(raw: unknown): RepoConfig {
   const config = defaultRepoConfig();
@@ -40,12 +46,20 @@ export function parseRepoConfig(raw: unknown): RepoConfig {
     }
     config.test.pattern = test.pattern;
   }
-  if (root.install !== undefined) {
-    const install = typeof root.install === "string" ? [root.install] : root.install;
-    if (!Array.isArray(install) || !install.every((c) => typeof c === "string" && c.trim() !== "")) {
-      throw new RepoConfigError("install must be a command or a list of commands");
+  if (root.install !== undefined) config.install = commands(root.install, "install");
+  const docs = root.docs === undefined ? {} : object(root.docs, "docs");
+  if (docs.dir !== undefined) config.docs.dir = relativeDir(docs.dir, "docs.dir");
+  if (docs.install !== undefined) config.docs.install = commands(docs.install, "docs.install");
+  if (docs.warnings_as_errors !== undefined) {
+    if (typeof docs.warnings_as_errors !== "boolean") throw new RepoConfigError("docs.warnings_as_errors must be true or false");
+    config.docs.warningsAsErrors = docs.warnings_as_errors;
+  }
+  if (docs.branches !== undefined) {
+    const branches = typeof docs.branches === "string" ? [docs.branches] : docs.branches;
+    if (!Array.isArray(branches) || !branches.every((b) => typeof b === "string" && b !== "")) {
+      throw new RepoConfigError("docs.branches must be a branch name or a list of them");
     }
-    config.install = install as string[];
+    config.docs.branches = branches as string[];
   }
   if (root.python !== undefined) {
     if (typeof root.python !== "string" || !/^python[0-9.]*$/.test(root.python)) {
@@ -77,6 +91,14 @@ function object(value: unknown, where: string): Record<string, unknown> {
     throw new RepoConfigError(`${where} must be a mapping`);
   }
   return value as Record<string, unknown>;
+}
+
+function commands(value: unknown, where: string): string[] {
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || !list.every((c) => typeof c === "string" && c.trim() !== "")) {
+    throw new RepoConfigError(`${where} must be a command or a list of commands`);
+  }
+  return list as string[];
 }
 
 function relativeDir(value: unknown, where: string): string {

@@ -70,6 +70,17 @@ export interface StepResult {
   enforced?: boolean;
   /** Interpreter that later steps should use (set by the install step: the venv's python). */
   python?: string;
+  /** Files the step produced that outlive the checkout (absolute paths in the scratch dir). */
+  artifacts?: Artifact[];
+  /** Numbers a step reports beyond tests and diagnostics, e.g. { pages: 14 } for docs. */
+  counts?: Record<string, number>;
+}
+
+export interface Artifact {
+  /** File name to publish it under, e.g. "docs-html.tar.gz". */
+  name: string;
+  path: string;
+  contentType: string;
 }
 
 /** Receives a step's console output, already masked, as it is produced. */
@@ -83,6 +94,16 @@ export interface RepoConfig {
   test: { startDir: string; pattern: string; topLevelDir?: string };
   install: string[];
   python?: string;
+  docs: {
+    /** Directory holding conf.py, relative to the root; found automatically when absent. */
+    dir?: string;
+    /** Commands that install the docs' requirements into the docs virtualenv. */
+    install: string[];
+    /** Build with -W --keep-going: warnings fail the build. */
+    warningsAsErrors: boolean;
+    /** Branches whose merges publish docs; default: the repository's default branch. */
+    branches?: string[];
+  };
 }
 
 export interface StepContext {

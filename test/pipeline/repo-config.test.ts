@@ -6,7 +6,12 @@ import { defaultRepoConfig, parseRepoConfig, readRepoConfigFile, RepoConfigError
 
 describe("parseRepoConfig", () => {
   it("gives unittest's defaults for an empty file", () => {
-    expect(parseRepoConfig(null)).toEqual({ check: { enforceTypeErrors: undefined }, test: { startDir: ".", pattern: "test*.py" }, install: [] });
+    expect(parseRepoConfig(null)).toEqual({
+      check: { enforceTypeErrors: undefined },
+      test: { startDir: ".", pattern: "test*.py" },
+      install: [],
+      docs: { install: [], warningsAsErrors: false },
+    });
   });
 
   it("reads every setting", () => {
@@ -15,12 +20,14 @@ describe("parseRepoConfig", () => {
       test: { start_dir: "tests", pattern: "*_test.py", top_level_dir: "." },
       install: ["pip install -e ."],
       python: "python3.11",
+      docs: { dir: "doc/source", install: "pip install furo", warnings_as_errors: true, branches: ["main", "release"] },
     });
     expect(config).toEqual({
       check: { enforceTypeErrors: true },
       test: { startDir: "tests", pattern: "*_test.py", topLevelDir: "." },
       install: ["pip install -e ."],
       python: "python3.11",
+      docs: { dir: "doc/source", install: ["pip install furo"], warningsAsErrors: true, branches: ["main", "release"] },
     });
   });
 
@@ -30,6 +37,8 @@ describe("parseRepoConfig", () => {
     [{ test: { start_dir: "/etc" } }, /start_dir must be a directory inside the repository/],
     [{ install: [1] }, /install must be a command/],
     [{ python: "rm -rf /" }, /python must name an interpreter/],
+    [{ docs: { dir: "../x" } }, /docs.dir must be a directory inside the repository/],
+    [{ docs: { warnings_as_errors: 1 } }, /docs.warnings_as_errors must be true or false/],
     [[1, 2], /the file must be a mapping/],
   ])("rejects %j with a clear message", (raw, message) => {
     expect(() => parseRepoConfig(raw)).toThrow(RepoConfigError);
