@@ -1,23 +1,30 @@
 import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
-import type { BuildDeps } from "./builds/run-build.js";
+import type { BuildDeps } from "./builds/build-deps.js";
 import type { Config } from "./config.js";
 import { fromCheckRun, fromCheckSuite, fromPullRequest } from "./handlers/build-request-from.js";
 import { onBuildEvent } from "./handlers/on-build-event.js";
 import { BuildStore } from "./store/build-store.js";
 import { buildRoutes } from "./web/build-routes.js";
 
+export interface AppOptions {
+  /** Values masked in every stored log (webhook secret, private key lines). */
+  secrets?: string[];
+  /** The build queue; tests pass their own to wait for it to drain. */
+  queue?: BuildQueue;
+}
+
 /** The Probot app: wiring only. */
-export function createApp(config: Config, secrets: string[] = []): ApplicationFunction {
+export function createApp(config: Config, options: AppOptions = {}): ApplicationFunction {
   return (app, { addHandler }) => {
     const store = new BuildStore(config.dataDir);
     const deps: BuildDeps = {
       config,
       store,
-      queue: new BuildQueue(config.concurrency),
+      queue: options.queue ?? new BuildQueue(config.concurrency),
       octokitFor: (installationId) => app.auth(installationId),
       log: app.log,
-      secrets,
+      secrets: options.secrets ?? [],
     };
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize"], onBuildEvent(deps, fromPullRequest));
     app.on("check_run.rerequested", onBuildEvent(deps, fromCheckRun));

@@ -1,5 +1,9 @@
 /** Everything needed to run and report one build: plain data, taken from a webhook payload. */
+import type { PipelineName } from "./pipelines.js";
+
 export interface BuildRequest {
+  /** Which pipeline to run: "pr" (check + test). */
+  pipeline: PipelineName;
   owner: string;
   repo: string;
   /** The exact commit to build and report on. */

@@ -6,9 +6,8 @@ import type { CommitTarget, GitHubWriter } from "./types.js";
 
 /** GitHub takes at most 50 annotations per request; later requests append. */
 export const ANNOTATIONS_PER_REQUEST = 50;
-export const CHECK_RUN_NAME = "pyci";
-
 export interface CheckRunStart {
+  name: string;
   externalId: string;
   detailsUrl: string;
   status: "queued" | "in_progress";
@@ -20,7 +19,7 @@ export async function createCheckRun({ octokit, log }: GitHubWriter, target: Com
   const { data } = await octokit.rest.checks.create({
     owner: target.owner,
     repo: target.repo,
-    name: CHECK_RUN_NAME,
+    name: start.name,
     head_sha: target.sha,
     status: start.status,
     external_id: start.externalId,

@@ -65,7 +65,7 @@ function common(payload: Payload, deliveryId: string, event: string, sha: unknow
   const sshUrl = repository.ssh_url;
   const cloneUrl = repository.clone_url;
   if (!isGitUrl(sshUrl) || !isGitUrl(cloneUrl)) return new Ignored("repository clone URLs are missing or malformed");
-  return { owner, repo, sha, event, deliveryId, installationId, sshUrl, cloneUrl };
+  return { pipeline: "pr", owner, repo, sha, event, deliveryId, installationId, sshUrl, cloneUrl };
 }
 
 function withPullRequest(base: BuildRequest, pulls: { number?: unknown; head?: { sha?: unknown } }[] | undefined): BuildRequest {

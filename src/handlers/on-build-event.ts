@@ -1,5 +1,6 @@
 import type { Context } from "probot";
-import { acceptBuild, type BuildDeps } from "../builds/run-build.js";
+import { acceptBuild } from "../builds/accept-build.js";
+import type { BuildDeps } from "../builds/build-deps.js";
 import type { BuildRequest } from "../builds/build-request.js";
 import { Ignored } from "./build-request-from.js";
 
@@ -20,6 +21,6 @@ export function onBuildEvent<E extends BuildEvent>(
       context.log.info({ deliveryId: context.id, event: context.name, reason: request.reason }, "delivery ignored");
       return;
     }
-    await acceptBuild(deps, request);
+    acceptBuild(deps, request);
   };
 }

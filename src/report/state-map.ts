@@ -16,18 +16,14 @@ const STATUS_STATE: Record<StepState, StatusState> = {
   skipped: "success",
 };
 
-/** Commit status contexts, one per reported step. */
-export const STATUS_CONTEXTS: Record<string, string> = {
-  check: "ci/check",
-  test: "ci/test",
-};
-
 export function statusState(state: StepState): StatusState {
   return STATUS_STATE[state];
 }
 
 export function checkConclusion(steps: StepResult[]): CheckConclusion {
   if (steps.some((s) => s.state === "failure" || s.state === "error")) return "failure";
+  const work = steps.filter((s) => s.name !== "checkout");
+  if (work.length > 0 && work.every((s) => s.state === "skipped")) return "skipped";
   return "success";
 }
 

@@ -14,6 +14,8 @@ export interface BuildRecord {
   repo: string;
   sha: string;
   event: string;
+  /** "pr" (check + test) or "docs". */
+  pipeline: string;
   deliveryId?: string;
   prNumber?: number;
   prTitle?: string;
