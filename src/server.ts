@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 import { run } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
 import { createApp } from "./index.js";
@@ -7,14 +8,16 @@ import { sweepWorkspaces } from "./pipeline/workspace.js";
 
 /** `npm start`: validate the configuration, sweep leftovers, then serve the app with Probot. */
 async function main(): Promise<void> {
-  if (existsSync(".env")) process.loadEnvFile(".env");
+  // the same precedence as Probot's applyEnv (the file wins), so that what is
+  // validated here is exactly what Probot will use
+  if (existsSync(".env")) Object.assign(process.env, parseEnv(readFileSync(".env", "utf8")));
   const config = loadConfig();
   const swept = await sweepWorkspaces(config.workDir);
   if (swept > 0) console.error(`pyci: removed ${swept} checkout(s) left behind by an earlier run`);
   // the key is masked line by line: logs are masked a line at a time
   const keyLines = (privateKey() ?? "").split(/\\n|\n/).filter((line) => line.length >= 16 && !line.startsWith("-----"));
   const secrets = [process.env.WEBHOOK_SECRET, ...keyLines].filter((s): s is string => !!s && s !== "development");
-  await run(createApp(config, secrets));
+  await run(createApp(config, { secrets }));
 }
 
 function privateKey(): string | undefined {

@@ -1,0 +1,476 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateAppKey } from "../support/app-key.js";
+import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { pullRequestPayload } from "../support/payloads.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
+import { sendWebhook } from "../support/webhook.js";
+
+/**
+ * The real server process, started as the README says (`node dist/server.js`, configured by the
+ * environment only), against a fake GitHub API (GHE_HOST) and a real sshd on loopback.
+ * Needs `npm run build` first.
+ */
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const SERVER = join(ROOT, "dist", "server.js");
+const require = createRequire(import.meta.url);
+
+const APP_ID = 4242;
+const INSTALLATION_ID = 77;
+const OWNER = "acme";
+const REPO = "widgets";
+const PR = 12;
+const BUILD_ID = "[A-Za-z0-9_-]{22}";
+
+/** The line of test_calc.py where test_broken's assertion fails. */
+const TEST_LINES = [
+  "import unittest",
+  "",
+  "from calc import add",
+  "",
+  "",
+  "class AddTest(unittest.TestCase):",
+  "    def test_adds(self):",
+  "        print('adding two and three')",
+  "        self.assertEqual(add(2, 3), 5)",
+  "",
+  "    def test_broken(self):",
+  "        print('this one fails on purpose')",
+  "        self.assertEqual(add(2, 2), 5)",
+  "",
+];
+const FAILING_LINE = TEST_LINES.indexOf("        self.assertEqual(add(2, 2), 5)") + 1;
+const CALC_LINES = ["def add(a: int, b: int) -> int:", "    return a + b", "", "", "def label(n: int) -> str:", "    return n", ""];
+const TYPE_ERROR_LINE = CALC_LINES.indexOf("    return n") + 1;
+const PROJECT = { "calc.py": CALC_LINES.join("\n"), "test_calc.py": TEST_LINES.join("\n") };
+const FAILING_TEST = "test_calc.AddTest.test_broken";
+
+interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+const started: ServerProcess[] = [];
+
+/** `node dist/server.js` in `cwd` with exactly `env` (nothing inherited). */
+function spawnServer(env: Record<string, string>, cwd: string): ServerProcess {
+  const child = spawn(process.execPath, [SERVER], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const reap = () => child.kill("SIGKILL");
+  process.once("exit", reap);
+  void exited.then(() => process.removeListener("exit", reap));
+  const server: ServerProcess = {
+    child,
+    url: `http://127.0.0.1:${env.PORT}`,
+    output: () => output,
+    exited,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      if (!server.alive()) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  started.push(server);
+  return server;
+}
+
+/** Resolves once the server answers GET `path`; rejects if it exits first or after timeoutMs. */
+async function waitUntilServing(server: ServerProcess, path: string, timeoutMs = 20_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!server.alive()) throw new Error(`the server exited before serving:\n${server.output()}`);
+    try {
+      return await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(1000) });
+    } catch {
+      await sleep(100);
+    }
+  }
+  throw new Error(`the server did not answer within ${timeoutMs} ms:\n${server.output()}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function eventually(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Every file under `dir`, as [path, text]. */
+function readTree(dir: string): [string, string][] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .map((name) => join(dir, name))
+    .filter((path) => statSync(path).isFile())
+    .map((path) => [path, readFileSync(path, "utf8")]);
+}
+
+function checkoutDirs(workDir: string): string[] {
+  return readdirSync(workDir).filter((name) => name.startsWith("pyci-build-"));
+}
+
+function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
+  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
+}
+
+function removeAll(dirs: (string | undefined)[]): void {
+  for (const dir of dirs) if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
+describe("the pyci server process (node dist/server.js)", () => {
+  const privateKey = generateAppKey();
+  const secret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
+  let fake: FakeGitHub;
+  let sshd: TestSshd;
+  let repo: TestRepo;
+  let server: ServerProcess;
+  let cwd: string;
+  let dataDir: string;
+  let workDir: string;
+  let publicUrl: string;
+  let hookUrl: string;
+  /** The first build, shared with the second test. */
+  let first: { url: string; id: string } | undefined;
+
+  const payloadFor = (action: string, headSha: string) =>
+    pullRequestPayload({
+      action,
+      owner: OWNER,
+      repo: REPO,
+      number: PR,
+      headSha,
+      sshUrl: sshd.sshUrl(repo.dir),
+      cloneUrl: "http://127.0.0.1:9/acme/widgets.git",
+      installationId: INSTALLATION_ID,
+      title: "Add label()",
+    });
+
+  const buildDirs = () => (existsSync(join(dataDir, "builds")) ? readdirSync(join(dataDir, "builds")) : []);
+
+  beforeAll(async () => {
+    [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
+    repo = makeRepo(PROJECT);
+    cwd = mkdtempSync(join(tmpdir(), "pyci-e2e-cwd-"));
+    dataDir = mkdtempSync(join(tmpdir(), "pyci-e2e-data-"));
+    workDir = mkdtempSync(join(tmpdir(), "pyci-e2e-work-"));
+    // what a killed server leaves behind: swept at start-up
+    mkdirSync(join(workDir, "pyci-build-stale", "src"), { recursive: true });
+    writeFileSync(join(workDir, "pyci-build-stale", "src", "left.py"), "x = 1\n");
+
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    hookUrl = `${publicUrl}/api/github/webhooks`;
+    server = spawnServer(
+      {
+        NODE_ENV: "production",
+        APP_ID: String(APP_ID),
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: secret,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        GHE_HOST: fake.host,
+        GHE_PROTOCOL: "http",
+        CI_PUBLIC_URL: publicUrl,
+        CI_DATA_DIR: dataDir,
+        CI_WORK_DIR: workDir,
+        CI_SSH_KEY_PATH: sshd.clientKeyPath,
+        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+        CI_CONCURRENCY: "2",
+        LOG_LEVEL: "info",
+        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      },
+      cwd,
+    );
+    const ping = await waitUntilServing(server, "/ping");
+    expect(ping.status).toBe(200);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([server?.stop(), sshd?.stop(), fake?.stop()]);
+    repo?.remove();
+    removeAll([cwd, dataDir, workDir]);
+  });
+
+  it("builds a pull request: pending, then statuses, a check run with annotations, and a build page", async () => {
+    const startedAt = Date.now();
+    // swept at start-up
+    expect(existsSync(join(workDir, "pyci-build-stale"))).toBe(false);
+    expect(server.output()).toContain("removed 1 checkout(s) left behind by an earlier run");
+
+    // 1. the delivery is acknowledged at once; the build runs in the background
+    const sent = Date.now();
+    const res = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: payloadFor("opened", repo.sha) });
+    const ackMs = Date.now() - sent;
+    expect(res.status, res.body).toBeGreaterThanOrEqual(200);
+    expect(res.status).toBeLessThan(300);
+    expect(ackMs).toBeLessThan(3000);
+
+    // 2. both statuses go pending, linking to the build page
+    await fake.waitFor(() => ["ci/check", "ci/test"].every((c) => latest(fake.statuses, repo.sha, c)), 15_000);
+    const pending = fake.statuses.filter((s) => s.sha === repo.sha).slice(0, 2);
+    expect(pending.map((s) => s.body.context).sort()).toEqual(["ci/check", "ci/test"]);
+    for (const s of pending) {
+      expect(s.owner).toBe(OWNER);
+      expect(s.repo).toBe(REPO);
+      expect(s.body.state).toBe("pending");
+      expect(s.body.description).toBe("Queued");
+      expect(s.body.target_url).toMatch(new RegExp(`^${publicUrl}/builds/${BUILD_ID}$`));
+    }
+    const buildUrl = pending[0]!.body.target_url as string;
+    expect(pending[1]!.body.target_url).toBe(buildUrl);
+    const id = buildUrl.slice(`${publicUrl}/builds/`.length);
+    const pendingMs = Date.now() - sent;
+
+    // 3. the final statuses and the completed check run
+    await fake.waitFor(
+      () =>
+        fake.checkRuns.some((r) => r.fields.status === "completed") &&
+        ["ci/check", "ci/test"].every((c) => latest(fake.statuses, repo.sha, c)?.body.state !== "pending"),
+      60_000,
+    );
+    const buildMs = Date.now() - sent;
+    const check = latest(fake.statuses, repo.sha, "ci/check")!.body;
+    expect(check.state, JSON.stringify(check)).toBe("success");
+    expect(check.description).toMatch(/not enforced/);
+    expect(check.target_url).toBe(buildUrl);
+    const test = latest(fake.statuses, repo.sha, "ci/test")!.body;
+    expect(test.state, JSON.stringify(test)).toBe("failure");
+    expect(test.description).toBe("1 of 2 failed");
+    expect(test.target_url).toBe(buildUrl);
+    expect(fake.statuses.filter((s) => s.sha === repo.sha)).toHaveLength(4);
+
+    expect(fake.checkRuns).toHaveLength(1);
+    const run = fake.checkRuns[0]!;
+    expect([run.owner, run.repo]).toEqual([OWNER, REPO]);
+    expect(run.history[0]).toMatchObject({ name: "pyci", head_sha: repo.sha, details_url: buildUrl, external_id: id });
+    expect(run.fields).toMatchObject({ name: "pyci", head_sha: repo.sha, status: "completed", conclusion: "failure" });
+    const output = run.fields.output as { title: string; summary: string };
+    expect(output.summary).toContain(FAILING_TEST);
+    expect(output.summary).toContain(`test_calc.py:${FAILING_LINE}`);
+    expect(output.summary).toContain(buildUrl);
+    expect(run.annotations).toContainEqual(
+      expect.objectContaining({ path: "test_calc.py", start_line: FAILING_LINE, end_line: FAILING_LINE, annotation_level: "failure" }),
+    );
+    expect(run.annotations).toContainEqual(
+      expect.objectContaining({ path: "calc.py", start_line: TYPE_ERROR_LINE, annotation_level: "warning" }),
+    );
+    expect(run.annotations).toHaveLength(2);
+
+    // 4. everything sent was valid GitHub API input, to routes GitHub has
+    expect(fake.violations).toEqual([]);
+    expect(fake.unexpected.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    expect(fake.issuedTokens.length).toBeGreaterThan(0);
+    expect(fake.issuedTokens.every((t) => t.installationId === INSTALLATION_ID)).toBe(true);
+
+    // 5. the build page and the raw log
+    const page = await fetch(buildUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain(FAILING_TEST);
+    expect(html).toContain("Traceback (most recent call last)");
+    expect(html).toContain("AssertionError: 4 != 5");
+    expect(html).toContain("this one fails on purpose"); // the test step's console output
+    expect(html).toContain("adding two and three");
+    const log = await fetch(`${buildUrl}/test.log`);
+    expect(log.status).toBe(200);
+    expect(log.headers.get("content-type")).toMatch(/^text\/plain/);
+    const logText = await log.text();
+    expect(logText).toContain("this one fails on purpose");
+    expect(logText).toContain(FAILING_TEST.split(".").at(-1));
+    const madeUp = await fetch(`${publicUrl}/builds/${randomBytes(16).toString("base64url")}`);
+    expect(madeUp.status).toBe(404);
+    expect((await fetch(`${publicUrl}/builds/${randomBytes(16).toString("base64url")}/test.log`)).status).toBe(404);
+
+    // 6. no checkout outlives its build
+    await eventually(() => checkoutDirs(workDir).length === 0, 10_000, `checkouts left in ${workDir}: ${checkoutDirs(workDir).join(", ")}`);
+
+    // 7. no secret anywhere: logs, stored files, the page
+    const keyBody = privateKey.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----"));
+    const places: [string, string][] = [["server output", server.output()], ["build page", html], ["test.log", logText], ...readTree(dataDir)];
+    expect(places.length).toBeGreaterThan(3);
+    for (const [where, text] of places) {
+      expect(fake.leakedTokens(text), where).toEqual([]);
+      expect(text.includes(secret), `webhook secret in ${where}`).toBe(false);
+      expect(keyBody.filter((line) => text.includes(line)), `private key in ${where}`).toEqual([]);
+    }
+
+    expect(server.alive()).toBe(true);
+    first = { url: buildUrl, id };
+    console.info(
+      `server e2e: ack ${ackMs} ms, pending after ${pendingMs} ms, finished after ${buildMs} ms, test ${Date.now() - startedAt} ms`,
+    );
+  }, 90_000);
+
+  it("refuses bad deliveries without touching GitHub, ignores unknown or incomplete ones, and keeps serving", async () => {
+    expect(first, "needs the first test's build").toBeDefined();
+    const requestsBefore = fake.requests.length;
+    const buildsBefore = buildDirs().length;
+    const valid = payloadFor("opened", repo.sha);
+    const send = (o: Omit<Parameters<typeof sendWebhook>[0], "url" | "secret">) => sendWebhook({ url: hookUrl, secret, ...o });
+
+    // signatures and bodies Probot's middleware refuses
+    const refused = [
+      ["a wrong signature", await send({ event: "pull_request", payload: valid, signature: `sha256=${"0".repeat(64)}` })],
+      ["a signature made with another secret", await sendWebhook({ url: hookUrl, secret: "not-the-secret", event: "pull_request", payload: valid })],
+      ["no signature", await send({ event: "pull_request", payload: valid, signature: null })],
+      ["a signed body that is not JSON", await send({ event: "pull_request", rawBody: "{not json" })],
+    ] as const;
+    for (const [what, res] of refused) {
+      expect(res.status, `${what}: ${res.body}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${what}: ${res.body}`).toBeLessThan(500);
+    }
+
+    // signed, but nothing to build: acknowledged (or refused), never a crash
+    const definitions = require("@octokit/webhooks-examples") as { name: string; examples: Record<string, unknown>[] }[];
+    const star = { ...definitions.find((d) => d.name === "star")!.examples[0]!, installation: { id: INSTALLATION_ID } };
+    const noHead = structuredClone(valid) as any;
+    delete noHead.pull_request.head;
+    const noInstallation = structuredClone(valid) as any;
+    delete noInstallation.installation;
+    const hostileUrl = structuredClone(valid) as any;
+    hostileUrl.repository.ssh_url = "-oProxyCommand=touch /tmp/pyci-pwned";
+    const badSha = structuredClone(valid) as any;
+    badSha.pull_request.head.sha = "--upload-pack=touch";
+    const ignored = [
+      ["an unknown event (star)", await send({ event: "star", payload: star }), true],
+      ["a pull_request without pull_request.head", await send({ event: "pull_request", payload: noHead }), false],
+      ["a pull_request without installation", await send({ event: "pull_request", payload: noInstallation }), false],
+      ["a pull_request with an option as ssh_url", await send({ event: "pull_request", payload: hostileUrl }), false],
+      ["a pull_request with an option as head sha", await send({ event: "pull_request", payload: badSha }), false],
+      ["a bare pull_request", await send({ event: "pull_request", payload: { action: "opened" } }), false],
+    ] as const;
+    for (const [what, res, mustAccept] of ignored) {
+      expect(res.status, `${what}: ${res.body}`).toBeGreaterThanOrEqual(200);
+      expect(res.status, `${what}: ${res.body}`).toBeLessThan(mustAccept ? 300 : 500);
+    }
+
+    // nothing reached GitHub, nothing was built, the server lives
+    await sleep(1500);
+    expect(fake.requests.slice(requestsBefore).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect(buildDirs()).toHaveLength(buildsBefore);
+    expect(server.alive()).toBe(true);
+    expect(existsSync("/tmp/pyci-pwned")).toBe(false);
+    expect((await fetch(first!.url)).status).toBe(200);
+
+    // a valid delivery still builds: a new commit that fixes the test
+    const fixed = repo.commit({ "test_calc.py": TEST_LINES.join("\n").replace("add(2, 2), 5", "add(2, 2), 4") }, "fix the test");
+    const res = await send({ event: "pull_request", payload: payloadFor("synchronize", fixed) });
+    expect(res.status, res.body).toBeLessThan(300);
+    await fake.waitFor(
+      () => ["ci/check", "ci/test"].every((c) => ["success", "failure", "error"].includes(String(latest(fake.statuses, fixed, c)?.body.state))),
+      60_000,
+    );
+    expect(latest(fake.statuses, fixed, "ci/test")!.body).toMatchObject({ state: "success", description: "2 tests passed" });
+    expect(latest(fake.statuses, fixed, "ci/check")!.body.state).toBe("success");
+    await fake.waitFor(() => fake.checkRuns.filter((r) => r.fields.head_sha === fixed && r.fields.conclusion === "success").length === 1, 10_000);
+    expect(buildDirs()).toHaveLength(buildsBefore + 1);
+    await eventually(() => checkoutDirs(workDir).length === 0, 10_000, "the second build's checkout is removed");
+
+    expect(fake.violations).toEqual([]);
+    expect(fake.unexpected.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    for (const [where, text] of [["server output", server.output()], ...readTree(dataDir)] as [string, string][]) {
+      expect(fake.leakedTokens(text), where).toEqual([]);
+      expect(text.includes(secret), `webhook secret in ${where}`).toBe(false);
+    }
+    expect(server.alive()).toBe(true);
+  }, 90_000);
+});
+
+describe("starting the server process", () => {
+  const dirs: string[] = [];
+  const tempDir = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+
+  afterAll(async () => {
+    await Promise.allSettled(started.map((s) => s.stop()));
+    removeAll(dirs);
+  });
+
+  it("refuses to start in production without WEBHOOK_SECRET, and serves the registration page without credentials", async () => {
+    const base = () => ({
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      HOST: "127.0.0.1",
+      CI_DATA_DIR: tempDir("pyci-e2e-data-"),
+      CI_WORK_DIR: tempDir("pyci-e2e-work-"),
+      LOG_LEVEL: "info",
+    });
+
+    // production without a webhook secret: a clear message, a non-zero exit, nothing listening
+    const port = await freePort();
+    const refused = spawnServer(
+      {
+        ...base(),
+        NODE_ENV: "production",
+        APP_ID: String(APP_ID),
+        PRIVATE_KEY: generateAppKey(),
+        PORT: String(port),
+        CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      },
+      tempDir("pyci-e2e-cwd-"),
+    );
+    const exit = await Promise.race([refused.exited, sleep(15_000).then(() => undefined)]);
+    expect(exit, refused.output()).toBeDefined();
+    expect(exit!.code).not.toBe(0);
+    expect(exit!.code).not.toBeNull();
+    expect(refused.output()).toContain("WEBHOOK_SECRET");
+
+    // no APP_ID / PRIVATE_KEY, NODE_ENV unset: Probot's registration page, built from app.yml in the cwd
+    const setupCwd = tempDir("pyci-e2e-setup-");
+    copyFileSync(join(ROOT, "app.yml"), join(setupCwd, "app.yml"));
+    const setupPort = await freePort();
+    // NO_SMEE_SETUP: Probot would otherwise ask smee.io for a channel (tests never touch the internet)
+    const setup = spawnServer({ ...base(), PORT: String(setupPort), NO_SMEE_SETUP: "true" }, setupCwd);
+    try {
+      const page = await waitUntilServing(setup, "/");
+      const html = await page.text();
+      expect(page.status, html).toBe(200);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(html).toMatch(/GitHub App|Register/);
+      expect(html).toContain("pyci"); // the app's name, from app.yml
+      expect(existsSync(join(setupCwd, ".env"))).toBe(false);
+    } finally {
+      await setup.stop();
+    }
+  }, 40_000);
+});
