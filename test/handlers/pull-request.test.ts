@@ -246,4 +246,22 @@ describe("re-runs", () => {
     await queue.onIdle();
     expect(byContext(recorded, "ci/test").at(-1)).toMatchObject({ state: "success", description: "2 tests passed" });
   });
+
+  it("check_suite.rerequested builds the suite's commit again", async () => {
+    const repo = makeRepo(PASSING);
+    repos.push(repo);
+    const recorded = mockGitHub(repo.sha);
+    const pr = payloadFor(repo) as any;
+    const payload = {
+      action: "rerequested",
+      check_suite: { id: 6, head_sha: repo.sha, head_branch: "feature", pull_requests: [] },
+      repository: pr.repository,
+      installation: pr.installation,
+      sender: pr.sender,
+    };
+    await probot.receive({ id: "delivery-suite", name: "check_suite", payload: payload as any });
+    await queue.onIdle();
+    expect(byContext(recorded, "ci/check").at(-1)).toMatchObject({ state: "success" });
+    expect(recorded.checkRuns[0]).toMatchObject({ head_sha: repo.sha, status: "queued" });
+  });
 });

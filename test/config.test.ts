@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError, GITHUB_KNOWN_HOSTS, loadConfig } from "../src/config.js";
+
+const dir = mkdtempSync(join(tmpdir(), "pyci-config-"));
+const key = join(dir, "id_ed25519");
+writeFileSync(key, "not really a key", { mode: 0o600 });
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function problems(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+}
+
+describe("loadConfig", () => {
+  it("has documented defaults in development", () => {
+    const config = loadConfig({ PORT: "3100" });
+    expect(config).toMatchObject({
+      production: false,
+      publicUrl: "http://localhost:3100",
+      cloneProtocol: "https",
+      knownHostsPath: GITHUB_KNOWN_HOSTS,
+      stepTimeoutMs: 1_800_000,
+      python: "python3",
+    });
+    expect(config.dataDir).toBe(join(process.cwd(), "data"));
+    expect(config.concurrency).toBeGreaterThanOrEqual(1);
+  });
+
+  it("clones over ssh when a key is configured, and takes every pyci variable", () => {
+    const config = loadConfig({
+      CI_SSH_KEY_PATH: key,
+      CI_PUBLIC_URL: "https://ci.example.com/",
+      CI_DATA_DIR: dir,
+      CI_WORK_DIR: dir,
+      CI_CONCURRENCY: "3",
+      CI_STEP_TIMEOUT: "60",
+      CI_PYTHON: "python3.11",
+    });
+    expect(config).toMatchObject({ cloneProtocol: "ssh", sshKeyPath: key, publicUrl: "https://ci.example.com", dataDir: dir, workDir: dir, concurrency: 3, stepTimeoutMs: 60_000, python: "python3.11" });
+  });
+
+  it("refuses production without a real webhook secret or a public URL", () => {
+    expect(problems({ NODE_ENV: "production" }).join("\n")).toMatch(/WEBHOOK_SECRET is missing/);
+    expect(problems({ NODE_ENV: "production", WEBHOOK_SECRET: "development", CI_PUBLIC_URL: "https://ci.example.com" })).toHaveLength(1);
+    expect(problems({ NODE_ENV: "production", WEBHOOK_SECRET: "s3cret-value" }).join("\n")).toMatch(/CI_PUBLIC_URL is missing/);
+    expect(problems({ NODE_ENV: "production", WEBHOOK_SECRET: "s3cret-value", CI_PUBLIC_URL: "https://ci.example.com" })).toEqual([]);
+  });
+
+  it("lists every problem at once, each naming its variable", () => {
+    const found = problems({
+      CI_CLONE_PROTOCOL: "ftp",
+      CI_CONCURRENCY: "0",
+      CI_STEP_TIMEOUT: "soon",
+      CI_PUBLIC_URL: "ci.example.com",
+      CI_SSH_KNOWN_HOSTS: join(dir, "missing"),
+      PRIVATE_KEY_PATH: join(dir, "missing.pem"),
+    });
+    expect(found.map((p) => p.split("=")[0])).toEqual(["PRIVATE_KEY_PATH", "CI_PUBLIC_URL", "CI_CLONE_PROTOCOL", "CI_SSH_KNOWN_HOSTS", "CI_CONCURRENCY", "CI_STEP_TIMEOUT"]);
+    expect(problems({ CI_CLONE_PROTOCOL: "ssh" })).toEqual(["CI_CLONE_PROTOCOL=ssh needs CI_SSH_KEY_PATH (the private key to clone with)."]);
+  });
+});
