@@ -23,6 +23,8 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): BuildRecord
     ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
     ...(request.prTitle !== undefined ? { prTitle: request.prTitle } : {}),
     ...(request.prUrl !== undefined ? { prUrl: request.prUrl } : {}),
+    ...(request.branch !== undefined ? { branch: request.branch } : {}),
+    request,
     state: "queued",
     createdAt: new Date().toISOString(),
     steps: [],

@@ -19,4 +19,6 @@ export interface BuildRequest {
   prNumber?: number;
   prTitle?: string;
   prUrl?: string;
+  /** PR head branch (pr pipeline) or the branch merged into (docs pipeline). */
+  branch?: string;
 }

@@ -25,6 +25,7 @@ export function fromPullRequest(raw: unknown, deliveryId: string): BuildRequest 
     prNumber: pr.number,
     ...(typeof pr.title === "string" ? { prTitle: pr.title } : {}),
     ...(typeof pr.html_url === "string" ? { prUrl: pr.html_url } : {}),
+    ...(typeof pr.head?.ref === "string" ? { branch: pr.head.ref } : {}),
   };
 }
 

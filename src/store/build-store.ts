@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { BuildRequest } from "../builds/build-request.js";
 import type { StepResult } from "../pipeline/types.js";
 import { openStepLog, type StepLog } from "./step-log.js";
 
@@ -28,6 +29,10 @@ export interface BuildRecord {
   finishedAt?: string;
   steps: StepResult[];
   checkRunId?: number;
+  /** The branch the build is about (PR head ref, or the branch a merge went into): for badges. */
+  branch?: string;
+  /** What was asked for, to re-queue or settle the build after a restart. */
+  request?: BuildRequest;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
