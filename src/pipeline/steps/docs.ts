@@ -1,0 +1,211 @@
+import { access, readdir, realpath, rm } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { countHtmlPages } from "../count-html-pages.js";
+import { makeDocsVenv, type DocsRequirements } from "../docs-venv.js";
+import { run, type RunResult } from "../exec.js";
+import { findDocs } from "../find-docs.js";
+import { findSphinx } from "../find-sphinx.js";
+import { parseSphinxFatalError, type SphinxFatalError } from "../parsers/sphinx-fatal-error.js";
+import { parseSphinxWarnings } from "../parsers/sphinx-warnings.js";
+import { sandboxEnv } from "../sandbox-env.js";
+import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../types.js";
+import { formatSeconds, oneLine } from "./step-summary.js";
+
+export const DOCS_ARCHIVE = "docs-html.tar.gz";
+
+/**
+ * Builds the repository's Sphinx documentation as HTML.
+ *
+ * 1. Find the docs (the directory holding conf.py); none: `skipped`.
+ * 2. Find Sphinx on the server (see findSphinx); none: `error`.
+ * 3. When the repository declares docs requirements, install them into a
+ *    virtualenv on top of that Sphinx and build with the venv's python.
+ * 4. Run `python -m sphinx -b html` (plus `-W --keep-going` when
+ *    docs.warnings_as_errors) in the checkout with the sandboxed
+ *    environment: conf.py is the repository's code.
+ * 5. A non-zero exit is a `failure`, with the warnings and the error that
+ *    stopped Sphinx as diagnostics and counts { warnings } (no artifact);
+ *    exit 0 is a `success` with counts { pages, warnings } (warnings as
+ *    Sphinx counts them: WARNING, ERROR and CRITICAL lines) and the HTML
+ *    packaged as <scratchDir>/docs-html.tar.gz.
+ *
+ * The archive holds the HTML builder's output at its top level: `tar -xzf
+ * docs-html.tar.gz` gives index.html, _static/, … in the current directory
+ * (no `./` prefix, no wrapping folder, no hidden files such as .buildinfo).
+ *
+ * Sphinx runs without `-j auto`: an extension that does not declare itself
+ * safe for parallel reading makes Sphinx warn, which `-W` turns into a
+ * failed build, and small projects build slower in parallel.
+ */
+export const docsStep: Step = {
+  name: "docs",
+
+  async run(ctx: StepContext): Promise<StepResult> {
+    const started = performance.now();
+    const deadline = Date.now() + ctx.timeoutMs;
+    const remaining = () => Math.max(1, deadline - Date.now());
+    const signal = ctx.signal ? { signal: ctx.signal } : {};
+    const finish = (state: StepResult["state"], summary: string, exitCode: number | null, extra: Partial<StepResult> = {}): StepResult => ({
+      name: "docs",
+      state,
+      summary: oneLine(summary),
+      exitCode,
+      durationMs: Math.round(performance.now() - started),
+      ...extra,
+    });
+    const { docs } = ctx.repoConfig;
+
+    // 1. The docs.
+    const srcDir = await findDocs(ctx.dir, docs.dir);
+    if (srcDir === undefined) {
+      if (docs.dir !== undefined) {
+        return finish("error", `docs.dir in .github/pyci.yml is ${docs.dir}, but ${posix.join(docs.dir, "conf.py")} does not exist`, null);
+      }
+      ctx.log.write("No conf.py in docs/, doc/, docs/source/, doc/source/ or the repository root: nothing to build.\n");
+      return finish("skipped", "No Sphinx docs found", null);
+    }
+    ctx.log.write(`Sphinx docs in ${srcDir === "." ? "the repository root" : `${srcDir}/`}\n`);
+
+    // 2. Sphinx on the server.
+    const lookup = await findSphinx({ python: ctx.python, scratchDir: ctx.scratchDir, timeoutMs: remaining(), log: ctx.log, ...signal });
+    if (!lookup.found) return finish("error", lookup.problem, null);
+    let python = lookup.sphinx.python;
+    let env = sandboxEnv(ctx.scratchDir);
+
+    // 3. The docs' requirements, in a virtualenv on top of that Sphinx.
+    const requirements = await docsRequirements(ctx.dir, srcDir, docs.install);
+    if (requirements) {
+      const venv = await makeDocsVenv({ sphinx: lookup.sphinx, requirements, dir: ctx.dir, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, deadline, log: ctx.log, ...signal });
+      if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode);
+      python = venv.python;
+      env = sandboxEnv(ctx.scratchDir, { PATH: `${join(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
+    }
+
+    // 4. Sphinx.
+    const outDir = join(ctx.scratchDir, "docs-html");
+    const archive = join(ctx.scratchDir, DOCS_ARCHIVE);
+    await Promise.all([outDir, archive, join(ctx.scratchDir, "docs-doctrees")].map((path) => rm(path, { recursive: true, force: true })));
+    const args = ["-m", "sphinx", "-b", "html", "-d", join(ctx.scratchDir, "docs-doctrees")];
+    if (docs.warningsAsErrors) args.push("-W", "--keep-going");
+    args.push(srcDir, outDir);
+    ctx.log.write(`$ ${[python, ...args].join(" ")}\n`);
+    const output: string[] = [];
+    const tee = {
+      write(text: string) {
+        output.push(text);
+        ctx.log.write(text);
+      },
+    };
+    const built = await run({ cmd: python, args, cwd: ctx.dir, env, timeoutMs: remaining(), log: tee, ...signal });
+    const problem = cannotRun(built, python, ctx.timeoutMs);
+    if (problem) return finish("error", problem, built.exitCode);
+
+    // 5. The verdict.
+    const text = output.join("");
+    const repoRoot = await realpath(ctx.dir);
+    const warnings = parseSphinxWarnings(text, repoRoot, srcDir).map((d): Diagnostic => (docs.warningsAsErrors ? { ...d, severity: "error" } : d));
+    if (built.exitCode !== 0) {
+      const fatal = parseSphinxFatalError(text, repoRoot, srcDir);
+      const diagnostics = fatal && fatal.category !== TREATED_AS_ERROR ? [...warnings, fatalDiagnostic(fatal, srcDir)] : warnings;
+      return finish("failure", failureSummary(fatal, warnings.length, docs.warningsAsErrors, built.exitCode), built.exitCode, {
+        diagnostics,
+        counts: { warnings: warnings.length },
+      });
+    }
+    const pages = await countHtmlPages(outDir);
+    const counts = { pages, warnings: warnings.length };
+    const packed = await pack(outDir, archive, ctx, remaining());
+    if (packed) return finish("error", packed, 0, { diagnostics: warnings, counts });
+    const artifacts: Artifact[] = [{ name: DOCS_ARCHIVE, path: archive, contentType: "application/gzip" }];
+    const summary = `Docs built: ${plural(pages, "page")}, ${warnings.length === 0 ? "no warnings" : plural(warnings.length, "warning")}`;
+    return finish("success", summary, 0, { diagnostics: warnings, counts, artifacts });
+  },
+};
+
+const TREATED_AS_ERROR = "Warning, treated as error";
+
+/**
+ * What to install before building: the docs.install commands when
+ * configured, otherwise the first requirements file of <docs dir>/, its
+ * parent when the docs dir is a source/ folder (docs/source → docs/), and
+ * docs/; undefined when the repository declares none.
+ */
+async function docsRequirements(dir: string, srcDir: string, commands: string[]): Promise<DocsRequirements | undefined> {
+  if (commands.length > 0) return { commands };
+  const candidates = [posix.join(srcDir, "requirements.txt")];
+  if (posix.basename(srcDir) === "source") candidates.push(posix.join(posix.dirname(srcDir), "requirements.txt"));
+  candidates.push("docs/requirements.txt");
+  for (const requirementsFile of candidates) {
+    if (await exists(join(dir, requirementsFile))) return { requirementsFile };
+  }
+  return undefined;
+}
+
+/**
+ * "Sphinx failed: 1 warning treated as error", "Sphinx failed: conf.py has
+ * a syntax error at line 2: '[' was never closed", "Sphinx failed: conf.py
+ * has an error: ModuleNotFoundError: No module named 'x'", "Sphinx failed:
+ * extension error: Could not import extension x (…)", "Sphinx failed with
+ * an exception: RuntimeError: …", "Sphinx failed with exit code 2; see the log".
+ */
+function failureSummary(fatal: SphinxFatalError | undefined, warnings: number, warningsAsErrors: boolean, exitCode: number | null): string {
+  if (fatal?.category === TREATED_AS_ERROR || (!fatal && warningsAsErrors && warnings > 0)) {
+    const count = Math.max(warnings, 1);
+    return `Sphinx failed: ${plural(count, "warning")} treated as ${count === 1 ? "error" : "errors"}`;
+  }
+  if (!fatal) return `Sphinx failed with exit code ${exitCode}; see the log`;
+  if (fatal.category === "Configuration error") {
+    const syntax = /^There is a syntax error in your configuration file: (?<what>.*?) \((?:[^,()]+), line (?<line>\d+)\)$/.exec(fatal.detail)?.groups;
+    if (syntax) return `Sphinx failed: conf.py has a syntax error at line ${syntax.line}: ${syntax.what}`;
+    if (fatal.message.startsWith("There is a programmable error in your configuration file")) return `Sphinx failed: conf.py has an error: ${fatal.detail}`;
+    return `Sphinx failed: configuration error: ${fatal.detail}`;
+  }
+  if (fatal.category === "Exception occurred") return `Sphinx failed with an exception: ${fatal.detail}`;
+  return `Sphinx failed: ${fatal.category.toLowerCase()}: ${fatal.detail}`;
+}
+
+/** The error that stopped Sphinx, where it points, or on line 1 of conf.py. */
+function fatalDiagnostic(fatal: SphinxFatalError, srcDir: string): Diagnostic {
+  return {
+    file: fatal.file ?? posix.join(srcDir, "conf.py"),
+    line: fatal.line ?? 1,
+    column: 1,
+    severity: "error",
+    rule: "sphinx",
+    message: `${fatal.category}: ${fatal.message}`,
+    syntax: false,
+  };
+}
+
+/** Packs the HTML output into a tar.gz; returns what went wrong, if anything. */
+async function pack(outDir: string, archive: string, ctx: StepContext, timeoutMs: number): Promise<string | undefined> {
+  const entries = (await readdir(outDir)).filter((name) => !name.startsWith(".")).sort();
+  const args = ["-czf", archive, "-C", outDir, "--", ...entries];
+  ctx.log.write(`$ tar -czf ${archive} -C ${outDir} ${entries.join(" ")}\n`);
+  const r = await run({ cmd: "tar", args, cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const problem = cannotRun(r, "tar", ctx.timeoutMs);
+  if (problem) return problem;
+  if (r.exitCode !== 0) return `Could not package the HTML: tar exited with code ${r.exitCode}`;
+  return undefined;
+}
+
+function cannotRun(r: RunResult, what: string, timeoutMs: number): string | undefined {
+  if (r.spawnError) return `Could not start ${what}: ${r.spawnError}`;
+  if (r.timedOut) return `timed out after ${formatSeconds(timeoutMs)}`;
+  if (r.cancelled) return "cancelled";
+  if (r.exitCode === null) return `${what} was killed by ${r.signal ?? "a signal"}`;
+  return undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
