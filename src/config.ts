@@ -16,6 +16,8 @@ export interface Config {
   concurrency: number;
   stepTimeoutMs: number;
   python: string;
+  /** Docs releases pyci keeps per repository (CI_DOCS_RELEASES_KEEP, default 10). */
+  docsReleasesKeep: number;
 }
 
 export class ConfigError extends Error {
@@ -69,6 +71,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const concurrency = positiveInt(env, "CI_CONCURRENCY", availableParallelism(), problems);
   const stepTimeout = positiveInt(env, "CI_STEP_TIMEOUT", 1800, problems);
   const python = env.CI_PYTHON?.trim() || "python3";
+  const docsReleasesKeep = positiveInt(env, "CI_DOCS_RELEASES_KEEP", 10, problems);
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -87,6 +90,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     concurrency,
     stepTimeoutMs: stepTimeout * 1000,
     python,
+    docsReleasesKeep,
   };
 }
 

@@ -4,6 +4,7 @@ import type { BuildDeps } from "./builds/build-deps.js";
 import type { Config } from "./config.js";
 import { fromCheckRun, fromCheckSuite, fromPullRequest } from "./handlers/build-request-from.js";
 import { onBuildEvent } from "./handlers/on-build-event.js";
+import { onMergedPullRequest } from "./handlers/on-merged-pull-request.js";
 import { BuildStore } from "./store/build-store.js";
 import { buildRoutes } from "./web/build-routes.js";
 
@@ -27,6 +28,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       secrets: options.secrets ?? [],
     };
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize"], onBuildEvent(deps, fromPullRequest));
+    app.on("pull_request.closed", onMergedPullRequest(deps));
     app.on("check_run.rerequested", onBuildEvent(deps, fromCheckRun));
     app.on("check_suite.rerequested", onBuildEvent(deps, fromCheckSuite));
     addHandler(buildRoutes(store));

@@ -47,7 +47,7 @@ async function reportQueued(deps: BuildDeps, request: BuildRequest, record: Buil
   const targetUrl = buildUrl(deps.config, record.id);
   try {
     const github = { octokit: await deps.octokitFor(request.installationId), log };
-    for (const context of Object.values(spec.contexts)) {
+    for (const context of Object.keys(spec.contexts)) {
       await setStatus(github, request, { context, state: "pending", description, targetUrl });
     }
     record.checkRunId = await createCheckRun(github, request, {

@@ -1,16 +1,23 @@
-import type { Pipeline } from "../pipeline/run-pipeline.js";
+import { DOCS_PIPELINE } from "../pipeline/docs-pipeline.js";
 import { PR_PIPELINE } from "../pipeline/pr-pipeline.js";
+import type { Pipeline } from "../pipeline/run-pipeline.js";
 
-export type PipelineName = "pr";
+export type PipelineName = "pr" | "docs";
 
-/** A pipeline and how it shows on GitHub: a commit status per reported step, one check run. */
+/** A pipeline and how it shows on GitHub: commit statuses and one check run. */
 export interface PipelineSpec {
   stages: Pipeline;
-  /** Step name → commit status context. */
-  contexts: Record<string, string>;
+  /**
+   * Commit status context → the steps it reports. The status takes the
+   * first failing step's state and words, else the first step's.
+   */
+  contexts: Record<string, string[]>;
   checkRunName: string;
+  /** Publish the docs archive as a GitHub Release when the pipeline succeeds. */
+  publishesDocs: boolean;
 }
 
 export const PIPELINES: Record<PipelineName, PipelineSpec> = {
-  pr: { stages: PR_PIPELINE, contexts: { check: "ci/check", test: "ci/test" }, checkRunName: "pyci" },
+  pr: { stages: PR_PIPELINE, contexts: { "ci/check": ["check"], "ci/test": ["test"] }, checkRunName: "pyci", publishesDocs: false },
+  docs: { stages: DOCS_PIPELINE, contexts: { "ci/docs": ["docs", "publish"] }, checkRunName: "pyci docs", publishesDocs: true },
 };

@@ -20,8 +20,8 @@ export async function reportResult(deps: BuildDeps, github: GitHubWriter, reques
   const steps = record.steps;
   const url = buildUrl(deps.config, record.id);
   const spec = PIPELINES[request.pipeline];
-  for (const [step, context] of Object.entries(spec.contexts)) {
-    const result = steps.find((r) => r.name === step) ?? blocking(steps);
+  for (const [context, names] of Object.entries(spec.contexts)) {
+    const result = reported(steps, names);
     await setStatus(github, request, { context, state: statusState(result.state), description: result.summary, targetUrl: url });
   }
   if (record.checkRunId) {
@@ -36,6 +36,9 @@ export async function reportResult(deps: BuildDeps, github: GitHubWriter, reques
   }
 }
 
-function blocking(steps: StepResult[]): StepResult {
-  return steps.find((r) => r.state === "error" || r.state === "failure") ?? steps[0]!;
+/** The step a status reports: the first failing one of its steps, else its last; a build stopped earlier reports what stopped it. */
+function reported(steps: StepResult[], names: string[]): StepResult {
+  const own = steps.filter((s) => names.includes(s.name));
+  const failed = (s: StepResult) => s.state === "error" || s.state === "failure";
+  return own.find(failed) ?? own.at(-1) ?? steps.find(failed) ?? steps[0]!;
 }

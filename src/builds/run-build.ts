@@ -6,7 +6,9 @@ import { runPipeline } from "../pipeline/run-pipeline.js";
 import type { StepResult, StepState } from "../pipeline/types.js";
 import { checkout, CheckoutError, createWorkspace, type CloneSource, type Workspace } from "../pipeline/workspace.js";
 import type { BuildRecord } from "../store/build-store.js";
-import type { BuildDeps } from "./build-deps.js";
+import { publishDocsRelease } from "../github/publish-docs-release.js";
+import { keepArtifact } from "../store/keep-artifact.js";
+import { buildUrl, type BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
@@ -19,8 +21,8 @@ import { reportResult } from "./report-result.js";
  * 2. checks out the exact commit;
  * 3. reads the repository's config from its default branch;
  * 4. runs the pipeline;
- * 5. stores the results;
- * 6. reports the final statuses and check run;
+ * 5. keeps its artifacts and, for merges, publishes the docs as a release;
+ * 6. stores the results and reports the final statuses and check run;
  * 7. removes the checkout, whatever happened.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
@@ -63,7 +65,13 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       onStepEnd: (result) => log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished"),
     });
 
-    // 5 + 6. stored, then reported
+    // 5. artifacts kept; docs published
+    if (PIPELINES[request.pipeline].publishesDocs) {
+      const published = await publishDocs(deps, github, request, record, results);
+      if (published) results.push(published);
+    }
+
+    // 6. stored, then reported
     await finish(deps, github, request, record, results);
   } catch (error) {
     log.error({ err: error }, "build crashed");
@@ -108,6 +116,29 @@ async function runCheckout(
   record.steps.push(result);
   deps.store.save(record);
   return result;
+}
+
+/** The `publish` step of a merge build: only a successful docs build with an archive publishes. */
+async function publishDocs(deps: BuildDeps, github: GitHubWriter, request: BuildRequest, record: BuildRecord, results: StepResult[]): Promise<StepResult | undefined> {
+  const docs = results.find((r) => r.name === "docs");
+  const archive = docs?.state === "success" ? docs.artifacts?.[0] : undefined;
+  if (!docs || !archive) return undefined;
+  const started = performance.now();
+  try {
+    const kept = await keepArtifact(deps.config.dataDir, record.id, archive);
+    docs.artifacts = [kept];
+    const release = await publishDocsRelease(github, request, {
+      ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
+      ...(request.prTitle !== undefined ? { prTitle: request.prTitle } : {}),
+      buildUrl: buildUrl(deps.config, record.id),
+      archive: kept,
+      keep: deps.config.docsReleasesKeep,
+    });
+    return { name: "publish", state: "success", summary: `${docs.summary}; published as release ${release.tag}`, exitCode: 0, durationMs: ms(started) };
+  } catch (error) {
+    github.log.error({ err: error }, "could not publish the docs release");
+    return { name: "publish", state: "error", summary: `Docs built but not published: ${(error as Error).message}`, exitCode: null, durationMs: ms(started) };
+  }
 }
 
 async function finish(deps: BuildDeps, github: GitHubWriter | undefined, request: BuildRequest, record: BuildRecord, results: StepResult[]): Promise<void> {

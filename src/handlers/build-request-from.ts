@@ -1,5 +1,6 @@
 import type { CheckRunRerequestedEvent, CheckSuiteRerequestedEvent, PullRequestEvent } from "@octokit/webhooks-types";
 import type { BuildRequest } from "../builds/build-request.js";
+import { PIPELINES } from "../builds/pipelines.js";
 
 /** Why a delivery starts no build; logged, and the delivery is acknowledged. */
 export class Ignored {
@@ -29,13 +30,35 @@ export function fromPullRequest(raw: unknown, deliveryId: string): BuildRequest 
   };
 }
 
+/** A merged pull request: the docs pipeline at the merge commit, on the branch it went into. */
+export function fromMergedPullRequest(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+  const payload = raw as Partial<PullRequestEvent>;
+  const pr = payload.pull_request;
+  if (!pr || typeof pr.number !== "number") return new Ignored("payload has no pull_request");
+  if (pr.merged !== true) return new Ignored("pull request closed without merging");
+  const base = common(payload, deliveryId, "pull_request.closed", pr.merge_commit_sha);
+  if (base instanceof Ignored) return base;
+  const branch = pr.base?.ref;
+  if (typeof branch !== "string" || branch === "") return new Ignored("pull request has no base branch");
+  return {
+    ...base,
+    pipeline: "docs",
+    prNumber: pr.number,
+    branch,
+    ...(typeof pr.title === "string" ? { prTitle: pr.title } : {}),
+    ...(typeof pr.html_url === "string" ? { prUrl: pr.html_url } : {}),
+  };
+}
+
 export function fromCheckRun(raw: unknown, deliveryId: string): BuildRequest | Ignored {
   const payload = raw as Partial<CheckRunRerequestedEvent>;
   const run = payload.check_run;
   if (!run) return new Ignored("payload has no check_run");
   const base = common(payload, deliveryId, "check_run.rerequested", run.head_sha);
   if (base instanceof Ignored) return base;
-  return withPullRequest(base, run.pull_requests);
+  // the docs check run re-runs the docs pipeline; anything else the pull-request one
+  const pipeline = run.name === PIPELINES.docs.checkRunName ? "docs" : "pr";
+  return withPullRequest({ ...base, pipeline }, run.pull_requests);
 }
 
 export function fromCheckSuite(raw: unknown, deliveryId: string): BuildRequest | Ignored {

@@ -17,14 +17,15 @@ export interface Annotation {
 const MAX_DETAILS = 64 * 1024 - 1;
 
 /**
- * Every diagnostic of the check step and every failing or erroring test,
- * at its file:line. Type errors that are not enforced are warnings: they
- * are shown but do not fail the build.
+ * Every diagnostic (pyright's, Sphinx's) and every failing or erroring
+ * test, at its file:line. Errors a step does not enforce (type errors
+ * without pyright configuration) are warnings: shown, not failing.
  */
 export function annotationsFor(steps: StepResult[]): Annotation[] {
   const annotations: Annotation[] = [];
   for (const step of steps) {
-    for (const d of step.diagnostics ?? []) annotations.push(fromDiagnostic(d, step.enforced ?? false));
+    const tool = TOOL[step.name] ?? step.name;
+    for (const d of step.diagnostics ?? []) annotations.push(fromDiagnostic(d, step.enforced ?? true, tool));
     for (const t of step.tests ?? []) {
       const annotation = fromTest(t);
       if (annotation) annotations.push(annotation);
@@ -33,7 +34,10 @@ export function annotationsFor(steps: StepResult[]): Annotation[] {
   return annotations;
 }
 
-function fromDiagnostic(d: Diagnostic, enforced: boolean): Annotation {
+/** Which tool a step's diagnostics come from, for annotation titles. */
+const TOOL: Record<string, string> = { check: "pyright", docs: "Sphinx" };
+
+function fromDiagnostic(d: Diagnostic, enforced: boolean, tool: string): Annotation {
   const level = d.severity === "error" ? (d.syntax || enforced ? "failure" : "warning") : d.severity === "warning" ? "warning" : "notice";
   const sameLine = (d.endLine ?? d.line) === d.line;
   return {
@@ -42,7 +46,7 @@ function fromDiagnostic(d: Diagnostic, enforced: boolean): Annotation {
     end_line: d.endLine ?? d.line,
     ...(sameLine ? { start_column: d.column, end_column: Math.max(d.column, d.endColumn ?? d.column) } : {}),
     annotation_level: level,
-    title: truncate(d.syntax ? "Syntax error" : `pyright: ${d.rule || d.severity}`, 255),
+    title: truncate(d.syntax ? "Syntax error" : `${tool}: ${d.rule && d.rule !== "sphinx" ? d.rule : d.severity}`, 255),
     message: truncate(d.message, MAX_DETAILS),
   };
 }

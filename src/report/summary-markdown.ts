@@ -20,7 +20,7 @@ export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string 
   const tests = steps.flatMap((s) => s.tests ?? []);
   const failing = tests.filter((t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success");
   if (failing.length > 0) parts.push(failures(failing));
-  const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? false })));
+  const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? true })));
   if (diagnostics.length > 0) parts.push(problems(diagnostics));
   const timed = tests.filter((t) => t.durationMs > 0).sort((a, b) => b.durationMs - a.durationMs).slice(0, SLOWEST);
   if (timed.length > 0) parts.push(slowest(timed));
@@ -54,7 +54,7 @@ function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
     return `- \`${d.file}:${d.line}:${d.column}\` ${kind}: ${cell(d.message)}${rule}`;
   });
   const more = items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
-  return `### Problems found by the check step (${items.length})\n\n${lines.join("\n")}${more}`;
+  return `### Problems found (${items.length})\n\n${lines.join("\n")}${more}`;
 }
 
 function rank({ d, enforced }: { d: { syntax: boolean; severity: string }; enforced: boolean }): number {

@@ -1,17 +1,14 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nock from "nock";
-import { Probot } from "probot";
+import type { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { BuildQueue } from "../../src/builds/build-queue.js";
-import { GITHUB_KNOWN_HOSTS, type Config } from "../../src/config.js";
-import { createApp } from "../../src/index.js";
+import type { BuildQueue } from "../../src/builds/build-queue.js";
 import { BuildStore } from "../../src/store/build-store.js";
-import { generateAppKey } from "../support/app-key.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { UnthrottledOctokit } from "../support/unthrottled-octokit.js";
+import { createTestApp, type TestApp } from "../support/test-app.js";
 
 const API = "https://api.github.com";
 const OWNER = "octo-org";
@@ -29,11 +26,11 @@ const FAILING = {
   "test_calc.py": "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
 };
 
-let dataDir: string;
-let workDir: string;
+let app: TestApp;
 let probot: Probot;
 let queue: BuildQueue;
-let config: Config;
+let dataDir: string;
+let workDir: string;
 const repos: TestRepo[] = [];
 
 beforeAll(() => {
@@ -45,34 +42,15 @@ afterAll(() => {
 });
 
 beforeEach(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), "pyci-data-"));
-  workDir = mkdtempSync(join(tmpdir(), "pyci-work-"));
-  config = {
-    production: false,
-    publicUrl: "https://ci.example.com",
-    dataDir,
-    workDir,
-    cloneProtocol: "https",
-    knownHostsPath: GITHUB_KNOWN_HOSTS,
-    concurrency: 1,
-    stepTimeoutMs: 120_000,
-    python: "python3",
-  };
-  queue = new BuildQueue(1);
-  probot = new Probot({
-    appId: 1,
-    privateKey: generateAppKey(),
-    Octokit: UnthrottledOctokit,
-    logLevel: "warn",
-  });
-  await probot.load(createApp(config, { queue, secrets: ["webhook-secret-value"] }), { cwd: process.cwd(), addHandler: () => undefined });
+  app = await createTestApp();
+  ({ probot, queue } = app);
+  ({ dataDir, workDir } = app.config);
 });
 
 afterEach(() => {
   const pending = nock.pendingMocks();
   nock.cleanAll();
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(workDir, { recursive: true, force: true });
+  app.remove();
   expect(pending, "every mocked GitHub request was made").toEqual([]);
 });
 

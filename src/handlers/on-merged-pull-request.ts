@@ -1,0 +1,32 @@
+import type { Context } from "probot";
+import { acceptBuild } from "../builds/accept-build.js";
+import type { BuildDeps } from "../builds/build-deps.js";
+import { parseRepoConfig, REPO_CONFIG_PATH } from "../pipeline/repo-config.js";
+import { fromMergedPullRequest, Ignored } from "./build-request-from.js";
+
+/**
+ * `pull_request.closed`: a merge into the default branch (or a branch that
+ * `.github/pyci.yml` lists under docs.branches) builds and publishes the docs.
+ */
+export function onMergedPullRequest(deps: BuildDeps) {
+  return async (context: Context<"pull_request.closed">): Promise<void> => {
+    const request = fromMergedPullRequest(context.payload, context.id);
+    const ignore = (reason: string) => context.log.info({ deliveryId: context.id, event: "pull_request.closed", reason }, "delivery ignored");
+    if (request instanceof Ignored) return ignore(request.reason);
+    const defaultBranch = context.payload.repository.default_branch;
+    if (request.branch !== defaultBranch && !(await docsBranches(context)).includes(request.branch!)) {
+      return ignore(`merged into ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`);
+    }
+    acceptBuild(deps, request);
+  };
+}
+
+/** Extra branches whose merges publish docs, from the default branch's config; none when it is missing or invalid. */
+async function docsBranches(context: Context<"pull_request.closed">): Promise<string[]> {
+  try {
+    return parseRepoConfig(await context.config("pyci.yml")).docs.branches ?? [];
+  } catch (error) {
+    context.log.warn({ deliveryId: context.id, err: error }, "could not read docs.branches; only the default branch publishes");
+    return [];
+  }
+}

@@ -1,0 +1,19 @@
+import { copyFile, mkdir } from "node:fs/promises";
+import { basename, join } from "node:path";
+import type { Artifact } from "../pipeline/types.js";
+import { isBuildId } from "./build-store.js";
+
+/** Where a build's artifacts live; removed with the build by retention. */
+export function artifactDir(dataDir: string, buildId: string): string {
+  if (!isBuildId(buildId)) throw new Error(`Not a build id: ${JSON.stringify(buildId)}`);
+  return join(dataDir, "artifacts", buildId);
+}
+
+/** Copies an artifact out of the throwaway checkout into CI_DATA_DIR; returns it at its new path. */
+export async function keepArtifact(dataDir: string, buildId: string, artifact: Artifact): Promise<Artifact> {
+  const dir = artifactDir(dataDir, buildId);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, basename(artifact.name));
+  await copyFile(artifact.path, path);
+  return { ...artifact, path };
+}
