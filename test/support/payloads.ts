@@ -29,8 +29,10 @@ export interface PullRequestPayloadOptions {
   mergeCommitSha?: string;
   /** Default "feature". */
   headRef?: string;
-  /** Default "main" (also repository.default_branch). */
+  /** Default "main". */
   baseRef?: string;
+  /** repository.default_branch; default baseRef. */
+  defaultBranch?: string;
   /** For synchronize: the previous head. Default baseSha. */
   before?: string;
 }
@@ -56,7 +58,7 @@ export function pullRequestPayload(o: PullRequestPayloadOptions): PullRequestEve
 
   const p = moved(example, "Codertocat", "Hello-World", o.owner, o.repo) as any;
   const repository = p.repository;
-  Object.assign(repository, { ssh_url: o.sshUrl, clone_url: o.cloneUrl, default_branch: baseRef });
+  Object.assign(repository, { ssh_url: o.sshUrl, clone_url: o.cloneUrl, default_branch: o.defaultBranch ?? baseRef });
 
   const pr = p.pull_request;
   const api = `https://api.github.com/repos/${full}`;
@@ -82,9 +84,9 @@ export function pullRequestPayload(o: PullRequestPayloadOptions): PullRequestEve
   pr._links.statuses.href = pr.statuses_url;
 
   Object.assign(pr.base, { ref: baseRef, sha: baseSha, label: `${o.owner}:${baseRef}` });
-  Object.assign(pr.base.repo, { ssh_url: o.sshUrl, clone_url: o.cloneUrl, default_branch: baseRef });
+  Object.assign(pr.base.repo, { ssh_url: o.sshUrl, clone_url: o.cloneUrl, default_branch: o.defaultBranch ?? baseRef });
   Object.assign(pr.head, { ref: headRef, sha: o.headSha, label: `${o.owner}:${headRef}` });
-  Object.assign(pr.head.repo, { ssh_url: o.sshUrl, clone_url: o.cloneUrl, default_branch: baseRef });
+  Object.assign(pr.head.repo, { ssh_url: o.sshUrl, clone_url: o.cloneUrl, default_branch: o.defaultBranch ?? baseRef });
 
   if (o.fork) {
     const forked = moved({ user: pr.head.user, repo: pr.head.repo, sender: p.sender }, o.owner, o.repo, forkOwner, o.repo) as any;
