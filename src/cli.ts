@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 import { mkdtempSync, realpathSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { cp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { copyWorkingTree } from "./pipeline/copy-working-tree.js";
 import { maskSecrets } from "./pipeline/mask-secrets.js";
+import { DOCS_PIPELINE } from "./pipeline/docs-pipeline.js";
+import { DOCS_HTML_DIR } from "./pipeline/steps/docs.js";
 import { PR_PIPELINE } from "./pipeline/pr-pipeline.js";
 import { readRepoConfigFile } from "./pipeline/repo-config.js";
 import { runPipeline } from "./pipeline/run-pipeline.js";
@@ -16,15 +18,20 @@ import { formatDuration, summaryMarkdown } from "./report/summary-markdown.js";
 import { openStepLog } from "./store/step-log.js";
 
 const USAGE = `Usage: pyci run <directory|git-url> [--ref REF] [--verbose]
+       pyci run --docs <directory|git-url> [--ref REF] [--out DIR]
 
 Runs pyci's pull-request pipeline (install, check with pyright, unittest)
 locally, without GitHub, and prints the same report the check run shows.
+With --docs, runs the merge pipeline instead: builds the Sphinx docs and
+writes the HTML to DIR (default ./pyci-docs).
 
   <directory>   a Python project; its working tree is built as it is,
                 uncommitted changes included (unless --ref is given)
   <git-url>     a repository to clone (https://, ssh://, git@host:path, file://)
   --ref REF     build this branch, tag or commit instead of the working tree / HEAD
   --verbose     stream every step's output while it runs
+  --docs        build the Sphinx docs (what a merged pull request publishes)
+  --out DIR     with --docs: where to write the HTML (replaced if it exists)
 
 Environment: CI_PYTHON (default python3), CI_STEP_TIMEOUT (seconds, default 1800),
 CI_WORK_DIR (where the throwaway checkout is made, default the OS temp dir).
@@ -39,7 +46,13 @@ export async function main(argv: string[], out: Output = process.stdout, err: Ou
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { ref: { type: "string" }, verbose: { type: "boolean", short: "v" }, help: { type: "boolean", short: "h" } },
+      options: {
+        ref: { type: "string" },
+        verbose: { type: "boolean", short: "v" },
+        docs: { type: "boolean" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
     });
   } catch (error) {
     err.write(`pyci: ${(error as Error).message}\n\n${USAGE}\n`);
@@ -59,10 +72,17 @@ export async function main(argv: string[], out: Output = process.stdout, err: Ou
     err.write(`pyci: CI_STEP_TIMEOUT=${process.env.CI_STEP_TIMEOUT} must be a whole number of seconds\n`);
     return 2;
   }
-  return runLocal({ target, ref: parsed.values.ref, verbose: parsed.values.verbose ?? false, timeoutMs: timeout * 1000 }, out, err);
+  if (parsed.values.out !== undefined && !parsed.values.docs) {
+    err.write(`pyci: --out goes with --docs\n\n${USAGE}\n`);
+    return 2;
+  }
+  const docsOut = parsed.values.docs ? resolve(parsed.values.out ?? "pyci-docs") : undefined;
+  return runLocal({ target, ref: parsed.values.ref, verbose: parsed.values.verbose ?? false, timeoutMs: timeout * 1000, docsOut }, out, err);
 }
 
 interface LocalRun {
+  /** Set for --docs: where the HTML goes. */
+  docsOut: string | undefined;
   target: string;
   ref: string | undefined;
   verbose: boolean;
@@ -116,7 +136,7 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
 
     // 4. the pipeline
     progress.start();
-    const results = await runPipeline(PR_PIPELINE, {
+    const results = await runPipeline(options.docsOut ? DOCS_PIPELINE : PR_PIPELINE, {
       dir: workspace.dir,
       scratchDir: workspace.scratchDir,
       repoConfig,
@@ -128,6 +148,12 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
     });
     progress.stop();
     steps.push(...results);
+    const docs = results.find((r) => r.name === "docs" && r.state === "success");
+    if (options.docsOut && docs) {
+      await rm(options.docsOut, { recursive: true, force: true });
+      await cp(join(workspace.scratchDir, DOCS_HTML_DIR), options.docsOut, { recursive: true });
+      out.write(`\nHTML written to ${options.docsOut} (open ${join(options.docsOut, "index.html")})\n`);
+    }
 
     // 5. the report
     out.write(`\n${summaryMarkdown(steps)}\n\nLogs: ${logDir}\n`);

@@ -61,6 +61,25 @@ describe("pyci run", () => {
     expect(await main(["run", repo.dir, "--ref", broken], capture(), capture())).toBe(1);
   });
 
+  it("builds the docs with --docs and writes the HTML to --out; a broken build exits 1", async () => {
+    const repo = makeRepo({ ...PROJECT, "docs/conf.py": "project = 'shapes'\n", "docs/index.rst": "Shapes\n======\n\nAreas.\n" });
+    repos.push(repo);
+    const outDir = join(repo.dir, "html-out");
+    const out = capture();
+    expect(await main(["run", "--docs", repo.dir, "--out", outDir], out, capture())).toBe(0);
+    expect(out.text()).toMatch(/✓ docs: Docs built: 1 page, no warnings/);
+    expect(existsSync(join(outDir, "index.html"))).toBe(true);
+    const broken = makeRepo({ "docs/conf.py": "project = (\n", "docs/index.rst": "x\n" });
+    repos.push(broken);
+    const out2 = capture();
+    expect(await main(["run", "--docs", broken.dir, "--out", join(outDir, "broken")], out2, capture())).toBe(1);
+    expect(out2.text()).toMatch(/✗ docs: Sphinx failed: conf.py has a syntax error/);
+    expect(existsSync(join(outDir, "broken"))).toBe(false);
+    const err = capture();
+    expect(await main(["run", repo.dir, "--out", outDir], capture(), err)).toBe(2);
+    expect(err.text()).toContain("--out goes with --docs");
+  });
+
   it("explains bad usage and a missing repository, exiting 2", async () => {
     const err = capture();
     expect(await main(["frobnicate"], capture(), err)).toBe(2);

@@ -12,6 +12,8 @@ import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../typ
 import { formatSeconds, oneLine } from "./step-summary.js";
 
 export const DOCS_ARCHIVE = "docs-html.tar.gz";
+/** Where, inside the scratch dir, the HTML is built (`pyci run --docs` copies it out). */
+export const DOCS_HTML_DIR = "docs-html";
 
 /**
  * Builds the repository's Sphinx documentation as HTML.
@@ -82,7 +84,7 @@ export const docsStep: Step = {
     }
 
     // 4. Sphinx.
-    const outDir = join(ctx.scratchDir, "docs-html");
+    const outDir = join(ctx.scratchDir, DOCS_HTML_DIR);
     const archive = join(ctx.scratchDir, DOCS_ARCHIVE);
     await Promise.all([outDir, archive, join(ctx.scratchDir, "docs-doctrees")].map((path) => rm(path, { recursive: true, force: true })));
     const args = ["-m", "sphinx", "-b", "html", "-d", join(ctx.scratchDir, "docs-doctrees")];
