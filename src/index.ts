@@ -1,6 +1,6 @@
 import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
-import type { BuildDeps } from "./builds/build-deps.js";
+import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
 import type { Config } from "./config.js";
 import { fromCheckRun, fromCheckSuite, fromPullRequest } from "./handlers/build-request-from.js";
 import { onBuildEvent } from "./handlers/on-build-event.js";
@@ -26,6 +26,8 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       octokitFor: (installationId) => app.auth(installationId),
       log: app.log,
       secrets: options.secrets ?? [],
+      buildUrl: (id) => serverBuildUrl(config, id),
+      source: { kind: "clone" },
     };
     app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize"], onBuildEvent(deps, fromPullRequest));
     app.on("pull_request.closed", onMergedPullRequest(deps));

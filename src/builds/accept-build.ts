@@ -2,7 +2,7 @@ import type { Logger } from "probot";
 import { createCheckRun } from "../github/check-run.js";
 import { setStatus } from "../github/set-status.js";
 import { newBuildId, type BuildRecord } from "../store/build-store.js";
-import { buildUrl, type BuildDeps } from "./build-deps.js";
+import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { PIPELINES } from "./pipelines.js";
 import { runBuild } from "./run-build.js";
@@ -44,7 +44,7 @@ async function reportQueued(deps: BuildDeps, request: BuildRequest, record: Buil
   const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : 0;
   const description = ahead > 0 ? `Queued (${ahead} ahead)` : "Queued";
   const spec = PIPELINES[request.pipeline];
-  const targetUrl = buildUrl(deps.config, record.id);
+  const targetUrl = deps.buildUrl(record.id);
   try {
     const github = { octokit: await deps.octokitFor(request.installationId), log };
     for (const context of Object.keys(spec.contexts)) {

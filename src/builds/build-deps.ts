@@ -13,8 +13,17 @@ export interface BuildDeps {
   log: Logger;
   /** Values that must never be stored or shown (webhook secret, private key). */
   secrets: string[];
+  /** The page a build's statuses and check run link to. */
+  buildUrl(id: string): string;
+  /**
+   * Where the code comes from: a fresh clone per build (the server), or a
+   * checkout that already exists (GitHub Actions' actions/checkout), which
+   * is brought to the build's commit and never removed.
+   */
+  source: { kind: "clone" } | { kind: "existing"; dir: string };
 }
 
-export function buildUrl(config: Config, id: string): string {
+/** The server's build pages: `<CI_PUBLIC_URL>/builds/<id>`. */
+export function serverBuildUrl(config: Config, id: string): string {
   return `${config.publicUrl}/builds/${id}`;
 }

@@ -7,7 +7,7 @@ import { logTailText } from "../report/log-tail-text.js";
 import { buildTitle, checkConclusion, statusState } from "../report/state-map.js";
 import { summaryMarkdown } from "../report/summary-markdown.js";
 import type { BuildRecord } from "../store/build-store.js";
-import { buildUrl, type BuildDeps } from "./build-deps.js";
+import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { PIPELINES } from "./pipelines.js";
 
@@ -18,7 +18,7 @@ import { PIPELINES } from "./pipelines.js";
  */
 export async function reportResult(deps: BuildDeps, github: GitHubWriter, request: BuildRequest, record: BuildRecord): Promise<void> {
   const steps = record.steps;
-  const url = buildUrl(deps.config, record.id);
+  const url = deps.buildUrl(record.id);
   const spec = PIPELINES[request.pipeline];
   for (const [context, names] of Object.entries(spec.contexts)) {
     const result = reported(steps, names);

@@ -4,11 +4,11 @@ import type { GitHubWriter } from "../github/types.js";
 import { maskSecrets } from "../pipeline/mask-secrets.js";
 import { runPipeline } from "../pipeline/run-pipeline.js";
 import type { StepResult, StepState } from "../pipeline/types.js";
-import { checkout, CheckoutError, createWorkspace, type CloneSource, type Workspace } from "../pipeline/workspace.js";
+import { checkout, CheckoutError, checkoutExisting, createWorkspace, existingWorkspace, type CloneSource, type Workspace } from "../pipeline/workspace.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { publishDocsRelease } from "../github/publish-docs-release.js";
 import { keepArtifact } from "../store/keep-artifact.js";
-import { buildUrl, type BuildDeps } from "./build-deps.js";
+import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
@@ -29,7 +29,7 @@ import { reportResult } from "./report-result.js";
 export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger): Promise<void> {
   const { config, store } = deps;
   let github: GitHubWriter | undefined;
-  const workspace = await createWorkspace(config.workDir, record.id);
+  const workspace = deps.source.kind === "existing" ? await existingWorkspace(config.workDir, record.id, deps.source.dir) : await createWorkspace(config.workDir, record.id);
   try {
     record.state = "running";
     record.startedAt = new Date().toISOString();
@@ -41,7 +41,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     if (record.checkRunId) await startCheckRun(github, request, record.checkRunId, "Running", `Building ${request.sha.slice(0, 7)}…`);
 
     // 2. the exact commit
-    const source = await cloneSource(config, request, github.octokit);
+    const source: CloneSource = deps.source.kind === "existing" ? { protocol: "local", url: deps.source.dir } : await cloneSource(config, request, github.octokit);
     const mask = maskSecrets([...deps.secrets, source.protocol === "https" ? source.token : undefined]);
     const fetched = await runCheckout(deps, record, workspace, source, request, mask);
     if (fetched.state !== "success") return await finish(deps, github, request, record, [fetched]);
@@ -96,7 +96,7 @@ async function runCheckout(
   const log = deps.store.openLog(record.id, "checkout", mask);
   let result: StepResult;
   try {
-    await checkout(workspace, {
+    const checkoutRequest = {
       workRoot: deps.config.workDir,
       buildId: record.id,
       source,
@@ -104,7 +104,8 @@ async function runCheckout(
       ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
       log,
       timeoutMs: deps.config.stepTimeoutMs,
-    });
+    };
+    await (deps.source.kind === "existing" ? checkoutExisting(workspace, checkoutRequest) : checkout(workspace, checkoutRequest));
     result = { name: "checkout", state: "success", summary: `Checked out ${request.sha.slice(0, 7)}`, exitCode: 0, durationMs: ms(started) };
   } catch (error) {
     const message = error instanceof CheckoutError ? error.message : `Checkout crashed: ${(error as Error).message}`;
@@ -130,7 +131,7 @@ async function publishDocs(deps: BuildDeps, github: GitHubWriter, request: Build
     const release = await publishDocsRelease(github, request, {
       ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
       ...(request.prTitle !== undefined ? { prTitle: request.prTitle } : {}),
-      buildUrl: buildUrl(deps.config, record.id),
+      buildUrl: deps.buildUrl(record.id),
       archive: kept,
       keep: deps.config.docsReleasesKeep,
     });

@@ -48,6 +48,35 @@ export async function createWorkspace(workRoot: string, buildId: string): Promis
   return { dir, scratchDir, remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
 }
 
+/**
+ * A workspace around a checkout that already exists (GitHub Actions'
+ * actions/checkout): only the scratch dir is pyci's, and only it is removed.
+ */
+export async function existingWorkspace(workRoot: string, buildId: string, dir: string): Promise<Workspace> {
+  const root = join(workRoot, `${PREFIX}${buildId}`);
+  const scratchDir = join(root, "scratch");
+  await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  return { dir, scratchDir, remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
+}
+
+/** Brings an existing checkout to exactly `sha`, fetching it from its origin when it is not there. */
+export async function checkoutExisting(workspace: Workspace, request: CheckoutRequest & { sha: string }): Promise<string> {
+  if (!/^[0-9a-f]{40}$/.test(request.sha)) throw new CheckoutError(`Not a commit id: ${JSON.stringify(request.sha)}`);
+  const head = (await readHead(workspace)).trim();
+  if (head === request.sha) {
+    request.log.write(`Using the existing checkout of ${workspace.dir} at ${head}\n`);
+    return head;
+  }
+  const git = gitRunner(workspace, request);
+  request.log.write(`The existing checkout is at ${head || "no commit"}; fetching ${request.sha}\n`);
+  const present = await git(["cat-file", "-e", `${request.sha}^{commit}`], { allowFailure: true });
+  if (!present && !(await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", request.sha], { allowFailure: true }))) {
+    throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} into the existing checkout`);
+  }
+  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", request.sha]);
+  return request.sha;
+}
+
 /** Fetches exactly `sha` (or `ref`) into `workspace.dir` and checks it out (detached). Returns the commit. */
 export async function checkout(workspace: Workspace, request: CheckoutRequest): Promise<string> {
   const git = gitRunner(workspace, request);

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkout, CheckoutError, createWorkspace, gitEnv, redactUrl, sweepWorkspaces } from "../../src/pipeline/workspace.js";
+import { checkout, CheckoutError, checkoutExisting, createWorkspace, existingWorkspace, gitEnv, redactUrl, sweepWorkspaces } from "../../src/pipeline/workspace.js";
 import { makeRepo } from "../support/git-repo.js";
 
 const workRoot = mkdtempSync(join(tmpdir(), "pyci-work-"));
@@ -50,6 +50,29 @@ describe("checkout", () => {
     ).rejects.toThrow(CheckoutError);
     await ws.remove();
     repo.remove();
+  });
+});
+
+describe("checkoutExisting", () => {
+  it("uses an existing checkout at the commit, or brings it there from its origin, and never removes it", async () => {
+    const origin = makeRepo({ "a.py": "x = 1\n" });
+    const first = origin.sha;
+    const second = origin.commit({ "a.py": "x = 2\n" });
+    const clone = makeRepo({ "placeholder": "" });
+    clone.git("remote", "add", "origin", origin.dir);
+    clone.git("fetch", "-q", "origin", first);
+    clone.git("checkout", "-q", "--detach", first);
+    const ws = await existingWorkspace(workRoot, "existing", clone.dir);
+    const log = sink();
+    await checkoutExisting(ws, { workRoot, buildId: "existing", source: { protocol: "local", url: clone.dir }, sha: first, log, timeoutMs: 30_000 });
+    expect(log.text()).toContain(`Using the existing checkout of ${clone.dir} at ${first}`);
+    await checkoutExisting(ws, { workRoot, buildId: "existing", source: { protocol: "local", url: clone.dir }, sha: second, log, timeoutMs: 30_000 });
+    expect(readFileSync(join(clone.dir, "a.py"), "utf8")).toBe("x = 2\n");
+    await ws.remove();
+    expect(existsSync(join(clone.dir, "a.py"))).toBe(true);
+    expect(existsSync(ws.scratchDir)).toBe(false);
+    origin.remove();
+    clone.remove();
   });
 });
 
