@@ -18,6 +18,10 @@ export interface Config {
   python: string;
   /** Docs releases pyci keeps per repository (CI_DOCS_RELEASES_KEEP, default 10). */
   docsReleasesKeep: number;
+  /** Finished builds (records, logs, artifacts) are deleted this many days after they were created (CI_RETENTION_DAYS, default 90). */
+  retentionDays: number;
+  /** Only the newest this-many builds are kept (CI_RETENTION_BUILDS, default 10000); queued and running builds are never deleted. */
+  retentionBuilds: number;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +76,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stepTimeout = positiveInt(env, "CI_STEP_TIMEOUT", 1800, problems);
   const python = env.CI_PYTHON?.trim() || "python3";
   const docsReleasesKeep = positiveInt(env, "CI_DOCS_RELEASES_KEEP", 10, problems);
+  const retentionDays = positiveInt(env, "CI_RETENTION_DAYS", 90, problems);
+  const retentionBuilds = positiveInt(env, "CI_RETENTION_BUILDS", 10_000, problems);
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -91,6 +97,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stepTimeoutMs: stepTimeout * 1000,
     python,
     docsReleasesKeep,
+    retentionDays,
+    retentionBuilds,
   };
 }
 

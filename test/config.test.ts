@@ -29,6 +29,9 @@ describe("loadConfig", () => {
       knownHostsPath: GITHUB_KNOWN_HOSTS,
       stepTimeoutMs: 1_800_000,
       python: "python3",
+      docsReleasesKeep: 10,
+      retentionDays: 90,
+      retentionBuilds: 10_000,
     });
     expect(config.dataDir).toBe(join(process.cwd(), "data"));
     expect(config.concurrency).toBeGreaterThanOrEqual(1);
@@ -43,8 +46,10 @@ describe("loadConfig", () => {
       CI_CONCURRENCY: "3",
       CI_STEP_TIMEOUT: "60",
       CI_PYTHON: "python3.11",
+      CI_RETENTION_DAYS: "30",
+      CI_RETENTION_BUILDS: "500",
     });
-    expect(config).toMatchObject({ cloneProtocol: "ssh", sshKeyPath: key, publicUrl: "https://ci.example.com", dataDir: dir, workDir: dir, concurrency: 3, stepTimeoutMs: 60_000, python: "python3.11" });
+    expect(config).toMatchObject({ cloneProtocol: "ssh", sshKeyPath: key, publicUrl: "https://ci.example.com", dataDir: dir, workDir: dir, concurrency: 3, stepTimeoutMs: 60_000, python: "python3.11", retentionDays: 30, retentionBuilds: 500 });
   });
 
   it("refuses production without a real webhook secret or a public URL", () => {
@@ -62,8 +67,19 @@ describe("loadConfig", () => {
       CI_PUBLIC_URL: "ci.example.com",
       CI_SSH_KNOWN_HOSTS: join(dir, "missing"),
       PRIVATE_KEY_PATH: join(dir, "missing.pem"),
+      CI_RETENTION_DAYS: "-1",
+      CI_RETENTION_BUILDS: "2.5",
     });
-    expect(found.map((p) => p.split("=")[0])).toEqual(["PRIVATE_KEY_PATH", "CI_PUBLIC_URL", "CI_CLONE_PROTOCOL", "CI_SSH_KNOWN_HOSTS", "CI_CONCURRENCY", "CI_STEP_TIMEOUT"]);
+    expect(found.map((p) => p.split("=")[0])).toEqual([
+      "PRIVATE_KEY_PATH",
+      "CI_PUBLIC_URL",
+      "CI_CLONE_PROTOCOL",
+      "CI_SSH_KNOWN_HOSTS",
+      "CI_CONCURRENCY",
+      "CI_STEP_TIMEOUT",
+      "CI_RETENTION_DAYS",
+      "CI_RETENTION_BUILDS",
+    ]);
     expect(problems({ CI_CLONE_PROTOCOL: "ssh" })).toEqual(["CI_CLONE_PROTOCOL=ssh needs CI_SSH_KEY_PATH (the private key to clone with)."]);
   });
 });

@@ -1,15 +1,11 @@
 import { copyFile, mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { Artifact } from "../pipeline/types.js";
-import { isBuildId } from "./build-store.js";
+import { artifactDir } from "./build-files.js";
 
-/** Where a build's artifacts live; removed with the build by retention. */
-export function artifactDir(dataDir: string, buildId: string): string {
-  if (!isBuildId(buildId)) throw new Error(`Not a build id: ${JSON.stringify(buildId)}`);
-  return join(dataDir, "artifacts", buildId);
-}
+export { artifactDir };
 
-/** Copies an artifact out of the throwaway checkout into CI_DATA_DIR; returns it at its new path. */
+/** Copies an artifact out of the throwaway checkout into CI_DATA_DIR; returns it at its new path. Removed with the build by retention. */
 export async function keepArtifact(dataDir: string, buildId: string, artifact: Artifact): Promise<Artifact> {
   const dir = artifactDir(dataDir, buildId);
   await mkdir(dir, { recursive: true, mode: 0o700 });

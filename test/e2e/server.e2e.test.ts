@@ -13,6 +13,7 @@ import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
+import { BuildStore } from "../../src/store/build-store.js";
 
 /**
  * The real server process, started as the README says (`node dist/server.js`, configured by the
@@ -182,7 +183,16 @@ describe("the pyci server process (node dist/server.js)", () => {
       title: "Add label()",
     });
 
-  const buildDirs = () => (existsSync(join(dataDir, "builds")) ? readdirSync(join(dataDir, "builds")) : []);
+  /** The builds the server recorded, read from its database. */
+  const buildDirs = () => {
+    if (!existsSync(join(dataDir, "pyci.db"))) return [];
+    const store = new BuildStore(dataDir);
+    try {
+      return store.list({ limit: 500 }).map((b) => b.id);
+    } finally {
+      store.close();
+    }
+  };
 
   beforeAll(async () => {
     [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);

@@ -203,7 +203,7 @@ describe("deliveries that start no build", () => {
     await probot.receive({ id: "d1", name: "pull_request", payload: noInstallation });
     await probot.receive({ id: "d2", name: "pull_request", payload: badSha });
     await queue.onIdle();
-    expect(existsSync(join(dataDir, "builds")) ? readdirSync(join(dataDir, "builds")) : []).toEqual([]);
+    expect(new BuildStore(dataDir).list()).toEqual([]);
   });
 });
 

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { maskSecrets } from "../../src/pipeline/mask-secrets.js";
-import { BuildStore, isBuildId, newBuildId } from "../../src/store/build-store.js";
 import { openStepLog } from "../../src/store/step-log.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyci-log-"));
@@ -35,20 +34,5 @@ describe("openStepLog", () => {
     const text = readFileSync(path, "utf8");
     expect(text.startsWith("x".repeat(99))).toBe(true);
     expect(text).toMatch(/output truncated, 9000 more bytes were not stored \(cap 1000 bytes per step\)/);
-  });
-});
-
-describe("BuildStore", () => {
-  it("makes unguessable ids and refuses anything else as a path", async () => {
-    const ids = new Set(Array.from({ length: 100 }, newBuildId));
-    expect(ids.size).toBe(100);
-    expect([...ids].every(isBuildId)).toBe(true);
-    const store = new BuildStore(dir);
-    expect(store.get("../../etc/passwd")).toBeUndefined();
-    expect(await store.readLog("AAAAAAAAAAAAAAAAAAAAAA", "../build")).toBeUndefined();
-    const record = store.create({ id: newBuildId(), owner: "o", repo: "r", sha: "a".repeat(40), event: "pull_request.opened", state: "queued", createdAt: new Date().toISOString(), steps: [] });
-    record.state = "success";
-    store.save(record);
-    expect(store.get(record.id)?.state).toBe("success");
   });
 });

@@ -30,6 +30,8 @@ export async function createTestApp(): Promise<TestApp> {
     stepTimeoutMs: 120_000,
     python: "python3",
     docsReleasesKeep: 10,
+    retentionDays: 90,
+    retentionBuilds: 10_000,
   };
   const queue = new BuildQueue(1);
   const probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: UnthrottledOctokit, logLevel: "warn" });

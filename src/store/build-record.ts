@@ -1,0 +1,37 @@
+import type { BuildRequest } from "../builds/build-request.js";
+import type { StepResult } from "../pipeline/types.js";
+
+export type BuildState = "queued" | "running" | "success" | "failure" | "error";
+
+export const BUILD_STATES: readonly BuildState[] = ["queued", "running", "success", "failure", "error"];
+
+/** States a build can still leave: never pruned, re-queued or settled after a restart. */
+export const UNFINISHED_STATES: readonly BuildState[] = ["queued", "running"];
+
+export interface BuildRecord {
+  /** Capability id: 128 random bits; the build page's URL is not guessable. */
+  id: string;
+  owner: string;
+  repo: string;
+  sha: string;
+  event: string;
+  /** "pr" (check + test) or "docs". */
+  pipeline: string;
+  deliveryId?: string;
+  prNumber?: number;
+  prTitle?: string;
+  prUrl?: string;
+  state: BuildState;
+  /** Why the build ended in `error`, when it did. */
+  error?: string;
+  /** ISO 8601 in UTC (Date#toISOString): listing, cursors and retention compare these as strings. */
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  steps: StepResult[];
+  checkRunId?: number;
+  /** The branch the build is about (PR head ref, or the branch a merge went into): for badges. */
+  branch?: string;
+  /** What was asked for, to re-queue or settle the build after a restart. */
+  request?: BuildRequest;
+}
