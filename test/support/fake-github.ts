@@ -1,21 +1,34 @@
 import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from "node:crypto";
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Ctx, FakeApi, Reply, Route } from "./fake-github-route.js";
+import { createReleaseStore, releaseRules, type FakeRelease, type FakeReleaseSeed, type FakeTag } from "./fake-releases.js";
 import { githubRules } from "./github-rules.js";
-import { loadOpenApiSpec, type OpenApiOperation, type OpenApiSpecName } from "./openapi-spec.js";
+import { loadOpenApiSpec, type OpenApiSpecName } from "./openapi-spec.js";
 import { validateSchema, type SchemaIssue } from "./validate-schema.js";
 
+export type { FakeApi } from "./fake-github-route.js";
+export type { FakeRelease, FakeReleaseAsset, FakeReleaseSeed, FakeTag, FakeUser } from "./fake-releases.js";
+
 export interface RecordedRequest {
+  /** `rest` (`/api/v3/…`), `uploads` (`/api/uploads/…`, release assets) or `web` (anything else). */
+  api: FakeApi;
   method: string;
-  /** Path after the `/api/v3` prefix, without the query: `/repos/o/r/statuses/<sha>`. */
+  /**
+   * Path after the api's prefix (`/api/v3` or `/api/uploads`), without the query: `/repos/o/r/statuses/<sha>`;
+   * the whole path for `web`.
+   */
   path: string;
   /** The request target as received: `/api/v3/repos/o/r/contents/x?ref=main`. */
   url: string;
   query: Record<string, string>;
   headers: IncomingHttpHeaders;
-  /** The parsed JSON body; undefined when there was none (or it did not parse). */
+  /** The parsed JSON body; undefined when there was none, it did not parse, or it is not JSON (uploads, web). */
   body: unknown;
+  /** The body as UTF-8 text; "" for uploads (binary: see rawBytes). */
   rawBody: string;
+  /** The body exactly as received. */
+  rawBytes: Buffer;
   /** GitHub's operationId for the path, when GitHub's OpenAPI description has one. */
   operationId: string | undefined;
   status: number;
@@ -61,11 +74,13 @@ export interface FakeGitHubOptions {
   spec?: OpenApiSpecName;
   /** Permissions reported for installation tokens. Default: pyci's app.yml permissions. */
   permissions?: Record<string, string>;
+  /** Tokens accepted on repository routes besides the issued ones (a GitHub Actions job's GITHUB_TOKEN). */
+  acceptTokens?: string[];
 }
 
 export interface FailureInjection {
   method: string;
-  /** Matched against the path after `/api/v3` (string = exact match). */
+  /** Matched against the path after `/api/v3` or `/api/uploads` (string = exact match). */
   path: string | RegExp;
   status: number;
   body?: unknown;
@@ -86,6 +101,19 @@ export interface FakeGitHub {
   issuedTokens: IssuedToken[];
   statuses: StatusRecord[];
   checkRuns: CheckRunRecord[];
+  /** Every release of every repository (seeded or created), in creation order; assets hold the uploaded bytes. */
+  releases: FakeRelease[];
+  /** Git tags: a published release creates its tag; DELETE /git/refs/tags/<name> removes it. */
+  tags: FakeTag[];
+  /**
+   * Replaces the releases and tags of owner/repo with `list` (e.g. a maintainer's `v1.0.0`, old docs releases).
+   * Without createdAt, the list runs oldest first, one minute apart, the last one an hour ago.
+   */
+  setReleases(owner: string, repo: string, list: FakeReleaseSeed[]): FakeRelease[];
+  /** The release of `tag` (drafts included). */
+  release(owner: string, repo: string, tag: string): FakeRelease | undefined;
+  /** The bytes of the asset `name` on the release of `tag`, as uploaded. */
+  asset(owner: string, repo: string, tag: string, name: string): Buffer | undefined;
   /** Resolves once `pred(requests)` holds; rejects after timeoutMs (default 10 s) listing what arrived. */
   waitFor(pred: (requests: RecordedRequest[]) => boolean, timeoutMs?: number): Promise<void>;
   /** Serves `text` at GET /repos/:owner/:repo/contents/:path (any ref); null removes it. */
@@ -100,6 +128,8 @@ export interface FakeGitHub {
 }
 
 const PREFIX = "/api/v3";
+/** Where GitHub Enterprise Server takes release asset uploads (uploads.github.com on github.com). */
+const UPLOADS_PREFIX = "/api/uploads";
 const DEFAULT_PERMISSIONS = {
   checks: "write",
   statuses: "write",
@@ -110,27 +140,11 @@ const DEFAULT_PERMISSIONS = {
 const JWT_MAX_LIFETIME_S = 600;
 const CLOCK_SKEW_S = 60;
 
-interface Reply {
-  status: number;
-  body?: unknown;
-  text?: string;
-  contentType?: string;
-  unexpected?: boolean;
-}
-
-interface Ctx {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: IncomingHttpHeaders;
-  body: unknown;
-  op: OpenApiOperation | undefined;
-}
-
 /**
- * A stand-in for GitHub's REST API (GitHub Enterprise layout: everything under /api/v3) on a loopback
- * port: mints installation tokens, serves files set with setContent, accepts commit statuses and check
- * runs after validating them against GitHub's OpenAPI description plus its documented limits.
+ * A stand-in for GitHub's REST API (GitHub Enterprise layout: everything under /api/v3, asset uploads under
+ * /api/uploads) on a loopback port: mints installation tokens, serves files set with setContent, accepts
+ * commit statuses, check runs and releases (with assets and tags) after validating them against GitHub's
+ * OpenAPI description plus its documented limits.
  */
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
   const spec = loadOpenApiSpec(options.spec ?? "api.github.com");
@@ -147,6 +161,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const listeners = new Set<() => void>();
   let nextId = 1000;
   let origin = "";
+  const repoIds = new Map<string, { id: number; owner: string; repo: string }>();
+  const repoId = (owner: string, repo: string) => {
+    const key = `${owner.toLowerCase()}/${repo.toLowerCase()}`;
+    let entry = repoIds.get(key);
+    if (!entry) repoIds.set(key, (entry = { id: 500_000 + repoIds.size + 1, owner, repo }));
+    return entry.id;
+  };
 
   const contentKey = (owner: string, repo: string, path: string) =>
     `${owner.toLowerCase()}/${repo.toLowerCase()}/${path.replace(/^\/+/, "")}`;
@@ -176,9 +197,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (!ctx.op?.requestSchema) throw new Error(`no request schema for ${ctx.method} ${ctx.path}`);
     if (ctx.body === undefined) return invalid(ctx, resource, [{ field: "", message: "a JSON body is required" }]);
     const schema = validateSchema(ctx.op.requestSchema, ctx.body, spec.document);
-    const rules = githubRules(ctx.op.operationId, ctx.body);
-    for (const u of [...schema.unknown, ...rules.lint]) violation(ctx, `${u.message} (GitHub accepts this)`);
-    const errors = [...schema.errors, ...rules.errors];
+    const general = githubRules(ctx.op.operationId, ctx.body);
+    const release = releaseRules(ctx.op.operationId, ctx.body);
+    for (const u of [...schema.unknown, ...general.lint, ...release.lint]) violation(ctx, `${u.message} (GitHub accepts this)`);
+    // A release rule restating what the schema already rejected (make_latest: false) is not a second error.
+    const schemaFields = new Set(schema.errors.map((e) => e.field));
+    const errors = [...schema.errors, ...general.errors, ...release.errors.filter((e) => !schemaFields.has(e.field))];
     return errors.length > 0 ? invalid(ctx, resource, errors) : undefined;
   };
 
@@ -196,6 +220,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   /** Checks the installation token (Authorization: token ghs_…) that repository endpoints need. */
   const installationAuth = (ctx: Ctx): Reply | undefined => {
     const match = /^(?:token|bearer)\s+(\S+)$/i.exec(ctx.headers.authorization ?? "");
+    if (match && options.acceptTokens?.includes(match[1]!)) return undefined;
     const issued = match ? issuedTokens.find((t) => t.token === match[1]) : undefined;
     if (issued && Date.parse(issued.expiresAt) > Date.now()) return undefined;
     violation(ctx, match ? "unknown or expired installation token" : "no installation token in Authorization");
@@ -235,7 +260,18 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     };
   };
 
-  const routes: { method: string; pattern: RegExp; handle: (ctx: Ctx, m: string[]) => Reply }[] = [
+  const releaseStore = createReleaseStore({
+    origin: () => origin,
+    nextId: () => nextId++,
+    violation,
+    notFound,
+    validate,
+    installationAuth,
+    repoId,
+    bot: () => ({ login: botUser().login, type: "Bot" }),
+  });
+
+  const routes: Route[] = [
     {
       method: "GET",
       pattern: /^\/app$/,
@@ -379,58 +415,71 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         return { status: 200, body: { total_count: views.length, check_runs: views } };
       },
     },
+    ...releaseStore.routes,
   ];
 
-  const handle = (ctx: Ctx): Reply => {
+  /** `jsonOk`: false when a REST body did not parse (400 on a known route; an unknown route stays unexpected). */
+  const handle = (received: Ctx, jsonOk: boolean): Reply => {
+    let ctx = received;
+    // GitHub serves every repository route under /repositories/:id too (its Link headers point there).
+    const byId = ctx.api === "rest" ? /^\/repositories\/(\d+)(\/.*)?$/.exec(ctx.path) : null;
+    const known = byId ? [...repoIds.values()].find((r) => r.id === Number(byId[1])) : undefined;
+    if (byId && known) {
+      const path = `/repos/${known.owner}/${known.repo}${byId[2] ?? ""}`;
+      ctx = { ...ctx, path, op: spec.match(ctx.method, path) };
+    }
     const injected = failures.find((f) => f.left > 0 && f.method.toUpperCase() === ctx.method && (typeof f.path === "string" ? f.path === ctx.path : f.path.test(ctx.path)));
     if (injected) {
       injected.left--;
       return { status: injected.status, body: injected.body ?? { message: `injected failure ${injected.status}`, status: String(injected.status) } };
     }
     for (const route of routes) {
-      const m = route.method === ctx.method ? route.pattern.exec(ctx.path) : null;
-      if (m) return route.handle(ctx, [...m] as string[]);
+      const m = route.method === ctx.method && (route.api ?? "rest") === ctx.api ? route.pattern.exec(ctx.path) : null;
+      if (!m) continue;
+      if (!jsonOk) {
+        violation(ctx, "body is not JSON");
+        return { status: 400, body: { message: "Problems parsing JSON", documentation_url: ctx.op?.documentationUrl, status: "400" } };
+      }
+      return route.handle(ctx, [...m] as string[]);
     }
     return { ...notFound(ctx), unexpected: true };
   };
 
   const server = createServer((req, res) => {
-    void readBody(req).then((rawBody) => respond(req, res, rawBody));
+    void readBody(req).then((rawBytes) => respond(req, res, rawBytes));
   });
 
-  const respond = (req: IncomingMessage, res: ServerResponse, rawBody: string) => {
+  const respond = (req: IncomingMessage, res: ServerResponse, rawBytes: Buffer) => {
     const url = req.url ?? "/";
     const parsed = new URL(url, "http://fake");
     const method = (req.method ?? "GET").toUpperCase();
-    const underPrefix = parsed.pathname === PREFIX || parsed.pathname.startsWith(`${PREFIX}/`);
-    const path = underPrefix ? parsed.pathname.slice(PREFIX.length) || "/" : parsed.pathname;
-    const op = underPrefix ? spec.match(method, path) : undefined;
-    const ctx: Ctx = { method, path, query: Object.fromEntries(parsed.searchParams), headers: req.headers, body: undefined, op };
+    const under = (prefix: string) => parsed.pathname === prefix || parsed.pathname.startsWith(`${prefix}/`);
+    const api: FakeApi = under(PREFIX) ? "rest" : under(UPLOADS_PREFIX) ? "uploads" : "web";
+    const prefix = api === "rest" ? PREFIX : api === "uploads" ? UPLOADS_PREFIX : "";
+    const path = parsed.pathname.slice(prefix.length) || "/";
+    const op = api === "web" ? undefined : spec.match(method, path);
+    const ctx: Ctx = { api, method, path, query: Object.fromEntries(parsed.searchParams), headers: req.headers, body: undefined, rawBytes, op };
+    // Uploads are raw bytes (a tarball is no JSON and no UTF-8): never parse or record them as text.
+    const rawBody = api === "uploads" ? "" : rawBytes.toString("utf8");
 
     let reply: Reply;
     let bodyOk = true;
-    if (rawBody.length > 0) {
+    if (api === "rest" && rawBody.length > 0) {
       try {
         ctx.body = JSON.parse(rawBody);
       } catch {
         bodyOk = false;
       }
     }
-    if (!underPrefix) {
-      reply = { ...notFound(ctx), unexpected: true };
-    } else if (!bodyOk) {
-      violation(ctx, "body is not JSON");
-      reply = { status: 400, body: { message: "Problems parsing JSON", documentation_url: op?.documentationUrl, status: "400" } };
-    } else {
-      try {
-        reply = handle(ctx);
-      } catch (error) {
-        violation(ctx, `fake GitHub failed: ${String(error)}`);
-        reply = { status: 500, body: { message: String(error) } };
-      }
+    try {
+      reply = handle(ctx, bodyOk);
+    } catch (error) {
+      violation(ctx, `fake GitHub failed: ${String(error)}`);
+      reply = { status: 500, body: { message: String(error) } };
     }
 
     const record: RecordedRequest = {
+      api,
       method,
       path,
       url,
@@ -438,6 +487,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       headers: req.headers,
       body: ctx.body,
       rawBody,
+      rawBytes,
       operationId: op?.operationId,
       status: reply.status,
       response: reply.text ?? reply.body,
@@ -447,8 +497,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     requests.push(record);
     if (record.unexpected) unexpected.push(record);
 
-    const payload = reply.text ?? (reply.body === undefined ? "" : JSON.stringify(reply.body));
+    const payload = reply.raw ?? reply.text ?? (reply.body === undefined ? "" : JSON.stringify(reply.body));
     res.writeHead(reply.status, {
+      ...reply.headers,
       "content-type": reply.contentType ?? "application/json; charset=utf-8",
       "x-github-request-id": randomBytes(8).toString("hex").toUpperCase(),
       "x-github-media-type": "github.v3; format=json",
@@ -470,7 +521,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const host = `127.0.0.1:${port}`;
   origin = `http://${host}`;
 
-  const summary = () => requests.map((r) => `${r.method} ${r.path} → ${r.status}${r.unexpected ? " (unexpected)" : ""}`).join("\n");
+  const summary = () =>
+    requests
+      .map((r) => `${r.method} ${r.api === "rest" ? "" : `[${r.api}] `}${r.path} → ${r.status}${r.unexpected ? " (unexpected)" : ""}`)
+      .join("\n");
 
   return {
     host,
@@ -481,6 +535,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     issuedTokens,
     statuses,
     checkRuns,
+    releases: releaseStore.releases,
+    tags: releaseStore.tags,
+    setReleases: releaseStore.setReleases,
+    release: releaseStore.release,
+    asset: releaseStore.asset,
     waitFor(pred, timeoutMs = 10_000) {
       return new Promise<void>((resolve, reject) => {
         const check = () => {
@@ -613,11 +672,11 @@ function now(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
