@@ -2,9 +2,7 @@ import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
 import type { Config } from "./config.js";
-import { fromCheckRun, fromCheckSuite, fromPullRequest } from "./handlers/build-request-from.js";
-import { onBuildEvent } from "./handlers/on-build-event.js";
-import { onMergedPullRequest } from "./handlers/on-merged-pull-request.js";
+import { registerHandlers } from "./handlers/register-handlers.js";
 import { BuildStore } from "./store/build-store.js";
 import { buildRoutes } from "./web/build-routes.js";
 
@@ -15,24 +13,22 @@ export interface AppOptions {
   queue?: BuildQueue;
 }
 
-/** The Probot app: wiring only. */
+/** The Probot app of the server: wiring only (the handlers, and the build pages as HTTP routes). */
 export function createApp(config: Config, options: AppOptions = {}): ApplicationFunction {
   return (app, { addHandler }) => {
-    const store = new BuildStore(config.dataDir);
+    const store = new BuildStore(config.dataDir, { retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds }, log: app.log });
     const deps: BuildDeps = {
       config,
       store,
       queue: options.queue ?? new BuildQueue(config.concurrency),
+      auth: "installation",
       octokitFor: (installationId) => app.auth(installationId),
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
       source: { kind: "clone" },
     };
-    app.on(["pull_request.opened", "pull_request.reopened", "pull_request.synchronize"], onBuildEvent(deps, fromPullRequest));
-    app.on("pull_request.closed", onMergedPullRequest(deps));
-    app.on("check_run.rerequested", onBuildEvent(deps, fromCheckRun));
-    app.on("check_suite.rerequested", onBuildEvent(deps, fromCheckSuite));
+    registerHandlers(app, deps);
     addHandler(buildRoutes(store));
   };
 }

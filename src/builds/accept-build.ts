@@ -31,6 +31,7 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): BuildRecord
   });
   const log = deps.log.child({ deliveryId: request.deliveryId, buildId: record.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
   log.info({ event: request.event, pipeline: request.pipeline, pr: request.prNumber }, "build accepted");
+  deps.onAccepted?.(record);
   const queued = reportQueued(deps, request, record, log);
   deps.queue.add(async () => {
     await queued;

@@ -1,15 +1,21 @@
 import type { Logger } from "probot";
 import type { Config } from "../config.js";
 import type { Octokit } from "../github/types.js";
-import type { BuildStore } from "../store/build-store.js";
+import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import type { BuildQueue } from "./build-queue.js";
+import type { GitHubAuth } from "./build-request.js";
 
 export interface BuildDeps {
   config: Config;
   store: BuildStore;
   queue: BuildQueue;
-  /** An Octokit authenticated as the installation (tokens are minted and renewed by Probot). */
-  octokitFor(installationId: number): Promise<Octokit>;
+  /** Whether deliveries must name an App installation ("installation"), or one token serves all ("token"). */
+  auth: GitHubAuth;
+  /**
+   * An Octokit authenticated as the installation (tokens are minted and renewed by Probot),
+   * or with the one token when `auth` is "token" (the id is then absent).
+   */
+  octokitFor(installationId: number | undefined): Promise<Octokit>;
   log: Logger;
   /** Values that must never be stored or shown (webhook secret, private key). */
   secrets: string[];
@@ -21,6 +27,10 @@ export interface BuildDeps {
    * is brought to the build's commit and never removed.
    */
   source: { kind: "clone" } | { kind: "existing"; dir: string };
+  /** Told of every build accepted (the live record, updated until it ends): GitHub Actions sets its exit code from them. */
+  onAccepted?(record: BuildRecord): void;
+  /** Told why a delivery starts no build (it is logged too). */
+  onIgnored?(reason: string): void;
 }
 
 /** The server's build pages: `<CI_PUBLIC_URL>/builds/<id>`. */

@@ -11,7 +11,8 @@ export interface BuildRequest {
   /** e.g. "pull_request.opened", "check_run.rerequested". */
   event: string;
   deliveryId: string;
-  installationId: number;
+  /** The App installation to act as; absent with token auth (GitHub Actions), whose payloads name none. */
+  installationId?: number;
   /** repository.ssh_url, as GitHub gives it. */
   sshUrl: string;
   /** repository.clone_url (https). */
@@ -22,3 +23,9 @@ export interface BuildRequest {
   /** PR head branch (pr pipeline) or the branch merged into (docs pipeline). */
   branch?: string;
 }
+
+/**
+ * How pyci reaches GitHub: as the App installation each delivery names (the server), or with
+ * one token for everything (GitHub Actions' GITHUB_TOKEN), whose event payloads name no installation.
+ */
+export type GitHubAuth = "installation" | "token";

@@ -1,5 +1,5 @@
 import type { CheckRunRerequestedEvent, CheckSuiteRerequestedEvent, PullRequestEvent } from "@octokit/webhooks-types";
-import type { BuildRequest } from "../builds/build-request.js";
+import type { BuildRequest, GitHubAuth } from "../builds/build-request.js";
 import { PIPELINES } from "../builds/pipelines.js";
 
 /** Why a delivery starts no build; logged, and the delivery is acknowledged. */
@@ -15,11 +15,11 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
  * untrusted input even when signed (a bug upstream, a test sender): every
  * field pyci later passes to git or shows on a page is checked here.
  */
-export function fromPullRequest(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+export function fromPullRequest(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
   const payload = raw as Partial<PullRequestEvent>;
   const pr = payload.pull_request;
   if (!pr || typeof pr.number !== "number") return new Ignored("payload has no pull_request");
-  const base = common(payload, deliveryId, `pull_request.${String(payload.action)}`, pr.head?.sha);
+  const base = common(payload, deliveryId, auth, `pull_request.${String(payload.action)}`, pr.head?.sha);
   if (base instanceof Ignored) return base;
   return {
     ...base,
@@ -31,12 +31,12 @@ export function fromPullRequest(raw: unknown, deliveryId: string): BuildRequest 
 }
 
 /** A merged pull request: the docs pipeline at the merge commit, on the branch it went into. */
-export function fromMergedPullRequest(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+export function fromMergedPullRequest(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
   const payload = raw as Partial<PullRequestEvent>;
   const pr = payload.pull_request;
   if (!pr || typeof pr.number !== "number") return new Ignored("payload has no pull_request");
   if (pr.merged !== true) return new Ignored("pull request closed without merging");
-  const base = common(payload, deliveryId, "pull_request.closed", pr.merge_commit_sha);
+  const base = common(payload, deliveryId, auth, "pull_request.closed", pr.merge_commit_sha);
   if (base instanceof Ignored) return base;
   const branch = pr.base?.ref;
   if (typeof branch !== "string" || branch === "") return new Ignored("pull request has no base branch");
@@ -50,22 +50,22 @@ export function fromMergedPullRequest(raw: unknown, deliveryId: string): BuildRe
   };
 }
 
-export function fromCheckRun(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+export function fromCheckRun(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
   const payload = raw as Partial<CheckRunRerequestedEvent>;
   const run = payload.check_run;
   if (!run) return new Ignored("payload has no check_run");
-  const base = common(payload, deliveryId, "check_run.rerequested", run.head_sha);
+  const base = common(payload, deliveryId, auth, "check_run.rerequested", run.head_sha);
   if (base instanceof Ignored) return base;
   // the docs check run re-runs the docs pipeline; anything else the pull-request one
   const pipeline = run.name === PIPELINES.docs.checkRunName ? "docs" : "pr";
   return withPullRequest({ ...base, pipeline }, run.pull_requests);
 }
 
-export function fromCheckSuite(raw: unknown, deliveryId: string): BuildRequest | Ignored {
+export function fromCheckSuite(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
   const payload = raw as Partial<CheckSuiteRerequestedEvent>;
   const suite = payload.check_suite;
   if (!suite) return new Ignored("payload has no check_suite");
-  const base = common(payload, deliveryId, "check_suite.rerequested", suite.head_sha);
+  const base = common(payload, deliveryId, auth, "check_suite.rerequested", suite.head_sha);
   if (base instanceof Ignored) return base;
   return withPullRequest(base, suite.pull_requests);
 }
@@ -75,10 +75,12 @@ type Payload = {
   installation?: { id?: unknown };
 };
 
-function common(payload: Payload, deliveryId: string, event: string, sha: unknown): BuildRequest | Ignored {
+function common(payload: Payload, deliveryId: string, auth: GitHubAuth, event: string, sha: unknown): BuildRequest | Ignored {
   const repository = payload.repository;
   const installationId = payload.installation?.id;
-  if (typeof installationId !== "number") return new Ignored("delivery has no installation (is the GitHub App installed on this repository?)");
+  if (auth === "installation" && typeof installationId !== "number") {
+    return new Ignored("delivery has no installation (is the GitHub App installed on this repository?)");
+  }
   if (!repository) return new Ignored("payload has no repository");
   const owner = repository.owner?.login;
   const repo = repository.name;
@@ -89,7 +91,7 @@ function common(payload: Payload, deliveryId: string, event: string, sha: unknow
   const sshUrl = repository.ssh_url;
   const cloneUrl = repository.clone_url;
   if (!isGitUrl(sshUrl) || !isGitUrl(cloneUrl)) return new Ignored("repository clone URLs are missing or malformed");
-  return { pipeline: "pr", owner, repo, sha, event, deliveryId, installationId, sshUrl, cloneUrl };
+  return { pipeline: "pr", owner, repo, sha, event, deliveryId, ...(typeof installationId === "number" ? { installationId } : {}), sshUrl, cloneUrl };
 }
 
 function withPullRequest(base: BuildRequest, pulls: { number?: unknown; head?: { sha?: unknown } }[] | undefined): BuildRequest {

@@ -1,7 +1,7 @@
 import type { Context } from "probot";
 import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
-import type { BuildRequest } from "../builds/build-request.js";
+import type { BuildRequest, GitHubAuth } from "../builds/build-request.js";
 import { Ignored } from "./build-request-from.js";
 
 type BuildEvent = "pull_request" | "check_run" | "check_suite";
@@ -13,12 +13,13 @@ type BuildEvent = "pull_request" | "check_run" | "check_suite";
  */
 export function onBuildEvent<E extends BuildEvent>(
   deps: BuildDeps,
-  toRequest: (payload: unknown, deliveryId: string) => BuildRequest | Ignored,
+  toRequest: (payload: unknown, deliveryId: string, auth: GitHubAuth) => BuildRequest | Ignored,
 ) {
   return async (context: Context<E>): Promise<void> => {
-    const request = toRequest(context.payload, context.id);
+    const request = toRequest(context.payload, context.id, deps.auth);
     if (request instanceof Ignored) {
       context.log.info({ deliveryId: context.id, event: context.name, reason: request.reason }, "delivery ignored");
+      deps.onIgnored?.(request.reason);
       return;
     }
     acceptBuild(deps, request);

@@ -10,8 +10,11 @@ import { fromMergedPullRequest, Ignored } from "./build-request-from.js";
  */
 export function onMergedPullRequest(deps: BuildDeps) {
   return async (context: Context<"pull_request.closed">): Promise<void> => {
-    const request = fromMergedPullRequest(context.payload, context.id);
-    const ignore = (reason: string) => context.log.info({ deliveryId: context.id, event: "pull_request.closed", reason }, "delivery ignored");
+    const request = fromMergedPullRequest(context.payload, context.id, deps.auth);
+    const ignore = (reason: string) => {
+      context.log.info({ deliveryId: context.id, event: "pull_request.closed", reason }, "delivery ignored");
+      deps.onIgnored?.(reason);
+    };
     if (request instanceof Ignored) return ignore(request.reason);
     const defaultBranch = context.payload.repository.default_branch;
     if (request.branch !== defaultBranch && !(await docsBranches(context)).includes(request.branch!)) {

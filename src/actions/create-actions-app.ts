@@ -1,0 +1,48 @@
+import type { ApplicationFunction } from "probot";
+import type { BuildDeps } from "../builds/build-deps.js";
+import type { BuildQueue } from "../builds/build-queue.js";
+import type { Config } from "../config.js";
+import { registerHandlers } from "../handlers/register-handlers.js";
+import type { BuildStore } from "../store/build-store.js";
+import type { ActionsOutcome } from "./actions-outcome.js";
+
+export interface ActionsAppOptions {
+  store: BuildStore;
+  /** The entry waits for it to drain before the job ends. */
+  queue: BuildQueue;
+  /** The checkout actions/checkout made (GITHUB_WORKSPACE): built in place, never removed. */
+  workspace: string;
+  /** The workflow run's page: statuses and the check run link there. */
+  runUrl: string;
+  /** Masked in every stored log (the job's token). */
+  secrets: string[];
+  outcome: ActionsOutcome;
+}
+
+/**
+ * The Probot app for a GitHub Actions job: the server's handlers and pipelines,
+ * authenticated with the job's token, building the existing checkout.
+ * No web routes: there is no server (the adapter's Probot has none).
+ */
+export function createActionsApp(config: Config, options: ActionsAppOptions): ApplicationFunction {
+  return (app) => {
+    const { outcome } = options;
+    const deps: BuildDeps = {
+      config,
+      store: options.store,
+      queue: options.queue,
+      auth: "token",
+      // with a token, Probot's auth() is an Octokit with that token, for any installation
+      octokitFor: () => app.auth(),
+      log: app.log,
+      secrets: options.secrets,
+      buildUrl: () => options.runUrl,
+      source: { kind: "existing", dir: options.workspace },
+      onAccepted: (record) => outcome.accepted(record),
+      onIgnored: (reason) => outcome.ignoredBecause(reason),
+    };
+    app.onAny((event) => outcome.received(event.name, (event.payload as { action?: unknown }).action));
+    app.onError((error) => outcome.failed(error));
+    registerHandlers(app, deps);
+  };
+}
