@@ -23,8 +23,8 @@ export interface PublishedRelease {
   assetUrl?: string;
 }
 
-export function docsTag(sha: string): string {
-  return `${DOCS_TAG_PREFIX}${sha.slice(0, 7)}`;
+export function docsTag(sha: string, length = 7): string {
+  return `${DOCS_TAG_PREFIX}${sha.slice(0, length)}`;
 }
 
 /**
@@ -37,9 +37,17 @@ export function docsTag(sha: string): string {
  * release with one current asset. Docs releases never become "latest".
  */
 export async function publishDocsRelease(github: GitHubWriter, target: CommitTarget, release: DocsRelease): Promise<PublishedRelease> {
-  const tag = docsTag(target.sha);
-  return serialized(`${target.owner}/${target.repo}@${tag}`, async () => {
-    const existing = await upsertRelease(github, target, tag, release);
+  // one publish per repository at a time in this process: two merges
+  // publishing side by side would otherwise prune each other's releases
+  return serialized(`${target.owner}/${target.repo}`, async () => {
+    let tag = docsTag(target.sha);
+    let existing = await upsertRelease(github, target, tag, release);
+    if (existing === "other commit") {
+      // another merge's short sha: the same 7 characters, another commit
+      tag = docsTag(target.sha, 12);
+      existing = await upsertRelease(github, target, tag, release);
+      if (existing === "other commit") throw new Error(`The tag ${tag} already names another commit`);
+    }
     const assetUrl = await replaceAsset(github, target, existing, release.archive);
     await pruneDocsReleases(github, target, release.keep, tag);
     github.log.info({ tag, releaseId: existing.id }, "docs release published");
@@ -49,12 +57,13 @@ export async function publishDocsRelease(github: GitHubWriter, target: CommitTar
 
 interface ReleaseData {
   id: number;
+  target_commitish?: string;
   upload_url: string;
   html_url?: string;
   body?: string | null;
 }
 
-async function upsertRelease(github: GitHubWriter, target: CommitTarget, tag: string, release: DocsRelease): Promise<ReleaseData> {
+async function upsertRelease(github: GitHubWriter, target: CommitTarget, tag: string, release: DocsRelease): Promise<ReleaseData | "other commit"> {
   const { octokit } = github;
   const fields = {
     owner: target.owner,
@@ -75,6 +84,7 @@ async function upsertRelease(github: GitHubWriter, target: CommitTarget, tag: st
   if (!found.body?.includes(DOCS_RELEASE_MARKER)) {
     throw new Error(`The tag ${tag} belongs to a release pyci did not create; not touching it`);
   }
+  if (found.target_commitish !== target.sha) return "other commit";
   const { data } = await octokit.rest.repos.updateRelease({ ...fields, release_id: found.id });
   return data;
 }
@@ -113,7 +123,9 @@ async function pruneDocsReleases(github: GitHubWriter, target: CommitTarget, kee
     .filter((r) => r.tag_name.startsWith(DOCS_TAG_PREFIX) && r.body?.includes(DOCS_RELEASE_MARKER))
     .sort((a, b) => (b.tag_name === current ? 1 : 0) - (a.tag_name === current ? 1 : 0) || Date.parse(b.created_at) - Date.parse(a.created_at));
   for (const old of ours.slice(Math.max(keep, 1))) {
-    await octokit.rest.repos.deleteRelease({ owner: target.owner, repo: target.repo, release_id: old.id });
+    await octokit.rest.repos.deleteRelease({ owner: target.owner, repo: target.repo, release_id: old.id }).catch((error: unknown) => {
+      if (status(error) !== 404) throw error; // another pyci process pruned it first
+    });
     await octokit.rest.git.deleteRef({ owner: target.owner, repo: target.repo, ref: `tags/${old.tag_name}` }).catch((error: unknown) => {
       if (status(error) !== 422 && status(error) !== 404) throw error;
     });

@@ -35,6 +35,7 @@ afterEach(() => {
 interface FakeRelease {
   id: number;
   tag_name: string;
+  target_commitish?: string;
   name: string;
   body: string;
   created_at: string;
@@ -54,7 +55,7 @@ function fakeReleases(initial: FakeRelease[] = []) {
     .reply((_, body: any) => {
       log(`create ${body.tag_name}`);
       if (releases.some((r) => r.tag_name === body.tag_name)) return [422, { message: "Validation Failed", errors: [{ resource: "Release", code: "already_exists", field: "tag_name" }] }];
-      const release = { id: nextId++, tag_name: body.tag_name, name: body.name, body: body.body, created_at: new Date().toISOString(), assets: [] };
+      const release = { id: nextId++, tag_name: body.tag_name, target_commitish: body.target_commitish, name: body.name, body: body.body, created_at: new Date().toISOString(), assets: [] };
       releases.push(release);
       return [201, view(release)];
     })
@@ -124,7 +125,7 @@ const github = () => ({ octokit, log: { info() {}, debug() {}, warn() {}, error(
 describe("publishDocsRelease", () => {
   it("creates a release at the merge commit that never becomes latest, and uploads the archive", async () => {
     let created: any;
-    nock(API).post("/repos/o/r/releases", (body) => ((created = body), true)).reply(201, { id: 1, upload_url: `${UPLOADS}/repos/o/r/releases/1/assets{?name,label}`, html_url: "https://github.com/o/r/releases/tag/docs-abc1234" });
+    nock(API).post("/repos/o/r/releases", (body) => ((created = body), true)).reply(201, { id: 1, target_commitish: SHA, upload_url: `${UPLOADS}/repos/o/r/releases/1/assets{?name,label}`, html_url: "https://github.com/o/r/releases/tag/docs-abc1234" });
     nock(API).get("/repos/o/r/releases/1/assets").query(true).reply(200, []);
     let uploaded: { type?: string; length?: string; name?: string | null } = {};
     nock(UPLOADS)
@@ -169,6 +170,14 @@ describe("publishDocsRelease", () => {
     await Promise.all([publishDocsRelease(github(), target, base), publishDocsRelease(github(), target, base)]);
     expect(releases).toHaveLength(1);
     expect(releases[0]!.assets).toHaveLength(1);
+  });
+
+  it("gives a merge whose short sha collides with another merge's docs release a longer tag", async () => {
+    const other = "abc1234" + "0".repeat(33);
+    const { releases } = fakeReleases([{ id: 1, tag_name: "docs-abc1234", target_commitish: other, name: "Documentation build abc1234", body: `other ${DOCS_RELEASE_MARKER}`, created_at: "2026-01-01T00:00:00Z", assets: [] }]);
+    const published = await publishDocsRelease(github(), target, base);
+    expect(published.tag).toBe(`docs-${SHA.slice(0, 12)}`);
+    expect(releases.find((r) => r.tag_name === "docs-abc1234")!.body).toBe(`other ${DOCS_RELEASE_MARKER}`);
   });
 
   it("refuses to touch a tag whose release pyci did not create", async () => {
