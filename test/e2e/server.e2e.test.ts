@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -422,6 +422,60 @@ describe("the pyci server process (node dist/server.js)", () => {
     }
     expect(server.alive()).toBe(true);
   }, 90_000);
+
+  it("builds the docs of a merged pull request and publishes them as a release asset, once", async () => {
+    const docsRepo = makeRepo({
+      ...PROJECT,
+      "docs/conf.py": "project = 'widgets'\n",
+      "docs/index.rst": "Widgets\n=======\n\n.. toctree::\n\n   usage\n",
+      "docs/usage.rst": "Usage\n=====\n\nCall ``add``.\n",
+    });
+    const mergedPayload = pullRequestPayload({
+      action: "closed",
+      merged: true,
+      mergeCommitSha: docsRepo.sha,
+      owner: OWNER,
+      repo: REPO,
+      number: PR + 1,
+      headSha: "2".repeat(40),
+      sshUrl: sshd.sshUrl(docsRepo.dir),
+      cloneUrl: "http://127.0.0.1:9/acme/widgets.git",
+      installationId: INSTALLATION_ID,
+      title: "Document add()",
+    });
+    const tag = `docs-${docsRepo.sha.slice(0, 7)}`;
+    const deliveryId = "merged-delivery-1";
+    const res = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: mergedPayload, deliveryId });
+    expect(res.status, res.body).toBeLessThan(300);
+    await fake.waitFor(() => latest(fake.statuses, docsRepo.sha, "ci/docs")?.body.state !== "pending" && !!latest(fake.statuses, docsRepo.sha, "ci/docs"), 60_000);
+    expect(latest(fake.statuses, docsRepo.sha, "ci/docs")!.body).toMatchObject({
+      state: "success",
+      description: `Docs built: 2 pages, no warnings; published as release ${tag}`,
+    });
+
+    // the asset is a real gzip'd tar holding index.html at its top
+    const archive = fake.asset(OWNER, REPO, tag, "docs-html.tar.gz");
+    expect(archive).toBeDefined();
+    const unpack = mkdtempSync(join(tmpdir(), "pyci-e2e-asset-"));
+    writeFileSync(join(unpack, "docs.tar.gz"), archive!);
+    const listing = execFileSync("tar", ["-tzf", join(unpack, "docs.tar.gz")], { encoding: "utf8" }).split("\n");
+    expect(listing).toContain("index.html");
+    expect(listing).toContain("usage.html");
+    removeAll([unpack]);
+    expect(fake.release(OWNER, REPO, tag)).toMatchObject({ targetCommitish: docsRepo.sha, latest: false });
+
+    // GitHub's manual redelivery (same delivery id) leaves one release with one asset
+    const statusesBefore = fake.statuses.filter((s) => s.sha === docsRepo.sha).length;
+    const again = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: mergedPayload, deliveryId });
+    expect(again.status).toBeLessThan(300);
+    await fake.waitFor(() => fake.statuses.filter((s) => s.sha === docsRepo.sha && s.body.state !== "pending").length >= 2 && fake.statuses.filter((s) => s.sha === docsRepo.sha).length >= statusesBefore + 2, 60_000);
+    expect(fake.releases.filter((r) => r.owner === OWNER && r.repo === REPO && r.tagName.startsWith("docs-"))).toHaveLength(1);
+    expect(fake.release(OWNER, REPO, tag)!.assets.map((a) => a.name)).toEqual(["docs-html.tar.gz"]);
+    expect(fake.violations).toEqual([]);
+    expect(fake.unexpected.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    await eventually(() => checkoutDirs(workDir).length === 0, 10_000, "the docs builds' checkouts are removed");
+    docsRepo.remove();
+  }, 120_000);
 });
 
 describe("starting the server process", () => {
