@@ -22,6 +22,13 @@ export interface Config {
   retentionDays: number;
   /** Only the newest this-many builds are kept (CI_RETENTION_BUILDS, default 10000); queued and running builds are never deleted. */
   retentionBuilds: number;
+  /**
+   * The token for the build list, the JSON API and /metrics (CI_ADMIN_TOKEN). Without it the list and
+   * the API answer 404 and /metrics is open; the per-build pages are capability URLs either way.
+   */
+  adminToken?: string;
+  /** Whether /badge/<owner>/<repo>.svg answers anyone (CI_PUBLIC_BADGES=true); default false: 404. */
+  publicBadges: boolean;
 }
 
 export class ConfigError extends Error {
@@ -78,6 +85,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const docsReleasesKeep = positiveInt(env, "CI_DOCS_RELEASES_KEEP", 10, problems);
   const retentionDays = positiveInt(env, "CI_RETENTION_DAYS", 90, problems);
   const retentionBuilds = positiveInt(env, "CI_RETENTION_BUILDS", 10_000, problems);
+  const adminToken = env.CI_ADMIN_TOKEN || undefined;
+  // the value itself is never part of a message: these go to the console
+  if (adminToken !== undefined && !ADMIN_TOKEN.test(adminToken)) {
+    problems.push(
+      `CI_ADMIN_TOKEN must be at least 16 printable characters without spaces. Generate one with: openssl rand -hex 32`,
+    );
+  }
+  const publicBadges = boolean(env, "CI_PUBLIC_BADGES", false, problems);
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -99,7 +114,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     docsReleasesKeep,
     retentionDays,
     retentionBuilds,
+    ...(adminToken !== undefined ? { adminToken } : {}),
+    publicBadges,
   };
+}
+
+/** Printable ASCII without spaces: what survives an Authorization header and Basic auth's "user:password". */
+const ADMIN_TOKEN = /^[\x21-\x7e]{16,}$/;
+
+function boolean(env: NodeJS.ProcessEnv, name: string, fallback: boolean, problems: string[]): boolean {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (raw === "true") return true;
+  if (raw === "false") return false;
+  problems.push(`${name}=${raw} must be "true" or "false".`);
+  return fallback;
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {

@@ -1,34 +1,52 @@
 import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
+import { recoverBuilds } from "./builds/recover-builds.js";
 import type { Config } from "./config.js";
+import { countApiErrors } from "./github/count-api-errors.js";
 import { registerHandlers } from "./handlers/register-handlers.js";
+import { createMetrics } from "./metrics/create-metrics.js";
 import { BuildStore } from "./store/build-store.js";
+import { apiRoutes } from "./web/api-routes.js";
+import { badgeRoutes } from "./web/badge-routes.js";
 import { buildRoutes } from "./web/build-routes.js";
+import { opsRoutes } from "./web/ops-routes.js";
 
 export interface AppOptions {
   /** Values masked in every stored log (webhook secret, private key lines). */
   secrets?: string[];
   /** The build queue; tests pass their own to wait for it to drain. */
   queue?: BuildQueue;
+  /**
+   * Settle the builds an earlier process left queued or running (see recoverBuilds): the server
+   * does, at load, before it listens. Off by default: tests load the app into a Probot of their own.
+   */
+  recoverInterrupted?: boolean;
 }
 
-/** The Probot app of the server: wiring only (the handlers, and the build pages as HTTP routes). */
+/** The Probot app of the server: wiring only (the handlers, recovery, and the pages, API, badges and metrics as HTTP routes). */
 export function createApp(config: Config, options: AppOptions = {}): ApplicationFunction {
   return (app, { addHandler }) => {
     const store = new BuildStore(config.dataDir, { retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds }, log: app.log });
+    const queue = options.queue ?? new BuildQueue(config.concurrency);
+    const metrics = createMetrics({ store, queue });
     const deps: BuildDeps = {
       config,
       store,
-      queue: options.queue ?? new BuildQueue(config.concurrency),
+      queue,
       auth: "installation",
-      octokitFor: (installationId) => app.auth(installationId),
+      octokitFor: async (installationId) => countApiErrors(await app.auth(installationId), metrics),
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
       source: { kind: "clone" },
+      metrics,
     };
+    if (options.recoverInterrupted) void recoverBuilds(deps);
     registerHandlers(app, deps);
-    addHandler(buildRoutes(store));
+    addHandler(buildRoutes(store, { log: app.log }));
+    addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));
+    addHandler(badgeRoutes(store, config.publicBadges));
+    addHandler(opsRoutes({ store, workDir: config.workDir, registry: metrics.registry, adminToken: config.adminToken }));
   };
 }

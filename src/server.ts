@@ -4,6 +4,7 @@ import { parseEnv } from "node:util";
 import { run } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
 import { createApp } from "./index.js";
+import { createServerLog } from "./server-log.js";
 import { sweepWorkspaces } from "./pipeline/workspace.js";
 
 /** `npm start`: validate the configuration, sweep leftovers, then serve the app with Probot. */
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
   // the key is masked line by line: logs are masked a line at a time
   const keyLines = (privateKey() ?? "").split(/\\n|\n/).filter((line) => line.length >= 16 && !line.startsWith("-----"));
   const secrets = [process.env.WEBHOOK_SECRET, ...keyLines].filter((s): s is string => !!s && s !== "development");
-  await run(createApp(config, { secrets }));
+  // builds a killed or crashed run left queued or running are settled as `error` on GitHub (README: Restarts)
+  await run(createApp(config, { secrets, recoverInterrupted: true }), { log: await createServerLog() });
 }
 
 function privateKey(): string | undefined {

@@ -83,3 +83,28 @@ describe("loadConfig", () => {
     expect(problems({ CI_CLONE_PROTOCOL: "ssh" })).toEqual(["CI_CLONE_PROTOCOL=ssh needs CI_SSH_KEY_PATH (the private key to clone with)."]);
   });
 });
+
+describe("loadConfig: the admin token and badges", () => {
+  it("leaves the build list and the API disabled and badges private by default", () => {
+    const config = loadConfig({});
+    expect(config.adminToken).toBeUndefined();
+    expect(config.publicBadges).toBe(false);
+    expect(loadConfig({ CI_ADMIN_TOKEN: "" }).adminToken).toBeUndefined();
+  });
+
+  it("takes CI_ADMIN_TOKEN and CI_PUBLIC_BADGES", () => {
+    const token = "0123456789abcdef0123456789abcdef";
+    expect(loadConfig({ CI_ADMIN_TOKEN: token, CI_PUBLIC_BADGES: "true" })).toMatchObject({ adminToken: token, publicBadges: true });
+    expect(loadConfig({ CI_PUBLIC_BADGES: "false" }).publicBadges).toBe(false);
+  });
+
+  it("refuses a short or spaced token without printing it, and a badge switch that is not true or false", () => {
+    for (const token of ["short-secret", "has a space in it, long enough", "tab\tinside-long-enough-value"]) {
+      const found = problems({ CI_ADMIN_TOKEN: token });
+      expect(found).toHaveLength(1);
+      expect(found[0]).toMatch(/^CI_ADMIN_TOKEN must be at least 16 printable characters without spaces/);
+      expect(found[0]).not.toContain(token);
+    }
+    expect(problems({ CI_PUBLIC_BADGES: "yes" })).toEqual(['CI_PUBLIC_BADGES=yes must be "true" or "false".']);
+  });
+});

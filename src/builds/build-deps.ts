@@ -1,6 +1,7 @@
 import type { Logger } from "probot";
 import type { Config } from "../config.js";
 import type { Octokit } from "../github/types.js";
+import type { BuildMetrics } from "../metrics/build-metrics.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import type { BuildQueue } from "./build-queue.js";
 import type { GitHubAuth } from "./build-request.js";
@@ -31,6 +32,8 @@ export interface BuildDeps {
   onAccepted?(record: BuildRecord): void;
   /** Told why a delivery starts no build (it is logged too). */
   onIgnored?(reason: string): void;
+  /** Counts deliveries, step durations and GitHub API errors for /metrics (the server only). */
+  metrics?: BuildMetrics;
 }
 
 /** The server's build pages: `<CI_PUBLIC_URL>/builds/<id>`. */

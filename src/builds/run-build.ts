@@ -62,13 +62,22 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       python: repoConfig.python ?? config.python,
       timeoutMs: config.stepTimeoutMs,
       openLog: (step) => store.openLog(record.id, step, mask),
-      onStepEnd: (result) => log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished"),
+      onStepEnd: (result) => {
+        log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
+        deps.metrics?.stepFinished(result);
+        // the build page shows each step's state as soon as it is known
+        record.steps.push(result);
+        store.save(record);
+      },
     });
 
     // 5. artifacts kept; docs published
     if (PIPELINES[request.pipeline].publishesDocs) {
       const published = await publishDocs(deps, github, request, record, results);
-      if (published) results.push(published);
+      if (published) {
+        deps.metrics?.stepFinished(published);
+        results.push(published);
+      }
     }
 
     // 6. stored, then reported
@@ -116,6 +125,7 @@ async function runCheckout(
   }
   record.steps.push(result);
   deps.store.save(record);
+  deps.metrics?.stepFinished(result);
   return result;
 }
 

@@ -20,8 +20,10 @@ export function onBuildEvent<E extends BuildEvent>(
     if (request instanceof Ignored) {
       context.log.info({ deliveryId: context.id, event: context.name, reason: request.reason }, "delivery ignored");
       deps.onIgnored?.(request.reason);
+      deps.metrics?.delivery(context.name, "ignored");
       return;
     }
     acceptBuild(deps, request);
+    deps.metrics?.delivery(context.name, "accepted");
   };
 }

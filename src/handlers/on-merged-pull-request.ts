@@ -14,6 +14,7 @@ export function onMergedPullRequest(deps: BuildDeps) {
     const ignore = (reason: string) => {
       context.log.info({ deliveryId: context.id, event: "pull_request.closed", reason }, "delivery ignored");
       deps.onIgnored?.(reason);
+      deps.metrics?.delivery(context.name, "ignored");
     };
     if (request instanceof Ignored) return ignore(request.reason);
     const defaultBranch = context.payload.repository.default_branch;
@@ -21,6 +22,7 @@ export function onMergedPullRequest(deps: BuildDeps) {
       return ignore(`merged into ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`);
     }
     acceptBuild(deps, request);
+    deps.metrics?.delivery(context.name, "accepted");
   };
 }
 

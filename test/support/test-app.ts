@@ -32,6 +32,7 @@ export async function createTestApp(): Promise<TestApp> {
     docsReleasesKeep: 10,
     retentionDays: 90,
     retentionBuilds: 10_000,
+    publicBadges: false,
   };
   const queue = new BuildQueue(1);
   const probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: UnthrottledOctokit, logLevel: "warn" });

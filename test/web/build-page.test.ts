@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BuildRecord } from "../../src/store/build-store.js";
 import { buildPage } from "../../src/web/build-page.js";
+import type { LogWindow } from "../../src/web/log-window.js";
 
 const build: BuildRecord = {
   id: "AAAAAAAAAAAAAAAAAAAAAA",
@@ -8,26 +9,106 @@ const build: BuildRecord = {
   repo: "calc",
   sha: "a".repeat(40),
   event: "pull_request.opened",
+  pipeline: "pr",
   prNumber: 3,
   prTitle: "<script>alert(1)</script>",
   prUrl: "javascript:alert(1)",
+  branch: "feat/<b>",
   state: "failure",
-  createdAt: "2026-11-28T10:00:00Z",
+  error: "<i>boom</i>",
+  createdAt: "2026-11-28T10:00:00.000Z",
+  startedAt: "2026-11-28T10:00:01.000Z",
+  finishedAt: "2026-11-28T10:00:04.500Z",
   steps: [
-    { name: "test", state: "failure", summary: "1 of 1 failed", exitCode: 1, durationMs: 10, tests: [{ id: "t.T.test_x", outcome: "fail", durationMs: 1, traceback: "AssertionError: <b>", file: "t.py", line: 4 }] },
+    {
+      name: "check",
+      state: "success",
+      summary: "1 warning",
+      exitCode: 0,
+      durationMs: 1500,
+      diagnostics: [
+        { file: "calc.py", line: 6, column: 12, severity: "warning", rule: "reportReturnType", message: "<str> is not int", syntax: false },
+        { file: "bad.py", line: 1, column: 1, severity: "error", rule: "syntax", message: "Expected expression", syntax: true },
+      ],
+    },
+    {
+      name: "test",
+      state: "failure",
+      summary: "1 of 3 failed",
+      exitCode: 1,
+      durationMs: 10,
+      tests: [
+        { id: "t.T.test_ok", outcome: "pass", durationMs: 1 },
+        { id: "t.T.test_skip", outcome: "skip", durationMs: 0, message: "no <network>" },
+        { id: "t.T.test_x", outcome: "fail", durationMs: 1, traceback: "Traceback (most recent call last):\nAssertionError: <b>", file: "t.py", line: 4 },
+      ],
+    },
   ],
 };
 
+function window(step: string, text: string, over: Partial<LogWindow> = {}): LogWindow {
+  const size = Buffer.byteLength(text);
+  return { step, text, start: 0, end: size, size, firstLine: 1, partial: false, ...over };
+}
+
+const SCRIPT = "/assets/log-viewer.js?v=abc";
+
 describe("buildPage", () => {
   it("escapes everything that comes from the repository or the payload", () => {
-    const html = buildPage(build, [{ step: "test", text: "\u001b[31m<img src=x onerror=alert(1)>\u001b[0m\n", truncated: false }]);
+    const html = buildPage(build, [window("test", "\u001b[31m<img src=x onerror=alert(1)>\u001b[0m\n")], { scriptSrc: SCRIPT });
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(html).not.toContain('href="javascript:');
     expect(html).not.toContain("<img src=x");
-    expect(html).toContain("&lt;img src=x onerror=alert(1)&gt;");
+    expect(html).toContain('<span class="a-f1">&lt;img src=x onerror=alert(1)&gt;</span>');
     expect(html).toContain("AssertionError: &lt;b&gt;");
-    expect(html).toContain('<a href="/builds/AAAAAAAAAAAAAAAAAAAAAA/test.log">raw</a>');
+    expect(html).toContain('<p class="problem">&lt;i&gt;boom&lt;/i&gt;</p>');
+    expect(html).toContain("<code>feat/&lt;b&gt;</code>");
+    expect(html).toContain("no &lt;network&gt;");
+    expect(html).toContain("&lt;str&gt; is not int");
+    expect(html).toContain('<a class="raw" href="/builds/AAAAAAAAAAAAAAAAAAAAAA/test.log">raw log</a>');
     expect(html).toContain("<code>t.py:4</code>");
+    // the only script is the page's own file
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).toContain(`<script type="module" src="${SCRIPT}"></script>`);
+  });
+
+  it("lists failures first with their tracebacks, then skips and passes, and diagnostics errors first", () => {
+    const html = buildPage(build, [], { scriptSrc: SCRIPT });
+    const failures = html.indexOf('id="failures"');
+    expect(failures).toBeGreaterThan(0);
+    expect(html.indexOf("Skipped (1)")).toBeGreaterThan(failures);
+    expect(html.indexOf("Passed (1)")).toBeGreaterThan(html.indexOf("Skipped (1)"));
+    expect(html).toContain("Traceback (most recent call last):");
+    expect(html.indexOf("bad.py:1:1")).toBeLessThan(html.indexOf("calc.py:6:12"));
+    expect(html).toContain("syntax error");
+    expect(html).toContain("took 3.5 s");
+  });
+
+  it("numbers every line as in the whole log, each an anchor linking to itself", () => {
+    const html = buildPage(build, [window("test", "one\n\u001b[1mtwo\u001b[0m\nthree", { start: 1000, end: 1019, size: 5000, firstLine: 41 })], { scriptSrc: SCRIPT });
+    expect(html).toContain('<div class="l" id="Ltest-41"><a href="#Ltest-41">41</a>one</div>');
+    expect(html).toContain('<div class="l" id="Ltest-42"><a href="#Ltest-42">42</a><span class="a-b">two</span></div>');
+    expect(html).toContain('<div class="l" id="Ltest-43"><a href="#Ltest-43">43</a>three</div>');
+    expect(html).not.toContain('id="Ltest-44"');
+    // the tail says where it is, and links to what comes before it without JavaScript
+    expect(html).toContain('<div class="chunk" data-start="1000" data-end="1019" data-line="41">');
+    expect(html).toContain('data-end="1019" data-next-line="44" data-open');
+    expect(html).toContain('<a href="/builds/AAAAAAAAAAAAAAAAAAAAAA?step=test&amp;before=1000#log-test">Load earlier output</a>');
+    expect(html).not.toContain("Jump to the end");
+  });
+
+  it("is live only while the build is unfinished and shows its tail; steps with a log and no result are running", () => {
+    const running: BuildRecord = { ...build, state: "running", finishedAt: undefined, steps: [build.steps[0]!] } as BuildRecord;
+    const logs = [window("check", "ok\n"), window("test", "running\n")];
+    const live = buildPage(running, logs, { scriptSrc: SCRIPT });
+    expect(live).toContain('<main id="build" data-build="AAAAAAAAAAAAAAAAAAAAAA" data-live>');
+    expect(live).toMatch(/<tr data-step="test">.*?<span class="state s-running">running<\/span>/);
+    expect(live).toMatch(/<section class="step" id="log-test"[^>]*>\s*<h3>.*?s-running/);
+    const focused = buildPage(running, [window("test", "early\n", { end: 6, size: 900 })], { scriptSrc: SCRIPT, focus: "test" });
+    expect(focused).not.toContain("data-live");
+    expect(focused).toContain('<a href="/builds/AAAAAAAAAAAAAAAAAAAAAA#log-test">Jump to the end of the log</a>');
+    expect(buildPage(build, logs, { scriptSrc: SCRIPT })).not.toContain("data-live");
+    expect(buildPage({ ...running, state: "queued", steps: [] }, [], { scriptSrc: SCRIPT })).toContain("No output yet.");
   });
 });

@@ -1,0 +1,200 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Probot, ProbotOctokit } from "probot";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { BuildDeps } from "../../src/builds/build-deps.js";
+import { BuildQueue } from "../../src/builds/build-queue.js";
+import type { BuildRequest } from "../../src/builds/build-request.js";
+import { INTERRUPTED, recoverBuilds } from "../../src/builds/recover-builds.js";
+import type { Config } from "../../src/config.js";
+import { BuildStore, newBuildId, type BuildRecord, type BuildState } from "../../src/store/build-store.js";
+import { generateAppKey } from "../support/app-key.js";
+import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+
+/** One request, one answer: the recovery's own retries are under test, not Octokit's. */
+const PlainOctokit = ProbotOctokit.defaults((options: Record<string, unknown> = {}) => ({
+  ...options,
+  retry: { enabled: false },
+  throttle: { ...(options.throttle as object | undefined), enabled: false },
+}));
+
+const APP_ID = 31;
+const INSTALLATION = 808;
+const OWNER = "acme";
+const REPO = "widgets";
+const privateKey = generateAppKey();
+
+let fake: FakeGitHub;
+let dataDir: string;
+let store: BuildStore;
+let deps: BuildDeps;
+let shaCounter = 0;
+
+const buildUrl = (id: string) => `https://ci.example.com/builds/${id}`;
+const nextSha = () => (++shaCounter).toString(16).padStart(40, "0");
+
+async function depsFor(baseUrl: string): Promise<BuildDeps> {
+  const probot = new Probot({ appId: APP_ID, privateKey, baseUrl, Octokit: PlainOctokit, logLevel: "fatal" });
+  await probot.load(() => undefined); // Probot's log exists once it is initialized
+  return {
+    config: { concurrency: 1 } as Config,
+    store,
+    queue: new BuildQueue(1),
+    auth: "installation",
+    octokitFor: (id) => probot.auth(id),
+    log: probot.log,
+    secrets: [],
+    buildUrl,
+    source: { kind: "clone" },
+  };
+}
+
+/** A build as a killed server left it: recorded, its check run created on GitHub (and started, when running). */
+async function interrupted(state: BuildState, options: { pipeline?: "pr" | "docs"; sha?: string; checkRun?: "stored" | "lost" | "none"; request?: boolean } = {}): Promise<BuildRecord> {
+  const sha = options.sha ?? nextSha();
+  const pipeline = options.pipeline ?? "pr";
+  const request: BuildRequest = { pipeline, owner: OWNER, repo: REPO, sha, event: "pull_request.opened", deliveryId: `d-${sha.slice(-4)}`, installationId: INSTALLATION, sshUrl: "git@github.com:acme/widgets.git", cloneUrl: "https://github.com/acme/widgets.git", prNumber: 3 };
+  const id = newBuildId();
+  let checkRunId: number | undefined;
+  if ((options.checkRun ?? "stored") !== "none") {
+    const octokit = await deps.octokitFor(INSTALLATION);
+    const { data } = await octokit.rest.checks.create({ owner: OWNER, repo: REPO, name: pipeline === "docs" ? "pyci docs" : "pyci", head_sha: sha, status: state === "running" ? "in_progress" : "queued", external_id: id, details_url: buildUrl(id), output: { title: "Queued", summary: "Queued" } });
+    if (options.checkRun !== "lost") checkRunId = data.id;
+  }
+  return store.create({
+    id,
+    owner: OWNER,
+    repo: REPO,
+    sha,
+    event: request.event,
+    pipeline,
+    deliveryId: request.deliveryId,
+    state,
+    createdAt: new Date(Date.now() - 60_000).toISOString(),
+    ...(state === "running" ? { startedAt: new Date(Date.now() - 30_000).toISOString() } : {}),
+    steps: state === "running" ? [{ name: "checkout", state: "success", summary: "Checked out", exitCode: 0, durationMs: 900 }] : [],
+    ...(checkRunId !== undefined ? { checkRunId } : {}),
+    ...(options.request === false ? {} : { request }),
+  });
+}
+
+const latest = (sha: string, context: string): StatusRecord | undefined => fake.statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
+const run = (id: string) => fake.checkRuns.find((r) => r.fields.external_id === id);
+
+beforeAll(async () => {
+  fake = await startFakeGitHub({ appId: APP_ID, privateKey });
+});
+afterAll(() => fake.stop());
+
+beforeEach(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "pyci-recover-"));
+  store = new BuildStore(dataDir);
+  deps = await depsFor(fake.baseUrl);
+});
+afterEach(() => {
+  store.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  expect(fake.violations).toEqual([]);
+  expect(fake.unexpected.map((r) => `${r.method} ${r.path}`)).toEqual([]);
+});
+
+describe("recoverBuilds", () => {
+  it("settles running and queued builds as error on GitHub, then in the store; leaves finished builds alone", async () => {
+    const running = await interrupted("running");
+    const queued = await interrupted("queued", { pipeline: "docs" });
+    const done = await interrupted("running");
+    store.save({ ...done, state: "success", finishedAt: new Date().toISOString() }); // it finished before the restart
+    const statusesBefore = fake.statuses.length;
+
+    const report = await recoverBuilds(deps, { retryDelaysMs: [] });
+
+    expect(report.settled.sort()).toEqual([running.id, queued.id].sort());
+    expect(report.givenUp).toEqual([]);
+    for (const context of ["ci/check", "ci/test"]) {
+      expect(latest(running.sha, context)?.body).toEqual({ context, state: "error", description: INTERRUPTED, target_url: buildUrl(running.id) });
+    }
+    expect(latest(queued.sha, "ci/docs")?.body).toMatchObject({ state: "error", description: INTERRUPTED });
+    expect(fake.statuses.length - statusesBefore).toBe(3);
+    for (const build of [running, queued]) {
+      expect(run(build.id)!.fields).toMatchObject({ status: "completed", conclusion: "cancelled" });
+      expect((run(build.id)!.fields.output as { summary: string }).summary).toContain(INTERRUPTED);
+    }
+    expect(run(done.id)!.fields.status).toBe("in_progress");
+
+    const stored = store.get(running.id)!;
+    expect(stored).toMatchObject({ state: "error", error: INTERRUPTED });
+    expect(stored.finishedAt).toBeDefined();
+    expect(stored.steps.map((s) => [s.name, s.state])).toEqual([["checkout", "success"], ["pyci", "error"]]);
+    expect(store.get(queued.id)!.state).toBe("error");
+    expect(store.get(done.id)!.state).toBe("success");
+    expect(store.unfinished()).toEqual([]);
+  });
+
+  it("takes the builds at the call: a build accepted afterwards is not touched", async () => {
+    const old = await interrupted("running");
+    const settling = recoverBuilds(deps, { retryDelaysMs: [] });
+    const fresh = await interrupted("queued");
+    expect((await settling).settled).toEqual([old.id]);
+    expect(store.get(fresh.id)!.state).toBe("queued");
+    expect(run(fresh.id)!.fields.status).toBe("queued");
+  });
+
+  it("finds a check run whose id the store never got, by the build id", async () => {
+    const lost = await interrupted("queued", { checkRun: "lost" });
+    expect(lost.checkRunId).toBeUndefined();
+    await recoverBuilds(deps, { retryDelaysMs: [] });
+    expect(run(lost.id)!.fields).toMatchObject({ status: "completed", conclusion: "cancelled" });
+    expect(store.get(lost.id)).toMatchObject({ state: "error", checkRunId: run(lost.id)!.id });
+  });
+
+  it("leaves the statuses to a newer build of the same commit, and still completes the old check run", async () => {
+    const old = await interrupted("running");
+    store.create({ ...old, id: newBuildId(), state: "success", createdAt: new Date().toISOString(), finishedAt: new Date().toISOString() });
+    await recoverBuilds(deps, { retryDelaysMs: [] });
+    expect(fake.statuses.filter((s) => s.sha === old.sha)).toEqual([]);
+    expect(run(old.id)!.fields.conclusion).toBe("cancelled");
+    expect(store.get(old.id)!.state).toBe("error");
+  });
+
+  it("tries again later while GitHub fails, and gives up on what GitHub refuses for good", async () => {
+    const flaky = await interrupted("running");
+    fake.failNext({ method: "POST", path: `/repos/${OWNER}/${REPO}/statuses/${flaky.sha}`, status: 502, times: 2 });
+    const report = await recoverBuilds(deps, { retryDelaysMs: [20, 20, 20] });
+    expect(report.settled).toEqual([flaky.id]);
+    expect(fake.requests.filter((r) => r.path.endsWith(flaky.sha) && r.status === 502)).toHaveLength(2);
+    expect(latest(flaky.sha, "ci/test")?.body.state).toBe("error");
+    expect(store.get(flaky.id)!.state).toBe("error");
+
+    const gone = await interrupted("queued");
+    fake.failNext({ method: "PATCH", path: `/repos/${OWNER}/${REPO}/check-runs/${gone.checkRunId}`, status: 404, times: 5 });
+    const refused = await recoverBuilds(deps, { retryDelaysMs: [20, 20, 20] });
+    expect(refused).toEqual({ settled: [], givenUp: [gone.id] });
+    expect(fake.requests.filter((r) => r.method === "PATCH" && r.path.endsWith(`/${gone.checkRunId}`))).toHaveLength(1);
+    expect(store.get(gone.id)!.state).toBe("error");
+  });
+
+  it("keeps a build unfinished while GitHub is unreachable, and records it as error after the last retry", async () => {
+    const build = await interrupted("running");
+    deps = await depsFor("http://127.0.0.1:9/api/v3");
+    const settling = recoverBuilds(deps, { retryDelaysMs: [150] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(store.get(build.id)!.state).toBe("running"); // another restart would still find it
+    expect(await settling).toEqual({ settled: [], givenUp: [build.id] });
+    expect(store.get(build.id)).toMatchObject({ state: "error", error: INTERRUPTED });
+  });
+
+  it("records a build without its request as error: there is nothing to report with", async () => {
+    const bare = await interrupted("queued", { request: false, checkRun: "none" });
+    const requests = fake.requests.length;
+    expect(await recoverBuilds(deps, { retryDelaysMs: [] })).toEqual({ settled: [], givenUp: [bare.id] });
+    expect(fake.requests.length).toBe(requests);
+    expect(store.get(bare.id)!.state).toBe("error");
+  });
+
+  it("does nothing when nothing was interrupted", async () => {
+    const requests = fake.requests.length;
+    expect(await recoverBuilds(deps)).toEqual({ settled: [], givenUp: [] });
+    expect(fake.requests.length).toBe(requests);
+  });
+});

@@ -1,0 +1,210 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { INTERRUPTED } from "../../src/builds/recover-builds.js";
+import { BuildStore } from "../../src/store/build-store.js";
+import { generateAppKey } from "../support/app-key.js";
+import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { pullRequestPayload } from "../support/payloads.js";
+import { parsePrometheusText, sampleValue } from "../support/prometheus-text.js";
+import { eventually, freePort, processesUnder, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
+import { sendWebhook } from "../support/webhook.js";
+
+/**
+ * The real server process (`node dist/server.js`, as server.e2e.test.ts starts it) killed with
+ * SIGKILL in the middle of a build, then started again on the same CI_DATA_DIR and CI_WORK_DIR.
+ * Needs `npm run build` first.
+ */
+
+const APP_ID = 5151;
+const INSTALLATION_ID = 91;
+const OWNER = "acme";
+const REPO = "sleepy";
+/** A test that is still running when the server is killed. */
+const PROJECT = {
+  "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
+  "test_slow.py": [
+    "import time",
+    "import unittest",
+    "",
+    "",
+    "class SlowTest(unittest.TestCase):",
+    "    def test_slow(self):",
+    "        print('sleeping', flush=True)",
+    "        time.sleep(30)",
+    "",
+  ].join("\n"),
+};
+
+describe("a kill -9 and a restart of the server", () => {
+  const privateKey = generateAppKey();
+  const secret = `pyci-restart-${randomBytes(18).toString("base64url")}`;
+  const adminToken = `admin-${randomBytes(24).toString("base64url")}`;
+  let fake: FakeGitHub;
+  let sshd: TestSshd;
+  let repo: TestRepo;
+  let env: Record<string, string>;
+  let cwd: string;
+  const dirs: string[] = [];
+  const servers: ServerProcess[] = [];
+  const tempDir = (prefix: string) => {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+  const start = () => {
+    const server = spawnServer(env, cwd);
+    servers.push(server);
+    return server;
+  };
+  const latest = (context: string): StatusRecord | undefined => fake.statuses.filter((s) => s.sha === repo.sha && s.body.context === context).at(-1);
+  const checkouts = () => readdirSync(env.CI_WORK_DIR!).filter((name) => name.startsWith("pyci-build-"));
+
+  beforeAll(async () => {
+    [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
+    repo = makeRepo(PROJECT);
+    cwd = tempDir("pyci-restart-cwd-");
+    const port = await freePort();
+    env = {
+      NODE_ENV: "production",
+      APP_ID: String(APP_ID),
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: secret,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      GHE_HOST: fake.host,
+      GHE_PROTOCOL: "http",
+      CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      CI_DATA_DIR: tempDir("pyci-restart-data-"),
+      CI_WORK_DIR: tempDir("pyci-restart-work-"),
+      CI_SSH_KEY_PATH: sshd.clientKeyPath,
+      CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      CI_CONCURRENCY: "2",
+      CI_ADMIN_TOKEN: adminToken,
+      LOG_LEVEL: "info",
+      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    };
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    // the killed server's test step runs on in its own process group: end it (by pid) before removing its dirs
+    for (const pid of env ? processesUnder(env.CI_WORK_DIR!) : []) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    await Promise.allSettled([sshd?.stop(), fake?.stop()]);
+    repo?.remove();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("settles the interrupted build as error on GitHub, in the store and on disk", async () => {
+    const startedAt = Date.now();
+    const first = start();
+    await waitUntilServing(first, "/ping");
+
+    // 1. a pull request whose test sleeps for 30 s
+    const payload = pullRequestPayload({
+      action: "opened",
+      owner: OWNER,
+      repo: REPO,
+      number: 4,
+      headSha: repo.sha,
+      sshUrl: sshd.sshUrl(repo.dir),
+      cloneUrl: "http://127.0.0.1:9/acme/sleepy.git",
+      installationId: INSTALLATION_ID,
+      title: "Slow tests",
+    });
+    const res = await sendWebhook({ url: `${first.url}/api/github/webhooks`, secret, event: "pull_request", payload });
+    expect(res.status, res.body).toBeLessThan(300);
+
+    // 2. the build is running: its check run is in progress, the tests are sleeping
+    await fake.waitFor(() => fake.checkRuns.some((r) => r.fields.status === "in_progress"), 30_000);
+    const buildUrl = latest("ci/test")!.body.target_url as string;
+    const id = buildUrl.split("/").at(-1)!;
+    const testLog = join(env.CI_DATA_DIR!, "logs", id, "test.log");
+    await eventually(() => existsSync(testLog) && readFileSync(testLog, "utf8").includes("sleeping"), 30_000, "the test step prints 'sleeping'");
+    expect(checkouts()).toHaveLength(1);
+    expect(latest("ci/check")!.body.state).toBe("pending");
+    expect(latest("ci/test")!.body.state).toBe("pending");
+
+    // the running server's metrics: the delivery, an ignored one, the finished checkout, the running build
+    const edited = await sendWebhook({ url: `${first.url}/api/github/webhooks`, secret, event: "pull_request", payload: { ...payload, action: "edited" } });
+    expect(edited.status).toBeLessThan(300);
+    const auth = { authorization: `Bearer ${adminToken}` };
+    const before = parsePrometheusText(await (await fetch(`${first.url}/metrics`, { headers: auth })).text());
+    expect(sampleValue(before, "pyci_webhook_deliveries_total", { event: "pull_request", outcome: "accepted" })).toBe(1);
+    expect(sampleValue(before, "pyci_webhook_deliveries_total", { event: "pull_request", outcome: "ignored" })).toBe(1);
+    expect(sampleValue(before, "pyci_step_duration_seconds_count", { step: "checkout", state: "success" })).toBe(1);
+    expect(sampleValue(before, "pyci_builds", { state: "running" })).toBe(1);
+    expect(sampleValue(before, "pyci_builds_running")).toBe(1);
+
+    // 3. kill -9: nothing is reported, the checkout stays behind
+    await first.kill9();
+    const killedAt = Date.now();
+    expect(fake.checkRuns[0]!.fields.status).toBe("in_progress");
+    expect(checkouts()).toHaveLength(1);
+
+    // 4. started again on the same data and work dirs
+    const second = start();
+    await waitUntilServing(second, "/ping");
+    await fake.waitFor(
+      () => ["ci/check", "ci/test"].every((c) => latest(c)?.body.state === "error") && fake.checkRuns[0]!.fields.status === "completed",
+      30_000,
+    );
+    const settledMs = Date.now() - killedAt;
+
+    for (const context of ["ci/check", "ci/test"]) {
+      expect(latest(context)!.body).toEqual({ context, state: "error", description: INTERRUPTED, target_url: buildUrl });
+    }
+    expect(fake.checkRuns).toHaveLength(1);
+    const run = fake.checkRuns[0]!;
+    expect(run.fields).toMatchObject({ external_id: id, status: "completed", conclusion: "cancelled" });
+    expect((run.fields.output as { title: string; summary: string }).summary).toContain(INTERRUPTED);
+    expect(checkouts()).toEqual([]);
+
+    // 5. the store says error, and so do the API and the metrics of the new process
+    await eventually(() => {
+      const store = new BuildStore(env.CI_DATA_DIR!);
+      try {
+        return store.get(id)?.state === "error";
+      } finally {
+        store.close();
+      }
+    }, 10_000, "the build is recorded as error");
+    const store = new BuildStore(env.CI_DATA_DIR!);
+    const record = store.get(id)!;
+    store.close();
+    expect(record).toMatchObject({ state: "error", error: INTERRUPTED });
+    expect(record.steps.map((s) => [s.name, s.state])).toEqual([["checkout", "success"], ["pyci", "error"]]);
+
+    const api = await fetch(`${second.url}/api/builds/${id}`, { headers: auth });
+    expect(api.status).toBe(200);
+    expect(await api.json()).toMatchObject({ id, state: "error", error: INTERRUPTED, url: buildUrl });
+    expect((await fetch(`${second.url}/api/builds/${id}`)).status).toBe(401);
+    const health = await fetch(`${second.url}/healthz`);
+    expect([health.status, await health.text()]).toEqual([200, "ok\n"]);
+    const metrics = parsePrometheusText(await (await fetch(`${second.url}/metrics`, { headers: auth })).text());
+    expect(sampleValue(metrics, "pyci_builds", { state: "error" })).toBe(1);
+    expect(sampleValue(metrics, "pyci_builds", { state: "running" })).toBe(0);
+
+    // 6. GitHub got only valid requests; no secret reached the logs
+    expect(fake.violations).toEqual([]);
+    expect(fake.unexpected.map((r) => `${r.method} ${r.url}`)).toEqual([]);
+    for (const server of servers) {
+      expect(fake.leakedTokens(server.output())).toEqual([]);
+      expect(server.output()).not.toContain(secret);
+      expect(server.output()).not.toContain(adminToken);
+    }
+    expect(second.output()).toContain("interrupted build settled as error");
+    expect(second.alive()).toBe(true);
+    console.info(`restart e2e: killed ${killedAt - startedAt} ms after start, settled ${settledMs} ms after the kill, test ${Date.now() - startedAt} ms`);
+  }, 60_000);
+});
