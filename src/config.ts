@@ -142,7 +142,7 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
   return value;
 }
 
-function isHttpUrl(value: string): boolean {
+export function isHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
     return url.protocol === "http:" || url.protocol === "https:";
@@ -151,7 +151,7 @@ function isHttpUrl(value: string): boolean {
   }
 }
 
-function readable(path: string): boolean {
+export function readable(path: string): boolean {
   try {
     accessSync(path, constants.R_OK);
     return true;

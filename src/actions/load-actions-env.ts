@@ -1,6 +1,6 @@
-import { accessSync, constants, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError, loadConfig, type Config } from "../config.js";
+import { ConfigError, isHttpUrl, loadConfig, readable, type Config } from "../config.js";
 
 /** What a GitHub Actions job tells pyci, validated once at start-up. */
 export interface ActionsEnv {
@@ -96,27 +96,10 @@ export function probotApiEnv(env: NodeJS.ProcessEnv): Record<string, string> | s
   return `GITHUB_API_URL=${apiUrl} is neither https://api.github.com nor <host>/api/v3 (GitHub Enterprise Server): Probot, which runs pyci in Actions, can only be pointed at those. If your API is also served at <protocol>://<host>/api/v3, set GHE_HOST and GHE_PROTOCOL to that.`;
 }
 
-function readable(path: string): boolean {
-  try {
-    accessSync(path, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === "http:" || url.protocol === "https:";
   } catch {
     return false;
   }
