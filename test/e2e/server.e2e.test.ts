@@ -1,8 +1,7 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +13,7 @@ import { pullRequestPayload } from "../support/payloads.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 import { BuildStore } from "../../src/store/build-store.js";
+import { eventually, freePort, sleep, spawnServer as spawnServerProcess, waitUntilServing, type ServerProcess } from "../support/server-process.js";
 
 /**
  * The real server process, started as the README says (`node dist/server.js`, configured by the
@@ -22,7 +22,6 @@ import { BuildStore } from "../../src/store/build-store.js";
  */
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const SERVER = join(ROOT, "dist", "server.js");
 const require = createRequire(import.meta.url);
 
 const APP_ID = 4242;
@@ -55,83 +54,13 @@ const TYPE_ERROR_LINE = CALC_LINES.indexOf("    return n") + 1;
 const PROJECT = { "calc.py": CALC_LINES.join("\n"), "test_calc.py": TEST_LINES.join("\n") };
 const FAILING_TEST = "test_calc.AddTest.test_broken";
 
-interface ServerProcess {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  alive(): boolean;
-  stop(): Promise<void>;
-}
-
 const started: ServerProcess[] = [];
 
-/** `node dist/server.js` in `cwd` with exactly `env` (nothing inherited). */
+/** `node dist/server.js`, remembered so that every started process is stopped at the end. */
 function spawnServer(env: Record<string, string>, cwd: string): ServerProcess {
-  const child = spawn(process.execPath, [SERVER], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const reap = () => child.kill("SIGKILL");
-  process.once("exit", reap);
-  void exited.then(() => process.removeListener("exit", reap));
-  const server: ServerProcess = {
-    child,
-    url: `http://127.0.0.1:${env.PORT}`,
-    output: () => output,
-    exited,
-    alive: () => child.exitCode === null && child.signalCode === null,
-    async stop() {
-      if (!server.alive()) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const server = spawnServerProcess(env, cwd);
   started.push(server);
   return server;
-}
-
-/** Resolves once the server answers GET `path`; rejects if it exits first or after timeoutMs. */
-async function waitUntilServing(server: ServerProcess, path: string, timeoutMs = 20_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!server.alive()) throw new Error(`the server exited before serving:\n${server.output()}`);
-    try {
-      return await fetch(`${server.url}${path}`, { signal: AbortSignal.timeout(1000) });
-    } catch {
-      await sleep(100);
-    }
-  }
-  throw new Error(`the server did not answer within ${timeoutMs} ms:\n${server.output()}`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function eventually(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(100);
-  }
 }
 
 /** Every file under `dir`, as [path, text]. */
