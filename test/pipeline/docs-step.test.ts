@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { docsStep } from "../../src/pipeline/steps/docs.js";
 import type { RepoConfig, StepContext } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
+import { writeWheel } from "../support/write-wheel.js";
 
 /**
  * Real Sphinx: Debian's 5.3 for /usr/bin/python3. The step's python is
@@ -65,34 +66,10 @@ function tarList(archive: string): string[] {
   return execFileSync("tar", ["-tzf", archive], { encoding: "utf8" }).trim().split("\n").sort();
 }
 
-/**
- * Writes pyci_docs_demo-0.1-py3-none-any.whl (a module that conf.py imports)
- * into `dir` with Python's zipfile: no build backend, no network.
- */
-const BUILD_WHEEL = `
-import base64, hashlib, os, sys, zipfile
-out = sys.argv[1]
-os.makedirs(out, exist_ok=True)
-files = {
-    "pyci_docs_demo/__init__.py": 'PROJECT = "Demo from a wheel"\\n',
-    "pyci_docs_demo-0.1.dist-info/METADATA": "Metadata-Version: 2.1\\nName: pyci-docs-demo\\nVersion: 0.1\\n",
-    "pyci_docs_demo-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: pyci-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-}
-record = []
-for name, text in files.items():
-    data = text.encode()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-record.append("pyci_docs_demo-0.1.dist-info/RECORD,,")
-with zipfile.ZipFile(os.path.join(out, "pyci_docs_demo-0.1-py3-none-any.whl"), "w", zipfile.ZIP_DEFLATED) as whl:
-    for name, text in files.items():
-        whl.writestr(name, text)
-    whl.writestr("pyci_docs_demo-0.1.dist-info/RECORD", "\\n".join(record) + "\\n")
-`;
-
+/** A directory holding pyci_docs_demo-0.1-py3-none-any.whl, a module that conf.py imports. */
 function wheelDir(): string {
   const dir = tempDir("pyci-wheels-");
-  execFileSync(PYTHON3, ["-c", BUILD_WHEEL, dir]);
+  writeWheel(PYTHON3, dir, { module: "pyci_docs_demo", dist: "pyci-docs-demo", source: 'PROJECT = "Demo from a wheel"\n' });
   return dir;
 }
 

@@ -7,6 +7,7 @@ import { installStep } from "../../src/pipeline/steps/install.js";
 import { testStep } from "../../src/pipeline/steps/test.js";
 import type { StepContext } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
+import { writeWheel } from "../support/write-wheel.js";
 
 /** python3 from PATH, resolved once: the pyenv shim costs a few hundred ms per start. */
 const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
@@ -36,33 +37,9 @@ function context(files: Record<string, string>, options: { install?: string[]; t
   return { ctx, log: () => parts.join("") };
 }
 
-/**
- * Writes pyci_demo-0.1-py3-none-any.whl (a pure-Python package) into `dir`
- * with Python's zipfile: no build backend, no network.
- */
-const BUILD_WHEEL = `
-import base64, hashlib, os, sys, zipfile
-out = sys.argv[1]
-os.makedirs(out, exist_ok=True)
-files = {
-    "pyci_demo/__init__.py": 'def greet(name):\\n    return "hello, " + name\\n',
-    "pyci_demo-0.1.dist-info/METADATA": "Metadata-Version: 2.1\\nName: pyci-demo\\nVersion: 0.1\\n",
-    "pyci_demo-0.1.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: pyci-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n",
-}
-record = []
-for name, text in files.items():
-    data = text.encode()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-record.append("pyci_demo-0.1.dist-info/RECORD,,")
-with zipfile.ZipFile(os.path.join(out, "pyci_demo-0.1-py3-none-any.whl"), "w", zipfile.ZIP_DEFLATED) as whl:
-    for name, text in files.items():
-        whl.writestr(name, text)
-    whl.writestr("pyci_demo-0.1.dist-info/RECORD", "\\n".join(record) + "\\n")
-`;
-
+/** Writes pyci_demo-0.1-py3-none-any.whl (a pure-Python package) into `dir`. */
 function buildWheel(dir: string): void {
-  execFileSync(PYTHON3, ["-c", BUILD_WHEEL, dir]);
+  writeWheel(PYTHON3, dir, { module: "pyci_demo", dist: "pyci-demo", source: 'def greet(name):\n    return "hello, " + name\n' });
 }
 
 const USES_DEMO = {
