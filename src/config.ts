@@ -29,6 +29,20 @@ export interface Config {
   adminToken?: string;
   /** Whether /badge/<owner>/<repo>.svg answers anyone (CI_PUBLIC_BADGES=true); default false: 404. */
   publicBadges: boolean;
+  /** On SIGTERM, running steps get this long to finish before they are stopped and their builds re-queued (CI_SHUTDOWN_GRACE seconds, default 60). */
+  shutdownGraceMs: number;
+  /** What a pull request from a fork gets (CI_FORK_POLICY): built at once, skipped, or built once a maintainer approves its head commit (default). */
+  forkPolicy: "run" | "skip" | "approve";
+  /** How the code under test is confined (CI_SANDBOX): bubblewrap, an unprivileged user, whichever works ("auto", default), or not at all ("off"). */
+  sandbox: "auto" | "bwrap" | "user" | "off";
+  /** The unprivileged account steps run as when the server runs as root (CI_SANDBOX_USER, default "nobody"). */
+  sandboxUser: string;
+  /** Output stored per step; past it the head and the tail are kept (CI_STEP_OUTPUT_CAP MiB, default 32). */
+  stepOutputCapBytes: number;
+  /** A build does not clone with less free disk than this in CI_WORK_DIR (CI_MIN_FREE_DISK MiB, default 1024). */
+  minFreeDiskBytes: number;
+  /** Size bound of the git object cache and the result cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
+  cacheMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +107,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const publicBadges = boolean(env, "CI_PUBLIC_BADGES", false, problems);
+  const shutdownGrace = positiveInt(env, "CI_SHUTDOWN_GRACE", 60, problems);
+  const forkPolicy = oneOf(env, "CI_FORK_POLICY", ["approve", "run", "skip"] as const, problems);
+  const sandbox = oneOf(env, "CI_SANDBOX", ["auto", "bwrap", "user", "off"] as const, problems);
+  const sandboxUser = env.CI_SANDBOX_USER?.trim() || "nobody";
+  const stepOutputCap = positiveInt(env, "CI_STEP_OUTPUT_CAP", 32, problems);
+  const minFreeDisk = positiveInt(env, "CI_MIN_FREE_DISK", 1024, problems);
+  const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems);
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -116,7 +137,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retentionBuilds,
     ...(adminToken !== undefined ? { adminToken } : {}),
     publicBadges,
+    shutdownGraceMs: shutdownGrace * 1000,
+    forkPolicy,
+    sandbox,
+    sandboxUser,
+    stepOutputCapBytes: stepOutputCap * MIB,
+    minFreeDiskBytes: minFreeDisk * MIB,
+    cacheMaxBytes: cacheMax * MIB,
   };
+}
+
+const MIB = 1024 * 1024;
+
+/** One of `values`; the first is the default. */
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly [T, ...T[]], problems: string[]): T {
+  const raw = env[name]?.trim();
+  if (!raw) return values[0];
+  if ((values as readonly string[]).includes(raw)) return raw as T;
+  problems.push(`${name}=${raw} is not one of: ${values.join(", ")}.`);
+  return values[0];
 }
 
 /** Printable ASCII without spaces: what survives an Authorization header and Basic auth's "user:password". */

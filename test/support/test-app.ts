@@ -33,6 +33,13 @@ export async function createTestApp(): Promise<TestApp> {
     retentionDays: 90,
     retentionBuilds: 10_000,
     publicBadges: false,
+    shutdownGraceMs: 5_000,
+    forkPolicy: "run",
+    sandbox: "off",
+    sandboxUser: "nobody",
+    stepOutputCapBytes: 32 * 1024 * 1024,
+    minFreeDiskBytes: 1024 * 1024,
+    cacheMaxBytes: 512 * 1024 * 1024,
   };
   const queue = new BuildQueue(1);
   const probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: UnthrottledOctokit, logLevel: "warn" });
