@@ -1,7 +1,8 @@
 import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
-import { recoverBuilds } from "./builds/recover-builds.js";
+import { resumeBuilds } from "./builds/resume-builds.js";
+import { shutdownBuilds } from "./builds/shutdown-builds.js";
 import type { Config } from "./config.js";
 import { countApiErrors } from "./github/count-api-errors.js";
 import { registerHandlers } from "./handlers/register-handlers.js";
@@ -12,16 +13,27 @@ import { badgeRoutes } from "./web/badge-routes.js";
 import { buildRoutes } from "./web/build-routes.js";
 import { opsRoutes } from "./web/ops-routes.js";
 
+/** What the server can ask of the app once loaded (createApp fills it in). */
+export interface AppControl {
+  /**
+   * Stops the builds gracefully (SIGTERM): nothing new starts; running builds
+   * get `graceMs` to finish, then are stopped and left queued for the next start.
+   */
+  shutdown?(graceMs: number): Promise<void>;
+}
+
 export interface AppOptions {
   /** Values masked in every stored log (webhook secret, private key lines). */
   secrets?: string[];
   /** The build queue; tests pass their own to wait for it to drain. */
   queue?: BuildQueue;
   /**
-   * Settle the builds an earlier process left queued or running (see recoverBuilds): the server
+   * Resume the builds an earlier process left queued or running (see resumeBuilds): the server
    * does, at load, before it listens. Off by default: tests load the app into a Probot of their own.
    */
   recoverInterrupted?: boolean;
+  /** Filled in with the app's controls, for the server's signal handlers. */
+  control?: AppControl;
 }
 
 /** The Probot app of the server: wiring only (the handlers, recovery, and the pages, API, badges and metrics as HTTP routes). */
@@ -42,7 +54,12 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       source: { kind: "clone" },
       metrics,
     };
-    if (options.recoverInterrupted) void recoverBuilds(deps);
+    if (options.recoverInterrupted) void resumeBuilds(deps);
+    if (options.control) {
+      options.control.shutdown = async (graceMs) => {
+        await shutdownBuilds(deps, graceMs);
+      };
+    }
     registerHandlers(app, deps);
     addHandler(buildRoutes(store, { log: app.log }));
     addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));

@@ -1,18 +1,69 @@
 import type { Logger } from "probot";
 import { createCheckRun } from "../github/check-run.js";
+import { findOpenCheckRun } from "../github/find-check-run.js";
 import { setStatus } from "../github/set-status.js";
-import { newBuildId, type BuildRecord } from "../store/build-store.js";
+import { newBuildId, type Accepted, type BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { PIPELINES } from "./pipelines.js";
+import { reportSuperseded, type StopReason } from "./report-superseded.js";
 import { runBuild } from "./run-build.js";
+import { supersedeBuilds } from "./supersede-builds.js";
 
 /**
- * Accepts a build: records it, starts reporting `pending` on GitHub, and
- * queues it. Returns at once; the build starts once `pending` is out.
+ * Accepts a build request; returns as soon as the build is durably queued
+ * (in the store, before the webhook is answered), never waiting for GitHub:
+ * 1. records the delivery with its build, or finds it is a redelivery of an
+ *    accepted one, or a second delivery for a commit already being built
+ *    (it joins that build: nothing more happens);
+ * 2. supersedes the builds of the pull request's older heads;
+ * 3. reports `pending` "Queued (n ahead)" and a queued check run, and queues
+ *    the build, which starts once `pending` is out.
  */
-export function acceptBuild(deps: BuildDeps, request: BuildRequest): BuildRecord {
-  const record = deps.store.create({
+export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
+  // 1. durably recorded, or joined
+  const accepted = deps.store.accept(newRecord(request), request.deliveryId);
+  const record = accepted.record;
+  const log = deps.log.child({ deliveryId: request.deliveryId, buildId: record.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
+  if (accepted.outcome !== "created") {
+    log.info({ outcome: accepted.outcome, state: record.state }, accepted.outcome === "duplicate" ? "delivery already accepted; no new build" : "delivery joins the build of the same commit");
+    return accepted;
+  }
+  log.info({ event: request.event, pipeline: request.pipeline, pr: request.prNumber }, "build accepted");
+  deps.onAccepted?.(record);
+
+  // 2. older heads of the pull request stop
+  const superseded = supersedeBuilds(deps, record);
+  if (superseded.length > 0) log.info({ superseded }, "older builds of the pull request stopped");
+
+  // 3. pending on GitHub, then queued
+  const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : 0;
+  enqueueBuild(deps, request, record, log, reportQueued(deps, request, record, log, ahead));
+  return accepted;
+}
+
+/**
+ * Queues a recorded build. `reported` is what must reach GitHub before the
+ * build starts or is reported superseded (its `pending` statuses), so that
+ * GitHub never receives a `pending` after a build's final status.
+ */
+export function enqueueBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, reported: Promise<void> = Promise.resolve()): void {
+  deps.queue.add({
+    key: record.id,
+    run: async (signal) => {
+      await reported;
+      await runBuild(deps, request, record, log, signal);
+    },
+    cancelled: async (reason) => {
+      await reported;
+      const stop = reason as StopReason;
+      if (stop.kind === "superseded") await reportSuperseded(deps, request, record, stop.by);
+    },
+  });
+}
+
+function newRecord(request: BuildRequest): BuildRecord {
+  return {
     id: newBuildId(),
     owner: request.owner,
     repo: request.repo,
@@ -28,21 +79,14 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): BuildRecord
     state: "queued",
     createdAt: new Date().toISOString(),
     steps: [],
-  });
-  const log = deps.log.child({ deliveryId: request.deliveryId, buildId: record.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
-  log.info({ event: request.event, pipeline: request.pipeline, pr: request.prNumber }, "build accepted");
-  deps.onAccepted?.(record);
-  const queued = reportQueued(deps, request, record, log);
-  deps.queue.add(async () => {
-    await queued;
-    await runBuild(deps, request, record, log);
-  });
-  return record;
+  };
 }
 
-/** `pending` statuses and a queued check run; a GitHub failure here is logged, never fatal. */
-async function reportQueued(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger): Promise<void> {
-  const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : 0;
+/**
+ * `pending` statuses and a queued check run (found again when a restart
+ * lost its id); a GitHub failure here is logged, never fatal.
+ */
+export async function reportQueued(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, ahead: number): Promise<void> {
   const description = ahead > 0 ? `Queued (${ahead} ahead)` : "Queued";
   const spec = PIPELINES[request.pipeline];
   const targetUrl = deps.buildUrl(record.id);
@@ -51,14 +95,16 @@ async function reportQueued(deps: BuildDeps, request: BuildRequest, record: Buil
     for (const context of Object.keys(spec.contexts)) {
       await setStatus(github, request, { context, state: "pending", description, targetUrl });
     }
-    record.checkRunId = await createCheckRun(github, request, {
-      name: spec.checkRunName,
-      externalId: record.id,
-      detailsUrl: targetUrl,
-      status: "queued",
-      title: description,
-      summary: `Build queued for ${request.sha.slice(0, 7)}.`,
-    });
+    record.checkRunId ??=
+      (record.attempts ? await findOpenCheckRun(github, request, spec.checkRunName, record.id) : undefined) ??
+      (await createCheckRun(github, request, {
+        name: spec.checkRunName,
+        externalId: record.id,
+        detailsUrl: targetUrl,
+        status: "queued",
+        title: description,
+        summary: `Build queued for ${request.sha.slice(0, 7)}.`,
+      }));
     deps.store.save(record);
   } catch (error) {
     log.error({ err: error }, "could not report the queued build to GitHub; the build still runs");

@@ -19,6 +19,8 @@ const PERMANENT = new Set([400, 404, 410, 422]);
 
 export interface RecoveryOptions {
   retryDelaysMs?: number[];
+  /** The builds to settle; default: every unfinished build in the store. */
+  builds?: BuildRecord[];
 }
 
 export interface RecoveryReport {
@@ -48,7 +50,7 @@ export interface RecoveryReport {
  * The promise never rejects.
  */
 export function recoverBuilds(deps: BuildDeps, options: RecoveryOptions = {}): Promise<RecoveryReport> {
-  const interrupted = deps.store.unfinished();
+  const interrupted = options.builds ?? deps.store.unfinished();
   return settleAll(deps, interrupted, options.retryDelaysMs ?? RETRY_DELAYS_MS);
 }
 

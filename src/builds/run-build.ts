@@ -14,6 +14,7 @@ import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
 import { readRepoConfig } from "./read-repo-config.js";
 import { reportResult } from "./report-result.js";
+import { reportSuperseded, type StopReason } from "./report-superseded.js";
 
 /**
  * Runs an accepted build:
@@ -26,13 +27,14 @@ import { reportResult } from "./report-result.js";
  * 7. removes the checkout, whatever happened.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
-export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger): Promise<void> {
+export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, signal?: AbortSignal): Promise<void> {
   const { config, store } = deps;
   let github: GitHubWriter | undefined;
   const workspace = deps.source.kind === "existing" ? await existingWorkspace(config.workDir, record.id, deps.source.dir) : await createWorkspace(config.workDir, record.id);
   try {
     record.state = "running";
     record.startedAt = new Date().toISOString();
+    record.attempts = (record.attempts ?? 0) + 1;
     store.save(record);
 
     // 1. running on GitHub: the check run says so; the statuses stay pending
@@ -44,6 +46,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     const source: CloneSource = deps.source.kind === "existing" ? { protocol: "local", url: deps.source.dir } : await cloneSource(config, request, github.octokit);
     const mask = maskSecrets([...deps.secrets, source.protocol === "https" ? source.token : undefined]);
     const fetched = await runCheckout(deps, record, workspace, source, request, mask);
+    if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
     if (fetched.state !== "success") return await finish(deps, github, request, record, [fetched]);
 
     // 3. the repository's config, from its default branch only
@@ -61,6 +64,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       repoConfig,
       python: repoConfig.python ?? config.python,
       timeoutMs: config.stepTimeoutMs,
+      ...(signal ? { signal } : {}),
       openLog: (step) => store.openLog(record.id, step, mask),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
@@ -70,6 +74,8 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
         store.save(record);
       },
     });
+
+    if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
 
     // 5. artifacts kept; docs published
     if (PIPELINES[request.pipeline].publishesDocs) {
@@ -91,6 +97,20 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     // 7. no checkout outlives its build
     await workspace.remove().catch((err: unknown) => log.error({ err, dir: workspace.dir }, "could not remove the checkout"));
   }
+}
+
+/**
+ * A build stopped from outside: superseded (reported so on GitHub), or
+ * stopped by a shutdown (back to `queued` with no steps: the next start of
+ * pyci runs it again; its statuses stay `pending` meanwhile).
+ */
+async function stopped(deps: BuildDeps, request: BuildRequest, record: BuildRecord, reason: StopReason): Promise<void> {
+  if (reason.kind === "superseded") return reportSuperseded(deps, request, record, reason.by);
+  record.state = "queued";
+  record.steps = [];
+  delete record.startedAt;
+  deps.store.save(record);
+  deps.store.removeLogs(record.id);
 }
 
 async function runCheckout(

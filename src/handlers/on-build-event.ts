@@ -23,7 +23,7 @@ export function onBuildEvent<E extends BuildEvent>(
       deps.metrics?.delivery(context.name, "ignored");
       return;
     }
-    acceptBuild(deps, request);
-    deps.metrics?.delivery(context.name, "accepted");
+    const { outcome } = acceptBuild(deps, request);
+    deps.metrics?.delivery(context.name, outcome === "created" ? "accepted" : outcome);
   };
 }

@@ -21,8 +21,8 @@ export function onMergedPullRequest(deps: BuildDeps) {
     if (request.branch !== defaultBranch && !(await docsBranches(context)).includes(request.branch!)) {
       return ignore(`merged into ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`);
     }
-    acceptBuild(deps, request);
-    deps.metrics?.delivery(context.name, "accepted");
+    const { outcome } = acceptBuild(deps, request);
+    deps.metrics?.delivery(context.name, outcome === "created" ? "accepted" : outcome);
   };
 }
 

@@ -1,7 +1,8 @@
 import type { StepResult } from "../pipeline/types.js";
 
 /** Whether a webhook delivery started a build. */
-export type DeliveryOutcome = "accepted" | "ignored";
+/** accepted: a new build was queued; joined: a build of the same commit was already queued or running; duplicate: a redelivery; ignored: no build. */
+export type DeliveryOutcome = "accepted" | "joined" | "duplicate" | "ignored";
 
 /** What builds, handlers and the GitHub client tell the metrics (src/metrics/create-metrics.ts). */
 export interface BuildMetrics {

@@ -63,7 +63,7 @@ export function createMetrics({ store, queue }: MetricsSources): PyciMetrics {
   });
   const deliveries = new Counter({
     name: "pyci_webhook_deliveries_total",
-    help: "Webhook deliveries handled, by event name and outcome (accepted: a build was queued; ignored: none).",
+    help: "Webhook deliveries handled, by event name and outcome (accepted: a build was queued; joined: it joined the queued or running build of its commit; duplicate: a redelivery of an accepted delivery; ignored: no build).",
     labelNames: ["event", "outcome"] as const,
     registers: [registry],
   });

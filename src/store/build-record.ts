@@ -34,4 +34,6 @@ export interface BuildRecord {
   branch?: string;
   /** What was asked for, to re-queue or settle the build after a restart. */
   request?: BuildRequest;
+  /** How often the build was started; a restart re-queues an interrupted build only a few times. */
+  attempts?: number;
 }

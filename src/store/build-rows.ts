@@ -29,6 +29,7 @@ export interface BuildRow {
   finished_at: string | null;
   check_run_id: number | null;
   request_json: string | null;
+  attempts: number;
 }
 
 export interface StepRow {
@@ -99,6 +100,7 @@ export function toRows(record: BuildRecord): BuildRows {
       finished_at: record.finishedAt ?? null,
       check_run_id: record.checkRunId ?? null,
       request_json: json(record.request),
+      attempts: record.attempts ?? 0,
     },
     steps: [],
     tests: [],
@@ -181,6 +183,7 @@ export function fromRows(rows: BuildRows, detail: boolean): BuildRecord {
     ...present("checkRunId", b.check_run_id),
     ...present("branch", b.branch),
     ...present("request", parse<BuildRequest>(b.request_json)),
+    ...present("attempts", b.attempts || null),
   };
 }
 

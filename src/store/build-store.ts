@@ -27,6 +27,12 @@ const MAX_LIST = 500;
 /** What subscribers of a build hear: each stored (masked) piece of a step's log, and each save. */
 export type BuildEvent = { type: "log"; step: string; text: string } | { type: "build"; record: BuildRecord };
 
+/** What accept() did with a delivery; `record` is the build it started or joined. */
+export interface Accepted {
+  outcome: "created" | "joined" | "duplicate";
+  record: BuildRecord;
+}
+
 export interface ListQuery {
   owner?: string;
   repo?: string;
@@ -84,6 +90,7 @@ export class BuildStore {
   private readonly log: StoreLog | undefined;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly writeRows: (rows: BuildRows, insert: boolean) => void;
+  private readonly acceptRows: Database.Transaction<(record: BuildRecord, deliveryId: string) => Accepted>;
   private stopRetention: (() => void) | undefined;
 
   constructor(dataDir: string, options: BuildStoreOptions = {}) {
@@ -99,6 +106,7 @@ export class BuildStore {
       for (const test of rows.tests) this.statement(INSERT_TEST).run(test);
       for (const diagnostic of rows.diagnostics) this.statement(INSERT_DIAGNOSTIC).run(diagnostic);
     });
+    this.acceptRows = this.db.transaction((record: BuildRecord, deliveryId: string) => this.acceptOrJoin(record, deliveryId));
     if (options.retention) this.startRetention(options.retention);
   }
 
@@ -106,6 +114,41 @@ export class BuildStore {
   create(record: BuildRecord): BuildRecord {
     this.write(record, true);
     return record;
+  }
+
+  /**
+   * Records a delivery and the build it asks for, in one transaction (two
+   * processes sharing the database cannot both start it):
+   * - "duplicate": the delivery id was accepted before (GitHub's redelivery
+   *   keeps the id); nothing is written, the earlier build is returned;
+   * - "joined": a build of the same commit and pipeline is queued or running;
+   *   the delivery is recorded against it, no new build;
+   * - "created": `record` is stored with its delivery.
+   */
+  accept(record: BuildRecord, deliveryId: string): Accepted {
+    return this.acceptRows.immediate(record, deliveryId);
+  }
+
+  private acceptOrJoin(record: BuildRecord, deliveryId: string): Accepted {
+    const seen = this.statement("SELECT build_id FROM deliveries WHERE delivery_id = ?").get(deliveryId) as { build_id: string } | undefined;
+    const earlier = seen && this.get(seen.build_id);
+    if (earlier) return { outcome: "duplicate", record: earlier };
+    const active = this.statement(
+      `SELECT id FROM builds WHERE owner = ? AND repo = ? AND sha = ? AND pipeline = ? AND state IN (${UNFINISHED_SQL}) ORDER BY created_at, id LIMIT 1`,
+    ).get(record.owner, record.repo, record.sha, record.pipeline) as { id: string } | undefined;
+    const joined = active && this.get(active.id);
+    if (!joined) this.write(record, true);
+    const build = joined ?? record;
+    this.statement("INSERT OR REPLACE INTO deliveries (delivery_id, build_id, received_at) VALUES (?, ?, ?)").run(deliveryId, build.id, new Date().toISOString());
+    return { outcome: joined ? "joined" : "created", record: build };
+  }
+
+  /** The queued and running builds of a pull request's pipeline, oldest first (summary steps): what a new push supersedes. */
+  activeForPullRequest(owner: string, repo: string, prNumber: number, pipeline: string): BuildRecord[] {
+    const rows = this.statement(
+      `SELECT * FROM builds WHERE owner = ? AND repo = ? AND pr_number = ? AND pipeline = ? AND state IN (${UNFINISHED_SQL}) ORDER BY created_at, id`,
+    ).all(owner, repo, prNumber, pipeline) as BuildRow[];
+    return this.assemble(rows, false);
   }
 
   /** Stores the build as it is now (steps, tests and diagnostics replaced), and tells its subscribers. */
@@ -197,6 +240,12 @@ export class BuildStore {
       listener?.(text);
       this.events.emit(id, { type: "log", step, text } satisfies BuildEvent);
     });
+  }
+
+  /** Removes every step log of a build (before it runs again). */
+  removeLogs(id: string): void {
+    if (!isBuildId(id)) return;
+    rmSync(logDir(this.dataDir, id), { recursive: true, force: true });
   }
 
   /** The whole stored log of a step, or undefined when it has none. */
@@ -367,7 +416,7 @@ const IDS = "(SELECT value FROM json_each(?))";
 
 const BUILD_COLUMNS = [
   "id", "owner", "repo", "sha", "event", "pipeline", "delivery_id", "pr_number", "pr_title", "pr_url", "branch",
-  "state", "error", "created_at", "started_at", "finished_at", "check_run_id", "request_json",
+  "state", "error", "created_at", "started_at", "finished_at", "check_run_id", "request_json", "attempts",
 ] as const;
 const INSERT_BUILD = insert("builds", BUILD_COLUMNS);
 const UPSERT_BUILD = `${INSERT_BUILD} ON CONFLICT (id) DO UPDATE SET ${BUILD_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}`;

@@ -66,7 +66,9 @@ describe("schema migrations", () => {
     expect(userVersion(db)).toBe(MIGRATIONS.length);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'builds' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
-    expect(indexes.sort()).toEqual(["builds_by_branch", "builds_by_created", "builds_by_repo", "builds_by_state"]);
+    expect(indexes.sort()).toEqual(["builds_by_branch", "builds_by_commit", "builds_by_created", "builds_by_pr", "builds_by_repo", "builds_by_state"]);
+    // version 3: the build's delivery is known, so a redelivery of it starts nothing
+    expect(db.prepare("SELECT delivery_id, build_id FROM deliveries").all()).toEqual([{ delivery_id: "d-1", build_id: id }]);
     expect(db.prepare("PRAGMA foreign_key_check").all()).toEqual([]);
     db.close();
   });

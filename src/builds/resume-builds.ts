@@ -1,0 +1,76 @@
+import type { BuildRecord } from "../store/build-store.js";
+import { enqueueBuild, reportQueued } from "./accept-build.js";
+import type { BuildDeps } from "./build-deps.js";
+import { recoverBuilds, type RecoveryOptions, type RecoveryReport } from "./recover-builds.js";
+import { reportSuperseded } from "./report-superseded.js";
+
+/** A build a restart interrupted is run again until it has been started this often; then it is settled as `error`. */
+export const MAX_ATTEMPTS = 3;
+
+export interface ResumeReport extends RecoveryReport {
+  /** Builds queued again. */
+  requeued: string[];
+  /** Builds of a pull request's older head, reported superseded. */
+  superseded: string[];
+}
+
+/**
+ * What an earlier process left queued or running, taken from the store
+ * before this one accepts deliveries (call it at load):
+ * 1. builds of a pull request whose newer head has a build are superseded;
+ * 2. the others are queued again, in the order they came, with their
+ *    `pending` statuses and check run reported again (the earlier process
+ *    may have died before it did): the queue survives a crash;
+ * 3. a build started MAX_ATTEMPTS times already (it may be what kills the
+ *    server), or one without its request, is settled as `error` on GitHub
+ *    (see recoverBuilds). Nothing stays `pending`.
+ */
+export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {}): Promise<ResumeReport> {
+  const unfinished = options.builds ?? deps.store.unfinished();
+  const report: ResumeReport = { requeued: [], superseded: [], settled: [], givenUp: [] };
+  const settle: BuildRecord[] = [];
+  const resumable: BuildRecord[] = [];
+  for (const build of unfinished) {
+    if (!build.request || (build.attempts ?? 0) >= MAX_ATTEMPTS) settle.push(build);
+    else resumable.push(build);
+  }
+
+  // 1. superseded by a newer head of the same pull request
+  const superseded = resumable.filter((build) => newerHead(unfinished, build) !== undefined);
+  for (const build of superseded) {
+    prepareRerun(deps, build);
+    await reportSuperseded(deps, build.request!, build, newerHead(unfinished, build)!.sha);
+    report.superseded.push(build.id);
+  }
+
+  // 2. queued again
+  for (const build of resumable.filter((b) => !superseded.includes(b))) {
+    const request = build.request!;
+    const log = deps.log.child({ deliveryId: request.deliveryId, buildId: build.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
+    prepareRerun(deps, build);
+    log.info({ attempts: build.attempts ?? 0 }, "build interrupted by a restart queued again");
+    enqueueBuild(deps, request, build, log, reportQueued(deps, request, build, log, 0));
+    report.requeued.push(build.id);
+  }
+
+  // 3. the rest settled as error
+  const recovered = await recoverBuilds(deps, { ...options, builds: settle });
+  return { ...report, settled: recovered.settled, givenUp: recovered.givenUp };
+}
+
+/** The newest unfinished build of the same pull request and pipeline at another commit, created after `build`. */
+function newerHead(unfinished: BuildRecord[], build: BuildRecord): BuildRecord | undefined {
+  if (build.prNumber === undefined) return undefined;
+  return unfinished.findLast(
+    (b) => b.owner === build.owner && b.repo === build.repo && b.prNumber === build.prNumber && b.pipeline === build.pipeline && b.sha !== build.sha && b.createdAt > build.createdAt,
+  );
+}
+
+/** Back to `queued` with no steps or logs: it starts from the beginning. */
+function prepareRerun(deps: BuildDeps, build: BuildRecord): void {
+  build.state = "queued";
+  build.steps = [];
+  delete build.startedAt;
+  deps.store.save(build);
+  deps.store.removeLogs(build.id);
+}
