@@ -37,7 +37,8 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
   if (superseded.length > 0) log.info({ superseded }, "older builds of the pull request stopped");
 
   // 3. pending on GitHub, then queued
-  const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : 0;
+  // every slot busy: it waits for the builds queued before it (0 ahead: it is next)
+  const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined;
   enqueueBuild(deps, request, record, log, reportQueued(deps, request, record, log, ahead));
   return accepted;
 }
@@ -86,8 +87,8 @@ function newRecord(request: BuildRequest): BuildRecord {
  * `pending` statuses and a queued check run (found again when a restart
  * lost its id); a GitHub failure here is logged, never fatal.
  */
-export async function reportQueued(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, ahead: number): Promise<void> {
-  const description = ahead > 0 ? `Queued (${ahead} ahead)` : "Queued";
+export async function reportQueued(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, ahead: number | undefined): Promise<void> {
+  const description = ahead === undefined ? "Queued" : `Queued (${ahead} ahead)`;
   const spec = PIPELINES[request.pipeline];
   const targetUrl = deps.buildUrl(record.id);
   try {

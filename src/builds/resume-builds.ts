@@ -49,7 +49,7 @@ export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {
     const log = deps.log.child({ deliveryId: request.deliveryId, buildId: build.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
     prepareRerun(deps, build);
     log.info({ attempts: build.attempts ?? 0 }, "build interrupted by a restart queued again");
-    enqueueBuild(deps, request, build, log, reportQueued(deps, request, build, log, 0));
+    enqueueBuild(deps, request, build, log, reportQueued(deps, request, build, log, deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined));
     report.requeued.push(build.id);
   }
 
