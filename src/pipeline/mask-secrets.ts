@@ -1,22 +1,58 @@
+/** Secrets shorter than this are not masked: masking them would garble ordinary output. */
+const MIN_SECRET_LENGTH = 6;
+
 /**
- * Returns a function that replaces every known secret value, and its
- * URL-encoded and base64 forms, with "***". Secrets shorter than 6
- * characters are ignored: masking them would garble ordinary output.
+ * Returns a function that replaces every known secret value with "***", in
+ * the forms a log can carry it: as it is, URL-encoded (either case of hex
+ * digits), and base64 (standard and URL-safe alphabets). A secret inside a
+ * longer base64 text (an HTTP Basic header, a JSON blob encoded whole) is
+ * encoded differently at each of the 3 byte offsets it can start at, so each
+ * offset's stable characters are masked: those that depend on the secret's
+ * bytes alone.
  */
 export function maskSecrets(secrets: Iterable<string | undefined>): (text: string) => string {
-  const forms = new Set<string>();
+  const patterns = new Map<string, string>();
+  const add = (form: string, pattern = escapeRegExp(form)) => {
+    if (form.length >= MIN_SECRET_LENGTH) patterns.set(form, pattern);
+  };
   for (const secret of secrets) {
-    if (!secret || secret.length < 6) continue;
-    forms.add(secret);
-    forms.add(encodeURIComponent(secret));
-    for (const encoded of [Buffer.from(secret).toString("base64"), Buffer.from(`x-access-token:${secret}`).toString("base64")]) {
-      forms.add(encoded);
-      forms.add(encoded.replace(/=+$/, ""));
+    if (!secret || secret.length < MIN_SECRET_LENGTH) continue;
+    add(secret);
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret) add(encoded, escapeRegExp(encoded).replace(/%([0-9A-F])([0-9A-F])/g, (_, a: string, b: string) => `%${hexClass(a)}${hexClass(b)}`));
+    const bytes = Buffer.from(secret);
+    add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
+    for (const form of base64Forms(bytes)) {
+      add(form);
+      add(form.replace(/\+/g, "-").replace(/\//g, "_"));
     }
   }
-  if (forms.size === 0) return (text) => text;
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join("|"), "g");
+  if (patterns.size === 0) return (text) => text;
+  const sources = [...patterns.entries()].sort(([a], [b]) => b.length - a.length).map(([, pattern]) => pattern);
+  const pattern = new RegExp(sources.join("|"), "g");
   return (text) => text.replace(pattern, "***");
+}
+
+/**
+ * The base64 characters that encode `bytes` whatever surrounds them, at
+ * each of the 3 offsets (mod 3) the bytes can start at in a longer text:
+ * character k holds bits [6k, 6k+6) of the whole, so it is the secret's
+ * alone when those bits all fall inside the secret. Offset 0 also yields
+ * the whole padded encoding.
+ */
+export function base64Forms(bytes: Buffer): string[] {
+  const forms = [bytes.toString("base64")];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+    const start = Math.ceil((8 * offset) / 6);
+    const end = Math.floor((8 * (offset + bytes.length)) / 6);
+    forms.push(encoded.slice(start, end));
+  }
+  return forms;
+}
+
+function hexClass(digit: string): string {
+  return /[A-F]/.test(digit) ? `[${digit}${digit.toLowerCase()}]` : digit;
 }
 
 function escapeRegExp(value: string): string {

@@ -26,13 +26,46 @@ describe("openStepLog", () => {
     expect(text).toBe("token *** here\nurl https://x-access-token:***@github.com\nheader Authorization: Basic ***\nplain b64 ***\n");
   });
 
-  it("caps what it stores and says how much it dropped", () => {
+  it("keeps the head and the tail of output past the cap, and says how much it left out", () => {
     const path = join(dir, "capped.log");
-    const log = openStepLog(path, (t) => t, undefined, 1000);
-    for (let i = 0; i < 100; i++) log.write(`${"x".repeat(99)}\n`);
+    const seen: string[] = [];
+    const log = openStepLog(path, (t) => t, (t) => seen.push(t), 1000);
+    for (let i = 0; i < 100; i++) log.write(`line ${String(i).padStart(3, "0")} ${"x".repeat(89)}\n`);
     log.close();
     const text = readFileSync(path, "utf8");
-    expect(text.startsWith("x".repeat(99))).toBe(true);
-    expect(text).toMatch(/output truncated, 9000 more bytes were not stored \(cap 1000 bytes per step\)/);
+    const lines = text.split("\n");
+    // 99-byte lines: 5 whole ones fit in the 500-byte head, which ends at a line end; so does the tail
+    expect(lines.slice(0, 5).map((l) => l.slice(0, 8))).toEqual(["line 000", "line 001", "line 002", "line 003", "line 004"]);
+    expect(lines[5]).toMatch(/^\[pyci: \d+ bytes of output omitted here; the step printed 9900 bytes, of which the first 495 and the last \d+ are kept \(cap 1000 bytes/);
+    expect(lines.at(-2)!.startsWith("line 099")).toBe(true);
+    expect(lines.at(-1)).toBe("");
+    expect(Buffer.byteLength(text) - Buffer.byteLength(lines[5]!) - 1).toBeLessThanOrEqual(1000);
+    const omitted = Number(/(\d+) bytes of output omitted/.exec(text)![1]);
+    const kept = text.split("\n").filter((l) => l.startsWith("line ")).length;
+    expect(omitted + kept * 99).toBe(9900);
+    expect(seen.join("")).toBe(text);
+  });
+
+  it("stores output under the cap whole, without a note", () => {
+    const path = join(dir, "under-cap.log");
+    const log = openStepLog(path, (t) => t, undefined, 1000);
+    for (let i = 0; i < 9; i++) log.write(`${i}${"y".repeat(98)}\n`);
+    log.close();
+    const text = readFileSync(path, "utf8");
+    expect(text).toBe(Array.from({ length: 9 }, (_, i) => `${i}${"y".repeat(98)}\n`).join(""));
+  });
+
+  it("keeps memory bounded: a line without end longer than the cap keeps its head and tail", () => {
+    const path = join(dir, "one-line.log");
+    const log = openStepLog(path, (t) => t, undefined, 4096);
+    log.write("START");
+    for (let i = 0; i < 1000; i++) log.write("é".repeat(1000));
+    log.write("END");
+    log.close();
+    const text = readFileSync(path, "utf8");
+    expect(text.startsWith("START")).toBe(true);
+    expect(text.endsWith("END")).toBe(true);
+    expect(text).not.toContain("\uFFFD");
+    expect(text).toMatch(/omitted here; the step printed 2000008 bytes/);
   });
 });
