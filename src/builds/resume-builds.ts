@@ -60,10 +60,15 @@ export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {
 
 /** The newest unfinished build of the same pull request and pipeline at another commit, created after `build`. */
 function newerHead(unfinished: BuildRecord[], build: BuildRecord): BuildRecord | undefined {
-  if (build.prNumber === undefined) return undefined;
+  const pr = prNumber(build);
+  if (pr === undefined) return undefined;
   return unfinished.findLast(
-    (b) => b.owner === build.owner && b.repo === build.repo && b.prNumber === build.prNumber && b.pipeline === build.pipeline && b.sha !== build.sha && b.createdAt > build.createdAt,
+    (b) => b.owner === build.owner && b.repo === build.repo && prNumber(b) === pr && b.pipeline === build.pipeline && b.sha !== build.sha && b.createdAt > build.createdAt,
   );
+}
+
+function prNumber(build: BuildRecord): number | undefined {
+  return build.prNumber ?? build.request?.prNumber;
 }
 
 /** Back to `queued` with no steps or logs: it starts from the beginning. */

@@ -7,6 +7,7 @@ import type { BuildDeps } from "../../src/builds/build-deps.js";
 import { BuildQueue } from "../../src/builds/build-queue.js";
 import type { BuildRequest } from "../../src/builds/build-request.js";
 import { INTERRUPTED, recoverBuilds } from "../../src/builds/recover-builds.js";
+import { MAX_ATTEMPTS, resumeBuilds } from "../../src/builds/resume-builds.js";
 import type { Config } from "../../src/config.js";
 import { BuildStore, newBuildId, type BuildRecord, type BuildState } from "../../src/store/build-store.js";
 import { generateAppKey } from "../support/app-key.js";
@@ -98,6 +99,41 @@ afterEach(() => {
   expect(fake.violations).toEqual([]);
   expect(fake.unexpected.map((r) => `${r.method} ${r.path}`)).toEqual([]);
 });
+
+describe("resumeBuilds", () => {
+  it("queues interrupted builds again, supersedes older heads of a pull request, and settles builds started too often", async () => {
+    const crashy = await interrupted("running");
+    store.save({ ...crashy, attempts: MAX_ATTEMPTS });
+    const older = await interrupted("running");
+    const newer = await interrupted("queued", { checkRun: "lost" });
+    store.save({ ...newer, createdAt: new Date(Date.now() - 1_000).toISOString(), attempts: 1 });
+    deps.queue.pause(); // what runs them is not under test: only that they are queued
+
+    const report = await resumeBuilds(deps, { retryDelaysMs: [] });
+
+    expect(report).toEqual({ requeued: [newer.id], superseded: [older.id], settled: [crashy.id], givenUp: [] });
+    // started too often: settled as error, like recoverBuilds does
+    expect(latest(crashy.sha, "ci/test")?.body).toMatchObject({ state: "error", description: INTERRUPTED });
+    expect(store.get(crashy.id)!.state).toBe("error");
+    // an older head of PR 3: superseded by the newer one
+    for (const context of ["ci/check", "ci/test"]) {
+      expect(latest(older.sha, context)?.body).toMatchObject({ state: "error", description: `Superseded by ${newer.sha.slice(0, 7)}` });
+    }
+    expect(run(older.id)!.fields).toMatchObject({ status: "completed", conclusion: "cancelled" });
+    expect(store.get(older.id)).toMatchObject({ state: "error", error: `Superseded by ${newer.sha.slice(0, 7)}` });
+    // the newest: queued again, pending again, its lost check run found rather than doubled
+    expect(deps.queue.length).toBe(1);
+    await eventually(() => store.get(newer.id)?.checkRunId !== undefined);
+    expect(store.get(newer.id)).toMatchObject({ state: "queued", steps: [], checkRunId: run(newer.id)!.id });
+    expect(fake.checkRuns.filter((r) => r.fields.external_id === newer.id)).toHaveLength(1);
+    expect(latest(newer.sha, "ci/test")?.body).toMatchObject({ state: "pending", description: "Queued" });
+  });
+});
+
+async function eventually(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  expect(condition()).toBe(true);
+}
 
 describe("recoverBuilds", () => {
   it("settles running and queued builds as error on GitHub, then in the store; leaves finished builds alone", async () => {
