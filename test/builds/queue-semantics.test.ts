@@ -180,3 +180,43 @@ describe("the build queue", () => {
     store.close();
   }, 120_000);
 });
+
+describe("a graceful shutdown", () => {
+  it("lets a build finish within the grace period", async () => {
+    repo = makeRepo({ ...calc, "test_calc.py": quickTest });
+    const github = looseGitHub();
+    await deliver("d-quick", 5, repo.sha, "opened");
+    await app.control.shutdown!(60_000);
+
+    expect(github.of(repo.sha).statuses("ci/test").map((s) => s.state)).toEqual(["pending", "success"]);
+    const store = new BuildStore(app.config.dataDir);
+    expect(store.list().map((b) => b.state)).toEqual(["success"]);
+    store.close();
+  }, 60_000);
+
+  it("stops what is still running after the grace period and leaves it, and what waits, queued for the next start", async () => {
+    const pidFile = join(marks, "pids");
+    repo = makeRepo({ ...calc, "test_calc.py": hangingTest(pidFile) });
+    const hanging = repo.sha;
+    const waiting = repo.commit({ "test_calc.py": quickTest }, "quick");
+    const github = looseGitHub();
+    await deliver("d-hang", 6, hanging, "opened");
+    await until(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").includes(" "), "the hanging test started");
+    const pids = readFileSync(pidFile, "utf8").split(" ").map(Number);
+    await deliver("d-wait", 7, waiting, "opened");
+
+    await app.control.shutdown!(500);
+
+    // the process tree is gone; nothing final went to GitHub: the next start runs both builds
+    await until(() => pids.every((pid) => !alive(pid)), "the stopped build's processes ended", 10_000);
+    for (const sha of [hanging, waiting]) {
+      expect(github.of(sha).statuses("ci/test").map((s) => s.state)).toEqual(["pending"]);
+    }
+    const store = new BuildStore(app.config.dataDir);
+    const builds = store.unfinished();
+    store.close();
+    expect(builds.map((b) => [b.sha, b.state, b.steps.length])).toEqual([[hanging, "queued", 0], [waiting, "queued", 0]]);
+    expect(existsSync(join(app.config.dataDir, "logs", builds[0]!.id))).toBe(false);
+    expect(app.queue.running).toBe(0);
+  }, 60_000);
+});

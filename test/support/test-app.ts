@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Probot } from "probot";
 import { BuildQueue } from "../../src/builds/build-queue.js";
 import { GITHUB_KNOWN_HOSTS, type Config } from "../../src/config.js";
-import { createApp } from "../../src/index.js";
+import { createApp, type AppControl } from "../../src/index.js";
 import { generateAppKey } from "./app-key.js";
 import { UnthrottledOctokit } from "./unthrottled-octokit.js";
 
@@ -12,6 +12,8 @@ export interface TestApp {
   probot: Probot;
   queue: BuildQueue;
   config: Config;
+  /** The app's controls (graceful shutdown). */
+  control: AppControl;
   remove(): void;
 }
 
@@ -43,11 +45,13 @@ export async function createTestApp(): Promise<TestApp> {
   };
   const queue = new BuildQueue(1);
   const probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: UnthrottledOctokit, logLevel: "warn" });
-  await probot.load(createApp(config, { queue, secrets: ["webhook-secret-value"] }), { cwd: process.cwd(), addHandler: () => undefined });
+  const control: AppControl = {};
+  await probot.load(createApp(config, { queue, control, secrets: ["webhook-secret-value"] }), { cwd: process.cwd(), addHandler: () => undefined });
   return {
     probot,
     queue,
     config,
+    control,
     remove() {
       rmSync(dataDir, { recursive: true, force: true });
       rmSync(workDir, { recursive: true, force: true });
