@@ -37,25 +37,34 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     record.attempts = (record.attempts ?? 0) + 1;
     store.save(record);
 
-    // 1. running on GitHub: the check run says so; the statuses stay pending
-    //    (every write costs a second of Probot's write throttling)
+    // 1. running on GitHub: the check run says so; the statuses stay pending.
+    //    It goes out while the code is fetched; the build waits for it before
+    //    it reports anything else, so GitHub sees the writes in order.
     github = { octokit: await deps.octokitFor(request.installationId), log };
-    if (record.checkRunId) await startCheckRun(github, request, record.checkRunId, "Running", `Building ${request.sha.slice(0, 7)}…`);
+    const writer = github;
+    const running = record.checkRunId
+      ? startCheckRun(writer, request, record.checkRunId, "Running", `Building ${request.sha.slice(0, 7)}…`).catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"))
+      : Promise.resolve();
+    // 3 (asked for now, used after the checkout). the repository's config, from its default branch only
+    const repoConfigRead = readRepoConfig(writer.octokit, request.owner, request.repo).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error: error as Error }),
+    );
 
     // 2. the exact commit
     const source: CloneSource = deps.source.kind === "existing" ? { protocol: "local", url: deps.source.dir } : await cloneSource(config, request, github.octokit);
     const mask = maskSecrets([...deps.secrets, source.protocol === "https" ? source.token : undefined]);
     const fetched = await runCheckout(deps, record, workspace, source, request, mask);
+    await running;
     if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
     if (fetched.state !== "success") return await finish(deps, github, request, record, [fetched]);
 
-    // 3. the repository's config, from its default branch only
-    let repoConfig;
-    try {
-      repoConfig = await readRepoConfig(github.octokit, request.owner, request.repo);
-    } catch (error) {
-      return await finish(deps, github, request, record, [{ name: "config", state: "error", summary: (error as Error).message, exitCode: null, durationMs: 0 }]);
+    // 3. the repository's config
+    const read = await repoConfigRead;
+    if ("error" in read) {
+      return await finish(deps, github, request, record, [{ name: "config", state: "error", summary: read.error.message, exitCode: null, durationMs: 0 }]);
     }
+    const repoConfig = read.value;
 
     // 4. the pipeline
     const results = await runPipeline(PIPELINES[request.pipeline].stages, {
