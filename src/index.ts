@@ -6,6 +6,7 @@ import { shutdownBuilds } from "./builds/shutdown-builds.js";
 import type { Config } from "./config.js";
 import { countApiErrors } from "./github/count-api-errors.js";
 import { registerHandlers } from "./handlers/register-handlers.js";
+import { killLeftoverProcesses } from "./pipeline/kill-leftover-processes.js";
 import { createMetrics } from "./metrics/create-metrics.js";
 import { BuildStore } from "./store/build-store.js";
 import { apiRoutes } from "./web/api-routes.js";
@@ -54,7 +55,12 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       source: { kind: "clone" },
       metrics,
     };
-    if (options.recoverInterrupted) void resumeBuilds(deps);
+    if (options.recoverInterrupted) {
+      // the steps of a killed process may still run: they must not race their builds' re-runs
+      const killed = killLeftoverProcesses(config.workDir);
+      if (killed.length > 0) app.log.warn({ pids: killed }, "killed processes an earlier pyci left running in its checkouts");
+      void resumeBuilds(deps);
+    }
     if (options.control) {
       options.control.shutdown = async (graceMs) => {
         await shutdownBuilds(deps, graceMs);

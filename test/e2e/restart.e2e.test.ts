@@ -39,6 +39,16 @@ const PROJECT = {
   ].join("\n"),
 };
 
+/** Whether a process runs (a zombie nobody reaped does not). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 describe("a kill -9 and a restart of the server", () => {
   const privateKey = generateAppKey();
   const secret = `pyci-restart-${randomBytes(18).toString("base64url")}`;
@@ -150,10 +160,14 @@ describe("a kill -9 and a restart of the server", () => {
     const killedAt = Date.now();
     expect(fake.checkRuns[0]!.fields.status).toBe("in_progress");
     expect(checkouts()).toHaveLength(1);
+    const leftovers = processesUnder(env.CI_WORK_DIR!);
+    expect(leftovers.length, "the killed server's test step runs on").toBeGreaterThan(0);
 
     // 4. started again on the same data and work dirs: the build is queued again and runs to its end
     const second = start();
     await waitUntilServing(second, "/ping");
+    // what the killed process left running is killed before the build runs again
+    await eventually(() => leftovers.every((pid) => !running(pid)), 10_000, "the leftover processes are gone");
     await fake.waitFor(
       () => ["ci/check", "ci/test"].every((c) => latest(c)?.body.state === "success") && fake.checkRuns[0]!.fields.status === "completed",
       45_000,
