@@ -86,6 +86,26 @@ export interface FailureInjection {
   body?: unknown;
   /** How many matching requests fail. Default 1. */
   times?: number;
+  /** Response headers; they win over the fake's defaults (`retry-after`, `x-ratelimit-remaining: 0`, `x-ratelimit-reset`). */
+  headers?: Record<string, string>;
+}
+
+export interface HoldInjection {
+  method: string;
+  /** Matched against the path after `/api/v3` or `/api/uploads` (string = exact match). */
+  path: string | RegExp;
+  /** How many matching requests are held. Default 1. */
+  times?: number;
+}
+
+/** Requests the fake received and has not answered yet (see holdNext). */
+export interface HeldRequests {
+  /** How many matching requests have arrived (and are held, or were released). */
+  arrived(): number;
+  /** Resolves once `count` (default 1) matching requests have arrived. */
+  waitForArrival(count?: number): Promise<void>;
+  /** Answers the held requests (and lets later matching ones through): handled normally, as if just received. */
+  release(): void;
 }
 
 export interface FakeGitHub {
@@ -120,6 +140,12 @@ export interface FakeGitHub {
   setContent(owner: string, repo: string, path: string, text: string | null): void;
   /** The next matching request(s) get `status` instead of being handled. */
   failNext(failure: FailureInjection): void;
+  /**
+   * The next matching request(s) get no answer until `release()`: a GitHub that hangs (the client's
+   * timeout ends it), or one request kept open to see what else arrives meanwhile. stop() drops
+   * those still held, unanswered and unrecorded.
+   */
+  holdNext(hold: HoldInjection): HeldRequests;
   /** Every issued installation token that occurs in `text`. */
   leakedTokens(text: string): string[];
   /** One line per request: `POST /repos/o/r/check-runs → 201`. */
@@ -158,6 +184,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const checkRuns: CheckRunRecord[] = [];
   const contents = new Map<string, string>();
   const failures: (FailureInjection & { left: number })[] = [];
+  const holds: { match: HoldInjection; left: number; arrived: number; released: boolean; waiting: (() => void)[]; onArrival: Set<() => void> }[] = [];
   const listeners = new Set<() => void>();
   let nextId = 1000;
   let origin = "";
@@ -431,7 +458,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const injected = failures.find((f) => f.left > 0 && f.method.toUpperCase() === ctx.method && (typeof f.path === "string" ? f.path === ctx.path : f.path.test(ctx.path)));
     if (injected) {
       injected.left--;
-      return { status: injected.status, body: injected.body ?? { message: `injected failure ${injected.status}`, status: String(injected.status) } };
+      return {
+        status: injected.status,
+        body: injected.body ?? { message: `injected failure ${injected.status}`, status: String(injected.status) },
+        ...(injected.headers ? { headers: injected.headers } : {}),
+      };
     }
     for (const route of routes) {
       const m = route.method === ctx.method && (route.api ?? "rest") === ctx.api ? route.pattern.exec(ctx.path) : null;
@@ -446,8 +477,25 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   };
 
   const server = createServer((req, res) => {
-    void readBody(req).then((rawBytes) => respond(req, res, rawBytes));
+    void readBody(req).then(async (rawBytes) => {
+      await held(req);
+      respond(req, res, rawBytes);
+    });
   });
+
+  /** Waits while a holdNext() holds this request; never resolves for one still held at stop(). */
+  const held = (req: IncomingMessage): Promise<void> => {
+    const parsed = new URL(req.url ?? "/", "http://fake");
+    const path = parsed.pathname.replace(/^\/api\/(v3|uploads)(?=\/)/, "");
+    const method = (req.method ?? "GET").toUpperCase();
+    const hold = holds.find((h) => h.left > 0 && h.match.method.toUpperCase() === method && (typeof h.match.path === "string" ? h.match.path === path : h.match.path.test(path)));
+    if (!hold) return Promise.resolve();
+    hold.left--;
+    hold.arrived++;
+    for (const listener of [...hold.onArrival]) listener();
+    if (hold.released) return Promise.resolve();
+    return new Promise<void>((resolve) => hold.waiting.push(resolve));
+  };
 
   const respond = (req: IncomingMessage, res: ServerResponse, rawBytes: Buffer) => {
     const url = req.url ?? "/";
@@ -499,7 +547,6 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
     const payload = reply.raw ?? reply.text ?? (reply.body === undefined ? "" : JSON.stringify(reply.body));
     res.writeHead(reply.status, {
-      ...reply.headers,
       "content-type": reply.contentType ?? "application/json; charset=utf-8",
       "x-github-request-id": randomBytes(8).toString("hex").toUpperCase(),
       "x-github-media-type": "github.v3; format=json",
@@ -508,6 +555,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       "x-ratelimit-used": "1",
       "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
       "x-ratelimit-resource": "core",
+      ...reply.headers,
     });
     res.end(payload);
     for (const listener of [...listeners]) listener();
@@ -566,6 +614,28 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     },
     failNext(failure) {
       failures.push({ ...failure, left: failure.times ?? 1 });
+    },
+    holdNext(match) {
+      const hold = { match, left: match.times ?? 1, arrived: 0, released: false, waiting: [] as (() => void)[], onArrival: new Set<() => void>() };
+      holds.push(hold);
+      return {
+        arrived: () => hold.arrived,
+        waitForArrival(count = 1) {
+          return new Promise<void>((resolve) => {
+            const check = () => {
+              if (hold.arrived < count) return;
+              hold.onArrival.delete(check);
+              resolve();
+            };
+            hold.onArrival.add(check);
+            check();
+          });
+        },
+        release() {
+          hold.released = true;
+          for (const resume of hold.waiting.splice(0)) resume();
+        },
+      };
     },
     leakedTokens(text) {
       return issuedTokens.map((t) => t.token).filter((t) => text.includes(t));

@@ -1,0 +1,107 @@
+import { ProbotOctokit } from "probot";
+import { fetchWithTimeout, type Fetch, type RequestTimeouts } from "./fetch-with-timeout.js";
+import { WriteLimiter } from "./write-limiter.js";
+
+/** A hung GitHub fails an attempt after this long; GitHub itself ends requests that take over 10 s. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+export const UPLOAD_TIMEOUT_MS = 10 * 60_000;
+/** 5xx, timeouts and unreachable: this many retries, after 1, 4 and 9 s (plugin-retry's quadratic backoff). */
+export const SERVER_ERROR_RETRIES = 3;
+/** Rate limited (403/429 that GitHub marks as such): this many retries, each after the wait GitHub asks for… */
+export const RATE_LIMIT_RETRIES = 2;
+/** …when that wait is at most this long; a longer one fails the request (pyci's outbox takes over). */
+export const RATE_LIMIT_MAX_WAIT_S = 120;
+/** Answers no retry changes; 403 and 429 are left to the rate-limit handling. */
+const DO_NOT_RETRY = [400, 401, 403, 404, 410, 422, 429, 451];
+
+export interface PyciOctokitOptions {
+  /** Paces each installation's writes; default a WriteLimiter of 10 at once, then 1/s. */
+  limiter?: WriteLimiter;
+  timeouts?: Partial<RequestTimeouts>;
+  retries?: number;
+  /** The unit of both plugins' waits (default 1000: seconds); tests shrink it. */
+  retryAfterBaseMs?: number;
+}
+
+/** The part of pino's logger the handlers use (Octokit's `log` is Probot's). */
+interface WarnLog {
+  warn(obj: object, msg: string): void;
+}
+
+type LimitOptions = { method: string; url: string };
+
+/**
+ * Probot's Octokit with pyci's request policy (pass it to Probot as `Octokit`):
+ * - writes (POST/PATCH/PUT/DELETE) go out one at a time per installation, ten at
+ *   once after a quiet spell, then one a second (see WriteLimiter), instead of
+ *   plugin-throttling's fixed second between any two writes of an installation;
+ *   installations never wait for each other;
+ * - 5xx, timeouts and network errors are retried 3 times with backoff (plugin-retry);
+ * - rate limits (primary: x-ratelimit-remaining 0 until x-ratelimit-reset; secondary:
+ *   Retry-After) are retried twice after GitHub's wait, when it is at most 2 minutes
+ *   (plugin-throttling, whose handlers Probot leaves at "log, don't retry" for secondary limits);
+ * - every attempt has a deadline (15 s; 10 min for uploads), so a hung GitHub
+ *   cannot hold a build forever.
+ * With REDIS_URL (Probot's clustered throttling), Probot's shared write pacing stays.
+ */
+export function createPyciOctokit(options: PyciOctokitOptions = {}) {
+  const limiter = options.limiter ?? new WriteLimiter();
+  const timeouts: RequestTimeouts = { requestMs: REQUEST_TIMEOUT_MS, uploadMs: UPLOAD_TIMEOUT_MS, ...options.timeouts };
+  const baseMs = options.retryAfterBaseMs ?? 1000;
+  const onLimit = (kind: "primary" | "secondary") => (retryAfter: number, request: LimitOptions, octokit: { log: unknown }, retryCount: number) => {
+    const retry = retryCount < RATE_LIMIT_RETRIES && retryAfter <= RATE_LIMIT_MAX_WAIT_S;
+    (octokit.log as WarnLog).warn(
+      { kind, method: request.method, route: request.url, retryAfter, retryCount },
+      retry ? "GitHub rate limit hit; retrying after the wait GitHub asks for" : "GitHub rate limit hit; not retrying this request",
+    );
+    return retry;
+  };
+
+  const pacing = (octokit: { hook: { wrap: (name: "request", wrapper: Wrapper) => void } }, octokitOptions: Record<string, unknown>) => {
+    const key = installationKey(octokitOptions);
+    octokit.hook.wrap("request", (request, route) => (isWrite(route) ? limiter.run(key, () => request(route)) : request(route)));
+  };
+
+  return ProbotOctokit.plugin(pacing as never).defaults((instance: Record<string, unknown> = {}) => {
+    const throttle = (instance.throttle ?? {}) as Record<string, unknown>;
+    const request = (instance.request ?? {}) as Record<string, unknown>;
+    return {
+      ...instance,
+      throttle: {
+        ...throttle,
+        // the limiter above paces writes; clustered throttling keeps its shared groups
+        ...(throttle.connection ? {} : { write: PASS_THROUGH_GROUP }),
+        retryAfterBaseValue: baseMs,
+        onRateLimit: onLimit("primary"),
+        onSecondaryRateLimit: onLimit("secondary"),
+      },
+      retry: { retries: options.retries ?? SERVER_ERROR_RETRIES, doNotRetry: DO_NOT_RETRY, retryAfterBaseValue: baseMs, ...(instance.retry as object | undefined) },
+      request: { ...request, fetch: fetchWithTimeout(request.fetch as Fetch | undefined, timeouts) },
+    };
+  });
+}
+
+/** The server's Octokit class: one write limiter for the whole process. */
+export const PyciOctokit = createPyciOctokit();
+
+type Route = { method?: string; url?: string };
+type Wrapper = (request: (route: Route) => Promise<unknown>, route: Route) => Promise<unknown>;
+
+/** plugin-throttling's write group, made a no-op: `key(id).schedule(options, fn)` runs fn at once. */
+const PASS_THROUGH_GROUP = {
+  key: () => ({ schedule: (_options: unknown, fn: () => Promise<unknown>) => fn() }),
+};
+
+/** Installation clients carry their installation id (Probot's factory); the app and token clients share one key. */
+function installationKey(options: Record<string, unknown>): string {
+  const auth = options.auth as { installationId?: unknown } | undefined;
+  return auth?.installationId !== undefined ? `installation:${String(auth.installationId)}` : "app";
+}
+
+/** A request that changes something on GitHub, except minting tokens (which a write of the installation may be waiting for). */
+function isWrite(route: Route): boolean {
+  const method = (route.method ?? "GET").toUpperCase();
+  if (method === "GET" || method === "HEAD") return false;
+  const { pathname } = new URL(route.url ?? "/", "http://github.test");
+  return !/^\/app\/installations\/[^/]+\/access_tokens$|^\/applications\/[^/]+\/token(\/scoped)?$|^\/login\/oauth\/access_token$/.test(pathname);
+}
