@@ -1,0 +1,112 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { startBenchServer } from "./bench-server.js";
+import { pullRequestDelivery, postDelivery, type Delivery } from "./deliver.js";
+import type { Harness } from "./harness.js";
+import { median, p99 } from "./stats.js";
+import type { Row } from "./table.js";
+import { tinyProject } from "./workload.js";
+
+export const CLIENTS = 50;
+/** Distinct commits the 50 deliveries of a round point at: mostly already-known commits, as GitHub redelivers and several PRs share heads. */
+const COMMITS = 5;
+
+/**
+ * Figure 1: 50 concurrent signed `pull_request.synchronize` deliveries, webhook request → 2xx.
+ *
+ * 1. A server of its own (its queue fills with the builds these deliveries ask for; it is killed afterwards,
+ *    so that the later figures start from an idle server).
+ * 2. The baseline: a bare node:http server in a process of its own that reads the body and answers 200,
+ *    the floor of loopback HTTP for the same client and the same requests.
+ * 3. One warm-up round to each, then `rounds` rounds of 50 at once, alternating which goes first.
+ */
+export async function measureAck(h: Harness, rounds: number, progress: (msg: string) => void): Promise<{ rows: Row[]; detail: Record<string, unknown>; floorRssMb: number }> {
+  const repo = h.repo("bench-ack", tinyProject());
+  const commits = [repo.sha];
+  while (commits.length < COMMITS) commits.push(repo.commit({}, `known commit ${commits.length}`));
+  const server = await startBenchServer(h, "ack");
+  const floor = await startFloorServer();
+  try {
+    const round = () =>
+      Promise.all(
+        Array.from({ length: CLIENTS }, (_, k) => pullRequestDelivery(h, { repo: "bench-ack", dir: repo.dir, number: k + 1, sha: commits[k % COMMITS]! })),
+      );
+    const fire = async (url: string, deliveries: Delivery[]) => {
+      const results = await Promise.all(deliveries.map((d) => postDelivery(url, h.secret, d)));
+      const refused = results.filter((r) => r.status < 200 || r.status >= 300);
+      if (refused.length > 0) throw new Error(`${refused.length} deliveries were refused (status ${refused[0]!.status})`);
+      return results.map((r) => r.ms);
+    };
+    const pyci: number[] = [];
+    const bare: number[] = [];
+    for (let r = 0; r <= rounds; r++) {
+      const [forPyci, forFloor] = [await round(), await round()];
+      const order = r % 2 === 0 ? (["pyci", "floor"] as const) : (["floor", "pyci"] as const);
+      for (const which of order) {
+        const ms = which === "pyci" ? await fire(server.hookUrl, forPyci) : await fire(floor.url, forFloor);
+        if (r > 0) (which === "pyci" ? pyci : bare).push(...ms);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      progress(`ack round ${r}${r === 0 ? " (warm-up)" : ""}: pyci p50 ${median(pyci).toFixed(1)} ms so far`);
+    }
+    const floorRssMb = floor.rssMb();
+    const rows: Row[] = [
+      {
+        figure: "1. Acknowledgement p50",
+        target: "< 5 ms",
+        measured: median(pyci),
+        unit: "ms",
+        baseline: median(bare),
+        baselineWhat: "bare node:http",
+        ratio: median(pyci) / median(bare),
+        n: pyci.length,
+        met: median(pyci) < 5,
+        note: `${CLIENTS} concurrent signed pull_request.synchronize deliveries (${COMMITS} distinct commits, ${CLIENTS} PRs), ${rounds} rounds after a warm-up; time around fetch (keep-alive)`,
+      },
+      {
+        figure: "1. Acknowledgement p99",
+        target: "< 25 ms",
+        measured: p99(pyci),
+        unit: "ms",
+        baseline: p99(bare),
+        baselineWhat: "bare node:http",
+        ratio: p99(pyci) / p99(bare),
+        n: pyci.length,
+        met: p99(pyci) < 25,
+      },
+    ];
+    return { rows, detail: { pyciMs: pyci.map(round2), floorMs: bare.map(round2) }, floorRssMb };
+  } finally {
+    floor.stop();
+    await server.stop(true);
+  }
+}
+
+/** node:http answering 200 "ok" once the body is read: nothing else. */
+async function startFloorServer(): Promise<{ url: string; rssMb(): number; stop(): void }> {
+  const script = [
+    "const http = require('node:http');",
+    "const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); }); });",
+    "server.keepAliveTimeout = 5000;",
+    "server.listen(0, '127.0.0.1', () => console.log(server.address().port));",
+  ].join("\n");
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  const reap = () => child.kill("SIGKILL");
+  process.once("exit", reap);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.setEncoding("utf8").once("data", (line: string) => resolve(Number(line.trim())));
+    child.once("exit", (code) => reject(new Error(`the baseline server exited (${code})`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}/api/github/webhooks`,
+    rssMb: () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN) / 1024,
+    stop() {
+      child.kill("SIGKILL");
+      process.removeListener("exit", reap);
+    },
+  };
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}

@@ -1,0 +1,122 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TestRepo } from "../test/support/git-repo.js";
+import type { BenchServer } from "./bench-server.js";
+import { pullRequestDelivery } from "./deliver.js";
+import type { Harness } from "./harness.js";
+import { median, slope } from "./stats.js";
+import type { Row } from "./table.js";
+import { watchBuild } from "./watch-build.js";
+
+const MB = 1024 * 1024;
+/** Builds in flight at once: the server's two slots, and two waiting. */
+const IN_FLIGHT = 4;
+const SAMPLE_EVERY_BUILDS = 100;
+const SAMPLE_EVERY_MS = 10_000;
+/** "No growth beyond noise": the fitted growth over 1,000 builds stays under max(5 MB, 5% of the starting RSS). */
+const NOISE_MB = 5;
+const NOISE_SHARE = 0.05;
+/** Below this many builds the fitted slope is noise (heap growth to its working size): no verdict. */
+const MIN_BUILDS = 100;
+
+/**
+ * Figure 6b: the server's RSS across many cheap builds. A cheap build is a full pull-request build
+ * (delivery, pending, checkout over SSH, check, test, final reports) of the tiny project (one module,
+ * one test) at a new commit with the same tree — what the object and result caches make cheap.
+ * IN_FLIGHT deliveries are outstanding at a time, each for its own pull request; the server's VmRSS is read
+ * every 100 finished builds and every 10 s. Stops at `max` builds or when `budgetMs` is spent.
+ */
+export async function measureFootprint(
+  h: Harness,
+  server: BenchServer,
+  repo: TestRepo,
+  o: { max: number; budgetMs: number },
+  progress: (msg: string) => void,
+): Promise<{ rows: Row[]; detail: Record<string, unknown> }> {
+  const shas = emptyCommits(repo, o.max);
+  const samples: { builds: number; seconds: number; rssMb: number }[] = [];
+  const started = performance.now();
+  const sample = () => samples.push({ builds: done, seconds: (performance.now() - started) / 1000, rssMb: server.rss() / MB });
+  let next = 0;
+  let done = 0;
+  const buildMs: number[] = [];
+  sample();
+  const ticker = setInterval(sample, SAMPLE_EVERY_MS);
+  try {
+    const worker = async () => {
+      while (next < shas.length && performance.now() - started < o.budgetMs) {
+        const i = next++;
+        const delivery = await pullRequestDelivery(h, { repo: "bench-tiny", dir: repo.dir, number: 5000 + i, sha: shas[i]! });
+        const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha: shas[i]!, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
+        buildMs.push(timing.finalMs);
+        done++;
+        if (done % SAMPLE_EVERY_BUILDS === 0) {
+          sample();
+          progress(`footprint: ${done} builds, RSS ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  } finally {
+    clearInterval(ticker);
+  }
+  sample();
+  const seconds = (performance.now() - started) / 1000;
+  progress(`footprint: ${done} builds in ${seconds.toFixed(0)} s, RSS ${samples[0]!.rssMb.toFixed(1)} → ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
+
+  // the fit leaves out the first fifth of the run (start-up allocations, JIT, caches filling)
+  const fitted = samples.filter((s) => s.builds >= done / 5);
+  const perBuildMb = slope(fitted.map((s) => ({ x: s.builds, y: s.rssMb })));
+  const startMb = samples[0]!.rssMb;
+  const endMb = samples.at(-1)!.rssMb;
+  const projected = perBuildMb * 1000;
+  const bound = Math.max(NOISE_MB, NOISE_SHARE * startMb);
+  // fewer than MIN_BUILDS builds say nothing about a trend; short of 1,000 a flat line is not yet the target
+  const met = done < MIN_BUILDS || !Number.isFinite(projected) ? null : projected > bound ? false : done >= 1000 ? true : null;
+  const rows: Row[] = [
+    {
+      figure: "6. RSS over cheap builds",
+      target: "flat",
+      measured: perBuildMb * 100,
+      unit: "MB/100 builds",
+      baseline: startMb,
+      baselineWhat: "at start",
+      baselineUnit: "MB",
+      ratio: endMb / startMb,
+      n: done,
+      met,
+      note:
+        `${done} cheap builds (tiny project, new commit, same tree; ${IN_FLIGHT} in flight) in ${seconds.toFixed(0)} s` +
+        `${done < o.max ? ` — ${o.max} did not fit the ${Math.round(o.budgetMs / 1000)} s budget` : ""}; ` +
+        `RSS ${startMb.toFixed(1)} → ${endMb.toFixed(1)} MB; flat = fitted growth over 1,000 builds < ${bound.toFixed(1)} MB ` +
+        `(projected ${Number.isFinite(projected) ? projected.toFixed(1) : "n/a"} MB${done < MIN_BUILDS ? `; under ${MIN_BUILDS} builds: no verdict` : ""}); median cheap build ${(median(buildMs) / 1000).toFixed(2)} s`,
+    },
+  ];
+  return { rows, detail: { samples: samples.map((s) => ({ builds: s.builds, seconds: round1(s.seconds), rssMb: round1(s.rssMb) })) } };
+}
+
+/** `count` empty commits on top of `repo`'s head (the same tree), made by one `git fast-import`; their SHAs in order. */
+function emptyCommits(repo: TestRepo, count: number): string[] {
+  const parent = repo.sha;
+  const when = Math.floor(Date.now() / 1000);
+  let stream = "";
+  for (let i = 1; i <= count; i++) {
+    const message = `cheap build ${i}\n`;
+    stream += `commit refs/heads/cheap\nmark :${i}\ncommitter Bench <bench@example.com> ${when + i} +0000\ndata ${Buffer.byteLength(message)}\n${message}`;
+    stream += i === 1 ? `from ${parent}\n\n` : `from :${i - 1}\n\n`;
+  }
+  const marks = join(repo.dir, ".git", "bench-marks");
+  execFileSync("git", ["fast-import", "--quiet", `--export-marks=${marks}`], { cwd: repo.dir, input: stream });
+  const byMark = new Map(
+    readFileSync(marks, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => line.split(" ") as [string, string]),
+  );
+  return Array.from({ length: count }, (_, i) => byMark.get(`:${i + 1}`)!);
+}
+
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}

@@ -1,0 +1,144 @@
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TestRepo } from "../test/support/git-repo.js";
+import type { BenchServer, BuildJson } from "./bench-server.js";
+import { pullRequestDelivery } from "./deliver.js";
+import type { Harness } from "./harness.js";
+import { rounded } from "./measure-pending.js";
+import { median } from "./stats.js";
+import type { Row } from "./table.js";
+import { watchBuild, type BuildTiming } from "./watch-build.js";
+import { pythonProject } from "./workload.js";
+
+/** The pyright pyci runs (node_modules/pyright), by its bin script. */
+const PYRIGHT = fileURLToPath(new URL("../node_modules/.bin/pyright", import.meta.url));
+
+/** A repository pyci has built once, cold: the warm and reuse figures build it again. */
+export interface ColdRepo {
+  name: string;
+  repo: TestRepo;
+  prNumber: number;
+  timing: BuildTiming;
+  build: BuildJson;
+  hand: HandRun;
+}
+
+export interface HandRun {
+  cloneMs: number;
+  pyrightMs: number;
+  unittestMs: number;
+  totalMs: number;
+}
+
+/**
+ * Figure 3: a first build of the generated project (delivery → every status final and the check run
+ * completed), against the same work by hand in the same run: `git clone` over the same sshd, then
+ * `pyright --outputjson .` (the same binary) and `python3 -m unittest discover`, one after the other.
+ *
+ * Each repetition uses a repository pyci has never seen (its own name and path, a distinct tree), so the
+ * object cache and the result cache are cold. Repetition 0 is a warm-up; the order of pyci and the hand
+ * run alternates, so neither always finds the other's files in the page cache.
+ */
+export async function measureOverhead(
+  h: Harness,
+  server: BenchServer,
+  reps: number,
+  progress: (msg: string) => void,
+): Promise<{ rows: Row[]; detail: Record<string, unknown>; repos: ColdRepo[] }> {
+  const runId = Date.now().toString(36);
+  const repos: ColdRepo[] = [];
+  for (let i = 0; i <= reps; i++) {
+    const name = `bench-cold-${i}`;
+    const repo = h.repo(name, pythonProject(`${runId} rep ${i}`));
+    const prNumber = 300 + i;
+    const byPyci = async () => {
+      const delivery = await pullRequestDelivery(h, { repo: name, dir: repo.dir, number: prNumber, sha: repo.sha, action: "opened" });
+      const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha: repo.sha, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
+      return { timing, build: await server.build(timing.buildId) };
+    };
+    const byHand = () => handRun(h, repo, join(h.root, "hand", name));
+    let pyci: Awaited<ReturnType<typeof byPyci>>;
+    let hand: HandRun;
+    if (i % 2 === 0) {
+      hand = await byHand();
+      pyci = await byPyci();
+    } else {
+      pyci = await byPyci();
+      hand = await byHand();
+    }
+    progress(`overhead rep ${i}${i === 0 ? " (warm-up)" : ""}: pyci ${(pyci.timing.finalMs / 1000).toFixed(1)} s (${stepLine(pyci.build)}), by hand ${(hand.totalMs / 1000).toFixed(1)} s`);
+    repos.push({ name, repo, prNumber, ...pyci, hand });
+  }
+  const measured = repos.slice(1);
+  const pyciMs = median(measured.map((r) => r.timing.finalMs));
+  const handMs = median(measured.map((r) => r.hand.totalMs));
+  const step = (name: string) => median(measured.map((r) => stepMs(r.build, name)));
+  const rows: Row[] = [
+    {
+      figure: "3. Overhead (first build / by hand)",
+      target: "<= 1.05",
+      measured: pyciMs,
+      unit: "ms",
+      baseline: handMs,
+      baselineWhat: "clone+pyright+unittest",
+      ratio: pyciMs / handMs,
+      n: measured.length,
+      met: pyciMs / handMs <= 1.05,
+      note:
+        `cold first builds of a ${Object.keys(pythonProject("")).filter((p) => p.endsWith(".py")).length}-file project, delivery → last final report; ` +
+        `pyci steps (median): checkout ${fmt(step("checkout"))}, check ${fmt(step("check"))}, test ${fmt(step("test"))}; ` +
+        `by hand: clone ${fmt(median(measured.map((r) => r.hand.cloneMs)))}, pyright ${fmt(median(measured.map((r) => r.hand.pyrightMs)))}, ` +
+        `unittest ${fmt(median(measured.map((r) => r.hand.unittestMs)))}`,
+    },
+  ];
+  return {
+    rows,
+    detail: { builds: repos.map((r) => ({ repo: r.name, warmUp: r === repos[0], ...rounded(r.timing), steps: stepDurations(r.build), hand: r.hand })) },
+    repos: measured,
+  };
+}
+
+/** The same work as a person in a shell: clone over the same SSH transport, then pyright, then the tests. */
+async function handRun(h: Harness, repo: TestRepo, dir: string): Promise<HandRun> {
+  rmSync(dir, { recursive: true, force: true });
+  const ssh = `ssh -i ${h.sshd.clientKeyPath} -o IdentitiesOnly=yes -o UserKnownHostsFile=${h.sshd.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
+  const env = { ...process.env, GIT_SSH_COMMAND: ssh };
+  const cloneMs = await timed("git", ["clone", "-q", h.sshd.sshUrl(repo.dir), dir], { env, cwd: h.root }, [0]);
+  const pyrightMs = await timed(PYRIGHT, ["--outputjson", "."], { env: process.env, cwd: dir }, [0, 1]);
+  const unittestMs = await timed("python3", ["-m", "unittest", "discover"], { env: process.env, cwd: dir }, [0]);
+  rmSync(dir, { recursive: true, force: true });
+  return { cloneMs, pyrightMs, unittestMs, totalMs: cloneMs + pyrightMs + unittestMs };
+}
+
+function timed(cmd: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd: string }, okCodes: number[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { ...o, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      const ms = performance.now() - started;
+      if (okCodes.includes(code ?? -1)) resolve(ms);
+      else reject(new Error(`${cmd} ${args.join(" ")} exited with ${code}:\n${stderr}`));
+    });
+  });
+}
+
+export function stepMs(build: BuildJson, name: string): number {
+  return build.steps.find((s) => s.name === name)?.durationMs ?? Number.NaN;
+}
+
+export function stepDurations(build: BuildJson): Record<string, number> {
+  return Object.fromEntries(build.steps.map((s) => [s.name, s.durationMs]));
+}
+
+function stepLine(build: BuildJson): string {
+  return build.steps.map((s) => `${s.name} ${s.state} ${fmt(s.durationMs)}`).join(", ");
+}
+
+export function fmt(ms: number): string {
+  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : "n/a";
+}
