@@ -49,6 +49,15 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
       }
       progress(`ack round ${r}${r === 0 ? " (warm-up)" : ""}: pyci p50 ${median(pyci).toFixed(1)} ms so far`);
     }
+    // one at a time: a delivery's own cost, without 49 others ahead of it
+    const alone: number[] = [];
+    const aloneFloor: number[] = [];
+    const singles = await round();
+    const singlesFloor = await round();
+    for (let k = 0; k < CLIENTS; k++) {
+      alone.push(...(await fire(server.hookUrl, [singles[k]!])));
+      aloneFloor.push(...(await fire(floor.url, [singlesFloor[k]!])));
+    }
     const floorRssMb = floor.rssMb();
     const rows: Row[] = [
       {
@@ -74,8 +83,21 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
         n: pyci.length,
         met: p99(pyci) < 25,
       },
+      {
+        figure: "1. Ack, one at a time (info)",
+        target: "—",
+        measured: median(alone),
+        p99: p99(alone),
+        unit: "ms",
+        baseline: median(aloneFloor),
+        baselineWhat: "bare node:http",
+        ratio: median(alone) / median(aloneFloor),
+        n: alone.length,
+        met: null,
+        note: "the same deliveries sent one after another: a delivery's own cost, with no queue of concurrent requests ahead of it",
+      },
     ];
-    return { rows, detail: { pyciMs: pyci.map(round2), floorMs: bare.map(round2) }, floorRssMb };
+    return { rows, detail: { pyciMs: pyci.map(round2), floorMs: bare.map(round2), aloneMs: alone.map(round2), aloneFloorMs: aloneFloor.map(round2) }, floorRssMb };
   } finally {
     floor.stop();
     await server.stop(true);

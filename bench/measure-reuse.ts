@@ -19,17 +19,19 @@ const REUSED_BELOW = 0.1;
  * - docs: a merged pull request's docs build, then GitHub's "Re-run" of its check run (the same commit):
  *   the re-run's docs step against the first one's.
  * A step is counted as reused when the build record says so (`cached`, or "cache"/"reuse" in its summary)
- * or when it took under 10% of the first run.
+ * or when it took under 10% of the first run. Repositories past the first only before `openUntil`.
  */
 export async function measureReuse(
   h: Harness,
   server: BenchServer,
   warmBuilds: WarmBuild[],
   docsRepo: TestRepo,
+  openUntil: number,
   progress: (msg: string) => void,
 ): Promise<{ rows: Row[]; detail: Record<string, unknown> }> {
   const again: { first: BuildJson; second: BuildJson; finalMs: number }[] = [];
   for (const [i, warm] of warmBuilds.entries()) {
+    if (i > 0 && performance.now() > openUntil) break;
     const sha = warm.cold.repo.commit({}, "the same tree again");
     const delivery = await pullRequestDelivery(h, { repo: warm.cold.name, dir: warm.cold.repo.dir, number: warm.cold.prNumber, sha });
     const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });

@@ -52,7 +52,8 @@ export function formatTable(results: Results): string {
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
   const notes = results.rows.filter((r) => r.note).map((r) => `- ${r.figure}: ${r.note}`);
   return [
-    `pyci benchmark, ${results.date}, commit ${results.commit}, ${results.machine.cpus} cores (${results.machine.cpuModel}), ${results.durationS} s`,
+    `pyci benchmark, ${results.date}, commit ${results.commit}, ${results.machine.cpus} cores (${results.machine.cpuModel}), ` +
+      `load average ${results.machine.loadAverage1mAtStart} → ${results.machine.loadAverage1mAtEnd}, ${results.durationS} s`,
     "",
     row(header),
     row(widths.map((w) => "-".repeat(w))),
