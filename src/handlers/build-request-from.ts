@@ -18,7 +18,7 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 export function fromPullRequest(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
   const payload = raw as Partial<PullRequestEvent>;
   const pr = payload.pull_request;
-  if (!pr || typeof pr.number !== "number") return new Ignored("payload has no pull_request");
+  if (!pr || !isId(pr.number)) return new Ignored("payload has no pull_request");
   const base = common(payload, deliveryId, auth, `pull_request.${String(payload.action)}`, pr.head?.sha);
   if (base instanceof Ignored) return base;
   return {
@@ -34,7 +34,7 @@ export function fromPullRequest(raw: unknown, deliveryId: string, auth: GitHubAu
 export function fromMergedPullRequest(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
   const payload = raw as Partial<PullRequestEvent>;
   const pr = payload.pull_request;
-  if (!pr || typeof pr.number !== "number") return new Ignored("payload has no pull_request");
+  if (!pr || !isId(pr.number)) return new Ignored("payload has no pull_request");
   if (pr.merged !== true) return new Ignored("pull request closed without merging");
   const base = common(payload, deliveryId, auth, "pull_request.closed", pr.merge_commit_sha);
   if (base instanceof Ignored) return base;
@@ -78,7 +78,7 @@ type Payload = {
 function common(payload: Payload, deliveryId: string, auth: GitHubAuth, event: string, sha: unknown): BuildRequest | Ignored {
   const repository = payload.repository;
   const installationId = payload.installation?.id;
-  if (auth === "installation" && typeof installationId !== "number") {
+  if (auth === "installation" && !isId(installationId)) {
     return new Ignored("delivery has no installation (is the GitHub App installed on this repository?)");
   }
   if (!repository) return new Ignored("payload has no repository");
@@ -91,12 +91,18 @@ function common(payload: Payload, deliveryId: string, auth: GitHubAuth, event: s
   const sshUrl = repository.ssh_url;
   const cloneUrl = repository.clone_url;
   if (!isGitUrl(sshUrl) || !isGitUrl(cloneUrl)) return new Ignored("repository clone URLs are missing or malformed");
-  return { pipeline: "pr", owner, repo, sha, event, deliveryId, ...(typeof installationId === "number" ? { installationId } : {}), sshUrl, cloneUrl };
+  return { pipeline: "pr", owner, repo, sha, event, deliveryId, ...(isId(installationId) ? { installationId } : {}), sshUrl, cloneUrl };
 }
 
-function withPullRequest(base: BuildRequest, pulls: { number?: unknown; head?: { sha?: unknown } }[] | undefined): BuildRequest {
-  const pr = pulls?.find((p) => p.head?.sha === base.sha) ?? pulls?.[0];
-  return typeof pr?.number === "number" ? { ...base, prNumber: pr.number } : base;
+function withPullRequest(base: BuildRequest, pulls: ({ number?: unknown; head?: { sha?: unknown } } | null)[] | undefined): BuildRequest {
+  if (!Array.isArray(pulls)) return base;
+  const pr = pulls.find((p) => p?.head?.sha === base.sha) ?? pulls[0];
+  return isId(pr?.number) ? { ...base, prNumber: pr.number } : base;
+}
+
+/** GitHub's ids and numbers: positive integers (JSON also allows 1.5, -1 and 1e400). */
+function isId(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0;
 }
 
 /** A URL git may be handed as an argument: no option-looking or control characters. */
