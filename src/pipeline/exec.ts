@@ -1,11 +1,18 @@
+import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { execa } from "execa";
-import type { LogSink } from "./types.js";
+import { sandboxCommand } from "./sandbox-command.js";
+import { pathKind } from "./sandbox-path-kind.js";
+import type { LogSink, Sandbox } from "./types.js";
 
 /**
  * The only place pyci spawns processes. A non-zero exit is a result, not an
- * exception. Every process runs in its own process group so that a timeout
- * or a cancellation kills the whole tree, grandchildren included, and the
- * environment is exactly what the caller passes (nothing is inherited).
+ * exception. Every process runs in its own process group, and carries a
+ * marker of its run in its environment, so that a timeout, a cancellation
+ * or the end of the run kills the whole tree: grandchildren, processes that
+ * ignore SIGTERM, and daemons that left the group (setsid) included. The
+ * environment is exactly what the caller passes (nothing is inherited), and
+ * a sandbox, when given, confines the process (see sandboxCommand).
  */
 export interface RunOptions {
   cmd: string;
@@ -18,7 +25,11 @@ export interface RunOptions {
   log?: LogSink;
   /** Return stdout as a string instead of streaming it to the log (e.g. JSON output). */
   captureStdout?: boolean;
+  /** Past this much captured stdout the process is killed and `outputCapExceeded` set (default 64 MiB). */
+  maxCaptureBytes?: number;
   signal?: AbortSignal;
+  /** Confines the process (the code under test and the tools that read it); absent or "off": not confined. */
+  sandbox?: Sandbox;
 }
 
 export interface RunResult {
@@ -30,15 +41,22 @@ export interface RunResult {
   stdout: string;
   /** Set when the process could not be started at all (e.g. ENOENT). */
   spawnError?: string;
+  /** Set when captured stdout passed maxCaptureBytes: the process was killed, `stdout` holds the head. */
+  outputCapExceeded?: boolean;
 }
 
 const KILL_GRACE_MS = 2_000;
+const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
+/** The environment variable that marks every process of one run, for the kill that follows escapees. */
+export const RUN_MARKER = "PYCI_RUN";
 
 export async function run(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
-  const subprocess = execa(options.cmd, options.args, {
+  const marker = randomUUID();
+  const command = options.sandbox ? sandboxCommand(options.sandbox, { cmd: options.cmd, args: options.args }, options.cwd, pathKind) : options;
+  const subprocess = execa(command.cmd, command.args, {
     cwd: options.cwd,
-    env: options.env,
+    env: { ...options.env, [RUN_MARKER]: marker },
     extendEnv: false,
     detached: true,
     reject: false,
@@ -48,24 +66,39 @@ export async function run(options: RunOptions): Promise<RunResult> {
     encoding: "utf8",
   });
 
-  const stdoutChunks: string[] = [];
-  subprocess.stdout?.setEncoding("utf8");
-  subprocess.stderr?.setEncoding("utf8");
-  subprocess.stdout?.on("data", (chunk: string) => {
-    if (options.captureStdout) stdoutChunks.push(chunk);
-    else options.log?.write(chunk);
-  });
-  subprocess.stderr?.on("data", (chunk: string) => options.log?.write(chunk));
-
   let timedOut = false;
   let cancelled = false;
+  let outputCapExceeded = false;
   const pid = subprocess.pid;
+  const kill = (signal: NodeJS.Signals) => {
+    killTree(pid, signal);
+    killMarked(marker, signal);
+  };
   const stop = (why: "timeout" | "cancel") => {
     if (why === "timeout") timedOut = true;
     else cancelled = true;
-    killTree(pid, "SIGTERM");
-    setTimeout(() => killTree(pid, "SIGKILL"), KILL_GRACE_MS).unref();
+    kill("SIGTERM");
+    setTimeout(() => kill("SIGKILL"), KILL_GRACE_MS).unref();
   };
+
+  // Output is streamed, never buffered whole: the log caps what it stores;
+  // captured stdout (JSON) is capped here.
+  const stdoutChunks: string[] = [];
+  let captured = 0;
+  const maxCapture = options.maxCaptureBytes ?? MAX_CAPTURE_BYTES;
+  subprocess.stdout?.setEncoding("utf8");
+  subprocess.stderr?.setEncoding("utf8");
+  subprocess.stdout?.on("data", (chunk: string) => {
+    if (!options.captureStdout) return options.log?.write(chunk);
+    if (outputCapExceeded) return;
+    captured += Buffer.byteLength(chunk);
+    if (captured <= maxCapture) return stdoutChunks.push(chunk);
+    outputCapExceeded = true;
+    options.log?.write(`\n[pyci: ${options.cmd} printed more than ${maxCapture} bytes of output to be read; stopped it]\n`);
+    kill("SIGKILL");
+  });
+  subprocess.stderr?.on("data", (chunk: string) => options.log?.write(chunk));
+
   const timer = setTimeout(() => stop("timeout"), options.timeoutMs);
   timer.unref();
   const onAbort = () => stop("cancel");
@@ -73,7 +106,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   if (options.signal?.aborted) onAbort();
   // When the leader exits, whatever it left behind in its group goes too;
   // otherwise a daemonised grandchild could hold the pipes open forever.
-  subprocess.on("exit", () => killTree(pid, "SIGKILL"));
+  subprocess.on("exit", () => kill("SIGKILL"));
 
   try {
     const result = await subprocess;
@@ -89,6 +122,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       durationMs: Math.round(performance.now() - started),
       stdout: stdoutChunks.join(""),
       ...(spawnError ? { spawnError } : {}),
+      ...(outputCapExceeded ? { outputCapExceeded } : {}),
     };
   } finally {
     clearTimeout(timer);
@@ -102,5 +136,31 @@ function killTree(pid: number | undefined, signal: NodeJS.Signals): void {
     process.kill(-pid, signal);
   } catch {
     // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * Signals every process whose environment carries the run's marker: those
+ * that left the process group (setsid, daemons) but not the run. Linux
+ * (/proc); elsewhere the process group is all there is. A process that
+ * clears its environment and re-executes escapes this; bwrap's pid namespace
+ * does not let it.
+ */
+function killMarked(marker: string, signal: NodeJS.Signals): void {
+  const needle = Buffer.from(`${RUN_MARKER}=${marker}\0`);
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/environ`).includes(needle)) continue;
+      process.kill(Number(entry), signal);
+    } catch {
+      // gone, or not ours to read or signal
+    }
   }
 }

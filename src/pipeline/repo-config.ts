@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { envNameProblem } from "./sandbox-env.js";
 import type { RepoConfig } from "./types.js";
 
 /** The file maintainers put on their default branch; `pyci run` reads it from the working tree. */
@@ -26,6 +27,7 @@ export function defaultRepoConfig(): RepoConfig {
  *   test:    { start_dir: ".", pattern: "test*.py", top_level_dir: "." }
  *   install: ["pip install -e .", ...]             # run in a fresh virtualenv before the steps
  *   python:  python3.12                            # interpreter name on the server's PATH
+ *   env:     { DJANGO_SETTINGS_MODULE: app.test }  # extra variables for the code under test
  *   docs:    { dir: docs, install: [...], warnings_as_errors: false, branches: [main] }
  */
 export function parseRepoConfig(raw: unknown): RepoConfig {
@@ -67,7 +69,29 @@ export function parseRepoConfig(raw: unknown): RepoConfig {
     }
     config.python = root.python;
   }
+  if (root.env !== undefined) config.env = environment(root.env);
   return config;
+}
+
+const MAX_ENV_VARIABLES = 100;
+const MAX_ENV_VALUE_LENGTH = 4096;
+
+/** `env:` — literal values (strings, numbers, booleans), for names the sandbox does not own. */
+function environment(value: unknown): Record<string, string> {
+  const entries = Object.entries(object(value, "env"));
+  if (entries.length > MAX_ENV_VARIABLES) throw new RepoConfigError(`env may set at most ${MAX_ENV_VARIABLES} variables`);
+  const env: Record<string, string> = {};
+  for (const [name, raw] of entries) {
+    const problem = envNameProblem(name);
+    if (problem) throw new RepoConfigError(`env: ${problem}`);
+    if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean") {
+      throw new RepoConfigError(`env.${name} must be a literal value (a string, a number or true/false)`);
+    }
+    const text = String(raw);
+    if (text.includes("\0") || text.length > MAX_ENV_VALUE_LENGTH) throw new RepoConfigError(`env.${name} must be at most ${MAX_ENV_VALUE_LENGTH} characters, without NUL`);
+    env[name] = text;
+  }
+  return env;
 }
 
 /** Reads the config from a working tree (the CLI); a missing file means the defaults. */

@@ -1,4 +1,6 @@
-import type { LogSink, RepoConfig, Step, StepContext, StepResult } from "./types.js";
+import { prepareSandbox } from "./prepare-sandbox.js";
+import { resolveSandbox, type SandboxSettings } from "./resolve-sandbox.js";
+import type { LogSink, RepoConfig, Sandbox, Step, StepContext, StepResult } from "./types.js";
 
 /** Stages run in order; the steps of one stage run side by side. */
 export type Pipeline = Step[][];
@@ -10,6 +12,8 @@ export interface PipelineOptions {
   python: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** How to confine the code under test (CI_SANDBOX); absent: not at all (the CLI, GitHub Actions). */
+  sandbox?: SandboxSettings;
   /** A log for one step; closed by the pipeline when the step ends. */
   openLog(step: string): LogSink & { close(): void };
   onStepStart?(step: string): void;
@@ -26,9 +30,24 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
   const results: StepResult[] = [];
   let python = options.python;
   let blocker: StepResult | undefined;
+  let sandbox: Sandbox | undefined;
+
+  // the sandbox, fitted to this build; a sandbox that cannot run stops every step
+  if (options.sandbox) {
+    const started = performance.now();
+    const prepared = await prepareSandbox(await resolveSandbox(options.sandbox), { dir: options.dir, scratchDir: options.scratchDir, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    if (prepared.ok) {
+      sandbox = prepared.sandbox;
+      python = prepared.python;
+    } else {
+      blocker = { name: "sandbox", state: "error", summary: prepared.problem, exitCode: null, durationMs: Math.round(performance.now() - started) };
+      results.push(blocker);
+      options.onStepEnd?.(blocker);
+    }
+  }
 
   for (const stage of pipeline) {
-    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) };
+    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(sandbox ? { sandbox } : {}) };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
     if (blocker) {
       const stopped = blocker;

@@ -94,6 +94,8 @@ export interface RepoConfig {
   test: { startDir: string; pattern: string; topLevelDir?: string };
   install: string[];
   python?: string;
+  /** Extra variables for the code under test (`env:`), literal values; never PATH, HOME or TMPDIR. */
+  env?: Record<string, string>;
   docs: {
     /** Directory holding conf.py, relative to the root; found automatically when absent. */
     dir?: string;
@@ -117,6 +119,33 @@ export interface StepContext {
   timeoutMs: number;
   log: LogSink;
   signal?: AbortSignal;
+  /**
+   * How to confine the code under test of this build (pass it to exec's run());
+   * absent means not at all. Set by the pipeline from PipelineOptions.sandbox.
+   */
+  sandbox?: Sandbox;
+}
+
+/**
+ * How the code under test is confined (README: "The code under test"):
+ * - bwrap: bubblewrap shows it only the system's directories (read-only),
+ *   the interpreter, pyci's helpers, and its own checkout and scratch dir
+ *   (read-write), in pid/ipc/uts namespaces of its own; as root it also
+ *   drops to `user`;
+ * - user: it runs as the unprivileged `user` (pyci runs as root), seeing the
+ *   file system as that user does;
+ * - off: as pyci's own user. Every mode passes an allow-listed environment.
+ */
+export interface Sandbox {
+  kind: "bwrap" | "user" | "off";
+  /** The account the code under test runs as; absent: pyci's own. */
+  user?: { name: string; uid: number; gid: number };
+  /** Paths (key files, the data dir) that bwrap hides when a visible directory holds them. */
+  hidden: string[];
+  /** Directories it reads beyond the system's (bwrap binds them read-only). */
+  readable: string[];
+  /** Directories it writes: the checkout and the scratch dir (bwrap binds them; they are chowned to `user`). */
+  writable: string[];
 }
 
 export interface Step {

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -6,7 +7,54 @@ import { run } from "../../src/pipeline/exec.js";
 import { sandboxEnv } from "../../src/pipeline/sandbox-env.js";
 
 const scratch = mkdtempSync(join(tmpdir(), "pyci-exec-"));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const daemons: number[] = [];
+afterAll(() => {
+  for (const pid of daemons) if (alive(pid)) process.kill(pid, "SIGKILL");
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** python3 from PATH, resolved once (the pyenv shim is slow to start). */
+const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+
+/** Double fork and setsid: a daemon outside the step's process group, deaf to SIGTERM, writing its pid to argv[1]. */
+const DAEMON = join(scratch, "daemon.py");
+writeFileSync(
+  DAEMON,
+  `import os, signal, sys, time
+if os.fork():
+    sys.exit(0)
+os.setsid()
+if os.fork():
+    sys.exit(0)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+null = os.open(os.devnull, os.O_RDWR)
+for fd in (0, 1, 2):
+    os.dup2(null, fd)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(300)
+`,
+);
+
+/** Whether a process runs (a zombie waiting for its reaper does not). */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50 && alive(pid); i++) await new Promise((res) => setTimeout(res, 100));
+  return !alive(pid);
+}
+
+/** Starts the daemon, waits for its pid file, then runs `then`. */
+function daemonScript(pidFile: string, then: string): string {
+  return `${PYTHON3} ${DAEMON} ${pidFile}; while [ ! -s ${pidFile} ]; do sleep 0.05; done; ${then}`;
+}
 
 function sink() {
   const parts: string[] = [];
@@ -46,8 +94,35 @@ describe("run", () => {
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBeNull();
     await new Promise((res) => setTimeout(res, 3_500));
-    const { existsSync } = await import("node:fs");
     expect(existsSync(marker)).toBe(false);
+  });
+
+  it("kills a daemon that left the process group (double fork, setsid) and ignores SIGTERM, on timeout", async () => {
+    const pidFile = join(scratch, "daemon-timeout.pid");
+    const r = await run({ cmd: "sh", args: ["-c", daemonScript(pidFile, "sleep 60")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 5_000 });
+    expect(r.timedOut).toBe(true);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    daemons.push(pid);
+    expect(await gone(pid)).toBe(true);
+  });
+
+  it("kills a daemon left behind when the step itself exits", async () => {
+    const pidFile = join(scratch, "daemon-exit.pid");
+    const r = await run({ cmd: "sh", args: ["-c", daemonScript(pidFile, "exit 0")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 30_000 });
+    expect(r.exitCode).toBe(0);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    daemons.push(pid);
+    expect(await gone(pid)).toBe(true);
+  });
+
+  it("stops a process whose captured output passes the cap, keeping memory bounded", async () => {
+    const log = sink();
+    const r = await run({ cmd: "yes", args: ["pyci"], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 30_000, log, captureStdout: true, maxCaptureBytes: 1024 * 1024 });
+    expect(r.outputCapExceeded).toBe(true);
+    expect(r.timedOut).toBe(false);
+    expect(r.stdout.length).toBeLessThanOrEqual(1024 * 1024);
+    expect(r.stdout.startsWith("pyci\npyci\n")).toBe(true);
+    expect(log.text()).toMatch(/yes printed more than 1048576 bytes of output to be read; stopped it/);
   });
 
   it("reports a missing program as a spawn error, not an exception", async () => {

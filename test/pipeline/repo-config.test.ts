@@ -40,9 +40,28 @@ describe("parseRepoConfig", () => {
     [{ docs: { dir: "../x" } }, /docs.dir must be a directory inside the repository/],
     [{ docs: { warnings_as_errors: 1 } }, /docs.warnings_as_errors must be true or false/],
     [[1, 2], /the file must be a mapping/],
+    [{ env: ["A=1"] }, /env must be a mapping/],
+    [{ env: { PATH: "/evil" } }, /env: PATH is set by pyci/],
+    [{ env: { HOME: "/root" } }, /env: HOME is set by pyci/],
+    [{ env: { TMPDIR: "/" } }, /env: TMPDIR is set by pyci/],
+    [{ env: { PYCI_RUN: "x" } }, /env: PYCI_RUN is set by pyci/],
+    [{ env: { LD_PRELOAD: "./evil.so" } }, /LD_PRELOAD would steer the dynamic loader/],
+    [{ env: { "BAD-NAME": "x" } }, /"BAD-NAME" is not a variable name/],
+    [{ env: { SECRET: { from: "vault" } } }, /env.SECRET must be a literal value/],
   ])("rejects %j with a clear message", (raw, message) => {
     expect(() => parseRepoConfig(raw)).toThrow(RepoConfigError);
     expect(() => parseRepoConfig(raw)).toThrow(message);
+  });
+});
+
+describe("parseRepoConfig env", () => {
+  it("takes literal values for the code under test, as strings", () => {
+    expect(parseRepoConfig({ env: { DJANGO_SETTINGS_MODULE: "app.test", WORKERS: 2, STRICT: true } }).env).toEqual({
+      DJANGO_SETTINGS_MODULE: "app.test",
+      WORKERS: "2",
+      STRICT: "true",
+    });
+    expect(parseRepoConfig({}).env).toBeUndefined();
   });
 });
 

@@ -2,16 +2,20 @@ import { readFileSync, realpathSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
 import { run, type RunOptions, type RunResult } from "../exec.js";
 import { mergeSyntaxErrors } from "../parsers/merge-syntax-errors.js";
 import { parsePyrightOutput } from "../parsers/pyright-output.js";
 import { pyprojectConfiguresPyright } from "../parsers/pyproject-configures-pyright.js";
 import { parsePythonSyntaxErrors } from "../parsers/python-syntax-errors.js";
+import { pythonEnvironment } from "../python-environment.js";
+import { reuseResult } from "../reuse-result.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Diagnostic, LogSink, Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
 
 const PYRIGHT = join(dirname(createRequire(import.meta.url).resolve("pyright/package.json")), "index.js");
+const PYRIGHT_VERSION = (createRequire(import.meta.url)("pyright/package.json") as { version: string }).version;
 /** src/pipeline/steps and dist/pipeline/steps are both three levels below the package root. */
 const SYNTAX_HELPER = fileURLToPath(new URL("../../../python/pyci_syntax.py", import.meta.url));
 
@@ -31,10 +35,29 @@ const PYRIGHT_RESULT_CODES = [0, 1];
  */
 export const checkStep: Step = {
   name: "check",
-  async run(ctx: StepContext): Promise<StepResult> {
+  run: (ctx) => reuseResult(ctx, { step: "check", inputs: () => checkInputs(ctx), same: `same tree, pyright ${PYRIGHT_VERSION}, configuration and Python packages`, run: runCheck }),
+};
+
+/**
+ * What besides the tree changes the check's result, for the result cache:
+ * pyright's version, pyci's own check code, the repository's configuration,
+ * and the interpreter pyright resolves imports with (its version and every
+ * installed distribution: what the install step put there).
+ */
+async function checkInputs(ctx: StepContext): Promise<unknown> {
+  const options = { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) };
+  const python = await pythonEnvironment(ctx.python, options);
+  if (!python) return undefined;
+  checkCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).update(readFileSync(SYNTAX_HELPER)).digest("hex");
+  return { pyright: PYRIGHT_VERSION, checkCode, repoConfig: ctx.repoConfig, python };
+}
+
+let checkCode: string | undefined;
+
+async function runCheck(ctx: StepContext): Promise<StepResult> {
     const env = sandboxEnv(ctx.scratchDir);
     const enforced = ctx.repoConfig.check.enforceTypeErrors ?? repoConfiguresPyright(ctx.dir);
-    const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+    const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) };
 
     const python = await interpreterPath(ctx, common);
     if (!python.ok) return { name: "check", state: "error", summary: oneLine(python.problem), exitCode: null, durationMs: python.durationMs, enforced };
@@ -73,8 +96,7 @@ export const checkStep: Step = {
     writeListing(ctx.log, diagnostics, counts, `${plural(filesAnalyzed, "file")} (pyright ${version})`, enforced);
     const failed = counts.syntax > 0 || (enforced && counts.typeErrors > 0);
     return { ...base, state: failed ? "failure" : "success", summary: oneLine(summarize(counts, filesAnalyzed, enforced)), diagnostics };
-  },
-};
+}
 
 type Interpreter = { ok: true; path: string; durationMs: number } | { ok: false; problem: string; durationMs: number };
 
@@ -149,6 +171,7 @@ function writeListing(log: LogSink, diagnostics: Diagnostic[], counts: Counts, s
 
 function cannotRun(r: RunResult, what: string, timeoutMs: number): string | undefined {
   if (r.spawnError) return `Could not start ${what}: ${r.spawnError}`;
+  if (r.outputCapExceeded) return `${what} printed more output than pyci reads (see the log)`;
   if (r.timedOut) return `${what} timed out after ${formatSeconds(timeoutMs)}`;
   if (r.cancelled) return "cancelled";
   if (r.exitCode === null) return `${what} was killed by ${r.signal ?? "a signal"}`;

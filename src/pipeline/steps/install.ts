@@ -11,7 +11,8 @@ const REQUIREMENTS = "requirements.txt";
  * Creates a virtualenv in the scratch dir and installs the repository's
  * dependencies into it: the commands of `install:` in .github/pyci.yml if
  * any, otherwise `pip install -r requirements.txt`. Later steps run with the
- * venv's python (StepResult.python).
+ * venv's python (StepResult.python). Everything runs in the sandbox: pip
+ * runs the repository's setup code.
  */
 export const installStep: Step = {
   name: "install",
@@ -44,12 +45,12 @@ export const installStep: Step = {
     };
     const step = (cmd: string, args: string[], echo: string, env: Record<string, string>) => {
       ctx.log.write(`$ ${echo}\n`);
-      return run({ cmd, args, cwd: ctx.dir, env, timeoutMs: Math.max(1, deadline - Date.now()), log: ctx.log, signal: ctx.signal });
+      return run({ cmd, args, cwd: ctx.dir, env, timeoutMs: Math.max(1, deadline - Date.now()), log: ctx.log, signal: ctx.signal, ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) });
     };
 
     // 1. A fresh virtualenv, outside the checkout.
     await rm(venv, { recursive: true, force: true });
-    const created = await step(ctx.python, ["-m", "venv", venv], `${ctx.python} -m venv ${venv}`, sandboxEnv(ctx.scratchDir));
+    const created = await step(ctx.python, ["-m", "venv", venv], `${ctx.python} -m venv ${venv}`, sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env));
     const venvProblem = notRun(created, `${ctx.python} -m venv`);
     if (venvProblem) return venvProblem;
     if (created.exitCode !== 0) {
@@ -58,7 +59,7 @@ export const installStep: Step = {
 
     // 2. The repository's install commands (or pip), with the venv activated.
     const plain = sandboxEnv(ctx.scratchDir);
-    const env = sandboxEnv(ctx.scratchDir, { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" });
+    const env = sandboxEnv(ctx.scratchDir, { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" }, ctx.repoConfig.env);
     const commands = ctx.repoConfig.install;
     if (commands.length === 0) {
       const r = await step(venvPython, ["-m", "pip", "install", "-r", REQUIREMENTS], `python -m pip install -r ${REQUIREMENTS}`, env);

@@ -17,7 +17,8 @@ const EXIT_NO_TESTS = 5;
 
 /**
  * Runs the repository's unittest suite (discovery as `python -m unittest`)
- * with the sandboxed environment and reports each test.
+ * in the sandbox (ctx.sandbox, with its allow-listed environment plus the
+ * repository's `env:`) and reports each test.
  */
 export const testStep: Step = {
   name: "test",
@@ -35,10 +36,11 @@ export const testStep: Step = {
       cmd: ctx.python,
       args,
       cwd: ctx.dir,
-      env: sandboxEnv(ctx.scratchDir),
+      env: sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env),
       timeoutMs: ctx.timeoutMs,
       log: ctx.log,
       signal: ctx.signal,
+      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
     });
     const base = { name: "test", exitCode: r.exitCode, durationMs: r.durationMs };
     const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });

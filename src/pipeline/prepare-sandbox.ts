@@ -1,0 +1,106 @@
+import { chmod, lchown, mkdir, readdir, realpath, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { run } from "./exec.js";
+import type { SandboxPolicy } from "./resolve-sandbox.js";
+import { sandboxEnv } from "./sandbox-env.js";
+import type { Sandbox } from "./types.js";
+
+/** pyci's Python helpers (the unittest runner, the syntax check): src/pipeline and dist/pipeline are two levels below the package root. */
+const PYCI_PYTHON_DIR = fileURLToPath(new URL("../../python", import.meta.url));
+const PYRIGHT_DIR = dirname(createRequire(import.meta.url).resolve("pyright/package.json"));
+
+/** Starts, reads the checkout, writes TMPDIR: what every step of the code under test does. */
+const PROBE = "import os, sys; os.listdir('.'); open(os.path.join(os.environ['TMPDIR'], '.pyci-probe'), 'w').close(); print(sys.prefix)";
+
+export interface SandboxBuild {
+  dir: string;
+  scratchDir: string;
+  /** The interpreter the pipeline starts with: CI_PYTHON or the repository's `python:`, trusted (the server's). */
+  python: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export type PreparedSandbox = { ok: true; sandbox: Sandbox; python: string } | { ok: false; problem: string };
+
+/**
+ * Fits the server's sandbox to one build, before any step runs:
+ * 1. the interpreter, asked (outside the sandbox, away from the checkout, so
+ *    that the repository cannot steer a pyenv shim) for its path and
+ *    prefixes, which bwrap shows read-only: steps then run it by that path;
+ * 2. the checkout and the scratch dir (with HOME and TMPDIR) belong to the
+ *    sandbox user, whose way to them is opened;
+ * 3. the interpreter must start in the sandbox: if the sandbox user cannot
+ *    run it (a pyenv under /root), every step errors, saying so.
+ */
+export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild): Promise<PreparedSandbox> {
+  if (!policy.ok) return { ok: false, problem: `The sandbox cannot run: ${policy.problem}` };
+  const writable = [build.dir, build.scratchDir];
+  if (policy.sandbox.kind === "off") return { ok: true, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python };
+  const common = { timeoutMs: build.timeoutMs, ...(build.signal ? { signal: build.signal } : {}) };
+
+  // 1. the interpreter's real path and prefix
+  const asked = await run({
+    ...common,
+    cmd: build.python,
+    args: ["-I", "-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"],
+    cwd: build.scratchDir,
+    env: sandboxEnv(build.scratchDir),
+    captureStdout: true,
+  });
+  const [python = "", prefix = "", basePrefix = ""] = asked.stdout.trim().split("\n");
+  if (asked.exitCode !== 0 || ![python, prefix, basePrefix].every((path) => path.startsWith("/"))) {
+    return { ok: false, problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})` };
+  }
+  // a venv (its prefix) over its base interpreter (the base prefix, and where the executable really is)
+  const readable = unique([prefix, basePrefix, dirname(python), dirname(await realpath(python)), PYCI_PYTHON_DIR, PYRIGHT_DIR, dirname(dirname(process.execPath))]);
+  const sandbox: Sandbox = { ...policy.sandbox, readable, writable };
+
+  // 2. the build's directories, the sandbox user's
+  await Promise.all([mkdir(join(build.scratchDir, "home"), { recursive: true }), mkdir(join(build.scratchDir, "tmp"), { recursive: true })]);
+  if (sandbox.user) {
+    for (const dir of writable) {
+      await chownTree(dir, sandbox.user.uid, sandbox.user.gid);
+      await openWayTo(dir);
+    }
+  }
+
+  // 3. the interpreter starts in the sandbox
+  // (the same interpreter: one that cannot read its venv's pyvenv.cfg starts as its base, without the venv's packages)
+  const output: string[] = [];
+  const tried = await run({ ...common, cmd: python, args: ["-I", "-c", PROBE], cwd: build.dir, env: sandboxEnv(build.scratchDir), sandbox, captureStdout: true, log: { write: (t) => output.push(t) } });
+  if (tried.exitCode !== 0 || tried.stdout.trim() !== prefix) {
+    const detail =
+      tried.spawnError ??
+      (tried.exitCode === 0 ? `it started with sys.prefix ${tried.stdout.trim()} instead of ${prefix}` : `exit code ${tried.exitCode ?? tried.signal}: ${output.join("").trim().slice(-200)}`);
+    const who = sandbox.user ? ` as ${sandbox.user.name}` : "";
+    return {
+      ok: false,
+      problem: `The interpreter ${python} cannot run in the ${sandbox.kind} sandbox${who}, or cannot read the checkout and write the scratch dir there (${detail}). It and its directories must be readable and executable by CI_SANDBOX_USER${sandbox.user ? ` (${sandbox.user.name})` : ""}: install Python outside /root, or use CI_SANDBOX=bwrap`,
+    };
+  }
+  return { ok: true, sandbox, python };
+}
+
+/** Gives a directory tree to the sandbox user (symlinks themselves, never what they point at). */
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await lchown(dir, uid, gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path, uid, gid);
+    else await lchown(path, uid, gid);
+  }
+}
+
+/** The build's own directory (pyci-build-<id>, 0700) lets others through to `dir`, without listing it. */
+async function openWayTo(dir: string): Promise<void> {
+  const parent = dirname(dir);
+  const mode = (await stat(parent)).mode & 0o7777;
+  if ((mode & 0o001) === 0) await chmod(parent, mode | 0o001);
+}
+
+function unique(paths: string[]): string[] {
+  return [...new Set(paths)].filter((path, _, all) => !all.some((other) => other !== path && path.startsWith(`${other}/`)));
+}
