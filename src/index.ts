@@ -5,10 +5,12 @@ import { resumeBuilds } from "./builds/resume-builds.js";
 import { shutdownBuilds } from "./builds/shutdown-builds.js";
 import type { Config } from "./config.js";
 import { countApiErrors } from "./github/count-api-errors.js";
+import { GitHubOutbox } from "./github/github-outbox.js";
 import { registerHandlers } from "./handlers/register-handlers.js";
 import { killLeftoverProcesses } from "./pipeline/kill-leftover-processes.js";
 import { createMetrics } from "./metrics/create-metrics.js";
 import { BuildStore } from "./store/build-store.js";
+import { OutboxStore } from "./store/outbox-store.js";
 import { apiRoutes } from "./web/api-routes.js";
 import { badgeRoutes } from "./web/badge-routes.js";
 import { buildRoutes } from "./web/build-routes.js";
@@ -42,13 +44,16 @@ export function createApp(config: Config, options: AppOptions = {}): Application
   return (app, { addHandler }) => {
     const store = new BuildStore(config.dataDir, { retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds }, log: app.log });
     const queue = options.queue ?? new BuildQueue(config.concurrency);
-    const metrics = createMetrics({ store, queue });
+    // statuses and check-run updates GitHub fails for now are kept and retried (README: When GitHub is down)
+    const outbox = new GitHubOutbox({ store: new OutboxStore(config.dataDir), octokitFor: (id) => octokitFor(id), log: app.log });
+    const metrics = createMetrics({ store, queue, outbox });
+    const octokitFor = async (installationId: number | undefined) => countApiErrors(await app.auth(installationId), metrics);
     const deps: BuildDeps = {
       config,
       store,
       queue,
       auth: "installation",
-      octokitFor: async (installationId) => countApiErrors(await app.auth(installationId), metrics),
+      octokitFor: async (installationId) => outbox.attach(await octokitFor(installationId), installationId),
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
@@ -66,6 +71,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
         await shutdownBuilds(deps, graceMs);
       };
     }
+    outbox.start();
     registerHandlers(app, deps);
     addHandler(buildRoutes(store, { log: app.log }));
     addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));

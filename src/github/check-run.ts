@@ -2,7 +2,9 @@ import type { Annotation } from "../report/annotations.js";
 import type { CheckConclusion } from "../report/state-map.js";
 import { MAX_OUTPUT_CHARS } from "../report/summary-markdown.js";
 import { truncate } from "../report/truncate.js";
+import type { OutboxRequest } from "../store/outbox-store.js";
 import type { CommitTarget, GitHubWriter } from "./types.js";
+import { checkRunKey, writeOrKeep } from "./write-or-keep.js";
 
 /** GitHub takes at most 50 annotations per request; later requests append. */
 export const ANNOTATIONS_PER_REQUEST = 50;
@@ -31,14 +33,18 @@ export async function createCheckRun({ octokit, log }: GitHubWriter, target: Com
   return data.id;
 }
 
-export async function startCheckRun({ octokit }: GitHubWriter, target: CommitTarget, id: number, title: string, summary: string): Promise<void> {
-  await octokit.rest.checks.update({
-    owner: target.owner,
-    repo: target.repo,
-    check_run_id: id,
-    status: "in_progress",
-    started_at: new Date().toISOString(),
-    output: { title: truncate(title, 255), summary: truncate(summary, MAX_OUTPUT_CHARS) },
+/** Marks a check run in progress (kept for later when GitHub fails for now: see writeOrKeep). */
+export async function startCheckRun(github: GitHubWriter, target: CommitTarget, id: number, title: string, summary: string): Promise<void> {
+  await writeOrKeep(github, {
+    kind: "check-run",
+    key: checkRunKey(target, id),
+    requests: [
+      update(target, id, {
+        status: "in_progress",
+        started_at: new Date().toISOString(),
+        output: { title: truncate(title, 255), summary: truncate(summary, MAX_OUTPUT_CHARS) },
+      }),
+    ],
   });
 }
 
@@ -54,8 +60,10 @@ export interface CheckRunResult {
  * Completes a check run. Annotations go out in batches of 50: every batch
  * but the last while the run is still in progress, the last one together
  * with the conclusion, so the run never shows as finished with half of them.
+ * When GitHub fails for now, the batches not yet sent are kept and sent later,
+ * in order (see writeOrKeep); a later update of the same run replaces them.
  */
-export async function completeCheckRun({ octokit, log }: GitHubWriter, target: CommitTarget, id: number, result: CheckRunResult): Promise<void> {
+export async function completeCheckRun(github: GitHubWriter, target: CommitTarget, id: number, result: CheckRunResult): Promise<void> {
   const output = {
     title: truncate(result.title, 255),
     summary: truncate(result.summary, MAX_OUTPUT_CHARS),
@@ -64,19 +72,24 @@ export async function completeCheckRun({ octokit, log }: GitHubWriter, target: C
   const batches = chunk(result.annotations, ANNOTATIONS_PER_REQUEST);
   const leading = batches.slice(0, -1);
   const last = batches.at(-1) ?? [];
-  for (const annotations of leading) {
-    await octokit.rest.checks.update({ owner: target.owner, repo: target.repo, check_run_id: id, output: { ...output, annotations } });
-  }
-  await octokit.rest.checks.update({
-    owner: target.owner,
-    repo: target.repo,
-    check_run_id: id,
-    status: "completed",
-    conclusion: result.conclusion,
-    completed_at: new Date().toISOString(),
-    output: { ...output, ...(last.length > 0 ? { annotations: last } : {}) },
+  const outcome = await writeOrKeep(github, {
+    kind: "check-run",
+    key: checkRunKey(target, id),
+    requests: [
+      ...leading.map((annotations) => update(target, id, { output: { ...output, annotations } })),
+      update(target, id, {
+        status: "completed",
+        conclusion: result.conclusion,
+        completed_at: new Date().toISOString(),
+        output: { ...output, ...(last.length > 0 ? { annotations: last } : {}) },
+      }),
+    ],
   });
-  log.debug({ checkRunId: id, conclusion: result.conclusion, annotations: result.annotations.length }, "check run completed");
+  github.log.debug({ checkRunId: id, conclusion: result.conclusion, annotations: result.annotations.length, outcome }, outcome === "sent" ? "check run completed" : "check run completion kept for later");
+}
+
+function update(target: CommitTarget, id: number, fields: Record<string, unknown>): OutboxRequest {
+  return { route: "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", params: { owner: target.owner, repo: target.repo, check_run_id: id, ...fields } };
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

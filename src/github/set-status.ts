@@ -1,6 +1,7 @@
 import type { StatusState } from "../report/state-map.js";
 import { truncate } from "../report/truncate.js";
 import type { CommitTarget, GitHubWriter } from "./types.js";
+import { statusKey, writeOrKeep } from "./write-or-keep.js";
 
 /** GitHub rejects a status description over 140 characters with a 422. */
 export const MAX_STATUS_DESCRIPTION = 140;
@@ -12,16 +13,29 @@ export interface StatusUpdate {
   targetUrl: string;
 }
 
-/** Sets one commit status; a later status of the same context replaces it on GitHub. */
-export async function setStatus({ octokit, log }: GitHubWriter, target: CommitTarget, status: StatusUpdate): Promise<void> {
-  await octokit.rest.repos.createCommitStatus({
-    owner: target.owner,
-    repo: target.repo,
-    sha: target.sha,
-    context: status.context,
-    state: status.state,
-    description: truncate(status.description, MAX_STATUS_DESCRIPTION),
-    target_url: status.targetUrl,
+/**
+ * Sets one commit status; a later status of the same context replaces it on
+ * GitHub. When GitHub fails for now and the server's outbox is attached, the
+ * status is kept and sent later (unless a newer one of its context replaces it).
+ */
+export async function setStatus(github: GitHubWriter, target: CommitTarget, status: StatusUpdate): Promise<void> {
+  const outcome = await writeOrKeep(github, {
+    kind: "status",
+    key: statusKey(target, status.context),
+    requests: [
+      {
+        route: "POST /repos/{owner}/{repo}/statuses/{sha}",
+        params: {
+          owner: target.owner,
+          repo: target.repo,
+          sha: target.sha,
+          context: status.context,
+          state: status.state,
+          description: truncate(status.description, MAX_STATUS_DESCRIPTION),
+          target_url: status.targetUrl,
+        },
+      },
+    ],
   });
-  log.debug({ context: status.context, state: status.state }, "commit status set");
+  github.log.debug({ context: status.context, state: status.state, outcome }, outcome === "sent" ? "commit status set" : "commit status kept for later");
 }

@@ -13,6 +13,8 @@ export interface PyciMetrics extends BuildMetrics {
 export interface MetricsSources {
   store: Pick<BuildStore, "counts">;
   queue: Pick<BuildQueue, "length" | "running">;
+  /** GitHub writes waiting to be retried (src/github/github-outbox.ts). */
+  outbox?: { size(): number };
 }
 
 /** Step durations range from a skipped install (0 s) to CI_STEP_TIMEOUT (30 min by default). */
@@ -25,9 +27,10 @@ export const STEP_DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 6
  * - pyci_queue_length, pyci_builds_running: builds waiting for a slot, and in one;
  * - pyci_step_duration_seconds{step,state}: a histogram of finished steps;
  * - pyci_webhook_deliveries_total{event,outcome}: deliveries by event name, accepted or ignored;
- * - pyci_github_api_errors_total{status}: failed GitHub API requests by HTTP status ("network" without one).
+ * - pyci_github_api_errors_total{status}: failed GitHub API requests by HTTP status ("network" without one);
+ * - pyci_github_outbox_size: statuses and check-run updates GitHub failed, waiting to be retried.
  */
-export function createMetrics({ store, queue }: MetricsSources): PyciMetrics {
+export function createMetrics({ store, queue, outbox }: MetricsSources): PyciMetrics {
   const registry = new Registry();
   new Gauge({
     name: "pyci_builds",
@@ -52,6 +55,14 @@ export function createMetrics({ store, queue }: MetricsSources): PyciMetrics {
     registers: [registry],
     collect() {
       this.set(queue.running);
+    },
+  });
+  new Gauge({
+    name: "pyci_github_outbox_size",
+    help: "Commit statuses and check-run updates GitHub failed, kept to be retried.",
+    registers: [registry],
+    collect() {
+      this.set(outbox?.size() ?? 0);
     },
   });
   const stepDuration = new Histogram({
