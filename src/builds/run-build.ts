@@ -75,6 +75,8 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       timeoutMs: config.stepTimeoutMs,
       ...(signal ? { signal } : {}),
       openLog: (step) => store.openLog(record.id, step, mask),
+      // results of the same tree are reused (a fresh clone's tree: set before any of its code ran)
+      ...(workspace.tree ? { cache: { dir: config.dataDir, tree: workspace.tree, scope: request.cloneUrl, buildId: record.id } } : {}),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
         deps.metrics?.stepFinished(result);
@@ -142,6 +144,8 @@ async function runCheckout(
       ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
       log,
       timeoutMs: deps.config.stepTimeoutMs,
+      cache: { dir: deps.config.dataDir, maxBytes: deps.config.cacheMaxBytes },
+      minFreeDiskBytes: deps.config.minFreeDiskBytes,
     };
     await (deps.source.kind === "existing" ? checkoutExisting(workspace, checkoutRequest) : checkout(workspace, checkoutRequest));
     result = { name: "checkout", state: "success", summary: `Checked out ${request.sha.slice(0, 7)}`, exitCode: 0, durationMs: ms(started) };

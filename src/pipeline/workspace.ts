@@ -1,13 +1,12 @@
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { run } from "./exec.js";
+import { evictCaches } from "./evict-caches.js";
+import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
+import { leaseMirror, type CacheSettings, type MirrorLease } from "./repo-cache.js";
 import type { LogSink } from "./types.js";
 
-/** Where and how to fetch the code. The token, if any, never reaches argv, a URL or a log. */
-export type CloneSource =
-  | { protocol: "ssh"; url: string; sshKeyPath: string; knownHostsPath: string }
-  | { protocol: "https"; url: string; token?: string }
-  | { protocol: "local"; url: string };
+export { CheckoutError, gitEnv, redactUrl, type CloneSource } from "./git-command.js";
+export type { CacheSettings } from "./repo-cache.js";
 
 export interface CheckoutRequest {
   workRoot: string;
@@ -22,6 +21,10 @@ export interface CheckoutRequest {
   log: LogSink;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Fetch through the per-repository git cache (repo-cache.ts) in this data dir; absent: a plain clone. */
+  cache?: CacheSettings;
+  /** Refuse to clone with less free disk than this in `workRoot` (CI_MIN_FREE_DISK). */
+  minFreeDiskBytes?: number;
 }
 
 export interface Workspace {
@@ -29,14 +32,16 @@ export interface Workspace {
   dir: string;
   /** Throwaway HOME, TMPDIR and virtualenv of the code under test; outside the checkout. */
   scratchDir: string;
+  /** The checkout's git tree (`HEAD^{tree}`), set by `checkout` before any of its code runs. */
+  tree?: string;
   remove(): Promise<void>;
 }
 
-export class CheckoutError extends Error {
-  override name = "CheckoutError";
-}
-
 const PREFIX = "pyci-build-";
+const MIB = 1024 * 1024;
+
+/** What `remove()` does after the directory is gone: release the git cache, keep the caches in bounds. */
+const afterRemove = new WeakMap<Workspace, (() => Promise<void>)[]>();
 
 /** Creates the build's directory; call `checkout` next. Always `remove()` it when the build ends. */
 export async function createWorkspace(workRoot: string, buildId: string): Promise<Workspace> {
@@ -45,7 +50,15 @@ export async function createWorkspace(workRoot: string, buildId: string): Promis
   const scratchDir = join(root, "scratch");
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await mkdir(scratchDir, { recursive: true, mode: 0o700 });
-  return { dir, scratchDir, remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
+  const workspace: Workspace = {
+    dir,
+    scratchDir,
+    async remove() {
+      await rm(root, { recursive: true, force: true, maxRetries: 3 });
+      for (const hook of afterRemove.get(workspace)?.splice(0) ?? []) await hook().catch(() => undefined);
+    },
+  };
+  return workspace;
 }
 
 /**
@@ -77,99 +90,171 @@ export async function checkoutExisting(workspace: Workspace, request: CheckoutRe
   return request.sha;
 }
 
-/** Fetches exactly `sha` (or `ref`) into `workspace.dir` and checks it out (detached). Returns the commit. */
+/**
+ * Fetches exactly `sha` (or `ref`) into `workspace.dir` and checks it out
+ * (detached); sets `workspace.tree`. Returns the commit.
+ *
+ * 1. Enough free disk in the work root, or a CheckoutError that says so.
+ * 2. With `request.cache`: the commit through the repository's mirror
+ *    (fetched only when the mirror lacks it), the checkout borrowing its
+ *    objects (objects/info/alternates) until the workspace is removed. A
+ *    checkout from an existing mirror that fails is tried once more from a
+ *    rebuilt one; a mirror that cannot be used gives way to step 3.
+ * 3. Otherwise: the commit itself at depth 1 (GitHub serves any reachable
+ *    commit by id) or the pull request's head ref (forks).
+ */
 export async function checkout(workspace: Workspace, request: CheckoutRequest): Promise<string> {
+  // 1. room for it
+  if (request.minFreeDiskBytes !== undefined) await ensureFreeDisk(request.workRoot, request.minFreeDiskBytes);
   const git = gitRunner(workspace, request);
-  // 1. an empty repository whose origin is the source
-  await git(["init", "-q"]);
-  await git(["remote", "add", "origin", request.source.url]);
-  if (request.sha === undefined) return checkoutRef(workspace, request, git);
+  if (request.sha === undefined) {
+    await initCheckout(git, request);
+    return checkoutRef(workspace, request, git);
+  }
   if (!/^[0-9a-f]{40}$/.test(request.sha)) throw new CheckoutError(`Not a commit id: ${JSON.stringify(request.sha)}`);
-  // 2. the commit itself (GitHub serves any reachable commit by id) …
-  let fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", request.sha], { allowFailure: true });
-  // 3. … or the pull request's head ref on the base repository (fork PRs, servers that refuse ids)
+  const sha = request.sha;
+
+  // 2. through the git cache
+  if (request.cache && (await checkoutFromCache(workspace, { ...request, sha, cache: request.cache }, git))) {
+    return finishCheckout(workspace, request, git, sha);
+  }
+
+  // 3. straight from the repository
+  await initCheckout(git, request);
+  let fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", sha], { allowFailure: true });
   if (!fetched && request.prNumber !== undefined) {
     request.log.write(`Fetching refs/pull/${request.prNumber}/head instead\n`);
     fetched = await git(["fetch", "-q", "--no-tags", "origin", `+refs/pull/${request.prNumber}/head:refs/remotes/origin/pr`], { allowFailure: true });
   }
-  if (!fetched) throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
-  const present = await git(["cat-file", "-e", `${request.sha}^{commit}`], { allowFailure: true });
-  if (!present) throw new CheckoutError(`Commit ${request.sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
-  // 4. the working tree at that commit
-  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", request.sha]);
-  request.log.write(`Checked out ${request.sha}\n`);
-  return request.sha;
+  if (!fetched) throw new CheckoutError(`Could not fetch ${sha.slice(0, 7)} from the repository`);
+  const present = await git(["cat-file", "-e", `${sha}^{commit}`], { allowFailure: true });
+  if (!present) throw new CheckoutError(`Commit ${sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
+  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", sha]);
+  return finishCheckout(workspace, request, git, sha);
 }
 
-async function checkoutRef(workspace: Workspace, request: CheckoutRequest, git: GitCall): Promise<string> {
+type CachedRequest = CheckoutRequest & { sha: string; cache: CacheSettings };
+
+/** True when the checkout is done from the cache; false when the caller should clone without it (the directory is then empty). */
+async function checkoutFromCache(workspace: Workspace, request: CachedRequest, git: GitCommand): Promise<boolean> {
+  const mirrorRequest = {
+    cache: request.cache,
+    source: request.source,
+    sha: request.sha,
+    ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
+    checkoutDir: workspace.dir,
+    scratchDir: workspace.scratchDir,
+    log: request.log,
+    timeoutMs: request.timeoutMs,
+    ...(request.signal ? { signal: request.signal } : {}),
+  };
+  let lease = await leaseMirror(mirrorRequest);
+  if (!lease) return false;
+  try {
+    await borrowFrom(lease, workspace, request, git);
+  } catch (error) {
+    await lease.release();
+    if (lease.fresh || error instanceof GitAbortedError) throw error;
+    request.log.write("The checkout from the git cache failed: trying again with a fresh cache\n");
+    await emptyDir(workspace.dir);
+    lease = await leaseMirror({ ...mirrorRequest, rebuild: true });
+    if (!lease) return false;
+    try {
+      await borrowFrom(lease, workspace, request, git);
+    } catch (again) {
+      await lease.release();
+      throw again;
+    }
+  }
+  const held = lease;
+  const hooks = afterRemove.get(workspace) ?? [];
+  hooks.push(async () => {
+    await held.release();
+    await evictCaches(request.cache);
+  });
+  afterRemove.set(workspace, hooks);
+  return true;
+}
+
+/** A checkout whose object store is the mirror's (read-only to it), at the commit. */
+async function borrowFrom(lease: MirrorLease, workspace: Workspace, request: CachedRequest, git: GitCommand): Promise<void> {
+  await initCheckout(git, request);
+  const gitDir = join(workspace.dir, ".git");
+  await writeFile(join(gitDir, "objects", "info", "alternates"), `${lease.objectsDir}\n`);
+  if (lease.shallow) await writeFile(join(gitDir, "shallow"), lease.shallow);
+  request.log.write(`Borrowing objects from the git cache\n`);
+  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", request.sha]);
+  // git checkout exits 0 even when objects it needs are missing: see that every file is there
+  const [head, tree] = ((await git.output(["rev-parse", "HEAD^{commit}", "HEAD^{tree}"])) ?? "").trim().split("\n");
+  const status = await git.output(["status", "--porcelain", "--untracked-files=no"]);
+  if (head !== request.sha || !tree || status !== "") throw new CheckoutError("The checkout from the git cache is incomplete");
+  workspace.tree = tree;
+}
+
+async function finishCheckout(workspace: Workspace, request: CheckoutRequest, git: GitCommand, sha: string): Promise<string> {
+  if (workspace.tree === undefined) await readTree(workspace, git);
+  request.log.write(`Checked out ${sha}\n`);
+  return sha;
+}
+
+/** Read right after the checkout: later the repository's own code may change .git. */
+async function readTree(workspace: Workspace, git: GitCommand): Promise<void> {
+  const tree = (await git.output(["rev-parse", "HEAD^{tree}"]))?.trim();
+  if (tree && /^[0-9a-f]{40,64}$/.test(tree)) workspace.tree = tree;
+}
+
+/** An empty repository whose origin is the source. */
+async function initCheckout(git: GitCommand, request: CheckoutRequest): Promise<void> {
+  await git(["init", "-q"]);
+  await git(["remote", "add", "origin", request.source.url]);
+}
+
+async function checkoutRef(workspace: Workspace, request: CheckoutRequest, git: GitCommand): Promise<string> {
   const ref = request.ref ?? "HEAD";
   if (ref.startsWith("-") || /[\s\u0000-\u001f]/.test(ref)) throw new CheckoutError(`Not a git ref: ${JSON.stringify(ref)}`);
   const fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", ref], { allowFailure: true });
   if (!fetched) throw new CheckoutError(`Could not fetch ${ref} from ${redactUrl(request.source.url)}`);
   await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", "FETCH_HEAD"]);
   const sha = (await readHead(workspace)).trim();
+  await readTree(workspace, git);
   request.log.write(`Checked out ${ref} at ${sha}\n`);
   return sha;
 }
 
+/** CI_MIN_FREE_DISK: a build that would fill the disk fails before it starts, saying so. */
+async function ensureFreeDisk(workRoot: string, minFreeBytes: number): Promise<void> {
+  let free: number;
+  try {
+    const info = await statfs(workRoot);
+    free = info.bavail * info.bsize;
+  } catch (error) {
+    throw new CheckoutError(`Could not read the free disk of CI_WORK_DIR (${workRoot}): ${(error as Error).message}`);
+  }
+  if (free >= minFreeBytes) return;
+  throw new CheckoutError(
+    `Not enough free disk in CI_WORK_DIR: ${Math.floor(free / MIB)} MiB free, CI_MIN_FREE_DISK is ${Math.ceil(minFreeBytes / MIB)} MiB`,
+  );
+}
+
 async function readHead(workspace: Workspace): Promise<string> {
-  const result = await run({ cmd: "git", args: ["rev-parse", "HEAD"], cwd: workspace.dir, env: gitEnv(workspace.scratchDir, { protocol: "local", url: "" }), timeoutMs: 30_000, captureStdout: true });
-  return result.stdout;
+  const git = gitCommand({ cwd: workspace.dir, scratchDir: workspace.scratchDir, source: { protocol: "local", url: "" }, log: { write() {} }, timeoutMs: 30_000 });
+  return (await git.output(["rev-parse", "HEAD"])) ?? "";
 }
 
-type GitCall = (args: string[], options?: { allowFailure?: boolean }) => Promise<boolean>;
-
-function gitRunner(workspace: Workspace, request: CheckoutRequest): GitCall {
-  const env = gitEnv(workspace.scratchDir, request.source);
-  return async (args, options = {}) => {
-    const shown = args[0] === "remote" ? ["remote", "add", "origin", redactUrl(request.source.url)] : args;
-    request.log.write(`$ git ${shown.join(" ")}\n`);
-    const result = await run({
-      cmd: "git",
-      args,
-      cwd: workspace.dir,
-      env,
-      timeoutMs: request.timeoutMs,
-      log: request.log,
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    if (result.timedOut) throw new CheckoutError(`git ${args[0]} timed out after ${Math.round(request.timeoutMs / 1000)}s`);
-    if (result.cancelled) throw new CheckoutError("Cancelled");
-    if (result.spawnError) throw new CheckoutError(`git could not be started: ${result.spawnError}`);
-    if (result.exitCode === 0) return true;
-    if (options.allowFailure) return false;
-    throw new CheckoutError(`git ${args[0]} failed with exit code ${result.exitCode}`);
-  };
+function gitRunner(workspace: Workspace, request: CheckoutRequest): GitCommand {
+  return gitCommand({
+    cwd: workspace.dir,
+    scratchDir: workspace.scratchDir,
+    source: request.source,
+    log: request.log,
+    timeoutMs: request.timeoutMs,
+    ...(request.signal ? { signal: request.signal } : {}),
+  });
 }
 
-/** git's environment: credentials through git's config environment, never argv or the URL. */
-export function gitEnv(scratchDir: string, source: CloneSource): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    HOME: join(scratchDir, "git-home"),
-    LANG: "C.UTF-8",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-  };
-  if (source.protocol === "ssh") {
-    env.GIT_SSH_COMMAND = [
-      "ssh",
-      "-F", "/dev/null",
-      "-i", shellQuote(source.sshKeyPath),
-      "-o", "IdentitiesOnly=yes",
-      "-o", "BatchMode=yes",
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", `UserKnownHostsFile=${shellQuote(source.knownHostsPath)}`,
-    ].join(" ");
-  }
-  if (source.protocol === "https" && source.token) {
-    const basic = Buffer.from(`x-access-token:${source.token}`).toString("base64");
-    env.GIT_CONFIG_COUNT = "1";
-    env.GIT_CONFIG_KEY_0 = "http.extraHeader";
-    env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
-  }
-  return env;
+async function emptyDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
 /** Removes checkouts left behind by a crashed or killed server. Returns how many. */
@@ -183,13 +268,4 @@ export async function sweepWorkspaces(workRoot: string): Promise<number> {
   const leftovers = entries.filter((name) => name.startsWith(PREFIX));
   await Promise.all(leftovers.map((name) => rm(join(workRoot, name), { recursive: true, force: true })));
   return leftovers.length;
-}
-
-/** Drops any user:password@ from a URL before it is shown. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*:[^@/]*@/i, "$1***@");
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }

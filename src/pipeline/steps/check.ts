@@ -55,47 +55,47 @@ async function checkInputs(ctx: StepContext): Promise<unknown> {
 let checkCode: string | undefined;
 
 async function runCheck(ctx: StepContext): Promise<StepResult> {
-    const env = sandboxEnv(ctx.scratchDir);
-    const enforced = ctx.repoConfig.check.enforceTypeErrors ?? repoConfiguresPyright(ctx.dir);
-    const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) };
+  const env = sandboxEnv(ctx.scratchDir);
+  const enforced = ctx.repoConfig.check.enforceTypeErrors ?? repoConfiguresPyright(ctx.dir);
+  const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) };
 
-    const python = await interpreterPath(ctx, common);
-    if (!python.ok) return { name: "check", state: "error", summary: oneLine(python.problem), exitCode: null, durationMs: python.durationMs, enforced };
-    const pyrightArgs = [PYRIGHT, "--outputjson", "--pythonpath", python.path];
-    const syntaxArgs = ["-I", SYNTAX_HELPER, ctx.dir];
-    ctx.log.write(`$ pyright ${pyrightArgs.slice(1).join(" ")}\n$ ${[python.path, ...syntaxArgs].join(" ")}\n`);
-    const [pyright, compiled] = await Promise.all([
-      run({ ...common, cmd: process.execPath, args: pyrightArgs }),
-      run({ ...common, cmd: python.path, args: syntaxArgs }),
-    ]);
+  const python = await interpreterPath(ctx, common);
+  if (!python.ok) return { name: "check", state: "error", summary: oneLine(python.problem), exitCode: null, durationMs: python.durationMs, enforced };
+  const pyrightArgs = [PYRIGHT, "--outputjson", "--pythonpath", python.path];
+  const syntaxArgs = ["-I", SYNTAX_HELPER, ctx.dir];
+  ctx.log.write(`$ pyright ${pyrightArgs.slice(1).join(" ")}\n$ ${[python.path, ...syntaxArgs].join(" ")}\n`);
+  const [pyright, compiled] = await Promise.all([
+    run({ ...common, cmd: process.execPath, args: pyrightArgs }),
+    run({ ...common, cmd: python.path, args: syntaxArgs }),
+  ]);
 
-    const durationMs = python.durationMs + Math.max(pyright.durationMs, compiled.durationMs);
-    const base = { name: "check", exitCode: pyright.exitCode, durationMs, enforced };
-    const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });
-    const problem = cannotRun(pyright, "pyright", ctx.timeoutMs) ?? cannotRun(compiled, "the syntax check", ctx.timeoutMs);
-    if (problem) return error(problem);
-    if (!PYRIGHT_RESULT_CODES.includes(pyright.exitCode ?? -1)) {
-      return error(`pyright exited with code ${pyright.exitCode}${pyright.exitCode === 3 ? " (configuration error)" : ""}; see the log`);
-    }
-    if (compiled.exitCode !== 0) {
-      return error(`The syntax check with ${python.path} exited with code ${compiled.exitCode}; see the log`);
-    }
+  const durationMs = python.durationMs + Math.max(pyright.durationMs, compiled.durationMs);
+  const base = { name: "check", exitCode: pyright.exitCode, durationMs, enforced };
+  const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });
+  const problem = cannotRun(pyright, "pyright", ctx.timeoutMs) ?? cannotRun(compiled, "the syntax check", ctx.timeoutMs);
+  if (problem) return error(problem);
+  if (!PYRIGHT_RESULT_CODES.includes(pyright.exitCode ?? -1)) {
+    return error(`pyright exited with code ${pyright.exitCode}${pyright.exitCode === 3 ? " (configuration error)" : ""}; see the log`);
+  }
+  if (compiled.exitCode !== 0) {
+    return error(`The syntax check with ${python.path} exited with code ${compiled.exitCode}; see the log`);
+  }
 
-    let diagnostics: Diagnostic[];
-    let filesAnalyzed: number;
-    let version: string;
-    try {
-      const parsed = parsePyrightOutput(pyright.stdout, realpathSync(ctx.dir));
-      ({ filesAnalyzed, version } = parsed);
-      diagnostics = mergeSyntaxErrors(parsed.diagnostics, parsePythonSyntaxErrors(compiled.stdout));
-    } catch (err) {
-      return error((err as Error).message);
-    }
+  let diagnostics: Diagnostic[];
+  let filesAnalyzed: number;
+  let version: string;
+  try {
+    const parsed = parsePyrightOutput(pyright.stdout, realpathSync(ctx.dir));
+    ({ filesAnalyzed, version } = parsed);
+    diagnostics = mergeSyntaxErrors(parsed.diagnostics, parsePythonSyntaxErrors(compiled.stdout));
+  } catch (err) {
+    return error((err as Error).message);
+  }
 
-    const counts = countDiagnostics(diagnostics);
-    writeListing(ctx.log, diagnostics, counts, `${plural(filesAnalyzed, "file")} (pyright ${version})`, enforced);
-    const failed = counts.syntax > 0 || (enforced && counts.typeErrors > 0);
-    return { ...base, state: failed ? "failure" : "success", summary: oneLine(summarize(counts, filesAnalyzed, enforced)), diagnostics };
+  const counts = countDiagnostics(diagnostics);
+  writeListing(ctx.log, diagnostics, counts, `${plural(filesAnalyzed, "file")} (pyright ${version})`, enforced);
+  const failed = counts.syntax > 0 || (enforced && counts.typeErrors > 0);
+  return { ...base, state: failed ? "failure" : "success", summary: oneLine(summarize(counts, filesAnalyzed, enforced)), diagnostics };
 }
 
 type Interpreter = { ok: true; path: string; durationMs: number } | { ok: false; problem: string; durationMs: number };

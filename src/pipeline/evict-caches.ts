@@ -1,0 +1,122 @@
+import { randomUUID } from "node:crypto";
+import { lstat, readdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { tryFileLock } from "./file-lock.js";
+import { GIT_CACHE, liveReaders, mirrorLastUsed, mirrorLockPath, type CacheSettings } from "./repo-cache.js";
+import { RESULTS, resultLastUsed } from "./result-cache.js";
+
+export interface Eviction {
+  /** Size of both caches before and after. */
+  beforeBytes: number;
+  afterBytes: number;
+  /** Paths removed. */
+  evicted: string[];
+}
+
+/** Leftovers of a killed server (a mirror being made or removed, a result being written) older than this go too. */
+const LEFTOVER_AGE_MS = 60 * 60 * 1000;
+
+let running: Promise<Eviction> | undefined;
+
+/**
+ * Keeps the git cache and the result cache together under `maxBytes`:
+ * the least recently used entries go first, never a mirror that a
+ * checkout borrows from or whose lock another build holds (it is skipped;
+ * a later build evicts it). One eviction at a time per process.
+ */
+export function evictCaches(cache: CacheSettings): Promise<Eviction> {
+  running ??= evict(cache).finally(() => (running = undefined));
+  return running;
+}
+
+interface Entry {
+  path: string;
+  kind: "mirror" | "result";
+  bytes: number;
+  lastUsed: number;
+}
+
+async function evict(cache: CacheSettings): Promise<Eviction> {
+  const entries = [...(await mirrors(join(cache.dir, GIT_CACHE))), ...(await results(join(cache.dir, RESULTS)))];
+  const beforeBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
+  let total = beforeBytes;
+  const evicted: string[] = [];
+  for (const entry of entries.sort((a, b) => a.lastUsed - b.lastUsed)) {
+    if (total <= cache.maxBytes) break;
+    if (await remove(entry)) {
+      total -= entry.bytes;
+      evicted.push(entry.path);
+    }
+  }
+  return { beforeBytes, afterBytes: total, evicted };
+}
+
+async function mirrors(root: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (const name of await listOrEmpty(root)) {
+    const path = join(root, name);
+    if (name.startsWith(".")) {
+      await removeLeftover(path);
+      continue;
+    }
+    if (!name.endsWith(".git")) continue;
+    const lastUsed = await mirrorLastUsed(path).catch(() => 0);
+    entries.push({ path, kind: "mirror", bytes: await sizeOf(path), lastUsed });
+  }
+  return entries;
+}
+
+async function results(root: string): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (const name of await listOrEmpty(root)) {
+    const path = join(root, name);
+    if (name.startsWith(".")) {
+      await removeLeftover(path);
+      continue;
+    }
+    entries.push({ path, kind: "result", bytes: await sizeOf(path), lastUsed: await resultLastUsed(path) });
+  }
+  return entries;
+}
+
+async function remove(entry: Entry): Promise<boolean> {
+  if (entry.kind === "result") return removeAside(entry.path);
+  const release = await tryFileLock(mirrorLockPath(entry.path));
+  if (!release) return false;
+  try {
+    if ((await liveReaders(entry.path)).length > 0) return false;
+    return await removeAside(entry.path);
+  } finally {
+    await release();
+  }
+}
+
+/** Renamed out of the way first: a reader sees the whole entry or none. */
+async function removeAside(path: string): Promise<boolean> {
+  const aside = join(path, "..", `.evict-${randomUUID()}`);
+  try {
+    await rename(path, aside);
+  } catch {
+    return false;
+  }
+  await rm(aside, { recursive: true, force: true });
+  return true;
+}
+
+async function removeLeftover(path: string): Promise<void> {
+  const info = await lstat(path).catch(() => undefined);
+  if (info && Date.now() - info.mtimeMs > LEFTOVER_AGE_MS) await rm(path, { recursive: true, force: true });
+}
+
+async function sizeOf(path: string): Promise<number> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const name of await listOrEmpty(path)) total += await sizeOf(join(path, name));
+  return total;
+}
+
+async function listOrEmpty(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => [] as string[]);
+}
