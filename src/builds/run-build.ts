@@ -3,6 +3,7 @@ import { startCheckRun } from "../github/check-run.js";
 import type { GitHubWriter } from "../github/types.js";
 import { maskSecrets } from "../pipeline/mask-secrets.js";
 import { runPipeline } from "../pipeline/run-pipeline.js";
+import { sandboxSettings } from "../pipeline/sandbox-settings.js";
 import type { StepResult, StepState } from "../pipeline/types.js";
 import { checkout, CheckoutError, checkoutExisting, createWorkspace, existingWorkspace, type CloneSource, type Workspace } from "../pipeline/workspace.js";
 import type { BuildRecord } from "../store/build-store.js";
@@ -74,7 +75,8 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       python: repoConfig.python ?? config.python,
       timeoutMs: config.stepTimeoutMs,
       ...(signal ? { signal } : {}),
-      openLog: (step) => store.openLog(record.id, step, mask),
+      sandbox: sandboxSettings(config),
+      openLog: (step) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       // results of the same tree are reused (a fresh clone's tree: set before any of its code ran)
       ...(workspace.tree ? { cache: { dir: config.dataDir, tree: workspace.tree, scope: request.cloneUrl, buildId: record.id } } : {}),
       onStepEnd: (result) => {
@@ -133,7 +135,7 @@ async function runCheckout(
   mask: (text: string) => string,
 ): Promise<StepResult> {
   const started = performance.now();
-  const log = deps.store.openLog(record.id, "checkout", mask);
+  const log = deps.store.openLog(record.id, "checkout", mask, undefined, deps.config.stepOutputCapBytes);
   let result: StepResult;
   try {
     const checkoutRequest = {

@@ -233,13 +233,13 @@ export class BuildStore {
    * A step's log file for writing; what it stores (masked, within the cap)
    * also goes to `listener` and to the build's subscribers.
    */
-  openLog(id: string, step: string, mask: (text: string) => string, listener?: (text: string) => void): StepLog {
+  openLog(id: string, step: string, mask: (text: string) => string, listener?: (text: string) => void, capBytes?: number): StepLog {
     const path = logPath(this.dataDir, id, step);
     mkdirSync(logDir(this.dataDir, id), { recursive: true, mode: 0o700 });
     return openStepLog(path, mask, (text) => {
       listener?.(text);
       this.events.emit(id, { type: "log", step, text } satisfies BuildEvent);
-    });
+    }, capBytes);
   }
 
   /** Removes every step log of a build (before it runs again). */

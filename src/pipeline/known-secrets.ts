@@ -1,0 +1,32 @@
+import { readFileSync } from "node:fs";
+
+/** Names of variables whose values are secrets (AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN, DB_PASSWORD, …). */
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|PASSWD|PRIVATE|CREDENTIAL|API_?KEY|ACCESS_KEY/i;
+/** …but not where such a variable names a file (PRIVATE_KEY_PATH): the path is no secret. */
+const LOCATION = /_(PATH|FILE|DIR)$/i;
+
+/**
+ * Values masked in every log pyci stores or shows, beyond the webhook secret
+ * and the App's key: the server's own variables that look secret by name,
+ * and the SSH key's lines (the code under test never sees either; this is
+ * for what pyci's own steps print). Keys are masked line by line, as logs
+ * are masked a line at a time.
+ */
+export function knownSecrets(env: NodeJS.ProcessEnv = process.env, sshKeyPath?: string): string[] {
+  const values = Object.entries(env)
+    .filter(([name, value]) => SECRET_NAME.test(name) && !LOCATION.test(name) && value !== undefined && value !== "development")
+    .flatMap(([, value]) => keyLines(value!).concat(value!.includes("\n") ? [] : [value!]));
+  if (sshKeyPath) {
+    try {
+      values.push(...keyLines(readFileSync(sshKeyPath, "utf8")));
+    } catch {
+      // config.ts reports an unreadable key
+    }
+  }
+  return [...new Set(values.filter((value) => value.length >= 6))];
+}
+
+function keyLines(text: string): string[] {
+  if (!text.includes("-----BEGIN")) return [];
+  return text.split(/\\n|\n/).filter((line) => line.length >= 16 && !line.startsWith("-----"));
+}

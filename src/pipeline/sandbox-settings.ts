@@ -1,0 +1,22 @@
+import { resolve } from "node:path";
+import type { SandboxSettings } from "./resolve-sandbox.js";
+
+/** The parts of pyci's Config the sandbox needs (the pipeline does not import the Config). */
+export interface SandboxConfig {
+  sandbox: SandboxSettings["mode"];
+  sandboxUser: string;
+  dataDir: string;
+  sshKeyPath?: string;
+}
+
+/**
+ * The server's sandbox settings: CI_SANDBOX and CI_SANDBOX_USER, and what the
+ * code under test must never see: the App's private key file, the SSH key,
+ * the data dir (pyci.db, logs), and the `.env` that may hold them all.
+ */
+export function sandboxSettings(config: SandboxConfig, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SandboxSettings {
+  const hidden = [config.dataDir, config.sshKeyPath, env.PRIVATE_KEY_PATH, resolve(cwd, ".env")]
+    .filter((path): path is string => !!path)
+    .map((path) => resolve(cwd, path));
+  return { mode: config.sandbox, user: config.sandboxUser, hidden: [...new Set(hidden)] };
+}
