@@ -34,6 +34,8 @@ export interface MirrorLease {
   objectsDir: string;
   /** The mirror's `shallow` file ("" when it has none): the checkout's own, so that git knows where history stops. */
   shallow: string;
+  /** The commit's tree (`<sha>^{tree}`). */
+  tree: string;
   /** Created by this lease (a failure then is not the cache's fault). */
   fresh: boolean;
   release(): Promise<void>;
@@ -96,7 +98,7 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
     }
     // 3. the commit
     const git = mirrorGit(mirror, request);
-    if (await hasCommit(git, request.sha)) {
+    if (await treeOf(git, request.sha)) {
       request.log.write(`Commit ${request.sha.slice(0, 7)} is already in the git cache\n`);
     } else if (!(await fetchInto(git, request))) {
       if (fresh) throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
@@ -116,7 +118,8 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
       await rename(candidate, mirror);
       fresh = true;
     }
-    if (!(await hasCommit(git, request.sha))) throw new CheckoutError(`Commit ${request.sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
+    let tree = await treeOf(git, request.sha);
+    if (!tree) throw new CheckoutError(`Commit ${request.sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
     // 4. compaction, between builds; a mirror that cannot be compacted is made afresh
     if (!(await compact(mirror, git, request.log))) {
       request.log.write("The git cache could not be compacted: making it afresh\n");
@@ -124,6 +127,8 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
       await createMirror(mirror, root, request);
       fresh = true;
       if (!(await fetchInto(git, request))) throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
+      tree = await treeOf(git, request.sha);
+      if (!tree) throw new CheckoutError(`Commit ${request.sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
     }
     // 5. in use until released
     const reader = join(mirror, READERS, `${randomUUID()}.json`);
@@ -133,7 +138,7 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
     await writeFile(join(mirror, LAST_USED), "");
     await utimes(join(mirror, LAST_USED), now, now);
     const shallow = await readFile(join(mirror, "shallow"), "utf8").catch(() => "");
-    return { objectsDir: join(mirror, "objects"), shallow, fresh, release: () => unlink(reader).catch(() => undefined) };
+    return { objectsDir: join(mirror, "objects"), shallow, tree, fresh, release: () => unlink(reader).catch(() => undefined) };
   } finally {
     await release();
   }
@@ -234,12 +239,14 @@ async function fetchInto(git: GitCommand, request: MirrorRequest): Promise<boole
   if (request.prNumber === undefined) return false;
   request.log.write(`Fetching refs/pull/${request.prNumber}/head instead\n`);
   if (!(await git(["fetch", "-q", "--no-tags", url, `+refs/pull/${request.prNumber}/head:refs/pyci/pull/${request.prNumber}`], { allowFailure: true }))) return false;
-  if (await hasCommit(git, sha)) await git(["update-ref", `refs/pyci/${sha}`, sha]);
+  if (await treeOf(git, sha)) await git(["update-ref", `refs/pyci/${sha}`, sha]);
   return true;
 }
 
-async function hasCommit(git: GitCommand, sha: string): Promise<boolean> {
-  return (await git.output(["cat-file", "-e", `${sha}^{commit}`])) !== undefined;
+/** The commit's tree id, when the mirror has the commit. */
+async function treeOf(git: GitCommand, sha: string): Promise<string | undefined> {
+  const tree = (await git.output(["rev-parse", "--verify", "-q", `${sha}^{tree}`]))?.trim();
+  return tree && /^[0-9a-f]{40,64}$/.test(tree) ? tree : undefined;
 }
 
 /** Many packs and no borrower: the newest refs kept, everything in one pack, the rest pruned. False when git failed. */

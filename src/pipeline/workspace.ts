@@ -176,19 +176,41 @@ async function checkoutFromCache(workspace: Workspace, request: CachedRequest, g
   return true;
 }
 
-/** A checkout whose object store is the mirror's (read-only to it), at the commit. */
+/**
+ * A checkout whose object store is the mirror's (read-only to it), at the
+ * commit. Its .git is written directly, not by `git init` (two processes
+ * fewer on the path that should be fast): the format is git's oldest.
+ */
 async function borrowFrom(lease: MirrorLease, workspace: Workspace, request: CachedRequest, git: GitCommand): Promise<void> {
-  await initCheckout(git, request);
   const gitDir = join(workspace.dir, ".git");
+  await Promise.all(["objects/info", "objects/pack", "refs/heads", "refs/tags"].map((dir) => mkdir(join(gitDir, dir), { recursive: true })));
+  await writeFile(join(gitDir, "HEAD"), "ref: refs/heads/main\n");
+  await writeFile(join(gitDir, "config"), checkoutConfig(request.source.url));
   await writeFile(join(gitDir, "objects", "info", "alternates"), `${lease.objectsDir}\n`);
   if (lease.shallow) await writeFile(join(gitDir, "shallow"), lease.shallow);
-  request.log.write(`Borrowing objects from the git cache\n`);
+  request.log.write(`A checkout whose origin is ${redactUrl(request.source.url)}, borrowing the objects of the git cache\n`);
   await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", request.sha]);
   // git checkout exits 0 even when objects it needs are missing: see that every file is there
-  const [head, tree] = ((await git.output(["rev-parse", "HEAD^{commit}", "HEAD^{tree}"])) ?? "").trim().split("\n");
   const status = await git.output(["status", "--porcelain", "--untracked-files=no"]);
-  if (head !== request.sha || !tree || status !== "") throw new CheckoutError("The checkout from the git cache is incomplete");
-  workspace.tree = tree;
+  if (status !== "") throw new CheckoutError("The checkout from the git cache is incomplete");
+  workspace.tree = lease.tree;
+}
+
+/** What `git init` and `git remote add origin <url>` would write. */
+function checkoutConfig(url: string): string {
+  if (/[\n\r\0]/.test(url)) throw new CheckoutError("The repository URL has a line break in it");
+  const quoted = `"${url.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return [
+    "[core]",
+    "\trepositoryformatversion = 0",
+    "\tfilemode = true",
+    "\tbare = false",
+    "\tlogallrefupdates = true",
+    '[remote "origin"]',
+    `\turl = ${quoted}`,
+    "\tfetch = +refs/heads/*:refs/remotes/origin/*",
+    "",
+  ].join("\n");
 }
 
 async function finishCheckout(workspace: Workspace, request: CheckoutRequest, git: GitCommand, sha: string): Promise<string> {

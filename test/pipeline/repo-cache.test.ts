@@ -120,8 +120,11 @@ describe("checkout through the git cache", () => {
     expect(existsSync(join(cold.ws.dir, "extra4.py"))).toBe(false);
     expect(git(warm.ws.dir, "status", "--porcelain")).toBe("");
     expect(warm.ws.tree).toBe(git(big.repo.dir, "rev-parse", `${second}^{tree}`));
-    // git works in the checkout as in a shallow clone
+    // git works in the checkout as in a shallow clone, with the repository as its origin
     expect(git(warm.ws.dir, "log", "--format=%s")).toBe("commit 4");
+    expect(git(warm.ws.dir, "config", "remote.origin.url")).toBe(big.repo.dir);
+    // the mirror never collects garbage behind a checkout's back
+    expect(git(mirror, "config", "gc.auto")).toBe("0");
     await Promise.all([cold, warm, again].map(({ ws }) => ws.remove()));
   });
 
@@ -177,6 +180,18 @@ describe("checkout through the git cache", () => {
   });
 });
 
+describe("checkout through the git cache, odd paths", () => {
+  it("writes a URL with quotes and backslashes into the checkout's config as git would", async () => {
+    const dir = join(root, 'we"ird\\repo [x]');
+    const repo = makeRepo({ "a.py": "x = 1\n" }, { dir });
+    const { ws } = await cachedCheckout(dataDir(), { protocol: "local", url: dir }, repo.sha);
+    expect(git(ws.dir, "config", "remote.origin.url")).toBe(dir);
+    expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 1\n");
+    await ws.remove();
+    repo.remove();
+  });
+});
+
 describe("a damaged git cache heals", () => {
   it("clones afresh when git cannot use the mirror any more", async () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
@@ -211,7 +226,7 @@ describe("a damaged git cache heals", () => {
     repo.remove();
   });
 
-  it("clones afresh when the mirror has the commit but not its files", async () => {
+  it("clones afresh when the mirror has the commit and its tree but not its files", async () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
     const data = dataDir();
     const source: CloneSource = { protocol: "local", url: repo.dir };
@@ -219,9 +234,12 @@ describe("a damaged git cache heals", () => {
     await first.ws.remove();
     // keep the commit, lose the rest (as a broken disk might)
     const mirror = onlyMirror(data);
+    const tree = git(mirror, "rev-parse", `${repo.sha}^{tree}`);
     const commit = execFileSync("git", ["cat-file", "commit", repo.sha], { cwd: mirror });
+    const treeObject = execFileSync("git", ["cat-file", "tree", tree], { cwd: mirror });
     for (const name of readdirSync(join(mirror, "objects", "pack"))) rmSync(join(mirror, "objects", "pack", name));
     execFileSync("git", ["hash-object", "-w", "-t", "commit", "--literally", "--stdin"], { cwd: mirror, input: commit });
+    execFileSync("git", ["hash-object", "-w", "-t", "tree", "--literally", "--stdin"], { cwd: mirror, input: treeObject });
     const { ws, log } = await cachedCheckout(data, source, repo.sha);
     expect(log.text()).toContain("The checkout from the git cache failed: trying again with a fresh cache");
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 1\n");
