@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { testStep } from "../../src/pipeline/steps/test.js";
+import { openStepLog } from "../../src/store/step-log.js";
 import type { RepoConfig, StepContext } from "../../src/pipeline/types.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 
@@ -33,6 +34,15 @@ function context(files: Record<string, string>, options: { test?: Partial<RepoCo
     log: { write: (text) => parts.push(text) },
   };
   return { ctx, repo, log: () => parts.join("") };
+}
+
+/** Whether a process runs (a zombie waiting for its reaper does not). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
 }
 
 const CALC = `def add(a, b):
@@ -238,6 +248,41 @@ class AddCheck(unittest.TestCase):
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
+  it("on timeout kills the whole tree, a test deaf to SIGTERM and the daemon it left outside its process group", async () => {
+    const { ctx } = context(
+      {
+        "test_daemon.py": `import os, signal, time, unittest
+
+
+class Daemon(unittest.TestCase):
+    def test_daemon(self):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                path = os.path.join(os.environ["TMPDIR"], "daemon.pid")
+                with open(path + ".tmp", "w") as f:
+                    f.write(str(os.getpid()))
+                os.rename(path + ".tmp", path)
+            time.sleep(300)
+            os._exit(0)
+        time.sleep(300)
+`,
+      },
+      { timeoutMs: 3_000 },
+    );
+    const result = await testStep.run(ctx);
+    expect(result).toMatchObject({ state: "error", summary: "timed out after 3s", exitCode: null });
+    const pid = Number(readFileSync(join(ctx.scratchDir, "tmp", "daemon.pid"), "utf8"));
+    for (let i = 0; i < 50 && running(pid); i++) await new Promise((res) => setTimeout(res, 100));
+    const left = running(pid);
+    if (left) process.kill(pid, "SIGKILL");
+    expect(left).toBe(false);
+  });
+
   it("errors when the interpreter does not exist", async () => {
     const { ctx } = context({ "test_x.py": "" }, { python: "/nonexistent/python3" });
     const result = await testStep.run(ctx);
@@ -250,5 +295,39 @@ class AddCheck(unittest.TestCase):
     const result = await testStep.run(ctx);
     expect(result).toMatchObject({ state: "error", exitCode: 2, summary: "unittest runner exited with code 2 without results; see the log" });
     expect(log()).toContain("Start directory is not importable: 'no-such-dir'");
+  });
+
+  it("streams a suite that prints 200 MB into a capped log: head and tail kept, pyci's memory bounded", async () => {
+    const { ctx } = context({
+      "test_loud.py": `import sys, unittest
+
+
+class Loud(unittest.TestCase):
+    def test_loud(self):
+        sys.stdout.write("FIRST-LINE\\n")
+        block = ("x" * 1023 + "\\n") * 1024
+        for _ in range(200):
+            sys.stdout.write(block)
+        sys.stdout.write("LAST-LINE\\n")
+`,
+    });
+    const path = join(ctx.scratchDir, "loud.log");
+    const cap = 1024 * 1024;
+    const log = openStepLog(path, (t) => t, undefined, cap);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const result = await testStep.run({ ...ctx, log });
+    clearInterval(sampler);
+    log.close();
+    expect(result).toMatchObject({ state: "success", summary: "1 test passed" });
+    const text = readFileSync(path, "utf8");
+    expect(statSync(path).size).toBeLessThanOrEqual(cap + 300);
+    expect(text).toContain("FIRST-LINE");
+    expect(text).toContain("LAST-LINE");
+    expect(text).toMatch(/\[pyci: \d+ bytes of output omitted here; the step printed \d+ bytes/);
+    expect(Number(/the step printed (\d+) bytes/.exec(text)![1])).toBeGreaterThan(200 * 1024 * 1024);
+    // 200 MB went through; had it been held, the server would have grown by as much
+    expect(peak - before).toBeLessThan(120 * 1024 * 1024);
   });
 });
