@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { access, readdir, realpath, rm } from "node:fs/promises";
 import { join, posix } from "node:path";
+import { fileURLToPath } from "node:url";
 import { countHtmlPages } from "../count-html-pages.js";
 import { makeDocsVenv, type DocsRequirements } from "../docs-venv.js";
 import { run, type RunResult } from "../exec.js";
@@ -7,6 +10,8 @@ import { findDocs } from "../find-docs.js";
 import { findSphinx } from "../find-sphinx.js";
 import { parseSphinxFatalError, type SphinxFatalError } from "../parsers/sphinx-fatal-error.js";
 import { parseSphinxWarnings } from "../parsers/sphinx-warnings.js";
+import { pythonEnvironment } from "../python-environment.js";
+import { reuseResult } from "../reuse-result.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
@@ -41,88 +46,110 @@ export const DOCS_HTML_DIR = "docs-html";
  */
 export const docsStep: Step = {
   name: "docs",
-
-  async run(ctx: StepContext): Promise<StepResult> {
-    const started = performance.now();
-    const deadline = Date.now() + ctx.timeoutMs;
-    const remaining = () => Math.max(1, deadline - Date.now());
-    const signal = ctx.signal ? { signal: ctx.signal } : {};
-    const finish = (state: StepResult["state"], summary: string, exitCode: number | null, extra: Partial<StepResult> = {}): StepResult => ({
-      name: "docs",
-      state,
-      summary: oneLine(summary),
-      exitCode,
-      durationMs: Math.round(performance.now() - started),
-      ...extra,
-    });
-    const { docs } = ctx.repoConfig;
-
-    // 1. The docs.
-    const srcDir = await findDocs(ctx.dir, docs.dir);
-    if (srcDir === undefined) {
-      if (docs.dir !== undefined) {
-        return finish("error", `docs.dir in .github/pyci.yml is ${docs.dir}, but ${posix.join(docs.dir, "conf.py")} does not exist`, null);
-      }
-      ctx.log.write("No conf.py in docs/, doc/, docs/source/, doc/source/ or the repository root: nothing to build.\n");
-      return finish("skipped", "No Sphinx docs found", null);
-    }
-    ctx.log.write(`Sphinx docs in ${srcDir === "." ? "the repository root" : `${srcDir}/`}\n`);
-
-    // 2. Sphinx on the server.
-    const lookup = await findSphinx({ python: ctx.python, scratchDir: ctx.scratchDir, timeoutMs: remaining(), log: ctx.log, ...signal });
-    if (!lookup.found) return finish("error", lookup.problem, null);
-    let python = lookup.sphinx.python;
-    let env = sandboxEnv(ctx.scratchDir);
-
-    // 3. The docs' requirements, in a virtualenv on top of that Sphinx.
-    const requirements = await docsRequirements(ctx.dir, srcDir, docs.install);
-    if (requirements) {
-      const venv = await makeDocsVenv({ sphinx: lookup.sphinx, requirements, dir: ctx.dir, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, deadline, log: ctx.log, ...signal });
-      if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode);
-      python = venv.python;
-      env = sandboxEnv(ctx.scratchDir, { PATH: `${join(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
-    }
-
-    // 4. Sphinx.
-    const outDir = join(ctx.scratchDir, DOCS_HTML_DIR);
-    const archive = join(ctx.scratchDir, DOCS_ARCHIVE);
-    await Promise.all([outDir, archive, join(ctx.scratchDir, "docs-doctrees")].map((path) => rm(path, { recursive: true, force: true })));
-    const args = ["-m", "sphinx", "-b", "html", "-d", join(ctx.scratchDir, "docs-doctrees")];
-    if (docs.warningsAsErrors) args.push("-W", "--keep-going");
-    args.push(srcDir, outDir);
-    ctx.log.write(`$ ${[python, ...args].join(" ")}\n`);
-    const output: string[] = [];
-    const tee = {
-      write(text: string) {
-        output.push(text);
-        ctx.log.write(text);
-      },
-    };
-    const built = await run({ cmd: python, args, cwd: ctx.dir, env, timeoutMs: remaining(), log: tee, ...signal });
-    const problem = cannotRun(built, python, ctx.timeoutMs);
-    if (problem) return finish("error", problem, built.exitCode);
-
-    // 5. The verdict.
-    const text = output.join("");
-    const repoRoot = await realpath(ctx.dir);
-    const warnings = parseSphinxWarnings(text, repoRoot, srcDir).map((d): Diagnostic => (docs.warningsAsErrors ? { ...d, severity: "error" } : d));
-    if (built.exitCode !== 0) {
-      const fatal = parseSphinxFatalError(text, repoRoot, srcDir);
-      const diagnostics = fatal && fatal.category !== TREATED_AS_ERROR ? [...warnings, fatalDiagnostic(fatal, srcDir)] : warnings;
-      return finish("failure", failureSummary(fatal, warnings.length, docs.warningsAsErrors, built.exitCode), built.exitCode, {
-        diagnostics,
-        counts: { warnings: warnings.length },
-      });
-    }
-    const pages = await countHtmlPages(outDir);
-    const counts = { pages, warnings: warnings.length };
-    const packed = await pack(outDir, archive, ctx, remaining());
-    if (packed) return finish("error", packed, 0, { diagnostics: warnings, counts });
-    const artifacts: Artifact[] = [{ name: DOCS_ARCHIVE, path: archive, contentType: "application/gzip" }];
-    const summary = `Docs built: ${plural(pages, "page")}, ${warnings.length === 0 ? "no warnings" : plural(warnings.length, "warning")}`;
-    return finish("success", summary, 0, { diagnostics: warnings, counts, artifacts });
-  },
+  run: (ctx) => reuseResult(ctx, { step: "docs", inputs: () => docsInputs(ctx), same: "same tree, Sphinx, configuration and Python packages", run: runDocs }),
 };
+
+/**
+ * What besides the tree changes the docs, for the result cache: the Sphinx
+ * found (its version, and its interpreter's version and distributions),
+ * pyci's own docs code and the repository's configuration. The docs'
+ * requirements are keyed by what declares them (docs.install in the
+ * configuration, a requirements file in the tree), so a hit skips their
+ * virtualenv too; requirements that are not pinned may resolve to newer
+ * releases than the stored build had.
+ */
+async function docsInputs(ctx: StepContext): Promise<unknown> {
+  const quiet = { write() {} };
+  const lookup = await findSphinx({ python: ctx.python, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, log: quiet, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  if (!lookup.found) return undefined;
+  const python = await pythonEnvironment(lookup.sphinx.python, { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  if (!python) return undefined;
+  docsCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).digest("hex");
+  return { sphinx: lookup.sphinx.version, python, docsCode, repoConfig: ctx.repoConfig };
+}
+
+let docsCode: string | undefined;
+
+async function runDocs(ctx: StepContext): Promise<StepResult> {
+  const started = performance.now();
+  const deadline = Date.now() + ctx.timeoutMs;
+  const remaining = () => Math.max(1, deadline - Date.now());
+  const signal = ctx.signal ? { signal: ctx.signal } : {};
+  const finish = (state: StepResult["state"], summary: string, exitCode: number | null, extra: Partial<StepResult> = {}): StepResult => ({
+    name: "docs",
+    state,
+    summary: oneLine(summary),
+    exitCode,
+    durationMs: Math.round(performance.now() - started),
+    ...extra,
+  });
+  const { docs } = ctx.repoConfig;
+
+  // 1. The docs.
+  const srcDir = await findDocs(ctx.dir, docs.dir);
+  if (srcDir === undefined) {
+    if (docs.dir !== undefined) {
+      return finish("error", `docs.dir in .github/pyci.yml is ${docs.dir}, but ${posix.join(docs.dir, "conf.py")} does not exist`, null);
+    }
+    ctx.log.write("No conf.py in docs/, doc/, docs/source/, doc/source/ or the repository root: nothing to build.\n");
+    return finish("skipped", "No Sphinx docs found", null);
+  }
+  ctx.log.write(`Sphinx docs in ${srcDir === "." ? "the repository root" : `${srcDir}/`}\n`);
+
+  // 2. Sphinx on the server.
+  const lookup = await findSphinx({ python: ctx.python, scratchDir: ctx.scratchDir, timeoutMs: remaining(), log: ctx.log, ...signal });
+  if (!lookup.found) return finish("error", lookup.problem, null);
+  let python = lookup.sphinx.python;
+  let env = sandboxEnv(ctx.scratchDir);
+
+  // 3. The docs' requirements, in a virtualenv on top of that Sphinx.
+  const requirements = await docsRequirements(ctx.dir, srcDir, docs.install);
+  if (requirements) {
+    const venv = await makeDocsVenv({ sphinx: lookup.sphinx, requirements, dir: ctx.dir, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, deadline, log: ctx.log, ...signal });
+    if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode);
+    python = venv.python;
+    env = sandboxEnv(ctx.scratchDir, { PATH: `${join(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
+  }
+
+  // 4. Sphinx.
+  const outDir = join(ctx.scratchDir, DOCS_HTML_DIR);
+  const archive = join(ctx.scratchDir, DOCS_ARCHIVE);
+  await Promise.all([outDir, archive, join(ctx.scratchDir, "docs-doctrees")].map((path) => rm(path, { recursive: true, force: true })));
+  const args = ["-m", "sphinx", "-b", "html", "-d", join(ctx.scratchDir, "docs-doctrees")];
+  if (docs.warningsAsErrors) args.push("-W", "--keep-going");
+  args.push(srcDir, outDir);
+  ctx.log.write(`$ ${[python, ...args].join(" ")}\n`);
+  const output: string[] = [];
+  const tee = {
+    write(text: string) {
+      output.push(text);
+      ctx.log.write(text);
+    },
+  };
+  const built = await run({ cmd: python, args, cwd: ctx.dir, env, timeoutMs: remaining(), log: tee, ...signal });
+  const problem = cannotRun(built, python, ctx.timeoutMs);
+  if (problem) return finish("error", problem, built.exitCode);
+
+  // 5. The verdict.
+  const text = output.join("");
+  const repoRoot = await realpath(ctx.dir);
+  const warnings = parseSphinxWarnings(text, repoRoot, srcDir).map((d): Diagnostic => (docs.warningsAsErrors ? { ...d, severity: "error" } : d));
+  if (built.exitCode !== 0) {
+    const fatal = parseSphinxFatalError(text, repoRoot, srcDir);
+    const diagnostics = fatal && fatal.category !== TREATED_AS_ERROR ? [...warnings, fatalDiagnostic(fatal, srcDir)] : warnings;
+    return finish("failure", failureSummary(fatal, warnings.length, docs.warningsAsErrors, built.exitCode), built.exitCode, {
+      diagnostics,
+      counts: { warnings: warnings.length },
+    });
+  }
+  const pages = await countHtmlPages(outDir);
+  const counts = { pages, warnings: warnings.length };
+  const packed = await pack(outDir, archive, ctx, remaining());
+  if (packed) return finish("error", packed, 0, { diagnostics: warnings, counts });
+  const artifacts: Artifact[] = [{ name: DOCS_ARCHIVE, path: archive, contentType: "application/gzip" }];
+  const summary = `Docs built: ${plural(pages, "page")}, ${warnings.length === 0 ? "no warnings" : plural(warnings.length, "warning")}`;
+  return finish("success", summary, 0, { diagnostics: warnings, counts, artifacts });
+}
 
 const TREATED_AS_ERROR = "Warning, treated as error";
 
