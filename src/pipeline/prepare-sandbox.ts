@@ -66,6 +66,12 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
       await openWayTo(dir);
     }
   }
+  if (sandbox.kind === "user") {
+    const closed = await closedAncestor(writable);
+    if (closed) {
+      return { ok: false, problem: `${sandbox.user?.name ?? "The sandbox user"} cannot reach the checkout: ${closed} is not searchable by other users. Run chmod o+x ${closed}, or set CI_WORK_DIR to a directory they can search (such as /tmp)` };
+    }
+  }
 
   // 3. the interpreter starts in the sandbox
   // (the same interpreter: one that cannot read its venv's pyvenv.cfg starts as its base, without the venv's packages)
@@ -99,6 +105,16 @@ async function openWayTo(dir: string): Promise<void> {
   const parent = dirname(dir);
   const mode = (await stat(parent)).mode & 0o7777;
   if ((mode & 0o001) === 0) await chmod(parent, mode | 0o001);
+}
+
+/** The first directory above `dirs` (their parents excluded, opened already) that others cannot search. */
+async function closedAncestor(dirs: string[]): Promise<string | undefined> {
+  for (const dir of dirs) {
+    for (let up = dirname(dirname(dir)); up !== "/"; up = dirname(up)) {
+      if (((await stat(up)).mode & 0o001) === 0) return up;
+    }
+  }
+  return undefined;
 }
 
 function unique(paths: string[]): string[] {
