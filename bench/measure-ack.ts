@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { Agent } from "node:http";
 import { startBenchServer } from "./bench-server.js";
-import { pullRequestDelivery, postDelivery, type Delivery } from "./deliver.js";
+import { postDeliveryLight, pullRequestDelivery, type Delivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
 import { median, p99 } from "./stats.js";
 import type { Row } from "./table.js";
@@ -18,7 +19,8 @@ const COMMITS = 5;
  *    so that the later figures start from an idle server).
  * 2. The baseline: a bare node:http server in a process of its own that reads the body and answers 200,
  *    the floor of loopback HTTP for the same client and the same requests.
- * 3. One warm-up round to each, then `rounds` rounds of 50 at once, alternating which goes first.
+ * 3. One warm-up round to each, then `rounds` rounds of 50 at once, alternating which goes first, from one
+ *    client (node:http, keep-alive: see postDeliveryLight); then 50 one after another, for a delivery's own cost.
  */
 export async function measureAck(h: Harness, rounds: number, progress: (msg: string) => void): Promise<{ rows: Row[]; detail: Record<string, unknown>; floorRssMb: number }> {
   const repo = h.repo("bench-ack", tinyProject());
@@ -26,13 +28,14 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
   while (commits.length < COMMITS) commits.push(repo.commit({}, `known commit ${commits.length}`));
   const server = await startBenchServer(h, "ack");
   const floor = await startFloorServer();
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 * CLIENTS });
   try {
     const round = () =>
       Promise.all(
         Array.from({ length: CLIENTS }, (_, k) => pullRequestDelivery(h, { repo: "bench-ack", dir: repo.dir, number: k + 1, sha: commits[k % COMMITS]! })),
       );
     const fire = async (url: string, deliveries: Delivery[]) => {
-      const results = await Promise.all(deliveries.map((d) => postDelivery(url, h.secret, d)));
+      const results = await Promise.all(deliveries.map((d) => postDeliveryLight(agent, url, d)));
       const refused = results.filter((r) => r.status < 200 || r.status >= 300);
       if (refused.length > 0) throw new Error(`${refused.length} deliveries were refused (status ${refused[0]!.status})`);
       return results.map((r) => r.ms);
@@ -70,7 +73,7 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
         ratio: median(pyci) / median(bare),
         n: pyci.length,
         met: median(pyci) < 5,
-        note: `${CLIENTS} concurrent signed pull_request.synchronize deliveries (${COMMITS} distinct commits, ${CLIENTS} PRs), ${rounds} rounds after a warm-up; time around fetch (keep-alive)`,
+        note: `${CLIENTS} concurrent signed pull_request.synchronize deliveries (${COMMITS} distinct commits, ${CLIENTS} PRs), ${rounds} rounds after a warm-up; time around each request (node:http, keep-alive)`,
       },
       {
         figure: "1. Acknowledgement p99",
@@ -99,6 +102,7 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
     ];
     return { rows, detail: { pyciMs: pyci.map(round2), floorMs: bare.map(round2), aloneMs: alone.map(round2), aloneFloorMs: aloneFloor.map(round2) }, floorRssMb };
   } finally {
+    agent.destroy();
     floor.stop();
     await server.stop(true);
   }

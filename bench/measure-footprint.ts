@@ -13,6 +13,12 @@ const MB = 1024 * 1024;
 /** Builds in flight at once: the server's two slots, and two waiting. */
 const IN_FLIGHT = 4;
 const SAMPLE_EVERY_BUILDS = 100;
+/**
+ * The builds are spread over this many installations: GitHub paces writes per installation (pyci sends about
+ * one a second to each), so one installation would bound the count at about one cheap build per 7 s,
+ * whatever the server's memory does. Many installations also exercise per-installation state (tokens, pacing).
+ */
+const INSTALLATIONS = 50;
 const SAMPLE_EVERY_MS = 10_000;
 /** "No growth beyond noise": the fitted growth over 1,000 builds stays under max(5 MB, 5% of the starting RSS). */
 const NOISE_MB = 5;
@@ -24,7 +30,8 @@ const MIN_BUILDS = 100;
  * Figure 6b: the server's RSS across many cheap builds. A cheap build is a full pull-request build
  * (delivery, pending, checkout over SSH, check, test, final reports) of the tiny project (one module,
  * one test) at a new commit with the same tree — what the object and result caches make cheap.
- * IN_FLIGHT deliveries are outstanding at a time, each for its own pull request; the server's VmRSS is read
+ * IN_FLIGHT deliveries are outstanding at a time, each for its own pull request, round-robin over INSTALLATIONS
+ * installations; the server's VmRSS is read
  * every 100 finished builds and every 10 s. Stops at `max` builds or when `budgetMs` is spent.
  */
 export async function measureFootprint(
@@ -47,7 +54,7 @@ export async function measureFootprint(
     const worker = async () => {
       while (next < shas.length && performance.now() - started < o.budgetMs) {
         const i = next++;
-        const delivery = await pullRequestDelivery(h, { repo: "bench-tiny", dir: repo.dir, number: 5000 + i, sha: shas[i]! });
+        const delivery = await pullRequestDelivery(h, { repo: "bench-tiny", dir: repo.dir, number: 5000 + i, sha: shas[i]!, installationId: 1000 + (i % INSTALLATIONS) });
         const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha: shas[i]!, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
         buildMs.push(timing.finalMs);
         done++;
@@ -87,7 +94,7 @@ export async function measureFootprint(
       n: done,
       met,
       note:
-        `${done} cheap builds (tiny project, new commit, same tree; ${IN_FLIGHT} in flight) in ${seconds.toFixed(0)} s` +
+        `${done} cheap builds (tiny project, new commit, same tree; ${IN_FLIGHT} in flight, ${INSTALLATIONS} installations) in ${seconds.toFixed(0)} s` +
         `${done < o.max ? ` — ${o.max} did not fit the ${Math.round(o.budgetMs / 1000)} s budget` : ""}; ` +
         `RSS ${startMb.toFixed(1)} → ${endMb.toFixed(1)} MB; flat = fitted growth over 1,000 builds < ${bound.toFixed(1)} MB ` +
         `(projected ${Number.isFinite(projected) ? projected.toFixed(1) : "n/a"} MB${done < MIN_BUILDS ? `; under ${MIN_BUILDS} builds: no verdict` : ""}); median cheap build ${(median(buildMs) / 1000).toFixed(2)} s`,

@@ -28,7 +28,7 @@ import { docsProject, tinyProject } from "./workload.js";
  * 8. Footprint: RSS across as many cheap builds as fit (up to 1,000).
  * 9. The table.
  *
- * Budgets (environment): BENCH_BUDGET_S (540: the whole run; repetitions past the first of figures 3–5
+ * Budgets (environment): BENCH_BUDGET_S (520: the whole run; repetitions past the first of figures 3–5
  * start only while their share of it lasts, figure 6b gets what is left), BENCH_REPS (3), BENCH_ACK_ROUNDS (6),
  * BENCH_PENDING_S (60), BENCH_FOOTPRINT_S (150), BENCH_FOOTPRINT_BUILDS (1000).
  */
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const began = performance.now();
   const loadAtStart = loadavg()[0]!;
   // the whole run fits BENCH_BUDGET_S: the later phases shorten (and say so in the table) when the machine is slow
-  const budgetMs = envInt("BENCH_BUDGET_S", 540) * 1000;
+  const budgetMs = envInt("BENCH_BUDGET_S", 520) * 1000;
   const deadline = began + budgetMs;
   const share = (fraction: number) => began + fraction * budgetMs;
   const progress = (msg: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
