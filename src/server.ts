@@ -1,39 +1,115 @@
 #!/usr/bin/env node
 import { existsSync, readFileSync } from "node:fs";
+import type { Server } from "node:http";
 import { parseEnv } from "node:util";
-import { run } from "probot";
+import { Probot, run } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
-import { createApp } from "./index.js";
+import { createHttpServer, type Route } from "./http/create-http-server.js";
+import { WEBHOOK_BODY_CAP } from "./http/read-limited-body.js";
+import { serverOptions, type ServerOptions } from "./http/server-options.js";
+import { shutDownOnSignals } from "./http/shut-down-on-signals.js";
+import { startWebhookProxy } from "./http/start-webhook-proxy.js";
+import { webhookRoute } from "./http/webhook-route.js";
+import { createApp, type AppControl } from "./index.js";
 import { createServerLog } from "./server-log.js";
+import { PyciOctokit } from "./github/create-octokit-class.js";
 import { sweepWorkspaces } from "./pipeline/workspace.js";
 import { knownSecrets } from "./pipeline/known-secrets.js";
 import { sandboxSettings } from "./pipeline/sandbox-settings.js";
 import { sandboxStartupReport } from "./pipeline/sandbox-startup-report.js";
 
-/** `npm start`: validate the configuration, sweep leftovers, then serve the app with Probot. */
+type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
+
+/**
+ * `npm start`: Probot's run(), made by hand so that pyci owns the HTTP server
+ * (Probot's puts its webhook middleware before every other handler, which
+ * buffers any body whole):
+ * 1. the environment: `.env` (the file wins, as in Probot), pyci's configuration;
+ * 2. checkouts a killed run left behind are removed;
+ * 3. without App credentials (outside production), Probot's registration page;
+ * 4. the app, loaded into a Probot made from the environment as run() makes it;
+ * 5. the HTTP server: size limit, webhook endpoint, the app's routes; then listening;
+ * 6. SIGTERM/SIGINT: deliveries refused, builds given CI_SHUTDOWN_GRACE, exit.
+ */
 async function main(): Promise<void> {
-  // the same precedence as Probot's applyEnv (the file wins), so that what is
-  // validated here is exactly what Probot will use
+  // 1. the environment
   if (existsSync(".env")) Object.assign(process.env, parseEnv(readFileSync(".env", "utf8")));
   const config = loadConfig();
+  const options = serverOptions();
+  const log = await createServerLog();
+
+  // 2. leftovers
   const swept = await sweepWorkspaces(config.workDir);
   if (swept > 0) console.error(`pyci: removed ${swept} checkout(s) left behind by an earlier run`);
   // which sandbox the code under test gets, and secret files others can read (README: The code under test)
   const sandbox = await sandboxStartupReport(sandboxSettings(config));
-  if (sandbox.problem) console.error(`pyci: the sandbox cannot run, every build will error: ${sandbox.problem}`);
-  else console.error(`pyci: code under test sandbox: ${sandbox.description}`);
-  for (const warning of sandbox.warnings) console.error(`pyci: warning: ${warning}`);
-  // the key is masked line by line: logs are masked a line at a time
-  const keyLines = (privateKey() ?? "").split(/\\n|\n/).filter((line) => line.length >= 16 && !line.startsWith("-----"));
-  const secrets = [process.env.WEBHOOK_SECRET, ...keyLines, ...knownSecrets(process.env, config.sshKeyPath)].filter((s): s is string => !!s && s !== "development");
-  // builds a killed or crashed run left queued or running are settled as `error` on GitHub (README: Restarts)
-  await run(createApp(config, { secrets, recoverInterrupted: true }), { log: await createServerLog() });
+  if (sandbox.problem) log.error({ problem: sandbox.problem }, "the sandbox cannot run: every build will error");
+  else log.info({ sandbox: sandbox.description }, "code under test sandbox");
+  for (const warning of sandbox.warnings) log.warn({ warning }, "sandbox warning");
+
+  // 3. registration
+  if (!options.appId || !options.privateKey) {
+    if (config.production) {
+      throw new ConfigError([
+        options.appId ? "The App's private key is missing. Set PRIVATE_KEY, or PRIVATE_KEY_PATH to the .pem file from the GitHub App's settings." : "APP_ID is missing. Set it to your GitHub App's id.",
+      ]);
+    }
+    await run(() => undefined, { log });
+    return;
+  }
+
+  // 4. the app; builds a killed or crashed run left queued or running are resumed (README: Restarts)
+  const probot = new Probot({ appId: options.appId, privateKey: options.privateKey, secret: options.secret, baseUrl: options.baseUrl, redisConfig: options.redisConfig, log, Octokit: PyciOctokit });
+  const appRoutes: Route[] = [];
+  const control: AppControl = {};
+  const app = createApp(config, { secrets: [...secretsOf(options), ...knownSecrets(process.env, config.sshKeyPath)], recoverInterrupted: true, control });
+  await probot.load(app, { cwd: process.cwd(), addHandler: (route) => appRoutes.push(route) });
+
+  // 5. the HTTP server
+  let closing = false;
+  const webhooks = webhookRoute({
+    path: options.webhookPath,
+    secret: options.secret,
+    receive: (delivery) => probot.webhooks.receive(delivery as ReceivedEvent),
+    log,
+    maxBodyBytes: WEBHOOK_BODY_CAP,
+    closing: () => closing,
+  });
+  const server = createHttpServer({ log, maxBodyBytes: WEBHOOK_BODY_CAP, routes: [webhooks, ...appRoutes] });
+  const address = await listen(server, options.host, options.port);
+  log.info(`Listening on http://${address}`);
+  if (options.webhookProxy) {
+    await startWebhookProxy({ url: options.webhookProxy, target: `http://${address}${options.webhookPath}`, log });
+  }
+
+  // 6. signals
+  shutDownOnSignals({
+    server,
+    log,
+    stopDeliveries: () => (closing = true),
+    stopBuilds: async () => control.shutdown?.(config.shutdownGraceMs),
+  });
 }
 
-function privateKey(): string | undefined {
-  if (process.env.PRIVATE_KEY) return process.env.PRIVATE_KEY;
-  const path = process.env.PRIVATE_KEY_PATH;
-  return path && existsSync(path) ? readFileSync(path, "utf8") : undefined;
+/** Masked in every stored log: the webhook secret and the private key, line by line (logs are masked a line at a time). */
+function secretsOf(options: ServerOptions): string[] {
+  const keyLines = (options.privateKey ?? "").split("\n").filter((line) => line.length >= 16 && !line.startsWith("-----"));
+  return [options.secret, ...keyLines].filter((s) => s !== "development");
+}
+
+/** Resolves with `host:port` once listening; rejects with a hint when the port is taken. */
+function listen(server: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") error.message = `Port ${port} is already in use. Set the PORT environment variable to use a different port.`;
+      reject(error);
+    });
+    server.listen({ host, port }, () => {
+      const bound = server.address();
+      if (typeof bound !== "object" || bound === null) return resolve(`${host}:${port}`);
+      resolve(bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`);
+    });
+  });
 }
 
 process.on("unhandledRejection", (reason) => {

@@ -84,7 +84,7 @@ function common(payload: Payload, deliveryId: string, auth: GitHubAuth, event: s
   if (!repository) return new Ignored("payload has no repository");
   const owner = repository.owner?.login;
   const repo = repository.name;
-  if (typeof owner !== "string" || !NAME.test(owner) || typeof repo !== "string" || !NAME.test(repo) || repo === "." || repo === "..") {
+  if (!isName(owner) || !isName(repo)) {
     return new Ignored("repository owner or name is missing or malformed");
   }
   if (typeof sha !== "string" || !SHA.test(sha)) return new Ignored("head commit SHA is missing or malformed");
@@ -98,6 +98,11 @@ function withPullRequest(base: BuildRequest, pulls: ({ number?: unknown; head?: 
   if (!Array.isArray(pulls)) return base;
   const pr = pulls.find((p) => p?.head?.sha === base.sha) ?? pulls[0];
   return isId(pr?.number) ? { ...base, prNumber: pr.number } : base;
+}
+
+/** An owner or repository name: it goes into API paths, where "." and ".." would climb. */
+function isName(value: unknown): value is string {
+  return typeof value === "string" && NAME.test(value) && value !== "." && value !== "..";
 }
 
 /** GitHub's ids and numbers: positive integers (JSON also allows 1.5, -1 and 1e400). */

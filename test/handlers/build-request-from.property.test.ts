@@ -223,6 +223,17 @@ describe("build requests from hostile payloads", () => {
     );
   });
 
+  it("ignores owners and repositories named . or .. (they would climb in API paths)", () => {
+    for (const name of [".", ".."]) {
+      for (const key of ["owner", "name"] as const) {
+        const payload = pullRequest() as { repository: { name: string; owner: { login: string } } };
+        if (key === "owner") payload.repository.owner.login = name;
+        else payload.repository.name = name;
+        expect(fromPullRequest(payload, "d5"), `${key} ${name}`).toBeInstanceOf(Ignored);
+      }
+    }
+  });
+
   it("a hostile head branch is kept as data only: the request builds the commit, not the branch", () => {
     for (const ref of HOSTILE) {
       const payload = pullRequest() as { pull_request: { head: { ref: string } } };
