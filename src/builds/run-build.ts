@@ -75,7 +75,8 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       python: repoConfig.python ?? config.python,
       timeoutMs: config.stepTimeoutMs,
       ...(signal ? { signal } : {}),
-      sandbox: sandboxSettings(config),
+      // in GitHub Actions the job's runner is the sandbox, and the checkout is the job's own
+      ...(deps.source.kind === "clone" ? { sandbox: sandboxSettings(config) } : {}),
       openLog: (step) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       // results of the same tree are reused (a fresh clone's tree: set before any of its code ran)
       ...(workspace.tree ? { cache: { dir: config.dataDir, tree: workspace.tree, scope: request.cloneUrl, buildId: record.id } } : {}),

@@ -94,6 +94,8 @@ describe("a kill -9 and a restart of the server", () => {
       CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
       CI_CONCURRENCY: "2",
       CI_ADMIN_TOKEN: adminToken,
+      // what a kill -9 leaves running is an unsandboxed step's (bwrap's die-with-parent leaves nothing)
+      CI_SANDBOX: "off",
       LOG_LEVEL: "info",
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     };
