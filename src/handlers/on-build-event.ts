@@ -3,12 +3,14 @@ import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
 import type { BuildRequest, GitHubAuth } from "../builds/build-request.js";
 import { Ignored } from "./build-request-from.js";
+import { forkGate } from "./fork-gate.js";
 
 type BuildEvent = "pull_request" | "check_run" | "check_suite";
 
 /**
  * A webhook handler: turns the delivery into a build request with `toRequest`
- * (a pure function), then accepts the build, which queues it and returns.
+ * (a pure function), applies CI_FORK_POLICY to it (forkGate), then accepts
+ * the build, which queues it and returns.
  * It never runs the build: GitHub waits at most 10 s for the answer.
  */
 export function onBuildEvent<E extends BuildEvent>(
@@ -23,7 +25,9 @@ export function onBuildEvent<E extends BuildEvent>(
       deps.metrics?.delivery(context.name, "ignored");
       return;
     }
-    const { outcome } = acceptBuild(deps, request);
+    const allowed = await forkGate(deps, context, request);
+    if (allowed === undefined) return;
+    const { outcome } = acceptBuild(deps, allowed);
     deps.metrics?.delivery(context.name, outcome === "created" ? "accepted" : outcome);
   };
 }
