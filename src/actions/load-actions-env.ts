@@ -63,6 +63,9 @@ export function loadActionsEnv(env: NodeJS.ProcessEnv, tempRoot: string): Action
       CI_DATA_DIR: join(tempRoot, "data"),
       CI_WORK_DIR: join(tempRoot, "work"),
       CI_CONCURRENCY: "1",
+      // a fork's workflow runs only as GitHub's own approval setting for fork workflows allows, with a
+      // read-only token: pyci could not post an approval request, and the job is the approval already
+      CI_FORK_POLICY: "run",
     });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -55,7 +55,7 @@ describe("loadActionsEnv", () => {
     expect(env.workspace).toBe(dir);
     expect(env.token).toBe(JOB.GITHUB_TOKEN);
     expect(env.probotEnv).toEqual({});
-    expect(env.config).toMatchObject({ python: "python3.12", stepTimeoutMs: 60_000, docsReleasesKeep: 3, concurrency: 1 });
+    expect(env.config).toMatchObject({ python: "python3.12", stepTimeoutMs: 60_000, docsReleasesKeep: 3, concurrency: 1, forkPolicy: "run" });
     expect(env.config.dataDir).toBe(join(dir, "temp", "data"));
     expect(env.config.workDir).toBe(join(dir, "temp", "work"));
   });
