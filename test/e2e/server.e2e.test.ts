@@ -393,11 +393,17 @@ describe("the pyci server process (node dist/server.js)", () => {
     removeAll([unpack]);
     expect(fake.release(OWNER, REPO, tag)).toMatchObject({ targetCommitish: docsRepo.sha, latest: false });
 
-    // GitHub's manual redelivery (same delivery id) leaves one release with one asset
+    // GitHub's manual redelivery (same delivery id) starts nothing
     const statusesBefore = fake.statuses.filter((s) => s.sha === docsRepo.sha).length;
+    const requestsBefore = fake.requests.length;
     const again = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: mergedPayload, deliveryId });
     expect(again.status).toBeLessThan(300);
-    await fake.waitFor(() => fake.statuses.filter((s) => s.sha === docsRepo.sha && s.body.state !== "pending").length >= 2 && fake.statuses.filter((s) => s.sha === docsRepo.sha).length >= statusesBefore + 2, 60_000);
+    // another delivery of the same merge (a new id) builds again, and still leaves one release with one asset
+    const another = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: mergedPayload, deliveryId: "merged-delivery-2" });
+    expect(another.status).toBeLessThan(300);
+    await fake.waitFor(() => fake.statuses.filter((s) => s.sha === docsRepo.sha).length >= statusesBefore + 2 && latest(fake.statuses, docsRepo.sha, "ci/docs")!.body.state !== "pending", 60_000);
+    expect(fake.statuses.filter((s) => s.sha === docsRepo.sha).length, "one pending and one final status: the redelivery added none").toBe(statusesBefore + 2);
+    expect(fake.requests.length).toBeGreaterThan(requestsBefore);
     expect(fake.releases.filter((r) => r.owner === OWNER && r.repo === REPO && r.tagName.startsWith("docs-"))).toHaveLength(1);
     expect(fake.release(OWNER, REPO, tag)!.assets.map((a) => a.name)).toEqual(["docs-html.tar.gz"]);
     expect(fake.violations).toEqual([]);
