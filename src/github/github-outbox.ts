@@ -10,6 +10,9 @@ export const OUTBOX_MAX_AGE_MS = 24 * 60 * 60_000;
 /** How often the outbox looks for writes that are due. */
 export const OUTBOX_POLL_MS = 5_000;
 
+/** Later than any next attempt (ISO strings compare as text: a 4-digit year). */
+const MAX_DATE_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
 /** A write that sets one thing on GitHub: a status context of a commit, or a check run. */
 export interface OutboxWrite {
   kind: OutboxKind;
@@ -103,10 +106,14 @@ export class GitHubOutbox {
     });
   }
 
-  /** Sends what is due now, then every pollMs (unref'd: the outbox never keeps the process alive). */
+  /**
+   * Sends everything kept, due or not (a new process: what a dead one could
+   * not send goes out now, GitHub may well be back), then what is due every
+   * pollMs (unref'd: the outbox never keeps the process alive).
+   */
   start(): void {
     if (this.timer) return;
-    void this.drain();
+    void this.drain({ all: true });
     this.timer = setInterval(() => void this.drain(), this.pollMs);
     this.timer.unref();
   }
@@ -117,18 +124,18 @@ export class GitHubOutbox {
   }
 
   /**
-   * One pass over the writes that are due, oldest first; it stops at the first
+   * One pass over the writes that are due (`all`: every kept one), oldest first; it stops at the first
    * that fails in a way that may pass (GitHub is still down: the others wait
    * for the next pass). Never rejects.
    */
-  drain(): Promise<void> {
-    this.draining ??= this.pass().finally(() => (this.draining = undefined));
+  drain(options: { all?: boolean } = {}): Promise<void> {
+    this.draining ??= this.pass(options.all === true).finally(() => (this.draining = undefined));
     return this.draining;
   }
 
-  private async pass(): Promise<void> {
+  private async pass(all: boolean): Promise<void> {
     try {
-      for (const entry of this.store.due(new Date(this.now()))) {
+      for (const entry of this.store.due(all ? new Date(MAX_DATE_MS) : new Date(this.now()))) {
         if ((await this.retry(entry)) === "still failing") return;
       }
     } catch (error) {

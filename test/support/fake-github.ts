@@ -140,6 +140,8 @@ export interface FakeGitHub {
   setContent(owner: string, repo: string, path: string, text: string | null): void;
   /** The next matching request(s) get `status` instead of being handled. */
   failNext(failure: FailureInjection): void;
+  /** Forgets every failure failNext set up that has not happened yet: GitHub is back. */
+  clearFailures(): void;
   /**
    * The next matching request(s) get no answer until `release()`: a GitHub that hangs (the client's
    * timeout ends it), or one request kept open to see what else arrives meanwhile. stop() drops
@@ -614,6 +616,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     },
     failNext(failure) {
       failures.push({ ...failure, left: failure.times ?? 1 });
+    },
+    clearFailures() {
+      failures.length = 0;
     },
     holdNext(match) {
       const hold = { match, left: match.times ?? 1, arrived: 0, released: false, waiting: [] as (() => void)[], onArrival: new Set<() => void>() };
