@@ -56,12 +56,12 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     const source: CloneSource = deps.source.kind === "existing" ? { protocol: "local", url: deps.source.dir } : await cloneSource(config, request, github.octokit);
     const mask = maskSecrets([...deps.secrets, source.protocol === "https" ? source.token : undefined]);
     const fetched = await runCheckout(deps, record, workspace, source, request, mask);
-    await running;
+    // nothing of the build's is still in flight when it reports (or when it ends)
+    const [read] = await Promise.all([repoConfigRead, running]);
     if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
     if (fetched.state !== "success") return await finish(deps, github, request, record, [fetched]);
 
     // 3. the repository's config
-    const read = await repoConfigRead;
     if ("error" in read) {
       return await finish(deps, github, request, record, [{ name: "config", state: "error", summary: read.error.message, exitCode: null, durationMs: 0 }]);
     }
