@@ -1,6 +1,6 @@
 import { prepareSandbox } from "./prepare-sandbox.js";
 import { resolveSandbox, type SandboxSettings } from "./resolve-sandbox.js";
-import type { LogSink, RepoConfig, Sandbox, Step, StepContext, StepResult } from "./types.js";
+import type { LogSink, RepoConfig, Sandbox, Step, StepCache, StepContext, StepResult } from "./types.js";
 
 /** Stages run in order; the steps of one stage run side by side. */
 export type Pipeline = Step[][];
@@ -18,6 +18,8 @@ export interface PipelineOptions {
   openLog(step: string): LogSink & { close(): void };
   onStepStart?(step: string): void;
   onStepEnd?(result: StepResult): void;
+  /** Lets steps reuse results of the same tree (check, docs); absent: every step runs. */
+  cache?: StepCache;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
   }
 
   for (const stage of pipeline) {
-    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(sandbox ? { sandbox } : {}) };
+    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.cache ? { cache: options.cache } : {}), ...(sandbox ? { sandbox } : {}) };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
     if (blocker) {
       const stopped = blocker;

@@ -124,6 +124,20 @@ export interface StepContext {
    * absent means not at all. Set by the pipeline from PipelineOptions.sandbox.
    */
   sandbox?: Sandbox;
+  /** Where steps may reuse an earlier result of the same tree (result-cache.ts); absent: no cache. */
+  cache?: StepCache;
+}
+
+/** What a step needs to key, find and store its results in the result cache. */
+export interface StepCache {
+  /** CI_DATA_DIR: results live in <dir>/results. */
+  dir: string;
+  /** `git rev-parse HEAD^{tree}` of the checkout, taken before any of its code ran. */
+  tree: string;
+  /** The repository (its clone URL): results are never shared between repositories. */
+  scope: string;
+  /** This build, named by the results it stores. */
+  buildId: string;
 }
 
 /**
