@@ -107,6 +107,14 @@ describe("pyci's Octokit", () => {
     expect(statusRequests("hung").map((r) => r.status)).toEqual([201]);
   });
 
+  it("stops waiting for a token request GitHub never answers (a write waits for its token), and retries", async () => {
+    const hung = fake.holdNext({ method: "POST", path: "/app/installations/93/access_tokens" });
+    await setStatus(await github(93, { timeouts: { requestMs: 300 } }), target("token-hung"), STATUS);
+    expect(hung.arrived()).toBe(1);
+    expect(fake.issuedTokens.filter((t) => t.installationId === 93)).toHaveLength(1);
+    expect(statusRequests("token-hung").map((r) => r.status)).toEqual([201]);
+  });
+
   it("sends a burst of 10 writes of an installation without waiting, then paces them", async () => {
     const waits: number[] = [];
     // a clock that stands still: the bucket never refills by itself, so the count is exact
