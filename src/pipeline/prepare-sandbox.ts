@@ -1,6 +1,6 @@
-import { chmod, lchown, mkdir, readdir, realpath, stat } from "node:fs/promises";
+import { chmod, lchown, mkdir, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "./exec.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
@@ -55,7 +55,9 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
     return { ok: false, problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})` };
   }
   // a venv (its prefix) over its base interpreter (the base prefix, and where the executable really is)
-  const readable = unique([prefix, basePrefix, dirname(python), dirname(await realpath(python)), PYCI_PYTHON_DIR, PYRIGHT_DIR, dirname(dirname(process.execPath))]);
+  // and, in bwrap, the object stores a cached checkout borrows from (git in the checkout needs them; they are in hidden CI_DATA_DIR)
+  const borrowed = policy.sandbox.kind === "bwrap" ? await alternates(build.dir) : [];
+  const readable = unique([prefix, basePrefix, dirname(python), dirname(await realpath(python)), PYCI_PYTHON_DIR, PYRIGHT_DIR, dirname(dirname(process.execPath)), ...borrowed]);
   const sandbox: Sandbox = { ...policy.sandbox, readable, writable };
 
   // 2. the build's directories, the sandbox user's
@@ -88,6 +90,30 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
     };
   }
   return { ok: true, sandbox, python };
+}
+
+/**
+ * The object directories a checkout borrows (`.git/objects/info/alternates`,
+ * written by a clone with --reference or --shared from the repository
+ * cache): only those, read-only, never the rest of CI_DATA_DIR. In the user
+ * sandbox they stay out of reach (CI_DATA_DIR is not the sandbox user's),
+ * so git commands of the code under test see a checkout without history.
+ */
+async function alternates(dir: string): Promise<string[]> {
+  const objects = join(dir, ".git", "objects");
+  let text: string;
+  try {
+    text = await readFile(join(objects, "info", "alternates"), "utf8");
+  } catch {
+    return [];
+  }
+  const paths = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .map((line) => resolve(objects, line));
+  const existing = await Promise.all(paths.map((path) => stat(path).then((s) => (s.isDirectory() ? path : undefined), () => undefined)));
+  return existing.filter((path): path is string => path !== undefined);
 }
 
 /** Gives a directory tree to the sandbox user (symlinks themselves, never what they point at). */

@@ -70,6 +70,20 @@ class Escape(unittest.TestCase):
             f.write("the checkout is writable")
 `;
 
+/** A test that asks git for the checkout's history, and tries the server's database beside the cache. */
+const GIT_TEST = `import subprocess, unittest
+
+
+class Git(unittest.TestCase):
+    def test_git(self):
+        print("HEAD", subprocess.run(["git", "log", "-1", "--format=%H"], capture_output=True, text=True, check=True).stdout.strip())
+        try:
+            open(${JSON.stringify(dbPath)}).read()
+            print("READ db")
+        except OSError as e:
+            print("DENIED", ${JSON.stringify(dbPath)}, type(e).__name__)
+`;
+
 function config(extra: Partial<RepoConfig> = {}): RepoConfig {
   return { check: { enforceTypeErrors: undefined }, test: { startDir: ".", pattern: "test*.py" }, install: [], docs: { install: [], warningsAsErrors: false }, ...extra };
 }
@@ -157,6 +171,30 @@ describe("the sandbox of the code under test", () => {
     expect(results.map((r) => [r.name, r.state])).toEqual([["install", "success"], ["check", "success"], ["test", "success"]]);
     expect(text).toContain("install ran");
     expect(text).toMatch(/VENV\s+\S*pyci-scratch-\w+\/venv/);
+  });
+
+  it.skipIf(!BWRAP)("bwrap: git in a checkout that borrows objects from a cache in the hidden data dir sees its history, and nothing else there", async () => {
+    // the repository cache's layout: a mirror in CI_DATA_DIR, the checkout cloned --shared from it
+    const origin = makeRepo({ "test_git.py": GIT_TEST });
+    const mirror = join(dataDir, "git-cache", "origin.git");
+    execFileSync("git", ["clone", "-q", "--mirror", origin.dir, mirror]);
+    const checkout = mkdtempSync(join(tmpdir(), "pyci-checkout-"));
+    const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
+    cleanups.push(() => origin.remove(), () => rmSync(checkout, { recursive: true, force: true }), () => rmSync(scratchDir, { recursive: true, force: true }));
+    execFileSync("git", ["clone", "-q", "--shared", mirror, checkout]);
+    let text = "";
+    const results = await runPipeline([[testStep]], {
+      dir: checkout,
+      scratchDir,
+      repoConfig: config(),
+      python: "python3",
+      timeoutMs: 120_000,
+      sandbox: { mode: "bwrap", user: "nobody", hidden },
+      openLog: () => ({ write: (t) => (text += t), close() {} }),
+    });
+    expect(results.map((r) => [r.name, r.state])).toEqual([["test", "success"]]);
+    expect(text).toContain(`HEAD ${origin.sha}`);
+    expect(text).toMatch(new RegExp(`DENIED ${dbPath} FileNotFoundError`));
   });
 
   it("auto picks bwrap where it works, else the user when root, else off with a warning", async () => {
