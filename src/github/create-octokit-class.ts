@@ -35,6 +35,8 @@ type LimitOptions = { method: string; url: string };
  * - writes (POST/PATCH/PUT/DELETE) go out one at a time per installation, ten at
  *   once after a quiet spell, then one a second (see WriteLimiter), instead of
  *   plugin-throttling's fixed second between any two writes of an installation;
+ *   a new build's `pending` statuses and check run go first, borrowing from the
+ *   writes after them, so a push shows `pending` at once;
  *   installations never wait for each other;
  * - 5xx, timeouts and network errors are retried 3 times with backoff (plugin-retry);
  * - rate limits (primary: x-ratelimit-remaining 0 until x-ratelimit-reset; secondary:
@@ -59,7 +61,7 @@ export function createPyciOctokit(options: PyciOctokitOptions = {}) {
 
   const pacing = (octokit: { hook: { wrap: (name: "request", wrapper: Wrapper) => void } }, octokitOptions: Record<string, unknown>) => {
     const key = installationKey(octokitOptions);
-    octokit.hook.wrap("request", (request, route) => (isWrite(route) ? limiter.run(key, () => request(route)) : request(route)));
+    octokit.hook.wrap("request", (request, route) => (isWrite(route) ? limiter.run(key, () => request(route), { opening: isOpening(route) }) : request(route)));
   };
 
   return ProbotOctokit.plugin(pacing as never).defaults((instance: Record<string, unknown> = {}) => {
@@ -84,7 +86,7 @@ export function createPyciOctokit(options: PyciOctokitOptions = {}) {
 /** The server's Octokit class: one write limiter for the whole process. */
 export const PyciOctokit = createPyciOctokit();
 
-type Route = { method?: string; url?: string };
+type Route = { method?: string; url?: string; state?: unknown };
 type Wrapper = (request: (route: Route) => Promise<unknown>, route: Route) => Promise<unknown>;
 
 /** plugin-throttling's write group, made a no-op: `key(id).schedule(options, fn)` runs fn at once. */
@@ -96,6 +98,13 @@ const PASS_THROUGH_GROUP = {
 function installationKey(options: Record<string, unknown>): string {
   const auth = options.auth as { installationId?: unknown } | undefined;
   return auth?.installationId !== undefined ? `installation:${String(auth.installationId)}` : "app";
+}
+
+/** The first thing a new build shows on GitHub: a `pending` commit status, or a new check run. */
+function isOpening(route: Route): boolean {
+  if ((route.method ?? "").toUpperCase() !== "POST") return false;
+  const { pathname } = new URL(route.url ?? "/", "http://github.test");
+  return (/\/statuses\/[^/]+$/.test(pathname) && route.state === "pending") || /\/check-runs$/.test(pathname);
 }
 
 /** A request that changes something on GitHub, except minting tokens (which a write of the installation may be waiting for). */

@@ -129,6 +129,19 @@ describe("pyci's Octokit", () => {
     expect(statusRequests("burst")).toHaveLength(11);
   });
 
+  it("sends a new build's pending status and check run at once while the installation's other writes are paced", async () => {
+    const waits: number[] = [];
+    const limiter = new WriteLimiter({ now: () => 0, sleep: async (ms) => void waits.push(ms) });
+    const writer = await github(94, { limiter });
+    for (let i = 0; i < 10; i++) await setStatus(writer, target("opening"), { ...STATUS, context: `ci/${i}` });
+    await setStatus(writer, target("opening"), { ...STATUS, context: "ci/new", state: "pending" });
+    await writer.octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner: "acme", repo: "opening", name: "pyci", head_sha: SHA, status: "queued" });
+    expect(waits).toEqual([]);
+    // a final status is not an opening write: it waits for its token
+    await setStatus(writer, target("opening"), { ...STATUS, context: "ci/new" });
+    expect(waits).toHaveLength(1);
+  });
+
   it("sends an installation's writes one at a time, and never makes another installation wait", async () => {
     const limiter = new WriteLimiter();
     const [a, b] = [await github(91, { limiter }), await github(92, { limiter })];

@@ -82,4 +82,48 @@ describe("WriteLimiter", () => {
     await expect(failed).rejects.toThrow("502");
     await expect(limiter.run("k", async () => "next")).resolves.toBe("next");
   });
+
+  it("sends an opening write (a new build's pending) before the writes waiting, without waiting itself", async () => {
+    const time = fakeTime();
+    const gate = deferred();
+    let sleeping = 0;
+    // a sleep that holds until released: the ordinary writes are being paced when the opening one arrives
+    const limiter = new WriteLimiter({ now: time.now, sleep: () => (sleeping++, gate.promise) });
+    const order: string[] = [];
+    const ordinary = Array.from({ length: 12 }, (_, i) => limiter.run("k", async () => void order.push(`final ${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(order).toHaveLength(10);
+    expect(sleeping).toBe(1);
+    await limiter.run("k", async () => void order.push("pending"), { opening: true });
+    expect(order.slice(10)).toEqual(["pending"]);
+    gate.resolve();
+    await Promise.all(ordinary);
+    expect(order.slice(10)).toEqual(["pending", "final 10", "final 11"]);
+  });
+
+  it("lets opening writes borrow at most 10 writes ahead, which the writes after them wait for", async () => {
+    const time = fakeTime();
+    const limiter = new WriteLimiter({ now: time.now, sleep: time.sleep });
+    for (let i = 0; i < 10; i++) await limiter.run("k", async () => undefined);
+    for (let i = 0; i < 10; i++) await limiter.run("k", async () => undefined, { opening: true });
+    expect(time.waits).toEqual([]);
+    await limiter.run("k", async () => undefined, { opening: true });
+    expect(time.waits).toEqual([1000]);
+    // the debt is paid back by the next ordinary write: 10 borrowed, then its own token
+    await limiter.run("k", async () => undefined);
+    expect(time.waits).toEqual([1000, 11_000]);
+  });
+
+  it("never sends more than 80 writes in any minute, however opening and ordinary writes mix (GitHub's ceiling)", async () => {
+    const time = fakeTime();
+    const limiter = new WriteLimiter({ now: time.now, sleep: time.sleep });
+    const sentAt: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      // after a quiet spell: the burst, then a storm of new builds' pending (as much borrowing as there can be), then their results
+      const j = i % 100;
+      if (j === 0) time.advance(60_000);
+      await limiter.run("k", async () => void sentAt.push(time.now()), { opening: j >= 10 && j < 40 });
+    }
+    for (let i = 0; i + 80 < sentAt.length; i++) expect(sentAt[i + 80]! - sentAt[i]!).toBeGreaterThanOrEqual(60_000);
+  });
 });
