@@ -1,6 +1,6 @@
 import { chmod, lchown, mkdir, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "./exec.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
@@ -42,18 +42,9 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
   const common = { timeoutMs: build.timeoutMs, ...(build.signal ? { signal: build.signal } : {}) };
 
   // 1. the interpreter's real path and prefix
-  const asked = await run({
-    ...common,
-    cmd: build.python,
-    args: ["-I", "-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"],
-    cwd: build.scratchDir,
-    env: sandboxEnv(build.scratchDir),
-    captureStdout: true,
-  });
-  const [python = "", prefix = "", basePrefix = ""] = asked.stdout.trim().split("\n");
-  if (asked.exitCode !== 0 || ![python, prefix, basePrefix].every((path) => path.startsWith("/"))) {
-    return { ok: false, problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})` };
-  }
+  const asked = await askInterpreter(build, common);
+  if (!asked.ok) return asked;
+  const { python, prefix, basePrefix } = asked;
   // a venv (its prefix) over its base interpreter (the base prefix, and where the executable really is)
   // and, in bwrap, the object stores a cached checkout borrows from (git in the checkout needs them; they are in hidden CI_DATA_DIR)
   const borrowed = policy.sandbox.kind === "bwrap" ? await alternates(build.dir) : [];
@@ -77,6 +68,8 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
 
   // 3. the interpreter starts in the sandbox
   // (the same interpreter: one that cannot read its venv's pyvenv.cfg starts as its base, without the venv's packages)
+  const probeKey = [sandbox.kind, sandbox.user?.uid ?? "", python].join("\0");
+  if (startsInSandbox.has(probeKey)) return { ok: true, sandbox, python };
   const output: string[] = [];
   const tried = await run({ ...common, cmd: python, args: ["-I", "-c", PROBE], cwd: build.dir, env: sandboxEnv(build.scratchDir), sandbox, captureStdout: true, log: { write: (t) => output.push(t) } });
   if (tried.exitCode !== 0 || tried.stdout.trim() !== prefix) {
@@ -89,7 +82,46 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
       problem: `The interpreter ${python} cannot run in the ${sandbox.kind} sandbox${who}, or cannot read the checkout and write the scratch dir there (${detail}). It and its directories must be readable and executable by CI_SANDBOX_USER${sandbox.user ? ` (${sandbox.user.name})` : ""}: install Python outside /root, or use CI_SANDBOX=bwrap`,
     };
   }
+  startsInSandbox.add(probeKey);
   return { ok: true, sandbox, python };
+}
+
+interface Interpreter {
+  ok: true;
+  python: string;
+  prefix: string;
+  basePrefix: string;
+}
+
+/**
+ * What each interpreter command (CI_PYTHON, a repository's `python:`) said it
+ * is, asked once per server while its executable is still there: a pyenv
+ * shim takes most of a second of bash to answer, every build.
+ */
+const interpreters = new Map<string, Interpreter>();
+/** The sandboxes (kind, user, interpreter) in which the interpreter was seen to start: probed once per server. */
+const startsInSandbox = new Set<string>();
+
+async function askInterpreter(build: SandboxBuild, common: { timeoutMs: number; signal?: AbortSignal }): Promise<Interpreter | { ok: false; problem: string }> {
+  const known = interpreters.get(build.python);
+  if (known && (await stat(known.python).then((s) => s.isFile(), () => false))) return known;
+  const asked = await run({
+    ...common,
+    cmd: build.python,
+    args: ["-I", "-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"],
+    cwd: build.scratchDir,
+    env: sandboxEnv(build.scratchDir),
+    captureStdout: true,
+  });
+  const [python = "", prefix = "", basePrefix = ""] = asked.stdout.trim().split("\n");
+  if (asked.exitCode !== 0 || ![python, prefix, basePrefix].every((path) => path.startsWith("/"))) {
+    return { ok: false, problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})` };
+  }
+  const interpreter: Interpreter = { ok: true, python, prefix, basePrefix };
+  // a command that names the same interpreter in every build: on PATH, or an absolute path outside the build
+  const stable = !build.python.includes("/") || (isAbsolute(build.python) && ![build.dir, build.scratchDir].some((dir) => build.python.startsWith(`${dir}/`)));
+  if (stable) interpreters.set(build.python, interpreter);
+  return interpreter;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -195,6 +195,22 @@ describe("the sandbox of the code under test", () => {
     expect(results.map((r) => [r.name, r.state])).toEqual([["test", "success"]]);
     expect(text).toContain(`HEAD ${origin.sha}`);
     expect(text).toMatch(new RegExp(`DENIED ${dbPath} FileNotFoundError`));
+  });
+
+  it.skipIf(!BWRAP)("bwrap: asks an interpreter command (a pyenv shim, say) for its path once per server, not once per build", async () => {
+    // a wrapper that notes every time it is run, then is the interpreter it wraps
+    const wrapperDir = mkdtempSync(join(tmpdir(), "pyci-python-wrapper-"));
+    cleanups.push(() => rmSync(wrapperDir, { recursive: true, force: true }));
+    const calls = join(wrapperDir, "calls");
+    const wrapper = join(wrapperDir, "python3");
+    const real = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
+    writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> ${calls}\nexec ${real} "$@"\n`, { mode: 0o755 });
+    for (let build = 0; build < 2; build++) {
+      const { results } = await pipeline({ mode: "bwrap", user: "nobody", hidden }, wrapper, { "test_ok.py": "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n" });
+      expect(results.map((r) => [r.name, r.state])).toEqual([["test", "success"]]);
+    }
+    // the steps run the interpreter the wrapper named, not the wrapper
+    expect(readFileSync(calls, "utf8").trim().split("\n")).toEqual([expect.stringContaining("print(sys.executable)")]);
   });
 
   it("auto picks bwrap where it works, else the user when root, else off with a warning", async () => {
