@@ -9,17 +9,14 @@ import { median } from "./stats.js";
 import type { Row } from "./table.js";
 import { watchBuild } from "./watch-build.js";
 
-/** Below this share of the first run's duration, a step counts as reused even if it does not say so. */
-const REUSED_BELOW = 0.1;
-
 /**
  * Figure 5: no repeated work.
  * - check: a third build of each repository, an empty commit on top of the warm build's (the same tree,
  *   the same pyright and config): its check step against the warm build's check step of that tree;
  * - docs: a merged pull request's docs build, then GitHub's "Re-run" of its check run (the same commit):
  *   the re-run's docs step against the first one's.
- * A step is counted as reused when the build record says so (`cached`, or "cache"/"reuse" in its summary)
- * or when it took under 10% of the first run. Repositories past the first only before `openUntil`.
+ * A step is counted as reused when the build record says so (its `reused` names the earlier build);
+ * the time it took is shown beside the first run's. Repositories past the first only before `openUntil`.
  */
 export async function measureReuse(
   h: Harness,
@@ -39,7 +36,7 @@ export async function measureReuse(
     again.push({ first: warm.build, second, finalMs: timing.finalMs });
     progress(`same-tree build ${i}: check ${fmt(stepMs(second, "check"))} (first ${fmt(stepMs(warm.build, "check"))}), build ${fmt(timing.finalMs)}`);
   }
-  const checkReused = again.map((a) => reused(a.second, a.first, "check"));
+  const checkReused = again.map((a) => reused(a.second, "check"));
   const check = median(again.map((a) => stepMs(a.second, "check")));
   const checkFirst = median(again.map((a) => stepMs(a.first, "check")));
 
@@ -50,7 +47,7 @@ export async function measureReuse(
   const firstBuild = await server.build(first.buildId);
   const rerun = await watchBuild(h, { ...docsWatch, delivery: await rerunDelivery(h, { repo: "bench-docs", dir: docsRepo.dir, sha: docsRepo.sha, name: "pyci docs" }) });
   const rerunBuild = await server.build(rerun.buildId);
-  const docsReused = reused(rerunBuild, firstBuild, "docs");
+  const docsReused = reused(rerunBuild, "docs");
   progress(`docs: first ${fmt(stepMs(firstBuild, "docs"))}, re-run ${fmt(stepMs(rerunBuild, "docs"))}${docsReused ? " (reused)" : ""}`);
 
   const rows: Row[] = [
@@ -88,9 +85,8 @@ export async function measureReuse(
   };
 }
 
-function reused(second: BuildJson, first: BuildJson, step: string): boolean {
+/** The build record names the build whose result a reused step is (StepResult.reused). */
+function reused(second: BuildJson, step: string): boolean {
   const s = second.steps.find((x) => x.name === step);
-  if (!s) return false;
-  if (s.cached === true || /cache|reuse/i.test(s.summary)) return true;
-  return s.durationMs < REUSED_BELOW * stepMs(first, step);
+  return typeof s?.reused === "object" && s.reused !== null;
 }

@@ -74,6 +74,13 @@ export interface StepResult {
   artifacts?: Artifact[];
   /** Numbers a step reports beyond tests and diagnostics, e.g. { pages: 14 } for docs. */
   counts?: Record<string, number>;
+  /** The earlier build whose result this is (the result cache): the step did not run again. */
+  reused?: ReusedFrom;
+}
+
+export interface ReusedFrom {
+  buildId: string;
+  createdAt: string;
 }
 
 export interface Artifact {

@@ -29,7 +29,7 @@ export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string 
 }
 
 function stepTable(steps: StepResult[]): string {
-  const rows = steps.map((s) => `| ${s.name} | ${ICON[s.state] ?? ""} ${s.state} | ${formatDuration(s.durationMs)} | ${cell(s.summary)} |`);
+  const rows = steps.map((s) => `| ${s.name} | ${ICON[s.state] ?? ""} ${s.state} | ${formatDuration(s.durationMs)} | ${cell(s.summary)}${s.reused ? ` (reused: same tree, tools and configuration as a build of ${s.reused.createdAt.slice(0, 16).replace("T", " ")} UTC)` : ""} |`);
   return ["| Step | Result | Duration | Summary |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 

@@ -1,5 +1,5 @@
 import type { BuildRequest } from "../builds/build-request.js";
-import type { Artifact, Diagnostic, Severity, StepResult, StepState, TestCaseResult, TestCounts, TestOutcome } from "../pipeline/types.js";
+import type { Artifact, Diagnostic, ReusedFrom, Severity, StepResult, StepState, TestCaseResult, TestCounts, TestOutcome } from "../pipeline/types.js";
 import type { BuildRecord, BuildState } from "./build-record.js";
 
 /** A build as its tables hold it (column names as in the schema; NULL for absent). */
@@ -47,6 +47,7 @@ export interface StepRow {
   test_counts_json: string | null;
   counts_json: string | null;
   artifacts_json: string | null;
+  reused_json: string | null;
 }
 
 export interface TestRow {
@@ -122,6 +123,7 @@ export function toRows(record: BuildRecord): BuildRows {
       test_counts_json: json(step.testCounts),
       counts_json: json(step.counts),
       artifacts_json: json(step.artifacts),
+      reused_json: json(step.reused),
     });
     step.tests?.forEach((t, i) => {
       rows.tests.push({
@@ -203,6 +205,7 @@ function stepFrom(s: StepRow, rows: BuildRows, detail: boolean): StepResult {
     ...present("python", s.python),
     ...present("artifacts", parse<Artifact[]>(s.artifacts_json)),
     ...present("counts", parse<Record<string, number>>(s.counts_json)),
+    ...present("reused", parse<ReusedFrom>(s.reused_json)),
   };
 }
 

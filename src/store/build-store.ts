@@ -422,7 +422,7 @@ const INSERT_BUILD = insert("builds", BUILD_COLUMNS);
 const UPSERT_BUILD = `${INSERT_BUILD} ON CONFLICT (id) DO UPDATE SET ${BUILD_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}`;
 const INSERT_STEP = insert("steps", [
   "build_id", "position", "name", "state", "summary", "exit_code", "duration_ms", "enforced", "python",
-  "test_count", "diagnostic_count", "test_counts_json", "counts_json", "artifacts_json",
+  "test_count", "diagnostic_count", "test_counts_json", "counts_json", "artifacts_json", "reused_json",
 ]);
 const INSERT_TEST = insert("test_results", ["build_id", "step", "position", "test_id", "outcome", "duration_ms", "message", "traceback", "file", "line"]);
 const INSERT_DIAGNOSTIC = insert("diagnostics", [

@@ -63,7 +63,7 @@ ${build.error ? `<p class="problem">${h(build.error)}</p>` : ""}
 }
 
 function stepRow(s: StepResult): string {
-  return `<tr data-step="${h(s.name)}"><td><a href="#log-${h(s.name)}">${h(s.name)}</a></td><td><span class="state s-${h(s.state)}">${h(s.state)}</span></td><td class="dur">${h(formatDuration(s.durationMs))}</td><td>${h(s.summary)}</td></tr>`;
+  return `<tr data-step="${h(s.name)}"><td><a href="#log-${h(s.name)}">${h(s.name)}</a></td><td><span class="state s-${h(s.state)}">${h(s.state)}</span></td><td class="dur">${h(formatDuration(s.durationMs))}</td><td>${h(s.summary)}${s.reused ? ` <small class="reused">(reused from <a href="${h(encodeURIComponent(s.reused.buildId))}">build ${h(s.reused.buildId.slice(0, 8))}</a> of ${time(s.reused.createdAt)}: the same tree, tools and configuration)</small>` : ""}</td></tr>`;
 }
 
 /** A step with a log and no result: running while the build is, else it never reported one. */

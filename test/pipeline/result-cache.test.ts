@@ -63,7 +63,10 @@ describe("the check step and the result cache", () => {
     writeFileSync(join(repo.dir, "calc", "worse.py"), "x: int = 'no'\n");
     const second = context(repo.dir, cacheFor(data, repo.dir, "build-two"));
     const two = await checkStep.run(second.ctx);
-    expect(withoutDuration(two)).toEqual(withoutDuration(one));
+    const { reused, ...result } = withoutDuration(two);
+    expect(result).toEqual(withoutDuration(one));
+    expect(one.reused).toBeUndefined();
+    expect(reused).toEqual({ buildId: "build-one", createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     expect(second.log()).toMatch(/^\[pyci: cached result from build build-one of \d{4}-\d\d-\d\dT[^:]+:\d\d:\d\d\.\d+Z: same tree, pyright \d+\.\d+\.\d+, configuration and Python packages\]\n/);
     expect(second.log()).toContain("calc/bad.py:2:12 - error: Type \"int\" is not assignable to return type \"str\"");
     expect(second.log()).toContain("[pyci: end of the cached output]");
@@ -176,7 +179,8 @@ describe("the docs step and the result cache", () => {
     const second = context(repo.dir, cacheFor(data, repo.dir, "docs-two"));
     const two = await docsStep.run(second.ctx);
     expect(second.log()).toContain("cached result from build docs-one");
-    expect(withoutDuration({ ...two, artifacts: [] })).toEqual(withoutDuration({ ...one, artifacts: [] }));
+    expect(withoutDuration({ ...two, artifacts: [], reused: undefined })).toEqual(withoutDuration({ ...one, artifacts: [], reused: undefined }));
+    expect(two.reused?.buildId).toBe("docs-one");
     expect(two.artifacts).toEqual([{ name: "docs-html.tar.gz", path: join(second.ctx.scratchDir, "docs-html.tar.gz"), contentType: "application/gzip" }]);
     expect(readFileSync(two.artifacts![0]!.path).equals(archive)).toBe(true);
     expect(execFileSync("tar", ["-tzf", two.artifacts![0]!.path], { encoding: "utf8" }).split("\n")).toContain("index.html");

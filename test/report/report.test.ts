@@ -61,6 +61,12 @@ describe("summaryMarkdown", () => {
     expect(md).toContain("[Full output of every step](https://ci.example.com/builds/abc)");
   });
 
+  it("says which steps reused an earlier build's result", () => {
+    const md = summaryMarkdown([{ ...check, reused: { buildId: "Un9kJhxlY865yn3iiqw2LQ", createdAt: "2026-11-27T10:05:09.000Z" } }, test]);
+    expect(md).toMatch(/\| check \|[^\n]*\(reused: same tree, tools and configuration as a build of 2026-11-27 10:05 UTC\) \|/);
+    expect(md).not.toMatch(/\| test \|[^\n]*reused/);
+  });
+
   it("stays within GitHub's 65535 characters however many tests fail", () => {
     const many: StepResult = { ...test, tests: Array.from({ length: 5000 }, (_, i) => ({ id: `t.T.test_${i}`, outcome: "fail" as const, durationMs: 1, traceback: "x".repeat(2000) })) };
     expect(summaryMarkdown([many]).length).toBeLessThanOrEqual(MAX_OUTPUT_CHARS);

@@ -111,6 +111,7 @@ function rich(): BuildRecord {
         durationMs: 9000,
         counts: { pages: 14, warnings: 0 },
         artifacts: [{ name: "docs-html.tar.gz", path: "/data/artifacts/x/docs-html.tar.gz", contentType: "application/gzip" }],
+        reused: { buildId: "Un9kJhxlY865yn3iiqw2LQ", createdAt: "2026-11-27T10:00:00.000Z" },
       },
     ],
   });

@@ -54,6 +54,13 @@ function window(step: string, text: string, over: Partial<LogWindow> = {}): LogW
 const SCRIPT = "/assets/log-viewer.js?v=abc";
 
 describe("buildPage", () => {
+  it("links a reused step to the build whose result it is", () => {
+    const reused = { ...build, steps: [{ ...build.steps[0]!, reused: { buildId: "BBBBBBBBBBBBBBBBBBBBBB", createdAt: "2026-11-27T10:00:00.000Z" } }, build.steps[1]!] };
+    const html = buildPage(reused, [], { scriptSrc: SCRIPT });
+    expect(html).toMatch(/<tr data-step="check">.*reused from <a href="BBBBBBBBBBBBBBBBBBBBBB">build BBBBBBBB<\/a>/);
+    expect(html).not.toMatch(/<tr data-step="test">.*reused/);
+  });
+
   it("escapes everything that comes from the repository or the payload", () => {
     const html = buildPage(build, [window("test", "\u001b[31m<img src=x onerror=alert(1)>\u001b[0m\n")], { scriptSrc: SCRIPT });
     expect(html).not.toContain("<script>alert(1)</script>");

@@ -3,6 +3,7 @@ import { v1Initial } from "./v1-initial.js";
 import { v2BuildBranch } from "./v2-build-branch.js";
 import { v3Deliveries } from "./v3-deliveries.js";
 import { v4Outbox } from "./v4-outbox.js";
+import { v5StepReused } from "./v5-step-reused.js";
 
 /** The schema's whole history, oldest first. Add a file and an entry; never change a released one. */
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2BuildBranch, v3Deliveries, v4Outbox];
+export const MIGRATIONS: readonly Migration[] = [v1Initial, v2BuildBranch, v3Deliveries, v4Outbox, v5StepReused];
