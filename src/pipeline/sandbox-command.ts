@@ -43,11 +43,12 @@ export function sandboxCommand(sandbox: Sandbox, command: Command, cwd: string, 
     visible.push(dir);
   }
   args.push("--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp");
-  // the way to the bound directories, open to the user (bwrap would make it 0700)
+  // the way to the bound directories: searchable by the user, not listable (bwrap would make it 0700),
+  // so that an empty stand-in for the hidden data dir, on the way to a mirror's objects, shows nothing either
   const mounts = [...sandbox.readable, ...sandbox.writable];
   for (const dir of ancestors(mounts)) {
     if (visible.some((v) => isInside(dir, v)) || mounts.includes(dir)) continue;
-    args.push("--perms", "0755", "--dir", dir);
+    args.push("--perms", "0711", "--dir", dir);
   }
   for (const dir of sandbox.readable) {
     args.push("--ro-bind", dir, dir);

@@ -71,7 +71,7 @@ class Escape(unittest.TestCase):
 `;
 
 /** A test that asks git for the checkout's history, and tries the server's database beside the cache. */
-const GIT_TEST = `import subprocess, unittest
+const GIT_TEST = `import os, subprocess, unittest
 
 
 class Git(unittest.TestCase):
@@ -82,6 +82,10 @@ class Git(unittest.TestCase):
             print("READ db")
         except OSError as e:
             print("DENIED", ${JSON.stringify(dbPath)}, type(e).__name__)
+        try:
+            print("LISTED", ${JSON.stringify(dataDir)}, os.listdir(${JSON.stringify(dataDir)}))
+        except OSError as e:
+            print("DENIED", ${JSON.stringify(dataDir)}, type(e).__name__)
 `;
 
 function config(extra: Partial<RepoConfig> = {}): RepoConfig {
@@ -195,6 +199,9 @@ describe("the sandbox of the code under test", () => {
     expect(results.map((r) => [r.name, r.state])).toEqual([["test", "success"]]);
     expect(text).toContain(`HEAD ${origin.sha}`);
     expect(text).toMatch(new RegExp(`DENIED ${dbPath} FileNotFoundError`));
+    // the data dir on the way to the mirror's objects is an empty stand-in, and not even that can be listed
+    if (ROOT) expect(text).toMatch(new RegExp(`DENIED ${dataDir} PermissionError`));
+    expect(text).not.toContain("LISTED");
   });
 
   it.skipIf(!BWRAP)("bwrap: asks an interpreter command (a pyenv shim, say) for its path once per server, not once per build", async () => {
