@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { Agent } from "node:http";
+import { fileURLToPath } from "node:url";
+import type { AckReply, AckRequest } from "./ack-client.js";
 import { startBenchServer } from "./bench-server.js";
-import { postDeliveryLight, pullRequestDelivery, type Delivery } from "./deliver.js";
+import { pullRequestDelivery, type Delivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
 import { median, p99 } from "./stats.js";
 import type { Row } from "./table.js";
@@ -20,7 +21,9 @@ const COMMITS = 5;
  * 2. The baseline: a bare node:http server in a process of its own that reads the body and answers 200,
  *    the floor of loopback HTTP for the same client and the same requests.
  * 3. One warm-up round to each, then `rounds` rounds of 50 at once, alternating which goes first, from one
- *    client (node:http, keep-alive: see postDeliveryLight); then 50 one after another, for a delivery's own cost.
+ *    client (node:http, keep-alive: see postDeliveryLight) in a process of its own (ack-client.ts: this one
+ *    also answers the server's GitHub writes); then 50 one after another, for a delivery's own cost.
+ * 4. The server's side of the same requests: its access log's time from request headers to response end.
  */
 export async function measureAck(h: Harness, rounds: number, progress: (msg: string) => void): Promise<{ rows: Row[]; detail: Record<string, unknown>; floorRssMb: number }> {
   const repo = h.repo("bench-ack", tinyProject());
@@ -28,26 +31,28 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
   while (commits.length < COMMITS) commits.push(repo.commit({}, `known commit ${commits.length}`));
   const server = await startBenchServer(h, "ack");
   const floor = await startFloorServer();
-  const agent = new Agent({ keepAlive: true, maxSockets: 2 * CLIENTS });
+  const client = await startAckClient();
   try {
     const round = () =>
       Promise.all(
         Array.from({ length: CLIENTS }, (_, k) => pullRequestDelivery(h, { repo: "bench-ack", dir: repo.dir, number: k + 1, sha: commits[k % COMMITS]! })),
       );
     const fire = async (url: string, deliveries: Delivery[]) => {
-      const results = await Promise.all(deliveries.map((d) => postDeliveryLight(agent, url, d)));
+      const results = await client.send(url, deliveries);
       const refused = results.filter((r) => r.status < 200 || r.status >= 300);
       if (refused.length > 0) throw new Error(`${refused.length} deliveries were refused (status ${refused[0]!.status})`);
       return results.map((r) => r.ms);
     };
     const pyci: number[] = [];
     const bare: number[] = [];
+    const measured = new Set<string>();
     for (let r = 0; r <= rounds; r++) {
       const [forPyci, forFloor] = [await round(), await round()];
       const order = r % 2 === 0 ? (["pyci", "floor"] as const) : (["floor", "pyci"] as const);
       for (const which of order) {
         const ms = which === "pyci" ? await fire(server.hookUrl, forPyci) : await fire(floor.url, forFloor);
         if (r > 0) (which === "pyci" ? pyci : bare).push(...ms);
+        if (r > 0 && which === "pyci") for (const d of forPyci) measured.add(d.deliveryId);
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
       progress(`ack round ${r}${r === 0 ? " (warm-up)" : ""}: pyci p50 ${median(pyci).toFixed(1)} ms so far`);
@@ -62,6 +67,11 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
       aloneFloor.push(...(await fire(floor.url, [singlesFloor[k]!])));
     }
     const floorRssMb = floor.rssMb();
+    // 4. the server's side, from its access log
+    const serverMs = accessLogTimes(server.process.output());
+    const serverSide = [...measured].map((id) => serverMs.get(id) ?? Number.NaN);
+    const serverAlone = singles.map((d) => serverMs.get(d.deliveryId) ?? Number.NaN);
+    if ([...serverSide, ...serverAlone].some(Number.isNaN)) throw new Error("the server's access log lacks some measured deliveries");
     const rows: Row[] = [
       {
         figure: "1. Acknowledgement p50",
@@ -99,13 +109,83 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
         met: null,
         note: "the same deliveries sent one after another: a delivery's own cost, with no queue of concurrent requests ahead of it",
       },
+      {
+        figure: "1. Ack, server-side (info)",
+        target: "—",
+        measured: median(serverSide),
+        p99: p99(serverSide),
+        unit: "ms",
+        n: serverSide.length,
+        met: null,
+        note:
+          `the concurrent rounds' deliveries as the server timed them (access log: request headers → response end; the client's own time, connecting and the wait before the server reads a request are not in it); ` +
+          `one at a time: median ${median(serverAlone).toFixed(2)} ms, p99 ${p99(serverAlone).toFixed(2)} ms`,
+      },
     ];
-    return { rows, detail: { pyciMs: pyci.map(round2), floorMs: bare.map(round2), aloneMs: alone.map(round2), aloneFloorMs: aloneFloor.map(round2) }, floorRssMb };
+    const detail = {
+      pyciMs: pyci.map(round2),
+      floorMs: bare.map(round2),
+      aloneMs: alone.map(round2),
+      aloneFloorMs: aloneFloor.map(round2),
+      serverSideMs: serverSide,
+      serverSideAloneMs: serverAlone,
+    };
+    return { rows, detail, floorRssMb };
   } finally {
-    agent.destroy();
+    client.stop();
     floor.stop();
     await server.stop(true);
   }
+}
+
+/** ack-client.ts in a child process: `send` posts a batch of deliveries at once and resolves with their times. */
+async function startAckClient(): Promise<{ send(url: string, deliveries: Delivery[]): Promise<{ status: number; ms: number }[]>; stop(): void }> {
+  const viteNode = fileURLToPath(new URL("../node_modules/vite-node/vite-node.mjs", import.meta.url));
+  const script = fileURLToPath(new URL("./ack-client.ts", import.meta.url));
+  const child = spawn(process.execPath, [viteNode, script], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const reap = () => child.kill("SIGKILL");
+  process.once("exit", reap);
+  const waiting = new Map<number, { resolve(results: AckReply["results"]): void; reject(error: Error): void }>();
+  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`the ack client exited (${code})`))));
+  exited.catch(() => undefined);
+  child.on("message", (message: Partial<AckReply> & { ready?: boolean; error?: string }) => {
+    if (message.seq === undefined) return;
+    const pending = waiting.get(message.seq);
+    waiting.delete(message.seq);
+    if (message.error !== undefined) pending?.reject(new Error(`the ack client failed: ${message.error}`));
+    else pending?.resolve(message.results!);
+  });
+  await Promise.race([new Promise<void>((resolve) => child.once("message", () => resolve())), exited]);
+  let seq = 0;
+  return {
+    send(url, deliveries) {
+      const request: AckRequest = { seq: ++seq, url, deliveries };
+      const answered = new Promise<AckReply["results"]>((resolve, reject) => waiting.set(request.seq, { resolve, reject }));
+      child.send(request);
+      return Promise.race([answered, exited]);
+    },
+    stop() {
+      child.disconnect();
+      process.removeListener("exit", reap);
+    },
+  };
+}
+
+/** Webhook requests' server-side times by delivery id, from the server's JSON access log lines (src/http/access-log.ts). */
+function accessLogTimes(output: string): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const line of output.split("\n")) {
+    if (!line.includes('"responseTime"')) continue;
+    try {
+      const entry = JSON.parse(line) as { name?: string; req?: { id?: string; method?: string }; responseTime?: number };
+      if (entry.name === "http" && entry.req?.method === "POST" && typeof entry.req.id === "string" && typeof entry.responseTime === "number") {
+        times.set(entry.req.id, entry.responseTime);
+      }
+    } catch {
+      // not a log line
+    }
+  }
+  return times;
 }
 
 /** node:http answering 200 "ok" once the body is read: nothing else. */
