@@ -1,26 +1,40 @@
-import type { Probot } from "probot";
+import type { Context, Probot } from "probot";
 import type { BuildDeps } from "../builds/build-deps.js";
 import { fromCheckRun, fromCheckSuite, fromPullRequest } from "./build-request-from.js";
 import { onApprovalRequested } from "./on-approval-requested.js";
 import { onBuildEvent } from "./on-build-event.js";
 import { onMergedPullRequest } from "./on-merged-pull-request.js";
 
+/** The event names Probot's app.on() takes (`pull_request`, `pull_request.opened`, …). */
+type EventName = Extract<Parameters<Probot["on"]>[0], string>;
+type Handler = (context: Context) => Promise<void>;
+
 const PULL_REQUEST_BUILDS = ["pull_request.opened", "pull_request.reopened", "pull_request.synchronize"] as const;
 
-/** Every `event.action` that reaches a handler; the handler counts its own delivery. */
-const HANDLED = new Set<string>([...PULL_REQUEST_BUILDS, "pull_request.closed", "check_run.rerequested", "check_run.requested_action", "check_suite.rerequested"]);
-
-/** The events pyci builds on, each to its handler: the same for the server and for GitHub Actions. */
+/**
+ * The events pyci builds on, each to its handler: the same for the server and for GitHub Actions.
+ * One Probot hook takes every delivery and hands it to the handler of its `event.action`; any other
+ * delivery (ping, installation, an action pyci does not build on) is counted as ignored. Probot gives
+ * each hook an event reaches a Context with an installation Octokit of its own (~0.2 ms to build), so
+ * a catch-all hook beside per-action hooks would build two for every delivery.
+ */
 export function registerHandlers(app: Probot, deps: BuildDeps): void {
-  app.on([...PULL_REQUEST_BUILDS], onBuildEvent(deps, fromPullRequest));
-  app.on("pull_request.closed", onMergedPullRequest(deps));
-  app.on("check_run.rerequested", onBuildEvent(deps, fromCheckRun));
-  app.on("check_suite.rerequested", onBuildEvent(deps, fromCheckSuite));
+  const handlers = new Map<string, Handler>();
+  // typed as app.on(names, handler) would type it
+  const on = <E extends EventName>(names: readonly E[], handler: Parameters<typeof app.on<NoInfer<E>>>[1]) => {
+    for (const name of names) handlers.set(name, handler as unknown as Handler);
+  };
+  on(PULL_REQUEST_BUILDS, onBuildEvent(deps, fromPullRequest));
+  on(["pull_request.closed"], onMergedPullRequest(deps));
+  on(["check_run.rerequested"], onBuildEvent(deps, fromCheckRun));
+  on(["check_suite.rerequested"], onBuildEvent(deps, fromCheckSuite));
   // "Approve and run" on a fork's commit (CI_FORK_POLICY=approve)
-  app.on("check_run.requested_action", onApprovalRequested(deps));
-  // any other delivery (ping, installation, an action pyci does not build on) is ignored
-  app.onAny((context) => {
+  on(["check_run.requested_action"], onApprovalRequested(deps));
+
+  app.onAny(async (context) => {
     const action = (context.payload as { action?: unknown }).action;
-    if (!HANDLED.has(typeof action === "string" ? `${context.name}.${action}` : context.name)) deps.metrics?.delivery(context.name, "ignored");
+    const handler = handlers.get(typeof action === "string" ? `${context.name}.${action}` : context.name);
+    if (handler) return handler(context as Context);
+    deps.metrics?.delivery(context.name, "ignored");
   });
 }
