@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BuildRequest } from "../../src/builds/build-request.js";
 import { maskSecrets } from "../../src/pipeline/mask-secrets.js";
@@ -232,6 +233,54 @@ describe("BuildStore listing", () => {
     const s = new BuildStore(dataDir);
     s.close();
     expect(s.healthy()).toBe(false);
+  });
+});
+
+describe("BuildStore deliveries", () => {
+  it("records a delivery with a new build, joins the oldest unfinished build of its commit, and knows a redelivery", () => {
+    const older = build({ state: "running", prNumber: 3, createdAt: minutesAgo(9) });
+    const newer = build({ state: "queued", prNumber: 3, createdAt: minutesAgo(5) });
+    expect(store.accept(older, "d-1").outcome).toBe("created");
+    expect(store.accept(newer, "d-2").outcome).toBe("joined");
+    store.create(newer);
+    const joined = store.accept(build({ state: "queued", prNumber: 3 }), "d-3");
+    expect([joined.outcome, joined.record.id]).toEqual(["joined", older.id]);
+    expect([store.accept(build(), "d-3").outcome, store.accept(build(), "d-3").record.id]).toEqual(["duplicate", older.id]);
+    const other = build({ state: "queued", prNumber: 3, sha: "c".repeat(40), createdAt: minutesAgo(7) });
+    expect(store.accept(other, "d-4").outcome).toBe("created");
+    expect(store.activeForPullRequest("octo-org", "calc", 3, "pr").map((b) => b.id)).toEqual([older.id, other.id, newer.id]);
+  });
+
+  it("costs no more with 20,000 finished builds of the repository than with none", () => {
+    const active = build({ state: "queued", prNumber: 3 });
+    store.accept(active, "first");
+    let n = 0;
+    // the fastest of a few batches: a busy machine slows some of them
+    const deliveryMs = () => {
+      const batches = Array.from({ length: 5 }, () => {
+        const started = performance.now();
+        for (let i = 0; i < 40; i++) {
+          store.accept(build({ state: "queued", prNumber: 3 }), `d-${n++}`);
+          store.activeForPullRequest("octo-org", "calc", 3, "pr");
+        }
+        return performance.now() - started;
+      });
+      return Math.min(...batches) / 40;
+    };
+    const fresh = deliveryMs();
+
+    const db = new Database(join(dataDir, DATABASE_FILE));
+    db.exec(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+      INSERT INTO builds (id, owner, repo, sha, event, pipeline, pr_number, state, created_at)
+      SELECT printf('%022d', i), 'octo-org', 'calc', printf('%040x', i), 'pull_request.synchronize', 'pr', i % 50 + 1, 'success',
+             strftime('%Y-%m-%dT%H:%M:%fZ', 'now', printf('-%d minutes', i + 60))
+      FROM n`);
+    db.close();
+    const withHistory = deliveryMs();
+
+    expect(store.counts().success).toBe(20_000);
+    expect(withHistory, `${fresh.toFixed(3)} ms per delivery with no history, ${withHistory.toFixed(3)} ms with 20,000 builds`).toBeLessThan(4 * fresh + 0.05);
   });
 });
 
