@@ -102,6 +102,10 @@ function sshdConfig(o: { dir: string; port: number; hostKeyPath: string; authori
     "AllowTcpForwarding no",
     "PermitUserEnvironment no",
     "LogLevel VERBOSE",
+    // The login shell runs the remote command (git-upload-pack); bash reads the user's ~/.bashrc when
+    // sshd starts it, unless it is not the top-level shell. On a developer's machine that rc can cost
+    // seconds (pyenv init) per connection, which GitHub's servers never spend: SHLVL=1 skips it.
+    "SetEnv SHLVL=1",
     "",
   ].join("\n");
 }
