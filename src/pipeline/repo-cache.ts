@@ -63,7 +63,8 @@ const DAMAGED = "pyci-damaged";
  * 2. a mirror marked damaged, or that `request.rebuild` says is, is made
  *    afresh, unless another checkout borrows from it: then undefined (the
  *    caller clones without the cache);
- * 3. the commit is fetched unless the mirror has it; a fetch that fails in
+ * 3. the commit is fetched unless the mirror has it (under refs/pyci/<sha>,
+ *    which every fetch of it writes); a fetch that fails in
  *    an existing mirror is tried once more in a fresh one, which replaces
  *    it when that works (a commit that is really gone leaves the cache as it was);
  * 4. a mirror with many packs, and no checkout borrowing from it, is compacted;
@@ -98,7 +99,8 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
     }
     // 3. the commit
     const git = mirrorGit(mirror, request);
-    if (await treeOf(git, request.sha)) {
+    // a commit fetched before has its own ref: only then is git asked (one process fewer for a new commit)
+    if ((await hasOwnRef(mirror, request.sha)) && (await treeOf(git, request.sha))) {
       request.log.write(`Commit ${request.sha.slice(0, 7)} is already in the git cache\n`);
     } else if (!(await fetchInto(git, request))) {
       if (fresh) throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
@@ -223,7 +225,8 @@ async function createMirror(mirror: string, root: string, request: MirrorRequest
     await git(["init", "-q", "--bare"]);
     // never gc or prune behind a borrowing checkout's back (compact() does it when nobody borrows);
     // keep every fetch in a pack, so that a mirror is few files
-    await appendFile(join(temp, "config"), "[gc]\n\tauto = 0\n[fetch]\n\tunpackLimit = 1\n[core]\n\tlogAllRefUpdates = false\n");
+    // and no `git maintenance run --auto` process after each fetch (it would find nothing to do)
+    await appendFile(join(temp, "config"), "[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n[fetch]\n\tunpackLimit = 1\n[core]\n\tlogAllRefUpdates = false\n");
     await rename(temp, mirror);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
@@ -241,6 +244,13 @@ async function fetchInto(git: GitCommand, request: MirrorRequest): Promise<boole
   if (!(await git(["fetch", "-q", "--no-tags", url, `+refs/pull/${request.prNumber}/head:refs/pyci/pull/${request.prNumber}`], { allowFailure: true }))) return false;
   if (await treeOf(git, sha)) await git(["update-ref", `refs/pyci/${sha}`, sha]);
   return true;
+}
+
+/** refs/pyci/<sha>, loose or packed: the commit was fetched into this mirror (its objects may since have been lost). */
+async function hasOwnRef(mirror: string, sha: string): Promise<boolean> {
+  if (await exists(join(mirror, "refs", "pyci", sha))) return true;
+  const packed = await readFile(join(mirror, "packed-refs"), "utf8").catch(() => "");
+  return packed.includes(`${sha} refs/pyci/${sha}\n`);
 }
 
 /** The commit's tree id, when the mirror has the commit. */

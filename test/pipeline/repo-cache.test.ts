@@ -125,7 +125,30 @@ describe("checkout through the git cache", () => {
     expect(git(warm.ws.dir, "config", "remote.origin.url")).toBe(big.repo.dir);
     // the mirror never collects garbage behind a checkout's back
     expect(git(mirror, "config", "gc.auto")).toBe("0");
+    // nor starts `git maintenance` after each fetch
+    expect(git(mirror, "config", "maintenance.auto")).toBe("false");
     await Promise.all([cold, warm, again].map(({ ws }) => ws.remove()));
+  });
+
+  it("knows a commit it fetched by its ref, loose or packed; one whose ref is gone is fetched again", async () => {
+    const data = dataDir();
+    const source: CloneSource = { protocol: "local", url: big.repo.dir };
+    const [first, second] = [big.shas[1]!, big.shas[2]!];
+    await (await cachedCheckout(data, source, first)).ws.remove();
+    await (await cachedCheckout(data, source, second)).ws.remove();
+    const mirror = onlyMirror(data);
+    git(mirror, "pack-refs", "--all");
+    expect(existsSync(join(mirror, "refs", "pyci", first))).toBe(false);
+    const packed = await cachedCheckout(data, source, first);
+    expect(packed.log.text()).toContain(`Commit ${first.slice(0, 7)} is already in the git cache`);
+    expect(packed.log.text()).not.toContain("$ git fetch");
+    // the objects are there, the ref is not: asked for again (a fetch that brings nothing new)
+    git(mirror, "update-ref", "-d", `refs/pyci/${second}`);
+    const refless = await cachedCheckout(data, source, second);
+    expect(refless.log.text()).toContain("$ git fetch");
+    expect(git(refless.ws.dir, "rev-parse", "HEAD")).toBe(second);
+    expect(git(mirror, "rev-parse", `refs/pyci/${second}`)).toBe(second);
+    await Promise.all([packed, refless].map(({ ws }) => ws.remove()));
   });
 
   it("checks out 4 different commits of one repository at once, each right", async () => {
