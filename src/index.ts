@@ -6,6 +6,7 @@ import { shutdownBuilds } from "./builds/shutdown-builds.js";
 import type { Config } from "./config.js";
 import { countApiErrors } from "./github/count-api-errors.js";
 import { GitHubOutbox } from "./github/github-outbox.js";
+import { octokitPerInstallation } from "./github/octokit-per-installation.js";
 import { registerHandlers } from "./handlers/register-handlers.js";
 import { killLeftoverProcesses } from "./pipeline/kill-leftover-processes.js";
 import { createMetrics } from "./metrics/create-metrics.js";
@@ -47,7 +48,8 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     // statuses and check-run updates GitHub fails for now are kept and retried (README: When GitHub is down)
     const outbox = new GitHubOutbox({ store: new OutboxStore(config.dataDir), octokitFor: (id) => octokitFor(id), log: app.log });
     const metrics = createMetrics({ store, queue, outbox });
-    const octokitFor = async (installationId: number | undefined) => countApiErrors(await app.auth(installationId), metrics);
+    // one Octokit per installation, for every build and write (it renews its own token)
+    const octokitFor = octokitPerInstallation(async (installationId) => countApiErrors(await app.auth(installationId), metrics));
     const deps: BuildDeps = {
       config,
       store,
