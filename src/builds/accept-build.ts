@@ -85,9 +85,13 @@ function newRecord(request: BuildRequest): BuildRecord {
 
 /**
  * `pending` statuses and a queued check run (found again when a restart
- * lost its id); a GitHub failure here is logged, never fatal.
+ * lost its id); a GitHub failure here is logged, never fatal. It starts
+ * after the webhook's answer: a handler's answer is written in the
+ * microtasks after it returns, and an Octokit request's setup (hooks,
+ * token, fetch) would otherwise run before it.
  */
 export async function reportQueued(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, ahead: number | undefined): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
   const description = ahead === undefined ? "Queued" : `Queued (${ahead} ahead)`;
   const spec = PIPELINES[request.pipeline];
   const targetUrl = deps.buildUrl(record.id);
