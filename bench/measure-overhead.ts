@@ -10,7 +10,8 @@ import { rounded } from "./measure-pending.js";
 import { median } from "./stats.js";
 import type { Row } from "./table.js";
 import { watchBuild, type BuildTiming } from "./watch-build.js";
-import { pythonProject } from "./workload.js";
+import { importHistory } from "./import-history.js";
+import { HISTORY_COMMITS, projectHistory, pythonProject } from "./workload.js";
 
 /** The pyright pyci runs (node_modules/pyright), by its bin script. */
 const PYRIGHT = fileURLToPath(new URL("../node_modules/.bin/pyright", import.meta.url));
@@ -50,10 +51,12 @@ export async function measureOverhead(
 ): Promise<{ rows: Row[]; detail: Record<string, unknown>; repos: ColdRepo[] }> {
   const runId = Date.now().toString(36);
   const repos: ColdRepo[] = [];
+  const history = projectHistory(HISTORY_COMMITS);
   // the warm-up and one measured repetition always; more while the run's time budget allows
   for (let i = 0; i <= o.reps && (i < 2 || performance.now() < o.openUntil); i++) {
     const name = `bench-cold-${i}`;
     const repo = h.repo(name, pythonProject(`${runId} rep ${i}`));
+    importHistory(repo, history);
     const prNumber = 300 + i;
     const byPyci = async () => {
       const delivery = await pullRequestDelivery(h, { repo: name, dir: repo.dir, number: prNumber, sha: repo.sha, action: "opened" });
@@ -89,7 +92,7 @@ export async function measureOverhead(
       n: measured.length,
       met: pyciMs / handMs <= 1.05,
       note:
-        `cold first builds of a ${Object.keys(pythonProject("")).filter((p) => p.endsWith(".py")).length}-file project, delivery → last final report; ` +
+        `cold first builds of a ${Object.keys(pythonProject("")).filter((p) => p.endsWith(".py")).length}-file project with ${HISTORY_COMMITS} commits of history, delivery → last final report; ` +
         `pyci steps (median): checkout ${fmt(step("checkout"))}, check ${fmt(step("check"))}, test ${fmt(step("test"))}; ` +
         `by hand: clone ${fmt(median(measured.map((r) => r.hand.cloneMs)))}, pyright ${fmt(median(measured.map((r) => r.hand.pyrightMs)))}, ` +
         `unittest ${fmt(median(measured.map((r) => r.hand.unittestMs)))}`,

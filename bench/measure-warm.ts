@@ -53,7 +53,7 @@ export async function measureWarm(
       met: warm / cold < 0.2,
       note:
         `checkout step of a second build (one module changed) vs the first build's, same repositories; ` +
-        `a hand \`git clone\` took ${fmt(median(repos.map((r) => r.hand.cloneMs)))}; whole second build ${fmt(median(builds.map((b) => b.timing.finalMs)))}`,
+        `a hand \`git clone\` (all of the history; pyci's cold checkout fetches the commit at depth 1) took ${fmt(median(repos.map((r) => r.hand.cloneMs)))}; whole second build ${fmt(median(builds.map((b) => b.timing.finalMs)))}`,
     },
   ];
   return { rows, detail: { builds: builds.map((b) => ({ repo: b.cold.name, ...rounded(b.timing), steps: stepDurations(b.build) })) }, builds };

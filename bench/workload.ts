@@ -9,9 +9,17 @@
  *
  * `variant` is written into a comment of one module, so that each variant is a distinct git tree
  * (a never-seen tree for pyci's result cache) with the same work in it.
+ *
+ * `projectHistory`: the changes that lead up to `pythonProject` in the benchmark's repositories
+ * (bench/import-history.ts writes them with `git fast-import` and packs the result, as a hosted
+ * repository is packed): HISTORY_COMMITS commits, each rewriting a few modules with a changelog of
+ * generated lines, so that the repository has a history some times the size of its last tree, as a
+ * project that has been worked on for a while does. What a build fetches is still only the last
+ * tree (pyci fetches the commit at depth 1); a hand `git clone` fetches all of it.
  */
 
 export const MODULES = 50;
+export const HISTORY_COMMITS = 500;
 export const TESTS_PER_MODULE = 10;
 
 export function pythonProject(variant: string): Record<string, string> {
@@ -60,6 +68,29 @@ export function docsProject(): Record<string, string> {
 export function touchedModule(index: number, note: string): Record<string, string> {
   return { [`inventory/${moduleName(index)}.py`]: moduleSource(index, note) };
 }
+
+/**
+ * `commits` sets of changed files, oldest first, over the modules of `pythonProject`: commit k rewrites
+ * three modules (chosen by k), each with a changelog of generated lines that differs from commit to
+ * commit. Deterministic: the same arguments give the same history.
+ */
+export function projectHistory(commits: number): Record<string, string>[] {
+  const history: Record<string, string>[] = [];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+  for (let k = 0; k < commits; k++) {
+    const changed: Record<string, string> = {};
+    for (let j = 0; j < 3; j++) {
+      const i = next() % MODULES;
+      const changelog = Array.from({ length: 30 + (next() % 60) }, (_, n) => `# change ${k}.${n}: ${WORDS[next() % WORDS.length]} ${WORDS[next() % WORDS.length]} ${next().toString(36)}`);
+      changed[`inventory/${moduleName(i)}.py`] = `${changelog.join("\n")}\n${moduleSource(i, `history ${k}`)}`;
+    }
+    history.push(changed);
+  }
+  return history;
+}
+
+const WORDS = ["restock", "price", "shelf", "section", "report", "parse", "tag", "quantity", "sku", "total", "cheapest", "fix", "refactor", "typing"];
 
 function moduleName(i: number): string {
   return `mod_${String(i).padStart(3, "0")}`;
