@@ -67,11 +67,16 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
       aloneFloor.push(...(await fire(floor.url, [singlesFloor[k]!])));
     }
     const floorRssMb = floor.rssMb();
-    // 4. the server's side, from its access log
-    const serverMs = accessLogTimes(server.process.output());
+    // 4. the server's side, from its access log (a line is written once the response is sent: the last may still be on its way)
+    const ids = [...measured, ...singles.map((d) => d.deliveryId)];
+    let serverMs = accessLogTimes(server.process.output());
+    for (let waited = 0; ids.some((id) => !serverMs.has(id)) && waited < 5000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      serverMs = accessLogTimes(server.process.output());
+    }
     const serverSide = [...measured].map((id) => serverMs.get(id) ?? Number.NaN);
     const serverAlone = singles.map((d) => serverMs.get(d.deliveryId) ?? Number.NaN);
-    if ([...serverSide, ...serverAlone].some(Number.isNaN)) throw new Error("the server's access log lacks some measured deliveries");
+    if ([...serverSide, ...serverAlone].some(Number.isNaN)) throw new Error("the server's access log lacks some measured deliveries (is LOG_LEVEL info and LOG_FORMAT json?)");
     const rows: Row[] = [
       {
         figure: "1. Acknowledgement p50",
