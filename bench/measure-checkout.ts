@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { closeSshConnections, ensureSshControlDir, sshControlDir } from "../src/pipeline/ssh-connections.js";
 import { checkout, createWorkspace, type CloneSource } from "../src/pipeline/workspace.js";
 import { startHarness } from "./harness.js";
 import { median } from "./stats.js";
@@ -25,7 +26,9 @@ try {
   for (let i = 0; i < rounds; i++) {
     const repo = h.repo(`checkout-${i}`, pythonProject(`checkout ${i}`));
     if (process.env.CHECKOUT_HISTORY !== "0") importHistory(repo, projectHistory(HISTORY_COMMITS));
-    const source: CloneSource = { protocol: "ssh", url: h.sshd.sshUrl(repo.dir), sshKeyPath: h.sshd.clientKeyPath, knownHostsPath: h.sshd.knownHostsPath };
+    const controlDir = process.env.CHECKOUT_SHARED_SSH === "0" ? undefined : sshControlDir(data);
+    if (controlDir) await ensureSshControlDir(controlDir);
+    const source: CloneSource = { protocol: "ssh", url: h.sshd.sshUrl(repo.dir), sshKeyPath: h.sshd.clientKeyPath, knownHostsPath: h.sshd.knownHostsPath, ...(controlDir ? { controlDir } : {}) };
     const once = async (sha: string, id: string) => {
       const marks: { at: number; what: string }[] = [];
       const log = { write: (text: string) => void marks.push({ at: performance.now(), what: text.split("\n")[0]!.slice(0, 60) }) };
@@ -54,6 +57,8 @@ try {
   console.log(`cold checkout median ${c.toFixed(0)} ms, warm ${w.toFixed(0)} ms, ratio ${(w / c).toFixed(3)} (n=${cold.length - 1}, round 0 a warm-up)`);
   if (trace) for (const [what, ms] of perCommand) console.log(`  ${median(ms).toFixed(1).padStart(7)} ms  ${what}`);
 } finally {
+  const controlDir = sshControlDir(data);
+  if (controlDir) await closeSshConnections(controlDir);
   rmSync(data, { recursive: true, force: true });
   await h.stop();
 }

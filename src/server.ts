@@ -13,6 +13,7 @@ import { webhookRoute } from "./http/webhook-route.js";
 import { createApp, type AppControl } from "./index.js";
 import { createServerLog } from "./server-log.js";
 import { PyciOctokit } from "./github/create-octokit-class.js";
+import { closeSshConnections, sshControlDir } from "./pipeline/ssh-connections.js";
 import { sweepWorkspaces } from "./pipeline/workspace.js";
 import { knownSecrets } from "./pipeline/known-secrets.js";
 import { sandboxSettings } from "./pipeline/sandbox-settings.js";
@@ -25,7 +26,7 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
  * (Probot's puts its webhook middleware before every other handler, which
  * buffers any body whole):
  * 1. the environment: `.env` (the file wins, as in Probot), pyci's configuration;
- * 2. checkouts a killed run left behind are removed;
+ * 2. checkouts and SSH connections a killed run left behind are removed;
  * 3. without App credentials (outside production), Probot's registration page;
  * 4. the app, loaded into a Probot made from the environment as run() makes it;
  * 5. the HTTP server: size limit, webhook endpoint, the app's routes; then listening;
@@ -41,6 +42,9 @@ async function main(): Promise<void> {
   // 2. leftovers
   const swept = await sweepWorkspaces(config.workDir);
   if (swept > 0) console.error(`pyci: removed ${swept} checkout(s) left behind by an earlier run`);
+  // SSH connections an earlier run kept open (maybe authenticated with another key): closed
+  const sshDir = sshControlDir(config.dataDir);
+  if (sshDir) await closeSshConnections(sshDir);
   // which sandbox the code under test gets, and secret files others can read (README: The code under test)
   const sandbox = await sandboxStartupReport(sandboxSettings(config));
   if (sandbox.problem) log.error({ problem: sandbox.problem }, "the sandbox cannot run: every build will error");
@@ -87,7 +91,10 @@ async function main(): Promise<void> {
     server,
     log,
     stopDeliveries: () => (closing = true),
-    stopBuilds: async () => control.shutdown?.(config.shutdownGraceMs),
+    stopBuilds: async () => {
+      await control.shutdown?.(config.shutdownGraceMs);
+      if (sshDir) await closeSshConnections(sshDir);
+    },
   });
 }
 

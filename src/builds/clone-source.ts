@@ -1,12 +1,15 @@
 import type { Config } from "../config.js";
 import type { Octokit } from "../github/types.js";
+import { ensureSshControlDir, sshControlDir } from "../pipeline/ssh-connections.js";
 import type { CloneSource } from "../pipeline/workspace.js";
 import type { BuildRequest } from "./build-request.js";
 
-/** SSH with the configured key, or HTTPS with a fresh installation token (never in the URL). */
+/** SSH with the configured key (one connection per host kept open between builds), or HTTPS with a fresh installation token (never in the URL). */
 export async function cloneSource(config: Config, request: BuildRequest, octokit: Octokit): Promise<CloneSource> {
   if (config.cloneProtocol === "ssh") {
-    return { protocol: "ssh", url: request.sshUrl, sshKeyPath: config.sshKeyPath!, knownHostsPath: config.knownHostsPath };
+    const controlDir = sshControlDir(config.dataDir);
+    if (controlDir) await ensureSshControlDir(controlDir);
+    return { protocol: "ssh", url: request.sshUrl, sshKeyPath: config.sshKeyPath!, knownHostsPath: config.knownHostsPath, ...(controlDir ? { controlDir } : {}) };
   }
   const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
   return { protocol: "https", url: request.cloneUrl, ...(auth.token ? { token: auth.token } : {}) };

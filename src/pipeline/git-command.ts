@@ -1,10 +1,18 @@
-import { join } from "node:path";
-import { run } from "./exec.js";
+import { join, resolve } from "node:path";
+import { run, RUN_MARKER } from "./exec.js";
+import { sshControlOptions } from "./ssh-connections.js";
 import type { LogSink } from "./types.js";
 
 /** Where and how to fetch the code. The token, if any, never reaches argv, a URL or a log. */
 export type CloneSource =
-  | { protocol: "ssh"; url: string; sshKeyPath: string; knownHostsPath: string }
+  | {
+      protocol: "ssh";
+      url: string;
+      sshKeyPath: string;
+      knownHostsPath: string;
+      /** Share one connection per host between fetches through control sockets in this directory (ssh-connections.ts). */
+      controlDir?: string;
+    }
   | { protocol: "https"; url: string; token?: string }
   | { protocol: "local"; url: string };
 
@@ -87,15 +95,22 @@ export function gitEnv(scratchDir: string, source: CloneSource): Record<string, 
     GIT_CONFIG_GLOBAL: "/dev/null",
   };
   if (source.protocol === "ssh") {
-    env.GIT_SSH_COMMAND = [
+    const ssh = [
       "ssh",
       "-F", "/dev/null",
-      "-i", shellQuote(source.sshKeyPath),
+      "-i", shellQuote(resolve(source.sshKeyPath)),
       "-o", "IdentitiesOnly=yes",
       "-o", "BatchMode=yes",
       "-o", "StrictHostKeyChecking=yes",
-      "-o", `UserKnownHostsFile=${shellQuote(source.knownHostsPath)}`,
+      "-o", `UserKnownHostsFile=${shellQuote(resolve(source.knownHostsPath))}`,
+      ...(source.controlDir ? sshControlOptions(resolve(source.controlDir)).map(shellQuote) : []),
     ].join(" ");
+    // A kept connection's ssh outlives the fetch that opened it (it leaves the process group): it must not
+    // carry the run's marker (exec.ts kills what carries it when the fetch ends), nor hold on to the fetch's
+    // directory (a checkout about to be removed).
+    env.GIT_SSH_COMMAND = source.controlDir ? `unset ${RUN_MARKER}; cd / && exec ${ssh}` : ssh;
+    // the command does not start with "ssh": say what it is, or git runs it once more with -G to find out
+    env.GIT_SSH_VARIANT = "ssh";
   }
   if (source.protocol === "https" && source.token) {
     const basic = Buffer.from(`x-access-token:${source.token}`).toString("base64");

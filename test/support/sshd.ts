@@ -106,6 +106,8 @@ function sshdConfig(o: { dir: string; port: number; hostKeyPath: string; authori
     // sshd starts it, unless it is not the top-level shell. On a developer's machine that rc can cost
     // seconds (pyenv init) per connection, which GitHub's servers never spend: SHLVL=1 skips it.
     "SetEnv SHLVL=1",
+    // git's wire protocol v2, as GitHub speaks it over SSH (git sends GIT_PROTOCOL=version=2)
+    "AcceptEnv GIT_PROTOCOL",
     "",
   ].join("\n");
 }
