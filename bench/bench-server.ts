@@ -58,6 +58,8 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     },
     cwd,
+    // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops
+    process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
   );
   await waitUntilServing(server, "/ping");
   const pid = server.child.pid!;

@@ -63,6 +63,8 @@ export function gitCommand(options: GitCommandOptions): GitCommand {
       timeoutMs: options.timeoutMs,
       log: options.log,
       captureStdout: capture,
+      // the checkout's .git is pyci's (no hooks, filters or fsmonitor of the repository's): git runs none of its code
+      trusted: true,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     if (result.timedOut) throw new GitAbortedError(`git ${args[0]} timed out after ${Math.round(options.timeoutMs / 1000)}s`);

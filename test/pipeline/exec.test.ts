@@ -115,6 +115,24 @@ describe("run", () => {
     expect(await gone(pid)).toBe(true);
   });
 
+  it("a trusted command's end kills its process group only (git's kept SSH connection lives on), its timeout still everything", async () => {
+    const pidFile = join(scratch, "daemon-trusted.pid");
+    const r = await run({ cmd: "sh", args: ["-c", daemonScript(pidFile, "exit 0")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 30_000, trusted: true });
+    expect(r.exitCode).toBe(0);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    daemons.push(pid);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(alive(pid)).toBe(true);
+    process.kill(pid, "SIGKILL");
+
+    const timeoutPidFile = join(scratch, "daemon-trusted-timeout.pid");
+    const t = await run({ cmd: "sh", args: ["-c", daemonScript(timeoutPidFile, "sleep 60")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 5_000, trusted: true });
+    expect(t.timedOut).toBe(true);
+    const timeoutPid = Number(readFileSync(timeoutPidFile, "utf8"));
+    daemons.push(timeoutPid);
+    expect(await gone(timeoutPid)).toBe(true);
+  });
+
   it("stops a process whose captured output passes the cap, keeping memory bounded", async () => {
     const log = sink();
     const r = await run({ cmd: "yes", args: ["pyci"], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 30_000, log, captureStdout: true, maxCaptureBytes: 1024 * 1024 });

@@ -20,8 +20,8 @@ export interface ServerProcess {
 }
 
 /** `node dist/server.js` in `cwd` with exactly `env` (nothing inherited); `env.PORT` is where it listens on 127.0.0.1. */
-export function spawnServer(env: Record<string, string>, cwd: string): ServerProcess {
-  const child = spawn(process.execPath, [SERVER], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnServer(env: Record<string, string>, cwd: string, nodeArgs: string[] = []): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
