@@ -46,7 +46,7 @@ export const checkStep: Step = {
  */
 async function checkInputs(ctx: StepContext): Promise<unknown> {
   const options = { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) };
-  const python = await pythonEnvironment(ctx.python, options);
+  const python = await pythonEnvironment(ctx.python, options, ctx);
   if (!python) return undefined;
   checkCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).update(readFileSync(SYNTAX_HELPER)).digest("hex");
   return { pyright: PYRIGHT_VERSION, checkCode, repoConfig: ctx.repoConfig, python };

@@ -62,7 +62,8 @@ async function docsInputs(ctx: StepContext): Promise<unknown> {
   const quiet = { write() {} };
   const lookup = await findSphinx({ python: ctx.python, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, log: quiet, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   if (!lookup.found) return undefined;
-  const python = await pythonEnvironment(lookup.sphinx.python, { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const options = { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) };
+  const python = await pythonEnvironment(lookup.sphinx.python, options, ctx);
   if (!python) return undefined;
   docsCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).digest("hex");
   return { sphinx: lookup.sphinx.version, python, docsCode, repoConfig: ctx.repoConfig };
