@@ -58,8 +58,9 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     },
     cwd,
-    // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops
-    process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+    // BENCH_NODE_ARGS: node's options for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a CPU profile when it stops)
+    // or "--heapsnapshot-signal=SIGUSR2" (a heap snapshot in its cwd at each SIGUSR2)
+    process.env.BENCH_NODE_ARGS?.split(" ").filter(Boolean) ?? [],
   );
   await waitUntilServing(server, "/ping");
   const pid = server.child.pid!;
