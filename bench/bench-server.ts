@@ -12,6 +12,8 @@ export interface BenchServer {
   workDir: string;
   /** The server process's resident set (VmRSS), in bytes. */
   rss(): number;
+  /** Its resident set by kind, in bytes: anonymous (heaps, malloc) and file-backed (node's binary and libraries, mapped files). */
+  rssParts(): { anon: number; file: number };
   /** GET /api/builds/<id> with the admin token. */
   build(id: string): Promise<BuildJson>;
   /** SIGTERM (SIGKILL after 3 s; `kill -9` at once when `hard`), then the build processes it left. */
@@ -26,7 +28,7 @@ export interface BuildJson {
 }
 
 /**
- * `node dist/server.js` as production runs it: NODE_ENV=production, clones over SSH from the harness's
+ * `node dist/server.js` as production runs it (`npm start`): NODE_ENV=production, MALLOC_ARENA_MAX=2, clones over SSH from the harness's
  * sshd (CI_CLONE_PROTOCOL=ssh), reports to the fake GitHub (GHE_HOST), its own CI_DATA_DIR and CI_WORK_DIR
  * under the harness root. Other settings are the defaults (CI_CONCURRENCY = CPU count).
  */
@@ -56,6 +58,8 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
       CI_ADMIN_TOKEN: h.adminToken,
       LOG_LEVEL: "info",
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      // as `npm start` sets it (README: Operations)
+      MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
     },
     cwd,
     // BENCH_NODE_ARGS: node's options for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a CPU profile when it stops)
@@ -72,6 +76,7 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
     dataDir,
     workDir,
     rss: () => vmRss(pid),
+    rssParts: () => ({ anon: statusKb(pid, "RssAnon") * 1024, file: statusKb(pid, "RssFile") * 1024 }),
     async build(id) {
       const res = await fetch(`${url}/api/builds/${id}`, { headers: { authorization: `Bearer ${h.adminToken}` } });
       if (!res.ok) throw new Error(`GET /api/builds/${id} answered ${res.status}: ${await res.text()}`);
@@ -92,7 +97,11 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
 }
 
 function vmRss(pid: number): number {
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!match) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(match[1]) * 1024;
+  return statusKb(pid, "VmRSS") * 1024;
+}
+
+function statusKb(pid: number, field: string): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match) throw new Error(`no ${field} for process ${pid}`);
+  return Number(match[1]);
 }

@@ -5,7 +5,7 @@ import type { TestRepo } from "../test/support/git-repo.js";
 import type { BenchServer } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
-import { median, slope } from "./stats.js";
+import { median, slope, theilSen } from "./stats.js";
 import type { Row } from "./table.js";
 import { watchBuild } from "./watch-build.js";
 
@@ -42,9 +42,12 @@ export async function measureFootprint(
   progress: (msg: string) => void,
 ): Promise<{ rows: Row[]; detail: Record<string, unknown> }> {
   const shas = emptyCommits(repo, o.max);
-  const samples: { builds: number; seconds: number; rssMb: number }[] = [];
+  const samples: { builds: number; seconds: number; rssMb: number; anonMb: number; fileMb: number }[] = [];
   const started = performance.now();
-  const sample = () => samples.push({ builds: done, seconds: (performance.now() - started) / 1000, rssMb: server.rss() / MB });
+  const sample = () => {
+    const parts = server.rssParts();
+    samples.push({ builds: done, seconds: (performance.now() - started) / 1000, rssMb: server.rss() / MB, anonMb: parts.anon / MB, fileMb: parts.file / MB });
+  };
   let next = 0;
   let done = 0;
   const buildMs: number[] = [];
@@ -74,7 +77,9 @@ export async function measureFootprint(
 
   // the fit leaves out the first fifth of the run (start-up allocations, JIT, caches filling)
   const fitted = samples.filter((s) => s.builds >= done / 5);
-  const perBuildMb = slope(fitted.map((s) => ({ x: s.builds, y: s.rssMb })));
+  // RSS peaks before each major GC (tens of MB, a few samples at a time): a robust fit, so that they do not set the trend
+  const perBuildMb = theilSen(fitted.map((s) => ({ x: s.builds, y: s.rssMb })));
+  const leastSquaresMb = slope(fitted.map((s) => ({ x: s.builds, y: s.rssMb }))) * 1000;
   const startMb = samples[0]!.rssMb;
   const endMb = samples.at(-1)!.rssMb;
   const projected = perBuildMb * 1000;
@@ -96,11 +101,12 @@ export async function measureFootprint(
       note:
         `${done} cheap builds (tiny project, new commit, same tree; ${IN_FLIGHT} in flight, ${INSTALLATIONS} installations) in ${seconds.toFixed(0)} s` +
         `${done < o.max ? ` — ${o.max} did not fit the ${Math.round(o.budgetMs / 1000)} s budget` : ""}; ` +
-        `RSS ${startMb.toFixed(1)} → ${endMb.toFixed(1)} MB; flat = fitted growth over 1,000 builds < ${bound.toFixed(1)} MB ` +
-        `(projected ${Number.isFinite(projected) ? projected.toFixed(1) : "n/a"} MB${done < MIN_BUILDS ? `; under ${MIN_BUILDS} builds: no verdict` : ""}); median cheap build ${(median(buildMs) / 1000).toFixed(2)} s`,
+        `RSS ${startMb.toFixed(1)} → ${endMb.toFixed(1)} MB; flat = growth over 1,000 builds, fitted (Theil–Sen) past the first fifth, < ${bound.toFixed(1)} MB ` +
+        `(projected ${Number.isFinite(projected) ? projected.toFixed(1) : "n/a"} MB, by least squares ${Number.isFinite(leastSquaresMb) ? leastSquaresMb.toFixed(1) : "n/a"} MB` +
+        `${done < MIN_BUILDS ? `; under ${MIN_BUILDS} builds: no verdict` : ""}); median cheap build ${(median(buildMs) / 1000).toFixed(2)} s`,
     },
   ];
-  return { rows, detail: { samples: samples.map((s) => ({ builds: s.builds, seconds: round1(s.seconds), rssMb: round1(s.rssMb) })) } };
+  return { rows, detail: { samples: samples.map((s) => ({ builds: s.builds, seconds: round1(s.seconds), rssMb: round1(s.rssMb), anonMb: round1(s.anonMb), fileMb: round1(s.fileMb) })) } };
 }
 
 /** `count` empty commits on top of `repo`'s head (the same tree), made by one `git fast-import`; their SHAs in order. */

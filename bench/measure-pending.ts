@@ -9,7 +9,8 @@ import { watchBuild, type BuildTiming } from "./watch-build.js";
 /**
  * Figure 2: delivery → the first `pending` status at the fake GitHub, with an idle queue: one delivery at a
  * time, each for a new commit of the tiny project (an empty commit, so the same tree), the next one sent
- * once the previous build has reported its final statuses. Its baseline is the same deliveries' ack time.
+ * once the previous build has reported its final statuses, each from a new installation (its first write
+ * waits for an installation token, as a first build's does). Its baseline is the same deliveries' ack time.
  * One warm-up delivery, then up to `max` samples or until `budgetMs` is spent.
  */
 export async function measurePending(
@@ -23,7 +24,9 @@ export async function measurePending(
   const deadline = performance.now() + o.budgetMs;
   for (let i = 0; i <= o.max && (i < 6 || performance.now() < deadline); i++) {
     const sha = repo.commit({}, `pending sample ${i}`);
-    const delivery = await pullRequestDelivery(h, { repo: "bench-tiny", dir: repo.dir, number: 200 + i, sha });
+    // each from an installation of its own: pyci paces its writes to one installation (about one a second, as GitHub
+    // asks), so that successive builds of one would wait for the previous build's final reports to go out
+    const delivery = await pullRequestDelivery(h, { repo: "bench-tiny", dir: repo.dir, number: 200 + i, sha, installationId: 2000 + i });
     const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
     if (i > 0) samples.push(timing);
     if (i % 5 === 0) progress(`pending sample ${i}: ${timing.pendingMs.toFixed(1)} ms to pending, build ${(timing.finalMs / 1000).toFixed(1)} s`);
