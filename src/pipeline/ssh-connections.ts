@@ -1,4 +1,5 @@
 import { mkdir, readdir, unlink } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { run } from "./exec.js";
 
@@ -34,9 +35,35 @@ export function sshControlOptions(dir: string): string[] {
   ];
 }
 
-/** The socket directory, owned by the server's user and closed to everyone else (before each fetch: it is one mkdir). */
-export async function ensureSshControlDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+/**
+ * Makes the socket directory (owned by the server's user, closed to everyone
+ * else) before each fetch, and says whether ssh can use it: a directory where
+ * a Unix socket cannot be made (some network or shared file systems) would
+ * make every fetch fail, so it is tried once per directory, and `false` means
+ * each fetch connects anew.
+ */
+export async function ensureSshControlDir(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch {
+    return false;
+  }
+  let usable = socketsWork.get(dir);
+  if (usable === undefined) {
+    usable = canListen(join(dir, `probe-${process.pid}`));
+    socketsWork.set(dir, usable);
+  }
+  return usable;
+}
+
+const socketsWork = new Map<string, Promise<boolean>>();
+
+function canListen(path: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(path, () => server.close(() => resolve(true)));
+  }).finally(() => unlink(path).catch(() => undefined));
 }
 
 /**

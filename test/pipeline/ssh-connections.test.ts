@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -52,7 +52,8 @@ describe("shared SSH connections", () => {
   it("makes one connection for many fetches; the connection outlives them outside their run and their directory, and closes on request", async () => {
     const data = mkdtempSync(join(root, "d-"));
     const dir = sshControlDir(data)!;
-    await ensureSshControlDir(dir);
+    expect(await ensureSshControlDir(dir)).toBe(true);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
     const source: CloneSource = { protocol: "ssh", url: sshd.sshUrl(repo.dir), sshKeyPath: sshd.clientKeyPath, knownHostsPath: sshd.knownHostsPath, controlDir: dir };
     const before = logins();
     await checkoutOnce(source, repo.sha, "mux-1");
@@ -102,6 +103,9 @@ describe("shared SSH connections", () => {
     await closeSshConnections(dir);
 
     expect(sshControlDir(join("/tmp", "x".repeat(60)))).toBeUndefined();
+    // a directory ssh could not make its socket in is not used (every fetch would fail)
+    writeFileSync(join(data, "not-a-dir"), "");
+    expect(await ensureSshControlDir(join(data, "not-a-dir", "ssh"))).toBe(false);
     expect(sshControlDir("/var/lib/pyci")).toBe("/var/lib/pyci/ssh");
     expect(existsSync(join(data, "ssh"))).toBe(true);
   });
