@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "./exec.js";
+import { insideBuild } from "./inside-build.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
 import { sandboxEnv } from "./sandbox-env.js";
 import type { Sandbox } from "./types.js";
@@ -119,7 +120,7 @@ async function askInterpreter(build: SandboxBuild, common: { timeoutMs: number; 
   }
   const interpreter: Interpreter = { ok: true, python, prefix, basePrefix };
   // a command that names the same interpreter in every build: on PATH, or an absolute path outside the build
-  const stable = !build.python.includes("/") || (isAbsolute(build.python) && ![build.dir, build.scratchDir].some((dir) => build.python.startsWith(`${dir}/`)));
+  const stable = !build.python.includes("/") || (isAbsolute(build.python) && !insideBuild(build.python, build));
   if (stable) interpreters.set(build.python, interpreter);
   return interpreter;
 }

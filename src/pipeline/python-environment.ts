@@ -1,5 +1,7 @@
 import { stat } from "node:fs/promises";
+import { isAbsolute } from "node:path";
 import { run, type RunOptions } from "./exec.js";
+import { insideBuild } from "./inside-build.js";
 
 /** What of an interpreter changes what pyright or Sphinx make of a tree (a result cache key). */
 export interface PythonEnvironment {
@@ -47,7 +49,7 @@ export async function pythonEnvironment(
   options: Omit<RunOptions, "cmd" | "args" | "log" | "captureStdout">,
   build: { dir: string; scratchDir: string },
 ): Promise<PythonEnvironment | undefined> {
-  const stable = python.startsWith("/") && ![build.dir, build.scratchDir].some((dir) => python.startsWith(`${dir}/`));
+  const stable = isAbsolute(python) && !insideBuild(python, build);
   const key = [python, options.sandbox?.kind ?? "off", options.sandbox?.user?.uid ?? ""].join("\0");
   const before = stable ? known.get(key) : undefined;
   if (before && (await stampOf(before.watched)) === before.stamp) return before.environment;
