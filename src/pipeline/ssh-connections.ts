@@ -12,7 +12,7 @@ import { run } from "./exec.js";
  * dir). A connection closes after IDLE_SECONDS unused, on a graceful stop,
  * and, when an earlier server left it open, at the next start.
  */
-export const IDLE_SECONDS = 300;
+const IDLE_SECONDS = 300;
 /** A Unix socket path holds at most 107 bytes; ssh names the socket <dir>/<%C: 40 hex> and first binds it with a 17-byte suffix. */
 const MAX_SOCKET_PATH = 107;
 const SOCKET_NAME = 1 + 40 + 17;
