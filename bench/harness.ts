@@ -20,6 +20,8 @@ export interface Harness {
   adminToken: string;
   /** A temporary directory removed by stop(): repositories, data and work directories live under it. */
   root: string;
+  /** GIT_SSH_COMMAND for git run by hand (the baselines): the client key, no user config, `knownHostsPath` (default the sshd's). */
+  handSsh(knownHostsPath?: string): string;
   /** A real git repository under root, served by sshd. */
   repo(name: string, files: Record<string, string>): TestRepo;
   stop(): Promise<void>;
@@ -37,6 +39,8 @@ export async function startHarness(): Promise<Harness> {
     secret: `pyci-bench-${randomBytes(18).toString("base64url")}`,
     adminToken: randomBytes(24).toString("hex"),
     root,
+    handSsh: (knownHostsPath = sshd.knownHostsPath) =>
+      `ssh -F /dev/null -i ${sshd.clientKeyPath} -o IdentitiesOnly=yes -o UserKnownHostsFile=${knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes`,
     repo: (name, files) => makeRepo(files, { dir: join(root, "repos", name) }),
     async stop() {
       await Promise.allSettled([sshd.stop(), fake.stop()]);

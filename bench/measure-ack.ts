@@ -5,7 +5,7 @@ import type { AckReply, AckRequest } from "./ack-client.js";
 import { startBenchServer } from "./bench-server.js";
 import { pullRequestDelivery, type Delivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
-import { median, p99 } from "./stats.js";
+import { median, p99, round as roundTo } from "./stats.js";
 import type { Row } from "./table.js";
 import { tinyProject } from "./workload.js";
 
@@ -128,10 +128,10 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
       },
     ];
     const detail = {
-      pyciMs: pyci.map(round2),
-      floorMs: bare.map(round2),
-      aloneMs: alone.map(round2),
-      aloneFloorMs: aloneFloor.map(round2),
+      pyciMs: pyci.map((v) => roundTo(v)),
+      floorMs: bare.map((v) => roundTo(v)),
+      aloneMs: alone.map((v) => roundTo(v)),
+      aloneFloorMs: aloneFloor.map((v) => roundTo(v)),
       serverSideMs: serverSide,
       serverSideAloneMs: serverAlone,
     };
@@ -216,8 +216,4 @@ async function startFloorServer(): Promise<{ url: string; rssMb(): number; stop(
       process.removeListener("exit", reap);
     },
   };
-}
-
-function round2(v: number): number {
-  return Math.round(v * 100) / 100;
 }

@@ -58,7 +58,7 @@ try {
     const cloneStarted = performance.now();
     // not execFileSync: the delaying proxy runs in this process's event loop
     await promisify(execFile)("git", ["clone", "-q", source.url, cloneDir], {
-      env: { ...process.env, GIT_SSH_COMMAND: `ssh -F /dev/null -i ${h.sshd.clientKeyPath} -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=${knownHosts}` },
+      env: { ...process.env, GIT_SSH_COMMAND: h.handSsh(knownHosts) },
     });
     hand.push(performance.now() - cloneStarted);
     rmSync(cloneDir, { recursive: true, force: true });

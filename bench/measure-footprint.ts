@@ -5,7 +5,7 @@ import type { TestRepo } from "../test/support/git-repo.js";
 import type { BenchServer } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
-import { median, slope, theilSen } from "./stats.js";
+import { median, round, slope, theilSen } from "./stats.js";
 import type { Row } from "./table.js";
 import { watchBuild } from "./watch-build.js";
 
@@ -106,7 +106,7 @@ export async function measureFootprint(
         `${done < MIN_BUILDS ? `; under ${MIN_BUILDS} builds: no verdict` : ""}); median cheap build ${(median(buildMs) / 1000).toFixed(2)} s`,
     },
   ];
-  return { rows, detail: { samples: samples.map((s) => ({ builds: s.builds, seconds: round1(s.seconds), rssMb: round1(s.rssMb), anonMb: round1(s.anonMb), fileMb: round1(s.fileMb) })) } };
+  return { rows, detail: { samples: samples.map((s) => ({ builds: s.builds, seconds: round(s.seconds, 1), rssMb: round(s.rssMb, 1), anonMb: round(s.anonMb, 1), fileMb: round(s.fileMb, 1) })) } };
 }
 
 /** `count` empty commits on top of `repo`'s head (the same tree), made by one `git fast-import`; their SHAs in order. */
@@ -128,8 +128,4 @@ function emptyCommits(repo: TestRepo, count: number): string[] {
       .map((line) => line.split(" ") as [string, string]),
   );
   return Array.from({ length: count }, (_, i) => byMark.get(`:${i + 1}`)!);
-}
-
-function round1(v: number): number {
-  return Math.round(v * 10) / 10;
 }

@@ -108,8 +108,7 @@ export async function measureOverhead(
 /** The same work as a person in a shell: clone over the same SSH transport, then pyright, then the tests. */
 async function handRun(h: Harness, repo: TestRepo, dir: string): Promise<HandRun> {
   rmSync(dir, { recursive: true, force: true });
-  const ssh = `ssh -i ${h.sshd.clientKeyPath} -o IdentitiesOnly=yes -o UserKnownHostsFile=${h.sshd.knownHostsPath} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
-  const env = { ...process.env, GIT_SSH_COMMAND: ssh };
+  const env = { ...process.env, GIT_SSH_COMMAND: h.handSsh() };
   const cloneMs = await timed("git", ["clone", "-q", h.sshd.sshUrl(repo.dir), dir], { env, cwd: h.root }, [0]);
   const pyrightMs = await timed(PYRIGHT, ["--outputjson", "."], { env: process.env, cwd: dir }, [0, 1]);
   const unittestMs = await timed("python3", ["-m", "unittest", "discover"], { env: process.env, cwd: dir }, [0]);

@@ -1,6 +1,6 @@
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { startHarness, type Harness } from "./harness.js";
-import { formatTable, type Row } from "./table.js";
+import { formatTable, machineSummary, type Row } from "./table.js";
 
 /**
  * One figure of `npm run bench` on its own (bench/run-ack.ts, bench/run-footprint.ts): the harness,
@@ -24,7 +24,7 @@ export function runAlone(
         formatTable({
           date: new Date().toISOString(),
           commit: "-",
-          machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", loadAverage1mAtStart: round(loadAtStart), loadAverage1mAtEnd: round(loadavg()[0]!) },
+          machine: machineSummary(loadAtStart),
           durationS: Math.round((performance.now() - began) / 1000),
           rows: result.rows,
           detail: {},
@@ -41,8 +41,4 @@ export function runAlone(
       process.exit(1);
     },
   );
-}
-
-function round(v: number): number {
-  return Math.round(v * 100) / 100;
 }

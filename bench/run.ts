@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { cpus, loadavg } from "node:os";
+import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startBenchServer, type BenchServer } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
@@ -10,7 +10,8 @@ import { measureOverhead } from "./measure-overhead.js";
 import { measurePending } from "./measure-pending.js";
 import { measureReuse } from "./measure-reuse.js";
 import { measureWarm } from "./measure-warm.js";
-import { formatTable, writeResults, type Results, type Row } from "./table.js";
+import { round } from "./stats.js";
+import { formatTable, machineSummary, writeResults, type Results, type Row } from "./table.js";
 import { watchBuild } from "./watch-build.js";
 import { docsProject, tinyProject } from "./workload.js";
 
@@ -128,11 +129,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     commit: git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--untracked-files=no", "--", "src") ? "+dirty" : ""),
     machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? "unknown",
-      // other work on the machine inflates every figure but the ratios less: say how busy it was
-      loadAverage1mAtStart: Math.round(loadAtStart * 100) / 100,
-      loadAverage1mAtEnd: Math.round(loadavg()[0]! * 100) / 100,
+      ...machineSummary(loadAtStart),
       node: process.version,
       git: git("--version"),
       python: execFileSync("python3", ["--version"], { encoding: "utf8" }).trim(),
@@ -154,11 +151,6 @@ function envInt(name: string, fallback: number): number {
 
 function git(...args: string[]): string {
   return execFileSync("git", args, { cwd: fileURLToPath(new URL("..", import.meta.url)), encoding: "utf8" }).trim();
-}
-
-function round(v: number, digits = 2): number {
-  const f = 10 ** digits;
-  return Math.round(v * f) / f;
 }
 
 function sleep(ms: number): Promise<void> {

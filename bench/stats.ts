@@ -43,3 +43,9 @@ export function theilSen(points: { x: number; y: number }[]): number {
   }
   return median(slopes);
 }
+
+/** `v` to `digits` decimals, for tables and stored samples. */
+export function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

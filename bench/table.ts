@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
+import { round } from "./stats.js";
 
 /** One line of the results table. Times in ms, sizes in MB, ratios plain. */
 export interface Row {
@@ -78,4 +80,15 @@ function value(v: number, unit: Row["unit"]): string {
 
 function fixed(v: number, digits: number): string {
   return Number.isFinite(v) ? v.toFixed(digits) : "n/a";
+}
+
+/** The machine as every results table names it: cores, CPU, and how busy it was from `loadAtStart` to now. */
+export function machineSummary(loadAtStart: number): Record<string, string | number> {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    // other work on the machine inflates every figure but the ratios less: say how busy it was
+    loadAverage1mAtStart: round(loadAtStart),
+    loadAverage1mAtEnd: round(loadavg()[0]!),
+  };
 }
