@@ -34,8 +34,6 @@ export interface MirrorLease {
   objectsDir: string;
   /** The mirror's `shallow` file ("" when it has none): the checkout's own, so that git knows where history stops. */
   shallow: string;
-  /** The commit's tree (`<sha>^{tree}`). */
-  tree: string;
   /** Created by this lease (a failure then is not the cache's fault). */
   fresh: boolean;
   release(): Promise<void>;
@@ -64,7 +62,7 @@ const DAMAGED = "pyci-damaged";
  *    afresh, unless another checkout borrows from it: then undefined (the
  *    caller clones without the cache);
  * 3. the commit is fetched unless the mirror has it (under refs/pyci/<sha>,
- *    which every fetch of it writes); a fetch that fails in
+ *    which every fetch of it writes: no git process asks); a fetch that fails in
  *    an existing mirror is tried once more in a fresh one, which replaces
  *    it when that works (a commit that is really gone leaves the cache as it was);
  * 4. a mirror with many packs, and no checkout borrowing from it, is compacted;
@@ -99,8 +97,8 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
     }
     // 3. the commit
     const git = mirrorGit(mirror, request);
-    // a commit fetched before has its own ref: only then is git asked (one process fewer for a new commit)
-    if ((await hasOwnRef(mirror, request.sha)) && (await treeOf(git, request.sha))) {
+    // a commit fetched before has its own ref (were its objects lost since, the checkout fails and the mirror is made afresh)
+    if (await hasOwnRef(mirror, request.sha)) {
       request.log.write(`Commit ${request.sha.slice(0, 7)} is already in the git cache\n`);
     } else if (!(await fetchInto(git, request))) {
       if (fresh) throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
@@ -120,8 +118,8 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
       await rename(candidate, mirror);
       fresh = true;
     }
-    let tree = await treeOf(git, request.sha);
-    if (!tree) throw new CheckoutError(`Commit ${request.sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
+    // fetched by id, or reached from the pull request's head
+    if (!(await hasOwnRef(mirror, request.sha))) throw notInRepository(request.sha);
     // 4. compaction, between builds; a mirror that cannot be compacted is made afresh
     if (!(await compact(mirror, git, request.log))) {
       request.log.write("The git cache could not be compacted: making it afresh\n");
@@ -129,8 +127,7 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
       await createMirror(mirror, root, request);
       fresh = true;
       if (!(await fetchInto(git, request))) throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
-      tree = await treeOf(git, request.sha);
-      if (!tree) throw new CheckoutError(`Commit ${request.sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
+      if (!(await hasOwnRef(mirror, request.sha))) throw notInRepository(request.sha);
     }
     // 5. in use until released
     const reader = join(mirror, READERS, `${randomUUID()}.json`);
@@ -140,7 +137,7 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
     await writeFile(join(mirror, LAST_USED), "");
     await utimes(join(mirror, LAST_USED), now, now);
     const shallow = await readFile(join(mirror, "shallow"), "utf8").catch(() => "");
-    return { objectsDir: join(mirror, "objects"), shallow, tree, fresh, release: () => unlink(reader).catch(() => undefined) };
+    return { objectsDir: join(mirror, "objects"), shallow, fresh, release: () => unlink(reader).catch(() => undefined) };
   } finally {
     await release();
   }
@@ -244,6 +241,10 @@ async function fetchInto(git: GitCommand, request: MirrorRequest): Promise<boole
   if (!(await git(["fetch", "-q", "--no-tags", url, `+refs/pull/${request.prNumber}/head:refs/pyci/pull/${request.prNumber}`], { allowFailure: true }))) return false;
   if (await treeOf(git, sha)) await git(["update-ref", `refs/pyci/${sha}`, sha]);
   return true;
+}
+
+function notInRepository(sha: string): CheckoutError {
+  return new CheckoutError(`Commit ${sha.slice(0, 7)} is not in the repository (force-pushed away?)`);
 }
 
 /** refs/pyci/<sha>, loose or packed: the commit was fetched into this mirror (its objects may since have been lost). */
