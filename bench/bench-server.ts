@@ -60,6 +60,7 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       // as `npm start` sets it (README: Operations)
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
+      CI_SHUTDOWN_GRACE: "1",
     },
     cwd,
     // BENCH_NODE_ARGS: node's options for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a CPU profile when it stops)

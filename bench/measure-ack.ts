@@ -139,7 +139,7 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
   } finally {
     client.stop();
     floor.stop();
-    await server.stop(true);
+    await server.stop(!process.env.BENCH_NODE_ARGS?.includes("--cpu-prof"));
   }
 }
 
