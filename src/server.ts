@@ -18,6 +18,7 @@ import { sweepWorkspaces } from "./pipeline/workspace.js";
 import { knownSecrets } from "./pipeline/known-secrets.js";
 import { sandboxSettings } from "./pipeline/sandbox-settings.js";
 import { sandboxStartupReport } from "./pipeline/sandbox-startup-report.js";
+import { spawnHelper } from "./pipeline/spawner.js";
 
 type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
 
@@ -26,7 +27,8 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
  * (Probot's puts its webhook middleware before every other handler, which
  * buffers any body whole):
  * 1. the environment: `.env` (the file wins, as in Probot), pyci's configuration;
- * 2. checkouts and SSH connections a killed run left behind are removed;
+ * 2. checkouts and SSH connections a killed run left behind are removed; the
+ *    sandbox and the spawn helper are checked;
  * 3. without App credentials (outside production), Probot's registration page;
  * 4. the app, loaded into a Probot made from the environment as run() makes it;
  * 5. the HTTP server: size limit, webhook endpoint, the app's routes; then listening;
@@ -50,6 +52,9 @@ async function main(): Promise<void> {
   if (sandbox.problem) log.error({ problem: sandbox.problem }, "the sandbox cannot run: every build will error");
   else log.info({ sandbox: sandbox.description }, "code under test sandbox");
   for (const warning of sandbox.warnings) log.warn({ warning }, "sandbox warning");
+  // who starts the builds' processes (README: Starting processes)
+  if (await spawnHelper()) log.info("processes are started by the spawn helper (python/pyci_spawner.py)");
+  else log.warn("processes are started by the server itself: the spawn helper is off or cannot run here (python3 3.9+ on Linux 5.3+)");
 
   // 3. registration
   if (!options.appId || !options.privateKey) {

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { execa } from "execa";
 import { sandboxCommand } from "./sandbox-command.js";
 import { pathKind } from "./sandbox-path-kind.js";
+import { startChild } from "./spawner.js";
 import type { LogSink, Sandbox } from "./types.js";
 
 /**
- * The only place pyci spawns processes. A non-zero exit is a result, not an
+ * The only place pyci runs processes (started by spawner.ts). A non-zero exit is a result, not an
  * exception. Every process runs in its own process group, and carries a
  * marker of its run in its environment, so that a timeout, a cancellation
  * or the end of the run kills the whole tree: grandchildren, processes that
@@ -60,22 +60,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const marker = randomUUID();
   const command = options.sandbox ? sandboxCommand(options.sandbox, { cmd: options.cmd, args: options.args }, options.cwd, pathKind) : options;
-  const subprocess = execa(command.cmd, command.args, {
-    cwd: options.cwd,
-    env: { ...options.env, [RUN_MARKER]: marker },
-    extendEnv: false,
-    detached: true,
-    reject: false,
-    stdin: "ignore",
-    buffer: false,
-    cleanup: true,
-    encoding: "utf8",
-  });
 
   let timedOut = false;
   let cancelled = false;
   let outputCapExceeded = false;
-  const pid = subprocess.pid;
+  let pid: number | undefined;
   const kill = (signal: NodeJS.Signals) => {
     killTree(pid, signal);
     killMarked(marker, signal);
@@ -92,37 +81,39 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const stdoutChunks: string[] = [];
   let captured = 0;
   const maxCapture = options.maxCaptureBytes ?? MAX_CAPTURE_BYTES;
-  subprocess.stdout?.setEncoding("utf8");
-  subprocess.stderr?.setEncoding("utf8");
-  subprocess.stdout?.on("data", (chunk: string) => {
-    if (!options.captureStdout) return options.log?.write(chunk);
-    if (outputCapExceeded) return;
-    captured += Buffer.byteLength(chunk);
-    if (captured <= maxCapture) return stdoutChunks.push(chunk);
-    outputCapExceeded = true;
-    options.log?.write(`\n[pyci: ${options.cmd} printed more than ${maxCapture} bytes of output to be read; stopped it]\n`);
-    kill("SIGKILL");
-  });
-  subprocess.stderr?.on("data", (chunk: string) => options.log?.write(chunk));
+  const child = await startChild(
+    { cmd: command.cmd, args: command.args, cwd: options.cwd, env: { ...options.env, [RUN_MARKER]: marker } },
+    {
+      started: (startedPid) => (pid = startedPid),
+      stdout(chunk) {
+        if (!options.captureStdout) return options.log?.write(chunk);
+        if (outputCapExceeded) return;
+        captured += Buffer.byteLength(chunk);
+        if (captured <= maxCapture) return void stdoutChunks.push(chunk);
+        outputCapExceeded = true;
+        options.log?.write(`\n[pyci: ${options.cmd} printed more than ${maxCapture} bytes of output to be read; stopped it]\n`);
+        kill("SIGKILL");
+      },
+      stderr: (chunk) => options.log?.write(chunk),
+      // When the leader exits, whatever it left behind in its group goes too;
+      // otherwise a daemonised grandchild could hold the pipes open forever.
+      exit: () => (options.trusted && !timedOut && !cancelled ? killTree(pid, "SIGKILL") : kill("SIGKILL")),
+    },
+  );
+  pid ??= child.pid;
 
   const timer = setTimeout(() => stop("timeout"), options.timeoutMs);
   timer.unref();
   const onAbort = () => stop("cancel");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
-  // When the leader exits, whatever it left behind in its group goes too;
-  // otherwise a daemonised grandchild could hold the pipes open forever.
-  subprocess.on("exit", () => (options.trusted && !timedOut && !cancelled ? killTree(pid, "SIGKILL") : kill("SIGKILL")));
 
   try {
-    const result = await subprocess;
-    const spawnError =
-      result.failed && result.exitCode === undefined && !result.signal && !timedOut && !cancelled
-        ? (result.cause instanceof Error ? result.cause.message : result.shortMessage)
-        : undefined;
+    const result = await child.done;
+    const spawnError = result.spawnError && !timedOut && !cancelled ? result.spawnError : undefined;
     return {
-      exitCode: result.exitCode ?? null,
-      signal: result.signal ?? null,
+      exitCode: result.exitCode,
+      signal: result.signal,
       timedOut,
       cancelled,
       durationMs: Math.round(performance.now() - started),

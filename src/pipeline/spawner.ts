@@ -1,0 +1,267 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { StringDecoder } from "node:string_decoder";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+
+/** A process to start: exactly this environment, stdin from /dev/null, in a session of its own. */
+export interface ChildRequest {
+  cmd: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/** What the caller hears, as it happens. */
+export interface ChildListeners {
+  /** Its pid, as soon as it is known (before any output or exit). */
+  started(pid: number): void;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** The process itself ended (its output may still be coming, from what it left behind). */
+  exit(): void;
+}
+
+export interface ChildOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  /** It could not be started (the command or its directory is missing, say). */
+  spawnError?: string;
+}
+
+/** A started process: `pid` unless it could not start; `done` once it has exited and its output is closed. */
+export interface StartedChild {
+  pid: number | undefined;
+  done: Promise<ChildOutcome>;
+}
+
+const HELPER_SCRIPT = fileURLToPath(new URL("../../python/pyci_spawner.py", import.meta.url));
+const HELPER_START_MS = 10_000;
+const HEADER_BYTES = 9;
+
+/**
+ * Starts a process, through the spawn helper (python/pyci_spawner.py) when it
+ * runs: node forks the whole server for each child it starts itself, which
+ * blocks the event loop for milliseconds per process on a small machine. The
+ * helper is started on first use with `python3` from PATH; where it cannot run
+ * (no Python 3.9, no pidfd: Linux before 5.3), or with PYCI_SPAWN_HELPER=0,
+ * the server starts its children itself, the same way (execa).
+ */
+export async function startChild(request: ChildRequest, listeners: ChildListeners): Promise<StartedChild> {
+  const helper = await spawnHelper();
+  return helper ? helper.start(request, listeners) : startDirectly(request, listeners);
+}
+
+let helper: Promise<SpawnHelper | undefined> | undefined;
+
+/** The running helper (started now if need be), or undefined when children are started directly. */
+export function spawnHelper(): Promise<SpawnHelper | undefined> {
+  if (process.env.PYCI_SPAWN_HELPER === "0") return Promise.resolve(undefined);
+  helper ??= SpawnHelper.start().then((started) => {
+    // a helper that died is replaced at the next start
+    started?.onGone(() => (helper = undefined));
+    return started;
+  });
+  return helper;
+}
+
+interface Waiting {
+  listeners: ChildListeners;
+  started(pid: number | undefined, error?: string): void;
+  exit?: { exitCode: number | null; signal: string | null };
+  done(outcome: ChildOutcome): void;
+  stdout: StringDecoder;
+  stderr: StringDecoder;
+}
+
+/** The helper process: spawn requests go to its stdin, its answers come back as frames on its stdout. */
+export class SpawnHelper {
+  private buffered: Buffer = Buffer.alloc(0);
+  private nextId = 1;
+  private readonly waiting = new Map<number, Waiting>();
+  private gone = false;
+  private readonly goneListeners: (() => void)[] = [];
+
+  private constructor(private readonly child: ChildProcess) {}
+
+  /** Undefined when no helper can run here. */
+  static start(): Promise<SpawnHelper | undefined> {
+    let child: ChildProcess;
+    try {
+      child = spawn("python3", ["-I", HELPER_SCRIPT], {
+        stdio: ["pipe", "pipe", "inherit"],
+        // its own session: a Ctrl-C meant for the server's terminal does not reach it (it ends when the server does)
+        detached: true,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" },
+      });
+    } catch {
+      return Promise.resolve(undefined);
+    }
+    const created = new SpawnHelper(child);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        resolve(undefined);
+      }, HELPER_START_MS);
+      const settle = (ready: boolean) => {
+        clearTimeout(timer);
+        resolve(ready ? created : undefined);
+      };
+      created.waiting.set(0, {
+        listeners: { started() {}, stdout() {}, stderr() {}, exit() {} },
+        started: () => {
+          created.waiting.delete(0);
+          created.idle();
+          settle(true);
+        },
+        done: () => settle(false),
+        stdout: new StringDecoder("utf8"),
+        stderr: new StringDecoder("utf8"),
+      });
+      child.once("error", () => created.lost());
+      child.once("exit", () => created.lost());
+      child.stdin!.on("error", () => created.lost());
+      child.stdout!.on("data", (chunk: Buffer) => created.receive(chunk));
+    });
+  }
+
+  onGone(listener: () => void): void {
+    if (this.gone) listener();
+    else this.goneListeners.push(listener);
+  }
+
+  /** Resolves once the process is started (with its pid) or could not be (no pid). */
+  start(request: ChildRequest, listeners: ChildListeners): Promise<StartedChild> {
+    if (this.gone) return Promise.resolve(startDirectly(request, listeners));
+    const id = this.nextId++;
+    return new Promise((resolveStarted) => {
+      let resolveDone!: (outcome: ChildOutcome) => void;
+      const done = new Promise<ChildOutcome>((resolve) => (resolveDone = resolve));
+      this.waiting.set(id, {
+        listeners,
+        started: (pid) => {
+          if (pid !== undefined) listeners.started(pid);
+          resolveStarted({ pid, done });
+        },
+        done: (outcome) => {
+          this.waiting.delete(id);
+          this.idle();
+          resolveDone(outcome);
+        },
+        stdout: new StringDecoder("utf8"),
+        stderr: new StringDecoder("utf8"),
+      });
+      this.busy();
+      this.child.stdin!.write(`${JSON.stringify({ id, argv: [request.cmd, ...request.args], cwd: request.cwd, env: request.env })}\n`);
+    });
+  }
+
+  /** Stops the helper (its children still running are killed by it); the next start starts another. */
+  stop(): void {
+    this.child.stdin!.end();
+  }
+
+  /** Someone waits for an answer: the helper's output keeps this process alive. */
+  private busy(): void {
+    this.child.ref();
+    (this.child.stdout as { ref?: () => void }).ref?.();
+  }
+
+  /** Nobody waits: the helper never keeps this process from exiting (it exits when its stdin closes). */
+  private idle(): void {
+    if (this.waiting.size > 0) return;
+    this.child.unref();
+    (this.child.stdout as { unref?: () => void }).unref?.();
+    (this.child.stdin as { unref?: () => void }).unref?.();
+  }
+
+  private receive(chunk: Buffer): void {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    let at = 0;
+    while (this.buffered.length - at >= HEADER_BYTES) {
+      const length = this.buffered.readUInt32BE(at + 5);
+      if (this.buffered.length - at < HEADER_BYTES + length) break;
+      const kind = String.fromCharCode(this.buffered[at]!);
+      const id = this.buffered.readUInt32BE(at + 1);
+      const payload = this.buffered.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
+      at += HEADER_BYTES + length;
+      this.dispatch(kind, id, payload);
+    }
+    this.buffered = this.buffered.subarray(at);
+  }
+
+  private dispatch(kind: string, id: number, payload: Buffer): void {
+    const child = this.waiting.get(id);
+    if (!child) return;
+    switch (kind) {
+      case "H":
+        return child.started(undefined);
+      case "P":
+        return child.started(Number(payload.toString("latin1")));
+      case "E":
+        child.started(undefined);
+        return child.done({ exitCode: null, signal: null, spawnError: payload.toString("utf8") });
+      case "O":
+        return emit(child.listeners.stdout, child.stdout.write(payload));
+      case "R":
+        return emit(child.listeners.stderr, child.stderr.write(payload));
+      case "X": {
+        const { code, signal } = JSON.parse(payload.toString("utf8")) as { code: number | null; signal: string | null };
+        child.exit = { exitCode: code, signal };
+        return child.listeners.exit();
+      }
+      case "C":
+        emit(child.listeners.stdout, child.stdout.end());
+        emit(child.listeners.stderr, child.stderr.end());
+        return child.done(child.exit ?? { exitCode: null, signal: null });
+    }
+  }
+
+  /** The helper died (or never ran): whoever waits hears so; their processes' groups are the caller's to kill. */
+  private lost(): void {
+    if (this.gone) return;
+    this.gone = true;
+    for (const [id, child] of [...this.waiting]) {
+      this.waiting.delete(id);
+      if (id === 0) {
+        child.done({ exitCode: null, signal: null }); // it never said it was ready
+        continue;
+      }
+      child.started(undefined); // no-op for a child that had started
+      // one still running is no longer watched: the caller kills what it left, as after an exit
+      if (!child.exit) child.listeners.exit();
+      child.done(child.exit ?? { exitCode: null, signal: null, spawnError: "the spawn helper (python/pyci_spawner.py) exited" });
+    }
+    for (const listener of this.goneListeners.splice(0)) listener();
+  }
+}
+
+function emit(listener: (text: string) => void, text: string): void {
+  if (text) listener(text);
+}
+
+/** The same, started by this process (execa). */
+function startDirectly(request: ChildRequest, listeners: ChildListeners): StartedChild {
+  const subprocess = execa(request.cmd, request.args, {
+    cwd: request.cwd,
+    env: request.env,
+    extendEnv: false,
+    detached: true,
+    reject: false,
+    stdin: "ignore",
+    buffer: false,
+    cleanup: true,
+    encoding: "utf8",
+  });
+  if (subprocess.pid !== undefined) listeners.started(subprocess.pid);
+  subprocess.stdout?.setEncoding("utf8");
+  subprocess.stderr?.setEncoding("utf8");
+  subprocess.stdout?.on("data", listeners.stdout);
+  subprocess.stderr?.on("data", listeners.stderr);
+  subprocess.on("exit", listeners.exit);
+  const done = subprocess.then((result) => {
+    const spawnError =
+      result.failed && result.exitCode === undefined && !result.signal ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined;
+    return { exitCode: result.exitCode ?? null, signal: result.signal ?? null, ...(spawnError ? { spawnError } : {}) };
+  });
+  return { pid: subprocess.pid, done };
+}
