@@ -11,12 +11,32 @@ const MIN_SECRET_LENGTH = 6;
  * bytes alone.
  */
 export function maskSecrets(secrets: Iterable<string | undefined>): (text: string) => string {
+  // every build asks for the same few sets (the server's secrets, and its installation's token of the hour):
+  // the hundreds of forms of the key's lines are made once per set, not once per build
+  const list = [...secrets].filter((secret): secret is string => !!secret && secret.length >= MIN_SECRET_LENGTH);
+  const key = list.join("\0");
+  const known = masks.get(key);
+  if (known) {
+    masks.delete(key);
+    masks.set(key, known);
+    return known;
+  }
+  const mask = makeMask(list);
+  masks.set(key, mask);
+  if (masks.size > MAX_MASKS) masks.delete(masks.keys().next().value!);
+  return mask;
+}
+
+/** Masks made, most recently used last. */
+const masks = new Map<string, (text: string) => string>();
+const MAX_MASKS = 16;
+
+function makeMask(secrets: string[]): (text: string) => string {
   const patterns = new Map<string, string>();
   const add = (form: string, pattern = escapeRegExp(form)) => {
     if (form.length >= MIN_SECRET_LENGTH) patterns.set(form, pattern);
   };
   for (const secret of secrets) {
-    if (!secret || secret.length < MIN_SECRET_LENGTH) continue;
     add(secret);
     const encoded = encodeURIComponent(secret);
     if (encoded !== secret) add(encoded, escapeRegExp(encoded).replace(/%([0-9A-F])([0-9A-F])/g, (_, a: string, b: string) => `%${hexClass(a)}${hexClass(b)}`));

@@ -51,4 +51,17 @@ describe("maskSecrets", () => {
     expect(mask(`user:${Buffer.from("ab:ghs_S3cr3tToken!").toString("base64")}`)).not.toMatch(/M3Ny|UzNj|TM2Nl/);
     expect(mask("a short word")).toBe("a short word");
   });
+
+  it("makes one mask per set of secrets and reuses it (a build's mask is not rebuilt), while each set masks only its own", () => {
+    const server = ["webhook-secret-1", undefined, "-----BEGIN", "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn"];
+    const mask = maskSecrets(server);
+    expect(maskSecrets([...server])).toBe(mask);
+    const withToken = maskSecrets([...server, "ghs_tokenOfTheHour1"]);
+    expect(withToken).not.toBe(mask);
+    expect(withToken("ghs_tokenOfTheHour1 webhook-secret-1")).toBe("*** ***");
+    expect(mask("ghs_tokenOfTheHour1 webhook-secret-1")).toBe("ghs_tokenOfTheHour1 ***");
+    // many other sets later (other installations' tokens), the first is made anew and still right
+    for (let k = 0; k < 40; k++) maskSecrets([`ghs_other_token_${k}`]);
+    expect(maskSecrets(server)("MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn")).toBe("***");
+  });
 });
