@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { request, type Agent } from "node:http";
 import { createRequire } from "node:module";
 import { sign } from "@octokit/webhooks-methods";
 import { pullRequestPayload } from "../test/support/payloads.js";
@@ -68,40 +67,4 @@ export function rerunDelivery(h: Harness, o: { repo: string; dir: string; sha: s
   Object.assign(payload.check_run.check_suite, { head_sha: o.sha, pull_requests: [] });
   Object.assign(payload, { repository, installation: { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=" } });
   return signedDelivery(h.secret, "check_run", payload);
-}
-
-/**
- * The same POST as postDelivery, the same headers, through node:http with a keep-alive agent. For the
- * acknowledgement figure: with 50 requests at once, fetch's own per-request cost on the client (tens of
- * milliseconds on a busy 2-core machine) hides the server's, and a 5 ms target could not be seen.
- */
-export function postDeliveryLight(agent: Agent, url: string, d: Delivery): Promise<{ status: number; ms: number }> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const req = request(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(d.body),
-          "user-agent": "GitHub-Hookshot/bench",
-          "x-github-hook-id": "1",
-          "x-github-hook-installation-target-type": "integration",
-          "x-github-hook-installation-target-id": "1",
-          "x-github-event": d.event,
-          "x-github-delivery": d.deliveryId,
-          "x-hub-signature-256": d.signature,
-        },
-      },
-      (res) => {
-        res.resume();
-        res.once("end", () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
-        res.once("error", reject);
-      },
-    );
-    req.once("error", reject);
-    req.end(d.body);
-  });
 }

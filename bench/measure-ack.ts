@@ -20,9 +20,10 @@ const COMMITS = 5;
  *    so that the later figures start from an idle server).
  * 2. The baseline: a bare node:http server in a process of its own that reads the body and answers 200,
  *    the floor of loopback HTTP for the same client and the same requests.
- * 3. One warm-up round to each, then `rounds` rounds of 50 at once, alternating which goes first, from one
- *    client (node:http, keep-alive: see postDeliveryLight) in a process of its own (ack-client.ts: this one
- *    also answers the server's GitHub writes); then 50 one after another, for a delivery's own cost.
+ * 3. One warm-up round to each (it opens the connections), then `rounds` rounds of 50 at once, alternating
+ *    which goes first, from one client in a process of its own (ack-client.ts: whole requests written on
+ *    kept-alive connections, as a load generator does; this process answers the server's GitHub writes);
+ *    then 50 one after another, for a delivery's own cost.
  * 4. The server's side of the same requests: its access log's time from request headers to response end.
  */
 export async function measureAck(h: Harness, rounds: number, progress: (msg: string) => void): Promise<{ rows: Row[]; detail: Record<string, unknown>; floorRssMb: number }> {
@@ -88,7 +89,7 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
         ratio: median(pyci) / median(bare),
         n: pyci.length,
         met: median(pyci) < 5,
-        note: `${CLIENTS} concurrent signed pull_request.synchronize deliveries (${COMMITS} distinct commits, ${CLIENTS} PRs), ${rounds} rounds after a warm-up; time around each request (node:http, keep-alive)`,
+        note: `${CLIENTS} concurrent signed pull_request.synchronize deliveries (${COMMITS} distinct commits, ${CLIENTS} PRs), ${rounds} rounds after a warm-up; time from writing each request to the last byte of its answer, on kept-alive connections`,
       },
       {
         figure: "1. Acknowledgement p99",
@@ -197,7 +198,7 @@ function accessLogTimes(output: string): Map<string, number> {
 async function startFloorServer(): Promise<{ url: string; rssMb(): number; stop(): void }> {
   const script = [
     "const http = require('node:http');",
-    "const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('ok'); }); });",
+    "const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }); res.end('ok\\n'); }); });",
     "server.keepAliveTimeout = 5000;",
     "server.listen(0, '127.0.0.1', () => console.log(server.address().port));",
   ].join("\n");
