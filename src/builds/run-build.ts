@@ -13,24 +13,43 @@ import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
-import { readRepoConfig } from "./read-repo-config.js";
+import { repoConfigRead as readRepoConfigNow, type RepoConfigRead } from "./read-repo-config.js";
 import { reportResult } from "./report-result.js";
 import { reportSuperseded, type StopReason } from "./report-superseded.js";
 
 /**
  * Runs an accepted build:
- * 1. marks it running on GitHub;
- * 2. checks out the exact commit;
- * 3. reads the repository's config from its default branch;
+ * 1. checks out the exact commit;
+ * 2. marks it running on GitHub;
+ * 3. reads the repository's config from its default branch (asked for at
+ *    acceptance, or while the commit is fetched);
  * 4. runs the pipeline;
  * 5. keeps its artifacts and, for merges, publishes the docs as a release;
  * 6. stores the results and reports the final statuses and check run;
  * 7. removes the checkout, whatever happened.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
-export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, signal?: AbortSignal): Promise<void> {
+export async function runBuild(
+  deps: BuildDeps,
+  request: BuildRequest,
+  record: BuildRecord,
+  log: Logger,
+  signal?: AbortSignal,
+  /** The repository's config, when it was asked for at acceptance (acceptBuild); else it is asked for now. */
+  repoConfigAsked?: Promise<RepoConfigRead>,
+): Promise<void> {
   const { config, store } = deps;
   let github: GitHubWriter | undefined;
+  // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
+  let running: Promise<unknown> = Promise.resolve();
+  const finishAfter = async (results: StepResult[]) => {
+    await running;
+    await finish(deps, github, request, record, results);
+  };
+  const stoppedAfter = async (reason: StopReason) => {
+    await running;
+    await stopped(deps, request, record, reason);
+  };
   const workspace = deps.source.kind === "existing" ? await existingWorkspace(config.workDir, record.id, deps.source.dir) : await createWorkspace(config.workDir, record.id);
   try {
     record.state = "running";
@@ -38,32 +57,30 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     record.attempts = (record.attempts ?? 0) + 1;
     store.save(record);
 
-    // 1. running on GitHub: the check run says so; the statuses stay pending.
-    //    It goes out while the code is fetched; the build waits for it before
-    //    it reports anything else, so GitHub sees the writes in order.
     github = { octokit: await deps.octokitFor(request.installationId), log };
     const writer = github;
-    const running = record.checkRunId
-      ? startCheckRun(writer, request, record.checkRunId, "Running", `Building ${request.sha.slice(0, 7)}…`).catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"))
-      : Promise.resolve();
-    // 3 (asked for now, used after the checkout). the repository's config, from its default branch only
-    const repoConfigRead = readRepoConfig(writer.octokit, request.owner, request.repo).then(
-      (value) => ({ value }),
-      (error: unknown) => ({ error: error as Error }),
-    );
+    // 3 (used after the checkout). the repository's config, from its default branch only
+    const repoConfigRead = repoConfigAsked ?? readRepoConfigNow(writer.octokit, request.owner, request.repo);
 
-    // 2. the exact commit
+    // 1. the exact commit: no request to GitHub starts meanwhile (each costs this process
+    //    milliseconds of CPU that git's processes would wait for on a small machine)
     const source: CloneSource = deps.source.kind === "existing" ? { protocol: "local", url: deps.source.dir } : await cloneSource(config, request, github.octokit);
     const mask = maskSecrets([...deps.secrets, source.protocol === "https" ? source.token : undefined]);
     const fetched = await runCheckout(deps, record, workspace, source, request, mask);
-    // nothing of the build's is still in flight when it reports (or when it ends)
-    const [read] = await Promise.all([repoConfigRead, running]);
-    if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
-    if (fetched.state !== "success") return await finish(deps, github, request, record, [fetched]);
+
+    // 2. running on GitHub, once the code is here: the check run says so; the statuses stay pending
+    if (record.checkRunId && fetched.state === "success" && !signal?.aborted) {
+      running = startCheckRun(writer, request, record.checkRunId, "Running", `Building ${request.sha.slice(0, 7)}…`).catch((err: unknown) =>
+        log.warn({ err }, "could not mark the check run in progress"),
+      );
+    }
+    const read = await repoConfigRead;
+    if (signal?.aborted) return await stoppedAfter(signal.reason as StopReason);
+    if (fetched.state !== "success") return await finishAfter([fetched]);
 
     // 3. the repository's config
     if ("error" in read) {
-      return await finish(deps, github, request, record, [{ name: "config", state: "error", summary: read.error.message, exitCode: null, durationMs: 0 }]);
+      return await finishAfter([{ name: "config", state: "error", summary: read.error.message, exitCode: null, durationMs: 0 }]);
     }
     const repoConfig = read.value;
 
@@ -89,7 +106,8 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       },
     });
 
-    if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
+    if (signal?.aborted) return await stoppedAfter(signal.reason as StopReason);
+    await running;
 
     // 5. artifacts kept; docs published
     if (PIPELINES[request.pipeline].publishesDocs) {
@@ -106,7 +124,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     log.error({ err: error }, "build crashed");
     record.error = `pyci crashed: ${(error as Error).message}`;
     const crashed: StepResult = { name: "pyci", state: "error", summary: record.error, exitCode: null, durationMs: 0 };
-    await finish(deps, github, request, record, [crashed]).catch((err: unknown) => log.error({ err }, "could not report the crash"));
+    await finishAfter([crashed]).catch((err: unknown) => log.error({ err }, "could not report the crash"));
   } finally {
     // 7. no checkout outlives its build
     await workspace.remove().catch((err: unknown) => log.error({ err, dir: workspace.dir }, "could not remove the checkout"));

@@ -178,7 +178,8 @@ describe("pull_request.opened", () => {
   it("reports a clone that cannot happen as error on both statuses", async () => {
     const repo = makeRepo(PASSING);
     repos.push(repo);
-    const recorded = mockGitHub(repo.sha);
+    // the check run goes from queued to completed: it is marked in progress only once the code is there
+    const recorded = mockGitHub(repo.sha, { checkRunPatches: 1 });
     nock.removeInterceptor({ hostname: "api.github.com", proto: "https", method: "GET", path: `/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}` });
     nock.removeInterceptor({ hostname: "api.github.com", proto: "https", method: "GET", path: `/repos/${OWNER}/.github/contents/${encodeURIComponent(".github/pyci.yml")}` });
     const payload = payloadFor(repo) as any;
@@ -188,6 +189,7 @@ describe("pull_request.opened", () => {
     expect(byContext(recorded, "ci/check").at(-1)).toMatchObject({ state: "error" });
     expect(byContext(recorded, "ci/test").at(-1)!.description).toMatch(/^Clone failed/);
     expect(recorded.checkRuns.at(-1)).toMatchObject({ conclusion: "failure" });
+    expect(recorded.checkRuns.map((body) => body.status)).not.toContain("in_progress");
     expect(readdirSync(workDir)).toEqual([]);
   });
 });
