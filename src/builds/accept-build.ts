@@ -2,12 +2,10 @@ import type { Logger } from "probot";
 import { createCheckRun } from "../github/check-run.js";
 import { findOpenCheckRun } from "../github/find-check-run.js";
 import { setStatus } from "../github/set-status.js";
-import { REPO_CONFIG_PATH, RepoConfigError } from "../pipeline/repo-config.js";
 import { newBuildId, type Accepted, type BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { PIPELINES } from "./pipelines.js";
-import { repoConfigRead, type RepoConfigRead } from "./read-repo-config.js";
 import { reportSuperseded, type StopReason } from "./report-superseded.js";
 import { runBuild } from "./run-build.js";
 import { supersedeBuilds } from "./supersede-builds.js";
@@ -19,9 +17,8 @@ import { supersedeBuilds } from "./supersede-builds.js";
  *    accepted one, or a second delivery for a commit already being built
  *    (it joins that build: nothing more happens);
  * 2. supersedes the builds of the pull request's older heads;
- * 3. reports `pending` "Queued (n ahead)" and a queued check run, asks for
- *    the repository's config, and queues the build, which starts once
- *    `pending` is out.
+ * 3. reports `pending` "Queued (n ahead)" and a queued check run, and queues
+ *    the build, which starts once `pending` is out.
  */
 export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
   // 1. durably recorded, or joined
@@ -42,23 +39,8 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
   // 3. pending on GitHub, then queued
   // every slot busy: it waits for the builds queued before it (0 ahead: it is next)
   const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined;
-  enqueueBuild(deps, request, record, log, reportQueued(deps, request, record, log, ahead), askRepoConfig(deps, request));
+  enqueueBuild(deps, request, record, log, reportQueued(deps, request, record, log, ahead));
   return accepted;
-}
-
-/**
- * The repository's config, asked for beside the pending statuses (after the
- * webhook's answer): the build starts with it in hand or on its way, and its
- * checkout has the machine to itself. Like a GitHub Actions workflow, it is
- * the config on the default branch when the delivery came.
- */
-function askRepoConfig(deps: BuildDeps, request: BuildRequest): Promise<RepoConfigRead> {
-  return new Promise((resolve) => setImmediate(resolve))
-    .then(() => deps.octokitFor(request.installationId))
-    .then(
-      (octokit) => repoConfigRead(octokit, request.owner, request.repo),
-      (error: unknown) => ({ error: new RepoConfigError(`Could not read ${REPO_CONFIG_PATH}: ${(error as Error).message}`) }),
-    );
 }
 
 /**
@@ -66,19 +48,12 @@ function askRepoConfig(deps: BuildDeps, request: BuildRequest): Promise<RepoConf
  * build starts or is reported superseded (its `pending` statuses), so that
  * GitHub never receives a `pending` after a build's final status.
  */
-export function enqueueBuild(
-  deps: BuildDeps,
-  request: BuildRequest,
-  record: BuildRecord,
-  log: Logger,
-  reported: Promise<void> = Promise.resolve(),
-  repoConfig?: Promise<RepoConfigRead>,
-): void {
+export function enqueueBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, reported: Promise<void> = Promise.resolve()): void {
   deps.queue.add({
     key: record.id,
     run: async (signal) => {
       await reported;
-      await runBuild(deps, request, record, log, signal, repoConfig);
+      await runBuild(deps, request, record, log, signal);
     },
     cancelled: async (reason) => {
       await reported;

@@ -13,7 +13,7 @@ import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
-import { repoConfigRead as readRepoConfigNow, type RepoConfigRead } from "./read-repo-config.js";
+import { repoConfigRead as readRepoConfigNow } from "./read-repo-config.js";
 import { reportResult } from "./report-result.js";
 import { reportSuperseded, type StopReason } from "./report-superseded.js";
 
@@ -21,23 +21,15 @@ import { reportSuperseded, type StopReason } from "./report-superseded.js";
  * Runs an accepted build:
  * 1. checks out the exact commit;
  * 2. marks it running on GitHub;
- * 3. reads the repository's config from its default branch (asked for at
- *    acceptance, or while the commit is fetched);
+ * 3. reads the repository's config from its default branch (asked for while
+ *    the commit is fetched);
  * 4. runs the pipeline;
  * 5. keeps its artifacts and, for merges, publishes the docs as a release;
  * 6. stores the results and reports the final statuses and check run;
  * 7. removes the checkout, whatever happened.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
-export async function runBuild(
-  deps: BuildDeps,
-  request: BuildRequest,
-  record: BuildRecord,
-  log: Logger,
-  signal?: AbortSignal,
-  /** The repository's config, when it was asked for at acceptance (acceptBuild); else it is asked for now. */
-  repoConfigAsked?: Promise<RepoConfigRead>,
-): Promise<void> {
+export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, signal?: AbortSignal): Promise<void> {
   const { config, store } = deps;
   let github: GitHubWriter | undefined;
   // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
@@ -59,11 +51,11 @@ export async function runBuild(
 
     github = { octokit: await deps.octokitFor(request.installationId), log };
     const writer = github;
-    // 3 (used after the checkout). the repository's config, from its default branch only
-    const repoConfigRead = repoConfigAsked ?? readRepoConfigNow(writer.octokit, request.owner, request.repo);
+    // 3 (asked for now, used after the checkout). the repository's config, from its default branch only
+    const repoConfigRead = readRepoConfigNow(writer.octokit, request.owner, request.repo);
 
-    // 1. the exact commit: no request to GitHub starts meanwhile (each costs this process
-    //    milliseconds of CPU that git's processes would wait for on a small machine)
+    // 1. the exact commit: the config read is the only request to GitHub meanwhile (each costs this
+    //    process milliseconds of CPU that git's processes would wait for on a small machine)
     const source: CloneSource = deps.source.kind === "existing" ? { protocol: "local", url: deps.source.dir } : await cloneSource(config, request, github.octokit);
     const mask = maskSecrets([...deps.secrets, source.protocol === "https" ? source.token : undefined]);
     const fetched = await runCheckout(deps, record, workspace, source, request, mask);

@@ -42,8 +42,7 @@ describe("acceptBuild", () => {
     for (let i = 0; i < 100; i++) await null;
     expect(asked).toEqual([]);
     await new Promise((resolve) => setImmediate(resolve));
-    // then: the pending statuses, and the repository's config
-    expect(asked).toEqual([7, 7]);
+    expect(asked).toEqual([7]);
     store.close();
   });
 });
