@@ -8,6 +8,7 @@ import { buildDataDirs, isStepName, logDir, logPath } from "./build-files.js";
 import { BUILD_STATES, UNFINISHED_STATES, type BuildRecord, type BuildState } from "./build-record.js";
 import { fromRows, toRows, type BuildRow, type BuildRows, type DiagnosticRow, type StepRow, type TestRow } from "./build-rows.js";
 import { openDatabase } from "./open-database.js";
+import { statementCache } from "./statement-cache.js";
 import { readLogRange, type LogChunk, type LogRange } from "./read-log-range.js";
 import { openStepLog, type StepLog } from "./step-log.js";
 
@@ -88,7 +89,7 @@ export class BuildStore {
   private readonly db: Database.Database;
   private readonly events = new EventEmitter();
   private readonly log: StoreLog | undefined;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statement: (sql: string) => Database.Statement;
   private readonly writeRows: (rows: BuildRows, insert: boolean) => void;
   private readonly acceptRows: Database.Transaction<(record: BuildRecord, deliveryId: string) => Accepted>;
   private stopRetention: (() => void) | undefined;
@@ -98,6 +99,7 @@ export class BuildStore {
     this.log = options.log;
     mkdirSync(join(dataDir, "logs"), { recursive: true, mode: 0o700 });
     this.db = openDatabase(join(dataDir, DATABASE_FILE));
+    this.statement = statementCache(this.db);
     this.events.setMaxListeners(0);
     this.writeRows = this.db.transaction((rows: BuildRows, insert: boolean) => {
       this.statement(insert ? INSERT_BUILD : UPSERT_BUILD).run(rows.build);
@@ -400,14 +402,6 @@ export class BuildStore {
     );
   }
 
-  private statement(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
 }
 
 const UNFINISHED_SQL = UNFINISHED_STATES.map((s) => `'${s}'`).join(", ");

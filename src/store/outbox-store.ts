@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { DATABASE_FILE } from "./build-store.js";
 import { openDatabase } from "./open-database.js";
+import { statementCache } from "./statement-cache.js";
 
 /** One request as Octokit's `request(route, params)` takes it: `PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}`. */
 export interface OutboxRequest {
@@ -48,16 +49,19 @@ interface OutboxRow {
  */
 export class OutboxStore {
   private readonly db: Database.Database;
+  /** Prepared once each: every GitHub write puts and removes a row. */
+  private readonly statement: (sql: string) => Database.Statement;
 
   constructor(dataDir: string) {
     this.db = openDatabase(join(dataDir, DATABASE_FILE));
+    this.statement = statementCache(this.db);
   }
 
   /** Keeps `entry` as the one pending write of its key (replacing any older one); returns it with its new version. */
   put(entry: Omit<OutboxEntry, "version">): OutboxEntry {
     const kept = { ...entry, version: randomUUID() };
-    this.db
-      .prepare(
+    this
+      .statement(
         `INSERT OR REPLACE INTO github_outbox (key, kind, installation_id, requests_json, version, attempts, created_at, next_attempt_at, last_error)
          VALUES (@key, @kind, @installation_id, @requests_json, @version, @attempts, @created_at, @next_attempt_at, @last_error)`,
       )
@@ -66,7 +70,7 @@ export class OutboxStore {
   }
 
   get(key: string): OutboxEntry | undefined {
-    const row = this.db.prepare("SELECT * FROM github_outbox WHERE key = ?").get(key) as OutboxRow | undefined;
+    const row = this.statement("SELECT * FROM github_outbox WHERE key = ?").get(key) as OutboxRow | undefined;
     return row && fromRow(row);
   }
 
@@ -74,32 +78,32 @@ export class OutboxStore {
   remove(key: string, version?: string): boolean {
     const result =
       version === undefined
-        ? this.db.prepare("DELETE FROM github_outbox WHERE key = ?").run(key)
-        : this.db.prepare("DELETE FROM github_outbox WHERE key = ? AND version = ?").run(key, version);
+        ? this.statement("DELETE FROM github_outbox WHERE key = ?").run(key)
+        : this.statement("DELETE FROM github_outbox WHERE key = ? AND version = ?").run(key, version);
     return result.changes > 0;
   }
 
   /** After a failed attempt: what is left to send, and when to try again (only if the row is still `version`). */
   reschedule(key: string, version: string, update: { requests: OutboxRequest[]; attempts: number; nextAttemptAt: string; lastError: string }): void {
-    this.db
-      .prepare("UPDATE github_outbox SET requests_json = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE key = ? AND version = ?")
+    this
+      .statement("UPDATE github_outbox SET requests_json = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE key = ? AND version = ?")
       .run(JSON.stringify(update.requests), update.attempts, update.nextAttemptAt, update.lastError, key, version);
   }
 
   /** Writes whose next attempt is due at `now`, the longest-waiting first. */
   due(now: Date, limit = 100): OutboxEntry[] {
-    const rows = this.db.prepare("SELECT * FROM github_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?").all(now.toISOString(), limit) as OutboxRow[];
+    const rows = this.statement("SELECT * FROM github_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?").all(now.toISOString(), limit) as OutboxRow[];
     return rows.map(fromRow);
   }
 
   /** When the earliest pending write is due, if there is one. */
   nextDue(): Date | undefined {
-    const row = this.db.prepare("SELECT min(next_attempt_at) AS at FROM github_outbox").get() as { at: string | null };
+    const row = this.statement("SELECT min(next_attempt_at) AS at FROM github_outbox").get() as { at: string | null };
     return row.at === null ? undefined : new Date(row.at);
   }
 
   size(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM github_outbox").get() as { n: number }).n;
+    return (this.statement("SELECT count(*) AS n FROM github_outbox").get() as { n: number }).n;
   }
 
   close(): void {
