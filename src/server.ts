@@ -18,7 +18,7 @@ import { sweepWorkspaces } from "./pipeline/workspace.js";
 import { knownSecrets } from "./pipeline/known-secrets.js";
 import { sandboxSettings } from "./pipeline/sandbox-settings.js";
 import { sandboxStartupReport } from "./pipeline/sandbox-startup-report.js";
-import { spawnHelper } from "./pipeline/spawner.js";
+import { spawnHelper } from "./pipeline/spawn-helper.js";
 
 type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
 

@@ -2,11 +2,11 @@ import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { sandboxCommand } from "./sandbox-command.js";
 import { pathKind } from "./sandbox-path-kind.js";
-import { startChild } from "./spawner.js";
+import { startChild } from "./start-child.js";
 import type { LogSink, Sandbox } from "./types.js";
 
 /**
- * The only place pyci runs processes (started by spawner.ts). A non-zero exit is a result, not an
+ * The only place pyci runs processes (started by start-child.ts). A non-zero exit is a result, not an
  * exception. Every process runs in its own process group, and carries a
  * marker of its run in its environment, so that a timeout, a cancellation
  * or the end of the run kills the whole tree: grandchildren, processes that

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
+import { startDirectly } from "./start-directly.js";
 
 /** A process to start: exactly this environment, stdin from /dev/null, in a session of its own. */
 export interface ChildRequest {
@@ -37,19 +37,6 @@ export interface StartedChild {
 const HELPER_SCRIPT = fileURLToPath(new URL("../../python/pyci_spawner.py", import.meta.url));
 const HELPER_START_MS = 10_000;
 const HEADER_BYTES = 9;
-
-/**
- * Starts a process, through the spawn helper (python/pyci_spawner.py) when it
- * runs: node forks the whole server for each child it starts itself, which
- * blocks the event loop for milliseconds per process on a small machine. The
- * helper is started on first use with `python3` from PATH; where it cannot run
- * (no Python 3.9, no pidfd: Linux before 5.3), or with PYCI_SPAWN_HELPER=0,
- * the server starts its children itself, the same way (execa).
- */
-export async function startChild(request: ChildRequest, listeners: ChildListeners): Promise<StartedChild> {
-  const helper = await spawnHelper();
-  return helper ? helper.start(request, listeners) : startDirectly(request, listeners);
-}
 
 let helper: Promise<SpawnHelper | undefined> | undefined;
 
@@ -237,31 +224,4 @@ export class SpawnHelper {
 
 function emit(listener: (text: string) => void, text: string): void {
   if (text) listener(text);
-}
-
-/** The same, started by this process (execa). */
-function startDirectly(request: ChildRequest, listeners: ChildListeners): StartedChild {
-  const subprocess = execa(request.cmd, request.args, {
-    cwd: request.cwd,
-    env: request.env,
-    extendEnv: false,
-    detached: true,
-    reject: false,
-    stdin: "ignore",
-    buffer: false,
-    cleanup: true,
-    encoding: "utf8",
-  });
-  if (subprocess.pid !== undefined) listeners.started(subprocess.pid);
-  subprocess.stdout?.setEncoding("utf8");
-  subprocess.stderr?.setEncoding("utf8");
-  subprocess.stdout?.on("data", listeners.stdout);
-  subprocess.stderr?.on("data", listeners.stderr);
-  subprocess.on("exit", listeners.exit);
-  const done = subprocess.then((result) => {
-    const spawnError =
-      result.failed && result.exitCode === undefined && !result.signal ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined;
-    return { exitCode: result.exitCode ?? null, signal: result.signal ?? null, ...(spawnError ? { spawnError } : {}) };
-  });
-  return { pid: subprocess.pid, done };
 }

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { run } from "../../src/pipeline/exec.js";
-import { spawnHelper, startChild } from "../../src/pipeline/spawner.js";
+import { spawnHelper } from "../../src/pipeline/spawn-helper.js";
+import { startChild } from "../../src/pipeline/start-child.js";
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" };
 const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
@@ -81,7 +82,7 @@ describe("the spawn helper", () => {
 
   it("dies with the server: a child still running is killed when the process that asked for it exits", async () => {
     // the built module (npm test builds first), in a node of its own
-    const script = fileURLToPath(new URL("../../dist/pipeline/spawner.js", import.meta.url));
+    const script = fileURLToPath(new URL("../../dist/pipeline/start-child.js", import.meta.url));
     const driver = spawn(
       process.execPath,
       [
