@@ -24,13 +24,3 @@ export async function readRepoConfig(octokit: Octokit, owner: string, repo: stri
     throw error;
   }
 }
-
-/** readRepoConfig's answer as a value: a build reports a config it cannot read as its `config` step. */
-export type RepoConfigRead = { value: RepoConfig } | { error: Error };
-
-export function repoConfigRead(octokit: Octokit, owner: string, repo: string): Promise<RepoConfigRead> {
-  return readRepoConfig(octokit, owner, repo).then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error: error as Error }),
-  );
-}

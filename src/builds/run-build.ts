@@ -13,7 +13,7 @@ import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "./build-request.js";
 import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
-import { repoConfigRead as readRepoConfigNow } from "./read-repo-config.js";
+import { readRepoConfig } from "./read-repo-config.js";
 import { reportResult } from "./report-result.js";
 import { reportSuperseded, type StopReason } from "./report-superseded.js";
 
@@ -52,7 +52,10 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     github = { octokit: await deps.octokitFor(request.installationId), log };
     const writer = github;
     // 3 (asked for now, used after the checkout). the repository's config, from its default branch only
-    const repoConfigRead = readRepoConfigNow(writer.octokit, request.owner, request.repo);
+    const repoConfigRead = readRepoConfig(writer.octokit, request.owner, request.repo).then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error: error as Error }),
+    );
 
     // 1. the exact commit: the config read is the only request to GitHub meanwhile (each costs this
     //    process milliseconds of CPU that git's processes would wait for on a small machine)
