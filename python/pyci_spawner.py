@@ -85,13 +85,12 @@ def main():
         pidfd = os.pidfd_open(popen.pid)
         selector.register(pidfd, selectors.EVENT_READ, ("exit", (child, pidfd)))
 
-    send(b"H", 0)
-
     def finish_if_done(child):
         if child.exited and child.open_pipes == 0:
             send(b"C", child.id)
             del children[child.id]
 
+    send(b"H", 0)  # ready
     while True:
         out.flush()
         for key, _ in selector.select():

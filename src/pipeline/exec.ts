@@ -100,7 +100,6 @@ export async function run(options: RunOptions): Promise<RunResult> {
       exit: () => (options.trusted && !timedOut && !cancelled ? killTree(pid, "SIGKILL") : kill("SIGKILL")),
     },
   );
-  pid ??= child.pid;
 
   const timer = setTimeout(() => stop("timeout"), options.timeoutMs);
   timer.unref();

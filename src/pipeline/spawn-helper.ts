@@ -53,7 +53,7 @@ export function spawnHelper(): Promise<SpawnHelper | undefined> {
 
 interface Waiting {
   listeners: ChildListeners;
-  started(pid: number | undefined, error?: string): void;
+  started(pid: number | undefined): void;
   exit?: { exitCode: number | null; signal: string | null };
   done(outcome: ChildOutcome): void;
   stdout: StringDecoder;
@@ -67,6 +67,8 @@ export class SpawnHelper {
   private readonly waiting = new Map<number, Waiting>();
   private gone = false;
   private readonly goneListeners: (() => void)[] = [];
+  /** Told once whether the helper said it is ready (its H frame) or ended before. */
+  private ready: ((ready: boolean) => void) | undefined;
 
   private constructor(private readonly child: ChildProcess) {}
 
@@ -89,21 +91,10 @@ export class SpawnHelper {
         child.kill("SIGKILL");
         resolve(undefined);
       }, HELPER_START_MS);
-      const settle = (ready: boolean) => {
+      created.ready = (ready) => {
         clearTimeout(timer);
         resolve(ready ? created : undefined);
       };
-      created.waiting.set(0, {
-        listeners: { started() {}, stdout() {}, stderr() {}, exit() {} },
-        started: () => {
-          created.waiting.delete(0);
-          created.idle();
-          settle(true);
-        },
-        done: () => settle(false),
-        stdout: new StringDecoder("utf8"),
-        stderr: new StringDecoder("utf8"),
-      });
       child.once("error", () => created.lost());
       child.once("exit", () => created.lost());
       child.stdin!.on("error", () => created.lost());
@@ -142,11 +133,6 @@ export class SpawnHelper {
     });
   }
 
-  /** Stops the helper (its children still running are killed by it); the next start starts another. */
-  stop(): void {
-    this.child.stdin!.end();
-  }
-
   /** Someone waits for an answer: the helper's output keeps this process alive. */
   private busy(): void {
     this.child.ref();
@@ -177,11 +163,10 @@ export class SpawnHelper {
   }
 
   private dispatch(kind: string, id: number, payload: Buffer): void {
+    if (kind === "H") return this.settleReady(true);
     const child = this.waiting.get(id);
     if (!child) return;
     switch (kind) {
-      case "H":
-        return child.started(undefined);
       case "P":
         return child.started(Number(payload.toString("latin1")));
       case "E":
@@ -203,16 +188,19 @@ export class SpawnHelper {
     }
   }
 
+  private settleReady(ready: boolean): void {
+    this.ready?.(ready);
+    this.ready = undefined;
+    if (ready) this.idle();
+  }
+
   /** The helper died (or never ran): whoever waits hears so; their processes' groups are the caller's to kill. */
   private lost(): void {
     if (this.gone) return;
     this.gone = true;
+    this.settleReady(false);
     for (const [id, child] of [...this.waiting]) {
       this.waiting.delete(id);
-      if (id === 0) {
-        child.done({ exitCode: null, signal: null }); // it never said it was ready
-        continue;
-      }
       child.started(undefined); // no-op for a child that had started
       // one still running is no longer watched: the caller kills what it left, as after an exit
       if (!child.exit) child.listeners.exit();
