@@ -8,8 +8,8 @@ import { buildDataDirs, isStepName, logDir, logPath } from "./build-files.js";
 import { BUILD_STATES, UNFINISHED_STATES, type BuildRecord, type BuildState } from "./build-record.js";
 import { fromRows, toRows, type BuildRow, type BuildRows, type DiagnosticRow, type StepRow, type TestRow } from "./build-rows.js";
 import { openDatabase } from "./open-database.js";
-import { statementCache } from "./statement-cache.js";
 import { readLogRange, type LogChunk, type LogRange } from "./read-log-range.js";
+import { statementCache } from "./statement-cache.js";
 import { openStepLog, type StepLog } from "./step-log.js";
 
 export { isBuildId, newBuildId } from "./build-id.js";
@@ -401,7 +401,6 @@ export class BuildStore {
       fromRows({ build, steps: steps.get(build.id) ?? [], tests: tests.get(build.id) ?? [], diagnostics: diagnostics.get(build.id) ?? [] }, detail),
     );
   }
-
 }
 
 const UNFINISHED_SQL = UNFINISHED_STATES.map((s) => `'${s}'`).join(", ");

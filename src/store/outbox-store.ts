@@ -60,12 +60,10 @@ export class OutboxStore {
   /** Keeps `entry` as the one pending write of its key (replacing any older one); returns it with its new version. */
   put(entry: Omit<OutboxEntry, "version">): OutboxEntry {
     const kept = { ...entry, version: randomUUID() };
-    this
-      .statement(
-        `INSERT OR REPLACE INTO github_outbox (key, kind, installation_id, requests_json, version, attempts, created_at, next_attempt_at, last_error)
-         VALUES (@key, @kind, @installation_id, @requests_json, @version, @attempts, @created_at, @next_attempt_at, @last_error)`,
-      )
-      .run(toRow(kept));
+    this.statement(
+      `INSERT OR REPLACE INTO github_outbox (key, kind, installation_id, requests_json, version, attempts, created_at, next_attempt_at, last_error)
+       VALUES (@key, @kind, @installation_id, @requests_json, @version, @attempts, @created_at, @next_attempt_at, @last_error)`,
+    ).run(toRow(kept));
     return kept;
   }
 
@@ -85,9 +83,9 @@ export class OutboxStore {
 
   /** After a failed attempt: what is left to send, and when to try again (only if the row is still `version`). */
   reschedule(key: string, version: string, update: { requests: OutboxRequest[]; attempts: number; nextAttemptAt: string; lastError: string }): void {
-    this
-      .statement("UPDATE github_outbox SET requests_json = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE key = ? AND version = ?")
-      .run(JSON.stringify(update.requests), update.attempts, update.nextAttemptAt, update.lastError, key, version);
+    this.statement("UPDATE github_outbox SET requests_json = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE key = ? AND version = ?").run(
+      JSON.stringify(update.requests), update.attempts, update.nextAttemptAt, update.lastError, key, version,
+    );
   }
 
   /** Writes whose next attempt is due at `now`, the longest-waiting first. */
