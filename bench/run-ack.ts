@@ -1,3 +1,4 @@
+import { envInt } from "./env-int.js";
 import { measureAck } from "./measure-ack.js";
 import { runAlone } from "./run-alone.js";
 
@@ -6,4 +7,4 @@ import { runAlone } from "./run-alone.js";
  * `npm run bench`, measured the same way (measureAck), in a minute instead of the whole run.
  * BENCH_ACK_ROUNDS (6) as there; the raw samples go to stderr as JSON with BENCH_ACK_DETAIL=1.
  */
-runAlone("ack", "BENCH_ACK_DETAIL", (h, progress) => measureAck(h, Number(process.env.BENCH_ACK_ROUNDS) > 0 ? Number(process.env.BENCH_ACK_ROUNDS) : 6, progress));
+runAlone("ack", "BENCH_ACK_DETAIL", (h, progress) => measureAck(h, envInt("BENCH_ACK_ROUNDS", 6), progress));

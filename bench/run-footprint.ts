@@ -1,4 +1,5 @@
 import { startBenchServer } from "./bench-server.js";
+import { envInt } from "./env-int.js";
 import { pullRequestDelivery } from "./deliver.js";
 import { measureFootprint } from "./measure-footprint.js";
 import { runAlone } from "./run-alone.js";
@@ -22,8 +23,8 @@ runAlone("footprint", "BENCH_FOOTPRINT_DETAIL", async (h, progress) => {
       contexts: ["ci/check", "ci/test"],
       checkRun: "pyci",
     });
-    const max = Number(process.env.BENCH_FOOTPRINT_BUILDS) > 0 ? Number(process.env.BENCH_FOOTPRINT_BUILDS) : 1000;
-    const budgetS = Number(process.env.BENCH_FOOTPRINT_S) > 0 ? Number(process.env.BENCH_FOOTPRINT_S) : 900;
+    const max = envInt("BENCH_FOOTPRINT_BUILDS", 1000);
+    const budgetS = envInt("BENCH_FOOTPRINT_S", 900);
     return await measureFootprint(h, server, tiny, { max, budgetMs: budgetS * 1000 }, progress);
   } finally {
     await server.stop();

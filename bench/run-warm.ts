@@ -1,4 +1,5 @@
 import { startBenchServer } from "./bench-server.js";
+import { envInt } from "./env-int.js";
 import { measureOverhead } from "./measure-overhead.js";
 import { measureWarm } from "./measure-warm.js";
 import { runAlone } from "./run-alone.js";
@@ -12,7 +13,7 @@ import { runAlone } from "./run-alone.js";
 runAlone("warm", "BENCH_WARM_DETAIL", async (h, progress) => {
   const server = await startBenchServer(h, "warm");
   try {
-    const reps = Number(process.env.BENCH_REPS) > 0 ? Number(process.env.BENCH_REPS) : 2;
+    const reps = envInt("BENCH_REPS", 2);
     const overhead = await measureOverhead(h, server, { reps, openUntil: Number.POSITIVE_INFINITY }, progress);
     const warm = await measureWarm(h, server, overhead.repos, Number.POSITIVE_INFINITY, progress);
     return { rows: [...overhead.rows, ...warm.rows], detail: { overhead: overhead.detail, warm: warm.detail } };

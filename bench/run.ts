@@ -3,6 +3,7 @@ import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { startBenchServer, type BenchServer } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
+import { envInt } from "./env-int.js";
 import { startHarness, type Harness } from "./harness.js";
 import { measureAck } from "./measure-ack.js";
 import { measureFootprint } from "./measure-footprint.js";
@@ -142,11 +143,6 @@ async function main(): Promise<void> {
   writeResults(RESULTS, results);
   process.stdout.write(formatTable(results));
   progress(`results written to ${RESULTS}`);
-}
-
-function envInt(name: string, fallback: number): number {
-  const value = Number(process.env[name]);
-  return Number.isInteger(value) && value > 0 ? value : fallback;
 }
 
 function git(...args: string[]): string {
