@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEFAULT_BUILD_LIMITS, type BuildLimits } from "./pipeline/build-limits.js";
 
 /** pyci's own settings, parsed and validated once at start-up. Probot reads its own variables. */
 export interface Config {
@@ -43,6 +44,8 @@ export interface Config {
   minFreeDiskBytes: number;
   /** Size bound of the git object cache and the result cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
   cacheMaxBytes: number;
+  /** What one build may use: CI_BUILD_MEMORY, CI_BUILD_PROCESSES, CI_BUILD_TMP, CI_BUILD_DISK (see build-limits.ts). */
+  buildLimits: BuildLimits;
 }
 
 export class ConfigError extends Error {
@@ -114,6 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stepOutputCap = positiveInt(env, "CI_STEP_OUTPUT_CAP", 32, problems);
   const minFreeDisk = positiveInt(env, "CI_MIN_FREE_DISK", 1024, problems);
   const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems);
+  const buildLimits: BuildLimits = {
+    memoryBytes: size(env, "CI_BUILD_MEMORY", DEFAULT_BUILD_LIMITS.memoryBytes, 64 * MIB, problems),
+    processes: atLeast(env, "CI_BUILD_PROCESSES", DEFAULT_BUILD_LIMITS.processes, 16, problems),
+    tmpBytes: size(env, "CI_BUILD_TMP", DEFAULT_BUILD_LIMITS.tmpBytes, 1 * MIB, problems),
+    diskBytes: size(env, "CI_BUILD_DISK", DEFAULT_BUILD_LIMITS.diskBytes, 64 * MIB, problems),
+  };
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -144,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stepOutputCapBytes: stepOutputCap * MIB,
     minFreeDiskBytes: minFreeDisk * MIB,
     cacheMaxBytes: cacheMax * MIB,
+    buildLimits,
   };
 }
 
@@ -179,6 +189,37 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
     return fallback;
   }
   return value;
+}
+
+function atLeast(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, problems: string[]): number {
+  const value = positiveInt(env, name, fallback, problems);
+  if (value >= min) return value;
+  problems.push(`${name}=${value} is too few for a build (threads count, and pyright alone runs more than a dozen); it must be at least ${min}.`);
+  return fallback;
+}
+
+const SIZE = /^(\d+(?:\.\d+)?) ?(?:([kmgt])(?:i?b)?)?$/i;
+const UNITS = { k: 1024, m: MIB, g: 1024 * MIB, t: 1024 * 1024 * MIB };
+
+/**
+ * A size in MiB, as the other size settings, or with a binary unit: 512M, 4G, 1.5GiB, 1T
+ * ("G", "GB" and "GiB" all mean 1024 MiB). At least `min` bytes.
+ */
+function size(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, problems: string[]): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const match = SIZE.exec(raw);
+  if (!match) {
+    problems.push(`${name}=${raw} is not a size: write MiB as a number (4096) or with a unit (4G, 512M).`);
+    return fallback;
+  }
+  const unit = match[2]?.toLowerCase() as keyof typeof UNITS | undefined;
+  const bytes = Math.floor(Number(match[1]) * (unit ? UNITS[unit] : MIB));
+  if (bytes < min) {
+    problems.push(`${name}=${raw} is less than the ${min / MIB} MiB a build needs (a number without a unit is MiB: write 4G for 4 GiB).`);
+    return fallback;
+  }
+  return bytes;
 }
 
 export function isHttpUrl(value: string): boolean {

@@ -108,3 +108,27 @@ describe("loadConfig: the admin token and badges", () => {
     expect(problems({ CI_PUBLIC_BADGES: "yes" })).toEqual(['CI_PUBLIC_BADGES=yes must be "true" or "false".']);
   });
 });
+
+describe("loadConfig: build limits", () => {
+  const GIB = 1024 ** 3;
+  const MIB = 1024 ** 2;
+
+  it("defaults to 4 GiB of memory, 4096 processes, a 1 GiB /tmp and 10 GiB of disk", () => {
+    expect(loadConfig({}).buildLimits).toEqual({ memoryBytes: 4 * GIB, processes: 4096, tmpBytes: 1 * GIB, diskBytes: 10 * GIB });
+  });
+
+  it("reads sizes as MiB, or with a binary unit", () => {
+    const config = loadConfig({ CI_BUILD_MEMORY: "2048", CI_BUILD_PROCESSES: "512", CI_BUILD_TMP: "512M", CI_BUILD_DISK: "1.5GiB" });
+    expect(config.buildLimits).toEqual({ memoryBytes: 2 * GIB, processes: 512, tmpBytes: 512 * MIB, diskBytes: 1.5 * GIB });
+    expect(loadConfig({ CI_BUILD_DISK: "1T" }).buildLimits.diskBytes).toBe(1024 * GIB);
+    expect(loadConfig({ CI_BUILD_MEMORY: "8gb" }).buildLimits.memoryBytes).toBe(8 * GIB);
+    expect(loadConfig({ CI_BUILD_MEMORY: "8 G" }).buildLimits.memoryBytes).toBe(8 * GIB);
+  });
+
+  it("lists every invalid limit, and a size too small to be meant", () => {
+    const found = problems({ CI_BUILD_MEMORY: "4", CI_BUILD_PROCESSES: "8", CI_BUILD_TMP: "lots", CI_BUILD_DISK: "-1G" });
+    expect(found.map((p) => p.split("=")[0])).toEqual(["CI_BUILD_MEMORY", "CI_BUILD_PROCESSES", "CI_BUILD_TMP", "CI_BUILD_DISK"]);
+    expect(found[0]).toMatch(/write 4G for 4 GiB/);
+    expect(found[2]).toMatch(/not a size/);
+  });
+});
