@@ -19,9 +19,9 @@ function start(line: { cmd: string; args: string[] }, hardTimeoutMs: number) {
   return { output: () => output, exited };
 }
 
-async function until(what: string, condition: () => boolean, ms = 20_000): Promise<void> {
+async function until(what: string, condition: () => boolean, ms = 20_000, detail = () => ""): Promise<void> {
   for (const end = Date.now() + ms; !condition(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting until ${what} ${detail()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -140,7 +140,7 @@ except OSError as e:
 time.sleep(60)
 `;
     const run = start(cgroup.wrap({ cmd: "python3", args: ["-c", bomb] }), 30_000);
-    await until("the bomb is refused", () => run.output().includes("refused"));
+    await until("the bomb is refused", () => run.output().includes("refused"), 20_000, () => `(output: ${run.output()}; processes: ${procs(cgroup).length})`);
     expect(run.output()).toMatch(/^forked \d+ refused 11$/m);
     const running = procs(cgroup);
     expect(running.length).toBeGreaterThan(16);

@@ -36,8 +36,10 @@ const asBuildUser = (args: string[]) => ({ cmd: "setpriv", args: ["--reuid", BUI
 const dir = mkdtempSync(join(tmpdir(), "pyci-rlimit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** What names this file's fork bomb among the processes (its source is in its command line). */
+const BOMB_MARK = "pyci-rlimit-command-test-bomb";
 /** Forks sleeping children (at most 200) until the kernel refuses, prints how many, then kills them. */
-const FORK_BOMB = `
+const FORK_BOMB = `# ${BOMB_MARK}
 import os, signal, time
 pids = []
 try:
@@ -61,7 +63,7 @@ afterEach(() => {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("refused none")) process.kill(Number(entry), "SIGKILL");
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(BOMB_MARK)) process.kill(Number(entry), "SIGKILL");
     } catch {
       // gone, or not a process
     }
