@@ -15,6 +15,7 @@ import { createServerLog } from "./server-log.js";
 import { PyciOctokit } from "./github/create-octokit-class.js";
 import { closeSshConnections, sshControlDir } from "./pipeline/ssh-connections.js";
 import { sweepWorkspaces } from "./pipeline/workspace.js";
+import { killLeftoverBuildUids } from "./pipeline/build-uids.js";
 import { knownSecrets } from "./pipeline/known-secrets.js";
 import { sandboxSettings } from "./pipeline/sandbox-settings.js";
 import { sandboxStartupReport } from "./pipeline/sandbox-startup-report.js";
@@ -41,7 +42,11 @@ async function main(): Promise<void> {
   const options = serverOptions();
   const log = await createServerLog();
 
-  // 2. leftovers
+  // 2. leftovers: first every process earlier builds left (by their uids), then their checkouts
+  if (process.getuid?.() === 0) {
+    const uids = await killLeftoverBuildUids(config.sandboxUids);
+    if (uids.length > 0) console.error(`pyci: killed the processes of ${uids.length} build uid(s) an earlier run left running`);
+  }
   const swept = await sweepWorkspaces(config.workDir);
   if (swept > 0) console.error(`pyci: removed ${swept} checkout(s) left behind by an earlier run`);
   // SSH connections an earlier run kept open (maybe authenticated with another key): closed

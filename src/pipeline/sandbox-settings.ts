@@ -1,16 +1,17 @@
 import { resolve } from "node:path";
+import type { UidRange } from "./uid-range.js";
 import type { SandboxSettings } from "./resolve-sandbox.js";
 
 /** The parts of pyci's Config the sandbox needs (the pipeline does not import the Config). */
 export interface SandboxConfig {
   sandbox: SandboxSettings["mode"];
-  sandboxUser: string;
+  sandboxUids: UidRange;
   dataDir: string;
   sshKeyPath?: string;
 }
 
 /**
- * The server's sandbox settings: CI_SANDBOX and CI_SANDBOX_USER, and what the
+ * The server's sandbox settings: CI_SANDBOX and CI_SANDBOX_UIDS, and what the
  * code under test must never see: the App's private key file, the SSH key,
  * the data dir (pyci.db, logs), and the `.env` that may hold them all.
  */
@@ -18,5 +19,5 @@ export function sandboxSettings(config: SandboxConfig, env: NodeJS.ProcessEnv = 
   const hidden = [config.dataDir, config.sshKeyPath, env.PRIVATE_KEY_PATH, resolve(cwd, ".env")]
     .filter((path): path is string => !!path)
     .map((path) => resolve(cwd, path));
-  return { mode: config.sandbox, user: config.sandboxUser, hidden: [...new Set(hidden)] };
+  return { mode: config.sandbox, uids: config.sandboxUids, hidden: [...new Set(hidden)] };
 }

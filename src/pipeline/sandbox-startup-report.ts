@@ -20,7 +20,9 @@ export interface SandboxReport {
 export async function sandboxStartupReport(settings: SandboxSettings): Promise<SandboxReport> {
   const policy = await resolveSandbox(settings);
   const warnings: string[] = [];
-  if (policy.ok && policy.warning) warnings.push(policy.warning);
+  if (policy.ok && policy.sandbox.kind === "off") {
+    warnings.push("CI_SANDBOX=off: the code under test runs unconfined as pyci's own user and can read every file pyci can, keys included");
+  }
   for (const path of [...settings.hidden, ...settings.hidden.map((p) => join(p, "pyci.db"))]) {
     let mode: number;
     try {

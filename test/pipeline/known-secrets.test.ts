@@ -37,7 +37,7 @@ describe("sandboxStartupReport", () => {
     chmodSync(key, 0o644);
     const safe = join(dir, "ssh_key");
     writeFileSync(safe, "key", { mode: 0o600 });
-    const settings = sandboxSettings({ sandbox: "off", sandboxUser: "nobody", dataDir, sshKeyPath: safe }, { PRIVATE_KEY_PATH: key }, dir);
+    const settings = sandboxSettings({ sandbox: "off", sandboxUids: { first: 900_000, count: 65_536 }, dataDir, sshKeyPath: safe }, { PRIVATE_KEY_PATH: key }, dir);
     expect(settings.hidden).toEqual([dataDir, safe, key, join(dir, ".env")]);
     const report = await sandboxStartupReport(settings);
     expect(report.description).toMatch(/^off/);

@@ -38,7 +38,7 @@ export async function createTestApp(): Promise<TestApp> {
     shutdownGraceMs: 5_000,
     forkPolicy: "run",
     sandbox: "off",
-    sandboxUser: "nobody",
+    sandboxUids: { first: 900_000, count: 65_536 },
     stepOutputCapBytes: 32 * 1024 * 1024,
     minFreeDiskBytes: 1024 * 1024,
     cacheMaxBytes: 512 * 1024 * 1024,
