@@ -43,6 +43,8 @@ export interface Config {
   minFreeDiskBytes: number;
   /** Size bound of the git object cache and the result cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
   cacheMaxBytes: number;
+  /** Bytes of webhook bodies held at once before their signature is checked (CI_WEBHOOK_BUFFER MiB, default 64, at least 25: GitHub's largest payload). */
+  webhookBufferBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -114,6 +116,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stepOutputCap = positiveInt(env, "CI_STEP_OUTPUT_CAP", 32, problems);
   const minFreeDisk = positiveInt(env, "CI_MIN_FREE_DISK", 1024, problems);
   const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems);
+  const webhookBuffer = positiveInt(env, "CI_WEBHOOK_BUFFER", 64, problems);
+  if (webhookBuffer < WEBHOOK_BUFFER_MIN) {
+    problems.push(`CI_WEBHOOK_BUFFER=${webhookBuffer} is below ${WEBHOOK_BUFFER_MIN} (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused.`);
+  }
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -144,10 +150,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stepOutputCapBytes: stepOutputCap * MIB,
     minFreeDiskBytes: minFreeDisk * MIB,
     cacheMaxBytes: cacheMax * MIB,
+    webhookBufferBytes: webhookBuffer * MIB,
   };
 }
 
 const MIB = 1024 * 1024;
+/** MiB: one body of GitHub's largest size must fit (WEBHOOK_BODY_CAP). */
+const WEBHOOK_BUFFER_MIN = 25;
 
 /** One of `values`; the first is the default. */
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly [T, ...T[]], problems: string[]): T {

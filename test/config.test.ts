@@ -108,3 +108,15 @@ describe("loadConfig: the admin token and badges", () => {
     expect(problems({ CI_PUBLIC_BADGES: "yes" })).toEqual(['CI_PUBLIC_BADGES=yes must be "true" or "false".']);
   });
 });
+
+describe("loadConfig: memory before authentication", () => {
+  it("bounds unverified webhook bodies to 64 MiB unless told otherwise", () => {
+    expect(loadConfig({})).toMatchObject({ webhookBufferBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ CI_WEBHOOK_BUFFER: "128" })).toMatchObject({ webhookBufferBytes: 128 * 1024 * 1024 });
+  });
+
+  it("refuses a webhook buffer too small for GitHub's largest payload, or not a whole number", () => {
+    expect(problems({ CI_WEBHOOK_BUFFER: "24" })).toEqual(["CI_WEBHOOK_BUFFER=24 is below 25 (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused."]);
+    expect(problems({ CI_WEBHOOK_BUFFER: "lots" })).toEqual(["CI_WEBHOOK_BUFFER=lots must be a whole number of at least 1."]);
+  });
+});
