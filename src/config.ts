@@ -45,6 +45,9 @@ export interface Config {
   cacheMaxBytes: number;
   /** Bytes of webhook bodies held at once before their signature is checked (CI_WEBHOOK_BUFFER MiB, default 64, at least 25: GitHub's largest payload). */
   webhookBufferBytes: number;
+  /** Live-log (Server-Sent Events) connections per build (CI_LIVE_CLIENTS_PER_BUILD, default 20) and in all (CI_LIVE_CLIENTS, default 200). */
+  liveClientsPerBuild: number;
+  liveClients: number;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +123,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (webhookBuffer < WEBHOOK_BUFFER_MIN) {
     problems.push(`CI_WEBHOOK_BUFFER=${webhookBuffer} is below ${WEBHOOK_BUFFER_MIN} (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused.`);
   }
+  const liveClientsPerBuild = positiveInt(env, "CI_LIVE_CLIENTS_PER_BUILD", 20, problems);
+  const liveClients = positiveInt(env, "CI_LIVE_CLIENTS", 200, problems);
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -151,6 +156,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     minFreeDiskBytes: minFreeDisk * MIB,
     cacheMaxBytes: cacheMax * MIB,
     webhookBufferBytes: webhookBuffer * MIB,
+    liveClientsPerBuild,
+    liveClients,
   };
 }
 
