@@ -60,6 +60,9 @@ export class ConfigError extends Error {
 /** GitHub.com's published SSH host keys, shipped with the package. */
 export const GITHUB_KNOWN_HOSTS = fileURLToPath(new URL("../known_hosts", import.meta.url));
 
+/** CI_WEBHOOK_BUFFER's least value, in MiB: one body of GitHub's largest size must fit (WEBHOOK_BODY_CAP). */
+const WEBHOOK_BUFFER_MIN = 25;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
   const production = env.NODE_ENV === "production";
@@ -162,8 +165,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 const MIB = 1024 * 1024;
-/** MiB: one body of GitHub's largest size must fit (WEBHOOK_BODY_CAP). */
-const WEBHOOK_BUFFER_MIN = 25;
 
 /** One of `values`; the first is the default. */
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly [T, ...T[]], problems: string[]): T {
