@@ -44,6 +44,11 @@ export interface Config {
   minFreeDiskBytes: number;
   /** Size bound of the git object cache and the result cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
   cacheMaxBytes: number;
+  /** Bytes of webhook bodies held at once before their signature is checked (CI_WEBHOOK_BUFFER MiB, default 64, at least 25: GitHub's largest payload). */
+  webhookBufferBytes: number;
+  /** Live-log (Server-Sent Events) connections per build (CI_LIVE_CLIENTS_PER_BUILD, default 20) and in all (CI_LIVE_CLIENTS, default 200). */
+  liveClientsPerBuild: number;
+  liveClients: number;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +60,9 @@ export class ConfigError extends Error {
 
 /** GitHub.com's published SSH host keys, shipped with the package. */
 export const GITHUB_KNOWN_HOSTS = fileURLToPath(new URL("../known_hosts", import.meta.url));
+
+/** CI_WEBHOOK_BUFFER's least value, in MiB: one body of GitHub's largest size must fit (WEBHOOK_BODY_CAP). */
+const WEBHOOK_BUFFER_MIN = 25;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -121,6 +129,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stepOutputCap = positiveInt(env, "CI_STEP_OUTPUT_CAP", 32, problems);
   const minFreeDisk = positiveInt(env, "CI_MIN_FREE_DISK", 1024, problems);
   const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems);
+  const webhookBuffer = positiveInt(env, "CI_WEBHOOK_BUFFER", 64, problems);
+  if (webhookBuffer < WEBHOOK_BUFFER_MIN) {
+    problems.push(`CI_WEBHOOK_BUFFER=${webhookBuffer} is below ${WEBHOOK_BUFFER_MIN} (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused.`);
+  }
+  const liveClientsPerBuild = positiveInt(env, "CI_LIVE_CLIENTS_PER_BUILD", 20, problems);
+  const liveClients = positiveInt(env, "CI_LIVE_CLIENTS", 200, problems);
 
   const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -151,6 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stepOutputCapBytes: stepOutputCap * MIB,
     minFreeDiskBytes: minFreeDisk * MIB,
     cacheMaxBytes: cacheMax * MIB,
+    webhookBufferBytes: webhookBuffer * MIB,
+    liveClientsPerBuild,
+    liveClients,
   };
 }
 

@@ -4,6 +4,7 @@ import type { Server } from "node:http";
 import { parseEnv } from "node:util";
 import { Probot, run } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
+import { BodyBudget } from "./http/body-budget.js";
 import { createHttpServer, type Route } from "./http/create-http-server.js";
 import { WEBHOOK_BODY_CAP } from "./http/read-limited-body.js";
 import { serverOptions, type ServerOptions } from "./http/server-options.js";
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
     receive: (delivery) => probot.webhooks.receive(delivery as ReceivedEvent),
     log,
     maxBodyBytes: WEBHOOK_BODY_CAP,
+    budget: new BodyBudget(config.webhookBufferBytes),
     closing: () => closing,
   });
   const server = createHttpServer({ log, maxBodyBytes: WEBHOOK_BODY_CAP, routes: [webhooks, ...appRoutes] });

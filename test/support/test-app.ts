@@ -42,6 +42,9 @@ export async function createTestApp(): Promise<TestApp> {
     stepOutputCapBytes: 32 * 1024 * 1024,
     minFreeDiskBytes: 1024 * 1024,
     cacheMaxBytes: 512 * 1024 * 1024,
+    webhookBufferBytes: 64 * 1024 * 1024,
+    liveClientsPerBuild: 20,
+    liveClients: 200,
   };
   const queue = new BuildQueue(1);
   const probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: UnthrottledOctokit, logLevel: "warn" });
