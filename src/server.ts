@@ -30,7 +30,8 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
  * buffers any body whole):
  * 1. the environment: `.env` (the file wins, as in Probot), pyci's configuration;
  * 2. checkouts and SSH connections a killed run left behind are removed; the
- *    sandbox and the spawn helper are checked;
+ *    sandbox and the spawn helper are checked (secret files the sandbox user
+ *    could read refuse start-up);
  * 3. without App credentials (outside production), Probot's registration page;
  * 4. the app, loaded into a Probot made from the environment as run() makes it;
  * 5. the HTTP server: size limit, webhook endpoint, the app's routes; then listening;
@@ -53,8 +54,9 @@ async function main(): Promise<void> {
   // SSH connections an earlier run kept open (maybe authenticated with another key): closed
   const sshDir = sshControlDir(config.dataDir);
   if (sshDir) await closeSshConnections(sshDir);
-  // which sandbox the code under test gets, and secret files others can read (README: The code under test)
+  // which sandbox the code under test gets, and secret files others can read: refused where the sandbox does not hide them (README: The code under test)
   const sandbox = await sandboxStartupReport(sandboxSettings(config));
+  if (sandbox.refusals.length > 0) throw new ConfigError(sandbox.refusals);
   if (sandbox.problem) log.error({ problem: sandbox.problem }, "the sandbox cannot run: every build will error");
   else log.info({ sandbox: sandbox.description }, "code under test sandbox");
   for (const warning of sandbox.warnings) log.warn({ warning }, "sandbox warning");
