@@ -60,7 +60,7 @@ export async function killUid(uid: number): Promise<void> {
     const id = String(uid);
     await run({
       cmd: "setpriv",
-      args: ["--reuid", id, "--regid", id, "--clear-groups", "--", "kill", "-s", "KILL", "--", "-1"],
+      args: ["--reuid", id, "--regid", id, "--clear-groups", "--", "kill", "-9", "-1"],
       cwd: "/",
       env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
       timeoutMs: KILL_TIMEOUT_MS,
@@ -76,7 +76,7 @@ export async function killLeftoverBuildUids(range: UidRange): Promise<number[]> 
   return uids;
 }
 
-/** The uids of `range` that some process runs as (real, effective, saved or file-system uid). */
+/** The uids of `range` that some living process runs as (real, effective, saved or file-system uid). */
 export function uidsWithProcesses(range: UidRange): Set<number> {
   const found = new Set<number>();
   let entries: string[];
@@ -94,6 +94,8 @@ export function uidsWithProcesses(range: UidRange): Set<number> {
     } catch {
       continue; // gone
     }
+    // a zombie is dead already (its parent, maybe an init that reaps nothing, has yet to collect it)
+    if (/^State:\s+[ZX]/m.test(status)) continue;
     const uids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
     for (const uid of uids) if (uid >= range.first && uid <= last) found.add(uid);
   }
