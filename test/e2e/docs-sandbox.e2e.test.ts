@@ -288,9 +288,9 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
     expect.soft(loot, "what the docs' code could read").toEqual([]);
     expect.soft(logText).toMatch(/the server's environ DENIED/);
 
-    // its environment is the allow-list (DOCUTILSCONFIG: Sphinx sets it in its own process)
+    // its environment is the allow-list (DOCUTILSCONFIG: Sphinx sets it in its own process; LC_CTYPE: Python's C locale coercion)
     const env = JSON.parse(/^DOCS-ENV=(\{.*\})$/m.exec(logText)![1]!) as Record<string, string>;
-    const allowed = /^(PATH|HOME|TMPDIR|LANG|LC_ALL|PYTHON[A-Z]+|PIP_[A-Z_]+|VIRTUAL_ENV|DOCUTILSCONFIG|PYCI_RUN|PWD|SHLVL|_)$/;
+    const allowed = /^(PATH|HOME|TMPDIR|LANG|LC_ALL|PYTHON[A-Z]+|PIP_[A-Z_]+|VIRTUAL_ENV|DOCUTILSCONFIG|LC_CTYPE|PYCI_RUN|PWD|SHLVL|_)$/;
     expect.soft(Object.keys(env).filter((n) => !allowed.test(n))).toEqual([]);
 
     // nothing secret, in any form, anywhere pyci shows or publishes
