@@ -98,7 +98,7 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
   const workRoot = resolve(process.env.CI_WORK_DIR ?? tmpdir());
   const logDir = mkdtempSync(join(tmpdir(), "pyci-logs-"));
   const id = `local-${process.pid}-${Date.now()}`;
-  const workspace = await createWorkspace(workRoot, id);
+  const workspace = await createWorkspace(workRoot);
   const progress = new Progress(out);
   const mask = maskSecrets([]);
   const openLog = (step: string) => openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined);

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { resolve } from "node:path";
+import { parseUidRange, type UidRange } from "./pipeline/uid-range.js";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_BUILD_LIMITS, type BuildLimits } from "./pipeline/build-limits.js";
 
@@ -36,14 +37,19 @@ export interface Config {
   forkPolicy: "run" | "skip" | "approve";
   /** How the code under test is confined (CI_SANDBOX): bubblewrap, an unprivileged user, whichever works ("auto", default), or not at all ("off"). */
   sandbox: "auto" | "bwrap" | "user" | "off";
-  /** The unprivileged account steps run as when the server runs as root (CI_SANDBOX_USER, default "nobody"). */
-  sandboxUser: string;
+  /** The uids builds run as when the server runs as root, one per running build (CI_SANDBOX_UIDS, default 900000-965535): no account's. */
+  sandboxUids: UidRange;
   /** Output stored per step; past it the head and the tail are kept (CI_STEP_OUTPUT_CAP MiB, default 32). */
   stepOutputCapBytes: number;
   /** A build does not clone with less free disk than this in CI_WORK_DIR (CI_MIN_FREE_DISK MiB, default 1024). */
   minFreeDiskBytes: number;
   /** Size bound of the git object cache and the result cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
   cacheMaxBytes: number;
+  /** Bytes of webhook bodies held at once before their signature is checked (CI_WEBHOOK_BUFFER MiB, default 64, at least 25: GitHub's largest payload). */
+  webhookBufferBytes: number;
+  /** Live-log (Server-Sent Events) connections per build (CI_LIVE_CLIENTS_PER_BUILD, default 20) and in all (CI_LIVE_CLIENTS, default 200). */
+  liveClientsPerBuild: number;
+  liveClients: number;
   /** What one build may use: CI_BUILD_MEMORY, CI_BUILD_PROCESSES, CI_BUILD_TMP, CI_BUILD_DISK (see build-limits.ts). */
   buildLimits: BuildLimits;
 }
@@ -57,6 +63,9 @@ export class ConfigError extends Error {
 
 /** GitHub.com's published SSH host keys, shipped with the package. */
 export const GITHUB_KNOWN_HOSTS = fileURLToPath(new URL("../known_hosts", import.meta.url));
+
+/** CI_WEBHOOK_BUFFER's least value, in MiB: one body of GitHub's largest size must fit (WEBHOOK_BODY_CAP). */
+const WEBHOOK_BUFFER_MIN = 25;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -113,10 +122,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const shutdownGrace = positiveInt(env, "CI_SHUTDOWN_GRACE", 60, problems);
   const forkPolicy = oneOf(env, "CI_FORK_POLICY", ["approve", "run", "skip"] as const, problems);
   const sandbox = oneOf(env, "CI_SANDBOX", ["auto", "bwrap", "user", "off"] as const, problems);
-  const sandboxUser = env.CI_SANDBOX_USER?.trim() || "nobody";
+  const sandboxUids = parseUidRange(env.CI_SANDBOX_UIDS?.trim() || DEFAULT_SANDBOX_UIDS);
+  if (!sandboxUids) problems.push(`CI_SANDBOX_UIDS=${env.CI_SANDBOX_UIDS} must be a range of uids no account uses, such as ${DEFAULT_SANDBOX_UIDS} (the first at least 1000).`);
+  if (env.CI_SANDBOX_USER?.trim()) {
+    problems.push(
+      `CI_SANDBOX_USER is no longer read: each build runs as a uid of its own from CI_SANDBOX_UIDS (default ${DEFAULT_SANDBOX_UIDS}), so that builds cannot reach each other. Remove CI_SANDBOX_USER.`,
+    );
+  }
   const stepOutputCap = positiveInt(env, "CI_STEP_OUTPUT_CAP", 32, problems);
   const minFreeDisk = positiveInt(env, "CI_MIN_FREE_DISK", 1024, problems);
   const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems);
+  const webhookBuffer = positiveInt(env, "CI_WEBHOOK_BUFFER", 64, problems);
+  if (webhookBuffer < WEBHOOK_BUFFER_MIN) {
+    problems.push(`CI_WEBHOOK_BUFFER=${webhookBuffer} is below ${WEBHOOK_BUFFER_MIN} (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused.`);
+  }
+  const liveClientsPerBuild = positiveInt(env, "CI_LIVE_CLIENTS_PER_BUILD", 20, problems);
+  const liveClients = positiveInt(env, "CI_LIVE_CLIENTS", 200, problems);
   const buildLimits: BuildLimits = {
     memoryBytes: size(env, "CI_BUILD_MEMORY", DEFAULT_BUILD_LIMITS.memoryBytes, 64 * MIB, problems),
     processes: atLeast(env, "CI_BUILD_PROCESSES", DEFAULT_BUILD_LIMITS.processes, 16, problems),
@@ -149,15 +170,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownGraceMs: shutdownGrace * 1000,
     forkPolicy,
     sandbox,
-    sandboxUser,
+    sandboxUids: sandboxUids ?? DEFAULT_UID_RANGE,
     stepOutputCapBytes: stepOutputCap * MIB,
     minFreeDiskBytes: minFreeDisk * MIB,
     cacheMaxBytes: cacheMax * MIB,
+    webhookBufferBytes: webhookBuffer * MIB,
+    liveClientsPerBuild,
+    liveClients,
     buildLimits,
   };
 }
 
 const MIB = 1024 * 1024;
+const DEFAULT_SANDBOX_UIDS = "900000-965535";
+const DEFAULT_UID_RANGE: UidRange = { first: 900_000, count: 65_536 };
 
 /** One of `values`; the first is the default. */
 function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly [T, ...T[]], problems: string[]): T {

@@ -15,6 +15,7 @@ import { OutboxStore } from "./store/outbox-store.js";
 import { apiRoutes } from "./web/api-routes.js";
 import { badgeRoutes } from "./web/badge-routes.js";
 import { buildRoutes } from "./web/build-routes.js";
+import { LiveClients } from "./web/live-clients.js";
 import { opsRoutes } from "./web/ops-routes.js";
 
 /** What the server can ask of the app once loaded (createApp fills it in). */
@@ -75,7 +76,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     }
     outbox.start();
     registerHandlers(app, deps);
-    addHandler(buildRoutes(store, { log: app.log }));
+    addHandler(buildRoutes(store, { log: app.log, liveClients: new LiveClients({ perBuild: config.liveClientsPerBuild, total: config.liveClients }) }));
     addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));
     addHandler(badgeRoutes(store, config.publicBadges));
     addHandler(opsRoutes({ store, workDir: config.workDir, registry: metrics.registry, adminToken: config.adminToken }));

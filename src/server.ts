@@ -4,6 +4,7 @@ import type { Server } from "node:http";
 import { parseEnv } from "node:util";
 import { Probot, run } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
+import { BodyBudget } from "./http/body-budget.js";
 import { createHttpServer, type Route } from "./http/create-http-server.js";
 import { WEBHOOK_BODY_CAP } from "./http/read-limited-body.js";
 import { serverOptions, type ServerOptions } from "./http/server-options.js";
@@ -15,6 +16,7 @@ import { createServerLog } from "./server-log.js";
 import { PyciOctokit } from "./github/create-octokit-class.js";
 import { closeSshConnections, sshControlDir } from "./pipeline/ssh-connections.js";
 import { sweepWorkspaces } from "./pipeline/workspace.js";
+import { killLeftoverBuildUids } from "./pipeline/build-uids.js";
 import { knownSecrets } from "./pipeline/known-secrets.js";
 import { sandboxSettings } from "./pipeline/sandbox-settings.js";
 import { sandboxStartupReport } from "./pipeline/sandbox-startup-report.js";
@@ -28,7 +30,8 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
  * buffers any body whole):
  * 1. the environment: `.env` (the file wins, as in Probot), pyci's configuration;
  * 2. checkouts and SSH connections a killed run left behind are removed; the
- *    sandbox and the spawn helper are checked;
+ *    sandbox and the spawn helper are checked (secret files the sandbox user
+ *    could read refuse start-up);
  * 3. without App credentials (outside production), Probot's registration page;
  * 4. the app, loaded into a Probot made from the environment as run() makes it;
  * 5. the HTTP server: size limit, webhook endpoint, the app's routes; then listening;
@@ -41,14 +44,19 @@ async function main(): Promise<void> {
   const options = serverOptions();
   const log = await createServerLog();
 
-  // 2. leftovers
+  // 2. leftovers: first every process earlier builds left (by their uids), then their checkouts
+  if (process.getuid?.() === 0) {
+    const uids = await killLeftoverBuildUids(config.sandboxUids);
+    if (uids.length > 0) console.error(`pyci: killed the processes of ${uids.length} build uid(s) an earlier run left running`);
+  }
   const swept = await sweepWorkspaces(config.workDir);
   if (swept > 0) console.error(`pyci: removed ${swept} checkout(s) left behind by an earlier run`);
   // SSH connections an earlier run kept open (maybe authenticated with another key): closed
   const sshDir = sshControlDir(config.dataDir);
   if (sshDir) await closeSshConnections(sshDir);
-  // which sandbox the code under test gets, and secret files others can read (README: The code under test)
+  // which sandbox the code under test gets, and secret files others can read: refused where the sandbox does not hide them (README: The code under test)
   const sandbox = await sandboxStartupReport(sandboxSettings(config));
+  if (sandbox.refusals.length > 0) throw new ConfigError(sandbox.refusals);
   if (sandbox.problem) log.error({ problem: sandbox.problem }, "the sandbox cannot run: every build will error");
   else log.info({ sandbox: sandbox.description }, "code under test sandbox");
   for (const warning of sandbox.warnings) log.warn({ warning }, "sandbox warning");
@@ -82,6 +90,7 @@ async function main(): Promise<void> {
     receive: (delivery) => probot.webhooks.receive(delivery as ReceivedEvent),
     log,
     maxBodyBytes: WEBHOOK_BODY_CAP,
+    budget: new BodyBudget(config.webhookBufferBytes),
     closing: () => closing,
   });
   const server = createHttpServer({ log, maxBodyBytes: WEBHOOK_BODY_CAP, routes: [webhooks, ...appRoutes] });

@@ -109,6 +109,18 @@ describe("loadConfig: the admin token and badges", () => {
   });
 });
 
+describe("loadConfig: memory before authentication", () => {
+  it("bounds unverified webhook bodies to 64 MiB and live streams to 20 per build and 200 in all, unless told otherwise", () => {
+    expect(loadConfig({})).toMatchObject({ webhookBufferBytes: 64 * 1024 * 1024, liveClientsPerBuild: 20, liveClients: 200 });
+    expect(loadConfig({ CI_WEBHOOK_BUFFER: "128", CI_LIVE_CLIENTS_PER_BUILD: "5", CI_LIVE_CLIENTS: "50" })).toMatchObject({ webhookBufferBytes: 128 * 1024 * 1024, liveClientsPerBuild: 5, liveClients: 50 });
+  });
+
+  it("refuses a webhook buffer too small for GitHub's largest payload, and caps that are not whole numbers", () => {
+    expect(problems({ CI_WEBHOOK_BUFFER: "24" })).toEqual(["CI_WEBHOOK_BUFFER=24 is below 25 (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused."]);
+    expect(problems({ CI_WEBHOOK_BUFFER: "lots", CI_LIVE_CLIENTS_PER_BUILD: "0", CI_LIVE_CLIENTS: "-1" }).map((p) => p.split("=")[0])).toEqual(["CI_WEBHOOK_BUFFER", "CI_LIVE_CLIENTS_PER_BUILD", "CI_LIVE_CLIENTS"]);
+  });
+});
+
 describe("loadConfig: build limits", () => {
   const GIB = 1024 ** 3;
   const MIB = 1024 ** 2;

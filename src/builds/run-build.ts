@@ -42,7 +42,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     await running;
     await stopped(deps, request, record, reason);
   };
-  const workspace = deps.source.kind === "existing" ? await existingWorkspace(config.workDir, record.id, deps.source.dir) : await createWorkspace(config.workDir, record.id);
+  const workspace = deps.source.kind === "existing" ? await existingWorkspace(config.workDir, deps.source.dir) : await createWorkspace(config.workDir);
   try {
     record.state = "running";
     record.startedAt = new Date().toISOString();

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { Artifact } from "../pipeline/types.js";
+import { markdownText } from "../report/markdown-text.js";
 import type { CommitTarget, GitHubWriter } from "./types.js";
 
 /** Marks the releases pyci created; only those are ever updated or pruned. */
@@ -134,7 +135,7 @@ async function pruneDocsReleases(github: GitHubWriter, target: CommitTarget, kee
 }
 
 function releaseBody(target: CommitTarget, release: DocsRelease): string {
-  const pr = release.prNumber !== undefined ? `pull request #${release.prNumber}${release.prTitle ? ` (${release.prTitle})` : ""}` : "a merge";
+  const pr = release.prNumber !== undefined ? `pull request #${release.prNumber}${release.prTitle ? ` (${markdownText(release.prTitle)})` : ""}` : "a merge";
   return [
     `Documentation built by pyci from ${pr} at ${target.sha}.`,
     "",

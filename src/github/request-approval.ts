@@ -1,3 +1,4 @@
+import { markdownText } from "../report/markdown-text.js";
 import { setStatus } from "./set-status.js";
 import type { CommitTarget, GitHubWriter } from "./types.js";
 
@@ -46,7 +47,7 @@ export function waitingForApproval(sha: string): string {
  */
 export async function requestApproval(github: GitHubWriter, target: CommitTarget, ask: ApprovalRequest): Promise<number> {
   const short = target.sha.slice(0, 7);
-  const from = ask.fork ? `the fork ${ask.fork}` : "a fork that no longer exists";
+  const from = ask.fork ? `the fork ${markdownText(ask.fork)}` : "a fork that no longer exists";
   // 1. the check run with the button
   const { data } = await github.octokit.rest.checks.create({
     owner: target.owner,

@@ -20,6 +20,9 @@ export interface HttpServerOptions {
  * endpoint, `/ping`, the app's handlers, 404), with bodies over
  * `maxBodyBytes` refused (413) before a route reads them, also when the
  * client asks `Expect: 100-continue` first (it is then told not to send).
+ * 100 Continue is sent by a route that reads the body, once it has room for it
+ * (the webhook route; no other route reads one): a client refused for another
+ * reason is never asked to send.
  * A route that throws gets a 500, logged; the server keeps serving.
  */
 export function createHttpServer(options: HttpServerOptions): Server {
@@ -42,10 +45,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   };
 
   const server = createServer((req, res) => void handle(req, res));
-  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
-    if (declaredLength(req) <= options.maxBodyBytes) res.writeContinue();
-    void handle(req, res);
-  });
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => void handle(req, res));
   return server;
 }
 

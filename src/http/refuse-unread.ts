@@ -5,17 +5,17 @@ const LINGER_MS = 1_000;
 const LINGER_BYTES = 16 * 1024 * 1024;
 
 /**
- * Answers a request whose body was not read (413, 415, 503…) and closes the
- * connection. The answer goes out at once; what the client still sends is
- * discarded, never kept, until the body ends (then the connection closes
- * cleanly) or for at most LINGER_MS / LINGER_BYTES (then it is destroyed).
- * Closing at once would reset the connection while the client writes, and
- * most clients then report the reset instead of the answer.
+ * Answers a request whose body was not read (413, 415, 503…), with `headers`
+ * besides its own, and closes the connection. The answer goes out at once;
+ * what the client still sends is discarded, never kept, until the body ends
+ * (then the connection closes cleanly) or for at most LINGER_MS / LINGER_BYTES
+ * (then it is destroyed). Closing at once would reset the connection while the
+ * client writes, and most clients then report the reset instead of the answer.
  */
-export function refuseUnread(res: ServerResponse, status: number, body: unknown): void {
+export function refuseUnread(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const req = res.req;
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), connection: "close" });
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text), connection: "close" });
   if (req.complete) {
     res.end(text);
     return;

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "probot";
-import { readLimitedBody } from "./read-limited-body.js";
+import type { BodyBudget } from "./body-budget.js";
+import { readLimitedBody, type LimitedBody } from "./read-limited-body.js";
 import { refuseTooLarge } from "./refuse-too-large.js";
 import { refuseUnread } from "./refuse-unread.js";
 import { verifySignature } from "./verify-signature.js";
@@ -21,6 +22,10 @@ export interface WebhookRouteOptions {
   receive(delivery: VerifiedDelivery): Promise<void>;
   log: Logger;
   maxBodyBytes: number;
+  /** The bytes of unverified bodies held at once, by every connection (CI_WEBHOOK_BUFFER); a body that does not fit gets 503. */
+  budget: BodyBudget;
+  /** A body must have arrived this long after its headers, else 408. Default 10 s: GitHub gives up after 10 s. */
+  bodyTimeoutMs?: number;
   /** True once the server is shutting down: deliveries get 503 (GitHub shows them failed; redeliver later). */
   closing(): boolean;
   /** Handlers still running after this get a 202 (GitHub gives up after 10 s). Default 9 s, as Probot. */
@@ -42,21 +47,27 @@ const DELIVERY_ID = /^[\x21-\x7e]{1,128}$/;
  *    never its (unverified) payload;
  * 3. a signed body that is not a JSON object, a malformed installation id,
  *    event name or delivery id, is a 400, not an exception in Probot;
- * 4. while the server shuts down, deliveries get 503.
+ * 4. while the server shuts down, deliveries get 503;
+ * 5. memory before the signature check is bounded: a body is read only into
+ *    room held in `budget`, released once the signature is checked (or the
+ *    body refused, or the client gone); one that does not fit gets 503 with
+ *    Retry-After (before a byte is read when its length is declared), one that
+ *    has not arrived within `bodyTimeoutMs` gets 408.
  */
 export function webhookRoute(options: WebhookRouteOptions) {
   const path = withoutTrailingSlashes(options.path);
   const timeoutMs = options.timeoutMs ?? 9_000;
+  const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     if (withoutTrailingSlashes((req.url ?? "").split("?")[0]!) !== path) return false;
     const event = header(req, "x-github-event");
     const id = header(req, "x-github-delivery");
     let bodyRead = false;
-    const refuse = (status: number, reason: string) => {
-      options.log.warn({ deliveryId: id?.slice(0, 128), event: event?.slice(0, 64), status, reason }, "webhook delivery refused");
+    const refuse = (status: number, reason: string, headers: Record<string, string> = {}, details: object = {}) => {
+      options.log.warn({ deliveryId: id?.slice(0, 128), event: event?.slice(0, 64), status, reason, ...details }, "webhook delivery refused");
       if (bodyRead) sendJson(res, status, { error: reason });
-      else refuseUnread(res, status, { error: reason });
+      else refuseUnread(res, status, { error: reason }, headers);
       return true;
     };
 
@@ -77,18 +88,33 @@ export function webhookRoute(options: WebhookRouteOptions) {
     if (!EVENT_NAME.test(event!)) return refuse(400, "X-GitHub-Event is not an event name");
     if (!DELIVERY_ID.test(id!)) return refuse(400, "X-GitHub-Delivery is not a delivery id");
 
-    // 2. the body, up to the cap
-    const body = await readLimitedBody(req, options.maxBodyBytes);
-    bodyRead = true;
+    // 2. the body, up to the cap, in room held among the unverified bodies, and whether it is signed with
+    //    the webhook secret: the room is given back on every path, once nothing unverified is left
+    const hold = options.budget.hold();
+    let body: LimitedBody;
+    let signed: boolean;
+    try {
+      const beforeRead = expectsContinue(req) ? () => res.writeContinue() : undefined;
+      body = await readLimitedBody(req, { maxBytes: options.maxBodyBytes, hold, deadlineMs: bodyTimeoutMs, beforeRead });
+      signed = body.kind === "complete" && verifySignature(options.secret, body.bytes, signature);
+    } finally {
+      hold.release();
+    }
+
+    // 3. refused unless complete, signed, and a JSON object
+    bodyRead = body.kind === "complete";
     if (body.kind === "aborted") return true;
     if (body.kind === "too-large") {
       options.log.warn({ deliveryId: id, event, status: 413, limit: options.maxBodyBytes }, "webhook delivery refused: body over the size limit");
       refuseTooLarge(res, options.maxBodyBytes);
       return true;
     }
-
-    // 3. signed with the webhook secret, and a JSON object
-    if (!verifySignature(options.secret, body.bytes, signature)) {
+    if (body.kind === "over-budget") {
+      const reason = "pyci holds as many unverified webhook bodies as CI_WEBHOOK_BUFFER allows; retry later, or redeliver this delivery from the GitHub App's advanced settings";
+      return refuse(503, reason, { "retry-after": "10" }, { held: options.budget.held, limit: options.budget.limit });
+    }
+    if (body.kind === "timed-out") return refuse(408, `the body did not arrive within ${bodyTimeoutMs} ms`);
+    if (!signed) {
       return refuse(400, "signature does not match event payload and secret (is WEBHOOK_SECRET the App's webhook secret?)");
     }
     let payload: unknown;
@@ -125,6 +151,10 @@ function installationIdIsValid(payload: object): boolean {
   if (typeof installation !== "object" || installation === null) return true;
   const id = (installation as { id?: unknown }).id;
   return id === undefined || id === null || (Number.isSafeInteger(id) && (id as number) > 0);
+}
+
+function expectsContinue(req: IncomingMessage): boolean {
+  return /^\s*100-continue\s*$/i.test(header(req, "expect") ?? "");
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

@@ -1,9 +1,10 @@
-import { rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { run, type RunResult } from "./exec.js";
+import type { RunResult } from "./exec.js";
 import type { Sphinx } from "./find-sphinx.js";
+import { runInBuild } from "./run-in-build.js";
 import { sandboxEnv } from "./sandbox-env.js";
-import type { LogSink, StepState } from "./types.js";
+import type { LogSink, Sandbox, StepState } from "./types.js";
 import { formatSeconds } from "./steps/step-summary.js";
 
 /** What to install: docs.install commands (run with `sh -c`), or a requirements file, relative to the checkout. */
@@ -19,6 +20,8 @@ export interface DocsVenvOptions {
   timeoutMs: number;
   deadline: number;
   log: LogSink;
+  /** Where every command runs: the requirements' install is the repository's code (setup.py, docs.install). */
+  sandbox: Sandbox;
   signal?: AbortSignal;
 }
 
@@ -28,16 +31,20 @@ export type DocsVenv =
 
 /** Names the file that makes a virtualenv-made-from-a-virtualenv see the first one's packages. */
 const BASE_PTH = "pyci-sphinx-base.pth";
+/** Writes argv[2] as argv[1] in the interpreter's own site-packages (run in the sandbox: the venv is the build's). */
+const WRITE_PTH = "import os, sys, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), sys.argv[1]), 'w').write(sys.argv[2])";
 
 /**
- * A virtualenv for building the docs, at <scratchDir>/docs-venv:
+ * A virtualenv for building the docs, at <scratchDir>/docs-venv, made and
+ * filled in the build's sandbox (options.sandbox):
  *
  * 1. `<Sphinx's python> -m venv --system-site-packages`, so that the Sphinx
  *    found on the server (and whatever else that interpreter has) is there
  *    without being installed again.
  * 2. When that python is itself a virtualenv's, a .pth file that adds its
  *    site-packages: a venv made from a venv is based on the base
- *    interpreter and would not see them.
+ *    interpreter and would not see them. Written by the venv's python in
+ *    the sandbox: pyci never writes where a build's python says.
  * 3. The requirements, with the venv first on PATH: each docs.install
  *    command through `sh -c`, or `python -m pip install -r <file>`. A
  *    command or pip that fails is a `failure` (the repository's
@@ -52,7 +59,7 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
   const activated = sandboxEnv(options.scratchDir, { PATH: `${bin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" });
   const step = (cmd: string, args: string[], echo: string, env: Record<string, string>, cwd = options.dir) => {
     options.log.write(`$ ${echo}\n`);
-    return run({ cmd, args, cwd, env, timeoutMs: Math.max(1, options.deadline - Date.now()), log: options.log, ...(options.signal ? { signal: options.signal } : {}) });
+    return runInBuild(options, { cmd, args, cwd, env, timeoutMs: Math.max(1, options.deadline - Date.now()), log: options.log });
   };
   const error = (summary: string, exitCode: number | null = null): DocsVenv => ({ ok: false, state: "error", summary, exitCode });
   const notRun = (r: RunResult, what: string): DocsVenv | undefined => {
@@ -75,21 +82,19 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
 
   // 2. That interpreter's own virtualenv, if it has one.
   if (options.sphinx.inVirtualenv && options.sphinx.sitePackages.length > 0) {
-    const purelib = await run({
+    // `import` lines of a .pth run at startup; addsitedir also reads the .pth files there (editable installs).
+    const lines = options.sphinx.sitePackages.map((dir) => `import site; site.addsitedir(${JSON.stringify(dir)})\n`);
+    const written = await runInBuild(options, {
       cmd: python,
-      args: ["-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+      args: ["-I", "-c", WRITE_PTH, BASE_PTH, lines.join("")],
       cwd: options.scratchDir,
       env: plain,
       timeoutMs: Math.max(1, options.deadline - Date.now()),
-      captureStdout: true,
-      ...(options.signal ? { signal: options.signal } : {}),
+      log: options.log,
     });
-    const purelibProblem = notRun(purelib, python);
-    if (purelibProblem) return purelibProblem;
-    if (purelib.exitCode !== 0) return error(`The docs virtualenv's python exited with code ${purelib.exitCode}; see the log`, purelib.exitCode);
-    // `import` lines of a .pth run at startup; addsitedir also reads the .pth files there (editable installs).
-    const lines = options.sphinx.sitePackages.map((dir) => `import site; site.addsitedir(${JSON.stringify(dir)})\n`);
-    await writeFile(join(purelib.stdout.trim(), BASE_PTH), lines.join(""));
+    const writeProblem = notRun(written, python);
+    if (writeProblem) return writeProblem;
+    if (written.exitCode !== 0) return error(`The docs virtualenv's python exited with code ${written.exitCode}; see the log`, written.exitCode);
     options.log.write(`Added ${options.sphinx.sitePackages.join(", ")} to the docs virtualenv (${BASE_PTH})\n`);
   }
 

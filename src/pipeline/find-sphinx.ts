@@ -1,8 +1,9 @@
 import { access, constants, open } from "node:fs/promises";
 import { delimiter, isAbsolute, join } from "node:path";
-import { run } from "./exec.js";
+import { run, type RunResult } from "./exec.js";
+import { runInBuild } from "./run-in-build.js";
 import { sandboxEnv } from "./sandbox-env.js";
-import type { LogSink } from "./types.js";
+import type { LogSink, Sandbox } from "./types.js";
 import { formatSeconds } from "./steps/step-summary.js";
 
 export interface Sphinx {
@@ -16,13 +17,17 @@ export interface Sphinx {
   inVirtualenv: boolean;
   /** site.getsitepackages() of `python`: where its sphinx (and the rest) is installed. */
   sitePackages: string[];
+  /** sys.prefix and sys.base_prefix of `python`: what a sandbox must show for it to run. */
+  prefixes: string[];
 }
 
 export type SphinxLookup = { found: true; sphinx: Sphinx } | { found: false; problem: string };
 
 export interface FindSphinxOptions {
-  /** The interpreter of the step (StepContext.python). */
+  /** The interpreter of the step (StepContext.python): asked in `sandbox`, it may be the build's own. */
   python: string;
+  /** The build's sandbox (StepContext.sandbox). */
+  sandbox: Sandbox;
   scratchDir: string;
   timeoutMs: number;
   log: LogSink;
@@ -40,6 +45,7 @@ print(json.dumps({
     "executable": sys.executable,
     "inVirtualenv": sys.prefix != sys.base_prefix,
     "sitePackages": site.getsitepackages() if hasattr(site, "getsitepackages") else [],
+    "prefixes": sorted({sys.prefix, sys.base_prefix}),
 }))
 `;
 
@@ -48,11 +54,13 @@ print(json.dumps({
  *
  *   1. The step's Python (the interpreter the tests run with: `python:` in
  *      .github/pyci.yml, or the install step's virtualenv) when it can
- *      `import sphinx`; pyci then runs `<that python> -m sphinx`.
+ *      `import sphinx`; pyci then runs `<that python> -m sphinx`. It is
+ *      asked in the build's sandbox: it may be the build's own.
  *   2. Otherwise `sphinx-build` on the server's PATH. pyci reads the
  *      interpreter from its `#!` line (`#!/usr/bin/python3`, or
  *      `#!/usr/bin/env python3` looked up on PATH), checks that it can
- *      `import sphinx`, and runs `<that interpreter> -m sphinx`.
+ *      `import sphinx` (asked outside the sandbox, isolated with `-I` from /:
+ *      it is the server's), and runs `<that interpreter> -m sphinx`.
  *   3. Neither: the docs step ends in `error`, "Sphinx is not installed on
  *      the server". Install it for one of the two, e.g. `apt install
  *      python3-sphinx` or `pip install sphinx`.
@@ -68,7 +76,7 @@ export async function findSphinx(options: FindSphinxOptions): Promise<SphinxLook
   const tried: string[] = [];
 
   // 1. The step's Python.
-  const own = await probe(options.python, `${options.python} imports sphinx`, options);
+  const own = await probe(options.python, `${options.python} imports sphinx`, options, "build");
   if ("sphinx" in own) return { found: true, sphinx: own.sphinx };
   if ("stopped" in own) return { found: false, problem: own.stopped };
   tried.push(`${options.python} ${own.reason}`);
@@ -80,7 +88,7 @@ export async function findSphinx(options: FindSphinxOptions): Promise<SphinxLook
   if (script === undefined) tried.push("no sphinx-build on PATH");
   else if (interpreter === undefined) tried.push(`${script} is not a Python script`);
   else {
-    const viaPath = await probe(interpreter, `sphinx-build on PATH: ${script}`, options);
+    const viaPath = await probe(interpreter, `sphinx-build on PATH: ${script}`, options, "server");
     if ("sphinx" in viaPath) return { found: true, sphinx: viaPath.sphinx };
     if ("stopped" in viaPath) return { found: false, problem: viaPath.stopped };
     tried.push(`${script} runs ${interpreter}, which ${viaPath.reason}`);
@@ -95,21 +103,17 @@ export async function findSphinx(options: FindSphinxOptions): Promise<SphinxLook
 /** What an interpreter said: its Sphinx; why not ("cannot import sphinx"); or a timeout or cancellation. */
 type Probe = { sphinx: Sphinx } | { reason: string } | { stopped: string };
 
-async function probe(python: string, via: string, options: FindSphinxOptions): Promise<Probe> {
-  const r = await run({
-    cmd: python,
-    args: ["-c", PROBE],
-    cwd: options.scratchDir,
-    env: sandboxEnv(options.scratchDir),
-    timeoutMs: options.timeoutMs,
-    captureStdout: true,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+async function probe(python: string, via: string, options: FindSphinxOptions, whose: "build" | "server"): Promise<Probe> {
+  const common = { cmd: python, env: sandboxEnv(options.scratchDir), timeoutMs: options.timeoutMs, captureStdout: true };
+  const r: RunResult =
+    whose === "build"
+      ? await runInBuild(options, { ...common, args: ["-c", PROBE], cwd: options.scratchDir })
+      : await run({ ...common, args: ["-I", "-c", PROBE], cwd: "/", ...(options.signal ? { signal: options.signal } : {}) });
   if (r.timedOut) return { stopped: `timed out after ${formatSeconds(options.timeoutMs)}` };
   if (r.cancelled) return { stopped: "cancelled" };
   if (r.spawnError) return { reason: `could not be started (${r.spawnError})` };
   if (r.exitCode !== 0) return { reason: "cannot import sphinx" };
-  let reported: { version?: unknown; executable?: unknown; inVirtualenv?: unknown; sitePackages?: unknown };
+  let reported: { version?: unknown; executable?: unknown; inVirtualenv?: unknown; sitePackages?: unknown; prefixes?: unknown };
   try {
     reported = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "") as typeof reported;
   } catch {
@@ -121,10 +125,15 @@ async function probe(python: string, via: string, options: FindSphinxOptions): P
     version: typeof reported.version === "string" ? reported.version : "unknown",
     via,
     inVirtualenv: reported.inVirtualenv === true,
-    sitePackages: Array.isArray(reported.sitePackages) ? reported.sitePackages.filter((p): p is string => typeof p === "string") : [],
+    sitePackages: absolutePaths(reported.sitePackages),
+    prefixes: absolutePaths(reported.prefixes),
   };
   options.log.write(`Sphinx ${sphinx.version} (${via}): ${sphinx.python} -m sphinx\n`);
   return { sphinx };
+}
+
+function absolutePaths(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((p): p is string => typeof p === "string" && isAbsolute(p)) : [];
 }
 
 async function onPath(command: string, searchPath: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import { chmod, lchown, mkdir, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { chmod, lchown, lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,22 +24,47 @@ export interface SandboxBuild {
   signal?: AbortSignal;
 }
 
-export type PreparedSandbox = { ok: true; sandbox: Sandbox; python: string } | { ok: false; problem: string };
+export type PreparedSandbox =
+  | {
+      ok: true;
+      sandbox: Sandbox;
+      python: string;
+      /** Ends the build's hold on the sandbox: kills every process still running as its uid. Call it when the build's steps are done. */
+      release(): Promise<void>;
+    }
+  | { ok: false; problem: string };
+
+const NOTHING_TO_RELEASE = async () => undefined;
 
 /**
  * Fits the server's sandbox to one build, before any step runs:
  * 1. the interpreter, asked (outside the sandbox, away from the checkout, so
  *    that the repository cannot steer a pyenv shim) for its path and
  *    prefixes, which bwrap shows read-only: steps then run it by that path;
- * 2. the checkout and the scratch dir (with HOME and TMPDIR) belong to the
- *    sandbox user, whose way to them is opened;
+ * 2. the build's own uid (as root: leased from CI_SANDBOX_UIDS, one per
+ *    running build); the checkout and the scratch dir (with HOME and TMPDIR)
+ *    are given to it, and its way to them is opened;
  * 3. the interpreter must start in the sandbox: if the sandbox user cannot
  *    run it (a pyenv under /root), every step errors, saying so.
  */
 export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild): Promise<PreparedSandbox> {
   if (!policy.ok) return { ok: false, problem: `The sandbox cannot run: ${policy.problem}` };
   const writable = [build.dir, build.scratchDir];
-  if (policy.sandbox.kind === "off") return { ok: true, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python };
+  if (policy.sandbox.kind === "off") return { ok: true, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python, release: NOTHING_TO_RELEASE };
+  const lease = await policy.uids?.lease();
+  try {
+    const prepared = await prepareWith(policy.sandbox, lease?.uid, build);
+    if (prepared.ok) return { ...prepared, release: lease?.release ?? NOTHING_TO_RELEASE };
+    await lease?.release();
+    return prepared;
+  } catch (error) {
+    await lease?.release();
+    throw error;
+  }
+}
+
+async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number | undefined, build: SandboxBuild): Promise<{ ok: true; sandbox: Sandbox; python: string } | { ok: false; problem: string }> {
+  const writable = [build.dir, build.scratchDir];
   const common = { timeoutMs: build.timeoutMs, ...(build.signal ? { signal: build.signal } : {}) };
 
   // 1. the interpreter's real path and prefix
@@ -48,12 +73,12 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
   const { python, prefix, basePrefix } = asked;
   // a venv (its prefix) over its base interpreter (the base prefix, and where the executable really is)
   // and, in bwrap, the object stores a cached checkout borrows from (git in the checkout needs them; they are in hidden CI_DATA_DIR)
-  const borrowed = policy.sandbox.kind === "bwrap" ? await alternates(build.dir) : [];
+  const borrowed = base.kind === "bwrap" ? await alternates(build.dir) : [];
   const readable = unique([prefix, basePrefix, dirname(python), dirname(await realpath(python)), PYCI_PYTHON_DIR, PYRIGHT_DIR, dirname(dirname(process.execPath)), ...borrowed]);
-  const sandbox: Sandbox = { ...policy.sandbox, readable, writable };
+  const user = uid === undefined ? {} : { user: { name: `uid ${uid}`, uid, gid: uid } };
+  const sandbox: Sandbox = { ...base, ...user, readable, writable };
 
-  // 2. the build's directories, the sandbox user's
-  await Promise.all([mkdir(join(build.scratchDir, "home"), { recursive: true }), mkdir(join(build.scratchDir, "tmp"), { recursive: true })]);
+  // 2. the build's directories (HOME and TMPDIR made by the pipeline), its uid's
   if (sandbox.user) {
     for (const dir of writable) {
       await chownTree(dir, sandbox.user.uid, sandbox.user.gid);
@@ -63,13 +88,13 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
   if (sandbox.kind === "user") {
     const closed = await closedAncestor(writable);
     if (closed) {
-      return { ok: false, problem: `${sandbox.user?.name ?? "The sandbox user"} cannot reach the checkout: ${closed} is not searchable by other users. Run chmod o+x ${closed}, or set CI_WORK_DIR to a directory they can search (such as /tmp)` };
+      return { ok: false, problem: `The build's uid cannot reach the checkout: ${closed} is not searchable by other users. Run chmod o+x ${closed}, or set CI_WORK_DIR to a directory they can search (such as /tmp)` };
     }
   }
 
   // 3. the interpreter starts in the sandbox
   // (the same interpreter: one that cannot read its venv's pyvenv.cfg starts as its base, without the venv's packages)
-  const probeKey = [sandbox.kind, sandbox.user?.uid ?? "", python].join("\0");
+  const probeKey = [sandbox.kind, sandbox.user ? "uid" : "", python].join("\0");
   if (startsInSandbox.has(probeKey)) return { ok: true, sandbox, python };
   const output: string[] = [];
   const tried = await run({ ...common, cmd: python, args: ["-I", "-c", PROBE], cwd: build.dir, env: sandboxEnv(build.scratchDir), sandbox, captureStdout: true, log: { write: (t) => output.push(t) } });
@@ -77,10 +102,10 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
     const detail =
       tried.spawnError ??
       (tried.exitCode === 0 ? `it started with sys.prefix ${tried.stdout.trim()} instead of ${prefix}` : `exit code ${tried.exitCode ?? tried.signal}: ${output.join("").trim().slice(-200)}`);
-    const who = sandbox.user ? ` as ${sandbox.user.name}` : "";
+    const who = sandbox.user ? ` as the build's uid` : "";
     return {
       ok: false,
-      problem: `The interpreter ${python} cannot run in the ${sandbox.kind} sandbox${who}, or cannot read the checkout and write the scratch dir there (${detail}). It and its directories must be readable and executable by CI_SANDBOX_USER${sandbox.user ? ` (${sandbox.user.name})` : ""}: install Python outside /root, or use CI_SANDBOX=bwrap`,
+      problem: `The interpreter ${python} cannot run in the ${sandbox.kind} sandbox${who}, or cannot read the checkout and write the scratch dir there (${detail}). It and its directories must be readable and executable by every user: install Python outside /root, or use CI_SANDBOX=bwrap`,
     };
   }
   startsInSandbox.add(probeKey);
@@ -149,8 +174,13 @@ async function alternates(dir: string): Promise<string[]> {
   return existing.filter((path): path is string => path !== undefined);
 }
 
-/** Gives a directory tree to the sandbox user (symlinks themselves, never what they point at). */
+/**
+ * Gives a directory tree to the build's uid (symlinks themselves, never what
+ * they point at). `dir` must be a directory, not a link to one: pyci made it,
+ * in a directory of its own no build can write, before any code ran.
+ */
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  if (!(await lstat(dir)).isDirectory()) throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
   await lchown(dir, uid, gid);
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

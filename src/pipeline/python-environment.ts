@@ -1,6 +1,8 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
-import { run, type RunOptions } from "./exec.js";
+import type { RunOptions } from "./exec.js";
+import { runInBuild } from "./run-in-build.js";
+import type { StepContext } from "./types.js";
 import { insideBuild } from "./inside-build.js";
 
 /** What of an interpreter changes what pyright or Sphinx make of a tree (a result cache key). */
@@ -46,14 +48,14 @@ const known = new Map<string, Known>();
  */
 export async function pythonEnvironment(
   python: string,
-  options: Omit<RunOptions, "cmd" | "args" | "log" | "captureStdout">,
-  build: { dir: string; scratchDir: string },
+  options: Omit<RunOptions, "cmd" | "args" | "log" | "captureStdout" | "sandbox" | "signal">,
+  build: Pick<StepContext, "dir" | "scratchDir" | "sandbox" | "signal">,
 ): Promise<PythonEnvironment | undefined> {
   const stable = isAbsolute(python) && !insideBuild(python, build);
-  const key = [python, options.sandbox?.kind ?? "off", options.sandbox?.user?.uid ?? ""].join("\0");
+  const key = [python, build.sandbox.kind, build.sandbox.user ? "uid" : ""].join("\0");
   const before = stable ? known.get(key) : undefined;
   if (before && (await stampOf(before.watched)) === before.stamp) return before.environment;
-  const r = await run({ ...options, cmd: python, args: ["-I", "-c", PROBE], captureStdout: true });
+  const r = await runInBuild(build, { ...options, cmd: python, args: ["-I", "-c", PROBE], captureStdout: true });
   if (r.exitCode !== 0) return undefined;
   let parsed: PythonEnvironment & { watched?: unknown };
   try {

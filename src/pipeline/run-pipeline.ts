@@ -1,3 +1,5 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { prepareSandbox } from "./prepare-sandbox.js";
 import { resolveSandbox, type SandboxSettings } from "./resolve-sandbox.js";
 import type { LogSink, RepoConfig, Sandbox, Step, StepCache, StepContext, StepResult } from "./types.js";
@@ -12,7 +14,7 @@ export interface PipelineOptions {
   python: string;
   timeoutMs: number;
   signal?: AbortSignal;
-  /** How to confine the code under test (CI_SANDBOX); absent: not at all (the CLI, GitHub Actions). */
+  /** How to confine the code under test (CI_SANDBOX); absent: not at all (`pyci run` on a developer's machine, GitHub Actions' throwaway runner). */
   sandbox?: SandboxSettings;
   /** A log for one step; closed by the pipeline when the step ends. */
   openLog(step: string): LogSink & { close(): void };
@@ -32,8 +34,11 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
   const results: StepResult[] = [];
   let python = options.python;
   let blocker: StepResult | undefined;
-  let sandbox: Sandbox | undefined;
+  let sandbox: Sandbox = { kind: "off", hidden: [], readable: [], writable: [options.dir, options.scratchDir] };
+  let release = async (): Promise<void> => undefined;
 
+  // HOME and TMPDIR of the code under test, made before any of it runs
+  await Promise.all(["home", "tmp"].map((dir) => mkdir(join(options.scratchDir, dir), { recursive: true })));
   // the sandbox, fitted to this build; a sandbox that cannot run stops every step
   if (options.sandbox) {
     const started = performance.now();
@@ -41,15 +46,27 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
     if (prepared.ok) {
       sandbox = prepared.sandbox;
       python = prepared.python;
+      release = prepared.release;
     } else {
       blocker = { name: "sandbox", state: "error", summary: prepared.problem, exitCode: null, durationMs: Math.round(performance.now() - started) };
       results.push(blocker);
       options.onStepEnd?.(blocker);
     }
   }
+  try {
+    await runStages(pipeline, options, results, { python, sandbox, blocker });
+  } finally {
+    // nothing the build started outlives it
+    await release();
+  }
+  return results;
+}
 
+async function runStages(pipeline: Pipeline, options: PipelineOptions, results: StepResult[], start: { python: string; sandbox: Sandbox; blocker: StepResult | undefined }): Promise<void> {
+  let { python, blocker } = start;
+  const sandbox = start.sandbox;
   for (const stage of pipeline) {
-    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}), ...(options.cache ? { cache: options.cache } : {}), ...(sandbox ? { sandbox } : {}) };
+    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, sandbox, ...(options.signal ? { signal: options.signal } : {}), ...(options.cache ? { cache: options.cache } : {}) };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
     if (blocker) {
       const stopped = blocker;
@@ -63,7 +80,6 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
       if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
     }
   }
-  return results;
 }
 
 async function filterApplicable(stage: Step[], ctx: StepContext): Promise<Step[]> {

@@ -1,19 +1,18 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 /**
  * The environment of the code under test: an allow-list, never the server's
  * own environment (which holds the app's private key, the webhook secret and
  * installation tokens). HOME and TMPDIR are throwaway directories in the
- * build's scratch dir. `declared` is what the repository's `env:` asks for
+ * build's scratch dir (made by the pipeline before any of the repository's
+ * code runs: never here, where pyci would follow what that code left).
+ * `declared` is what the repository's `env:` asks for
  * (validated by the repo config; names pyci sets itself are dropped here
  * too); `extra` is pyci's own (a venv's PATH) and wins over both.
  */
 export function sandboxEnv(scratchDir: string, extra: Record<string, string> = {}, declared: Record<string, string> = {}): Record<string, string> {
   const home = join(scratchDir, "home");
   const tmp = join(scratchDir, "tmp");
-  mkdirSync(home, { recursive: true });
-  mkdirSync(tmp, { recursive: true });
   const own = Object.fromEntries(Object.entries(declared).filter(([name]) => envNameProblem(name) === undefined));
   return {
     ...own,

@@ -127,10 +127,11 @@ export interface StepContext {
   log: LogSink;
   signal?: AbortSignal;
   /**
-   * How to confine the code under test of this build (pass it to exec's run());
-   * absent means not at all. Set by the pipeline from PipelineOptions.sandbox.
+   * How to confine the code under test of this build: steps start processes
+   * through runInBuild(ctx, …), which always applies it. Set by the pipeline
+   * from PipelineOptions.sandbox ("off" when none is asked for).
    */
-  sandbox?: Sandbox;
+  sandbox: Sandbox;
   /** Where steps may reuse an earlier result of the same tree (result-cache.ts); absent: no cache. */
   cache?: StepCache;
 }

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rm, statfs, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { evictCaches } from "./evict-caches.js";
 import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
@@ -44,13 +44,20 @@ const MIB = 1024 * 1024;
 /** What `remove()` does after the directory is gone: release the git cache, keep the caches in bounds. */
 const afterRemove = new WeakMap<Workspace, (() => Promise<void>)[]>();
 
-/** Creates the build's directory; call `checkout` next. Always `remove()` it when the build ends. */
-export async function createWorkspace(workRoot: string, buildId: string): Promise<Workspace> {
-  const root = join(workRoot, `${PREFIX}${buildId}`);
+/**
+ * Creates the build's directory; call `checkout` next. Always `remove()` it
+ * when the build ends. The directory is new (mkdtemp: made atomically, with
+ * a random name that says nothing of the build, 0700, pyci's own), so that
+ * nothing else — code a build left running, another user of a shared /tmp —
+ * can have made it, or can know or replace its `src/` and `scratch/`.
+ */
+export async function createWorkspace(workRoot: string): Promise<Workspace> {
+  await mkdir(workRoot, { recursive: true });
+  const root = await mkdtemp(join(workRoot, PREFIX));
   const dir = join(root, "src");
   const scratchDir = join(root, "scratch");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { mode: 0o700 });
+  await mkdir(scratchDir, { mode: 0o700 });
   const workspace: Workspace = {
     dir,
     scratchDir,
@@ -66,10 +73,11 @@ export async function createWorkspace(workRoot: string, buildId: string): Promis
  * A workspace around a checkout that already exists (GitHub Actions'
  * actions/checkout): only the scratch dir is pyci's, and only it is removed.
  */
-export async function existingWorkspace(workRoot: string, buildId: string, dir: string): Promise<Workspace> {
-  const root = join(workRoot, `${PREFIX}${buildId}`);
+export async function existingWorkspace(workRoot: string, dir: string): Promise<Workspace> {
+  await mkdir(workRoot, { recursive: true });
+  const root = await mkdtemp(join(workRoot, PREFIX));
   const scratchDir = join(root, "scratch");
-  await mkdir(scratchDir, { recursive: true, mode: 0o700 });
+  await mkdir(scratchDir, { mode: 0o700 });
   return { dir, scratchDir, remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
 }
 
@@ -283,7 +291,12 @@ async function emptyDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
-/** Removes checkouts left behind by a crashed or killed server. Returns how many. */
+/**
+ * Removes checkouts left behind by a crashed or killed server. Returns how
+ * many. Only directories pyci made (its own, not links) are removed; call it
+ * after the processes of earlier builds are killed (killLeftoverBuildUids),
+ * so that none can change a tree while it is removed.
+ */
 export async function sweepWorkspaces(workRoot: string): Promise<number> {
   let entries: string[];
   try {
@@ -291,7 +304,12 @@ export async function sweepWorkspaces(workRoot: string): Promise<number> {
   } catch {
     return 0;
   }
-  const leftovers = entries.filter((name) => name.startsWith(PREFIX));
+  const own = process.getuid?.();
+  const leftovers: string[] = [];
+  for (const name of entries.filter((entry) => entry.startsWith(PREFIX))) {
+    const info = await lstat(join(workRoot, name)).catch(() => undefined);
+    if (info?.isDirectory() && (own === undefined || info.uid === own)) leftovers.push(name);
+  }
   await Promise.all(leftovers.map((name) => rm(join(workRoot, name), { recursive: true, force: true })));
   return leftovers.length;
 }

@@ -1,7 +1,11 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
 import { truncate } from "./truncate.js";
 
-/** A check-run annotation, in GitHub's shape. Paths are relative to the repository root. */
+/**
+ * A check-run annotation, in GitHub's shape. Paths are relative to the
+ * repository root. GitHub shows its title and message as plain text, not
+ * Markdown: they are not escaped, only cut to GitHub's limits.
+ */
 export interface Annotation {
   path: string;
   start_line: number;

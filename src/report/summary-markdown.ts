@@ -1,4 +1,6 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
+import { codeBlock } from "./code-block.js";
+import { markdownText } from "./markdown-text.js";
 import { truncate } from "./truncate.js";
 
 export const MAX_OUTPUT_CHARS = 65_535;
@@ -13,7 +15,10 @@ const SLOWEST = 5;
  * The readable Markdown report of a build: steps, counts and durations,
  * failing tests with the first lines of their tracebacks, what pyright
  * found, and the slowest tests. The same text is the check run's summary
- * and what `pyci run` prints.
+ * and what `pyci run` prints. Whatever the repository or its tools wrote
+ * (test ids, messages, paths, rules, step summaries) is escaped to read as
+ * the text it is (markdownText); tracebacks go in a code block no line of
+ * theirs can close (codeBlock).
  */
 export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string {
   const parts: string[] = [stepTable(steps)];
@@ -29,18 +34,18 @@ export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string 
 }
 
 function stepTable(steps: StepResult[]): string {
-  const rows = steps.map((s) => `| ${s.name} | ${ICON[s.state] ?? ""} ${s.state} | ${formatDuration(s.durationMs)} | ${cell(s.summary)}${s.reused ? ` (reused: same tree, tools and configuration as a build of ${s.reused.createdAt.slice(0, 16).replace("T", " ")} UTC)` : ""} |`);
+  const rows = steps.map((s) => `| ${s.name} | ${ICON[s.state] ?? ""} ${s.state} | ${formatDuration(s.durationMs)} | ${markdownText(s.summary)}${s.reused ? ` (reused: same tree, tools and configuration as a build of ${s.reused.createdAt.slice(0, 16).replace("T", " ")} UTC)` : ""} |`);
   return ["| Step | Result | Duration | Summary |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
 function failures(failing: TestCaseResult[]): string {
   const shown = failing.slice(0, MAX_FAILURES).map((t) => {
-    const where = t.file && t.line ? ` at \`${t.file}:${t.line}\`` : "";
+    const where = t.file && t.line ? ` at ${markdownText(`${t.file}:${t.line}`)}` : "";
     const verb = t.outcome === "fail" ? "failed" : t.outcome === "error" ? "error" : "unexpected success";
     const traceback = (t.traceback ?? t.message ?? "").trimEnd().split("\n");
     const head = traceback.slice(0, TRACEBACK_LINES);
     if (traceback.length > TRACEBACK_LINES) head.push(`… ${traceback.length - TRACEBACK_LINES} more lines`);
-    return `**\`${t.id}\`** (${verb})${where}\n\n\`\`\`\n${head.join("\n").replace(/```/g, "` ` `")}\n\`\`\``;
+    return `**${markdownText(t.id)}** (${verb})${where}\n\n${codeBlock(head.join("\n"))}`;
   });
   const more = failing.length > MAX_FAILURES ? `\n\n…and ${failing.length - MAX_FAILURES} more.` : "";
   return `### Failing tests (${failing.length})\n\n${shown.join("\n\n")}${more}`;
@@ -50,8 +55,8 @@ function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
   const sorted = [...items].sort((a, b) => rank(a) - rank(b));
   const lines = sorted.slice(0, MAX_DIAGNOSTICS).map(({ d, enforced }) => {
     const kind = d.syntax ? "syntax error" : d.severity === "error" && !enforced ? "error (not enforced)" : d.severity;
-    const rule = d.rule && !d.syntax ? ` (${d.rule})` : "";
-    return `- \`${d.file}:${d.line}:${d.column}\` ${kind}: ${cell(d.message)}${rule}`;
+    const rule = d.rule && !d.syntax ? ` (${markdownText(d.rule)})` : "";
+    return `- ${markdownText(`${d.file}:${d.line}:${d.column}`)} ${kind}: ${markdownText(d.message)}${rule}`;
   });
   const more = items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
   return `### Problems found (${items.length})\n\n${lines.join("\n")}${more}`;
@@ -64,7 +69,7 @@ function rank({ d, enforced }: { d: { syntax: boolean; severity: string }; enfor
 }
 
 function slowest(tests: TestCaseResult[]): string {
-  const rows = tests.map((t) => `| \`${t.id}\` | ${formatDuration(t.durationMs)} |`);
+  const rows = tests.map((t) => `| ${markdownText(t.id)} | ${formatDuration(t.durationMs)} |`);
   return ["### Slowest tests", "", "| Test | Duration |", "| --- | --- |", ...rows].join("\n");
 }
 
@@ -73,8 +78,4 @@ export function formatDuration(ms: number): string {
   if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
   const minutes = Math.floor(ms / 60_000);
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
 }

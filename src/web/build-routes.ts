@@ -4,6 +4,7 @@ import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import { buildPage } from "./build-page.js";
 import { drained } from "./drained.js";
 import { LineIndex } from "./line-index.js";
+import type { LiveClients } from "./live-clients.js";
 import { parsePositions, streamBuildEvents, type LiveEventsOptions } from "./live-events.js";
 import { readLogWindow, type LogWindow } from "./log-window.js";
 import { webAsset, type WebAsset } from "./web-asset.js";
@@ -17,7 +18,9 @@ const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'sel
 const TEXT = "text/plain; charset=utf-8";
 
 export interface BuildRoutesOptions {
-  log?: LiveEventsOptions["log"];
+  log?: LiveEventsOptions["log"] & { warn(obj: object, msg: string): void };
+  /** The caps on open live streams (CI_LIVE_CLIENTS_PER_BUILD, CI_LIVE_CLIENTS), shared by every request. */
+  liveClients: LiveClients;
   /** Heartbeat of the live events (tests shorten it). */
   heartbeatMs?: number;
 }
@@ -28,11 +31,12 @@ export interface BuildRoutesOptions {
  * GET /builds/<id>/<step>.log           a step's whole log, as text
  *     ?start=<byte>&end=<byte>          bytes [start, end) of it (start < 0: from the end), at most
  *                                       MAX_RANGE_BYTES; x-log-start, x-log-end, x-log-size say which
- * GET /builds/<id>/events?at=<step:byte,…>  the build's live Server-Sent Events (see streamBuildEvents)
+ * GET /builds/<id>/events?at=<step:byte,…>  the build's live Server-Sent Events (see streamBuildEvents);
+ *                                       503 with Retry-After when the build's or the server's streams are at their cap
  * GET /assets/log-viewer.js             the page's script
  * The id is a 128-bit capability: unknown ids and malformed paths get 404.
  */
-export function buildRoutes(store: BuildStore, options: BuildRoutesOptions = {}) {
+export function buildRoutes(store: BuildStore, options: BuildRoutesOptions) {
   const lines = new LineIndex(store);
   const script = webAsset("log-viewer.js");
 
@@ -68,12 +72,25 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, asset: WebAsset, q
   res.end(req.method === "HEAD" ? undefined : asset.body);
 }
 
-/** Positions from the reconnection's Last-Event-ID, else from the page's `?at=`. */
+/** Positions from the reconnection's Last-Event-ID, else from the page's `?at=`; a place under the caps held while it streams. */
 async function sendEvents(store: BuildStore, req: IncomingMessage, res: ServerResponse, id: string, query: URLSearchParams, options: BuildRoutesOptions): Promise<void> {
   if (req.method === "HEAD") return send(res, 200, "text/event-stream; charset=utf-8", "");
+  const admission = options.liveClients.admit(id);
+  if (!admission.admitted) {
+    options.log?.warn({ buildId: id, cap: admission.cap, limit: admission.limit }, "live log stream refused: too many open");
+    const text =
+      admission.cap === "per-build"
+        ? `Too many live log streams of this build (CI_LIVE_CLIENTS_PER_BUILD=${admission.limit}); reload the page later for new output\n`
+        : `Too many live log streams on this server (CI_LIVE_CLIENTS=${admission.limit}); reload the page later for new output\n`;
+    return send(res, 503, TEXT, text, { "retry-after": "30" });
+  }
   const lastEventId = req.headers["last-event-id"];
   const positions = parsePositions((Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) ?? query.get("at") ?? undefined);
-  await streamBuildEvents(store, id, res, { positions, ...options });
+  try {
+    await streamBuildEvents(store, id, res, { positions, ...options });
+  } finally {
+    admission.release();
+  }
 }
 
 async function sendPage(store: BuildStore, lines: LineIndex, res: ServerResponse, build: BuildRecord, query: URLSearchParams, scriptSrc: string): Promise<void> {

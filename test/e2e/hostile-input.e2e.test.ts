@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -9,6 +8,7 @@ import { BuildStore } from "../../src/store/build-store.js";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { postLarge } from "../support/post-large.js";
 import { freePort, sleep, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 
@@ -36,58 +36,6 @@ const PROJECT = {
 function rss(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
   return Number(/(\d+)/.exec(line ?? "")?.[1] ?? NaN) * 1024;
-}
-
-interface RawResponse {
-  status: number | undefined;
-  /** Body bytes the client got onto the wire before the answer (or the reset) came. */
-  sent: number;
-  error?: string;
-}
-
-/**
- * POSTs `total` bytes of JSON-ish filler, with Content-Length or chunked, stopping as soon as an answer
- * arrives (a server that buffers everything answers only at the end).
- */
-function postLarge(url: string, total: number, options: { chunked: boolean; expectContinue?: boolean; headers?: Record<string, string> }): Promise<RawResponse> {
-  return new Promise((resolve) => {
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      "x-github-event": "pull_request",
-      "x-github-delivery": randomUUID(),
-      "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
-      ...options.headers,
-    };
-    if (!options.chunked) headers["content-length"] = String(total);
-    if (options.expectContinue) headers.expect = "100-continue";
-    const req = httpRequest(url, { method: "POST", headers });
-    let sent = 0;
-    let status: number | undefined;
-    let done = false;
-    const finish = (error?: string) => {
-      if (done) return;
-      done = true;
-      resolve({ status, sent, ...(error ? { error } : {}) });
-      req.destroy();
-    };
-    req.on("response", (res) => {
-      status = res.statusCode;
-      res.resume();
-      res.on("end", () => finish());
-      res.on("error", () => finish());
-    });
-    req.on("error", (error: NodeJS.ErrnoException) => (status === undefined ? setTimeout(() => finish(error.code), 200) : finish()));
-    const chunk = Buffer.alloc(256 * 1024, 0x20);
-    const pump = () => {
-      while (!done && status === undefined && sent < total) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once("drain", pump);
-      }
-      if (!done && status === undefined) req.end();
-    };
-    if (options.expectContinue) req.on("continue", pump);
-    else pump();
-  });
 }
 
 function signed(secret: string, body: string | Uint8Array): string {

@@ -8,7 +8,7 @@ import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import { freePort, sandboxUids, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -30,7 +30,7 @@ const BWRAP = (() => {
     return false;
   }
 })();
-/** An interpreter CI_SANDBOX_USER can run (pyenv's, under /root, is not one). */
+/** An interpreter every build uid can run (pyenv's, under /root, is not one). */
 const SYSTEM_PYTHON = ["/usr/bin/python3", "/usr/local/bin/python3"].find((p) => existsSync(p));
 
 const APP_ID = 4343;
@@ -161,7 +161,11 @@ describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, pyt
     const denied = [...logText.matchAll(/^DENIED (\S+) (\w+)$/gm)].map((m) => [m[1], m[2]]);
     expect(denied).toHaveLength(6);
     for (const [, error] of denied) expect(error).toMatch(/^(PermissionError|FileNotFoundError)$/);
-    expect(logText).toContain("UID 65534");
+    // a uid of the build's own (from the server's CI_SANDBOX_UIDS), not root's, not nobody's
+    const uid = Number(/^UID (\d+)$/m.exec(logText)?.[1]);
+    const [first, last] = sandboxUids(dataDir).split("-").map(Number);
+    expect(uid).toBeGreaterThanOrEqual(first!);
+    expect(uid).toBeLessThanOrEqual(last!);
 
     // its environment is the allow-list
     const env = JSON.parse(/ENV=(\{.*\})$/m.exec(logText)![1]!) as Record<string, string>;

@@ -119,7 +119,7 @@ function fakeReleases(initial: FakeRelease[] = []) {
 }
 
 const target = { owner: "o", repo: "r", sha: SHA };
-const base = { prNumber: 7, prTitle: "Better docs", buildUrl: "https://ci.example.com/builds/xyz", archive, keep: 10 };
+const base = { prNumber: 7, prTitle: "Better **docs** <img src=x>", buildUrl: "https://ci.example.com/builds/xyz", archive, keep: 10 };
 const github = () => ({ octokit, log: { info() {}, debug() {}, warn() {}, error() {} } as any });
 
 describe("publishDocsRelease", () => {
@@ -140,7 +140,8 @@ describe("publishDocsRelease", () => {
     const published = await publishDocsRelease(github(), target, base);
     expect(nock.pendingMocks()).toEqual([]);
     expect(created).toMatchObject({ tag_name: "docs-abc1234", target_commitish: SHA, make_latest: "false", draft: false, prerelease: false, name: "Documentation build abc1234" });
-    expect(created.body).toContain("pull request #7 (Better docs)");
+    // the title is the pull request author's text: it reads as written, with no Markdown or HTML of its own
+    expect(created.body).toContain("pull request #7 (Better \\*\\*docs\\*\\* \\<img src=x\\>)");
     expect(created.body).toContain("https://ci.example.com/builds/xyz");
     expect(created.body).toContain(DOCS_RELEASE_MARKER);
     expect(uploaded).toEqual({ type: "application/gzip", length: String("fake archive bytes".length) });

@@ -1,10 +1,11 @@
 import { createHmac, randomUUID } from "node:crypto";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { request as httpRequest, type Server } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Probot } from "probot";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { BodyBudget } from "../../src/http/body-budget.js";
 import { createHttpServer } from "../../src/http/create-http-server.js";
 import { verifySignature } from "../../src/http/verify-signature.js";
 import { webhookRoute } from "../../src/http/webhook-route.js";
@@ -13,6 +14,17 @@ import { sendWebhook } from "../support/webhook.js";
 
 const SECRET = "It's a Secret to Everybody";
 const CAP = 64 * 1024;
+/** Room for two bodies at the cap and a bit: a third large one does not fit, a small one does. */
+const BUDGET = 160 * 1024;
+const BODY_TIMEOUT_MS = 1500;
+
+async function until(what: string, predicate: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
 
 describe("verifySignature", () => {
   it("accepts GitHub's published test vector and nothing else", () => {
@@ -37,6 +49,8 @@ describe("the webhook route", () => {
   let closing = false;
   let server: Server;
   let url: string;
+  const budget = new BodyBudget(BUDGET);
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     const probot = new Probot({ appId: 1, privateKey: generateAppKey(), secret: SECRET, log, baseUrl: "http://127.0.0.1:9/api/v3" });
@@ -53,8 +67,10 @@ describe("the webhook route", () => {
       receive: (delivery) => probot.webhooks.receive(delivery as Parameters<Probot["webhooks"]["receive"]>[0]),
       log,
       maxBodyBytes: CAP,
+      budget,
       closing: () => closing,
       timeoutMs: 200,
+      bodyTimeoutMs: BODY_TIMEOUT_MS,
     });
     server = createHttpServer({ log, maxBodyBytes: CAP, routes: [route] });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -73,7 +89,66 @@ describe("the webhook route", () => {
     lines.length = 0;
   });
 
+  // whatever a test did, every body's room is given back
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    await until("the budget is empty again", () => budget.held === 0);
+  });
+
   const send = (o: Partial<Parameters<typeof sendWebhook>[0]> = {}) => sendWebhook({ url, secret: SECRET, event: "pull_request", payload: { action: "opened", secret_marker: "PAYLOAD-TEXT" }, ...o });
+
+  /** A delivery declaring `length` bytes whose headers and first `first` bytes go out, the rest only on finish(). */
+  const stalled = (length: number, first: number) => {
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    sockets.push(socket);
+    let answer = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => (answer += chunk));
+    socket.on("error", () => undefined);
+    const head = ["POST /api/github/webhooks HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", "X-GitHub-Event: ping", `X-GitHub-Delivery: ${randomUUID()}`, `X-Hub-Signature-256: sha256=${"0".repeat(64)}`, `Content-Length: ${length}`];
+    socket.write(`${head.join("\r\n")}\r\n\r\n${" ".repeat(first)}`);
+    return { socket, answer: () => answer, finish: () => socket.write(" ".repeat(length - first)) };
+  };
+
+  /** Two deliveries at the cap, stalled mid-body: together they hold 2 × CAP of BUDGET. */
+  const fillBudget = async () => {
+    const holders = [stalled(CAP, 100), stalled(CAP, 100)];
+    await until("both hold their room", () => budget.held === 2 * CAP);
+    return holders;
+  };
+
+  /** A signed body of `size` bytes that does not fit beside two stalled ones. */
+  const large = (size = 40 * 1024) => {
+    const start = JSON.stringify({ action: "opened", pad: "" });
+    return start + " ".repeat(size - start.length);
+  };
+
+  /** POSTs `body` asking first (Expect: 100-continue), sending it only if told to continue. */
+  const askFirst = (body: string) =>
+    new Promise<{ status: number | undefined; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = httpRequest(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          expect: "100-continue",
+          "x-github-event": "ping",
+          "x-github-delivery": randomUUID(),
+          "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+        },
+      });
+      req.on("continue", () => {
+        continued = true;
+        req.end(body);
+      });
+      req.on("response", (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode, continued }));
+        req.destroy();
+      });
+      req.on("error", reject);
+    });
 
   it("hands a signed delivery to the app and answers 200", async () => {
     const res = await send({ deliveryId: "d-1" });
@@ -154,5 +229,61 @@ describe("the webhook route", () => {
     const res = await send({ payload: { action: "opened", installation: { id: " " } } });
     expect(res.status, res.body).toBe(400);
     expect(received).toEqual([]);
+  });
+
+  it("refuses with 503 and Retry-After, unread, a declared body that does not fit beside those held; small ones still fit", async () => {
+    const [first, second] = await fillBudget();
+    const refused = await send({ rawBody: large(), deliveryId: "d-busy" });
+    expect(refused.status, refused.body).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("10");
+    expect(JSON.parse(refused.body).error).toMatch(/CI_WEBHOOK_BUFFER/);
+    expect(received).toEqual([]);
+    const log = lines.join("");
+    expect(log).toMatch(/"deliveryId":"d-busy".*"status":503/);
+    expect(log).not.toContain("PAYLOAD-TEXT");
+    // a delivery of ordinary size fits beside them
+    expect((await send()).status).toBe(200);
+
+    // a client that goes away mid-body gives its room back; one whose body is refused too
+    first!.socket.destroy();
+    await until("the first's room is back", () => budget.held === CAP);
+    expect((await send({ rawBody: large() })).status).toBe(200);
+    second!.finish();
+    await until("the second is answered", () => second!.answer().startsWith("HTTP/1.1 400"));
+    expect(budget.held).toBe(0);
+  });
+
+  it("refuses with 503 a chunked body once its buffer cannot grow within the budget", async () => {
+    await fillBudget();
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 4; i++) controller.enqueue(new TextEncoder().encode(" ".repeat(CAP / 8)));
+        controller.close();
+      },
+    });
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": randomUUID(), "x-hub-signature-256": `sha256=${"0".repeat(64)}` },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("10");
+  });
+
+  it("tells a client that asks first to send only when its body has room", async () => {
+    const holders = await fillBudget();
+    expect(await askFirst(large())).toEqual({ status: 503, continued: false });
+    for (const holder of holders) holder.socket.destroy();
+    await until("the room is back", () => budget.held === 0);
+    expect(await askFirst(large())).toEqual({ status: 200, continued: true });
+  });
+
+  it("answers 408 to a body that does not arrive in time, and gives its room back", async () => {
+    const slow = stalled(CAP, 10);
+    await until("it holds its room", () => budget.held === CAP);
+    await until("the answer", () => slow.answer().startsWith("HTTP/1.1 408"), BODY_TIMEOUT_MS + 2000);
+    expect(budget.held).toBe(0);
+    expect(lines.join("")).toContain('"status":408');
   });
 });

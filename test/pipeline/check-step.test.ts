@@ -34,6 +34,7 @@ async function check(
     python: options.python ?? PYTHON,
     scratchDir: mkdtempSync(join(scratchRoot, "scratch-")),
     timeoutMs: options.timeoutMs ?? 60_000,
+    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
     log: { write: (text) => parts.push(text) },
   });
   return { result, log: parts.join("") };

@@ -41,6 +41,7 @@ function context(files: Record<string, string>, docs: Partial<RepoConfig["docs"]
     python: options.python ?? PYTHON3,
     scratchDir,
     timeoutMs: options.timeoutMs ?? 60_000,
+    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
     log: { write: (text) => parts.push(text) },
     ...(options.signal ? { signal: options.signal } : {}),
   };

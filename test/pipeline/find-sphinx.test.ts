@@ -23,7 +23,7 @@ function tempDir(prefix: string): string {
 function options(python: string, searchPath?: string) {
   const parts: string[] = [];
   return {
-    options: { python, scratchDir: tempDir("pyci-scratch-"), timeoutMs: 30_000, log: { write: (text: string) => parts.push(text) }, ...(searchPath === undefined ? {} : { searchPath }) },
+    options: { python, sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] }, scratchDir: tempDir("pyci-scratch-"), timeoutMs: 30_000, log: { write: (text: string) => parts.push(text) }, ...(searchPath === undefined ? {} : { searchPath }) },
     log: () => parts.join(""),
   };
 }
@@ -39,6 +39,7 @@ describe.concurrent("findSphinx", () => {
         via: "/usr/bin/python3 imports sphinx",
         inVirtualenv: false,
         sitePackages: expect.arrayContaining(["/usr/lib/python3/dist-packages"]) as unknown as string[],
+        prefixes: ["/usr"],
       },
     });
     expect(log()).toBe(`Sphinx ${SPHINX_VERSION} (/usr/bin/python3 imports sphinx): /usr/bin/python3 -m sphinx\n`);

@@ -32,6 +32,7 @@ function context(files: Record<string, string>, options: { install?: string[]; t
     python: options.python ?? PYTHON3,
     scratchDir,
     timeoutMs: options.timeoutMs ?? 60_000,
+    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
     log: { write: (text) => parts.push(text) },
   };
   return { ctx, log: () => parts.join("") };

@@ -1,10 +1,8 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { knownSecrets } from "../../src/pipeline/known-secrets.js";
-import { sandboxSettings } from "../../src/pipeline/sandbox-settings.js";
-import { sandboxStartupReport } from "../../src/pipeline/sandbox-startup-report.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyci-known-secrets-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,26 +24,5 @@ describe("knownSecrets", () => {
       sshKey,
     );
     expect(secrets.sort()).toEqual(["admin-token-value-0123", "aws-secret-value", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "hunter2hunter2"]);
-  });
-});
-
-describe("sandboxStartupReport", () => {
-  it("names the sandbox and warns about key files and a data dir that every user can read", async () => {
-    const key = join(dir, "app.pem");
-    const dataDir = join(dir, "data");
-    writeFileSync(key, "key", { mode: 0o644 });
-    chmodSync(key, 0o644);
-    const safe = join(dir, "ssh_key");
-    writeFileSync(safe, "key", { mode: 0o600 });
-    const settings = sandboxSettings({ sandbox: "off", sandboxUser: "nobody", dataDir, sshKeyPath: safe }, { PRIVATE_KEY_PATH: key }, dir);
-    expect(settings.hidden).toEqual([dataDir, safe, key, join(dir, ".env")]);
-    const report = await sandboxStartupReport(settings);
-    expect(report.description).toMatch(/^off/);
-    expect(report.warnings).toEqual([`${key} is readable by every user of this machine (mode 644): chmod o-rwx ${key}`]);
-  });
-
-  it("reports an explicit sandbox that cannot work as a problem", async () => {
-    const report = await sandboxStartupReport({ mode: "user", user: "no-such-user-pyci", hidden: [] });
-    expect(report.problem).toMatch(process.getuid?.() === 0 ? /CI_SANDBOX_USER=no-such-user-pyci is not a user/ : /does not run as root/);
   });
 });

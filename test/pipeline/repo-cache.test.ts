@@ -26,7 +26,7 @@ function dataDir(): string {
 /** A checkout through the cache in `data`; the workspace is left for the caller to remove. */
 async function cachedCheckout(data: string, source: CloneSource, sha: string, extra: { prNumber?: number; maxBytes?: number } = {}) {
   const id = `t${++ids}`;
-  const ws = await createWorkspace(workRoot, id);
+  const ws = await createWorkspace(workRoot);
   const log = sink();
   await checkout(ws, {
     workRoot,
@@ -78,7 +78,7 @@ describe("checkout through the git cache", () => {
     const source: CloneSource = { protocol: "local", url: big.repo.dir };
     const [first, second] = [big.shas[3]!, big.shas[4]!];
 
-    const plainWs = await createWorkspace(workRoot, `plain${++ids}`);
+    const plainWs = await createWorkspace(workRoot);
     let started = performance.now();
     await checkout(plainWs, { workRoot, buildId: "plain", source, sha: first, log: sink(), timeoutMs: 60_000 });
     const plainMs = performance.now() - started;
@@ -305,7 +305,7 @@ describe("the git cache's lock", () => {
     const holder = spawn("sleep", ["60"], { stdio: "ignore" });
     writeFileSync(`${mirror}.lock`, `${holder.pid} 11111111-0000-4000-8000-000000000000`);
     const id = `t${++ids}`;
-    const ws = await createWorkspace(workRoot, id);
+    const ws = await createWorkspace(workRoot);
     const log = sink();
     const pending = checkout(ws, { workRoot, buildId: id, source, sha: repo.sha, log, timeoutMs: 60_000, cache: { dir: data, maxBytes: 1024 ** 3 } });
     let settled = false;
@@ -409,7 +409,7 @@ describe("credentials and the git cache", () => {
 describe("free disk", () => {
   it("refuses to clone with less free disk than CI_MIN_FREE_DISK, saying how much there is", async () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
-    const ws = await createWorkspace(workRoot, `disk${++ids}`);
+    const ws = await createWorkspace(workRoot);
     const attempt = checkout(ws, { workRoot, buildId: "disk", source: { protocol: "local", url: repo.dir }, sha: repo.sha, log: sink(), timeoutMs: 30_000, minFreeDiskBytes: 2 ** 60 });
     await expect(attempt).rejects.toThrow(CheckoutError);
     await expect(attempt).rejects.toThrow(/^Not enough free disk in CI_WORK_DIR: \d+ MiB free, CI_MIN_FREE_DISK is 1099511627776 MiB$/);

@@ -31,6 +31,7 @@ function context(dir: string, cache: StepCache | undefined, extra: Partial<StepC
     python: PYTHON,
     scratchDir: mkdtempSync(join(root, "scratch-")),
     timeoutMs: 120_000,
+    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
     log: { write: (text) => parts.push(text) },
     ...(cache ? { cache } : {}),
     ...extra,

@@ -39,7 +39,7 @@ function masters(dir: string): number[] {
 
 async function checkoutOnce(source: CloneSource, sha: string, id: string): Promise<void> {
   const workRoot = join(root, "work");
-  const ws = await createWorkspace(workRoot, id);
+  const ws = await createWorkspace(workRoot);
   try {
     await checkout(ws, { workRoot, buildId: id, source, sha, log: sink, timeoutMs: 30_000 });
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toContain("x =");

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -20,6 +20,8 @@ function context(files: Record<string, string>, options: { test?: Partial<RepoCo
   const repo: TestRepo = makeRepo(files);
   const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
   cleanups.push(() => repo.remove(), () => rmSync(scratchDir, { recursive: true, force: true }));
+  // HOME and TMPDIR, as the pipeline makes them before any step
+  for (const made of ["home", "tmp"]) mkdirSync(join(scratchDir, made));
   const parts: string[] = [];
   const ctx: StepContext = {
     dir: repo.dir,
@@ -31,6 +33,7 @@ function context(files: Record<string, string>, options: { test?: Partial<RepoCo
     python: options.python ?? PYTHON3,
     scratchDir,
     timeoutMs: options.timeoutMs ?? 30_000,
+    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
     log: { write: (text) => parts.push(text) },
   };
   return { ctx, repo, log: () => parts.join("") };

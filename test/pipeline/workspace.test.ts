@@ -18,7 +18,7 @@ describe("checkout", () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
     const first = repo.sha;
     repo.commit({ "a.py": "x = 2\n" });
-    const ws = await createWorkspace(workRoot, "exact");
+    const ws = await createWorkspace(workRoot);
     await checkout(ws, { workRoot, buildId: "exact", source: { protocol: "local", url: repo.dir }, sha: first, log: sink(), timeoutMs: 30_000 });
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 1\n");
     await ws.remove();
@@ -34,7 +34,7 @@ describe("checkout", () => {
     base.git("config", "uploadpack.allowReachableSHA1InWant", "false");
     base.git("config", "uploadpack.allowAnySHA1InWant", "false");
     const log = sink();
-    const ws = await createWorkspace(workRoot, "fork");
+    const ws = await createWorkspace(workRoot);
     await checkout(ws, { workRoot, buildId: "fork", source: { protocol: "local", url: `file://${base.dir}` }, sha: fork.sha, prNumber: 7, log, timeoutMs: 30_000 });
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 'fork'\n");
     await ws.remove();
@@ -44,7 +44,7 @@ describe("checkout", () => {
 
   it("fails clearly when the commit does not exist", async () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
-    const ws = await createWorkspace(workRoot, "missing");
+    const ws = await createWorkspace(workRoot);
     await expect(
       checkout(ws, { workRoot, buildId: "missing", source: { protocol: "local", url: repo.dir }, sha: "0123456789abcdef0123456789abcdef01234567", log: sink(), timeoutMs: 30_000 }),
     ).rejects.toThrow(CheckoutError);
@@ -62,7 +62,7 @@ describe("checkoutExisting", () => {
     clone.git("remote", "add", "origin", origin.dir);
     clone.git("fetch", "-q", "origin", first);
     clone.git("checkout", "-q", "--detach", first);
-    const ws = await existingWorkspace(workRoot, "existing", clone.dir);
+    const ws = await existingWorkspace(workRoot, clone.dir);
     const log = sink();
     await checkoutExisting(ws, { workRoot, buildId: "existing", source: { protocol: "local", url: clone.dir }, sha: first, log, timeoutMs: 30_000 });
     expect(log.text()).toContain(`Using the existing checkout of ${clone.dir} at ${first}`);

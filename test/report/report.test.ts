@@ -53,11 +53,11 @@ describe("summaryMarkdown", () => {
     const md = summaryMarkdown([check, test], "https://ci.example.com/builds/abc");
     expect(md).toContain("| check | ❌ failure | 2.3 s | 1 syntax error; 1 type error not enforced |");
     expect(md).toContain("### Failing tests (1)");
-    expect(md).toContain("**`t.T.test_bad`** (failed) at `t.py:8`");
+    expect(md).toContain("**t.T.test_bad** (failed) at t.py:8");
     expect(md).toContain("AssertionError: 1 != 2");
-    expect(md).toContain("- `pkg/a.py:3:5` syntax error: Expected expression");
-    expect(md).toContain("- `pkg/b.py:10:1` error (not enforced): str is not int (reportAssignmentType)");
-    expect(md).toContain("| `t.T.test_bad` | 40 ms |");
+    expect(md).toContain("- pkg/a.py:3:5 syntax error: Expected expression");
+    expect(md).toContain("- pkg/b.py:10:1 error (not enforced): str is not int (reportAssignmentType)");
+    expect(md).toContain("| t.T.test_bad | 40 ms |");
     expect(md).toContain("[Full output of every step](https://ci.example.com/builds/abc)");
   });
 

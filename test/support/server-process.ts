@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readlinkSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -21,7 +22,8 @@ export interface ServerProcess {
 
 /** `node dist/server.js` in `cwd` with exactly `env` (nothing inherited); `env.PORT` is where it listens on 127.0.0.1. */
 export function spawnServer(env: Record<string, string>, cwd: string, nodeArgs: string[] = []): ServerProcess {
-  const child = spawn(process.execPath, [...nodeArgs, SERVER], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const withUids = { ...env, CI_SANDBOX_UIDS: env.CI_SANDBOX_UIDS ?? sandboxUids(env.CI_DATA_DIR ?? cwd) };
+  const child = spawn(process.execPath, [...nodeArgs, SERVER], { cwd, env: withUids, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -107,4 +109,16 @@ export function processesUnder(dir: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * A range of build uids of this server's own, the same for the same data
+ * dir (a restarted server must find what its predecessor left): servers of
+ * test files running side by side must not kill each other's builds, as
+ * each kills every process of its range at start-up.
+ */
+export function sandboxUids(key: string): string {
+  const slot = createHash("sha256").update(key).digest().readUInt32BE(0) % 100_000;
+  const first = 1_000_000 + slot * 1_000;
+  return `${first}-${first + 999}`;
 }

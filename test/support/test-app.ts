@@ -38,10 +38,13 @@ export async function createTestApp(): Promise<TestApp> {
     shutdownGraceMs: 5_000,
     forkPolicy: "run",
     sandbox: "off",
-    sandboxUser: "nobody",
+    sandboxUids: { first: 900_000, count: 65_536 },
     stepOutputCapBytes: 32 * 1024 * 1024,
     minFreeDiskBytes: 1024 * 1024,
     cacheMaxBytes: 512 * 1024 * 1024,
+    webhookBufferBytes: 64 * 1024 * 1024,
+    liveClientsPerBuild: 20,
+    liveClients: 200,
   };
   const queue = new BuildQueue(1);
   const probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: UnthrottledOctokit, logLevel: "warn" });

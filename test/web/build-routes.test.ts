@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { BuildRecord } from "../../src/store/build-store.js";
 import { MAX_RANGE_BYTES } from "../../src/web/build-routes.js";
+import { LiveClients } from "../../src/web/live-clients.js";
 import { WINDOW_BYTES } from "../../src/web/log-window.js";
 import { newBuild, serveBuildRoutes, type RoutesServer } from "./serve-build-routes.js";
 
@@ -265,5 +266,46 @@ describe("the build page routes", () => {
     expect(received).toBe(total);
     log.close();
     response.destroy();
+  });
+});
+
+describe("live event streams under their caps", () => {
+  it("refuse a stream past the build's cap or the server's with 503, and admit one again once a stream ends", async () => {
+    const live = new LiveClients({ perBuild: 2, total: 3 });
+    const capped = await serveBuildRoutes({ heartbeatMs: 100, liveClients: live });
+    try {
+      const [a, b, c] = [0, 1, 2].map(() => capped.store.create(newBuild({ state: "running" })));
+      const streams = [a!, a!, b!].map((build) => openEvents(`${capped.url}/builds/${build.id}/events`));
+      for (const stream of streams) await stream.until("streaming", () => stream.received.length > 0);
+
+      const perBuild = await fetch(`${capped.url}/builds/${a!.id}/events`);
+      expect(perBuild.status).toBe(503);
+      expect(perBuild.headers.get("retry-after")).toBe("30");
+      expect(await perBuild.text()).toMatch(/CI_LIVE_CLIENTS_PER_BUILD=2/);
+      const total = await fetch(`${capped.url}/builds/${c!.id}/events`);
+      expect(total.status).toBe(503);
+      expect(await total.text()).toMatch(/CI_LIVE_CLIENTS=3/);
+      // the page itself is not a stream: still served
+      expect((await fetch(`${capped.url}/builds/${a!.id}`)).status).toBe(200);
+
+      streams[0]!.close();
+      await streams[0]!.done;
+      const deadline = Date.now() + 5000;
+      while (live.open(a!.id) > 1 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect([live.open(a!.id), live.open()]).toEqual([1, 2]);
+      const again = openEvents(`${capped.url}/builds/${a!.id}/events`);
+      await again.until("streaming", () => again.received.length > 0);
+      streams.push(again);
+
+      // a finished build's stream ends by itself, and gives its place back
+      b!.state = "success";
+      capped.store.save(b!);
+      await streams[2]!.done;
+      while (live.open(b!.id) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(live.open()).toBe(2);
+      for (const stream of streams) stream.close();
+    } finally {
+      await capped.close();
+    }
   });
 });

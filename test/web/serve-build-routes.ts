@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BuildStore, newBuildId, type BuildRecord } from "../../src/store/build-store.js";
 import { buildRoutes, type BuildRoutesOptions } from "../../src/web/build-routes.js";
+import { LiveClients } from "../../src/web/live-clients.js";
 
 export interface RoutesServer {
   store: BuildStore;
@@ -12,11 +13,14 @@ export interface RoutesServer {
   close(): Promise<void>;
 }
 
-/** The build routes on a loopback port, over a real store in a temporary directory: no GitHub, no Probot. */
-export async function serveBuildRoutes(options: BuildRoutesOptions = {}): Promise<RoutesServer> {
+/**
+ * The build routes on a loopback port, over a real store in a temporary directory: no GitHub, no Probot.
+ * Live streams are capped at the defaults of CI_LIVE_CLIENTS_PER_BUILD and CI_LIVE_CLIENTS unless given.
+ */
+export async function serveBuildRoutes(options: Partial<BuildRoutesOptions> = {}): Promise<RoutesServer> {
   const dataDir = mkdtempSync(join(tmpdir(), "pyci-web-"));
   const store = new BuildStore(dataDir);
-  const routes = buildRoutes(store, options);
+  const routes = buildRoutes(store, { liveClients: new LiveClients({ perBuild: 20, total: 200 }), ...options });
   const server = createServer((req, res) => {
     routes(req, res).then(
       (handled) => {

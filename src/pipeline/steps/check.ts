@@ -3,13 +3,14 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
-import { run, type RunOptions, type RunResult } from "../exec.js";
+import type { RunOptions, RunResult } from "../exec.js";
 import { mergeSyntaxErrors } from "../parsers/merge-syntax-errors.js";
 import { parsePyrightOutput } from "../parsers/pyright-output.js";
 import { pyprojectConfiguresPyright } from "../parsers/pyproject-configures-pyright.js";
 import { parsePythonSyntaxErrors } from "../parsers/python-syntax-errors.js";
 import { pythonEnvironment } from "../python-environment.js";
 import { reuseResult } from "../reuse-result.js";
+import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Diagnostic, LogSink, Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
@@ -45,8 +46,7 @@ export const checkStep: Step = {
  * installed distribution: what the install step put there).
  */
 async function checkInputs(ctx: StepContext): Promise<unknown> {
-  const options = { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) };
-  const python = await pythonEnvironment(ctx.python, options, ctx);
+  const python = await pythonEnvironment(ctx.python, { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs }, ctx);
   if (!python) return undefined;
   checkCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).update(readFileSync(SYNTAX_HELPER)).digest("hex");
   return { pyright: PYRIGHT_VERSION, checkCode, repoConfig: ctx.repoConfig, python };
@@ -57,7 +57,7 @@ let checkCode: string | undefined;
 async function runCheck(ctx: StepContext): Promise<StepResult> {
   const env = sandboxEnv(ctx.scratchDir);
   const enforced = ctx.repoConfig.check.enforceTypeErrors ?? repoConfiguresPyright(ctx.dir);
-  const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true, ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) };
+  const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true };
 
   const python = await interpreterPath(ctx, common);
   if (!python.ok) return { name: "check", state: "error", summary: oneLine(python.problem), exitCode: null, durationMs: python.durationMs, enforced };
@@ -65,8 +65,8 @@ async function runCheck(ctx: StepContext): Promise<StepResult> {
   const syntaxArgs = ["-I", SYNTAX_HELPER, ctx.dir];
   ctx.log.write(`$ pyright ${pyrightArgs.slice(1).join(" ")}\n$ ${[python.path, ...syntaxArgs].join(" ")}\n`);
   const [pyright, compiled] = await Promise.all([
-    run({ ...common, cmd: process.execPath, args: pyrightArgs }),
-    run({ ...common, cmd: python.path, args: syntaxArgs }),
+    runInBuild(ctx, { ...common, cmd: process.execPath, args: pyrightArgs }),
+    runInBuild(ctx, { ...common, cmd: python.path, args: syntaxArgs }),
   ]);
 
   const durationMs = python.durationMs + Math.max(pyright.durationMs, compiled.durationMs);
@@ -108,8 +108,8 @@ type Interpreter = { ok: true; path: string; durationMs: number } | { ok: false;
  * pyright nor the syntax check pays for the shim again. A venv's python keeps
  * its path in the venv: that location is what makes it the venv.
  */
-async function interpreterPath(ctx: StepContext, common: Omit<RunOptions, "cmd" | "args">): Promise<Interpreter> {
-  const r = await run({ ...common, cmd: ctx.python, args: ["-I", "-c", "import sys; print(sys.executable)"] });
+async function interpreterPath(ctx: StepContext, common: Omit<RunOptions, "cmd" | "args" | "sandbox" | "signal">): Promise<Interpreter> {
+  const r = await runInBuild(ctx, { ...common, cmd: ctx.python, args: ["-I", "-c", "import sys; print(sys.executable)"] });
   const problem = cannotRun(r, ctx.python, ctx.timeoutMs);
   if (problem) return { ok: false, problem, durationMs: r.durationMs };
   if (r.exitCode !== 0) return { ok: false, problem: `${ctx.python} exited with code ${r.exitCode} when asked for its path; see the log`, durationMs: r.durationMs };

@@ -1,19 +1,20 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { access, readdir, realpath, rm } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { countHtmlPages } from "../count-html-pages.js";
 import { makeDocsVenv, type DocsRequirements } from "../docs-venv.js";
-import { run, type RunResult } from "../exec.js";
+import type { RunResult } from "../exec.js";
 import { findDocs } from "../find-docs.js";
-import { findSphinx } from "../find-sphinx.js";
+import { findSphinx, type Sphinx } from "../find-sphinx.js";
 import { parseSphinxFatalError, type SphinxFatalError } from "../parsers/sphinx-fatal-error.js";
 import { parseSphinxWarnings } from "../parsers/sphinx-warnings.js";
 import { pythonEnvironment } from "../python-environment.js";
 import { reuseResult } from "../reuse-result.js";
+import { runInBuild, withReadable } from "../run-in-build.js";
 import { sandboxEnv } from "../sandbox-env.js";
-import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../types.js";
+import type { Artifact, Diagnostic, Sandbox, Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
 
 export const DOCS_ARCHIVE = "docs-html.tar.gz";
@@ -28,8 +29,10 @@ export const DOCS_HTML_DIR = "docs-html";
  * 3. When the repository declares docs requirements, install them into a
  *    virtualenv on top of that Sphinx and build with the venv's python.
  * 4. Run `python -m sphinx -b html` (plus `-W --keep-going` when
- *    docs.warnings_as_errors) in the checkout with the sandboxed
- *    environment: conf.py is the repository's code.
+ *    docs.warnings_as_errors) in the checkout, in the build's sandbox
+ *    (with the Sphinx interpreter's directories readable there): conf.py,
+ *    the modules autodoc imports and the requirements' install are the
+ *    repository's code. So is the HTML: it is packed in the sandbox too.
  * 5. A non-zero exit is a `failure`, with the warnings and the error that
  *    stopped Sphinx as diagnostics and counts { warnings } (no artifact);
  *    exit 0 is a `success` with counts { pages, warnings } (warnings as
@@ -60,10 +63,10 @@ export const docsStep: Step = {
  */
 async function docsInputs(ctx: StepContext): Promise<unknown> {
   const quiet = { write() {} };
-  const lookup = await findSphinx({ python: ctx.python, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, log: quiet, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const lookup = await findSphinx({ python: ctx.python, sandbox: ctx.sandbox, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, log: quiet, ...(ctx.signal ? { signal: ctx.signal } : {}) });
   if (!lookup.found) return undefined;
-  const options = { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) };
-  const python = await pythonEnvironment(lookup.sphinx.python, options, ctx);
+  const options = { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs };
+  const python = await pythonEnvironment(lookup.sphinx.python, options, { ...ctx, sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx) });
   if (!python) return undefined;
   docsCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).digest("hex");
   return { sphinx: lookup.sphinx.version, python, docsCode, repoConfig: ctx.repoConfig };
@@ -98,15 +101,16 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
   ctx.log.write(`Sphinx docs in ${srcDir === "." ? "the repository root" : `${srcDir}/`}\n`);
 
   // 2. Sphinx on the server.
-  const lookup = await findSphinx({ python: ctx.python, scratchDir: ctx.scratchDir, timeoutMs: remaining(), log: ctx.log, ...signal });
+  const lookup = await findSphinx({ python: ctx.python, sandbox: ctx.sandbox, scratchDir: ctx.scratchDir, timeoutMs: remaining(), log: ctx.log, ...signal });
   if (!lookup.found) return finish("error", lookup.problem, null);
+  const sandboxed = { sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx), ...signal };
   let python = lookup.sphinx.python;
   let env = sandboxEnv(ctx.scratchDir);
 
   // 3. The docs' requirements, in a virtualenv on top of that Sphinx.
   const requirements = await docsRequirements(ctx.dir, srcDir, docs.install);
   if (requirements) {
-    const venv = await makeDocsVenv({ sphinx: lookup.sphinx, requirements, dir: ctx.dir, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, deadline, log: ctx.log, ...signal });
+    const venv = await makeDocsVenv({ sphinx: lookup.sphinx, requirements, dir: ctx.dir, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, deadline, log: ctx.log, ...sandboxed });
     if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode);
     python = venv.python;
     env = sandboxEnv(ctx.scratchDir, { PATH: `${join(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
@@ -127,7 +131,7 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
       ctx.log.write(text);
     },
   };
-  const built = await run({ cmd: python, args, cwd: ctx.dir, env, timeoutMs: remaining(), log: tee, ...signal });
+  const built = await runInBuild(sandboxed, { cmd: python, args, cwd: ctx.dir, env, timeoutMs: remaining(), log: tee });
   const problem = cannotRun(built, python, ctx.timeoutMs);
   if (problem) return finish("error", problem, built.exitCode);
 
@@ -143,9 +147,10 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
       counts: { warnings: warnings.length },
     });
   }
-  const pages = await countHtmlPages(outDir);
+  const pages = await countHtmlPages(outDir).catch((err: unknown) => err as Error);
+  if (pages instanceof Error) return finish("error", `Could not read the HTML output: ${pages.message.replace(`${ctx.scratchDir}/`, "")}`, 0, { diagnostics: warnings });
   const counts = { pages, warnings: warnings.length };
-  const packed = await pack(outDir, archive, ctx, remaining());
+  const packed = await pack(outDir, archive, { ...ctx, ...sandboxed }, remaining());
   if (packed) return finish("error", packed, 0, { diagnostics: warnings, counts });
   const artifacts: Artifact[] = [{ name: DOCS_ARCHIVE, path: archive, contentType: "application/gzip" }];
   const summary = `Docs built: ${plural(pages, "page")}, ${warnings.length === 0 ? "no warnings" : plural(warnings.length, "warning")}`;
@@ -207,16 +212,27 @@ function fatalDiagnostic(fatal: SphinxFatalError, srcDir: string): Diagnostic {
   };
 }
 
-/** Packs the HTML output into a tar.gz; returns what went wrong, if anything. */
+/**
+ * Packs the HTML output into a tar.gz, in the sandbox (as the build's uid,
+ * seeing only what the build may: a link Sphinx's conf.py left in the output
+ * is packed as a link, and the archive cannot be written through one); returns
+ * what went wrong, if anything.
+ */
 async function pack(outDir: string, archive: string, ctx: StepContext, timeoutMs: number): Promise<string | undefined> {
   const entries = (await readdir(outDir)).filter((name) => !name.startsWith(".")).sort();
   const args = ["-czf", archive, "-C", outDir, "--", ...entries];
   ctx.log.write(`$ tar -czf ${archive} -C ${outDir} ${entries.join(" ")}\n`);
-  const r = await run({ cmd: "tar", args, cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs, log: ctx.log, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  await rm(archive, { force: true });
+  const r = await runInBuild(ctx, { cmd: "tar", args, cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs, log: ctx.log });
   const problem = cannotRun(r, "tar", ctx.timeoutMs);
   if (problem) return problem;
   if (r.exitCode !== 0) return `Could not package the HTML: tar exited with code ${r.exitCode}`;
   return undefined;
+}
+
+/** The build's sandbox, with the directories of the Sphinx found readable (bwrap shows only what it is told). */
+function sphinxSandbox(sandbox: Sandbox, sphinx: Sphinx): Sandbox {
+  return withReadable(sandbox, [...sphinx.prefixes, ...sphinx.sitePackages, dirname(sphinx.python)]);
 }
 
 function cannotRun(r: RunResult, what: string, timeoutMs: number): string | undefined {

@@ -1,6 +1,7 @@
 import { access, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { run, type RunResult } from "../exec.js";
+import type { RunResult } from "../exec.js";
+import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
@@ -45,7 +46,7 @@ export const installStep: Step = {
     };
     const step = (cmd: string, args: string[], echo: string, env: Record<string, string>) => {
       ctx.log.write(`$ ${echo}\n`);
-      return run({ cmd, args, cwd: ctx.dir, env, timeoutMs: Math.max(1, deadline - Date.now()), log: ctx.log, signal: ctx.signal, ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}) });
+      return runInBuild(ctx, { cmd, args, cwd: ctx.dir, env, timeoutMs: Math.max(1, deadline - Date.now()), log: ctx.log });
     };
 
     // 1. A fresh virtualenv, outside the checkout.

@@ -1,8 +1,9 @@
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../exec.js";
 import { describeTestCounts, parseUnittestResults } from "../parsers/unittest-results.js";
+import { BuildFileError, readBuildFile } from "../read-build-file.js";
+import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
@@ -14,6 +15,8 @@ const RUNNER = fileURLToPath(new URL("../../../python/pyci_unittest.py", import.
 const EXIT_OK = 0;
 const EXIT_TESTS_FAILED = 1;
 const EXIT_NO_TESTS = 5;
+/** The most of the runner's results file pyci reads (tens of thousands of tests with their tracebacks fit). */
+const MAX_RESULTS_BYTES = 64 * 1024 * 1024;
 
 /**
  * Runs the repository's unittest suite (discovery as `python -m unittest`)
@@ -32,15 +35,13 @@ export const testStep: Step = {
     if (topLevelDir !== undefined) args.push("--top-level-dir", topLevelDir);
     ctx.log.write(`$ ${[ctx.python, ...args].join(" ")}\n`);
 
-    const r = await run({
+    const r = await runInBuild(ctx, {
       cmd: ctx.python,
       args,
       cwd: ctx.dir,
       env: sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env),
       timeoutMs: ctx.timeoutMs,
       log: ctx.log,
-      signal: ctx.signal,
-      ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
     });
     const base = { name: "test", exitCode: r.exitCode, durationMs: r.durationMs };
     const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });
@@ -53,7 +54,14 @@ export const testStep: Step = {
       return error(`unittest runner exited with code ${r.exitCode} without results; see the log`);
     }
 
-    const json = await readFile(resultsPath, "utf8").catch(() => undefined);
+    // the code under test could have left anything there: a link, a FIFO, a huge file
+    let json: string | undefined;
+    try {
+      json = (await readBuildFile(resultsPath, MAX_RESULTS_BYTES))?.toString("utf8");
+    } catch (err) {
+      if (!(err instanceof BuildFileError)) throw err;
+      return error(`The unittest runner's results could not be read: ${err.message.replace(`${ctx.scratchDir}/`, "")}`);
+    }
     if (json === undefined) {
       return error(`unittest runner exited with code ${r.exitCode} without writing results; see the log`);
     }

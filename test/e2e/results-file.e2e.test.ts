@@ -1,0 +1,220 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateAppKey } from "../support/app-key.js";
+import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { keyLines, SANDBOX_MODES } from "../support/hostile-build.js";
+import { pullRequestPayload } from "../support/payloads.js";
+import { freePort, sleep, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
+import { sendWebhook } from "../support/webhook.js";
+
+/**
+ * The unittest runner's results file lies in a directory the code under
+ * test can write: what it leaves there is not the server's to follow
+ * (issue 13, finding 5). A suite whose code, as the runner exits, swaps the
+ * results file for a symlink (to a root-only file, to /proc/self/environ)
+ * or a FIFO must end its test step in `error`, within CI_STEP_TIMEOUT,
+ * reading nothing through the link, and the server must stay responsive
+ * and build the next pull request. The real server (`node dist/server.js`,
+ * `npm run build` first), in the first sandbox mode this machine runs.
+ */
+
+const APP_ID = 4747;
+const INSTALLATION_ID = 82;
+const OWNER = "acme";
+const STEP_TIMEOUT_S = 60;
+const MODE = SANDBOX_MODES.find((m) => m.runs);
+
+/** A passing suite whose module, at the runner's exit (atexit: after it wrote the results), replaces the results file by `swap` (Python, given `path`). */
+function swappingSuite(swap: string): string {
+  return `import atexit, os, sys, unittest
+
+
+def results_path():
+    if "--results" in sys.argv:
+        return sys.argv[sys.argv.index("--results") + 1]
+    return os.path.join(os.path.dirname(os.environ["TMPDIR"].rstrip("/")), "unittest-results.json")
+
+
+def swap():
+    path = results_path()
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    ${swap}
+    print("SWAPPED", path, flush=True)
+
+
+atexit.register(swap)
+
+
+class Innocent(unittest.TestCase):
+    def test_true(self):
+        self.assertTrue(True)
+`;
+}
+
+function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
+  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
+}
+
+const FINAL = ["success", "failure", "error"];
+
+describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${MODE?.mode}`, () => {
+  const privateKey = generateAppKey();
+  const webhookSecret = `pyci-results-${randomBytes(18).toString("base64url")}`;
+  // first in the server's environment: what a read of its /proc/self/environ starts with
+  const canaryName = `X${randomBytes(8).toString("hex")}`;
+  const canaryValue = randomBytes(18).toString("hex");
+  let fake: FakeGitHub;
+  let sshd: TestSshd;
+  let server: ServerProcess;
+  let cwd: string;
+  let dataDir: string;
+  let workDir: string;
+  let decoyDir: string;
+  let hookUrl: string;
+  const repos: TestRepo[] = [];
+  let pr = 40;
+
+  /** Opens a pull request of a new repository holding `files`; resolves once it is sent, with the commit. */
+  const openPullRequest = async (name: string, files: Record<string, string>) => {
+    const repo = makeRepo(files);
+    repos.push(repo);
+    const payload = pullRequestPayload({
+      action: "opened",
+      owner: OWNER,
+      repo: name,
+      number: ++pr,
+      headSha: repo.sha,
+      sshUrl: sshd.sshUrl(repo.dir),
+      cloneUrl: `http://127.0.0.1:9/${OWNER}/${name}.git`,
+      installationId: INSTALLATION_ID,
+      title: name,
+    });
+    const res = await sendWebhook({ url: hookUrl, secret: webhookSecret, event: "pull_request", payload });
+    expect(res.status, res.body).toBeLessThan(300);
+    return repo.sha;
+  };
+  const testFinal = (sha: string) => FINAL.includes(String(latest(fake.statuses, sha, "ci/test")?.body.state));
+  const finished = async (sha: string, timeoutMs: number) => {
+    await fake.waitFor(() => testFinal(sha) && fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed"), timeoutMs);
+    return { test: latest(fake.statuses, sha, "ci/test")!.body, run: fake.checkRuns.find((r) => r.fields.head_sha === sha)! };
+  };
+  /** What pyci told GitHub about a commit: its statuses and check run. */
+  const reported = (sha: string) => JSON.stringify([fake.statuses.filter((s) => s.sha === sha), fake.checkRuns.filter((r) => r.fields.head_sha === sha)]);
+  const ping = async (): Promise<number> => {
+    const started = Date.now();
+    const res = await fetch(`${server.url}/ping`, { signal: AbortSignal.timeout(2000) });
+    expect(res.status).toBe(200);
+    return Date.now() - started;
+  };
+
+  beforeAll(async () => {
+    if (!MODE) return;
+    [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
+    cwd = mkdtempSync(join(tmpdir(), "pyci-results-cwd-"));
+    dataDir = mkdtempSync(join(tmpdir(), "pyci-results-data-"));
+    workDir = mkdtempSync(join(tmpdir(), "pyci-results-work-"));
+    chmodSync(workDir, 0o711);
+    decoyDir = mkdtempSync(join(tmpdir(), "pyci-results-decoy-"));
+    const port = await freePort();
+    hookUrl = `http://127.0.0.1:${port}/api/github/webhooks`;
+    server = spawnServer(
+      {
+        [canaryName]: canaryValue,
+        NODE_ENV: "production",
+        APP_ID: String(APP_ID),
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: webhookSecret,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        GHE_HOST: fake.host,
+        GHE_PROTOCOL: "http",
+        CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        CI_DATA_DIR: dataDir,
+        CI_WORK_DIR: workDir,
+        CI_SSH_KEY_PATH: sshd.clientKeyPath,
+        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+        CI_SANDBOX: MODE.mode,
+        CI_PYTHON: MODE.python,
+        // one build at a time: a build that never ends would keep every later one queued
+        CI_CONCURRENCY: "1",
+        CI_STEP_TIMEOUT: String(STEP_TIMEOUT_S),
+        CI_SHUTDOWN_GRACE: "1",
+        LOG_LEVEL: "info",
+        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+      },
+      cwd,
+    );
+    await waitUntilServing(server, "/ping");
+    // the environment of the server process starts with the canary
+    expect(readFileSync(`/proc/${server.child.pid}/environ`, "latin1").startsWith(`${canaryName}=`)).toBe(true);
+  }, 60_000);
+
+  afterAll(async () => {
+    if (!MODE) return;
+    await Promise.allSettled([server?.stop(), sshd?.stop(), fake?.stop()]);
+    for (const repo of repos) repo.remove();
+    for (const dir of [cwd, dataDir, workDir, decoyDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a symlink to a root-only file: error, and nothing of the file reported", async () => {
+    const token = `decoy${randomBytes(12).toString("hex")}`;
+    const decoy = join(decoyDir, "results.json");
+    // what the server would take for results, if it read the file: a failing test named and described by the token
+    const forged = { tests: [{ id: `test_${token}.Decoy.test_${token}`, outcome: "fail", duration_ms: 1, message: `AssertionError: ${token}` }], load_errors: 0 };
+    writeFileSync(decoy, JSON.stringify(forged), { mode: 0o600 });
+    const sha = await openPullRequest("results-decoy", { "test_innocent.py": swappingSuite(`os.symlink(${JSON.stringify(decoy)}, path)`) });
+    const { test } = await finished(sha, 90_000);
+    const log = await (await fetch(`${test.target_url}/test.log`)).text();
+    expect(log, "the suite swapped the results file").toContain("SWAPPED");
+    expect.soft(reported(sha), "the decoy's content reported to GitHub").not.toContain(token);
+    expect(test.state, JSON.stringify(test)).toBe("error");
+  }, 120_000);
+
+  it("a symlink to /proc/self/environ: error, and nothing of the server's environment reported", async () => {
+    const sha = await openPullRequest("results-environ", { "test_innocent.py": swappingSuite('os.symlink("/proc/self/environ", path)') });
+    const { test } = await finished(sha, 90_000);
+    const log = await (await fetch(`${test.target_url}/test.log`)).text();
+    expect(log, "the suite swapped the results file").toContain("SWAPPED");
+    const text = reported(sha);
+    const leaked = [canaryName.slice(0, 10), canaryValue, webhookSecret, ...keyLines(privateKey)].filter((s) => text.includes(s));
+    expect.soft(leaked, "the server's environment reported to GitHub").toEqual([]);
+    expect(test.state, JSON.stringify(test)).toBe("error");
+  }, 120_000);
+
+  it("a FIFO: error within CI_STEP_TIMEOUT, and the server answers meanwhile", async () => {
+    const sent = Date.now();
+    const sha = await openPullRequest("results-fifo", { "test_innocent.py": swappingSuite("os.mkfifo(path)") });
+    const pings: number[] = [];
+    while (!testFinal(sha) && Date.now() - sent < STEP_TIMEOUT_S * 1000) {
+      pings.push(await ping());
+      await sleep(500);
+    }
+    const elapsed = Date.now() - sent;
+    expect(Math.max(...pings), "the slowest /ping while the build ran (ms)").toBeLessThan(2000);
+    expect(testFinal(sha), `ci/test final within CI_STEP_TIMEOUT (${STEP_TIMEOUT_S} s): ${JSON.stringify(latest(fake.statuses, sha, "ci/test")?.body)}`).toBe(true);
+    expect(elapsed).toBeLessThan(STEP_TIMEOUT_S * 1000);
+    const { test } = await finished(sha, 10_000);
+    expect(test.state, JSON.stringify(test)).toBe("error");
+    expect(await ping()).toBeLessThan(2000);
+  }, 120_000);
+
+  it("builds the next pull request as usual", async () => {
+    const sha = await openPullRequest("results-normal", {
+      "calc.py": "def add(a, b):\n    return a + b\n",
+      "test_calc.py": "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n",
+    });
+    const { test, run } = await finished(sha, 60_000);
+    expect(test).toMatchObject({ state: "success", description: "1 test passed" });
+    expect(run.fields.conclusion).toBe("success");
+    expect(await ping()).toBeLessThan(2000);
+    expect(server.alive()).toBe(true);
+  }, 90_000);
+});
