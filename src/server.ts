@@ -16,6 +16,7 @@ import { createServerLog } from "./server-log.js";
 import { PyciOctokit } from "./github/create-octokit-class.js";
 import { closeSshConnections, sshControlDir } from "./pipeline/ssh-connections.js";
 import { sweepWorkspaces } from "./pipeline/workspace.js";
+import { buildCgroupLayout, removeLeftoverCgroups } from "./pipeline/build-cgroup.js";
 import { killLeftoverBuildUids } from "./pipeline/build-uids.js";
 import { knownSecrets } from "./pipeline/known-secrets.js";
 import { sandboxSettings } from "./pipeline/sandbox-settings.js";
@@ -44,7 +45,12 @@ async function main(): Promise<void> {
   const options = serverOptions();
   const log = await createServerLog();
 
-  // 2. leftovers: first every process earlier builds left (by their uids), then their checkouts
+  // 2. leftovers: first every process earlier builds left (by their cgroups and uids), then their checkouts
+  const cgroups = await removeLeftoverCgroups().catch((err: unknown) => {
+    log.warn({ err }, "could not remove the build cgroups an earlier run left");
+    return [];
+  });
+  if (cgroups.length > 0) console.error(`pyci: removed ${cgroups.length} build cgroup(s) an earlier run left, and their processes`);
   if (process.getuid?.() === 0) {
     const uids = await killLeftoverBuildUids(config.sandboxUids);
     if (uids.length > 0) console.error(`pyci: killed the processes of ${uids.length} build uid(s) an earlier run left running`);
@@ -60,6 +66,10 @@ async function main(): Promise<void> {
   if (sandbox.problem) log.error({ problem: sandbox.problem }, "the sandbox cannot run: every build will error");
   else log.info({ sandbox: sandbox.description }, "code under test sandbox");
   for (const warning of sandbox.warnings) log.warn({ warning }, "sandbox warning");
+  // what holds each build to CI_BUILD_* (README: Limits)
+  const layout = await buildCgroupLayout();
+  if (layout.kind === "none") log.warn({ reason: layout.reason }, "no cgroup for builds: memory and processes are bounded per process (rlimits), not per build");
+  else log.info({ cgroups: layout.kind, limits: config.buildLimits }, "each build gets a cgroup of its own");
   // who starts the builds' processes (README: Starting processes)
   if (await spawnHelper()) log.info("processes are started by the spawn helper (python/pyci_spawner.py)");
   else log.warn("processes are started by the server itself: the spawn helper is off or cannot run here (python3 3.9+ on Linux 5.3+)");

@@ -59,7 +59,8 @@ export const RUN_MARKER = "PYCI_RUN";
 export async function run(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const marker = randomUUID();
-  const command = options.sandbox ? sandboxCommand(options.sandbox, { cmd: options.cmd, args: options.args }, options.cwd, pathKind) : options;
+  const confined = options.sandbox ? sandboxCommand(options.sandbox, { cmd: options.cmd, args: options.args }, options.cwd, pathKind) : options;
+  const command = options.sandbox?.limits ? options.sandbox.limits.wrap(confined) : confined;
 
   let timedOut = false;
   let cancelled = false;

@@ -2,6 +2,9 @@ import { chmod, lchown, lstat, readdir, readFile, realpath, stat } from "node:fs
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { boundBuild, type BuildBounds } from "./bound-build.js";
+import type { LimitKind } from "./build-limits.js";
+import { killUid } from "./build-uids.js";
 import { run } from "./exec.js";
 import { insideBuild } from "./inside-build.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
@@ -29,12 +32,15 @@ export type PreparedSandbox =
       ok: true;
       sandbox: Sandbox;
       python: string;
-      /** Ends the build's hold on the sandbox: kills every process still running as its uid. Call it when the build's steps are done. */
+      /** The first of the build's limits it hit so far, if any (see boundBuild). */
+      limitHit(): Promise<LimitKind | undefined>;
+      /**
+       * Ends the build's hold on the sandbox: removes its cgroup and kills every process still
+       * running as its uid. Call it when the build's steps are done.
+       */
       release(): Promise<void>;
     }
   | { ok: false; problem: string };
-
-const NOTHING_TO_RELEASE = async () => undefined;
 
 /**
  * Fits the server's sandbox to one build, before any step runs:
@@ -50,18 +56,35 @@ const NOTHING_TO_RELEASE = async () => undefined;
 export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild): Promise<PreparedSandbox> {
   if (!policy.ok) return { ok: false, problem: `The sandbox cannot run: ${policy.problem}` };
   const writable = [build.dir, build.scratchDir];
-  if (policy.sandbox.kind === "off") return { ok: true, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python, release: NOTHING_TO_RELEASE };
-  const lease = await policy.uids?.lease();
+  const lease = policy.sandbox.kind === "off" ? undefined : await policy.uids?.lease();
+  let bounds: BuildBounds | undefined;
+  const release = async () => {
+    await bounds?.release();
+    await lease?.release();
+  };
   try {
-    const prepared = await prepareWith(policy.sandbox, lease?.uid, build);
-    if (prepared.ok) return { ...prepared, release: lease?.release ?? NOTHING_TO_RELEASE };
-    await lease?.release();
-    return prepared;
+    if (policy.limits) {
+      const stopAll = async () => (lease ? killUid(lease.uid) : undefined);
+      bounds = await boundBuild(policy.limits, writable, stopAll).catch((error: unknown) => {
+        throw new LimitsError(`The build's limits (CI_BUILD_*) could not be set up: ${(error as Error).message}`);
+      });
+    }
+    const prepared = policy.sandbox.kind === "off" ? { ok: true as const, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python } : await prepareWith(policy.sandbox, lease?.uid, build);
+    if (!prepared.ok) {
+      await release();
+      return prepared;
+    }
+    const limits = bounds ? { limits: bounds.limits } : {};
+    const limitHit = bounds ? () => bounds!.hit() : async () => undefined;
+    return { ...prepared, sandbox: { ...prepared.sandbox, ...limits }, limitHit, release };
   } catch (error) {
-    await lease?.release();
+    await release();
+    if (error instanceof LimitsError) return { ok: false, problem: error.message };
     throw error;
   }
 }
+
+class LimitsError extends Error {}
 
 async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number | undefined, build: SandboxBuild): Promise<{ ok: true; sandbox: Sandbox; python: string } | { ok: false; problem: string }> {
   const writable = [build.dir, build.scratchDir];

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BuildLimits } from "./build-limits.js";
 import { BuildUids, type UidRange } from "./build-uids.js";
 import { run } from "./exec.js";
 import { sandboxCommand } from "./sandbox-command.js";
@@ -14,6 +15,8 @@ export interface SandboxSettings {
   uids: UidRange;
   /** Key files and the data dir: never visible to the code under test. */
   hidden: string[];
+  /** What each build may use (CI_BUILD_*); absent: no limits. */
+  limits?: BuildLimits;
 }
 
 /** The server-wide decision: a sandbox for every build, or why there can be none. */
@@ -23,6 +26,8 @@ export type SandboxPolicy =
       sandbox: Pick<Sandbox, "kind" | "hidden">;
       /** Where each build's own uid comes from (pyci runs as root); absent: builds run as pyci's user (in bwrap's user namespace, or off). */
       uids?: BuildUids;
+      /** What each build may use (CI_BUILD_*); absent: no limits. */
+      limits?: BuildLimits;
       description: string;
     }
   | { ok: false; problem: string };
@@ -44,7 +49,7 @@ export function resolveSandbox(settings: SandboxSettings): Promise<SandboxPolicy
   const key = JSON.stringify(settings);
   let policy = decided.get(key);
   if (!policy) {
-    policy = decide(settings);
+    policy = decide(settings).then((decision) => (decision.ok && settings.limits ? { ...decision, limits: settings.limits } : decision));
     decided.set(key, policy);
   }
   return policy;

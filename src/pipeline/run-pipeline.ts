@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { describeLimitHit, type LimitKind } from "./build-limits.js";
 import { prepareSandbox } from "./prepare-sandbox.js";
 import { resolveSandbox, type SandboxSettings } from "./resolve-sandbox.js";
 import type { LogSink, RepoConfig, Sandbox, Step, StepCache, StepContext, StepResult } from "./types.js";
@@ -36,6 +37,7 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
   let blocker: StepResult | undefined;
   let sandbox: Sandbox = { kind: "off", hidden: [], readable: [], writable: [options.dir, options.scratchDir] };
   let release = async (): Promise<void> => undefined;
+  let limitHit = async (): Promise<LimitKind | undefined> => undefined;
 
   // HOME and TMPDIR of the code under test, made before any of it runs
   await Promise.all(["home", "tmp"].map((dir) => mkdir(join(options.scratchDir, dir), { recursive: true })));
@@ -47,6 +49,7 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
       sandbox = prepared.sandbox;
       python = prepared.python;
       release = prepared.release;
+      limitHit = prepared.limitHit;
     } else {
       blocker = { name: "sandbox", state: "error", summary: prepared.problem, exitCode: null, durationMs: Math.round(performance.now() - started) };
       results.push(blocker);
@@ -54,7 +57,7 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
     }
   }
   try {
-    await runStages(pipeline, options, results, { python, sandbox, blocker });
+    await runStages(pipeline, options, results, { python, sandbox, blocker, limitHit });
   } finally {
     // nothing the build started outlives it
     await release();
@@ -62,7 +65,14 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
   return results;
 }
 
-async function runStages(pipeline: Pipeline, options: PipelineOptions, results: StepResult[], start: { python: string; sandbox: Sandbox; blocker: StepResult | undefined }): Promise<void> {
+interface Start {
+  python: string;
+  sandbox: Sandbox;
+  blocker: StepResult | undefined;
+  limitHit(): Promise<LimitKind | undefined>;
+}
+
+async function runStages(pipeline: Pipeline, options: PipelineOptions, results: StepResult[], start: Start): Promise<void> {
   let { python, blocker } = start;
   const sandbox = start.sandbox;
   for (const stage of pipeline) {
@@ -73,7 +83,7 @@ async function runStages(pipeline: Pipeline, options: PipelineOptions, results: 
       results.push(...applicable.map((step) => notRun(step.name, stopped)));
       continue;
     }
-    const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options)));
+    const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options, start.limitHit)));
     for (const result of stageResults) {
       results.push(result);
       if (result.python) python = result.python;
@@ -87,7 +97,7 @@ async function filterApplicable(stage: Step[], ctx: StepContext): Promise<Step[]
   return stage.filter((_, i) => checks[i]);
 }
 
-async function runStep(step: Step, ctxBase: Omit<StepContext, "log">, options: PipelineOptions): Promise<StepResult> {
+async function runStep(step: Step, ctxBase: Omit<StepContext, "log">, options: PipelineOptions, limitHit: () => Promise<LimitKind | undefined>): Promise<StepResult> {
   const log = options.openLog(step.name);
   options.onStepStart?.(step.name);
   const started = performance.now();
@@ -98,9 +108,17 @@ async function runStep(step: Step, ctxBase: Omit<StepContext, "log">, options: P
     const message = error instanceof Error ? error.message : String(error);
     log.write(`\n[pyci: the ${step.name} step crashed: ${message}]\n`);
     result = { name: step.name, state: "error", summary: `pyci crashed: ${message}`.slice(0, 120), exitCode: null, durationMs: Math.round(performance.now() - started) };
-  } finally {
-    log.close();
   }
+  // a step hurt by one of the build's limits (an OOM kill, a refused fork, a full disk) says which
+  const limits = options.sandbox?.limits;
+  const hurt = limits && result.state !== "success" && result.state !== "skipped";
+  const hit = hurt ? await limitHit().catch(() => undefined) : undefined;
+  if (hit && limits) {
+    const summary = `The build ${describeLimitHit(hit, limits)}`;
+    log.write(`\n[pyci: ${summary}]\n`);
+    result = { ...result, state: "error", summary };
+  }
+  log.close();
   options.onStepEnd?.(result);
   return result;
 }

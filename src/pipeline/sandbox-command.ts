@@ -42,7 +42,9 @@ export function sandboxCommand(sandbox: Sandbox, command: Command, cwd: string, 
     args.push("--ro-bind", dir, dir);
     visible.push(dir);
   }
-  args.push("--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp");
+  args.push("--proc", "/proc", "--dev", "/dev", "--perms", "1777");
+  if (sandbox.limits) args.push("--size", String(sandbox.limits.tmpBytes));
+  args.push("--tmpfs", "/tmp");
   // the way to the bound directories: searchable by the user, not listable (bwrap would make it 0700),
   // so that an empty stand-in for the hidden data dir, on the way to a mirror's objects, shows nothing either
   const mounts = [...sandbox.readable, ...sandbox.writable];

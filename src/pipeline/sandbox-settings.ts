@@ -1,5 +1,6 @@
 import { readdirSync } from "node:fs";
 import { resolve } from "node:path";
+import type { BuildLimits } from "./build-limits.js";
 import type { UidRange } from "./uid-range.js";
 import type { SandboxSettings } from "./resolve-sandbox.js";
 
@@ -7,6 +8,7 @@ import type { SandboxSettings } from "./resolve-sandbox.js";
 export interface SandboxConfig {
   sandbox: SandboxSettings["mode"];
   sandboxUids: UidRange;
+  buildLimits: BuildLimits;
   dataDir: string;
   sshKeyPath?: string;
 }
@@ -23,7 +25,7 @@ export function sandboxSettings(config: SandboxConfig, env: NodeJS.ProcessEnv = 
   const hidden = [config.dataDir, config.sshKeyPath, env.PRIVATE_KEY_PATH, resolve(cwd, ".env"), ...pemFiles(cwd)]
     .filter((path): path is string => !!path)
     .map((path) => resolve(cwd, path));
-  return { mode: config.sandbox, uids: config.sandboxUids, hidden: [...new Set(hidden)] };
+  return { mode: config.sandbox, uids: config.sandboxUids, limits: config.buildLimits, hidden: [...new Set(hidden)] };
 }
 
 /** The `*.pem` names in `dir`, as @probot/get-private-key lists them. */

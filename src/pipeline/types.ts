@@ -168,6 +168,19 @@ export interface Sandbox {
   readable: string[];
   /** Directories it writes: the checkout and the scratch dir (bwrap binds them; they are chowned to `user`). */
   writable: string[];
+  /** What bounds the build's use of the machine (CI_BUILD_*); absent: nothing (`pyci run`, GitHub Actions). */
+  limits?: SandboxLimits;
+}
+
+/** The build's limits as every command of it gets them (see prepare-sandbox.ts). */
+export interface SandboxLimits {
+  /** The size of bwrap's private /tmp. */
+  tmpBytes: number;
+  /**
+   * The command line that puts `command` under the build's limits: it joins the build's cgroup, or
+   * sets rlimits, then execs it. It goes outermost: it runs as root, before the sandbox drops root.
+   */
+  wrap(command: { cmd: string; args: string[] }): { cmd: string; args: string[] };
 }
 
 export interface Step {
