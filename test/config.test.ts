@@ -37,6 +37,13 @@ describe("loadConfig", () => {
     expect(config.concurrency).toBeGreaterThanOrEqual(1);
   });
 
+  it("gives builds uids of CI_SANDBOX_UIDS, and refuses CI_SANDBOX_USER, whose one account builds shared", () => {
+    expect(loadConfig({}).sandboxUids).toEqual({ first: 900_000, count: 65_536 });
+    expect(loadConfig({ CI_SANDBOX_UIDS: "2000000-2000999" }).sandboxUids).toEqual({ first: 2_000_000, count: 1_000 });
+    expect(problems({ CI_SANDBOX_UIDS: "0-1000" })).toEqual([expect.stringMatching(/^CI_SANDBOX_UIDS=0-1000 must be a range of uids no account uses/)]);
+    expect(problems({ CI_SANDBOX_USER: "nobody" })).toEqual([expect.stringMatching(/^CI_SANDBOX_USER is no longer read: each build runs as a uid of its own/)]);
+  });
+
   it("clones over ssh when a key is configured, and takes every pyci variable", () => {
     const config = loadConfig({
       CI_SSH_KEY_PATH: key,
