@@ -65,6 +65,8 @@ interface ContainerReport {
   /** The uid pyci ran as in the container. */
   uid: number;
   modes: Record<"auto" | "bwrap" | "user", ModeReport>;
+  /** Processes of the container that are zombies at the end (waited for up to the reaping time asked). */
+  zombies: number;
 }
 
 type ModeReport =
@@ -74,22 +76,58 @@ type ModeReport =
       kind: "bwrap" | "user" | "off";
       description: string;
       perBuildUids: boolean;
-      run: { leasedUid: number | null; exitCode: number | null; signal: string | null; timedOut: boolean; spawnError: string | null; stdout: string; stderr: string };
+      run: {
+        leasedUid: number | null;
+        /** Whether a living process of the leased uid is left (null: no lease, pyci is not root). */
+        leftBeforeRelease: boolean | null;
+        leftAfterRelease: boolean | null;
+        exitCode: number | null;
+        signal: string | null;
+        timedOut: boolean;
+        spawnError: string | null;
+        stdout: string;
+        stderr: string;
+      };
     };
+
+/**
+ * The code under test: prints its uid, and leaves a daemon that escapes what
+ * exec.js kills when a command ends (its process group, and what carries the
+ * run's marker in its environment): a new session, an empty environment. Only
+ * the end of the build's uid (BuildUids' release: kill -1 as that uid) or
+ * bubblewrap's pid namespace ends it.
+ */
+const COMMAND = `import os
+print(os.getuid(), flush=True)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        null = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.execve("/bin/sleep", ["sleep", "300"], {})
+    os._exit(0)
+`;
 
 /**
  * Runs in the container with the host's node: pyci's decision for each mode,
  * then `python3 -c 'print(os.getuid())'` through exec.js's run in the
  * sandbox decided, built as prepare-sandbox builds it (a leased uid, the
- * build's dir writable and given to that uid).
+ * build's dir writable and given to that uid); then whether a process of
+ * that uid is left before and after the lease is released.
  */
 const SCRIPT = `
+import { readdirSync, readFileSync } from "node:fs";
 import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 const dist = process.argv[2];
+const waitForReapingMs = Number(process.argv[3] ?? 0);
 const { resolveSandbox } = await import(dist + "/pipeline/resolve-sandbox.js");
 const { run } = await import(dist + "/pipeline/exec.js");
+const { uidsWithProcesses } = await import(dist + "/pipeline/build-uids.js");
+const COMMAND = ${JSON.stringify(COMMAND)};
 const uids = ${JSON.stringify(UIDS)};
 const report = { uid: process.getuid(), modes: {} };
 for (const mode of ["auto", "bwrap", "user"]) {
@@ -108,7 +146,7 @@ for (const mode of ["auto", "bwrap", "user"]) {
     const output = [];
     const r = await run({
       cmd: "python3",
-      args: ["-c", "import os; print(os.getuid())"],
+      args: ["-c", COMMAND],
       cwd: dir,
       env: { PATH: "/usr/bin:/bin" },
       timeoutMs: 30000,
@@ -116,8 +154,18 @@ for (const mode of ["auto", "bwrap", "user"]) {
       captureStdout: true,
       log: { write: (text) => output.push(text) },
     });
+    const left = () => (lease ? uidsWithProcesses({ first: lease.uid, count: 1 }).has(lease.uid) : null);
+    // in bwrap the kernel kills the rest of the pid namespace as its init exits: moments after the command ends
+    let leftBeforeRelease = left();
+    for (let waited = 0; leftBeforeRelease && policy.sandbox.kind === "bwrap" && waited < 2000; waited += 50) {
+      await sleep(50);
+      leftBeforeRelease = left();
+    }
+    await lease?.release();
     entry.run = {
       leasedUid: lease ? lease.uid : null,
+      leftBeforeRelease,
+      leftAfterRelease: left(),
       exitCode: r.exitCode,
       signal: r.signal,
       timedOut: r.timedOut,
@@ -130,6 +178,20 @@ for (const mode of ["auto", "bwrap", "user"]) {
     await rm(dir, { recursive: true, force: true });
   }
   report.modes[mode] = entry;
+}
+// the zombies left in the container: the daemons' parents, and the daemons once killed (orphans, whose parent is pid 1)
+const zombies = () =>
+  readdirSync("/proc").filter((entry) => {
+    try {
+      return /^\\d+$/.test(entry) && /^State:\\s+Z/m.test(readFileSync("/proc/" + entry + "/status", "utf8"));
+    } catch {
+      return false;
+    }
+  }).length;
+report.zombies = zombies();
+for (let waited = 0; report.zombies > 0 && waited < waitForReapingMs; waited += 50) {
+  await sleep(50);
+  report.zombies = zombies();
 }
 process.stdout.write("PYCI-REPORT " + JSON.stringify(report) + "\\n");
 process.exit(0);
@@ -191,7 +253,7 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
   });
 
   /** pyci's decision and the command's uid in a container started with `options`. */
-  async function inContainer(options: string[]): Promise<ContainerReport> {
+  async function inContainer(options: string[], waitForReapingMs = 0): Promise<ContainerReport> {
     const name = `pyci-e2e-sandbox-${randomBytes(6).toString("hex")}`;
     containers.push(name);
     const binds = [
@@ -206,7 +268,7 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
       "run", "--rm", "--name", name, "--pull=never", "--network", "host",
       "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
       ...options, ...binds, "--workdir", "/", IMAGE,
-      "node", "/pyci-e2e/decide.mjs", DIST,
+      "node", "/pyci-e2e/decide.mjs", DIST, String(waitForReapingMs),
     ];
     const { stdout, stderr } = await podman(args);
     const line = stdout.split("\n").find((l) => l.startsWith("PYCI-REPORT "));
@@ -222,6 +284,8 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
     expect(uid).toBe(mode.run.leasedUid);
     expect(uid).toBeGreaterThanOrEqual(UIDS.first);
     expect(uid).toBeLessThan(UIDS.first + UIDS.count);
+    // the daemon outlived its command in user mode (no pid namespace), not in bwrap; the end of the uid ended it
+    expect(mode.run).toMatchObject({ leftBeforeRelease: kind === "user", leftAfterRelease: false });
   }
 
   it.skipIf(!!skipReason)("1. default options, pyci as root: bubblewrap cannot make its namespaces; auto falls back to user mode and runs the command as a build uid", async () => {
@@ -248,7 +312,7 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
     // namespace maps pyci's uid to itself, and the namespaces (mount, pid) are what confines the build.
     for (const mode of [report.modes.auto, report.modes.bwrap]) {
       expect(mode).toMatchObject({ ok: true, kind: "bwrap", perBuildUids: false, description: "bwrap" });
-      if (mode.ok) expect(mode.run).toMatchObject({ exitCode: 0, spawnError: null, timedOut: false, leasedUid: null, stdout: "1000", stderr: "" });
+      if (mode.ok) expect(mode.run).toMatchObject({ exitCode: 0, spawnError: null, timedOut: false, leasedUid: null, leftBeforeRelease: null, stdout: "1000", stderr: "" });
     }
     expect(report.modes.user).toEqual({ ok: false, problem: "CI_SANDBOX=user: pyci does not run as root, so it cannot run builds under uids of their own" });
   });
@@ -267,5 +331,15 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
     expect(report.modes.auto).toEqual({ ok: false, problem: expect.stringMatching(/^no sandbox works here: bubblewrap does not \(bwrap exited with code 1: .*proc.*\) and pyci does not run as root.*CI_SANDBOX=off/) });
     expect(report.modes.bwrap).toMatchObject({ ok: false });
     expect(report.modes.user).toMatchObject({ ok: false });
+  });
+
+  it.skipIf(!!skipReason)("5. pid 1: pyci as the container's first process leaves the zombies of the processes builds orphan; with --init they are reaped", async () => {
+    // node does not wait for children it did not start: the daemons' parents (which exited) and the daemons
+    // (killed at the end of their uid) stay zombies, holding a pid each, and counting against their uid's RLIMIT_NPROC
+    const withoutInit = await inContainer([], 2_000);
+    expect(withoutInit.zombies).toBeGreaterThan(0);
+    const withInit = await inContainer(["--init"], 2_000);
+    expectRanAsBuildUid(withInit.modes.auto, "user");
+    expect(withInit.zombies).toBe(0);
   });
 });
