@@ -29,11 +29,13 @@ const MIRROR = "http://deb.debian.org/debian";
 /** Names what the image holds: an image of another recipe is rebuilt, not reused. */
 const RECIPE = createHash("sha256").update(`${SUITE} minbase ${PACKAGES}`).digest("hex").slice(0, 16);
 /**
- * The build uids (CI_SANDBOX_UIDS) in the containers: a range of this file's own. Rootful podman
- * shares the host's uids, so a test on the host that ends its build as uid U (kill -1 as U)
- * would also kill what a container runs as U.
+ * The build uids (CI_SANDBOX_UIDS) in the containers: a range of this file's own, outside the
+ * default 900000-965535 and the other tests' ranges. Rootful podman shares the host's uids, so a
+ * pyci server started on the host by another test, which kills every process of its range at
+ * start-up, or a test that ends its build as uid U (kill -1 as U), would kill what a container
+ * runs as those uids.
  */
-const UIDS = { first: 930_000, count: 1_000 };
+const UIDS = { first: 970_000, count: 1_000 };
 /** A user of the container that is not root (no such account in the image: a uid is enough). */
 const NON_ROOT = "1000:1000";
 const PODMAN = ["--runtime", "runc", "--cgroup-manager=cgroupfs"];
