@@ -101,7 +101,11 @@ type ModeReport =
  */
 const COMMAND = `import os
 print(os.getuid(), flush=True)
+# close-on-exec: the daemon's end closes once it is sleep with an empty environment, and the command
+# ends only then (ending sooner, it would race exec.js's kill of what still carries the run's marker)
+r, w = os.pipe()
 if os.fork() == 0:
+    os.close(r)
     os.setsid()
     if os.fork() == 0:
         null = os.open("/dev/null", os.O_RDWR)
@@ -109,6 +113,8 @@ if os.fork() == 0:
             os.dup2(null, fd)
         os.execve("/bin/sleep", ["sleep", "300"], {})
     os._exit(0)
+os.close(w)
+os.read(r, 1)
 `;
 
 /**
