@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -230,8 +230,22 @@ async function buildImage(): Promise<void> {
       killSignal: "SIGKILL",
     });
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await removeRootfs(dir);
   }
+}
+
+/**
+ * A debootstrap that was stopped may leave /proc, /sys or the host's device nodes mounted in the
+ * tree: those are unmounted first, and rm never crosses into another file system.
+ */
+async function removeRootfs(dir: string): Promise<void> {
+  const mounts = readFileSync("/proc/self/mounts", "utf8")
+    .split("\n")
+    .map((line) => line.split(" ")[1] ?? "")
+    .filter((point) => point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const point of mounts) await exec("umount", ["--lazy", point]).catch(() => undefined);
+  await exec("rm", ["-rf", "--one-file-system", "--", dir], { timeout: 5 * 60_000 });
 }
 
 describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
@@ -242,7 +256,7 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
     if (skipReason) return;
     if (!existsSync(join(DIST, "pipeline", "resolve-sandbox.js"))) throw new Error("dist/ is missing: run `npm run build` first");
     if ((await imageRecipe()) !== RECIPE) {
-      if (!works("debootstrap", ["--version"])) throw new Error(`the image ${IMAGE} is missing and debootstrap is not installed to build it (apt-get install debootstrap)`);
+      if (!works("debootstrap", ["--version"])) throw new Error(`the image ${IMAGE} is missing (or of another recipe) and debootstrap is not installed to build it (apt-get install debootstrap)`);
       const started = performance.now();
       console.log(`[container-sandbox] building ${IMAGE} with debootstrap (once; kept for the next runs)`);
       await buildImage();
@@ -272,6 +286,7 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
       [realpathSync(join(ROOT, "node_modules")), join(ROOT, "node_modules")],
       [scriptDir, "/pyci-e2e"],
     ].flatMap(([from, to]) => ["--volume", `${from}:${to}:ro`]);
+    // the --ulimit values: without them runc cannot set podman's defaults for RLIMIT_NOFILE and RLIMIT_NPROC here (above the host's hard limits)
     const args = [
       "run", "--rm", "--name", name, "--pull=never", "--network", "host",
       "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
