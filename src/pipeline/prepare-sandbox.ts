@@ -44,18 +44,23 @@ export type PreparedSandbox =
 
 /**
  * Fits the server's sandbox to one build, before any step runs:
- * 1. the interpreter, asked (outside the sandbox, away from the checkout, so
+ * 1. the build's own uid (as root: leased from CI_SANDBOX_UIDS, one per
+ *    running build);
+ * 2. its limits (CI_BUILD_*: a cgroup or rlimits, a disk watchdog; see
+ *    boundBuild);
+ * 3. the interpreter, asked (outside the sandbox, away from the checkout, so
  *    that the repository cannot steer a pyenv shim) for its path and
  *    prefixes, which bwrap shows read-only: steps then run it by that path;
- * 2. the build's own uid (as root: leased from CI_SANDBOX_UIDS, one per
- *    running build); the checkout and the scratch dir (with HOME and TMPDIR)
- *    are given to it, and its way to them is opened;
- * 3. the interpreter must start in the sandbox: if the sandbox user cannot
+ * 4. the checkout and the scratch dir (with HOME and TMPDIR) are given to
+ *    the build's uid, and its way to them is opened;
+ * 5. the interpreter must start in the sandbox: if the build's uid cannot
  *    run it (a pyenv under /root), every step errors, saying so.
+ * `release()` undoes 1 and 2, killing whatever the build left running.
  */
 export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild): Promise<PreparedSandbox> {
   if (!policy.ok) return { ok: false, problem: `The sandbox cannot run: ${policy.problem}` };
   const writable = [build.dir, build.scratchDir];
+  // 1. the uid
   const lease = policy.sandbox.kind === "off" ? undefined : await policy.uids?.lease();
   let bounds: BuildBounds | undefined;
   const release = async () => {
@@ -63,12 +68,14 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
     await lease?.release();
   };
   try {
+    // 2. the limits
     if (policy.limits) {
       const stopAll = async () => (lease ? killUid(lease.uid) : undefined);
       bounds = await boundBuild(policy.limits, writable, stopAll).catch((error: unknown) => {
         throw new LimitsError(`The build's limits (CI_BUILD_*) could not be set up: ${(error as Error).message}`);
       });
     }
+    // 3–5. the interpreter and the directories
     const prepared = policy.sandbox.kind === "off" ? { ok: true as const, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python } : await prepareWith(policy.sandbox, lease?.uid, build);
     if (!prepared.ok) {
       await release();
@@ -90,7 +97,7 @@ async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number |
   const writable = [build.dir, build.scratchDir];
   const common = { timeoutMs: build.timeoutMs, ...(build.signal ? { signal: build.signal } : {}) };
 
-  // 1. the interpreter's real path and prefix
+  // 3. the interpreter's real path and prefix
   const asked = await askInterpreter(build, common);
   if (!asked.ok) return asked;
   const { python, prefix, basePrefix } = asked;
@@ -101,7 +108,7 @@ async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number |
   const user = uid === undefined ? {} : { user: { name: `uid ${uid}`, uid, gid: uid } };
   const sandbox: Sandbox = { ...base, ...user, readable, writable };
 
-  // 2. the build's directories (HOME and TMPDIR made by the pipeline), its uid's
+  // 4. the build's directories (HOME and TMPDIR made by the pipeline), its uid's
   if (sandbox.user) {
     for (const dir of writable) {
       await chownTree(dir, sandbox.user.uid, sandbox.user.gid);
@@ -115,7 +122,7 @@ async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number |
     }
   }
 
-  // 3. the interpreter starts in the sandbox
+  // 5. the interpreter starts in the sandbox
   // (the same interpreter: one that cannot read its venv's pyvenv.cfg starts as its base, without the venv's packages)
   const probeKey = [sandbox.kind, sandbox.user ? "uid" : "", python].join("\0");
   if (startsInSandbox.has(probeKey)) return { ok: true, sandbox, python };
