@@ -2,8 +2,8 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { parseUidRange, type UidRange } from "./pipeline/uid-range.js";
-import { fileURLToPath } from "node:url";
 import { DEFAULT_BUILD_LIMITS, type BuildLimits } from "./pipeline/build-limits.js";
+import { packageFile } from "./package-files.js";
 
 /** pyci's own settings, parsed and validated once at start-up. Probot reads its own variables. */
 export interface Config {
@@ -62,7 +62,7 @@ export class ConfigError extends Error {
 }
 
 /** GitHub.com's published SSH host keys, shipped with the package. */
-export const GITHUB_KNOWN_HOSTS = fileURLToPath(new URL("../known_hosts", import.meta.url));
+export const GITHUB_KNOWN_HOSTS = packageFile("known_hosts");
 
 /** CI_WEBHOOK_BUFFER's least value, in MiB: one body of GitHub's largest size must fit (WEBHOOK_BODY_CAP). */
 const WEBHOOK_BUFFER_MIN = 25;

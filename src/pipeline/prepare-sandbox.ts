@@ -1,7 +1,6 @@
 import { chmod, lchown, lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { boundBuild, type BuildBounds } from "./bound-build.js";
 import type { LimitKind } from "./build-limits.js";
 import { killUid } from "./build-uids.js";
@@ -10,9 +9,10 @@ import { insideBuild } from "./inside-build.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
 import { sandboxEnv } from "./sandbox-env.js";
 import type { Sandbox } from "./types.js";
+import { packageFile } from "../package-files.js";
 
-/** pyci's Python helpers (the unittest runner, the syntax check): src/pipeline and dist/pipeline are two levels below the package root. */
-const PYCI_PYTHON_DIR = fileURLToPath(new URL("../../python", import.meta.url));
+/** pyci's Python helpers (the unittest runner, the syntax check). */
+const PYCI_PYTHON_DIR = packageFile("python");
 const PYRIGHT_DIR = dirname(createRequire(import.meta.url).resolve("pyright/package.json"));
 
 /** Starts, reads the checkout, writes TMPDIR: what every step of the code under test does. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
-import { fileURLToPath } from "node:url";
 import { startDirectly } from "./start-directly.js";
+import { packageFile } from "../package-files.js";
 
 /** A process to start: exactly this environment, stdin from /dev/null, in a session of its own. */
 export interface ChildRequest {
@@ -34,7 +34,7 @@ export interface StartedChild {
   done: Promise<ChildOutcome>;
 }
 
-const HELPER_SCRIPT = fileURLToPath(new URL("../../python/pyci_spawner.py", import.meta.url));
+const HELPER_SCRIPT = packageFile("python", "pyci_spawner.py");
 const HELPER_START_MS = 10_000;
 const HEADER_BYTES = 9;
 

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageFile } from "../package-files.js";
 
 /** A static file of the web pages, read once. */
 export interface WebAsset {
@@ -13,16 +15,15 @@ export interface WebAsset {
 
 /**
  * The static files are plain browser code in src/web/assets, served as they
- * are: tsc does not copy them, and from this module's place in either src/web
- * (tests) or dist/web (the server), ../../src/web/assets is that directory.
- * A missing file fails at startup, not on the first page view.
+ * are (tsc does not copy them; the package ships that directory). A missing
+ * file fails at startup, not on the first page view.
  */
-const ASSETS_DIR = new URL("../../src/web/assets/", import.meta.url);
+const ASSETS_DIR = packageFile("src", "web", "assets");
 
 const TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 
 export function webAsset(name: string): WebAsset {
-  const body = readFileSync(new URL(name, ASSETS_DIR));
+  const body = readFileSync(join(ASSETS_DIR, name));
   const version = createHash("sha256").update(body).digest("base64url").slice(0, 12);
   const path = `/assets/${name}`;
   const contentType = TYPES[name.slice(name.lastIndexOf("."))] ?? "application/octet-stream";

@@ -14,11 +14,11 @@ import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Diagnostic, LogSink, Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
+import { packageFile } from "../../package-files.js";
 
 const PYRIGHT = join(dirname(createRequire(import.meta.url).resolve("pyright/package.json")), "index.js");
 const PYRIGHT_VERSION = (createRequire(import.meta.url)("pyright/package.json") as { version: string }).version;
-/** src/pipeline/steps and dist/pipeline/steps are both three levels below the package root. */
-const SYNTAX_HELPER = fileURLToPath(new URL("../../../python/pyci_syntax.py", import.meta.url));
+const SYNTAX_HELPER = packageFile("python", "pyci_syntax.py");
 
 /** pyright's exit codes: 0 no errors, 1 errors reported; 2 fatal, 3 bad configuration, 4 bad arguments. */
 const PYRIGHT_RESULT_CODES = [0, 1];

@@ -1,15 +1,15 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describeTestCounts, parseUnittestResults } from "../parsers/unittest-results.js";
 import { BuildFileError, readBuildFile } from "../read-build-file.js";
 import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
+import { packageFile } from "../../package-files.js";
 
-/** src/pipeline/steps and dist/pipeline/steps are both three levels below the package root. */
-const RUNNER = fileURLToPath(new URL("../../../python/pyci_unittest.py", import.meta.url));
+/** pyci's unittest runner. */
+const RUNNER = packageFile("python", "pyci_unittest.py");
 
 /** Exit codes of python/pyci_unittest.py. */
 const EXIT_OK = 0;
