@@ -1,4 +1,4 @@
-"""pyci's spawn helper: starts processes for the pyci server (src/pipeline/spawn-helper.ts).
+"""pyci's spawn helper: starts processes for the pyci server (src/process/spawn-helper.ts).
 
 Node's child_process forks the whole server to start a child: on a small VM that
 blocks the server's event loop for several milliseconds per process, and a build

@@ -19,7 +19,7 @@ import { loadActionsEnv } from "./actions/load-actions-env.js";
 import { printStepLogs } from "./actions/print-step-logs.js";
 import { BuildQueue } from "./builds/build-queue.js";
 import { ConfigError } from "./config.js";
-import { maskSecrets } from "./pipeline/mask-secrets.js";
+import { maskSecrets } from "./secrets/mask-secrets.js";
 import { BuildStore } from "./store/build-store.js";
 
 /**

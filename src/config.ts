@@ -1,8 +1,8 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { resolve } from "node:path";
-import { parseUidRange, type UidRange } from "./pipeline/uid-range.js";
-import { DEFAULT_BUILD_LIMITS, type BuildLimits } from "./pipeline/build-limits.js";
+import { parseUidRange, type UidRange } from "./process/sandbox/uid-range.js";
+import { DEFAULT_BUILD_LIMITS, type BuildLimits } from "./process/limits/build-limits.js";
 import { packageFile } from "./package-files.js";
 
 /** pyci's own settings, parsed and validated once at start-up. Probot reads its own variables. */

@@ -8,7 +8,7 @@ import { countApiErrors } from "./github/count-api-errors.js";
 import { GitHubOutbox } from "./github/github-outbox.js";
 import { octokitPerInstallation } from "./github/octokit-per-installation.js";
 import { registerHandlers } from "./handlers/register-handlers.js";
-import { killLeftoverProcesses } from "./pipeline/kill-leftover-processes.js";
+import { killLeftoverProcesses } from "./process/kill-leftover-processes.js";
 import { createMetrics } from "./metrics/create-metrics.js";
 import { BuildStore } from "./store/build-store.js";
 import { OutboxStore } from "./store/outbox-store.js";

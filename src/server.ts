@@ -14,14 +14,14 @@ import { webhookRoute } from "./http/webhook-route.js";
 import { createApp, type AppControl } from "./index.js";
 import { createServerLog } from "./server-log.js";
 import { PyciOctokit } from "./github/create-octokit-class.js";
-import { closeSshConnections, sshControlDir } from "./pipeline/ssh-connections.js";
-import { sweepWorkspaces } from "./pipeline/workspace.js";
-import { buildCgroupLayout, removeLeftoverCgroups } from "./pipeline/build-cgroup.js";
-import { killLeftoverBuildUids } from "./pipeline/build-uids.js";
-import { knownSecrets } from "./pipeline/known-secrets.js";
-import { sandboxSettings } from "./pipeline/sandbox-settings.js";
-import { sandboxStartupReport } from "./pipeline/sandbox-startup-report.js";
-import { spawnHelper } from "./pipeline/spawn-helper.js";
+import { closeSshConnections, sshControlDir } from "./checkout/ssh-connections.js";
+import { sweepWorkspaces } from "./checkout/workspace.js";
+import { buildCgroupLayout, removeLeftoverCgroups } from "./process/limits/build-cgroup.js";
+import { killLeftoverBuildUids } from "./process/sandbox/build-uids.js";
+import { knownSecrets } from "./secrets/known-secrets.js";
+import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
+import { sandboxStartupReport } from "./process/sandbox/sandbox-startup-report.js";
+import { spawnHelper } from "./process/spawn-helper.js";
 
 type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
 

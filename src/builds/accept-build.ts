@@ -4,7 +4,7 @@ import { findOpenCheckRun } from "../github/find-check-run.js";
 import { setStatus } from "../github/set-status.js";
 import { newBuildId, type Accepted, type BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
-import type { BuildRequest } from "./build-request.js";
+import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "./pipelines.js";
 import { reportSuperseded, type StopReason } from "./report-superseded.js";
 import { runBuild } from "./run-build.js";

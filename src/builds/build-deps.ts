@@ -4,7 +4,7 @@ import type { Octokit } from "../github/types.js";
 import type { BuildMetrics } from "../metrics/build-metrics.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import type { BuildQueue } from "./build-queue.js";
-import type { GitHubAuth } from "./build-request.js";
+import type { GitHubAuth } from "../model/build-request.js";
 
 export interface BuildDeps {
   config: Config;

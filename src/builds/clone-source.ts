@@ -1,8 +1,8 @@
 import type { Config } from "../config.js";
 import type { Octokit } from "../github/types.js";
-import { ensureSshControlDir, sshControlDir } from "../pipeline/ssh-connections.js";
-import type { CloneSource } from "../pipeline/workspace.js";
-import type { BuildRequest } from "./build-request.js";
+import { ensureSshControlDir, sshControlDir } from "../checkout/ssh-connections.js";
+import type { CloneSource } from "../checkout/workspace.js";
+import type { BuildRequest } from "../model/build-request.js";
 
 /** SSH with the configured key (one connection per host kept open between builds), or HTTPS with a fresh installation token (never in the URL). */
 export async function cloneSource(config: Config, request: BuildRequest, octokit: Octokit): Promise<CloneSource> {

@@ -5,7 +5,7 @@ import { findOpenCheckRun } from "../github/find-check-run.js";
 import { setStatus } from "../github/set-status.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
-import type { BuildRequest } from "./build-request.js";
+import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "./pipelines.js";
 
 /** What GitHub and the build page say about a build a restart interrupted. */

@@ -8,7 +8,7 @@ import { buildTitle, checkConclusion, statusState } from "../report/state-map.js
 import { summaryMarkdown } from "../report/summary-markdown.js";
 import type { BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
-import type { BuildRequest } from "./build-request.js";
+import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "./pipelines.js";
 
 /**

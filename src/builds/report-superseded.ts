@@ -2,7 +2,7 @@ import { completeCheckRun } from "../github/check-run.js";
 import { setStatus } from "../github/set-status.js";
 import type { BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
-import type { BuildRequest } from "./build-request.js";
+import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "./pipelines.js";
 
 /** Why a build was stopped before its end. */

@@ -1,5 +1,5 @@
 import type { CheckRunRerequestedEvent, CheckSuiteRerequestedEvent, PullRequestEvent } from "@octokit/webhooks-types";
-import type { BuildRequest, GitHubAuth } from "../builds/build-request.js";
+import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
 import { PIPELINES } from "../builds/pipelines.js";
 
 /** Why a delivery starts no build; logged, and the delivery is acknowledged. */

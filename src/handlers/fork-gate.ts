@@ -1,6 +1,6 @@
 import type { Context } from "probot";
 import type { BuildDeps } from "../builds/build-deps.js";
-import type { BuildRequest } from "../builds/build-request.js";
+import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "../builds/pipelines.js";
 import { hasWriteAccess } from "../github/has-write-access.js";
 import type { GitHubWriter } from "../github/types.js";

@@ -1,7 +1,7 @@
 import type { Context } from "probot";
 import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
-import type { BuildRequest, GitHubAuth } from "../builds/build-request.js";
+import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
 import { Ignored } from "./build-request-from.js";
 import { forkGate } from "./fork-gate.js";
 

@@ -1,5 +1,5 @@
 import type { Pipeline } from "./run-pipeline.js";
-import { docsStep } from "./steps/docs.js";
+import { docsStep } from "./steps/docs/docs.js";
 
 /**
  * The merge pipeline: build the Sphinx docs. The docs step installs the

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { lstat, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { tryFileLock } from "./file-lock.js";
-import { GIT_CACHE, liveReaders, mirrorLastUsed, mirrorLockPath, type CacheSettings } from "./repo-cache.js";
+import { tryFileLock } from "../checkout/file-lock.js";
+import { GIT_CACHE, liveReaders, mirrorLastUsed, mirrorLockPath, type CacheSettings } from "../checkout/repo-cache.js";
 import { RESULTS, resultLastUsed } from "./result-cache.js";
 
 export interface Eviction {

@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { isAbsolute } from "node:path";
-import type { RunOptions } from "./exec.js";
+import type { RunOptions } from "../process/exec.js";
 import { runInBuild } from "./run-in-build.js";
 import type { StepContext } from "./types.js";
-import { insideBuild } from "./inside-build.js";
+import { insideBuild } from "../process/sandbox/inside-build.js";
 
 /** What of an interpreter changes what pyright or Sphinx make of a tree (a result cache key). */
 export interface PythonEnvironment {

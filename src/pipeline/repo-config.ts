@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { envNameProblem } from "./sandbox-env.js";
+import { envNameProblem } from "../process/sandbox/sandbox-env.js";
 import type { RepoConfig } from "./types.js";
 
 /** The file maintainers put on their default branch; `pyci run` reads it from the working tree. */

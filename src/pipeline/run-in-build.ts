@@ -1,5 +1,5 @@
-import { pathKind } from "./sandbox-path-kind.js";
-import { run, type RunOptions, type RunResult } from "./exec.js";
+import { pathKind } from "../process/sandbox/sandbox-path-kind.js";
+import { run, type RunOptions, type RunResult } from "../process/exec.js";
 import type { Sandbox, StepContext } from "./types.js";
 
 /**

@@ -1,8 +1,8 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { describeLimitHit, type LimitKind } from "./build-limits.js";
-import { prepareSandbox } from "./prepare-sandbox.js";
-import { resolveSandbox, type SandboxSettings } from "./resolve-sandbox.js";
+import { describeLimitHit, type LimitKind } from "../process/limits/build-limits.js";
+import { prepareSandbox } from "../process/sandbox/prepare-sandbox.js";
+import { resolveSandbox, type SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
 import type { LogSink, RepoConfig, Sandbox, Step, StepCache, StepContext, StepResult } from "./types.js";
 
 /** Stages run in order; the steps of one stage run side by side. */

@@ -1,4 +1,4 @@
-import type { BuildRequest } from "../builds/build-request.js";
+import type { BuildRequest } from "../model/build-request.js";
 import type { StepResult } from "../pipeline/types.js";
 
 export type BuildState = "queued" | "running" | "success" | "failure" | "error";

@@ -1,4 +1,4 @@
-import type { BuildRequest } from "../builds/build-request.js";
+import type { BuildRequest } from "../model/build-request.js";
 import type { Artifact, Diagnostic, ReusedFrom, Severity, StepResult, StepState, TestCaseResult, TestCounts, TestOutcome } from "../pipeline/types.js";
 import type { BuildRecord, BuildState } from "./build-record.js";
 

@@ -2,7 +2,7 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { BuildFileError, openBuildFile } from "../pipeline/read-build-file.js";
+import { BuildFileError, openBuildFile } from "../process/sandbox/read-build-file.js";
 import type { Artifact } from "../pipeline/types.js";
 import { artifactDir } from "./build-files.js";
 

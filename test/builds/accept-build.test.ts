@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { acceptBuild } from "../../src/builds/accept-build.js";
 import type { BuildDeps } from "../../src/builds/build-deps.js";
 import { BuildQueue } from "../../src/builds/build-queue.js";
-import type { BuildRequest } from "../../src/builds/build-request.js";
+import type { BuildRequest } from "../../src/model/build-request.js";
 import type { Octokit } from "../../src/github/types.js";
 import { BuildStore } from "../../src/store/build-store.js";
 

@@ -5,7 +5,7 @@ import { Probot, ProbotOctokit } from "probot";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { BuildDeps } from "../../src/builds/build-deps.js";
 import { BuildQueue } from "../../src/builds/build-queue.js";
-import type { BuildRequest } from "../../src/builds/build-request.js";
+import type { BuildRequest } from "../../src/model/build-request.js";
 import { INTERRUPTED, recoverBuilds } from "../../src/builds/recover-builds.js";
 import { MAX_ATTEMPTS, resumeBuilds } from "../../src/builds/resume-builds.js";
 import type { Config } from "../../src/config.js";

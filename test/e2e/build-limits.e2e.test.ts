@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildCgroupLayout } from "../../src/pipeline/build-cgroup.js";
+import { buildCgroupLayout } from "../../src/process/limits/build-cgroup.js";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
  * pyci in a container (issue 13): which sandbox pyci's own decision
- * (resolveSandbox, dist/pipeline/resolve-sandbox.js) picks inside rootful
+ * (resolveSandbox, dist/process/sandbox/resolve-sandbox.js) picks inside rootful
  * podman under which options, and that a command run through exec.js's `run`
  * in that sandbox really runs as a build's own uid. pyci's code is the
  * host's: its node binary (the image is Debian bookworm like the host, so
@@ -132,9 +132,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 const dist = process.argv[2];
 const waitForReapingMs = Number(process.argv[3] ?? 0);
-const { resolveSandbox } = await import(dist + "/pipeline/resolve-sandbox.js");
-const { run } = await import(dist + "/pipeline/exec.js");
-const { uidsWithProcesses } = await import(dist + "/pipeline/build-uids.js");
+const { resolveSandbox } = await import(dist + "/process/sandbox/resolve-sandbox.js");
+const { run } = await import(dist + "/process/exec.js");
+const { uidsWithProcesses } = await import(dist + "/process/sandbox/build-uids.js");
 const COMMAND = ${JSON.stringify(COMMAND)};
 const uids = ${JSON.stringify(UIDS)};
 const report = { uid: process.getuid(), modes: {} };
@@ -254,7 +254,7 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
 
   beforeAll(async () => {
     if (skipReason) return;
-    if (!existsSync(join(DIST, "pipeline", "resolve-sandbox.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+    if (!existsSync(join(DIST, "process", "sandbox", "resolve-sandbox.js"))) throw new Error("dist/ is missing: run `npm run build` first");
     if ((await imageRecipe()) !== RECIPE) {
       if (!works("debootstrap", ["--version"])) throw new Error(`the image ${IMAGE} is missing (or of another recipe) and debootstrap is not installed to build it (apt-get install debootstrap)`);
       const started = performance.now();

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { BuildRequest } from "../../src/builds/build-request.js";
+import type { BuildRequest } from "../../src/model/build-request.js";
 import { PIPELINES } from "../../src/builds/pipelines.js";
 import { fromCheckRun, fromCheckSuite, fromMergedPullRequest, fromPullRequest, Ignored } from "../../src/handlers/build-request-from.js";
 

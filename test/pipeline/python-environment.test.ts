@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { pythonEnvironment } from "../../src/pipeline/python-environment.js";
-import { sandboxEnv } from "../../src/pipeline/sandbox-env.js";
+import { sandboxEnv } from "../../src/process/sandbox/sandbox-env.js";
 
 const root = mkdtempSync(join(tmpdir(), "pyci-pyenv-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

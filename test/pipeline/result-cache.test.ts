@@ -7,7 +7,7 @@ import { evictCaches } from "../../src/pipeline/evict-caches.js";
 import { RESULTS, writeCachedResult } from "../../src/pipeline/result-cache.js";
 import { reuseResult } from "../../src/pipeline/reuse-result.js";
 import { checkStep } from "../../src/pipeline/steps/check.js";
-import { docsStep } from "../../src/pipeline/steps/docs.js";
+import { docsStep } from "../../src/pipeline/steps/docs/docs.js";
 import type { RepoConfig, StepCache, StepContext, StepResult } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
 

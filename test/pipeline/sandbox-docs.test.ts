@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DOCS_PIPELINE } from "../../src/pipeline/docs-pipeline.js";
-import type { SandboxSettings } from "../../src/pipeline/resolve-sandbox.js";
+import type { SandboxSettings } from "../../src/process/sandbox/resolve-sandbox.js";
 import { runPipeline } from "../../src/pipeline/run-pipeline.js";
 import { testStep } from "../../src/pipeline/steps/test.js";
 import type { RepoConfig, StepResult } from "../../src/pipeline/types.js";

@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { BuildRequest } from "../../src/builds/build-request.js";
-import { maskSecrets } from "../../src/pipeline/mask-secrets.js";
+import type { BuildRequest } from "../../src/model/build-request.js";
+import { maskSecrets } from "../../src/secrets/mask-secrets.js";
 import { BuildStore, DATABASE_FILE, isBuildId, newBuildId, type BuildEvent, type BuildRecord, type BuildState } from "../../src/store/build-store.js";
 import { keepArtifact } from "../../src/store/keep-artifact.js";
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { maskSecrets } from "../../src/pipeline/mask-secrets.js";
+import { maskSecrets } from "../../src/secrets/mask-secrets.js";
 import { openStepLog } from "../../src/store/step-log.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyci-log-"));

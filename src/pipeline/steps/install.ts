@@ -1,8 +1,8 @@
 import { access, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunResult } from "../exec.js";
+import type { RunResult } from "../../process/exec.js";
 import { runInBuild } from "../run-in-build.js";
-import { sandboxEnv } from "../sandbox-env.js";
+import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
 

@@ -1,9 +1,9 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { describeTestCounts, parseUnittestResults } from "../parsers/unittest-results.js";
-import { BuildFileError, readBuildFile } from "../read-build-file.js";
+import { BuildFileError, readBuildFile } from "../../process/sandbox/read-build-file.js";
 import { runInBuild } from "../run-in-build.js";
-import { sandboxEnv } from "../sandbox-env.js";
+import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
 import { packageFile } from "../../package-files.js";

@@ -1,0 +1,31 @@
+/** Everything needed to run and report one build: plain data, taken from a webhook payload. */
+import type { PipelineName } from "../builds/pipelines.js";
+
+export interface BuildRequest {
+  /** Which pipeline to run: "pr" (check + test). */
+  pipeline: PipelineName;
+  owner: string;
+  repo: string;
+  /** The exact commit to build and report on. */
+  sha: string;
+  /** e.g. "pull_request.opened", "check_run.rerequested". */
+  event: string;
+  deliveryId: string;
+  /** The App installation to act as; absent with token auth (GitHub Actions), whose payloads name none. */
+  installationId?: number;
+  /** repository.ssh_url, as GitHub gives it. */
+  sshUrl: string;
+  /** repository.clone_url (https). */
+  cloneUrl: string;
+  prNumber?: number;
+  prTitle?: string;
+  prUrl?: string;
+  /** PR head branch (pr pipeline) or the branch merged into (docs pipeline). */
+  branch?: string;
+}
+
+/**
+ * How pyci reaches GitHub: as the App installation each delivery names (the server), or with
+ * one token for everything (GitHub Actions' GITHUB_TOKEN), whose event payloads name no installation.
+ */
+export type GitHubAuth = "installation" | "token";

@@ -1,0 +1,119 @@
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { RunResult } from "../../../process/exec.js";
+import type { Sphinx } from "./find-sphinx.js";
+import { runInBuild } from "../../run-in-build.js";
+import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
+import type { LogSink, Sandbox, StepState } from "../../types.js";
+import { formatSeconds } from "../step-summary.js";
+
+/** What to install: docs.install commands (run with `sh -c`), or a requirements file, relative to the checkout. */
+export type DocsRequirements = { commands: string[] } | { requirementsFile: string };
+
+export interface DocsVenvOptions {
+  sphinx: Sphinx;
+  requirements: DocsRequirements;
+  /** The checkout: the install commands' working directory. */
+  dir: string;
+  scratchDir: string;
+  /** The step's timeout, for the summary, and the time (Date.now()) by which everything must be done. */
+  timeoutMs: number;
+  deadline: number;
+  log: LogSink;
+  /** Where every command runs: the requirements' install is the repository's code (setup.py, docs.install). */
+  sandbox: Sandbox;
+  signal?: AbortSignal;
+}
+
+export type DocsVenv =
+  | { ok: true; python: string; venv: string }
+  | { ok: false; state: StepState; summary: string; exitCode: number | null };
+
+/** Names the file that makes a virtualenv-made-from-a-virtualenv see the first one's packages. */
+const BASE_PTH = "pyci-sphinx-base.pth";
+/** Writes argv[2] as argv[1] in the interpreter's own site-packages (run in the sandbox: the venv is the build's). */
+const WRITE_PTH = "import os, sys, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), sys.argv[1]), 'w').write(sys.argv[2])";
+
+/**
+ * A virtualenv for building the docs, at <scratchDir>/docs-venv, made and
+ * filled in the build's sandbox (options.sandbox):
+ *
+ * 1. `<Sphinx's python> -m venv --system-site-packages`, so that the Sphinx
+ *    found on the server (and whatever else that interpreter has) is there
+ *    without being installed again.
+ * 2. When that python is itself a virtualenv's, a .pth file that adds its
+ *    site-packages: a venv made from a venv is based on the base
+ *    interpreter and would not see them. Written by the venv's python in
+ *    the sandbox: pyci never writes where a build's python says.
+ * 3. The requirements, with the venv first on PATH: each docs.install
+ *    command through `sh -c`, or `python -m pip install -r <file>`. A
+ *    command or pip that fails is a `failure` (the repository's
+ *    requirements cannot be installed); a venv that cannot be made, a
+ *    timeout or a cancellation is an `error`.
+ */
+export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> {
+  const venv = join(options.scratchDir, "docs-venv");
+  const bin = join(venv, "bin");
+  const python = join(bin, "python");
+  const plain = sandboxEnv(options.scratchDir);
+  const activated = sandboxEnv(options.scratchDir, { PATH: `${bin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" });
+  const step = (cmd: string, args: string[], echo: string, env: Record<string, string>, cwd = options.dir) => {
+    options.log.write(`$ ${echo}\n`);
+    return runInBuild(options, { cmd, args, cwd, env, timeoutMs: Math.max(1, options.deadline - Date.now()), log: options.log });
+  };
+  const error = (summary: string, exitCode: number | null = null): DocsVenv => ({ ok: false, state: "error", summary, exitCode });
+  const notRun = (r: RunResult, what: string): DocsVenv | undefined => {
+    if (r.spawnError) return error(`Could not start ${what}: ${r.spawnError}`);
+    if (r.timedOut) return error(`timed out after ${formatSeconds(options.timeoutMs)}`);
+    if (r.cancelled) return error("cancelled");
+    if (r.exitCode === null) return error(`${what} was killed by ${r.signal ?? "a signal"}`);
+    return undefined;
+  };
+
+  // 1. The venv, on top of the interpreter that has Sphinx.
+  await rm(venv, { recursive: true, force: true });
+  const base = options.sphinx.python;
+  const created = await step(base, ["-m", "venv", "--system-site-packages", venv], `${base} -m venv --system-site-packages ${venv}`, plain, options.scratchDir);
+  const createProblem = notRun(created, `${base} -m venv`);
+  if (createProblem) return createProblem;
+  if (created.exitCode !== 0) {
+    return error(`Could not create the docs virtualenv (${base} -m venv exited with code ${created.exitCode})`, created.exitCode);
+  }
+
+  // 2. That interpreter's own virtualenv, if it has one.
+  if (options.sphinx.inVirtualenv && options.sphinx.sitePackages.length > 0) {
+    // `import` lines of a .pth run at startup; addsitedir also reads the .pth files there (editable installs).
+    const lines = options.sphinx.sitePackages.map((dir) => `import site; site.addsitedir(${JSON.stringify(dir)})\n`);
+    const written = await runInBuild(options, {
+      cmd: python,
+      args: ["-I", "-c", WRITE_PTH, BASE_PTH, lines.join("")],
+      cwd: options.scratchDir,
+      env: plain,
+      timeoutMs: Math.max(1, options.deadline - Date.now()),
+      log: options.log,
+    });
+    const writeProblem = notRun(written, python);
+    if (writeProblem) return writeProblem;
+    if (written.exitCode !== 0) return error(`The docs virtualenv's python exited with code ${written.exitCode}; see the log`, written.exitCode);
+    options.log.write(`Added ${options.sphinx.sitePackages.join(", ")} to the docs virtualenv (${BASE_PTH})\n`);
+  }
+
+  // 3. The requirements.
+  if ("requirementsFile" in options.requirements) {
+    const file = options.requirements.requirementsFile;
+    const r = await step(python, ["-m", "pip", "install", "-r", file], `python -m pip install -r ${file}`, activated);
+    const problem = notRun(r, "pip");
+    if (problem) return problem;
+    if (r.exitCode !== 0) return { ok: false, state: "failure", summary: `pip install -r ${file} failed with exit code ${r.exitCode}`, exitCode: r.exitCode };
+    return { ok: true, python, venv };
+  }
+  for (const command of options.requirements.commands) {
+    const r = await step("sh", ["-c", command], command, activated);
+    const problem = notRun(r, `"${command}"`);
+    if (problem) return problem;
+    if (r.exitCode !== 0) {
+      return { ok: false, state: "failure", summary: `Docs install command failed with exit code ${r.exitCode}: ${command}`, exitCode: r.exitCode };
+    }
+  }
+  return { ok: true, python, venv };
+}
