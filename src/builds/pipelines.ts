@@ -2,7 +2,9 @@ import { DOCS_PIPELINE } from "../pipeline/docs-pipeline.js";
 import { PR_PIPELINE } from "../pipeline/pr-pipeline.js";
 import type { Pipeline } from "../pipeline/run-pipeline.js";
 
-export type PipelineName = "pr" | "docs";
+import type { PipelineName } from "../model/build-request.js";
+
+export type { PipelineName };
 
 /** A pipeline and how it shows on GitHub: commit statuses and one check run. */
 export interface PipelineSpec {

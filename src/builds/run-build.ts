@@ -2,6 +2,7 @@ import type { Logger } from "probot";
 import { startCheckRun } from "../github/check-run.js";
 import type { GitHubWriter } from "../github/types.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
+import { evictCaches } from "../pipeline/evict-caches.js";
 import { runPipeline } from "../pipeline/run-pipeline.js";
 import { sandboxSettings } from "../process/sandbox/sandbox-settings.js";
 import type { StepResult, StepState } from "../pipeline/types.js";
@@ -26,7 +27,7 @@ import { reportSuperseded, type StopReason } from "./report-superseded.js";
  * 4. runs the pipeline;
  * 5. keeps its artifacts and, for merges, publishes the docs as a release;
  * 6. stores the results and reports the final statuses and check run;
- * 7. removes the checkout, whatever happened.
+ * 7. removes the checkout, whatever happened, and bounds the caches.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
 export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, signal?: AbortSignal): Promise<void> {
@@ -123,6 +124,8 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
   } finally {
     // 7. no checkout outlives its build
     await workspace.remove().catch((err: unknown) => log.error({ err, dir: workspace.dir }, "could not remove the checkout"));
+    // the git cache and the result cache within CI_CACHE_MAX_SIZE, now that this build holds neither
+    if (deps.source.kind === "clone") await evictCaches(cacheSettings(config)).catch((err: unknown) => log.warn({ err }, "could not bound the caches"));
   }
 }
 
@@ -160,7 +163,7 @@ async function runCheckout(
       ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
       log,
       timeoutMs: deps.config.stepTimeoutMs,
-      cache: { dir: deps.config.dataDir, maxBytes: deps.config.cacheMaxBytes },
+      cache: cacheSettings(deps.config),
       minFreeDiskBytes: deps.config.minFreeDiskBytes,
     };
     await (deps.source.kind === "existing" ? checkoutExisting(workspace, checkoutRequest) : checkout(workspace, checkoutRequest));
@@ -216,6 +219,11 @@ function overallState(steps: StepResult[]): "success" | "failure" | "error" {
   if (states.has("error")) return "error";
   if (states.has("failure")) return "failure";
   return "success";
+}
+
+/** The git cache and the result cache in CI_DATA_DIR, bounded together by CI_CACHE_MAX_SIZE. */
+function cacheSettings(config: BuildDeps["config"]): { dir: string; maxBytes: number } {
+  return { dir: config.dataDir, maxBytes: config.cacheMaxBytes };
 }
 
 function ms(started: number): number {

@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { run, RUN_MARKER } from "../process/exec.js";
 import { sshControlOptions } from "./ssh-connections.js";
-import type { LogSink } from "../pipeline/types.js";
+import type { LogSink } from "../model/log-sink.js";
 
 /** Where and how to fetch the code. The token, if any, never reaches argv, a URL or a log. */
 export type CloneSource =

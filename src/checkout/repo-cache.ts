@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, utimes,
 import { join } from "node:path";
 import { fileLock, LockCancelledError, LockTimeoutError } from "./file-lock.js";
 import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
-import type { LogSink } from "../pipeline/types.js";
+import type { LogSink } from "../model/log-sink.js";
 
 /** Where the caches live and how big they may grow (CI_DATA_DIR, CI_CACHE_MAX_SIZE). */
 export interface CacheSettings {

@@ -1,10 +1,9 @@
 import { lstat, mkdir, mkdtemp, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { evictCaches } from "../pipeline/evict-caches.js";
 import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
 import { rootTreeFromIndex } from "./index-tree.js";
 import { leaseMirror, type CacheSettings, type MirrorLease } from "./repo-cache.js";
-import type { LogSink } from "../pipeline/types.js";
+import type { LogSink } from "../model/log-sink.js";
 
 export { CheckoutError, gitEnv, redactUrl, type CloneSource } from "./git-command.js";
 export type { CacheSettings } from "./repo-cache.js";
@@ -35,14 +34,17 @@ export interface Workspace {
   scratchDir: string;
   /** The checkout's git tree (`HEAD^{tree}`), set by `checkout` before any of its code runs. */
   tree?: string;
+  /** The git cache's mirrors the checkout borrows objects from (set by `checkout`): `remove()` lets them go. */
+  leases: MirrorLease[];
+  /**
+   * Removes the checkout and lets its mirrors go. The caches are not bounded here: the caller
+   * that asked for them calls evictCaches (pipeline/evict-caches.ts) when it is done.
+   */
   remove(): Promise<void>;
 }
 
 const PREFIX = "pyci-build-";
 const MIB = 1024 * 1024;
-
-/** What `remove()` does after the directory is gone: release the git cache, keep the caches in bounds. */
-const afterRemove = new WeakMap<Workspace, (() => Promise<void>)[]>();
 
 /**
  * Creates the build's directory; call `checkout` next. Always `remove()` it
@@ -61,9 +63,10 @@ export async function createWorkspace(workRoot: string): Promise<Workspace> {
   const workspace: Workspace = {
     dir,
     scratchDir,
+    leases: [],
     async remove() {
       await rm(root, { recursive: true, force: true, maxRetries: 3 });
-      for (const hook of afterRemove.get(workspace)?.splice(0) ?? []) await hook().catch(() => undefined);
+      for (const lease of workspace.leases.splice(0)) await lease.release().catch(() => undefined);
     },
   };
   return workspace;
@@ -78,7 +81,7 @@ export async function existingWorkspace(workRoot: string, dir: string): Promise<
   const root = await mkdtemp(join(workRoot, PREFIX));
   const scratchDir = join(root, "scratch");
   await mkdir(scratchDir, { mode: 0o700 });
-  return { dir, scratchDir, remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
+  return { dir, scratchDir, leases: [], remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
 }
 
 /** Brings an existing checkout to exactly `sha`, fetching it from its origin when it is not there. */
@@ -175,13 +178,7 @@ async function checkoutFromCache(workspace: Workspace, request: CachedRequest, g
       throw again;
     }
   }
-  const held = lease;
-  const hooks = afterRemove.get(workspace) ?? [];
-  hooks.push(async () => {
-    await held.release();
-    await evictCaches(request.cache);
-  });
-  afterRemove.set(workspace, hooks);
+  workspace.leases.push(lease);
   return true;
 }
 

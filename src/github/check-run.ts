@@ -1,7 +1,7 @@
 import type { Annotation } from "../report/annotations.js";
 import type { CheckConclusion } from "../report/state-map.js";
 import { MAX_OUTPUT_CHARS } from "../report/summary-markdown.js";
-import { truncate } from "../report/truncate.js";
+import { truncate } from "../text/truncate.js";
 import type { OutboxRequest } from "../store/outbox-store.js";
 import type { CommitTarget, GitHubWriter } from "./types.js";
 import { checkRunKey, writeOrKeep } from "./write-or-keep.js";

@@ -1,5 +1,5 @@
 import type { StatusState } from "../report/state-map.js";
-import { truncate } from "../report/truncate.js";
+import { truncate } from "../text/truncate.js";
 import type { CommitTarget, GitHubWriter } from "./types.js";
 import { statusKey, writeOrKeep } from "./write-or-keep.js";
 

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { BuildQueue } from "../builds/build-queue.js";
 import type { BuildStore } from "../store/build-store.js";
 import type { BuildMetrics } from "./build-metrics.js";
 
@@ -12,7 +11,8 @@ export interface PyciMetrics extends BuildMetrics {
 
 export interface MetricsSources {
   store: Pick<BuildStore, "counts">;
-  queue: Pick<BuildQueue, "length" | "running">;
+  /** The build queue (builds/build-queue.ts): builds waiting for a slot, and in one. */
+  queue: { readonly length: number; readonly running: number };
   /** GitHub writes waiting to be retried (src/github/github-outbox.ts). */
   outbox?: { size(): number };
 }

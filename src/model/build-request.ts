@@ -1,6 +1,7 @@
-/** Everything needed to run and report one build: plain data, taken from a webhook payload. */
-import type { PipelineName } from "../builds/pipelines.js";
+/** The pipelines a build can run: a pull request's checks and tests, or a merge's docs (builds/pipelines.ts). */
+export type PipelineName = "pr" | "docs";
 
+/** Everything needed to run and report one build: plain data, taken from a webhook payload. */
 export interface BuildRequest {
   /** Which pipeline to run: "pr" (check + test). */
   pipeline: PipelineName;

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { copyFile, mkdir, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import type { Artifact, LogSink, StepCache, StepResult } from "./types.js";
+import type { Artifact, StepCache, StepResult } from "./types.js";
+import type { LogSink } from "../model/log-sink.js";
 
 export const RESULTS = "results";
 /** Bumped when what is stored, or how a key is made, changes: older entries are then never hit. */

@@ -1,6 +1,7 @@
 import { pathKind } from "../process/sandbox/sandbox-path-kind.js";
 import { run, type RunOptions, type RunResult } from "../process/exec.js";
-import type { Sandbox, StepContext } from "./types.js";
+import type { StepContext } from "./types.js";
+import type { Sandbox } from "../process/sandbox/sandbox.js";
 
 /**
  * How steps start processes: always in the build's sandbox (ctx.sandbox,

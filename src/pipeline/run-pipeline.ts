@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { describeLimitHit, type LimitKind } from "../process/limits/build-limits.js";
 import { prepareSandbox } from "../process/sandbox/prepare-sandbox.js";
 import { resolveSandbox, type SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
-import type { LogSink, RepoConfig, Sandbox, Step, StepCache, StepContext, StepResult } from "./types.js";
+import type { RepoConfig, Step, StepCache, StepContext, StepResult } from "./types.js";
+import type { LogSink } from "../model/log-sink.js";
+import type { Sandbox } from "../process/sandbox/sandbox.js";
 
 /** Stages run in order; the steps of one stage run side by side. */
 export type Pipeline = Step[][];

@@ -3,6 +3,8 @@
  * value with a name and a `run` function that turns a workspace into a
  * StepResult. Nothing here knows about GitHub.
  */
+import type { LogSink } from "../model/log-sink.js";
+import type { Sandbox } from "../process/sandbox/sandbox.js";
 
 /** success: the tool said yes; failure: the tool said no; error: pyci could not run it. */
 export type StepState = "success" | "failure" | "error" | "skipped";
@@ -90,11 +92,6 @@ export interface Artifact {
   contentType: string;
 }
 
-/** Receives a step's console output, already masked, as it is produced. */
-export interface LogSink {
-  write(text: string): void;
-}
-
 /** Settings from `.github/pyci.yml` (or defaults). */
 export interface RepoConfig {
   check: { enforceTypeErrors: boolean | undefined };
@@ -146,41 +143,6 @@ export interface StepCache {
   scope: string;
   /** This build, named by the results it stores. */
   buildId: string;
-}
-
-/**
- * How the code under test is confined (README: "The code under test"):
- * - bwrap: bubblewrap shows it only the system's directories (read-only),
- *   the interpreter, pyci's helpers, and its own checkout and scratch dir
- *   (read-write), in pid/ipc/uts namespaces of its own; as root it also
- *   drops to `user`;
- * - user: it runs as the unprivileged `user` (pyci runs as root), seeing the
- *   file system as that user does;
- * - off: as pyci's own user. Every mode passes an allow-listed environment.
- */
-export interface Sandbox {
-  kind: "bwrap" | "user" | "off";
-  /** The account the code under test runs as; absent: pyci's own. */
-  user?: { name: string; uid: number; gid: number };
-  /** Paths (key files, the data dir) that bwrap hides when a visible directory holds them. */
-  hidden: string[];
-  /** Directories it reads beyond the system's (bwrap binds them read-only). */
-  readable: string[];
-  /** Directories it writes: the checkout and the scratch dir (bwrap binds them; they are chowned to `user`). */
-  writable: string[];
-  /** What bounds the build's use of the machine (CI_BUILD_*); absent: nothing (`pyci run`, GitHub Actions). */
-  limits?: SandboxLimits;
-}
-
-/** The build's limits as every command of it gets them (see prepare-sandbox.ts). */
-export interface SandboxLimits {
-  /** The size of bwrap's private /tmp. */
-  tmpBytes: number;
-  /**
-   * The command line that puts `command` under the build's limits: it joins the build's cgroup, or
-   * sets rlimits, then execs it. It goes outermost: it runs as root, before the sandbox drops root.
-   */
-  wrap(command: { cmd: string; args: string[] }): { cmd: string; args: string[] };
 }
 
 export interface Step {

@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { sandboxCommand } from "./sandbox/sandbox-command.js";
 import { pathKind } from "./sandbox/sandbox-path-kind.js";
 import { startChild } from "./start-child.js";
-import type { LogSink, Sandbox } from "../pipeline/types.js";
+import type { LogSink } from "../model/log-sink.js";
+import type { Sandbox } from "./sandbox/sandbox.js";
 
 /**
  * The only place pyci runs processes (started by start-child.ts). A non-zero exit is a result, not an

@@ -1,38 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
-import { startDirectly } from "./start-directly.js";
+import type { ChildListeners, ChildOutcome, ChildRequest, StartedChild } from "./child.js";
 import { packageFile } from "../package-files.js";
-
-/** A process to start: exactly this environment, stdin from /dev/null, in a session of its own. */
-export interface ChildRequest {
-  cmd: string;
-  args: string[];
-  cwd: string;
-  env: Record<string, string>;
-}
-
-/** What the caller hears, as it happens. */
-export interface ChildListeners {
-  /** Its pid, as soon as it is known (before any output or exit). */
-  started(pid: number): void;
-  stdout(text: string): void;
-  stderr(text: string): void;
-  /** The process itself ended (its output may still be coming, from what it left behind). */
-  exit(): void;
-}
-
-export interface ChildOutcome {
-  exitCode: number | null;
-  signal: string | null;
-  /** It could not be started (the command or its directory is missing, say). */
-  spawnError?: string;
-}
-
-/** A started process: `pid` unless it could not start; `done` once it has exited and its output is closed. */
-export interface StartedChild {
-  pid: number | undefined;
-  done: Promise<ChildOutcome>;
-}
 
 const HELPER_SCRIPT = packageFile("python", "pyci_spawner.py");
 const HELPER_START_MS = 10_000;
@@ -107,9 +76,12 @@ export class SpawnHelper {
     else this.goneListeners.push(listener);
   }
 
-  /** Resolves once the process is started (with its pid) or could not be (no pid). */
-  start(request: ChildRequest, listeners: ChildListeners): Promise<StartedChild> {
-    if (this.gone) return Promise.resolve(startDirectly(request, listeners));
+  /**
+   * Resolves once the process is started (with its pid) or could not be (no pid); undefined when
+   * the helper is gone meanwhile (the caller starts it another way).
+   */
+  start(request: ChildRequest, listeners: ChildListeners): Promise<StartedChild | undefined> {
+    if (this.gone) return Promise.resolve(undefined);
     const id = this.nextId++;
     return new Promise((resolveStarted) => {
       let resolveDone!: (outcome: ChildOutcome) => void;

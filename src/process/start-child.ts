@@ -1,4 +1,5 @@
-import { spawnHelper, type ChildListeners, type ChildRequest, type StartedChild } from "./spawn-helper.js";
+import type { ChildListeners, ChildRequest, StartedChild } from "./child.js";
+import { spawnHelper } from "./spawn-helper.js";
 import { startDirectly } from "./start-directly.js";
 
 /**
@@ -11,5 +12,6 @@ import { startDirectly } from "./start-directly.js";
  */
 export async function startChild(request: ChildRequest, listeners: ChildListeners): Promise<StartedChild> {
   const helper = await spawnHelper();
-  return helper ? helper.start(request, listeners) : startDirectly(request, listeners);
+  const started = await helper?.start(request, listeners);
+  return started ?? startDirectly(request, listeners);
 }

@@ -1,5 +1,5 @@
 import { execa } from "execa";
-import type { ChildListeners, ChildRequest, StartedChild } from "./spawn-helper.js";
+import type { ChildListeners, ChildRequest, StartedChild } from "./child.js";
 
 /** A process started by this one (execa), as the spawn helper starts them: where the helper does not run. */
 export function startDirectly(request: ChildRequest, listeners: ChildListeners): StartedChild {

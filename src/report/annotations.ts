@@ -1,5 +1,5 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
-import { truncate } from "./truncate.js";
+import { truncate } from "../text/truncate.js";
 
 /**
  * A check-run annotation, in GitHub's shape. Paths are relative to the

@@ -1,6 +1,6 @@
 import { codeBlock } from "./code-block.js";
 import { MAX_OUTPUT_CHARS } from "./summary-markdown.js";
-import { tail } from "./truncate.js";
+import { tail } from "../text/truncate.js";
 
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g;
 

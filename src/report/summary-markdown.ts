@@ -1,7 +1,7 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
 import { codeBlock } from "./code-block.js";
 import { markdownText } from "./markdown-text.js";
-import { truncate } from "./truncate.js";
+import { truncate } from "../text/truncate.js";
 
 export const MAX_OUTPUT_CHARS = 65_535;
 

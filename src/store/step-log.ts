@@ -1,5 +1,5 @@
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { LogSink } from "../pipeline/types.js";
+import type { LogSink } from "../model/log-sink.js";
 
 /** Default per-step cap on stored output (CI_STEP_OUTPUT_CAP); past it the log keeps its head and its tail. */
 export const STEP_LOG_CAP_BYTES = 32 * 1024 * 1024;

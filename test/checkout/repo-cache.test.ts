@@ -7,6 +7,7 @@ import { GIT_CACHE, mirrorName } from "../../src/checkout/repo-cache.js";
 import { checkout, CheckoutError, createWorkspace, type CloneSource } from "../../src/checkout/workspace.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
+import { evictCaches } from "../../src/pipeline/evict-caches.js";
 
 const root = mkdtempSync(join(tmpdir(), "pyci-repo-cache-"));
 const workRoot = join(root, "work");
@@ -347,11 +348,14 @@ describe("the git cache's size bound", () => {
     const other = await cachedCheckout(data, { protocol: "local", url: b.dir }, b.sha, { maxBytes: 1 });
     const mirrorA = join(data, GIT_CACHE, mirrorName(a.dir));
     const mirrorB = join(data, GIT_CACHE, mirrorName(b.dir));
+    // a build ends: its checkout is removed, then the caches are bounded (as runBuild does)
     await other.ws.remove();
+    await evictCaches({ dir: data, maxBytes: 1 });
     expect(existsSync(mirrorB)).toBe(false);
     expect(existsSync(mirrorA)).toBe(true);
     expect(git(inUse.ws.dir, "cat-file", "-p", "HEAD:a.py")).toBe("x = 'a'");
     await inUse.ws.remove();
+    await evictCaches({ dir: data, maxBytes: 1 });
     expect(existsSync(mirrorA)).toBe(false);
     a.remove();
     b.remove();
@@ -362,6 +366,7 @@ describe("the git cache's size bound", () => {
     const data = dataDir();
     const { ws } = await cachedCheckout(data, { protocol: "local", url: a.dir }, a.sha, { maxBytes: 1024 ** 3 });
     await ws.remove();
+    await evictCaches({ dir: data, maxBytes: 1024 ** 3 });
     expect(existsSync(join(data, GIT_CACHE, mirrorName(a.dir)))).toBe(true);
     a.remove();
   });

@@ -12,7 +12,8 @@ import { pythonEnvironment } from "../python-environment.js";
 import { reuseResult } from "../reuse-result.js";
 import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
-import type { Diagnostic, LogSink, Step, StepContext, StepResult } from "../types.js";
+import type { Diagnostic, Step, StepContext, StepResult } from "../types.js";
+import type { LogSink } from "../../model/log-sink.js";
 import { formatSeconds, oneLine } from "./step-summary.js";
 import { packageFile } from "../../package-files.js";
 

@@ -1,4 +1,4 @@
-import { truncate } from "../../report/truncate.js";
+import { truncate } from "../../text/truncate.js";
 
 /** A step summary: one line, at most the 140 characters a commit status takes. */
 export function oneLine(text: string): string {

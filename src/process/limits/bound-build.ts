@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { createBuildCgroup } from "./build-cgroup.js";
 import type { BuildLimits, LimitKind } from "./build-limits.js";
 import { rlimitCommand } from "./rlimit-command.js";
-import type { SandboxLimits } from "../../pipeline/types.js";
+import type { SandboxLimits } from "../sandbox/sandbox.js";
 import { watchDisk } from "./watch-disk.js";
 
 /** A build held to its limits, from its first step to `release()`. */

@@ -8,7 +8,7 @@ import { run } from "../exec.js";
 import { insideBuild } from "./inside-build.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
 import { sandboxEnv } from "./sandbox-env.js";
-import type { Sandbox } from "../../pipeline/types.js";
+import type { Sandbox } from "./sandbox.js";
 import { packageFile } from "../../package-files.js";
 
 /** pyci's Python helpers (the unittest runner, the syntax check). */

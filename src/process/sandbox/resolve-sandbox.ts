@@ -6,7 +6,7 @@ import { BuildUids, type UidRange } from "./build-uids.js";
 import { run } from "../exec.js";
 import { sandboxCommand } from "./sandbox-command.js";
 import { pathKind } from "./sandbox-path-kind.js";
-import type { Sandbox } from "../../pipeline/types.js";
+import type { Sandbox } from "./sandbox.js";
 
 /** What the operator asked for (CI_SANDBOX, CI_SANDBOX_UIDS) and what must stay hidden. */
 export interface SandboxSettings {

@@ -1,5 +1,5 @@
 import { dirname, sep } from "node:path";
-import type { Sandbox } from "../../pipeline/types.js";
+import type { Sandbox } from "./sandbox.js";
 
 /** System directories the code under test may read (those that exist are bound read-only). */
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/run/systemd/resolve"];

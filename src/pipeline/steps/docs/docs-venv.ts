@@ -4,7 +4,9 @@ import type { RunResult } from "../../../process/exec.js";
 import type { Sphinx } from "./find-sphinx.js";
 import { runInBuild } from "../../run-in-build.js";
 import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
-import type { LogSink, Sandbox, StepState } from "../../types.js";
+import type { StepState } from "../../types.js";
+import type { LogSink } from "../../../model/log-sink.js";
+import type { Sandbox } from "../../../process/sandbox/sandbox.js";
 import { formatSeconds } from "../step-summary.js";
 
 /** What to install: docs.install commands (run with `sh -c`), or a requirements file, relative to the checkout. */

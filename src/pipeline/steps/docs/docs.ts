@@ -14,7 +14,8 @@ import { pythonEnvironment } from "../../python-environment.js";
 import { reuseResult } from "../../reuse-result.js";
 import { runInBuild, withReadable } from "../../run-in-build.js";
 import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
-import type { Artifact, Diagnostic, Sandbox, Step, StepContext, StepResult } from "../../types.js";
+import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../../types.js";
+import type { Sandbox } from "../../../process/sandbox/sandbox.js";
 import { formatSeconds, oneLine } from "../step-summary.js";
 
 export const DOCS_ARCHIVE = "docs-html.tar.gz";

@@ -3,7 +3,8 @@ import { delimiter, isAbsolute, join } from "node:path";
 import { run, type RunResult } from "../../../process/exec.js";
 import { runInBuild } from "../../run-in-build.js";
 import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
-import type { LogSink, Sandbox } from "../../types.js";
+import type { LogSink } from "../../../model/log-sink.js";
+import type { Sandbox } from "../../../process/sandbox/sandbox.js";
 import { formatSeconds } from "../step-summary.js";
 
 export interface Sphinx {
