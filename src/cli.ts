@@ -12,7 +12,7 @@ import { DOCS_HTML_DIR } from "./pipeline/steps/docs/docs.js";
 import { PR_PIPELINE } from "./pipeline/pr-pipeline.js";
 import { readRepoConfigFile } from "./pipeline/repo-config.js";
 import { runPipeline } from "./pipeline/run-pipeline.js";
-import type { StepResult } from "./pipeline/types.js";
+import type { RepoConfig, StepResult } from "./pipeline/types.js";
 import { checkout, createWorkspace } from "./checkout/workspace.js";
 import { formatDuration, summaryMarkdown } from "./report/summary-markdown.js";
 import { openStepLog } from "./store/step-log.js";
@@ -41,23 +41,8 @@ not run a step (or on bad usage).`;
 type Output = { write(text: string): void; isTTY?: boolean };
 
 export async function main(argv: string[], out: Output = process.stdout, err: Output = process.stderr): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        ref: { type: "string" },
-        verbose: { type: "boolean", short: "v" },
-        docs: { type: "boolean" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (error) {
-    err.write(`pyci: ${(error as Error).message}\n\n${USAGE}\n`);
-    return 2;
-  }
+  const parsed = parseCommandLine(argv, err);
+  if (!parsed) return 2;
   const [command, target, ...extra] = parsed.positionals;
   if (parsed.values.help) {
     out.write(`${USAGE}\n`);
@@ -78,6 +63,26 @@ export async function main(argv: string[], out: Output = process.stdout, err: Ou
   }
   const docsOut = parsed.values.docs ? resolve(parsed.values.out ?? "pyci-docs") : undefined;
   return runLocal({ target, ref: parsed.values.ref, verbose: parsed.values.verbose ?? false, timeoutMs: timeout * 1000, docsOut }, out, err);
+}
+
+/** The command line, or undefined when it cannot be read (said on `err`, with the usage). */
+function parseCommandLine(argv: string[], err: Output) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        ref: { type: "string" },
+        verbose: { type: "boolean", short: "v" },
+        docs: { type: "boolean" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (error) {
+    err.write(`pyci: ${(error as Error).message}\n\n${USAGE}\n`);
+    return undefined;
+  }
 }
 
 interface LocalRun {
@@ -126,7 +131,7 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
     steps.push({ name: "checkout", state: "success", summary: isDir && !options.ref ? "Working tree copied" : `Checked out ${options.ref ?? "HEAD"}`, exitCode: 0, durationMs: Math.round(performance.now() - started) });
 
     // 3. the repository's own config
-    let repoConfig;
+    let repoConfig: RepoConfig;
     try {
       repoConfig = await readRepoConfigFile(workspace.dir);
     } catch (error) {

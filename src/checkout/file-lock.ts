@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { link, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
+import { link, open, readFile, rename, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
 
 export interface FileLockOptions {
   /** Give up (LockTimeoutError) after this long. */
@@ -108,7 +108,7 @@ export async function tryFileLock(path: string): Promise<ReleaseLock | undefined
 }
 
 async function tryCreate(path: string, token: string): Promise<boolean> {
-  let handle;
+  let handle: FileHandle;
   try {
     handle = await open(path, "wx", 0o600);
   } catch (error) {

@@ -5,6 +5,7 @@ import { declaredLength } from "./read-limited-body.js";
 import { refuseTooLarge } from "./refuse-too-large.js";
 
 /** A route: answers and returns true, or returns false to let the next one try (Probot's addHandler contract). */
+// biome-ignore lint/suspicious/noConfusingVoidType: the shape of Probot's own route handlers (its `Handler` type), which are Routes too
 export type Route = (req: IncomingMessage, res: ServerResponse) => void | boolean | Promise<void | boolean>;
 
 export interface HttpServerOptions {

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 
 export interface LogRange {
   /** First byte, default 0; negative counts from the end (-65536: the last 64 KiB). */
@@ -25,7 +25,7 @@ export async function readLogRange(path: string, range: LogRange = {}): Promise<
   for (const [name, value] of Object.entries(range)) {
     if (value !== undefined && !Number.isSafeInteger(value)) throw new RangeError(`Log range ${name} must be a whole number of bytes, not ${String(value)}`);
   }
-  let file;
+  let file: FileHandle;
   try {
     file = await open(path, "r");
   } catch (error) {

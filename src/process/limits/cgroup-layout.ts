@@ -72,10 +72,10 @@ function parseMount(line: string): Mount | undefined {
   const fields = before?.split(" ");
   const tail = after?.split(" ");
   if (!fields || fields.length < 5 || !tail || tail.length < 3) return undefined;
-  return { root: unescape(fields[3]!), mountPoint: unescape(fields[4]!), type: tail[0]!, superOptions: tail[2]!.split(",") };
+  return { root: unescapeField(fields[3]!), mountPoint: unescapeField(fields[4]!), type: tail[0]!, superOptions: tail[2]!.split(",") };
 }
 
 /** mountinfo writes space, tab, newline and backslash as octal escapes (\040). */
-function unescape(field: string): string {
+function unescapeField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
