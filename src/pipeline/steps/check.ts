@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createHash } from "node:crypto";
-import type { RunOptions, RunResult } from "../../process/exec.js";
+import type { RunOptions } from "../../process/exec.js";
 import { mergeSyntaxErrors } from "../parsers/merge-syntax-errors.js";
 import { parsePyrightOutput } from "../parsers/pyright-output.js";
 import { pyprojectConfiguresPyright } from "../parsers/pyproject-configures-pyright.js";
@@ -14,7 +14,8 @@ import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
 import type { Diagnostic, Step, StepContext, StepResult } from "../types.js";
 import type { LogSink } from "../../model/log-sink.js";
-import { formatSeconds, oneLine } from "./step-summary.js";
+import { cannotRun } from "./cannot-run.js";
+import { oneLine } from "./step-summary.js";
 import { packageFile } from "../../package-files.js";
 
 const PYRIGHT = join(dirname(createRequire(import.meta.url).resolve("pyright/package.json")), "index.js");
@@ -168,15 +169,6 @@ function writeListing(log: LogSink, diagnostics: Diagnostic[], counts: Counts, s
     `${counts.information} information`,
   ].join(", ");
   log.write(`${lines.join("")}${total} in ${scope}\n`);
-}
-
-function cannotRun(r: RunResult, what: string, timeoutMs: number): string | undefined {
-  if (r.spawnError) return `Could not start ${what}: ${r.spawnError}`;
-  if (r.outputCapExceeded) return `${what} printed more output than pyci reads (see the log)`;
-  if (r.timedOut) return `${what} timed out after ${formatSeconds(timeoutMs)}`;
-  if (r.cancelled) return "cancelled";
-  if (r.exitCode === null) return `${what} was killed by ${r.signal ?? "a signal"}`;
-  return undefined;
 }
 
 /**

@@ -4,7 +4,8 @@ import type { RunResult } from "../../process/exec.js";
 import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
-import { formatSeconds, oneLine } from "./step-summary.js";
+import { cannotRun } from "./cannot-run.js";
+import { oneLine } from "./step-summary.js";
 
 const REQUIREMENTS = "requirements.txt";
 
@@ -38,11 +39,8 @@ export const installStep: Step = {
     });
     /** Timeouts, cancellation and spawn errors are pyci's problem: state "error". */
     const notRun = (r: RunResult, what: string): StepResult | undefined => {
-      if (r.spawnError) return finish("error", `Could not start ${what}: ${r.spawnError}`, null);
-      if (r.timedOut) return finish("error", `timed out after ${formatSeconds(ctx.timeoutMs)}`, null);
-      if (r.cancelled) return finish("error", "cancelled", null);
-      if (r.exitCode === null) return finish("error", `${what} was killed by ${r.signal ?? "a signal"}`, null);
-      return undefined;
+      const problem = cannotRun(r, what, ctx.timeoutMs);
+      return problem === undefined ? undefined : finish("error", problem, null);
     };
     const step = (cmd: string, args: string[], echo: string, env: Record<string, string>) => {
       ctx.log.write(`$ ${echo}\n`);

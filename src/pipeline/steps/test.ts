@@ -5,7 +5,8 @@ import { BuildFileError, readBuildFile } from "../../process/sandbox/read-build-
 import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
-import { formatSeconds, oneLine } from "./step-summary.js";
+import { cannotRun } from "./cannot-run.js";
+import { oneLine } from "./step-summary.js";
 import { packageFile } from "../../package-files.js";
 
 /** pyci's unittest runner. */
@@ -46,11 +47,9 @@ export const testStep: Step = {
     const base = { name: "test", exitCode: r.exitCode, durationMs: r.durationMs };
     const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });
 
-    if (r.spawnError) return error(`Could not start ${ctx.python}: ${r.spawnError}`);
-    if (r.timedOut) return error(`timed out after ${formatSeconds(ctx.timeoutMs)}`);
-    if (r.cancelled) return error("cancelled");
-    if (r.exitCode === null) return error(`unittest runner was killed by ${r.signal ?? "a signal"}`);
-    if (![EXIT_OK, EXIT_TESTS_FAILED, EXIT_NO_TESTS].includes(r.exitCode)) {
+    const problem = cannotRun(r, "unittest runner", ctx.timeoutMs);
+    if (problem) return error(problem);
+    if (![EXIT_OK, EXIT_TESTS_FAILED, EXIT_NO_TESTS].includes(r.exitCode ?? -1)) {
       return error(`unittest runner exited with code ${r.exitCode} without results; see the log`);
     }
 

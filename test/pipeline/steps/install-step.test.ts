@@ -120,7 +120,7 @@ describe.concurrent("installStep", () => {
 
     const { ctx } = context({ "requirements.txt": "" }, { timeoutMs: 300 });
     const slow = await installStep.run(ctx);
-    expect(slow).toMatchObject({ state: "error", summary: "timed out after 0.3s", exitCode: null });
+    expect(slow).toMatchObject({ state: "error", summary: `${PYTHON3} -m venv timed out after 0.3s`, exitCode: null });
     expect(existsSync(join(ctx.scratchDir, "venv", "bin", "pip"))).toBe(false);
   });
 });

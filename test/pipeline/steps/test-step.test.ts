@@ -247,7 +247,7 @@ class AddCheck(unittest.TestCase):
     );
     const started = Date.now();
     const result = await testStep.run(ctx);
-    expect(result).toMatchObject({ state: "error", summary: "timed out after 1.5s", exitCode: null });
+    expect(result).toMatchObject({ state: "error", summary: "unittest runner timed out after 1.5s", exitCode: null });
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
@@ -278,7 +278,7 @@ class Daemon(unittest.TestCase):
       { timeoutMs: 3_000 },
     );
     const result = await testStep.run(ctx);
-    expect(result).toMatchObject({ state: "error", summary: "timed out after 3s", exitCode: null });
+    expect(result).toMatchObject({ state: "error", summary: "unittest runner timed out after 3s", exitCode: null });
     const pid = Number(readFileSync(join(ctx.scratchDir, "tmp", "daemon.pid"), "utf8"));
     for (let i = 0; i < 50 && running(pid); i++) await new Promise((res) => setTimeout(res, 100));
     const left = running(pid);
@@ -290,7 +290,7 @@ class Daemon(unittest.TestCase):
     const { ctx } = context({ "test_x.py": "" }, { python: "/nonexistent/python3" });
     const result = await testStep.run(ctx);
     expect(result.state).toBe("error");
-    expect(result.summary).toMatch(/^Could not start \/nonexistent\/python3: .*ENOENT/);
+    expect(result.summary).toMatch(/^Could not start unittest runner: .*\/nonexistent\/python3.*ENOENT/);
   });
 
   it("errors when discovery itself cannot run", async () => {

@@ -7,7 +7,7 @@ import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
 import type { StepState } from "../../types.js";
 import type { LogSink } from "../../../model/log-sink.js";
 import type { Sandbox } from "../../../process/sandbox/sandbox.js";
-import { formatSeconds } from "../step-summary.js";
+import { cannotRun } from "../cannot-run.js";
 
 /** What to install: docs.install commands (run with `sh -c`), or a requirements file, relative to the checkout. */
 export type DocsRequirements = { commands: string[] } | { requirementsFile: string };
@@ -65,11 +65,8 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
   };
   const error = (summary: string, exitCode: number | null = null): DocsVenv => ({ ok: false, state: "error", summary, exitCode });
   const notRun = (r: RunResult, what: string): DocsVenv | undefined => {
-    if (r.spawnError) return error(`Could not start ${what}: ${r.spawnError}`);
-    if (r.timedOut) return error(`timed out after ${formatSeconds(options.timeoutMs)}`);
-    if (r.cancelled) return error("cancelled");
-    if (r.exitCode === null) return error(`${what} was killed by ${r.signal ?? "a signal"}`);
-    return undefined;
+    const problem = cannotRun(r, what, options.timeoutMs);
+    return problem === undefined ? undefined : error(problem);
   };
 
   // 1. The venv, on top of the interpreter that has Sphinx.

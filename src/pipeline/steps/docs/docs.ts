@@ -5,7 +5,6 @@ import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { countHtmlPages } from "./count-html-pages.js";
 import { makeDocsVenv, type DocsRequirements } from "./docs-venv.js";
-import type { RunResult } from "../../../process/exec.js";
 import { findDocs } from "./find-docs.js";
 import { findSphinx, type Sphinx } from "./find-sphinx.js";
 import { parseSphinxFatalError, type SphinxFatalError } from "../../parsers/sphinx-fatal-error.js";
@@ -16,7 +15,8 @@ import { runInBuild, withReadable } from "../../run-in-build.js";
 import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
 import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../../types.js";
 import type { Sandbox } from "../../../process/sandbox/sandbox.js";
-import { formatSeconds, oneLine } from "../step-summary.js";
+import { cannotRun } from "../cannot-run.js";
+import { oneLine } from "../step-summary.js";
 
 export const DOCS_ARCHIVE = "docs-html.tar.gz";
 /** Where, inside the scratch dir, the HTML is built (`pyci run --docs` copies it out). */
@@ -133,7 +133,7 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
     },
   };
   const built = await runInBuild(sandboxed, { cmd: python, args, cwd: ctx.dir, env, timeoutMs: remaining(), log: tee });
-  const problem = cannotRun(built, python, ctx.timeoutMs);
+  const problem = cannotRun(built, "Sphinx", ctx.timeoutMs);
   if (problem) return finish("error", problem, built.exitCode);
 
   // 5. The verdict.
@@ -234,14 +234,6 @@ async function pack(outDir: string, archive: string, ctx: StepContext, timeoutMs
 /** The build's sandbox, with the directories of the Sphinx found readable (bwrap shows only what it is told). */
 function sphinxSandbox(sandbox: Sandbox, sphinx: Sphinx): Sandbox {
   return withReadable(sandbox, [...sphinx.prefixes, ...sphinx.sitePackages, dirname(sphinx.python)]);
-}
-
-function cannotRun(r: RunResult, what: string, timeoutMs: number): string | undefined {
-  if (r.spawnError) return `Could not start ${what}: ${r.spawnError}`;
-  if (r.timedOut) return `timed out after ${formatSeconds(timeoutMs)}`;
-  if (r.cancelled) return "cancelled";
-  if (r.exitCode === null) return `${what} was killed by ${r.signal ?? "a signal"}`;
-  return undefined;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -5,7 +5,7 @@ import { runInBuild } from "../../run-in-build.js";
 import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
 import type { LogSink } from "../../../model/log-sink.js";
 import type { Sandbox } from "../../../process/sandbox/sandbox.js";
-import { formatSeconds } from "../step-summary.js";
+import { cannotRun } from "../cannot-run.js";
 
 export interface Sphinx {
   /** The interpreter that imports sphinx: the docs are built with `<python> -m sphinx`. */
@@ -110,8 +110,9 @@ async function probe(python: string, via: string, options: FindSphinxOptions, wh
     whose === "build"
       ? await runInBuild(options, { ...common, args: ["-c", PROBE], cwd: options.scratchDir })
       : await run({ ...common, args: ["-I", "-c", PROBE], cwd: "/", ...(options.signal ? { signal: options.signal } : {}) });
-  if (r.timedOut) return { stopped: `timed out after ${formatSeconds(options.timeoutMs)}` };
-  if (r.cancelled) return { stopped: "cancelled" };
+  // a timeout or a cancellation ends the search; an interpreter that cannot start or import sphinx is one candidate fewer
+  const stopped = r.timedOut || r.cancelled ? cannotRun(r, python, options.timeoutMs) : undefined;
+  if (stopped) return { stopped };
   if (r.spawnError) return { reason: `could not be started (${r.spawnError})` };
   if (r.exitCode !== 0) return { reason: "cannot import sphinx" };
   let reported: { version?: unknown; executable?: unknown; inVirtualenv?: unknown; sitePackages?: unknown; prefixes?: unknown };

@@ -231,7 +231,7 @@ describe.concurrent("docsStep", () => {
   it("errors when Sphinx runs out of time or is cancelled", async () => {
     const sleepy = { ...DOCS, "docs/conf.py": 'import time\n\ntime.sleep(60)\nproject = "Demo"\n' };
     const slow = context(sleepy, {}, { timeoutMs: 3_000 });
-    expect(await docsStep.run(slow.ctx)).toMatchObject({ state: "error", summary: "timed out after 3s" });
+    expect(await docsStep.run(slow.ctx)).toMatchObject({ state: "error", summary: "Sphinx timed out after 3s" });
 
     const controller = new AbortController();
     const cancelled = context(sleepy, {}, { signal: controller.signal });
