@@ -1,4 +1,5 @@
 import type { TestCaseResult, TestCounts, TestOutcome } from "../types.js";
+import { plural } from "../../text/plural.js";
 
 /**
  * Reads the RESULTS.json written by python/pyci_unittest.py:
@@ -103,8 +104,4 @@ function expectString(value: unknown, where: string): string {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function plural(n: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${n} ${n === 1 ? singular : pluralForm}`;
 }

@@ -17,6 +17,7 @@ import type { LogSink } from "../../model/log-sink.js";
 import { cannotRun } from "./cannot-run.js";
 import { oneLine } from "./step-summary.js";
 import { packageFile } from "../../package-files.js";
+import { plural } from "../../text/plural.js";
 
 const PYRIGHT = join(dirname(createRequire(import.meta.url).resolve("pyright/package.json")), "index.js");
 const PYRIGHT_VERSION = (createRequire(import.meta.url)("pyright/package.json") as { version: string }).version;
@@ -187,8 +188,4 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -6,6 +6,7 @@ import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
 import { cannotRun } from "./cannot-run.js";
 import { oneLine } from "./step-summary.js";
+import { plural } from "../../text/plural.js";
 
 const REQUIREMENTS = "requirements.txt";
 
@@ -73,8 +74,7 @@ export const installStep: Step = {
       if (problem) return problem;
       if (r.exitCode !== 0) return finish("failure", `Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
     }
-    const count = commands.length === 1 ? "1 install command" : `${commands.length} install commands`;
-    return finish("success", `Ran ${count} in a virtualenv`, 0, { python: venvPython });
+    return finish("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, { python: venvPython });
   },
 };
 

@@ -17,6 +17,7 @@ import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../../
 import type { Sandbox } from "../../../process/sandbox/sandbox.js";
 import { cannotRun } from "../cannot-run.js";
 import { oneLine } from "../step-summary.js";
+import { plural } from "../../../text/plural.js";
 
 export const DOCS_ARCHIVE = "docs-html.tar.gz";
 /** Where, inside the scratch dir, the HTML is built (`pyci run --docs` copies it out). */
@@ -243,8 +244,4 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
