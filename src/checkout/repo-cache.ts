@@ -302,6 +302,7 @@ async function discard(mirror: string, root: string): Promise<void> {
 }
 
 function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GIT_CACHE, mirrorName } from "../../src/checkout/repo-cache.js";
+import { GIT_CACHE, liveReaders, mirrorName } from "../../src/checkout/repo-cache.js";
 import { checkout, CheckoutError, createWorkspace, type CloneSource } from "../../src/checkout/workspace.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
@@ -391,6 +391,22 @@ describe("mirror names", () => {
     }
     expect(new Set(names).size).toBe(urls.length);
     expect(names[0]).toBe(`github.com_acme_widgets-${names[0]!.slice(-20, -4)}.git`);
+  });
+});
+
+describe("a mirror's readers", () => {
+  it("are live while their process runs and their checkout exists; a record with pid 0 or a negative pid is not", async () => {
+    const mirror = mkdtempSync(join(root, "mirror-"));
+    const checkoutDir = mkdtempSync(join(root, "checkout-"));
+    mkdirSync(join(mirror, "pyci-readers"));
+    const record = (name: string, pid: number) => writeFileSync(join(mirror, "pyci-readers", `${name}.json`), JSON.stringify({ pid, checkout: checkoutDir }));
+    record("ours", process.pid);
+    expect(await liveReaders(mirror)).toEqual([checkoutDir]);
+    // process.kill(0, 0) and process.kill(-1, 0) signal a process group or every process: they always succeed
+    record("ours", 0);
+    record("all", -1);
+    expect(await liveReaders(mirror)).toEqual([]);
+    expect(readdirSync(join(mirror, "pyci-readers"))).toEqual([]);
   });
 });
 
