@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { link, open, readFile, rename, stat, unlink, utimes, type FileHandle } from "node:fs/promises";
+import { alive } from "../process/alive.js";
 
 export interface FileLockOptions {
   /** Give up (LockTimeoutError) after this long. */
@@ -149,16 +150,6 @@ async function removeIfStale(path: string): Promise<boolean> {
   }
   await unlink(aside).catch(() => undefined);
   return true;
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function settled(promise: Promise<unknown>, ms: number): Promise<boolean> {

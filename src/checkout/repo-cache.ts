@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, utimes,
 import { join } from "node:path";
 import { fileLock, LockCancelledError, LockTimeoutError } from "./file-lock.js";
 import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
+import { alive } from "../process/alive.js";
 import type { LogSink } from "../model/log-sink.js";
 
 /** Where the caches live and how big they may grow (CI_DATA_DIR, CI_CACHE_MAX_SIZE). */
@@ -299,16 +300,6 @@ async function discard(mirror: string, root: string): Promise<void> {
   const aside = join(root, `.evict-${randomUUID()}`);
   await rename(mirror, aside).catch(() => undefined);
   await rm(aside, { recursive: true, force: true });
-}
-
-function alive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 async function exists(path: string): Promise<boolean> {
