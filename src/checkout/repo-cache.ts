@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, utimes,
 import { join } from "node:path";
 import { fileLock, LockCancelledError, LockTimeoutError } from "./file-lock.js";
 import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
+import { exists } from "./exists.js";
 import { alive } from "../process/alive.js";
 import type { LogSink } from "../model/log-sink.js";
 
@@ -300,11 +301,4 @@ async function discard(mirror: string, root: string): Promise<void> {
   const aside = join(root, `.evict-${randomUUID()}`);
   await rename(mirror, aside).catch(() => undefined);
   await rm(aside, { recursive: true, force: true });
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync, statSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,7 @@ import type { Diagnostic, Step, StepContext, StepResult } from "../types.js";
 import type { LogSink } from "../../model/log-sink.js";
 import { cannotRun } from "./cannot-run.js";
 import { oneLine } from "./step-summary.js";
+import { isFile } from "../../checkout/is-file.js";
 import { packageFile } from "../../package-files.js";
 import { plural } from "../../text/plural.js";
 
@@ -59,7 +60,7 @@ let checkCode: string | undefined;
 
 async function runCheck(ctx: StepContext): Promise<StepResult> {
   const env = sandboxEnv(ctx.scratchDir);
-  const enforced = ctx.repoConfig.check.enforceTypeErrors ?? repoConfiguresPyright(ctx.dir);
+  const enforced = ctx.repoConfig.check.enforceTypeErrors ?? (await repoConfiguresPyright(ctx.dir));
   const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true };
 
   const python = await interpreterPath(ctx, common);
@@ -117,7 +118,7 @@ async function interpreterPath(ctx: StepContext, common: Omit<RunOptions, "cmd" 
   if (problem) return { ok: false, problem, durationMs: r.durationMs };
   if (r.exitCode !== 0) return { ok: false, problem: `${ctx.python} exited with code ${r.exitCode} when asked for its path; see the log`, durationMs: r.durationMs };
   const reported = r.stdout.trim();
-  if (isAbsolute(reported) && isFile(reported)) return { ok: true, path: reported, durationMs: r.durationMs };
+  if (isAbsolute(reported) && (await isFile(reported))) return { ok: true, path: reported, durationMs: r.durationMs };
   ctx.log.write(`${ctx.python} did not report its path (sys.executable is ${JSON.stringify(reported)}); using ${ctx.python} as it is.\n`);
   return { ok: true, path: ctx.python, durationMs: r.durationMs };
 }
@@ -176,16 +177,8 @@ function writeListing(log: LogSink, diagnostics: Diagnostic[], counts: Counts, s
  * Type errors are enforced when the repository configures pyright: its
  * authors then mean its type errors to count.
  */
-function repoConfiguresPyright(dir: string): boolean {
-  if (isFile(join(dir, "pyrightconfig.json"))) return true;
+async function repoConfiguresPyright(dir: string): Promise<boolean> {
+  if (await isFile(join(dir, "pyrightconfig.json"))) return true;
   const pyproject = join(dir, "pyproject.toml");
-  return isFile(pyproject) && pyprojectConfiguresPyright(readFileSync(pyproject, "utf8"));
-}
-
-function isFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+  return (await isFile(pyproject)) && pyprojectConfiguresPyright(readFileSync(pyproject, "utf8"));
 }

@@ -1,5 +1,6 @@
-import { access, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { exists } from "../../checkout/exists.js";
 import type { RunResult } from "../../process/exec.js";
 import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
@@ -77,12 +78,3 @@ export const installStep: Step = {
     return finish("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, { python: venvPython });
   },
 };
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

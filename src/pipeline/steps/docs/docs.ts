@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { access, readdir, realpath, rm } from "node:fs/promises";
+import { readdir, realpath, rm } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
+import { exists } from "../../../checkout/exists.js";
 import { countHtmlPages } from "./count-html-pages.js";
 import { makeDocsVenv, type DocsRequirements } from "./docs-venv.js";
 import { findDocs } from "./find-docs.js";
@@ -235,13 +236,4 @@ async function pack(outDir: string, archive: string, ctx: StepContext, timeoutMs
 /** The build's sandbox, with the directories of the Sphinx found readable (bwrap shows only what it is told). */
 function sphinxSandbox(sandbox: Sandbox, sphinx: Sphinx): Sandbox {
   return withReadable(sandbox, [...sphinx.prefixes, ...sphinx.sitePackages, dirname(sphinx.python)]);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -1,5 +1,5 @@
-import { stat } from "node:fs/promises";
 import { join, posix } from "node:path";
+import { isFile } from "../../../checkout/is-file.js";
 
 /** Where Sphinx projects keep conf.py, in the order they are looked for. */
 export const DOCS_CANDIDATES = ["docs", "doc", "docs/source", "doc/source", "."] as const;
@@ -25,12 +25,4 @@ export async function findDocs(dir: string, configured?: string): Promise<string
 function normalize(relativeDir: string): string {
   const normalized = posix.normalize(relativeDir.replaceAll("\\", "/"));
   return normalized === "/" ? "." : normalized.replace(/\/+$/, "") || ".";
-}
-
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
 }
