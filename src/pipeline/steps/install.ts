@@ -6,7 +6,7 @@ import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
 import type { Step, StepContext, StepResult } from "../types.js";
 import { cannotRun } from "./cannot-run.js";
-import { oneLine } from "./step-summary.js";
+import { stepFinisher } from "./step-finisher.js";
 import { plural } from "../../text/plural.js";
 
 const REQUIREMENTS = "requirements.txt";
@@ -26,19 +26,11 @@ export const installStep: Step = {
   },
 
   async run(ctx: StepContext): Promise<StepResult> {
-    const started = performance.now();
+    const finish = stepFinisher("install");
     const deadline = Date.now() + ctx.timeoutMs;
     const venv = join(ctx.scratchDir, "venv");
     const venvBin = join(venv, "bin");
     const venvPython = join(venvBin, "python");
-    const finish = (state: StepResult["state"], summary: string, exitCode: number | null, extra: Partial<StepResult> = {}): StepResult => ({
-      name: "install",
-      state,
-      summary: oneLine(summary),
-      exitCode,
-      durationMs: Math.round(performance.now() - started),
-      ...extra,
-    });
     /** Timeouts, cancellation and spawn errors are pyci's problem: state "error". */
     const notRun = (r: RunResult, what: string): StepResult | undefined => {
       const problem = cannotRun(r, what, ctx.timeoutMs);

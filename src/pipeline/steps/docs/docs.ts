@@ -17,7 +17,7 @@ import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
 import type { Artifact, Diagnostic, Step, StepContext, StepResult } from "../../types.js";
 import type { Sandbox } from "../../../process/sandbox/sandbox.js";
 import { cannotRun } from "../cannot-run.js";
-import { oneLine } from "../step-summary.js";
+import { stepFinisher } from "../step-finisher.js";
 import { plural } from "../../../text/plural.js";
 
 export const DOCS_ARCHIVE = "docs-html.tar.gz";
@@ -78,18 +78,10 @@ async function docsInputs(ctx: StepContext): Promise<unknown> {
 let docsCode: string | undefined;
 
 async function runDocs(ctx: StepContext): Promise<StepResult> {
-  const started = performance.now();
+  const finish = stepFinisher("docs");
   const deadline = Date.now() + ctx.timeoutMs;
   const remaining = () => Math.max(1, deadline - Date.now());
   const signal = ctx.signal ? { signal: ctx.signal } : {};
-  const finish = (state: StepResult["state"], summary: string, exitCode: number | null, extra: Partial<StepResult> = {}): StepResult => ({
-    name: "docs",
-    state,
-    summary: oneLine(summary),
-    exitCode,
-    durationMs: Math.round(performance.now() - started),
-    ...extra,
-  });
   const { docs } = ctx.repoConfig;
 
   // 1. The docs.
