@@ -34,4 +34,16 @@ describe("dist/", () => {
     `;
     expect(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim()).toBe("true true");
   });
+
+  it("the server renders pages with the modules of the page's script, which it serves beside it", () => {
+    const script = `
+      const { renderAnsi } = await import(${JSON.stringify(join(DIST, "web", "render-ansi.js"))});
+      const { buildPage } = await import(${JSON.stringify(join(DIST, "web", "build-page.js"))});
+      const { webAsset } = await import(${JSON.stringify(join(DIST, "web", "web-asset.js"))});
+      console.log(renderAnsi("\\u001b[31mred\\n").lines[0], typeof buildPage, webAsset("log-viewer.js").imports.map((a) => a.path).join(" "));
+    `;
+    expect(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim()).toBe(
+      '<span class="a-f1">red</span> function /assets/render-ansi.js',
+    );
+  });
 });

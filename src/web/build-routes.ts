@@ -33,23 +33,25 @@ export interface BuildRoutesOptions {
  *                                       MAX_RANGE_BYTES; x-log-start, x-log-end, x-log-size say which
  * GET /builds/<id>/events?at=<step:byte,…>  the build's live Server-Sent Events (see streamBuildEvents);
  *                                       503 with Retry-After when the build's or the server's streams are at their cap
- * GET /assets/log-viewer.js             the page's script
+ * GET /assets/log-viewer.js             the page's script, and the modules it imports (/assets/render-ansi.js, …)
  * The id is a 128-bit capability: unknown ids and malformed paths get 404.
  */
 export function buildRoutes(store: BuildStore, options: BuildRoutesOptions) {
   const lines = new LineIndex(store);
   const script = webAsset("log-viewer.js");
+  const assets = withImports(script);
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const match = /^\/builds\/([A-Za-z0-9_-]{22})(?:\/(?:([a-z][a-z0-9_-]*)\.log|(events)))?\/?$/.exec(url.pathname);
-    if (url.pathname !== script.path && !match) return false;
+    const asset = assets.get(url.pathname);
+    if (!asset && !match) return false;
     if (req.method !== "GET" && req.method !== "HEAD") {
       send(res, 405, TEXT, "Method not allowed\n", { allow: "GET, HEAD" });
       return true;
     }
-    if (!match) {
-      sendAsset(req, res, script, url.searchParams);
+    if (asset) {
+      sendAsset(req, res, asset, url.searchParams);
       return true;
     }
     const [, id, step, events] = match as unknown as [string, string, string | undefined, string | undefined];
@@ -60,6 +62,13 @@ export function buildRoutes(store: BuildStore, options: BuildRoutesOptions) {
     else await sendPage(store, lines, res, build, url.searchParams, script.src);
     return true;
   };
+}
+
+/** The asset and every asset it imports, by URL path. */
+function withImports(asset: WebAsset, byPath = new Map<string, WebAsset>()): Map<string, WebAsset> {
+  byPath.set(asset.path, asset);
+  for (const imported of asset.imports) withImports(imported, byPath);
+  return byPath;
 }
 
 function sendAsset(req: IncomingMessage, res: ServerResponse, asset: WebAsset, query: URLSearchParams): void {

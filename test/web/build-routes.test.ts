@@ -107,7 +107,12 @@ describe("the build page routes", () => {
     const script = await fetch(`${app.url}${src}`);
     expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(script.headers.get("cache-control")).toContain("immutable");
-    expect(await script.text()).toContain("export function renderAnsi");
+    // the renderer is a module of its own, imported at its version: cached for good too
+    const renderer = /from "(\.\/render-ansi\.js\?v=[\w-]+)"/.exec(await script.text())![1]!;
+    const module = await fetch(new URL(renderer, `${app.url}${src}`));
+    expect(module.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(module.headers.get("cache-control")).toContain("immutable");
+    expect(await module.text()).toContain("export function renderAnsi");
     expect((await fetch(`${app.url}/assets/log-viewer.js?v=old`)).headers.get("cache-control")).toBe("no-cache");
   });
 
