@@ -2,6 +2,8 @@ import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.j
 import { formatDuration } from "../report/summary-markdown.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { UNFINISHED_STATES } from "../store/build-record.js";
+import { assetModule } from "./asset-module.js";
+import type * as FormatBytes from "./assets/format-bytes.js";
 import { escapeHtml as h } from "./escape-html.js";
 import type { LogWindow } from "./log-window.js";
 import { renderLogWindow } from "./render-log-window.js";
@@ -12,6 +14,9 @@ export interface BuildPageOptions {
   /** A step shown from an earlier point than its tail (`?step=&before=`): the page is not live then. */
   focus?: string;
 }
+
+/** The page's script words the sizes it updates with the same module. */
+const { formatBytes } = await assetModule<typeof FormatBytes>("format-bytes.js");
 
 const FAILED: readonly string[] = ["fail", "error", "unexpected_success"];
 const SEVERITY_ORDER: readonly string[] = ["error", "warning", "information"];
@@ -121,19 +126,13 @@ function logSection(build: BuildRecord, log: LogWindow, result: StepResult | und
   const state = result?.state ?? (unfinished ? "running" : "unknown");
   const base = `/builds/${h(build.id)}`;
   const earlier = log.start > 0
-    ? `<p class="earlier" data-start="${log.start}"><a href="${base}?step=${step}&amp;before=${log.start}#log-${step}">Load earlier output</a> <small>(${h(bytes(log.start))} before line ${log.firstLine})</small></p>`
+    ? `<p class="earlier" data-start="${log.start}"><a href="${base}?step=${step}&amp;before=${log.start}#log-${step}">Load earlier output</a> <small>(${h(formatBytes(log.start))} before line ${log.firstLine})</small></p>`
     : "";
-  const later = focused && log.end < log.size ? `<p class="later"><a href="${base}#log-${step}">Jump to the end of the log</a> <small>(${h(bytes(log.size - log.end))} after)</small></p>` : "";
+  const later = focused && log.end < log.size ? `<p class="later"><a href="${base}#log-${step}">Jump to the end of the log</a> <small>(${h(formatBytes(log.size - log.end))} after)</small></p>` : "";
   return `<section class="step" id="log-${step}" data-step="${step}" data-end="${log.end}" data-next-line="${rendered.nextLine}"${rendered.open ? " data-open" : ""} data-sgr="${h(rendered.sgr)}">
 <h3><a href="#log-${step}">${step}</a> <span class="state s-${h(state)}">${h(state)}</span> <span class="dur">${result ? h(formatDuration(result.durationMs)) : ""}</span> <a class="raw" href="${base}/${step}.log">raw log</a></h3>
 ${earlier}<div class="log">${rendered.html}</div>${later}
 </section>`;
-}
-
-function bytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 function time(iso: string): string {

@@ -5,9 +5,10 @@
 // there is a document).
 //
 // The server renders a log's first view and this script the rest, with the
-// same renderer (render-ansi.js). lineHtml mirrors
+// same modules (render-ansi.js, format-bytes.js). lineHtml mirrors
 // src/web/render-log-window.ts: keep the markup in step.
 
+import { formatBytes } from "./format-bytes.js";
 import { escapeHtml, parseSgrParams, renderAnsi } from "./render-ansi.js";
 
 /** Keep in step with src/web/log-window.ts. */
@@ -36,12 +37,6 @@ export function lastLinesStart(text, count) {
 
 const encoder = new TextEncoder();
 const utf8Length = (text) => encoder.encode(text).length;
-
-function bytes(n) {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
-}
 
 /** The page as it is, and how to keep it current. */
 class BuildView {
@@ -219,7 +214,7 @@ class StepView {
     const link = earlier.querySelector("a");
     link.href = `/builds/${encodeURIComponent(this.build.id)}?step=${encodeURIComponent(this.name)}&before=${start}#log-${this.name}`;
     link.textContent = "Load earlier output";
-    earlier.querySelector("small").textContent = `(${bytes(start)} before line ${first.dataset.line})`;
+    earlier.querySelector("small").textContent = `(${formatBytes(start)} before line ${first.dataset.line})`;
   }
 
   /** The window of lines before the first chunk, as the server would render it (src/web/log-window.ts). */
