@@ -1,15 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "probot";
-import { completeCheckRun } from "../github/check-run.js";
-import { findOpenCheckRun } from "../github/find-check-run.js";
-import { setStatus } from "../github/set-status.js";
+import { BuildReporter } from "../github/build-reporter.js";
+import type { BuildRequest } from "../model/build-request.js";
+import { INTERRUPTED } from "../report/stop-text.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
-import type { BuildRequest } from "../model/build-request.js";
-import { PIPELINES } from "./pipelines.js";
-
-/** What GitHub and the build page say about a build a restart interrupted. */
-export const INTERRUPTED = "Interrupted by a restart of pyci; re-run it from the check run";
+import { buildLog } from "./build-log.js";
+import { reportedBuild } from "./reported-build.js";
 
 /** After a failed attempt to tell GitHub, wait this long before the next (5 s … 30 min, about 45 min in all), then give up. */
 export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
@@ -75,7 +72,7 @@ async function settleAll(deps: BuildDeps, builds: BuildRecord[], retryDelaysMs: 
 }
 
 async function settle(deps: BuildDeps, build: BuildRecord, lastAttempt: boolean): Promise<"settled" | "givenUp" | "retry"> {
-  const log = deps.log.child({ deliveryId: build.deliveryId, buildId: build.id, repo: `${build.owner}/${build.repo}`, sha: build.sha });
+  const log = buildLog(deps.log, build, build.id);
   try {
     if (!build.request) {
       log.error({ state: build.state }, "an interrupted build has no request to report with; it may stay pending on GitHub");
@@ -105,25 +102,14 @@ async function settle(deps: BuildDeps, build: BuildRecord, lastAttempt: boolean)
 }
 
 async function tellGitHub(deps: BuildDeps, build: BuildRecord, request: BuildRequest, log: Logger): Promise<void> {
-  const github = { octokit: await deps.octokitFor(request.installationId), log };
-  const url = deps.buildUrl(build.id);
-  const spec = PIPELINES[request.pipeline];
-  if (!superseded(deps.store, build)) {
-    for (const context of Object.keys(spec.contexts)) {
-      await setStatus(github, request, { context, state: "error", description: INTERRUPTED, targetUrl: url });
-    }
-  }
-  // killed between GitHub creating the run and the store keeping its id: look it up by the build id
-  const checkRunId = build.checkRunId ?? (await findOpenCheckRun(github, request, spec.checkRunName, build.id));
-  if (checkRunId) {
-    build.checkRunId = checkRunId;
-    await completeCheckRun(github, request, checkRunId, {
-      conclusion: "cancelled",
-      title: "Interrupted by a restart of pyci",
-      summary: `${INTERRUPTED}: the server stopped while this build was ${build.state}.\n\nWhat it did before: ${url}`,
-      annotations: [],
-    });
-  }
+  const reporter = new BuildReporter({ octokit: await deps.octokitFor(request.installationId), outbox: deps.outbox, log });
+  await reporter.interrupted(reportedBuild(deps, request, build), {
+    // a newer build of the same commit and pipeline owns the statuses now
+    statuses: !superseded(deps.store, build),
+    was: build.state,
+    // killed between GitHub creating the run and the store keeping its id: found by the build id
+    found: (checkRunId) => (build.checkRunId = checkRunId),
+  });
 }
 
 /** Whether a newer build of the same commit and pipeline exists: its statuses are the ones to keep. */

@@ -1,6 +1,7 @@
 import type { BuildRecord } from "../store/build-store.js";
 import { enqueueBuild, reportQueued } from "./accept-build.js";
 import type { BuildDeps } from "./build-deps.js";
+import { buildLog } from "./build-log.js";
 import { recoverBuilds, type RecoveryOptions, type RecoveryReport } from "./recover-builds.js";
 import { reportSuperseded } from "./report-superseded.js";
 
@@ -46,7 +47,7 @@ export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {
   // 2. queued again
   for (const build of resumable.filter((b) => !superseded.includes(b))) {
     const request = build.request!;
-    const log = deps.log.child({ deliveryId: request.deliveryId, buildId: build.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
+    const log = buildLog(deps.log, request, build.id);
     prepareRerun(deps, build);
     log.info({ attempts: build.attempts ?? 0 }, "build interrupted by a restart queued again");
     enqueueBuild(deps, request, build, log, reportQueued(deps, request, build, log, deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined));

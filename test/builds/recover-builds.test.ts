@@ -6,9 +6,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { BuildDeps } from "../../src/builds/build-deps.js";
 import { BuildQueue } from "../../src/builds/build-queue.js";
 import type { BuildRequest } from "../../src/model/build-request.js";
-import { INTERRUPTED, recoverBuilds } from "../../src/builds/recover-builds.js";
+import { recoverBuilds } from "../../src/builds/recover-builds.js";
 import { MAX_ATTEMPTS, resumeBuilds } from "../../src/builds/resume-builds.js";
 import type { Config } from "../../src/config.js";
+import { INTERRUPTED } from "../../src/report/stop-text.js";
 import { BuildStore, newBuildId, type BuildRecord, type BuildState } from "../../src/store/build-store.js";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
@@ -44,6 +45,7 @@ async function depsFor(baseUrl: string): Promise<BuildDeps> {
     queue: new BuildQueue(1),
     auth: "installation",
     octokitFor: (id) => probot.auth(id),
+    outbox: undefined,
     log: probot.log,
     secrets: [],
     buildUrl,
