@@ -5,7 +5,8 @@ import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { buildLog } from "./build-log.js";
 import { reportedBuild } from "./reported-build.js";
-import { reportSuperseded, type StopReason } from "./report-superseded.js";
+import { endSuperseded } from "./end-superseded.js";
+import type { StopReason } from "./stop-reason.js";
 import { runBuild } from "./run-build.js";
 import { supersedeBuilds } from "./supersede-builds.js";
 
@@ -57,7 +58,7 @@ export function enqueueBuild(deps: BuildDeps, request: BuildRequest, record: Bui
     cancelled: async (reason) => {
       await reported;
       const stop = reason as StopReason;
-      if (stop.kind === "superseded") await reportSuperseded(deps, request, record, stop.by);
+      if (stop.kind === "superseded") await endSuperseded(deps, request, record, stop.by);
     },
   });
 }

@@ -3,7 +3,7 @@ import { enqueueBuild, reportQueued } from "./accept-build.js";
 import type { BuildDeps } from "./build-deps.js";
 import { buildLog } from "./build-log.js";
 import { recoverBuilds, type RecoveryOptions, type RecoveryReport } from "./recover-builds.js";
-import { reportSuperseded } from "./report-superseded.js";
+import { endSuperseded } from "./end-superseded.js";
 
 /** A build a restart interrupted is run again until it has been started this often; then it is settled as `error`. */
 export const MAX_ATTEMPTS = 3;
@@ -40,7 +40,7 @@ export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {
   const superseded = resumable.filter((build) => newerHead(unfinished, build) !== undefined);
   for (const build of superseded) {
     prepareRerun(deps, build);
-    await reportSuperseded(deps, build.request!, build, newerHead(unfinished, build)!.sha);
+    await endSuperseded(deps, build.request!, build, newerHead(unfinished, build)!.sha);
     report.superseded.push(build.id);
   }
 

@@ -16,7 +16,8 @@ import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
 import { readRepoConfig } from "./read-repo-config.js";
 import { reportedBuild } from "./reported-build.js";
-import { reportSuperseded, type StopReason } from "./report-superseded.js";
+import { endSuperseded } from "./end-superseded.js";
+import type { StopReason } from "./stop-reason.js";
 
 /**
  * Runs an accepted build:
@@ -138,7 +139,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
  * pyci runs it again; its statuses stay `pending` meanwhile).
  */
 async function stopped(deps: BuildDeps, request: BuildRequest, record: BuildRecord, reason: StopReason): Promise<void> {
-  if (reason.kind === "superseded") return reportSuperseded(deps, request, record, reason.by);
+  if (reason.kind === "superseded") return endSuperseded(deps, request, record, reason.by);
   record.state = "queued";
   record.steps = [];
   delete record.startedAt;

@@ -6,16 +6,13 @@ import type { BuildDeps } from "./build-deps.js";
 import { buildLog } from "./build-log.js";
 import { reportedBuild } from "./reported-build.js";
 
-/** Why a build was stopped before its end. */
-export type StopReason = { kind: "superseded"; by: string } | { kind: "shutdown" };
-
 /**
  * Ends a build a newer push made pointless: recorded as `error` with a
  * `pyci` step saying so, then handed to the build reporter (every status
  * context of its pipeline `error` and its check run `cancelled`, each saying
  * "Superseded by <short sha>"). GitHub errors are logged, never thrown.
  */
-export async function reportSuperseded(deps: BuildDeps, request: BuildRequest, record: BuildRecord, bySha: string): Promise<void> {
+export async function endSuperseded(deps: BuildDeps, request: BuildRequest, record: BuildRecord, bySha: string): Promise<void> {
   const why = supersededBy(bySha);
   const log = buildLog(deps.log, request, record.id);
   record.state = "error";
