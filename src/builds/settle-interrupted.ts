@@ -14,13 +14,13 @@ export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
 /** GitHub answers these for good (installation or repository gone, the commit unknown): no retry helps. */
 const PERMANENT = new Set([400, 404, 410, 422]);
 
-export interface RecoveryOptions {
+export interface SettleOptions {
   retryDelaysMs?: number[];
   /** The builds to settle; default: every unfinished build in the store. */
   builds?: BuildRecord[];
 }
 
-export interface RecoveryReport {
+export interface SettleReport {
   /** Builds now `error` on GitHub and in the store. */
   settled: string[];
   /** Builds recorded as `error` that GitHub could not be told about. */
@@ -28,15 +28,15 @@ export interface RecoveryReport {
 }
 
 /**
- * Settles the builds an earlier process left queued or running: it was
- * stopped or killed, they will never finish. pyci does not re-run them
- * (a half-run build may have done things once already: published docs);
- * it says so, and a re-run from the check run builds the commit again.
- * 1. Takes them from the store at once: call this before the server accepts
+ * Settles, as `error`, the interrupted builds that are not run again: those
+ * resumeBuilds gives up on (started MAX_ATTEMPTS times already, or stored
+ * without their request), or by default every unfinished build in the store.
+ * It says so on GitHub, and a re-run from the check run builds the commit again.
+ * 1. Takes them at the call: call this before the server accepts
  *    deliveries, so that no build of this process is among them.
- * 2. On GitHub, sets every status context of the build's pipeline to `error`
- *    INTERRUPTED (unless a newer build of the same commit and pipeline owns
- *    them now) and completes its check run as `cancelled` (found by the
+ * 2. Hands each to the build reporter: every status context of the build's
+ *    pipeline `error` INTERRUPTED (unless a newer build of the same commit
+ *    and pipeline owns them now) and its check run `cancelled` (found by the
  *    build id when the store never got the run's id).
  * 3. Records it in the store as `error`, with a `pyci` step saying why.
  * When GitHub cannot be told (unreachable, 5xx, rate limited, bad
@@ -46,13 +46,13 @@ export interface RecoveryReport {
  * 410, 422), it is recorded as `error` anyway and the error is logged.
  * The promise never rejects.
  */
-export function recoverBuilds(deps: BuildDeps, options: RecoveryOptions = {}): Promise<RecoveryReport> {
+export function settleInterrupted(deps: BuildDeps, options: SettleOptions = {}): Promise<SettleReport> {
   const interrupted = options.builds ?? deps.store.unfinished();
   return settleAll(deps, interrupted, options.retryDelaysMs ?? RETRY_DELAYS_MS);
 }
 
-async function settleAll(deps: BuildDeps, builds: BuildRecord[], retryDelaysMs: number[]): Promise<RecoveryReport> {
-  const report: RecoveryReport = { settled: [], givenUp: [] };
+async function settleAll(deps: BuildDeps, builds: BuildRecord[], retryDelaysMs: number[]): Promise<SettleReport> {
+  const report: SettleReport = { settled: [], givenUp: [] };
   if (builds.length === 0) return report;
   deps.log.info({ builds: builds.length }, "settling the builds a restart interrupted");
   let pending = builds;
