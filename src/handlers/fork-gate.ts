@@ -47,7 +47,7 @@ export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: C
   // 2. skip
   if (decision.action === "skip") {
     try {
-      await new BuildReporter({ ...github, outbox: deps.outbox }).forkSkipped(request, spec.checkRunName);
+      await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).forkSkipped(request, spec.checkRunName);
     } catch (error) {
       log.error({ err: error }, "could not report a skipped fork build to GitHub");
     }
@@ -72,7 +72,7 @@ export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: C
   }
   if (request.prNumber === undefined) return held("a fork's commit without a pull request number (CI_FORK_POLICY=approve)");
   try {
-    await new BuildReporter({ ...github, outbox: deps.outbox }).awaitingApproval(request, {
+    await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).awaitingApproval(request, {
       checkRunName: spec.checkRunName,
       contexts: Object.keys(spec.contexts),
       prNumber: request.prNumber,
