@@ -36,12 +36,12 @@ export interface AppOptions {
    * Resume the builds an earlier process left queued or running (see resumeBuilds): the server
    * does, at load, before it listens. Off by default: tests load the app into a Probot of their own.
    */
-  recoverInterrupted?: boolean;
+  resumeInterrupted?: boolean;
   /** Filled in with the app's controls, for the server's signal handlers. */
   control?: AppControl;
 }
 
-/** The Probot app of the server: wiring only (the handlers, recovery, and the pages, API, badges and metrics as HTTP routes). */
+/** The Probot app of the server: wiring only (the handlers, resuming interrupted builds, and the pages, API, badges and metrics as HTTP routes). */
 export function createApp(config: Config, options: AppOptions = {}): ApplicationFunction {
   return (app, { addHandler }) => {
     const store = new BuildStore(config.dataDir, { retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds }, log: app.log });
@@ -56,14 +56,15 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       store,
       queue,
       auth: "installation",
-      octokitFor: async (installationId) => outbox.attach(await octokitFor(installationId), installationId),
+      octokitFor,
+      outbox,
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
       source: { kind: "clone" },
       metrics,
     };
-    if (options.recoverInterrupted) {
+    if (options.resumeInterrupted) {
       // the steps of a killed process may still run: they must not race their builds' re-runs
       const killed = killLeftoverProcesses(config.workDir);
       if (killed.length > 0) app.log.warn({ pids: killed }, "killed processes an earlier pyci left running in its checkouts");

@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   const probot = new Probot({ appId: options.appId, privateKey: options.privateKey, secret: options.secret, baseUrl: options.baseUrl, redisConfig: options.redisConfig, log, Octokit: PyciOctokit });
   const appRoutes: Route[] = [];
   const control: AppControl = {};
-  const app = createApp(config, { secrets: [...secretsOf(options), ...knownSecrets(process.env, config.sshKeyPath)], recoverInterrupted: true, control });
+  const app = createApp(config, { secrets: [...secretsOf(options), ...knownSecrets(process.env, config.sshKeyPath)], resumeInterrupted: true, control });
   await probot.load(app, { cwd: process.cwd(), addHandler: (route) => appRoutes.push(route) });
 
   // 5. the HTTP server

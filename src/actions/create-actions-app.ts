@@ -34,6 +34,8 @@ export function createActionsApp(config: Config, options: ActionsAppOptions): Ap
       auth: "token",
       // with a token, Probot's auth() is an Octokit with that token, for any installation
       octokitFor: () => app.auth(),
+      // no outbox: nothing outlives the job to send a kept write later
+      outbox: undefined,
       log: app.log,
       secrets: options.secrets,
       buildUrl: () => options.runUrl,

@@ -1,12 +1,12 @@
 import type { Logger } from "probot";
-import { createCheckRun } from "../github/check-run.js";
-import { findOpenCheckRun } from "../github/find-check-run.js";
-import { setStatus } from "../github/set-status.js";
+import { BuildReporter } from "../github/build-reporter.js";
 import { newBuildId, type Accepted, type BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
 import type { BuildRequest } from "../model/build-request.js";
-import { PIPELINES } from "./pipelines.js";
-import { reportSuperseded, type StopReason } from "./report-superseded.js";
+import { buildLog } from "./build-log.js";
+import { reportedBuild } from "./reported-build.js";
+import { endSuperseded } from "./end-superseded.js";
+import type { StopReason } from "./stop-reason.js";
 import { runBuild } from "./run-build.js";
 import { supersedeBuilds } from "./supersede-builds.js";
 
@@ -24,7 +24,7 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
   // 1. durably recorded, or joined
   const accepted = deps.store.accept(newRecord(request), request.deliveryId);
   const record = accepted.record;
-  const log = deps.log.child({ deliveryId: request.deliveryId, buildId: record.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
+  const log = buildLog(deps.log, request, record.id);
   if (accepted.outcome !== "created") {
     log.info({ outcome: accepted.outcome, state: record.state }, accepted.outcome === "duplicate" ? "delivery already accepted; no new build" : "delivery joins the build of the same commit");
     return accepted;
@@ -58,7 +58,7 @@ export function enqueueBuild(deps: BuildDeps, request: BuildRequest, record: Bui
     cancelled: async (reason) => {
       await reported;
       const stop = reason as StopReason;
-      if (stop.kind === "superseded") await reportSuperseded(deps, request, record, stop.by);
+      if (stop.kind === "superseded") await endSuperseded(deps, request, record, stop.by);
     },
   });
 }
@@ -93,23 +93,9 @@ function newRecord(request: BuildRequest): BuildRecord {
 export async function reportQueued(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, ahead: number | undefined): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   const description = ahead === undefined ? "Queued" : `Queued (${ahead} ahead)`;
-  const spec = PIPELINES[request.pipeline];
-  const targetUrl = deps.buildUrl(record.id);
   try {
-    const github = { octokit: await deps.octokitFor(request.installationId), log };
-    for (const context of Object.keys(spec.contexts)) {
-      await setStatus(github, request, { context, state: "pending", description, targetUrl });
-    }
-    record.checkRunId ??=
-      (record.attempts ? await findOpenCheckRun(github, request, spec.checkRunName, record.id) : undefined) ??
-      (await createCheckRun(github, request, {
-        name: spec.checkRunName,
-        externalId: record.id,
-        detailsUrl: targetUrl,
-        status: "queued",
-        title: description,
-        summary: `Build queued for ${request.sha.slice(0, 7)}.`,
-      }));
+    const reporter = new BuildReporter({ octokit: await deps.octokitFor(request.installationId), outbox: deps.outbox, log });
+    record.checkRunId = await reporter.queued(reportedBuild(deps, request, record), description, { findLost: !!record.attempts });
     deps.store.save(record);
   } catch (error) {
     log.error({ err: error }, "could not report the queued build to GitHub; the build still runs");

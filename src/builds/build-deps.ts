@@ -1,5 +1,6 @@
 import type { Logger } from "probot";
 import type { Config } from "../config.js";
+import type { GitHubOutbox } from "../github/github-outbox.js";
 import type { Octokit } from "../github/types.js";
 import type { BuildMetrics } from "../metrics/build-metrics.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
@@ -17,6 +18,12 @@ export interface BuildDeps {
    * or with the one token when `auth` is "token" (the id is then absent).
    */
   octokitFor(installationId: number | undefined): Promise<Octokit>;
+  /**
+   * Where a build's statuses and check-run updates wait while GitHub fails
+   * (the server's; README: When GitHub is down). Undefined where there is
+   * none (GitHub Actions): every failure is thrown to the reporting code.
+   */
+  outbox: GitHubOutbox | undefined;
   log: Logger;
   /** Values that must never be stored or shown (webhook secret, private key). */
   secrets: string[];

@@ -1,13 +1,14 @@
 import type { BuildRecord } from "../store/build-store.js";
 import { enqueueBuild, reportQueued } from "./accept-build.js";
 import type { BuildDeps } from "./build-deps.js";
-import { recoverBuilds, type RecoveryOptions, type RecoveryReport } from "./recover-builds.js";
-import { reportSuperseded } from "./report-superseded.js";
+import { buildLog } from "./build-log.js";
+import { settleInterrupted, type SettleOptions, type SettleReport } from "./settle-interrupted.js";
+import { endSuperseded } from "./end-superseded.js";
 
 /** A build a restart interrupted is run again until it has been started this often; then it is settled as `error`. */
 export const MAX_ATTEMPTS = 3;
 
-export interface ResumeReport extends RecoveryReport {
+export interface ResumeReport extends SettleReport {
   /** Builds queued again. */
   requeued: string[];
   /** Builds of a pull request's older head, reported superseded. */
@@ -23,9 +24,9 @@ export interface ResumeReport extends RecoveryReport {
  *    may have died before it did): the queue survives a crash;
  * 3. a build started MAX_ATTEMPTS times already (it may be what kills the
  *    server), or one without its request, is settled as `error` on GitHub
- *    (see recoverBuilds). Nothing stays `pending`.
+ *    (see settleInterrupted). Nothing stays `pending`.
  */
-export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {}): Promise<ResumeReport> {
+export async function resumeBuilds(deps: BuildDeps, options: SettleOptions = {}): Promise<ResumeReport> {
   const unfinished = options.builds ?? deps.store.unfinished();
   const report: ResumeReport = { requeued: [], superseded: [], settled: [], givenUp: [] };
   const settle: BuildRecord[] = [];
@@ -39,14 +40,14 @@ export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {
   const superseded = resumable.filter((build) => newerHead(unfinished, build) !== undefined);
   for (const build of superseded) {
     prepareRerun(deps, build);
-    await reportSuperseded(deps, build.request!, build, newerHead(unfinished, build)!.sha);
+    await endSuperseded(deps, build.request!, build, newerHead(unfinished, build)!.sha);
     report.superseded.push(build.id);
   }
 
   // 2. queued again
   for (const build of resumable.filter((b) => !superseded.includes(b))) {
     const request = build.request!;
-    const log = deps.log.child({ deliveryId: request.deliveryId, buildId: build.id, repo: `${request.owner}/${request.repo}`, sha: request.sha });
+    const log = buildLog(deps.log, request, build.id);
     prepareRerun(deps, build);
     log.info({ attempts: build.attempts ?? 0 }, "build interrupted by a restart queued again");
     enqueueBuild(deps, request, build, log, reportQueued(deps, request, build, log, deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined));
@@ -54,8 +55,8 @@ export async function resumeBuilds(deps: BuildDeps, options: RecoveryOptions = {
   }
 
   // 3. the rest settled as error
-  const recovered = await recoverBuilds(deps, { ...options, builds: settle });
-  return { ...report, settled: recovered.settled, givenUp: recovered.givenUp };
+  const settled = await settleInterrupted(deps, { ...options, builds: settle });
+  return { ...report, settled: settled.settled, givenUp: settled.givenUp };
 }
 
 /** The newest unfinished build of the same pull request and pipeline at another commit, created after `build`. */

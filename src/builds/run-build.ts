@@ -1,5 +1,5 @@
 import type { Logger } from "probot";
-import { startCheckRun } from "../github/check-run.js";
+import { BuildReporter } from "../github/build-reporter.js";
 import type { GitHubWriter } from "../github/types.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import { evictCaches } from "../pipeline/evict-caches.js";
@@ -15,8 +15,9 @@ import type { BuildRequest } from "../model/build-request.js";
 import { cloneSource } from "./clone-source.js";
 import { PIPELINES } from "./pipelines.js";
 import { readRepoConfig } from "./read-repo-config.js";
-import { reportResult } from "./report-result.js";
-import { reportSuperseded, type StopReason } from "./report-superseded.js";
+import { reportedBuild } from "./reported-build.js";
+import { endSuperseded } from "./end-superseded.js";
+import type { StopReason } from "./stop-reason.js";
 
 /**
  * Runs an accepted build:
@@ -33,11 +34,12 @@ import { reportSuperseded, type StopReason } from "./report-superseded.js";
 export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, signal?: AbortSignal): Promise<void> {
   const { config, store } = deps;
   let github: GitHubWriter | undefined;
+  let reporter: BuildReporter | undefined;
   // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
   let running: Promise<unknown> = Promise.resolve();
   const finishAfter = async (results: StepResult[]) => {
     await running;
-    await finish(deps, github, request, record, results);
+    await finish(deps, reporter, log, request, record, results);
   };
   const stoppedAfter = async (reason: StopReason) => {
     await running;
@@ -52,6 +54,8 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
 
     github = { octokit: await deps.octokitFor(request.installationId), log };
     const writer = github;
+    const building = new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log });
+    reporter = building;
     // 3 (asked for now, used after the checkout). the repository's config, from its default branch only
     const repoConfigRead = readRepoConfig(writer.octokit, request.owner, request.repo).then(
       (value) => ({ value }),
@@ -66,7 +70,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
 
     // 2. running on GitHub, once the code is here: the check run says so; the statuses stay pending
     if (record.checkRunId && fetched.state === "success" && !signal?.aborted) {
-      running = startCheckRun(writer, request, record.checkRunId, "Running", `Building ${request.sha.slice(0, 7)}…`).catch((err: unknown) =>
+      running = building.running(reportedBuild(deps, request, record)).catch((err: unknown) =>
         log.warn({ err }, "could not mark the check run in progress"),
       );
     }
@@ -115,7 +119,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     }
 
     // 6. stored, then reported
-    await finish(deps, github, request, record, results);
+    await finish(deps, reporter, log, request, record, results);
   } catch (error) {
     log.error({ err: error }, "build crashed");
     record.error = `pyci crashed: ${(error as Error).message}`;
@@ -135,7 +139,7 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
  * pyci runs it again; its statuses stay `pending` meanwhile).
  */
 async function stopped(deps: BuildDeps, request: BuildRequest, record: BuildRecord, reason: StopReason): Promise<void> {
-  if (reason.kind === "superseded") return reportSuperseded(deps, request, record, reason.by);
+  if (reason.kind === "superseded") return endSuperseded(deps, request, record, reason.by);
   record.state = "queued";
   record.steps = [];
   delete record.startedAt;
@@ -204,14 +208,14 @@ async function publishDocs(deps: BuildDeps, github: GitHubWriter, request: Build
   }
 }
 
-async function finish(deps: BuildDeps, github: GitHubWriter | undefined, request: BuildRequest, record: BuildRecord, results: StepResult[]): Promise<void> {
+async function finish(deps: BuildDeps, reporter: BuildReporter | undefined, log: Logger, request: BuildRequest, record: BuildRecord, results: StepResult[]): Promise<void> {
   for (const result of results) if (!record.steps.includes(result)) record.steps.push(result);
   record.state = overallState(record.steps);
   record.finishedAt = new Date().toISOString();
   deps.store.save(record);
-  if (!github) return;
-  await reportResult(deps, github, request, record);
-  github.log.info({ state: record.state }, "build finished");
+  if (!reporter) return;
+  await reporter.finished(reportedBuild(deps, request, record), record.steps, (step) => deps.store.readLog(record.id, step));
+  log.info({ state: record.state }, "build finished");
 }
 
 function overallState(steps: StepResult[]): "success" | "failure" | "error" {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BuildDeps } from "./build-deps.js";
-import type { StopReason } from "./report-superseded.js";
+import type { StopReason } from "./stop-reason.js";
 
 /** After the grace period, how long the stopped builds get to kill their processes and record themselves as queued. */
 const STOP_WAIT_MS = 15_000;

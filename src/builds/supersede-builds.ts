@@ -1,6 +1,6 @@
 import type { BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
-import type { StopReason } from "./report-superseded.js";
+import type { StopReason } from "./stop-reason.js";
 
 /**
  * A new head of a pull request makes its older heads' builds pointless:

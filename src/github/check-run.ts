@@ -3,8 +3,10 @@ import type { CheckConclusion } from "../report/state-map.js";
 import { MAX_OUTPUT_CHARS } from "../report/summary-markdown.js";
 import { truncate } from "../text/truncate.js";
 import type { OutboxRequest } from "../store/outbox-store.js";
-import type { CommitTarget, GitHubWriter } from "./types.js";
-import { checkRunKey, writeOrKeep } from "./write-or-keep.js";
+import type { CommitTarget, ReportTarget } from "./types.js";
+import { checkRunKey, writeOrKeep, type ReportWriter } from "./write-or-keep.js";
+
+// Check-run writes; only the build reporter calls them (test/github/only-reporter-writes.test.ts).
 
 /** GitHub takes at most 50 annotations per request; later requests append. */
 export const ANNOTATIONS_PER_REQUEST = 50;
@@ -17,7 +19,8 @@ export interface CheckRunStart {
   summary: string;
 }
 
-export async function createCheckRun({ octokit, log }: GitHubWriter, target: CommitTarget, start: CheckRunStart): Promise<number> {
+/** Creates a check run now (never kept for later: GitHub has to answer with its id); errors are thrown. */
+export async function createCheckRun({ octokit, log }: ReportWriter, target: CommitTarget, start: CheckRunStart): Promise<number> {
   const { data } = await octokit.rest.checks.create({
     owner: target.owner,
     repo: target.repo,
@@ -34,8 +37,8 @@ export async function createCheckRun({ octokit, log }: GitHubWriter, target: Com
 }
 
 /** Marks a check run in progress (kept for later when GitHub fails for now: see writeOrKeep). */
-export async function startCheckRun(github: GitHubWriter, target: CommitTarget, id: number, title: string, summary: string): Promise<void> {
-  await writeOrKeep(github, {
+export async function startCheckRun(github: ReportWriter, target: ReportTarget, id: number, title: string, summary: string): Promise<void> {
+  await writeOrKeep(github, target, {
     kind: "check-run",
     key: checkRunKey(target, id),
     requests: [
@@ -63,7 +66,7 @@ export interface CheckRunResult {
  * When GitHub fails for now, the batches not yet sent are kept and sent later,
  * in order (see writeOrKeep); a later update of the same run replaces them.
  */
-export async function completeCheckRun(github: GitHubWriter, target: CommitTarget, id: number, result: CheckRunResult): Promise<void> {
+export async function completeCheckRun(github: ReportWriter, target: ReportTarget, id: number, result: CheckRunResult): Promise<void> {
   const output = {
     title: truncate(result.title, 255),
     summary: truncate(result.summary, MAX_OUTPUT_CHARS),
@@ -72,7 +75,7 @@ export async function completeCheckRun(github: GitHubWriter, target: CommitTarge
   const batches = chunk(result.annotations, ANNOTATIONS_PER_REQUEST);
   const leading = batches.slice(0, -1);
   const last = batches.at(-1) ?? [];
-  const outcome = await writeOrKeep(github, {
+  const outcome = await writeOrKeep(github, target, {
     kind: "check-run",
     key: checkRunKey(target, id),
     requests: [

@@ -33,9 +33,6 @@ export interface GitHubOutboxOptions {
   now?: () => number;
 }
 
-/** Which outbox (and installation) an Octokit's writes fall back to; see GitHubOutbox.attach. */
-const bindings = new WeakMap<object, { outbox: GitHubOutbox; installationId: number | undefined }>();
-
 /**
  * GitHub writes that must arrive even when GitHub is down for minutes:
  * commit statuses and check-run updates. A write goes out at once
@@ -68,20 +65,14 @@ export class GitHubOutbox {
     this.now = options.now ?? Date.now;
   }
 
-  /** Makes setStatus and the check-run updates fall back to this outbox for `octokit`'s writes. Returns `octokit`. */
-  attach(octokit: Octokit, installationId: number | undefined): Octokit {
-    bindings.set(octokit, { outbox: this, installationId });
-    return octokit;
-  }
-
   /** Writes waiting in the outbox. */
   size(): number {
     return this.store.size();
   }
 
   /**
-   * Sends `write` now. "kept": it failed in a way that may pass and waits in
-   * the outbox; a failure that will not pass is thrown.
+   * Sends `write` now with `octokit` (the installation `installationId`'s). "kept": it failed in a way
+   * that may pass and waits in the outbox, to be sent as that installation; a failure that will not pass is thrown.
    */
   async deliver(octokit: Octokit, log: Logger, installationId: number | undefined, write: OutboxWrite): Promise<"sent" | "kept"> {
     return this.locked(write.key, async () => {
@@ -194,11 +185,6 @@ export class GitHubOutbox {
       if (this.locks.get(key) === next) this.locks.delete(key);
     }
   }
-}
-
-/** The outbox `octokit`'s writes fall back to (and the installation it acts for), if one was attached. */
-export function outboxOf(octokit: Octokit): { outbox: GitHubOutbox; installationId: number | undefined } | undefined {
-  return bindings.get(octokit);
 }
 
 /** Sends `requests` in order; on the first failure, the error and the requests not yet sent (the failed one first). */

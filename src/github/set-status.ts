@@ -1,7 +1,7 @@
 import type { StatusState } from "../report/state-map.js";
 import { truncate } from "../text/truncate.js";
-import type { CommitTarget, GitHubWriter } from "./types.js";
-import { statusKey, writeOrKeep } from "./write-or-keep.js";
+import type { ReportTarget } from "./types.js";
+import { statusKey, writeOrKeep, type ReportWriter } from "./write-or-keep.js";
 
 /** GitHub rejects a status description over 140 characters with a 422. */
 export const MAX_STATUS_DESCRIPTION = 140;
@@ -15,11 +15,12 @@ export interface StatusUpdate {
 
 /**
  * Sets one commit status; a later status of the same context replaces it on
- * GitHub. When GitHub fails for now and the server's outbox is attached, the
- * status is kept and sent later (unless a newer one of its context replaces it).
+ * GitHub. When GitHub fails for now and `github` has an outbox, the status is
+ * kept and sent later (unless a newer one of its context replaces it).
+ * Only the build reporter calls it (test/github/only-reporter-writes.test.ts).
  */
-export async function setStatus(github: GitHubWriter, target: CommitTarget, status: StatusUpdate): Promise<void> {
-  const outcome = await writeOrKeep(github, {
+export async function setStatus(github: ReportWriter, target: ReportTarget, status: StatusUpdate): Promise<void> {
+  const outcome = await writeOrKeep(github, target, {
     kind: "status",
     key: statusKey(target, status.context),
     requests: [

@@ -10,6 +10,11 @@ export interface CommitTarget {
   sha: string;
 }
 
+/** A commit to report on, and the App installation that acts for it (absent with one token for everything: GitHub Actions). */
+export interface ReportTarget extends CommitTarget {
+  installationId?: number;
+}
+
 export interface GitHubWriter {
   octokit: Octokit;
   log: Logger;

@@ -1,15 +1,22 @@
-import { outboxOf, type OutboxWrite } from "./github-outbox.js";
-import type { CommitTarget, GitHubWriter } from "./types.js";
+import type { Logger } from "probot";
+import type { GitHubOutbox, OutboxWrite } from "./github-outbox.js";
+import type { CommitTarget, Octokit, ReportTarget } from "./types.js";
+
+/** How a status or check-run update is sent: the installation's Octokit, and the outbox that keeps what GitHub fails for now (if any). */
+export interface ReportWriter {
+  octokit: Octokit;
+  /** The server's outbox; undefined (GitHub Actions, tests): every failure is thrown. */
+  outbox: GitHubOutbox | undefined;
+  log: Logger;
+}
 
 /**
- * Sends a status or check-run write. With an outbox attached to the Octokit
- * (the server's, see GitHubOutbox.attach), a write GitHub fails for now is
- * kept and retried later ("kept"), and only a failure no retry changes is
- * thrown; without one (GitHub Actions, tests), every failure is thrown.
+ * Sends a status or check-run write. With an outbox, a write GitHub fails for
+ * now is kept and retried later ("kept"; retried as `target`'s installation),
+ * and only a failure no retry changes is thrown; without one, every failure is thrown.
  */
-export async function writeOrKeep({ octokit, log }: GitHubWriter, write: OutboxWrite): Promise<"sent" | "kept"> {
-  const binding = outboxOf(octokit);
-  if (binding) return binding.outbox.deliver(octokit, log, binding.installationId, write);
+export async function writeOrKeep({ octokit, outbox, log }: ReportWriter, target: ReportTarget, write: OutboxWrite): Promise<"sent" | "kept"> {
+  if (outbox) return outbox.deliver(octokit, log, target.installationId, write);
   for (const { route, params } of write.requests) await octokit.request(route, params);
   return "sent";
 }

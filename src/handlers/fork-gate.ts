@@ -1,11 +1,12 @@
 import type { Context } from "probot";
 import type { BuildDeps } from "../builds/build-deps.js";
+import { buildLog } from "../builds/build-log.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "../builds/pipelines.js";
 import { hasWriteAccess } from "../github/has-write-access.js";
+import { BuildReporter } from "../github/build-reporter.js";
+import { approvalPullRequest } from "../github/fork-approval.js";
 import type { GitHubWriter } from "../github/types.js";
-import { reportForkSkipped } from "../github/report-fork-skipped.js";
-import { approvalPullRequest, requestApproval } from "../github/request-approval.js";
 import { forkPolicy } from "./fork-policy.js";
 
 type GatedEvent = "pull_request" | "check_run" | "check_suite";
@@ -15,19 +16,19 @@ type GatedEvent = "pull_request" | "check_run" | "check_suite";
  * when its commit may be built now, or undefined when a fork's code must not
  * run (the delivery is then counted as ignored):
  * 1. decide (forkPolicy, pure): build, skip, or approve;
- * 2. skip: a `skipped` check run says so;
+ * 2. skip: the build reporter says so (a `skipped` check run);
  * 3. approve: the approver's write access (a re-run request's sender, or the
  *    owner of the fork opening or pushing to it) builds at once; otherwise a
- *    pull request event asks a maintainer (an `action_required` check run
- *    with an "Approve and run" button, statuses `pending`), and a re-run
- *    request builds nothing.
+ *    pull request event is handed to the build reporter to ask a maintainer
+ *    (an `action_required` check run with an "Approve and run" button,
+ *    statuses `pending`), and a re-run request builds nothing.
  * GitHub errors are logged; they never let a fork's commit through.
  */
 export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: Context<E>, request: BuildRequest): Promise<BuildRequest | undefined> {
   // 1. the decision
   const decision = forkPolicy(deps.config.forkPolicy, context.name, context.payload);
   if (decision.action === "build") return request;
-  const log = deps.log.child({ deliveryId: request.deliveryId, repo: `${request.owner}/${request.repo}`, sha: request.sha, event: request.event });
+  const log = buildLog(deps.log, request, undefined, { event: request.event });
   const held = (reason: string) => {
     log.info({ reason }, "fork commit not built");
     deps.onIgnored?.(reason);
@@ -46,7 +47,7 @@ export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: C
   // 2. skip
   if (decision.action === "skip") {
     try {
-      await reportForkSkipped(github, request, spec.checkRunName);
+      await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).forkSkipped(request, spec.checkRunName);
     } catch (error) {
       log.error({ err: error }, "could not report a skipped fork build to GitHub");
     }
@@ -71,7 +72,7 @@ export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: C
   }
   if (request.prNumber === undefined) return held("a fork's commit without a pull request number (CI_FORK_POLICY=approve)");
   try {
-    await requestApproval(github, request, {
+    await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).awaitingApproval(request, {
       checkRunName: spec.checkRunName,
       contexts: Object.keys(spec.contexts),
       prNumber: request.prNumber,

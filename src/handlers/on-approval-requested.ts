@@ -1,10 +1,11 @@
 import type { Context } from "probot";
 import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
+import { buildLog } from "../builds/build-log.js";
 import { PIPELINES } from "../builds/pipelines.js";
 import { fetchPullRequest } from "../github/fetch-pull-request.js";
 import { hasWriteAccess } from "../github/has-write-access.js";
-import { APPROVE_ACTION, approvalPullRequest } from "../github/request-approval.js";
+import { APPROVE_ACTION, approvalPullRequest } from "../github/fork-approval.js";
 import type { GitHubWriter } from "../github/types.js";
 import { fromPullRequest, Ignored } from "./build-request-from.js";
 
@@ -42,7 +43,7 @@ export function onApprovalRequested(deps: BuildDeps) {
     const repo = payload.repository?.name;
     if (typeof owner !== "string" || typeof repo !== "string") return ignore("payload has no repository");
 
-    const log = deps.log.child({ deliveryId: context.id, repo: `${owner}/${repo}`, sha: run.head_sha, pr: prNumber });
+    const log = buildLog(deps.log, { deliveryId: context.id, owner, repo, sha: run.head_sha }, undefined, { pr: prNumber });
     try {
       const github: GitHubWriter = { octokit: await deps.octokitFor(payload.installation?.id), log };
       // 2. write access, as GitHub says now

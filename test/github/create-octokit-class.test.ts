@@ -3,8 +3,9 @@ import { Probot } from "probot";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createPyciOctokit, type PyciOctokitOptions } from "../../src/github/create-octokit-class.js";
 import { setStatus, type StatusUpdate } from "../../src/github/set-status.js";
-import type { CommitTarget, GitHubWriter } from "../../src/github/types.js";
+import type { CommitTarget } from "../../src/github/types.js";
 import { WriteLimiter } from "../../src/github/write-limiter.js";
+import type { ReportWriter } from "../../src/github/write-or-keep.js";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 
@@ -31,9 +32,9 @@ describe("pyci's Octokit", () => {
   const log = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
 
   /** An installation's client, as Probot's app.auth(id) makes it, with pyci's Octokit class. */
-  const github = async (installationId: number, options: PyciOctokitOptions = {}): Promise<GitHubWriter> => {
+  const github = async (installationId: number, options: PyciOctokitOptions = {}): Promise<ReportWriter> => {
     const probot = new Probot({ appId: APP_ID, privateKey, baseUrl: fake.baseUrl, log, Octokit: createPyciOctokit({ retryAfterBaseMs: 20, ...options }) });
-    return { octokit: await probot.auth(installationId), log };
+    return { octokit: await probot.auth(installationId), outbox: undefined, log };
   };
   const statusRequests = (repo: string) => fake.requests.filter((r) => r.method === "POST" && r.path === `/repos/acme/${repo}/statuses/${SHA}`);
   const logged = (msg: string) => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);

@@ -8,9 +8,9 @@ import { completeCheckRun } from "../../src/github/check-run.js";
 import { createPyciOctokit } from "../../src/github/create-octokit-class.js";
 import { GitHubOutbox, OUTBOX_MAX_AGE_MS } from "../../src/github/github-outbox.js";
 import { setStatus, type StatusUpdate } from "../../src/github/set-status.js";
-import type { CommitTarget, GitHubWriter } from "../../src/github/types.js";
+import type { ReportTarget } from "../../src/github/types.js";
 import { WriteLimiter } from "../../src/github/write-limiter.js";
-import { statusKey } from "../../src/github/write-or-keep.js";
+import { statusKey, type ReportWriter } from "../../src/github/write-or-keep.js";
 import { createMetrics } from "../../src/metrics/create-metrics.js";
 import { OutboxStore } from "../../src/store/outbox-store.js";
 import { generateAppKey } from "../support/app-key.js";
@@ -41,10 +41,10 @@ describe("GitHubOutbox", () => {
   const log = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
   const logged = (msg: string) => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
   let repoCount = 0;
-  let target: CommitTarget;
+  let target: ReportTarget;
 
   const newOutbox = (s = store) => new GitHubOutbox({ store: s, octokitFor: async (id) => probot.auth(id), log, now: () => clock });
-  const writer = async (outbox: GitHubOutbox): Promise<GitHubWriter> => ({ octokit: outbox.attach(await probot.auth(INSTALLATION), INSTALLATION), log });
+  const writer = async (outbox: GitHubOutbox): Promise<ReportWriter> => ({ octokit: await probot.auth(INSTALLATION), outbox, log });
   const statusPath = () => `/repos/${target.owner}/${target.repo}/statuses/${SHA}`;
   const statusRequests = () => fake.requests.filter((r) => r.method === "POST" && r.path === statusPath());
   const delivered = () => fake.statuses.filter((s) => s.repo === target.repo).map((s) => s.body.state);
@@ -61,7 +61,7 @@ describe("GitHubOutbox", () => {
     dataDir = mkdtempSync(join(tmpdir(), "pyci-outbox-"));
     store = new OutboxStore(dataDir);
     clock = Date.parse("2026-03-01T12:00:00Z");
-    target = { owner: "acme", repo: `repo-${++repoCount}`, sha: SHA };
+    target = { owner: "acme", repo: `repo-${++repoCount}`, sha: SHA, installationId: INSTALLATION };
   });
   afterEach(() => {
     store.close();

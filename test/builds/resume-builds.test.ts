@@ -6,9 +6,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { BuildDeps } from "../../src/builds/build-deps.js";
 import { BuildQueue } from "../../src/builds/build-queue.js";
 import type { BuildRequest } from "../../src/model/build-request.js";
-import { INTERRUPTED, recoverBuilds } from "../../src/builds/recover-builds.js";
 import { MAX_ATTEMPTS, resumeBuilds } from "../../src/builds/resume-builds.js";
+import { settleInterrupted } from "../../src/builds/settle-interrupted.js";
 import type { Config } from "../../src/config.js";
+import { INTERRUPTED } from "../../src/report/stop-text.js";
 import { BuildStore, newBuildId, type BuildRecord, type BuildState } from "../../src/store/build-store.js";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
@@ -44,6 +45,7 @@ async function depsFor(baseUrl: string): Promise<BuildDeps> {
     queue: new BuildQueue(1),
     auth: "installation",
     octokitFor: (id) => probot.auth(id),
+    outbox: undefined,
     log: probot.log,
     secrets: [],
     buildUrl,
@@ -112,7 +114,7 @@ describe("resumeBuilds", () => {
     const report = await resumeBuilds(deps, { retryDelaysMs: [] });
 
     expect(report).toEqual({ requeued: [newer.id], superseded: [older.id], settled: [crashy.id], givenUp: [] });
-    // started too often: settled as error, like recoverBuilds does
+    // started too often: settled as error, like settleInterrupted does
     expect(latest(crashy.sha, "ci/test")?.body).toMatchObject({ state: "error", description: INTERRUPTED });
     expect(store.get(crashy.id)!.state).toBe("error");
     // an older head of PR 3: superseded by the newer one
@@ -135,7 +137,7 @@ async function eventually(condition: () => boolean): Promise<void> {
   expect(condition()).toBe(true);
 }
 
-describe("recoverBuilds", () => {
+describe("settleInterrupted", () => {
   it("settles running and queued builds as error on GitHub, then in the store; leaves finished builds alone", async () => {
     const running = await interrupted("running");
     const queued = await interrupted("queued", { pipeline: "docs" });
@@ -143,7 +145,7 @@ describe("recoverBuilds", () => {
     store.save({ ...done, state: "success", finishedAt: new Date().toISOString() }); // it finished before the restart
     const statusesBefore = fake.statuses.length;
 
-    const report = await recoverBuilds(deps, { retryDelaysMs: [] });
+    const report = await settleInterrupted(deps, { retryDelaysMs: [] });
 
     expect(report.settled.sort()).toEqual([running.id, queued.id].sort());
     expect(report.givenUp).toEqual([]);
@@ -169,7 +171,7 @@ describe("recoverBuilds", () => {
 
   it("takes the builds at the call: a build accepted afterwards is not touched", async () => {
     const old = await interrupted("running");
-    const settling = recoverBuilds(deps, { retryDelaysMs: [] });
+    const settling = settleInterrupted(deps, { retryDelaysMs: [] });
     const fresh = await interrupted("queued");
     expect((await settling).settled).toEqual([old.id]);
     expect(store.get(fresh.id)!.state).toBe("queued");
@@ -179,7 +181,7 @@ describe("recoverBuilds", () => {
   it("finds a check run whose id the store never got, by the build id", async () => {
     const lost = await interrupted("queued", { checkRun: "lost" });
     expect(lost.checkRunId).toBeUndefined();
-    await recoverBuilds(deps, { retryDelaysMs: [] });
+    await settleInterrupted(deps, { retryDelaysMs: [] });
     expect(run(lost.id)!.fields).toMatchObject({ status: "completed", conclusion: "cancelled" });
     expect(store.get(lost.id)).toMatchObject({ state: "error", checkRunId: run(lost.id)!.id });
   });
@@ -187,7 +189,7 @@ describe("recoverBuilds", () => {
   it("leaves the statuses to a newer build of the same commit, and still completes the old check run", async () => {
     const old = await interrupted("running");
     store.create({ ...old, id: newBuildId(), state: "success", createdAt: new Date().toISOString(), finishedAt: new Date().toISOString() });
-    await recoverBuilds(deps, { retryDelaysMs: [] });
+    await settleInterrupted(deps, { retryDelaysMs: [] });
     expect(fake.statuses.filter((s) => s.sha === old.sha)).toEqual([]);
     expect(run(old.id)!.fields.conclusion).toBe("cancelled");
     expect(store.get(old.id)!.state).toBe("error");
@@ -196,7 +198,7 @@ describe("recoverBuilds", () => {
   it("tries again later while GitHub fails, and gives up on what GitHub refuses for good", async () => {
     const flaky = await interrupted("running");
     fake.failNext({ method: "POST", path: `/repos/${OWNER}/${REPO}/statuses/${flaky.sha}`, status: 502, times: 2 });
-    const report = await recoverBuilds(deps, { retryDelaysMs: [20, 20, 20] });
+    const report = await settleInterrupted(deps, { retryDelaysMs: [20, 20, 20] });
     expect(report.settled).toEqual([flaky.id]);
     expect(fake.requests.filter((r) => r.path.endsWith(flaky.sha) && r.status === 502)).toHaveLength(2);
     expect(latest(flaky.sha, "ci/test")?.body.state).toBe("error");
@@ -204,7 +206,7 @@ describe("recoverBuilds", () => {
 
     const gone = await interrupted("queued");
     fake.failNext({ method: "PATCH", path: `/repos/${OWNER}/${REPO}/check-runs/${gone.checkRunId}`, status: 404, times: 5 });
-    const refused = await recoverBuilds(deps, { retryDelaysMs: [20, 20, 20] });
+    const refused = await settleInterrupted(deps, { retryDelaysMs: [20, 20, 20] });
     expect(refused).toEqual({ settled: [], givenUp: [gone.id] });
     expect(fake.requests.filter((r) => r.method === "PATCH" && r.path.endsWith(`/${gone.checkRunId}`))).toHaveLength(1);
     expect(store.get(gone.id)!.state).toBe("error");
@@ -213,7 +215,7 @@ describe("recoverBuilds", () => {
   it("keeps a build unfinished while GitHub is unreachable, and records it as error after the last retry", async () => {
     const build = await interrupted("running");
     deps = await depsFor("http://127.0.0.1:9/api/v3");
-    const settling = recoverBuilds(deps, { retryDelaysMs: [150] });
+    const settling = settleInterrupted(deps, { retryDelaysMs: [150] });
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(store.get(build.id)!.state).toBe("running"); // another restart would still find it
     expect(await settling).toEqual({ settled: [], givenUp: [build.id] });
@@ -223,14 +225,14 @@ describe("recoverBuilds", () => {
   it("records a build without its request as error: there is nothing to report with", async () => {
     const bare = await interrupted("queued", { request: false, checkRun: "none" });
     const requests = fake.requests.length;
-    expect(await recoverBuilds(deps, { retryDelaysMs: [] })).toEqual({ settled: [], givenUp: [bare.id] });
+    expect(await settleInterrupted(deps, { retryDelaysMs: [] })).toEqual({ settled: [], givenUp: [bare.id] });
     expect(fake.requests.length).toBe(requests);
     expect(store.get(bare.id)!.state).toBe("error");
   });
 
   it("does nothing when nothing was interrupted", async () => {
     const requests = fake.requests.length;
-    expect(await recoverBuilds(deps)).toEqual({ settled: [], givenUp: [] });
+    expect(await settleInterrupted(deps)).toEqual({ settled: [], givenUp: [] });
     expect(fake.requests.length).toBe(requests);
   });
 });

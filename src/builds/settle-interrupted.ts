@@ -1,15 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "probot";
-import { completeCheckRun } from "../github/check-run.js";
-import { findOpenCheckRun } from "../github/find-check-run.js";
-import { setStatus } from "../github/set-status.js";
+import { BuildReporter } from "../github/build-reporter.js";
+import type { BuildRequest } from "../model/build-request.js";
+import { INTERRUPTED } from "../report/stop-text.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
-import type { BuildRequest } from "../model/build-request.js";
-import { PIPELINES } from "./pipelines.js";
-
-/** What GitHub and the build page say about a build a restart interrupted. */
-export const INTERRUPTED = "Interrupted by a restart of pyci; re-run it from the check run";
+import { buildLog } from "./build-log.js";
+import { reportedBuild } from "./reported-build.js";
 
 /** After a failed attempt to tell GitHub, wait this long before the next (5 s … 30 min, about 45 min in all), then give up. */
 export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
@@ -17,13 +14,13 @@ export const RETRY_DELAYS_MS = [5_000, 30_000, 120_000, 600_000, 1_800_000];
 /** GitHub answers these for good (installation or repository gone, the commit unknown): no retry helps. */
 const PERMANENT = new Set([400, 404, 410, 422]);
 
-export interface RecoveryOptions {
+export interface SettleOptions {
   retryDelaysMs?: number[];
   /** The builds to settle; default: every unfinished build in the store. */
   builds?: BuildRecord[];
 }
 
-export interface RecoveryReport {
+export interface SettleReport {
   /** Builds now `error` on GitHub and in the store. */
   settled: string[];
   /** Builds recorded as `error` that GitHub could not be told about. */
@@ -31,15 +28,15 @@ export interface RecoveryReport {
 }
 
 /**
- * Settles the builds an earlier process left queued or running: it was
- * stopped or killed, they will never finish. pyci does not re-run them
- * (a half-run build may have done things once already: published docs);
- * it says so, and a re-run from the check run builds the commit again.
- * 1. Takes them from the store at once: call this before the server accepts
+ * Settles, as `error`, the interrupted builds that are not run again: those
+ * resumeBuilds gives up on (started MAX_ATTEMPTS times already, or stored
+ * without their request), or by default every unfinished build in the store.
+ * It says so on GitHub, and a re-run from the check run builds the commit again.
+ * 1. Takes them at the call: call this before the server accepts
  *    deliveries, so that no build of this process is among them.
- * 2. On GitHub, sets every status context of the build's pipeline to `error`
- *    INTERRUPTED (unless a newer build of the same commit and pipeline owns
- *    them now) and completes its check run as `cancelled` (found by the
+ * 2. Hands each to the build reporter: every status context of the build's
+ *    pipeline `error` INTERRUPTED (unless a newer build of the same commit
+ *    and pipeline owns them now) and its check run `cancelled` (found by the
  *    build id when the store never got the run's id).
  * 3. Records it in the store as `error`, with a `pyci` step saying why.
  * When GitHub cannot be told (unreachable, 5xx, rate limited, bad
@@ -49,13 +46,13 @@ export interface RecoveryReport {
  * 410, 422), it is recorded as `error` anyway and the error is logged.
  * The promise never rejects.
  */
-export function recoverBuilds(deps: BuildDeps, options: RecoveryOptions = {}): Promise<RecoveryReport> {
+export function settleInterrupted(deps: BuildDeps, options: SettleOptions = {}): Promise<SettleReport> {
   const interrupted = options.builds ?? deps.store.unfinished();
   return settleAll(deps, interrupted, options.retryDelaysMs ?? RETRY_DELAYS_MS);
 }
 
-async function settleAll(deps: BuildDeps, builds: BuildRecord[], retryDelaysMs: number[]): Promise<RecoveryReport> {
-  const report: RecoveryReport = { settled: [], givenUp: [] };
+async function settleAll(deps: BuildDeps, builds: BuildRecord[], retryDelaysMs: number[]): Promise<SettleReport> {
+  const report: SettleReport = { settled: [], givenUp: [] };
   if (builds.length === 0) return report;
   deps.log.info({ builds: builds.length }, "settling the builds a restart interrupted");
   let pending = builds;
@@ -75,7 +72,7 @@ async function settleAll(deps: BuildDeps, builds: BuildRecord[], retryDelaysMs: 
 }
 
 async function settle(deps: BuildDeps, build: BuildRecord, lastAttempt: boolean): Promise<"settled" | "givenUp" | "retry"> {
-  const log = deps.log.child({ deliveryId: build.deliveryId, buildId: build.id, repo: `${build.owner}/${build.repo}`, sha: build.sha });
+  const log = buildLog(deps.log, build, build.id);
   try {
     if (!build.request) {
       log.error({ state: build.state }, "an interrupted build has no request to report with; it may stay pending on GitHub");
@@ -105,25 +102,14 @@ async function settle(deps: BuildDeps, build: BuildRecord, lastAttempt: boolean)
 }
 
 async function tellGitHub(deps: BuildDeps, build: BuildRecord, request: BuildRequest, log: Logger): Promise<void> {
-  const github = { octokit: await deps.octokitFor(request.installationId), log };
-  const url = deps.buildUrl(build.id);
-  const spec = PIPELINES[request.pipeline];
-  if (!superseded(deps.store, build)) {
-    for (const context of Object.keys(spec.contexts)) {
-      await setStatus(github, request, { context, state: "error", description: INTERRUPTED, targetUrl: url });
-    }
-  }
-  // killed between GitHub creating the run and the store keeping its id: look it up by the build id
-  const checkRunId = build.checkRunId ?? (await findOpenCheckRun(github, request, spec.checkRunName, build.id));
-  if (checkRunId) {
-    build.checkRunId = checkRunId;
-    await completeCheckRun(github, request, checkRunId, {
-      conclusion: "cancelled",
-      title: "Interrupted by a restart of pyci",
-      summary: `${INTERRUPTED}: the server stopped while this build was ${build.state}.\n\nWhat it did before: ${url}`,
-      annotations: [],
-    });
-  }
+  const reporter = new BuildReporter({ octokit: await deps.octokitFor(request.installationId), outbox: deps.outbox, log });
+  await reporter.interrupted(reportedBuild(deps, request, build), {
+    // a newer build of the same commit and pipeline owns the statuses now
+    statuses: !superseded(deps.store, build),
+    was: build.state,
+    // killed between GitHub creating the run and the store keeping its id: found by the build id
+    found: (checkRunId) => (build.checkRunId = checkRunId),
+  });
 }
 
 /** Whether a newer build of the same commit and pipeline exists: its statuses are the ones to keep. */
