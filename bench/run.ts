@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { startBenchServer, type BenchServer } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
 import { envInt } from "./env-int.js";
-import { startHarness, type Harness } from "./harness.js";
+import { startHarness, } from "./harness.js";
 import { measureAck } from "./measure-ack.js";
 import { measureFootprint } from "./measure-footprint.js";
 import { measureOverhead } from "./measure-overhead.js";

@@ -97,7 +97,6 @@ function moduleName(i: number): string {
 }
 
 function moduleSource(i: number, note?: string): string {
-  const name = moduleName(i);
   const cls = `Item${i}`;
   const dep = i > 0 ? moduleName(i - 1) : undefined;
   const lines = [

@@ -32,7 +32,7 @@ function looseGitHub() {
   nock(API)
     .persist()
     .post(new RegExp(`^/repos/${OWNER}/${REPO}/statuses/[0-9a-f]{40}$`))
-    .reply(201, function (uri, body) {
+    .reply(201, (uri, body) => {
       statuses.push({ sha: uri.split("/").pop()!, body: body as Record<string, any> });
       return {};
     });

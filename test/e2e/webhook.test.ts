@@ -73,7 +73,7 @@ describe("sendWebhook + pullRequestPayload against Probot's middleware", () => {
   });
 
   it.each([
-    ["a wrong signature", { signature: "sha256=" + "0".repeat(64) }, 400],
+    ["a wrong signature", { signature: `sha256=${"0".repeat(64)}` }, 400],
     ["no signature", { signature: null }, 400],
     ["no event header", { event: null }, 400],
     ["no delivery id", { deliveryId: null }, 400],

@@ -174,7 +174,7 @@ describe("publishDocsRelease", () => {
   });
 
   it("gives a merge whose short sha collides with another merge's docs release a longer tag", async () => {
-    const other = "abc1234" + "0".repeat(33);
+    const other = `abc1234${"0".repeat(33)}`;
     const { releases } = fakeReleases([{ id: 1, tag_name: "docs-abc1234", target_commitish: other, name: "Documentation build abc1234", body: `other ${DOCS_RELEASE_MARKER}`, created_at: "2026-01-01T00:00:00Z", assets: [] }]);
     const published = await publishDocsRelease(github(), target, base);
     expect(published.tag).toBe(`docs-${SHA.slice(0, 12)}`);

@@ -55,7 +55,7 @@ const hostileString = fc.oneof(
 const hostileValue = fc.oneof(
   { weight: 4, arbitrary: hostileString },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-  { weight: 1, arbitrary: fc.constantFrom(null, undefined, 0, -1, 1.5, 1e400, Number.MAX_SAFE_INTEGER + 2, true, [], {}) },
+  { weight: 1, arbitrary: fc.constantFrom(null, undefined, 0, -1, 1.5, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 2, true, [], {}) },
 );
 
 const PULL_REQUEST_PATHS = [

@@ -535,7 +535,7 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
       api: "web",
       method: "GET",
       pattern: new RegExp(`^\\/${OWNER_REPO}\\/releases\\/download\\/([^/]+)\\/([^/]+)$`),
-      handle: (ctx, [, owner, repoName, tag, name]) => {
+      handle: (_ctx, [, owner, repoName, tag, name]) => {
         const release = published(owner!, repoName!, decodeURIComponent(tag!));
         const asset = release?.assets.find((a) => a.name === decodeURIComponent(name!));
         if (!asset) return { status: 404, text: "Not Found", contentType: "text/plain; charset=utf-8" };

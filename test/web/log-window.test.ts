@@ -85,7 +85,7 @@ describe("readLogWindow", () => {
     const index = new LineIndex(store);
     const tail = (await readLogWindow(store, index, id, "test"))!;
     expect(Buffer.byteLength(tail.text)).toBeLessThanOrEqual(WINDOW_BYTES);
-    expect(tail.text.endsWith("line 40000 " + "x".repeat(39_999 % 50) + "\n")).toBe(true);
+    expect(tail.text.endsWith(`line 40000 ${"x".repeat(39_999 % 50)}\n`)).toBe(true);
     const first = tail.text.split("\n")[0]!;
     expect(first).toBe(lines[tail.firstLine - 1]);
     expect(tail.end).toBe(tail.size);

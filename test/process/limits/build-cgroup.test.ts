@@ -89,8 +89,8 @@ describe.skipIf(layout.kind === "none")(`build cgroups, real (${skipped})`, () =
   it.skipIf(process.getuid?.() !== 0)("joins as root before the uid switch, and the build's uid cannot leave it", { timeout: 20_000 }, async () => {
     const cgroup = await create({ memoryBytes: 256 * MIB, processes: 32 });
     const parents = cgroup.dirs.map((dir) => dir.slice(0, dir.lastIndexOf("/")));
-    const escape = 'for p; do echo $$ > "$p/cgroup.procs" && echo "left for $p"; done; cat /proc/self/cgroup';
-    const asBuildUser = ["--reuid", "60123", "--regid", "60123", "--clear-groups", "--", "sh", "-c", escape, "sh", ...parents];
+    const leave = 'for p; do echo $$ > "$p/cgroup.procs" && echo "left for $p"; done; cat /proc/self/cgroup';
+    const asBuildUser = ["--reuid", "60123", "--regid", "60123", "--clear-groups", "--", "sh", "-c", leave, "sh", ...parents];
     const run = start(cgroup.wrap({ cmd: "setpriv", args: asBuildUser }), 10_000);
     expect((await run.exited).code).toBe(0);
     expect(run.output()).not.toContain("left for");
