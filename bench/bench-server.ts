@@ -1,6 +1,12 @@
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { freePort, processesUnder, spawnServer, waitUntilServing, type ServerProcess } from "../test/support/server-process.js";
+import {
+  freePort,
+  processesUnder,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+} from "../test/support/server-process.js";
 import { APP_ID, type Harness } from "./harness.js";
 
 export interface BenchServer {

@@ -5,7 +5,10 @@ import { connect, createServer, type Server, type Socket } from "node:net";
  * round trips of a remote git host (github.com is tens of ms away from most servers) in front of the
  * bench's sshd, whose own round trips take microseconds.
  */
-export async function startDelayProxy(targetPort: number, rttMs: number): Promise<{ port: number; close(): Promise<void> }> {
+export async function startDelayProxy(
+  targetPort: number,
+  rttMs: number,
+): Promise<{ port: number; close(): Promise<void> }> {
   const half = rttMs / 2;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {

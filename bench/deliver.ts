@@ -23,7 +23,15 @@ export async function signedDelivery(secret: string, event: string, payload: unk
 /** A signed `pull_request` delivery (synchronize unless said otherwise) for acme/<repo> at `sha`, cloned from `dir` over the harness's sshd. */
 export function pullRequestDelivery(
   h: Harness,
-  o: { repo: string; dir: string; number: number; sha: string; action?: string; merged?: boolean; installationId?: number },
+  o: {
+    repo: string;
+    dir: string;
+    number: number;
+    sha: string;
+    action?: string;
+    merged?: boolean;
+    installationId?: number;
+  },
 ): Promise<Delivery> {
   const payload = pullRequestPayload({
     action: o.action ?? "synchronize",
@@ -43,15 +51,27 @@ export function pullRequestDelivery(
 /** POSTs a prepared delivery (test/support/webhook.ts: Node's fetch, keep-alive); `ms` is request → whole response. */
 export async function postDelivery(url: string, secret: string, d: Delivery): Promise<{ status: number; ms: number }> {
   const started = performance.now();
-  const res = await sendWebhook({ url, secret, event: d.event, rawBody: d.body, signature: d.signature, deliveryId: d.deliveryId });
+  const res = await sendWebhook({
+    url,
+    secret,
+    event: d.event,
+    rawBody: d.body,
+    signature: d.signature,
+    deliveryId: d.deliveryId,
+  });
   const ms = performance.now() - started;
   return { status: res.status, ms };
 }
 
 /** A signed `check_run.rerequested` delivery (GitHub's "Re-run" button) for the check run `name` at `sha`. */
-export function rerunDelivery(h: Harness, o: { repo: string; dir: string; sha: string; name: string }): Promise<Delivery> {
+export function rerunDelivery(
+  h: Harness,
+  o: { repo: string; dir: string; sha: string; name: string },
+): Promise<Delivery> {
   const definitions = require("@octokit/webhooks-examples") as { name: string; examples: Record<string, any>[] }[];
-  const example = definitions.find((d) => d.name === "check_run")!.examples.find((e) => e.action === "rerequested" && e.installation)!;
+  const example = definitions
+    .find((d) => d.name === "check_run")!
+    .examples.find((e) => e.action === "rerequested" && e.installation)!;
   const { repository } = pullRequestPayload({
     action: "opened",
     owner: OWNER,
@@ -65,6 +85,9 @@ export function rerunDelivery(h: Harness, o: { repo: string; dir: string; sha: s
   const payload = structuredClone(example);
   Object.assign(payload.check_run, { name: o.name, head_sha: o.sha, pull_requests: [] });
   Object.assign(payload.check_run.check_suite, { head_sha: o.sha, pull_requests: [] });
-  Object.assign(payload, { repository, installation: { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=" } });
+  Object.assign(payload, {
+    repository,
+    installation: { id: INSTALLATION_ID, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNzc=" },
+  });
   return signedDelivery(h.secret, "check_run", payload);
 }

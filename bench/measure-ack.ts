@@ -26,7 +26,11 @@ const COMMITS = 5;
  *    then 50 one after another, for a delivery's own cost.
  * 4. The server's side of the same requests: its access log's time from request headers to response end.
  */
-export async function measureAck(h: Harness, rounds: number, progress: (msg: string) => void): Promise<{ rows: Row[]; detail: Record<string, unknown>; floorRssMb: number }> {
+export async function measureAck(
+  h: Harness,
+  rounds: number,
+  progress: (msg: string) => void,
+): Promise<{ rows: Row[]; detail: Record<string, unknown>; floorRssMb: number }> {
   const repo = h.repo("bench-ack", tinyProject());
   const commits = [repo.sha];
   while (commits.length < COMMITS) commits.push(repo.commit({}, `known commit ${commits.length}`));
@@ -36,12 +40,15 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
   try {
     const round = () =>
       Promise.all(
-        Array.from({ length: CLIENTS }, (_, k) => pullRequestDelivery(h, { repo: "bench-ack", dir: repo.dir, number: k + 1, sha: commits[k % COMMITS]! })),
+        Array.from({ length: CLIENTS }, (_, k) =>
+          pullRequestDelivery(h, { repo: "bench-ack", dir: repo.dir, number: k + 1, sha: commits[k % COMMITS]! }),
+        ),
       );
     const fire = async (url: string, deliveries: Delivery[]) => {
       const results = await client.send(url, deliveries);
       const refused = results.filter((r) => r.status < 200 || r.status >= 300);
-      if (refused.length > 0) throw new Error(`${refused.length} deliveries were refused (status ${refused[0]!.status})`);
+      if (refused.length > 0)
+        throw new Error(`${refused.length} deliveries were refused (status ${refused[0]!.status})`);
       return results.map((r) => r.ms);
     };
     const pyci: number[] = [];
@@ -77,7 +84,10 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
     }
     const serverSide = [...measured].map((id) => serverMs.get(id) ?? Number.NaN);
     const serverAlone = singles.map((d) => serverMs.get(d.deliveryId) ?? Number.NaN);
-    if ([...serverSide, ...serverAlone].some(Number.isNaN)) throw new Error("the server's access log lacks some measured deliveries (is LOG_LEVEL info and LOG_FORMAT json?)");
+    if ([...serverSide, ...serverAlone].some(Number.isNaN))
+      throw new Error(
+        "the server's access log lacks some measured deliveries (is LOG_LEVEL info and LOG_FORMAT json?)",
+      );
     const rows: Row[] = [
       {
         figure: "1. Acknowledgement p50",
@@ -145,14 +155,19 @@ export async function measureAck(h: Harness, rounds: number, progress: (msg: str
 }
 
 /** ack-client.ts in a child process: `send` posts a batch of deliveries at once and resolves with their times. */
-async function startAckClient(): Promise<{ send(url: string, deliveries: Delivery[]): Promise<{ status: number; ms: number }[]>; stop(): void }> {
+async function startAckClient(): Promise<{
+  send(url: string, deliveries: Delivery[]): Promise<{ status: number; ms: number }[]>;
+  stop(): void;
+}> {
   const viteNode = fileURLToPath(new URL("../node_modules/vite-node/vite-node.mjs", import.meta.url));
   const script = fileURLToPath(new URL("./ack-client.ts", import.meta.url));
   const child = spawn(process.execPath, [viteNode, script], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const reap = () => child.kill("SIGKILL");
   process.once("exit", reap);
   const waiting = new Map<number, { resolve(results: AckReply["results"]): void; reject(error: Error): void }>();
-  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`the ack client exited (${code})`))));
+  const exited = new Promise<never>((_, reject) =>
+    child.once("exit", (code) => reject(new Error(`the ack client exited (${code})`))),
+  );
   exited.catch(() => undefined);
   child.on("message", (message: Partial<AckReply> & { ready?: boolean; error?: string }) => {
     if (message.seq === undefined) return;
@@ -166,7 +181,9 @@ async function startAckClient(): Promise<{ send(url: string, deliveries: Deliver
   return {
     send(url, deliveries) {
       const request: AckRequest = { seq: ++seq, url, deliveries };
-      const answered = new Promise<AckReply["results"]>((resolve, reject) => waiting.set(request.seq, { resolve, reject }));
+      const answered = new Promise<AckReply["results"]>((resolve, reject) =>
+        waiting.set(request.seq, { resolve, reject }),
+      );
       child.send(request);
       return Promise.race([answered, exited]);
     },
@@ -183,8 +200,17 @@ function accessLogTimes(output: string): Map<string, number> {
   for (const line of output.split("\n")) {
     if (!line.includes('"responseTime"')) continue;
     try {
-      const entry = JSON.parse(line) as { name?: string; req?: { id?: string; method?: string }; responseTime?: number };
-      if (entry.name === "http" && entry.req?.method === "POST" && typeof entry.req.id === "string" && typeof entry.responseTime === "number") {
+      const entry = JSON.parse(line) as {
+        name?: string;
+        req?: { id?: string; method?: string };
+        responseTime?: number;
+      };
+      if (
+        entry.name === "http" &&
+        entry.req?.method === "POST" &&
+        typeof entry.req.id === "string" &&
+        typeof entry.responseTime === "number"
+      ) {
         times.set(entry.req.id, entry.responseTime);
       }
     } catch {
@@ -211,7 +237,8 @@ async function startFloorServer(): Promise<{ url: string; rssMb(): number; stop(
   });
   return {
     url: `http://127.0.0.1:${port}/api/github/webhooks`,
-    rssMb: () => Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN) / 1024,
+    rssMb: () =>
+      Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN) / 1024,
     stop() {
       child.kill("SIGKILL");
       process.removeListener("exit", reap);

@@ -40,13 +40,31 @@ try {
     if (process.env.CHECKOUT_HISTORY !== "0") importHistory(repo, projectHistory(HISTORY_COMMITS));
     const controlDir = process.env.CHECKOUT_SHARED_SSH === "0" ? undefined : sshControlDir(data);
     if (controlDir) await ensureSshControlDir(controlDir);
-    const source: CloneSource = { protocol: "ssh", url: urlOf(repo.dir), sshKeyPath: h.sshd.clientKeyPath, knownHostsPath: knownHosts, ...(controlDir ? { controlDir } : {}) };
+    const source: CloneSource = {
+      protocol: "ssh",
+      url: urlOf(repo.dir),
+      sshKeyPath: h.sshd.clientKeyPath,
+      knownHostsPath: knownHosts,
+      ...(controlDir ? { controlDir } : {}),
+    };
     const once = async (sha: string, id: string) => {
       const marks: { at: number; what: string }[] = [];
-      const log = { write: (text: string) => void marks.push({ at: performance.now(), what: text.split("\n")[0]!.slice(0, 60) }) };
+      const log = {
+        write: (text: string) => void marks.push({ at: performance.now(), what: text.split("\n")[0]!.slice(0, 60) }),
+      };
       const ws = await createWorkspace(work, id);
       const started = performance.now();
-      await checkout(ws, { workRoot: work, buildId: id, source, sha, prNumber: 1, log, timeoutMs: 60_000, cache: { dir: data, maxBytes: 1024 ** 3 }, minFreeDiskBytes: 1 });
+      await checkout(ws, {
+        workRoot: work,
+        buildId: id,
+        source,
+        sha,
+        prNumber: 1,
+        log,
+        timeoutMs: 60_000,
+        cache: { dir: data, maxBytes: 1024 ** 3 },
+        minFreeDiskBytes: 1,
+      });
       const ms = performance.now() - started;
       await ws.remove();
       return { ms, marks: [{ at: started, what: "(start)" }, ...marks, { at: started + ms, what: "(end)" }] };
@@ -70,7 +88,9 @@ try {
       const key = w.marks[m]!.what.replace(/\b[0-9a-f]{4,40}\b/g, "<sha>").replace(/ssh:\/\/\S+/, "<url>");
       perCommand.set(key, [...(perCommand.get(key) ?? []), w.marks[m + 1]!.at - w.marks[m]!.at]);
     }
-    process.stderr.write(`round ${i}: cold ${c.ms.toFixed(0)} ms, warm ${w.ms.toFixed(0)} ms, git clone by hand ${hand.at(-1)!.toFixed(0)} ms\n`);
+    process.stderr.write(
+      `round ${i}: cold ${c.ms.toFixed(0)} ms, warm ${w.ms.toFixed(0)} ms, git clone by hand ${hand.at(-1)!.toFixed(0)} ms\n`,
+    );
   }
   const c = median(cold.slice(1));
   const w = median(warm.slice(1));

@@ -46,7 +46,13 @@ export async function measureFootprint(
   const started = performance.now();
   const sample = () => {
     const parts = server.rssParts();
-    samples.push({ builds: done, seconds: (performance.now() - started) / 1000, rssMb: server.rss() / MB, anonMb: parts.anon / MB, fileMb: parts.file / MB });
+    samples.push({
+      builds: done,
+      seconds: (performance.now() - started) / 1000,
+      rssMb: server.rss() / MB,
+      anonMb: parts.anon / MB,
+      fileMb: parts.file / MB,
+    });
   };
   let next = 0;
   let done = 0;
@@ -57,8 +63,20 @@ export async function measureFootprint(
     const worker = async () => {
       while (next < shas.length && performance.now() - started < o.budgetMs) {
         const i = next++;
-        const delivery = await pullRequestDelivery(h, { repo: "bench-tiny", dir: repo.dir, number: 5000 + i, sha: shas[i]!, installationId: 1000 + (i % INSTALLATIONS) });
-        const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha: shas[i]!, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
+        const delivery = await pullRequestDelivery(h, {
+          repo: "bench-tiny",
+          dir: repo.dir,
+          number: 5000 + i,
+          sha: shas[i]!,
+          installationId: 1000 + (i % INSTALLATIONS),
+        });
+        const timing = await watchBuild(h, {
+          hookUrl: server.hookUrl,
+          delivery,
+          sha: shas[i]!,
+          contexts: ["ci/check", "ci/test"],
+          checkRun: "pyci",
+        });
         buildMs.push(timing.finalMs);
         done++;
         if (done % SAMPLE_EVERY_BUILDS === 0) {
@@ -73,7 +91,9 @@ export async function measureFootprint(
   }
   sample();
   const seconds = (performance.now() - started) / 1000;
-  progress(`footprint: ${done} builds in ${seconds.toFixed(0)} s, RSS ${samples[0]!.rssMb.toFixed(1)} → ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
+  progress(
+    `footprint: ${done} builds in ${seconds.toFixed(0)} s, RSS ${samples[0]!.rssMb.toFixed(1)} → ${samples.at(-1)!.rssMb.toFixed(1)} MB`,
+  );
 
   // the fit leaves out the first fifth of the run (start-up allocations, JIT, caches filling)
   const fitted = samples.filter((s) => s.builds >= done / 5);
@@ -85,7 +105,8 @@ export async function measureFootprint(
   const projected = perBuildMb * 1000;
   const bound = Math.max(NOISE_MB, NOISE_SHARE * startMb);
   // fewer than MIN_BUILDS builds say nothing about a trend; short of 1,000 a flat line is not yet the target
-  const met = done < MIN_BUILDS || !Number.isFinite(projected) ? null : projected > bound ? false : done >= 1000 ? true : null;
+  const met =
+    done < MIN_BUILDS || !Number.isFinite(projected) ? null : projected > bound ? false : done >= 1000 ? true : null;
   const rows: Row[] = [
     {
       figure: "6. RSS over cheap builds",
@@ -106,7 +127,18 @@ export async function measureFootprint(
         `${done < MIN_BUILDS ? `; under ${MIN_BUILDS} builds: no verdict` : ""}); median cheap build ${(median(buildMs) / 1000).toFixed(2)} s`,
     },
   ];
-  return { rows, detail: { samples: samples.map((s) => ({ builds: s.builds, seconds: round(s.seconds, 1), rssMb: round(s.rssMb, 1), anonMb: round(s.anonMb, 1), fileMb: round(s.fileMb, 1) })) } };
+  return {
+    rows,
+    detail: {
+      samples: samples.map((s) => ({
+        builds: s.builds,
+        seconds: round(s.seconds, 1),
+        rssMb: round(s.rssMb, 1),
+        anonMb: round(s.anonMb, 1),
+        fileMb: round(s.fileMb, 1),
+      })),
+    },
+  };
 }
 
 /** `count` empty commits on top of `repo`'s head (the same tree), made by one `git fast-import`; their SHAs in order. */

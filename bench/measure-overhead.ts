@@ -59,8 +59,20 @@ export async function measureOverhead(
     importHistory(repo, history);
     const prNumber = 300 + i;
     const byPyci = async () => {
-      const delivery = await pullRequestDelivery(h, { repo: name, dir: repo.dir, number: prNumber, sha: repo.sha, action: "opened" });
-      const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha: repo.sha, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
+      const delivery = await pullRequestDelivery(h, {
+        repo: name,
+        dir: repo.dir,
+        number: prNumber,
+        sha: repo.sha,
+        action: "opened",
+      });
+      const timing = await watchBuild(h, {
+        hookUrl: server.hookUrl,
+        delivery,
+        sha: repo.sha,
+        contexts: ["ci/check", "ci/test"],
+        checkRun: "pyci",
+      });
       return { timing, build: await server.build(timing.buildId) };
     };
     const byHand = () => handRun(h, repo, join(h.root, "hand", name));
@@ -73,7 +85,9 @@ export async function measureOverhead(
       pyci = await byPyci();
       hand = await byHand();
     }
-    progress(`overhead rep ${i}${i === 0 ? " (warm-up)" : ""}: pyci ${(pyci.timing.finalMs / 1000).toFixed(1)} s (${stepLine(pyci.build)}), by hand ${(hand.totalMs / 1000).toFixed(1)} s`);
+    progress(
+      `overhead rep ${i}${i === 0 ? " (warm-up)" : ""}: pyci ${(pyci.timing.finalMs / 1000).toFixed(1)} s (${stepLine(pyci.build)}), by hand ${(hand.totalMs / 1000).toFixed(1)} s`,
+    );
     repos.push({ name, repo, prNumber, ...pyci, hand });
   }
   const measured = repos.slice(1);
@@ -100,7 +114,15 @@ export async function measureOverhead(
   ];
   return {
     rows,
-    detail: { builds: repos.map((r) => ({ repo: r.name, warmUp: r === repos[0], ...rounded(r.timing), steps: stepDurations(r.build), hand: r.hand })) },
+    detail: {
+      builds: repos.map((r) => ({
+        repo: r.name,
+        warmUp: r === repos[0],
+        ...rounded(r.timing),
+        steps: stepDurations(r.build),
+        hand: r.hand,
+      })),
+    },
     repos: measured,
   };
 }
@@ -116,7 +138,12 @@ async function handRun(h: Harness, repo: TestRepo, dir: string): Promise<HandRun
   return { cloneMs, pyrightMs, unittestMs, totalMs: cloneMs + pyrightMs + unittestMs };
 }
 
-function timed(cmd: string, args: string[], o: { env: NodeJS.ProcessEnv; cwd: string }, okCodes: number[]): Promise<number> {
+function timed(
+  cmd: string,
+  args: string[],
+  o: { env: NodeJS.ProcessEnv; cwd: string },
+  okCodes: number[],
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(cmd, args, { ...o, stdio: ["ignore", "ignore", "pipe"] });

@@ -26,10 +26,25 @@ export async function measurePending(
     const sha = repo.commit({}, `pending sample ${i}`);
     // each from an installation of its own: pyci paces its writes to one installation (about one a second, as GitHub
     // asks), so that successive builds of one would wait for the previous build's final reports to go out
-    const delivery = await pullRequestDelivery(h, { repo: "bench-tiny", dir: repo.dir, number: 200 + i, sha, installationId: 2000 + i });
-    const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
+    const delivery = await pullRequestDelivery(h, {
+      repo: "bench-tiny",
+      dir: repo.dir,
+      number: 200 + i,
+      sha,
+      installationId: 2000 + i,
+    });
+    const timing = await watchBuild(h, {
+      hookUrl: server.hookUrl,
+      delivery,
+      sha,
+      contexts: ["ci/check", "ci/test"],
+      checkRun: "pyci",
+    });
     if (i > 0) samples.push(timing);
-    if (i % 5 === 0) progress(`pending sample ${i}: ${timing.pendingMs.toFixed(1)} ms to pending, build ${(timing.finalMs / 1000).toFixed(1)} s`);
+    if (i % 5 === 0)
+      progress(
+        `pending sample ${i}: ${timing.pendingMs.toFixed(1)} ms to pending, build ${(timing.finalMs / 1000).toFixed(1)} s`,
+      );
   }
   const pending = samples.map((s) => s.pendingMs);
   const allPending = samples.map((s) => s.allPendingMs);
@@ -66,5 +81,7 @@ export async function measurePending(
 }
 
 export function rounded(t: BuildTiming): Record<string, number | string> {
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, typeof v === "number" ? Math.round(v * 10) / 10 : v]));
+  return Object.fromEntries(
+    Object.entries(t).map(([k, v]) => [k, typeof v === "number" ? Math.round(v * 10) / 10 : v]),
+  );
 }

@@ -30,25 +30,50 @@ export async function measureReuse(
   for (const [i, warm] of warmBuilds.entries()) {
     if (i > 0 && performance.now() > openUntil) break;
     const sha = warm.cold.repo.commit({}, "the same tree again");
-    const delivery = await pullRequestDelivery(h, { repo: warm.cold.name, dir: warm.cold.repo.dir, number: warm.cold.prNumber, sha });
-    const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
+    const delivery = await pullRequestDelivery(h, {
+      repo: warm.cold.name,
+      dir: warm.cold.repo.dir,
+      number: warm.cold.prNumber,
+      sha,
+    });
+    const timing = await watchBuild(h, {
+      hookUrl: server.hookUrl,
+      delivery,
+      sha,
+      contexts: ["ci/check", "ci/test"],
+      checkRun: "pyci",
+    });
     const second = await server.build(timing.buildId);
     again.push({ first: warm.build, second, finalMs: timing.finalMs });
-    progress(`same-tree build ${i}: check ${fmt(stepMs(second, "check"))} (first ${fmt(stepMs(warm.build, "check"))}), build ${fmt(timing.finalMs)}`);
+    progress(
+      `same-tree build ${i}: check ${fmt(stepMs(second, "check"))} (first ${fmt(stepMs(warm.build, "check"))}), build ${fmt(timing.finalMs)}`,
+    );
   }
   const checkReused = again.map((a) => reused(a.second, "check"));
   const check = median(again.map((a) => stepMs(a.second, "check")));
   const checkFirst = median(again.map((a) => stepMs(a.first, "check")));
 
   // docs: the merge, then a re-run of the same commit
-  const merged = await pullRequestDelivery(h, { repo: "bench-docs", dir: docsRepo.dir, number: 900, sha: docsRepo.sha, action: "closed", merged: true });
+  const merged = await pullRequestDelivery(h, {
+    repo: "bench-docs",
+    dir: docsRepo.dir,
+    number: 900,
+    sha: docsRepo.sha,
+    action: "closed",
+    merged: true,
+  });
   const docsWatch = { sha: docsRepo.sha, contexts: ["ci/docs"], checkRun: "pyci docs", hookUrl: server.hookUrl };
   const first = await watchBuild(h, { ...docsWatch, delivery: merged });
   const firstBuild = await server.build(first.buildId);
-  const rerun = await watchBuild(h, { ...docsWatch, delivery: await rerunDelivery(h, { repo: "bench-docs", dir: docsRepo.dir, sha: docsRepo.sha, name: "pyci docs" }) });
+  const rerun = await watchBuild(h, {
+    ...docsWatch,
+    delivery: await rerunDelivery(h, { repo: "bench-docs", dir: docsRepo.dir, sha: docsRepo.sha, name: "pyci docs" }),
+  });
   const rerunBuild = await server.build(rerun.buildId);
   const docsReused = reused(rerunBuild, "docs");
-  progress(`docs: first ${fmt(stepMs(firstBuild, "docs"))}, re-run ${fmt(stepMs(rerunBuild, "docs"))}${docsReused ? " (reused)" : ""}`);
+  progress(
+    `docs: first ${fmt(stepMs(firstBuild, "docs"))}, re-run ${fmt(stepMs(rerunBuild, "docs"))}${docsReused ? " (reused)" : ""}`,
+  );
 
   const rows: Row[] = [
     {
@@ -79,8 +104,15 @@ export async function measureReuse(
   return {
     rows,
     detail: {
-      check: again.map((a) => ({ first: stepDurations(a.first), second: stepDurations(a.second), secondSummary: a.second.steps.find((s) => s.name === "check")?.summary })),
-      docs: { first: { ...rounded(first), steps: stepDurations(firstBuild) }, rerun: { ...rounded(rerun), steps: stepDurations(rerunBuild) } },
+      check: again.map((a) => ({
+        first: stepDurations(a.first),
+        second: stepDurations(a.second),
+        secondSummary: a.second.steps.find((s) => s.name === "check")?.summary,
+      })),
+      docs: {
+        first: { ...rounded(first), steps: stepDurations(firstBuild) },
+        rerun: { ...rounded(rerun), steps: stepDurations(rerunBuild) },
+      },
     },
   };
 }

@@ -34,10 +34,18 @@ export async function measureWarm(
     if (i > 0 && performance.now() > openUntil) break;
     const sha = cold.repo.commit(touchedModule(7, `warm build ${i}`), "change one module");
     const delivery = await pullRequestDelivery(h, { repo: cold.name, dir: cold.repo.dir, number: cold.prNumber, sha });
-    const timing = await watchBuild(h, { hookUrl: server.hookUrl, delivery, sha, contexts: ["ci/check", "ci/test"], checkRun: "pyci" });
+    const timing = await watchBuild(h, {
+      hookUrl: server.hookUrl,
+      delivery,
+      sha,
+      contexts: ["ci/check", "ci/test"],
+      checkRun: "pyci",
+    });
     const build = await server.build(timing.buildId);
     builds.push({ cold, sha, timing, build });
-    progress(`warm build ${i}: checkout ${fmt(stepMs(build, "checkout"))} (cold ${fmt(stepMs(cold.build, "checkout"))}), build ${fmt(timing.finalMs)}`);
+    progress(
+      `warm build ${i}: checkout ${fmt(stepMs(build, "checkout"))} (cold ${fmt(stepMs(cold.build, "checkout"))}), build ${fmt(timing.finalMs)}`,
+    );
   }
   const warm = median(builds.map((b) => stepMs(b.build, "checkout")));
   const cold = median(builds.map((b) => stepMs(b.cold.build, "checkout")));
@@ -72,5 +80,9 @@ export async function measureWarm(
         "over the server's kept SSH connection; on loopback both are mostly fixed costs (a git session, its negotiation, the checkout of the files)",
     },
   ];
-  return { rows, detail: { builds: builds.map((b) => ({ repo: b.cold.name, ...rounded(b.timing), steps: stepDurations(b.build) })) }, builds };
+  return {
+    rows,
+    detail: { builds: builds.map((b) => ({ repo: b.cold.name, ...rounded(b.timing), steps: stepDurations(b.build) })) },
+    builds,
+  };
 }

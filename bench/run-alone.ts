@@ -15,7 +15,8 @@ export function runAlone(
   const main = async () => {
     const began = performance.now();
     const loadAtStart = loadavg()[0]!;
-    const progress = (msg: string) => process.stderr.write(`[${label} ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
+    const progress = (msg: string) =>
+      process.stderr.write(`[${label} ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
     const h = await startHarness();
     try {
       const result = await measure(h, progress);
@@ -37,7 +38,9 @@ export function runAlone(
   main().then(
     () => process.exit(0),
     (error: unknown) => {
-      process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exit(1);
     },
   );

@@ -18,7 +18,13 @@ runAlone("footprint", "BENCH_FOOTPRINT_DETAIL", async (h, progress) => {
     const tiny = h.repo("bench-tiny", tinyProject());
     await watchBuild(h, {
       hookUrl: server.hookUrl,
-      delivery: await pullRequestDelivery(h, { repo: "bench-tiny", dir: tiny.dir, number: 1, sha: tiny.sha, action: "opened" }),
+      delivery: await pullRequestDelivery(h, {
+        repo: "bench-tiny",
+        dir: tiny.dir,
+        number: 1,
+        sha: tiny.sha,
+        action: "opened",
+      }),
       sha: tiny.sha,
       contexts: ["ci/check", "ci/test"],
       checkRun: "pyci",

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { startBenchServer, type BenchServer } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
 import { envInt } from "./env-int.js";
-import { startHarness, } from "./harness.js";
+import { startHarness } from "./harness.js";
 import { measureAck } from "./measure-ack.js";
 import { measureFootprint } from "./measure-footprint.js";
 import { measureOverhead } from "./measure-overhead.js";
@@ -44,7 +44,8 @@ async function main(): Promise<void> {
   const budgetMs = envInt("BENCH_BUDGET_S", 570) * 1000;
   const deadline = began + budgetMs;
   const share = (fraction: number) => began + fraction * budgetMs;
-  const progress = (msg: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
+  const progress = (msg: string) =>
+    process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
   const rows: Row[] = [];
   const detail: Record<string, unknown> = {};
 
@@ -65,14 +66,22 @@ async function main(): Promise<void> {
     const tiny = h.repo("bench-tiny", tinyProject());
     const first = await watchBuild(h, {
       hookUrl: server.hookUrl,
-      delivery: await pullRequestDelivery(h, { repo: "bench-tiny", dir: tiny.dir, number: 1, sha: tiny.sha, action: "opened" }),
+      delivery: await pullRequestDelivery(h, {
+        repo: "bench-tiny",
+        dir: tiny.dir,
+        number: 1,
+        sha: tiny.sha,
+        action: "opened",
+      }),
       sha: tiny.sha,
       contexts: ["ci/check", "ci/test"],
       checkRun: "pyci",
     });
     await sleep(2000);
     const idleMb = server.rss() / MB;
-    progress(`main server: RSS ${startedMb.toFixed(1)} MB after start-up, ${idleMb.toFixed(1)} MB idle after one build (${(first.finalMs / 1000).toFixed(1)} s)`);
+    progress(
+      `main server: RSS ${startedMb.toFixed(1)} MB after start-up, ${idleMb.toFixed(1)} MB idle after one build (${(first.finalMs / 1000).toFixed(1)} s)`,
+    );
     rows.push({
       figure: "6. Idle RSS",
       target: "< 120 MB",
@@ -87,12 +96,23 @@ async function main(): Promise<void> {
     });
 
     // 4. time to pending
-    const pending = await measurePending(h, server, tiny, { max: 40, budgetMs: envInt("BENCH_PENDING_S", 60) * 1000 }, progress);
+    const pending = await measurePending(
+      h,
+      server,
+      tiny,
+      { max: 40, budgetMs: envInt("BENCH_PENDING_S", 60) * 1000 },
+      progress,
+    );
     rows.push(...pending.rows);
     detail.pending = pending.detail;
 
     // 5. overhead
-    const overhead = await measureOverhead(h, server, { reps: envInt("BENCH_REPS", 3), openUntil: share(0.5) }, progress);
+    const overhead = await measureOverhead(
+      h,
+      server,
+      { reps: envInt("BENCH_REPS", 3), openUntil: share(0.5) },
+      progress,
+    );
     rows.push(...overhead.rows);
     detail.overhead = overhead.detail;
 
@@ -102,7 +122,14 @@ async function main(): Promise<void> {
     detail.warm = warm.detail;
 
     // 7. no repeated work
-    const reuse = await measureReuse(h, server, warm.builds, h.repo("bench-docs", docsProject()), share(0.72), progress);
+    const reuse = await measureReuse(
+      h,
+      server,
+      warm.builds,
+      h.repo("bench-docs", docsProject()),
+      share(0.72),
+      progress,
+    );
     rows.push(...reuse.rows);
     detail.reuse = reuse.detail;
 
@@ -111,12 +138,22 @@ async function main(): Promise<void> {
       h,
       server,
       tiny,
-      { max: envInt("BENCH_FOOTPRINT_BUILDS", 1000), budgetMs: Math.max(20_000, Math.min(envInt("BENCH_FOOTPRINT_S", 400) * 1000, deadline - performance.now() - 20_000)) },
+      {
+        max: envInt("BENCH_FOOTPRINT_BUILDS", 1000),
+        budgetMs: Math.max(
+          20_000,
+          Math.min(envInt("BENCH_FOOTPRINT_S", 400) * 1000, deadline - performance.now() - 20_000),
+        ),
+      },
       progress,
     );
     rows.push(...footprint.rows);
     detail.footprint = footprint.detail;
-    detail.fakeGitHub = { requests: h.fake.requests.length, violations: h.fake.violations.slice(0, 20), unexpected: h.fake.unexpected.length };
+    detail.fakeGitHub = {
+      requests: h.fake.requests.length,
+      violations: h.fake.violations.slice(0, 20),
+      unexpected: h.fake.unexpected.length,
+    };
   } catch (error) {
     if (server) process.stderr.write(`--- server output (tail) ---\n${server.process.output().slice(-6000)}\n`);
     throw error;
@@ -128,16 +165,26 @@ async function main(): Promise<void> {
   // 9. the table
   const results: Results = {
     date: new Date().toISOString(),
-    commit: git("rev-parse", "--short", "HEAD") + (git("status", "--porcelain", "--untracked-files=no", "--", "src") ? "+dirty" : ""),
+    commit:
+      git("rev-parse", "--short", "HEAD") +
+      (git("status", "--porcelain", "--untracked-files=no", "--", "src") ? "+dirty" : ""),
     machine: {
       ...machineSummary(loadAtStart),
       node: process.version,
       git: git("--version"),
       python: execFileSync("python3", ["--version"], { encoding: "utf8" }).trim(),
-      pyright: execFileSync(fileURLToPath(new URL("../node_modules/.bin/pyright", import.meta.url)), ["--version"], { encoding: "utf8" }).trim(),
+      pyright: execFileSync(fileURLToPath(new URL("../node_modules/.bin/pyright", import.meta.url)), ["--version"], {
+        encoding: "utf8",
+      }).trim(),
     },
     durationS: Math.round((performance.now() - began) / 1000),
-    rows: rows.map((r) => ({ ...r, measured: round(r.measured), ...(r.p99 !== undefined ? { p99: round(r.p99) } : {}), ...(r.baseline !== undefined ? { baseline: round(r.baseline) } : {}), ...(r.ratio !== undefined ? { ratio: round(r.ratio, 3) } : {}) })),
+    rows: rows.map((r) => ({
+      ...r,
+      measured: round(r.measured),
+      ...(r.p99 !== undefined ? { p99: round(r.p99) } : {}),
+      ...(r.baseline !== undefined ? { baseline: round(r.baseline) } : {}),
+      ...(r.ratio !== undefined ? { ratio: round(r.ratio, 3) } : {}),
+    })),
     detail,
   };
   writeResults(RESULTS, results);

@@ -45,13 +45,19 @@ export function formatTable(results: Results): string {
     r.target,
     value(r.measured, r.unit),
     r.p99 === undefined ? "" : value(r.p99, r.unit),
-    r.baseline === undefined ? "" : `${value(r.baseline, r.baselineUnit ?? r.unit)}${r.baselineWhat ? ` ${r.baselineWhat}` : ""}`,
+    r.baseline === undefined
+      ? ""
+      : `${value(r.baseline, r.baselineUnit ?? r.unit)}${r.baselineWhat ? ` ${r.baselineWhat}` : ""}`,
     r.ratio === undefined ? "" : fixed(r.ratio, 2),
     String(r.n),
     r.met === null ? (r.target === "—" ? "—" : "?") : r.met ? "yes" : "NO",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const row = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   const notes = results.rows.filter((r) => r.note).map((r) => `- ${r.figure}: ${r.note}`);
   return [
     `pyci benchmark, ${results.date}, commit ${results.commit}, ${results.machine.cpus} cores (${results.machine.cpuModel}), ` +

@@ -43,21 +43,32 @@ export async function watchBuild(h: Harness, o: WatchOptions): Promise<BuildTimi
   const latest = (list: StatusRecord[], context: string) => list.filter((s) => s.body.context === context).at(-1);
   // a check run touched since the delivery: created, or updated by a re-run
   const runs = () =>
-    fake.checkRuns.filter((r) => r.fields.head_sha === o.sha && r.fields.name === o.checkRun && r.history.length > (runsBefore.get(r.id) ?? 0));
+    fake.checkRuns.filter(
+      (r) =>
+        r.fields.head_sha === o.sha && r.fields.name === o.checkRun && r.history.length > (runsBefore.get(r.id) ?? 0),
+    );
 
   const settled = fake.waitFor(() => {
     if (Number.isNaN(started)) return false;
     const now = performance.now() - started;
     const list = mine();
     if (marks.pending === undefined && list.some((s) => s.body.state === "pending")) marks.pending = now;
-    if (marks.allPending === undefined && o.contexts.every((c) => list.some((s) => s.body.context === c && s.body.state === "pending")) && runs().length > 0) {
+    if (
+      marks.allPending === undefined &&
+      o.contexts.every((c) => list.some((s) => s.body.context === c && s.body.state === "pending")) &&
+      runs().length > 0
+    ) {
       marks.allPending = now;
     }
     const finals = o.contexts.map((c) => latest(list, c));
-    const final = finals.every((s) => s && s.body.state !== "pending") && runs().some((r) => r.fields.status === "completed");
+    const final =
+      finals.every((s) => s && s.body.state !== "pending") && runs().some((r) => r.fields.status === "completed");
     if (final) {
       marks.final = now;
-      buildId = String(finals[0]!.body.target_url ?? "").split("/").at(-1) ?? "";
+      buildId =
+        String(finals[0]!.body.target_url ?? "")
+          .split("/")
+          .at(-1) ?? "";
     }
     return final;
   }, o.timeoutMs ?? 300_000);

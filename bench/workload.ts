@@ -59,7 +59,10 @@ export function docsProject(): Record<string, string> {
     "docs/conf.py": "project = 'calc'\nextensions: list[str] = []\n",
     "docs/index.rst": `Calc\n====\n\n.. toctree::\n\n${pages.map((p) => `   ${p}`).join("\n")}\n`,
     ...Object.fromEntries(
-      pages.map((p) => [`docs/${p}.rst`, `${p[0]!.toUpperCase()}${p.slice(1)}\n${"=".repeat(p.length)}\n\n${"Call ``add`` to add two numbers. ".repeat(20)}\n`]),
+      pages.map((p) => [
+        `docs/${p}.rst`,
+        `${p[0]!.toUpperCase()}${p.slice(1)}\n${"=".repeat(p.length)}\n\n${"Call ``add`` to add two numbers. ".repeat(20)}\n`,
+      ]),
     ),
   };
 }
@@ -82,7 +85,11 @@ export function projectHistory(commits: number): Record<string, string>[] {
     const changed: Record<string, string> = {};
     for (let j = 0; j < 3; j++) {
       const i = next() % MODULES;
-      const changelog = Array.from({ length: 30 + (next() % 60) }, (_, n) => `# change ${k}.${n}: ${WORDS[next() % WORDS.length]} ${WORDS[next() % WORDS.length]} ${next().toString(36)}`);
+      const changelog = Array.from(
+        { length: 30 + (next() % 60) },
+        (_, n) =>
+          `# change ${k}.${n}: ${WORDS[next() % WORDS.length]} ${WORDS[next() % WORDS.length]} ${next().toString(36)}`,
+      );
       changed[`inventory/${moduleName(i)}.py`] = `${changelog.join("\n")}\n${moduleSource(i, `history ${k}`)}`;
     }
     history.push(changed);
@@ -90,7 +97,22 @@ export function projectHistory(commits: number): Record<string, string>[] {
   return history;
 }
 
-const WORDS = ["restock", "price", "shelf", "section", "report", "parse", "tag", "quantity", "sku", "total", "cheapest", "fix", "refactor", "typing"];
+const WORDS = [
+  "restock",
+  "price",
+  "shelf",
+  "section",
+  "report",
+  "parse",
+  "tag",
+  "quantity",
+  "sku",
+  "total",
+  "cheapest",
+  "fix",
+  "refactor",
+  "typing",
+];
 
 function moduleName(i: number): string {
   return `mod_${String(i).padStart(3, "0")}`;
@@ -188,7 +210,7 @@ function moduleSource(i: number, note?: string): string {
     `    lines = [f"section ${i}: {len(items)} items"]`,
     "    for item in sorted(items, key=lambda it: it.sku):",
     '        lines.append(f"  {item.sku:<10} {item.quantity:>5} x {item.price:8.2f} = {item.value():10.2f}")',
-    "    return \"\\n\".join(lines)",
+    '    return "\\n".join(lines)',
     "",
   ];
   if (dep) {
@@ -210,7 +232,10 @@ function testSource(i: number): string {
     ["restock", `self.assertEqual(${cls}("a", 1.0, 1).restocked(2).quantity, 3)`],
     ["restock_negative", `self.assertRaises(ValueError, ${cls}("a", 1.0).restocked, -1)`],
     ["tagged", `self.assertTrue(${cls}("a", 1.0, tags=("x",)).tagged("x"))`],
-    ["shelf", `shelf: Shelf[int] = Shelf("s")\n        shelf.put(${i})\n        self.assertEqual((len(shelf), shelf.take(), shelf.take()), (1, ${i}, None))`],
+    [
+      "shelf",
+      `shelf: Shelf[int] = Shelf("s")\n        shelf.put(${i})\n        self.assertEqual((len(shelf), shelf.take(), shelf.take()), (1, ${i}, None))`,
+    ],
     ["total", `self.assertEqual(total_value([${cls}("a", 1.25), ${cls}("b", 2.5)]), 3.75)`],
     ["cheapest", `self.assertEqual(cheapest([${cls}("a", 3.0), ${cls}("b", 1.0)]), ${cls}("b", 1.0))`],
     ["by_tag", `self.assertEqual(sorted(by_tag([${cls}("a", 1.0, tags=("x", "y"))])), ["x", "y"])`],

@@ -42,7 +42,16 @@ async function main(): Promise<number> {
     const store = new BuildStore(env.config.dataDir);
     const queue = new BuildQueue(env.config.concurrency);
     const outcome = new ActionsOutcome();
-    await run(createActionsApp(env.config, { store, queue, workspace: env.workspace, runUrl: env.runUrl, secrets: [env.token], outcome }));
+    await run(
+      createActionsApp(env.config, {
+        store,
+        queue,
+        workspace: env.workspace,
+        runUrl: env.runUrl,
+        secrets: [env.token],
+        outcome,
+      }),
+    );
 
     // 4.
     await queue.onIdle();
@@ -71,7 +80,9 @@ function removeTempRoot(dir: string): void {
   try {
     rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   } catch (error) {
-    process.stdout.write(`::warning title=pyci::${escapeData(`could not remove ${dir}: ${(error as Error).message}`)}\n`);
+    process.stdout.write(
+      `::warning title=pyci::${escapeData(`could not remove ${dir}: ${(error as Error).message}`)}\n`,
+    );
   }
 }
 

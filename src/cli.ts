@@ -40,7 +40,11 @@ not run a step (or on bad usage).`;
 
 type Output = { write(text: string): void; isTTY?: boolean };
 
-export async function main(argv: string[], out: Output = process.stdout, err: Output = process.stderr): Promise<number> {
+export async function main(
+  argv: string[],
+  out: Output = process.stdout,
+  err: Output = process.stderr,
+): Promise<number> {
   const parsed = parseCommandLine(argv, err);
   if (!parsed) return 2;
   const [command, target, ...extra] = parsed.positionals;
@@ -62,7 +66,11 @@ export async function main(argv: string[], out: Output = process.stdout, err: Ou
     return 2;
   }
   const docsOut = parsed.values.docs ? resolve(parsed.values.out ?? "pyci-docs") : undefined;
-  return runLocal({ target, ref: parsed.values.ref, verbose: parsed.values.verbose ?? false, timeoutMs: timeout * 1000, docsOut }, out, err);
+  return runLocal(
+    { target, ref: parsed.values.ref, verbose: parsed.values.verbose ?? false, timeoutMs: timeout * 1000, docsOut },
+    out,
+    err,
+  );
 }
 
 /** The command line, or undefined when it cannot be read (said on `err`, with the usage). */
@@ -106,11 +114,15 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
   const workspace = await createWorkspace(workRoot);
   const progress = new Progress(out);
   const mask = maskSecrets([]);
-  const openLog = (step: string) => openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined);
+  const openLog = (step: string) =>
+    openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined);
   const steps: StepResult[] = [];
   try {
     // 1 + 2. the code
-    const isDir = await stat(options.target).then((s) => s.isDirectory(), () => false);
+    const isDir = await stat(options.target).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     const fetchLog = openLog("checkout");
     const started = performance.now();
     try {
@@ -119,7 +131,14 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
         fetchLog.write(`Copied ${files} files of the working tree of ${resolve(options.target)}\n`);
       } else {
         const url = isDir ? resolve(options.target) : options.target;
-        await checkout(workspace, { workRoot, buildId: id, source: { protocol: "local", url }, ...(options.ref ? { ref: options.ref } : {}), log: fetchLog, timeoutMs: options.timeoutMs });
+        await checkout(workspace, {
+          workRoot,
+          buildId: id,
+          source: { protocol: "local", url },
+          ...(options.ref ? { ref: options.ref } : {}),
+          log: fetchLog,
+          timeoutMs: options.timeoutMs,
+        });
       }
     } catch (error) {
       fetchLog.write(`${(error as Error).message}\n`);
@@ -128,7 +147,13 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
       return 2;
     }
     fetchLog.close();
-    steps.push({ name: "checkout", state: "success", summary: isDir && !options.ref ? "Working tree copied" : `Checked out ${options.ref ?? "HEAD"}`, exitCode: 0, durationMs: Math.round(performance.now() - started) });
+    steps.push({
+      name: "checkout",
+      state: "success",
+      summary: isDir && !options.ref ? "Working tree copied" : `Checked out ${options.ref ?? "HEAD"}`,
+      exitCode: 0,
+      durationMs: Math.round(performance.now() - started),
+    });
 
     // 3. the repository's own config
     let repoConfig: RepoConfig;

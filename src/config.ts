@@ -74,17 +74,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const secret = env.WEBHOOK_SECRET;
   if (production && (!secret || secret === "development")) {
     problems.push(
-      "WEBHOOK_SECRET is missing (or is Probot's default \"development\"). Set it to the webhook secret of your GitHub App; pyci does not accept unsigned deliveries in production.",
+      'WEBHOOK_SECRET is missing (or is Probot\'s default "development"). Set it to the webhook secret of your GitHub App; pyci does not accept unsigned deliveries in production.',
     );
   }
   if (env.PRIVATE_KEY_PATH && !readable(env.PRIVATE_KEY_PATH)) {
-    problems.push(`PRIVATE_KEY_PATH=${env.PRIVATE_KEY_PATH} cannot be read. Point it at the .pem file downloaded from your GitHub App's settings.`);
+    problems.push(
+      `PRIVATE_KEY_PATH=${env.PRIVATE_KEY_PATH} cannot be read. Point it at the .pem file downloaded from your GitHub App's settings.`,
+    );
   }
 
   const port = env.PORT ?? "3000";
   let publicUrl = env.CI_PUBLIC_URL?.trim();
   if (!publicUrl) {
-    if (production) problems.push("CI_PUBLIC_URL is missing. Set it to the base URL where GitHub users can reach this server (e.g. https://ci.example.com); status and check-run links point there.");
+    if (production)
+      problems.push(
+        "CI_PUBLIC_URL is missing. Set it to the base URL where GitHub users can reach this server (e.g. https://ci.example.com); status and check-run links point there.",
+      );
     publicUrl = `http://localhost:${port}`;
   } else if (!isHttpUrl(publicUrl)) {
     problems.push(`CI_PUBLIC_URL=${publicUrl} is not an http(s) URL.`);
@@ -92,7 +97,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const sshKeyPath = env.CI_SSH_KEY_PATH?.trim() || undefined;
   if (sshKeyPath && !readable(sshKeyPath)) {
-    problems.push(`CI_SSH_KEY_PATH=${sshKeyPath} cannot be read. Point it at the private key of a deploy key (or machine user) that can clone your repositories.`);
+    problems.push(
+      `CI_SSH_KEY_PATH=${sshKeyPath} cannot be read. Point it at the private key of a deploy key (or machine user) that can clone your repositories.`,
+    );
   }
   const protocol = env.CI_CLONE_PROTOCOL?.trim() || (sshKeyPath ? "ssh" : "https");
   if (protocol !== "ssh" && protocol !== "https") {
@@ -102,7 +109,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const knownHostsPath = env.CI_SSH_KNOWN_HOSTS?.trim() || GITHUB_KNOWN_HOSTS;
   if (!readable(knownHostsPath)) {
-    problems.push(`CI_SSH_KNOWN_HOSTS=${knownHostsPath} cannot be read. It must hold the host keys of your git server (GitHub.com's are built in).`);
+    problems.push(
+      `CI_SSH_KNOWN_HOSTS=${knownHostsPath} cannot be read. It must hold the host keys of your git server (GitHub.com's are built in).`,
+    );
   }
 
   const concurrency = positiveInt(env, "CI_CONCURRENCY", availableParallelism(), problems);
@@ -123,7 +132,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const forkPolicy = oneOf(env, "CI_FORK_POLICY", ["approve", "run", "skip"] as const, problems);
   const sandbox = oneOf(env, "CI_SANDBOX", ["auto", "bwrap", "user", "off"] as const, problems);
   const sandboxUids = parseUidRange(env.CI_SANDBOX_UIDS?.trim() || DEFAULT_SANDBOX_UIDS);
-  if (!sandboxUids) problems.push(`CI_SANDBOX_UIDS=${env.CI_SANDBOX_UIDS} must be a range of uids no account uses, such as ${DEFAULT_SANDBOX_UIDS} (the first at least 1000).`);
+  if (!sandboxUids)
+    problems.push(
+      `CI_SANDBOX_UIDS=${env.CI_SANDBOX_UIDS} must be a range of uids no account uses, such as ${DEFAULT_SANDBOX_UIDS} (the first at least 1000).`,
+    );
   if (env.CI_SANDBOX_USER?.trim()) {
     problems.push(
       `CI_SANDBOX_USER is no longer read: each build runs as a uid of its own from CI_SANDBOX_UIDS (default ${DEFAULT_SANDBOX_UIDS}), so that builds cannot reach each other. Remove CI_SANDBOX_USER.`,
@@ -134,7 +146,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems);
   const webhookBuffer = positiveInt(env, "CI_WEBHOOK_BUFFER", 64, problems);
   if (webhookBuffer < WEBHOOK_BUFFER_MIN) {
-    problems.push(`CI_WEBHOOK_BUFFER=${webhookBuffer} is below ${WEBHOOK_BUFFER_MIN} (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused.`);
+    problems.push(
+      `CI_WEBHOOK_BUFFER=${webhookBuffer} is below ${WEBHOOK_BUFFER_MIN} (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused.`,
+    );
   }
   const liveClientsPerBuild = positiveInt(env, "CI_LIVE_CLIENTS_PER_BUILD", 20, problems);
   const liveClients = positiveInt(env, "CI_LIVE_CLIENTS", 200, problems);
@@ -186,7 +200,12 @@ const DEFAULT_SANDBOX_UIDS = "900000-965535";
 const DEFAULT_UID_RANGE: UidRange = { first: 900_000, count: 65_536 };
 
 /** One of `values`; the first is the default. */
-function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly [T, ...T[]], problems: string[]): T {
+function oneOf<T extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  values: readonly [T, ...T[]],
+  problems: string[],
+): T {
   const raw = env[name]?.trim();
   if (!raw) return values[0];
   if ((values as readonly string[]).includes(raw)) return raw as T;
@@ -220,7 +239,9 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number, pro
 function atLeast(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, problems: string[]): number {
   const value = positiveInt(env, name, fallback, problems);
   if (value >= min) return value;
-  problems.push(`${name}=${value} is too few for a build (threads count, and pyright alone runs more than a dozen); it must be at least ${min}.`);
+  problems.push(
+    `${name}=${value} is too few for a build (threads count, and pyright alone runs more than a dozen); it must be at least ${min}.`,
+  );
   return fallback;
 }
 
@@ -242,7 +263,9 @@ function size(env: NodeJS.ProcessEnv, name: string, fallback: number, min: numbe
   const unit = match[2]?.toLowerCase() as keyof typeof UNITS | undefined;
   const bytes = Math.floor(Number(match[1]) * (unit ? UNITS[unit] : MIB));
   if (bytes < min) {
-    problems.push(`${name}=${raw} is less than the ${min / MIB} MiB a build needs (a number without a unit is MiB: write 4G for 4 GiB).`);
+    problems.push(
+      `${name}=${raw} is less than the ${min / MIB} MiB a build needs (a number without a unit is MiB: write 4G for 4 GiB).`,
+    );
     return fallback;
   }
   return bytes;

@@ -44,13 +44,22 @@ export interface AppOptions {
 /** The Probot app of the server: wiring only (the handlers, resuming interrupted builds, and the pages, API, badges and metrics as HTTP routes). */
 export function createApp(config: Config, options: AppOptions = {}): ApplicationFunction {
   return (app, { addHandler }) => {
-    const store = new BuildStore(config.dataDir, { retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds }, log: app.log });
+    const store = new BuildStore(config.dataDir, {
+      retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds },
+      log: app.log,
+    });
     const queue = options.queue ?? new BuildQueue(config.concurrency);
     // statuses and check-run updates GitHub fails for now are kept and retried (README: When GitHub is down)
-    const outbox = new GitHubOutbox({ store: new OutboxStore(config.dataDir), octokitFor: (id) => octokitFor(id), log: app.log });
+    const outbox = new GitHubOutbox({
+      store: new OutboxStore(config.dataDir),
+      octokitFor: (id) => octokitFor(id),
+      log: app.log,
+    });
     const metrics = createMetrics({ store, queue, outbox });
     // one Octokit per installation, for every build and write (it renews its own token)
-    const octokitFor = octokitPerInstallation(async (installationId) => countApiErrors(await app.auth(installationId), metrics));
+    const octokitFor = octokitPerInstallation(async (installationId) =>
+      countApiErrors(await app.auth(installationId), metrics),
+    );
     const deps: BuildDeps = {
       config,
       store,
@@ -67,7 +76,8 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     if (options.resumeInterrupted) {
       // the steps of a killed process may still run: they must not race their builds' re-runs
       const killed = killLeftoverProcesses(config.workDir);
-      if (killed.length > 0) app.log.warn({ pids: killed }, "killed processes an earlier pyci left running in its checkouts");
+      if (killed.length > 0)
+        app.log.warn({ pids: killed }, "killed processes an earlier pyci left running in its checkouts");
       void resumeBuilds(deps);
     }
     if (options.control) {
@@ -77,9 +87,16 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     }
     outbox.start();
     registerHandlers(app, deps);
-    addHandler(buildRoutes(store, { log: app.log, liveClients: new LiveClients({ perBuild: config.liveClientsPerBuild, total: config.liveClients }) }));
+    addHandler(
+      buildRoutes(store, {
+        log: app.log,
+        liveClients: new LiveClients({ perBuild: config.liveClientsPerBuild, total: config.liveClients }),
+      }),
+    );
     addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));
     addHandler(badgeRoutes(store, config.publicBadges));
-    addHandler(opsRoutes({ store, workDir: config.workDir, registry: metrics.registry, adminToken: config.adminToken }));
+    addHandler(
+      opsRoutes({ store, workDir: config.workDir, registry: metrics.registry, adminToken: config.adminToken }),
+    );
   };
 }

@@ -16,7 +16,13 @@ export const REDACTED = ["req.headers.authorization", 'req.headers["proxy-author
  * replaced by "[redacted]". Pass it to Probot's run() as `log`.
  */
 export async function createServerLog(env: NodeJS.ProcessEnv = process.env): Promise<Logger> {
-  const logFormat = env.LOG_FORMAT ? (env.LOG_FORMAT === "pretty" ? "pretty" : "json") : env.NODE_ENV === "production" ? "json" : "pretty";
+  const logFormat = env.LOG_FORMAT
+    ? env.LOG_FORMAT === "pretty"
+      ? "pretty"
+      : "json"
+    : env.NODE_ENV === "production"
+      ? "json"
+      : "pretty";
   const transform = await getTransformStream({
     logFormat,
     logLevelInString: env.LOG_LEVEL_IN_STRING === "true",
@@ -25,7 +31,12 @@ export async function createServerLog(env: NodeJS.ProcessEnv = process.env): Pro
   // as Probot does: pino writes to its transform, which formats (and reports to Sentry) onto stdout
   transform.pipe(pino.destination(1) as unknown as NodeJS.WritableStream);
   return pino(
-    { level: env.LOG_LEVEL || "info", name: "probot", messageKey: env.LOG_MESSAGE_KEY || "msg", redact: { paths: REDACTED, censor: "[redacted]" } },
+    {
+      level: env.LOG_LEVEL || "info",
+      name: "probot",
+      messageKey: env.LOG_MESSAGE_KEY || "msg",
+      redact: { paths: REDACTED, censor: "[redacted]" },
+    },
     transform,
   );
 }

@@ -50,10 +50,12 @@ async function main(): Promise<void> {
     log.warn({ err }, "could not remove the build cgroups an earlier run left");
     return [];
   });
-  if (cgroups.length > 0) console.error(`pyci: removed ${cgroups.length} build cgroup(s) an earlier run left, and their processes`);
+  if (cgroups.length > 0)
+    console.error(`pyci: removed ${cgroups.length} build cgroup(s) an earlier run left, and their processes`);
   if (process.getuid?.() === 0) {
     const uids = await killLeftoverBuildUids(config.sandboxUids);
-    if (uids.length > 0) console.error(`pyci: killed the processes of ${uids.length} build uid(s) an earlier run left running`);
+    if (uids.length > 0)
+      console.error(`pyci: killed the processes of ${uids.length} build uid(s) an earlier run left running`);
   }
   const swept = await sweepWorkspaces(config.workDir);
   if (swept > 0) console.error(`pyci: removed ${swept} checkout(s) left behind by an earlier run`);
@@ -68,17 +70,26 @@ async function main(): Promise<void> {
   for (const warning of sandbox.warnings) log.warn({ warning }, "sandbox warning");
   // what holds each build to CI_BUILD_* (README: Limits)
   const layout = await buildCgroupLayout();
-  if (layout.kind === "none") log.warn({ reason: layout.reason }, "no cgroup for builds: memory and processes are bounded per process (rlimits), not per build");
+  if (layout.kind === "none")
+    log.warn(
+      { reason: layout.reason },
+      "no cgroup for builds: memory and processes are bounded per process (rlimits), not per build",
+    );
   else log.info({ cgroups: layout.kind, limits: config.buildLimits }, "each build gets a cgroup of its own");
   // who starts the builds' processes (README: Starting processes)
   if (await spawnHelper()) log.info("processes are started by the spawn helper (python/pyci_spawner.py)");
-  else log.warn("processes are started by the server itself: the spawn helper is off or cannot run here (python3 3.9+ on Linux 5.3+)");
+  else
+    log.warn(
+      "processes are started by the server itself: the spawn helper is off or cannot run here (python3 3.9+ on Linux 5.3+)",
+    );
 
   // 3. registration
   if (!options.appId || !options.privateKey) {
     if (config.production) {
       throw new ConfigError([
-        options.appId ? "The App's private key is missing. Set PRIVATE_KEY, or PRIVATE_KEY_PATH to the .pem file from the GitHub App's settings." : "APP_ID is missing. Set it to your GitHub App's id.",
+        options.appId
+          ? "The App's private key is missing. Set PRIVATE_KEY, or PRIVATE_KEY_PATH to the .pem file from the GitHub App's settings."
+          : "APP_ID is missing. Set it to your GitHub App's id.",
       ]);
     }
     await run(() => undefined, { log });
@@ -86,10 +97,22 @@ async function main(): Promise<void> {
   }
 
   // 4. the app; builds a killed or crashed run left queued or running are resumed (README: Restarts)
-  const probot = new Probot({ appId: options.appId, privateKey: options.privateKey, secret: options.secret, baseUrl: options.baseUrl, redisConfig: options.redisConfig, log, Octokit: PyciOctokit });
+  const probot = new Probot({
+    appId: options.appId,
+    privateKey: options.privateKey,
+    secret: options.secret,
+    baseUrl: options.baseUrl,
+    redisConfig: options.redisConfig,
+    log,
+    Octokit: PyciOctokit,
+  });
   const appRoutes: Route[] = [];
   const control: AppControl = {};
-  const app = createApp(config, { secrets: [...secretsOf(options), ...knownSecrets(process.env, config.sshKeyPath)], resumeInterrupted: true, control });
+  const app = createApp(config, {
+    secrets: [...secretsOf(options), ...knownSecrets(process.env, config.sshKeyPath)],
+    resumeInterrupted: true,
+    control,
+  });
   await probot.load(app, { cwd: process.cwd(), addHandler: (route) => appRoutes.push(route) });
 
   // 5. the HTTP server
@@ -124,7 +147,9 @@ async function main(): Promise<void> {
 
 /** Masked in every stored log: the webhook secret and the private key, line by line (logs are masked a line at a time). */
 function secretsOf(options: ServerOptions): string[] {
-  const keyLines = (options.privateKey ?? "").split("\n").filter((line) => line.length >= 16 && !line.startsWith("-----"));
+  const keyLines = (options.privateKey ?? "")
+    .split("\n")
+    .filter((line) => line.length >= 16 && !line.startsWith("-----"));
   return [options.secret, ...keyLines].filter((s) => s !== "development");
 }
 
@@ -132,7 +157,8 @@ function secretsOf(options: ServerOptions): string[] {
 function listen(server: Server, host: string, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") error.message = `Port ${port} is already in use. Set the PORT environment variable to use a different port.`;
+      if (error.code === "EADDRINUSE")
+        error.message = `Port ${port} is already in use. Set the PORT environment variable to use a different port.`;
       reject(error);
     });
     server.listen({ host, port }, () => {

@@ -46,7 +46,9 @@ function importGraph(files: string[], read: (file: string) => string): Map<strin
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const from = relative(SRC, file);
-    const targets = [...read(file).matchAll(IMPORT)].map((m) => normalize(join(dirname(from), m[1]!)).replace(/\.js$/, ".ts"));
+    const targets = [...read(file).matchAll(IMPORT)].map((m) =>
+      normalize(join(dirname(from), m[1]!)).replace(/\.js$/, ".ts"),
+    );
     graph.set(from, targets);
   }
   return graph;
@@ -61,7 +63,9 @@ function layer(module: string): string {
 
 function upwardImports(graph: Map<string, string[]>): string[] {
   const rank = (module: string) => LAYERS.indexOf(layer(module));
-  return [...graph].flatMap(([from, targets]) => targets.filter((to) => rank(to) > rank(from)).map((to) => `${from} -> ${to}`));
+  return [...graph].flatMap(([from, targets]) =>
+    targets.filter((to) => rank(to) > rank(from)).map((to) => `${from} -> ${to}`),
+  );
 }
 
 function cycles(graph: Map<string, string[]>): string[][] {

@@ -17,7 +17,8 @@ function capture() {
 const PROJECT = {
   "shapes.py": "def area(w: int, h: int) -> int:\n    return w * h\n",
   "tests/__init__.py": "",
-  "tests/test_shapes.py": "import unittest\nfrom shapes import area\n\nclass AreaTest(unittest.TestCase):\n    def test_area(self):\n        print('computing area')\n        self.assertEqual(area(2, 3), 6)\n",
+  "tests/test_shapes.py":
+    "import unittest\nfrom shapes import area\n\nclass AreaTest(unittest.TestCase):\n    def test_area(self):\n        print('computing area')\n        self.assertEqual(area(2, 3), 6)\n",
 };
 
 describe("pyci run", () => {
@@ -62,7 +63,11 @@ describe("pyci run", () => {
   });
 
   it("builds the docs with --docs and writes the HTML to --out; a broken build exits 1", async () => {
-    const repo = makeRepo({ ...PROJECT, "docs/conf.py": "project = 'shapes'\n", "docs/index.rst": "Shapes\n======\n\nAreas.\n" });
+    const repo = makeRepo({
+      ...PROJECT,
+      "docs/conf.py": "project = 'shapes'\n",
+      "docs/index.rst": "Shapes\n======\n\nAreas.\n",
+    });
     repos.push(repo);
     const outDir = join(repo.dir, "html-out");
     const out = capture();

@@ -40,8 +40,12 @@ describe("loadConfig", () => {
   it("gives builds uids of CI_SANDBOX_UIDS, and refuses CI_SANDBOX_USER, whose one account builds shared", () => {
     expect(loadConfig({}).sandboxUids).toEqual({ first: 900_000, count: 65_536 });
     expect(loadConfig({ CI_SANDBOX_UIDS: "2000000-2000999" }).sandboxUids).toEqual({ first: 2_000_000, count: 1_000 });
-    expect(problems({ CI_SANDBOX_UIDS: "0-1000" })).toEqual([expect.stringMatching(/^CI_SANDBOX_UIDS=0-1000 must be a range of uids no account uses/)]);
-    expect(problems({ CI_SANDBOX_USER: "nobody" })).toEqual([expect.stringMatching(/^CI_SANDBOX_USER is no longer read: each build runs as a uid of its own/)]);
+    expect(problems({ CI_SANDBOX_UIDS: "0-1000" })).toEqual([
+      expect.stringMatching(/^CI_SANDBOX_UIDS=0-1000 must be a range of uids no account uses/),
+    ]);
+    expect(problems({ CI_SANDBOX_USER: "nobody" })).toEqual([
+      expect.stringMatching(/^CI_SANDBOX_USER is no longer read: each build runs as a uid of its own/),
+    ]);
   });
 
   it("clones over ssh when a key is configured, and takes every pyci variable", () => {
@@ -56,14 +60,31 @@ describe("loadConfig", () => {
       CI_RETENTION_DAYS: "30",
       CI_RETENTION_BUILDS: "500",
     });
-    expect(config).toMatchObject({ cloneProtocol: "ssh", sshKeyPath: key, publicUrl: "https://ci.example.com", dataDir: dir, workDir: dir, concurrency: 3, stepTimeoutMs: 60_000, python: "python3.11", retentionDays: 30, retentionBuilds: 500 });
+    expect(config).toMatchObject({
+      cloneProtocol: "ssh",
+      sshKeyPath: key,
+      publicUrl: "https://ci.example.com",
+      dataDir: dir,
+      workDir: dir,
+      concurrency: 3,
+      stepTimeoutMs: 60_000,
+      python: "python3.11",
+      retentionDays: 30,
+      retentionBuilds: 500,
+    });
   });
 
   it("refuses production without a real webhook secret or a public URL", () => {
     expect(problems({ NODE_ENV: "production" }).join("\n")).toMatch(/WEBHOOK_SECRET is missing/);
-    expect(problems({ NODE_ENV: "production", WEBHOOK_SECRET: "development", CI_PUBLIC_URL: "https://ci.example.com" })).toHaveLength(1);
-    expect(problems({ NODE_ENV: "production", WEBHOOK_SECRET: "s3cret-value" }).join("\n")).toMatch(/CI_PUBLIC_URL is missing/);
-    expect(problems({ NODE_ENV: "production", WEBHOOK_SECRET: "s3cret-value", CI_PUBLIC_URL: "https://ci.example.com" })).toEqual([]);
+    expect(
+      problems({ NODE_ENV: "production", WEBHOOK_SECRET: "development", CI_PUBLIC_URL: "https://ci.example.com" }),
+    ).toHaveLength(1);
+    expect(problems({ NODE_ENV: "production", WEBHOOK_SECRET: "s3cret-value" }).join("\n")).toMatch(
+      /CI_PUBLIC_URL is missing/,
+    );
+    expect(
+      problems({ NODE_ENV: "production", WEBHOOK_SECRET: "s3cret-value", CI_PUBLIC_URL: "https://ci.example.com" }),
+    ).toEqual([]);
   });
 
   it("lists every problem at once, each naming its variable", () => {
@@ -87,7 +108,9 @@ describe("loadConfig", () => {
       "CI_RETENTION_DAYS",
       "CI_RETENTION_BUILDS",
     ]);
-    expect(problems({ CI_CLONE_PROTOCOL: "ssh" })).toEqual(["CI_CLONE_PROTOCOL=ssh needs CI_SSH_KEY_PATH (the private key to clone with)."]);
+    expect(problems({ CI_CLONE_PROTOCOL: "ssh" })).toEqual([
+      "CI_CLONE_PROTOCOL=ssh needs CI_SSH_KEY_PATH (the private key to clone with).",
+    ]);
   });
 });
 
@@ -101,7 +124,10 @@ describe("loadConfig: the admin token and badges", () => {
 
   it("takes CI_ADMIN_TOKEN and CI_PUBLIC_BADGES", () => {
     const token = "0123456789abcdef0123456789abcdef";
-    expect(loadConfig({ CI_ADMIN_TOKEN: token, CI_PUBLIC_BADGES: "true" })).toMatchObject({ adminToken: token, publicBadges: true });
+    expect(loadConfig({ CI_ADMIN_TOKEN: token, CI_PUBLIC_BADGES: "true" })).toMatchObject({
+      adminToken: token,
+      publicBadges: true,
+    });
     expect(loadConfig({ CI_PUBLIC_BADGES: "false" }).publicBadges).toBe(false);
   });
 
@@ -118,13 +144,25 @@ describe("loadConfig: the admin token and badges", () => {
 
 describe("loadConfig: memory before authentication", () => {
   it("bounds unverified webhook bodies to 64 MiB and live streams to 20 per build and 200 in all, unless told otherwise", () => {
-    expect(loadConfig({})).toMatchObject({ webhookBufferBytes: 64 * 1024 * 1024, liveClientsPerBuild: 20, liveClients: 200 });
-    expect(loadConfig({ CI_WEBHOOK_BUFFER: "128", CI_LIVE_CLIENTS_PER_BUILD: "5", CI_LIVE_CLIENTS: "50" })).toMatchObject({ webhookBufferBytes: 128 * 1024 * 1024, liveClientsPerBuild: 5, liveClients: 50 });
+    expect(loadConfig({})).toMatchObject({
+      webhookBufferBytes: 64 * 1024 * 1024,
+      liveClientsPerBuild: 20,
+      liveClients: 200,
+    });
+    expect(
+      loadConfig({ CI_WEBHOOK_BUFFER: "128", CI_LIVE_CLIENTS_PER_BUILD: "5", CI_LIVE_CLIENTS: "50" }),
+    ).toMatchObject({ webhookBufferBytes: 128 * 1024 * 1024, liveClientsPerBuild: 5, liveClients: 50 });
   });
 
   it("refuses a webhook buffer too small for GitHub's largest payload, and caps that are not whole numbers", () => {
-    expect(problems({ CI_WEBHOOK_BUFFER: "24" })).toEqual(["CI_WEBHOOK_BUFFER=24 is below 25 (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused."]);
-    expect(problems({ CI_WEBHOOK_BUFFER: "lots", CI_LIVE_CLIENTS_PER_BUILD: "0", CI_LIVE_CLIENTS: "-1" }).map((p) => p.split("=")[0])).toEqual(["CI_WEBHOOK_BUFFER", "CI_LIVE_CLIENTS_PER_BUILD", "CI_LIVE_CLIENTS"]);
+    expect(problems({ CI_WEBHOOK_BUFFER: "24" })).toEqual([
+      "CI_WEBHOOK_BUFFER=24 is below 25 (MiB): GitHub sends payloads of up to 25 MB, and those would always be refused.",
+    ]);
+    expect(
+      problems({ CI_WEBHOOK_BUFFER: "lots", CI_LIVE_CLIENTS_PER_BUILD: "0", CI_LIVE_CLIENTS: "-1" }).map(
+        (p) => p.split("=")[0],
+      ),
+    ).toEqual(["CI_WEBHOOK_BUFFER", "CI_LIVE_CLIENTS_PER_BUILD", "CI_LIVE_CLIENTS"]);
   });
 });
 
@@ -133,20 +171,45 @@ describe("loadConfig: build limits", () => {
   const MIB = 1024 ** 2;
 
   it("defaults to 4 GiB of memory, 4096 processes, a 1 GiB /tmp and 10 GiB of disk", () => {
-    expect(loadConfig({}).buildLimits).toEqual({ memoryBytes: 4 * GIB, processes: 4096, tmpBytes: 1 * GIB, diskBytes: 10 * GIB });
+    expect(loadConfig({}).buildLimits).toEqual({
+      memoryBytes: 4 * GIB,
+      processes: 4096,
+      tmpBytes: 1 * GIB,
+      diskBytes: 10 * GIB,
+    });
   });
 
   it("reads sizes as MiB, or with a binary unit", () => {
-    const config = loadConfig({ CI_BUILD_MEMORY: "2048", CI_BUILD_PROCESSES: "512", CI_BUILD_TMP: "512M", CI_BUILD_DISK: "1.5GiB" });
-    expect(config.buildLimits).toEqual({ memoryBytes: 2 * GIB, processes: 512, tmpBytes: 512 * MIB, diskBytes: 1.5 * GIB });
+    const config = loadConfig({
+      CI_BUILD_MEMORY: "2048",
+      CI_BUILD_PROCESSES: "512",
+      CI_BUILD_TMP: "512M",
+      CI_BUILD_DISK: "1.5GiB",
+    });
+    expect(config.buildLimits).toEqual({
+      memoryBytes: 2 * GIB,
+      processes: 512,
+      tmpBytes: 512 * MIB,
+      diskBytes: 1.5 * GIB,
+    });
     expect(loadConfig({ CI_BUILD_DISK: "1T" }).buildLimits.diskBytes).toBe(1024 * GIB);
     expect(loadConfig({ CI_BUILD_MEMORY: "8gb" }).buildLimits.memoryBytes).toBe(8 * GIB);
     expect(loadConfig({ CI_BUILD_MEMORY: "8 G" }).buildLimits.memoryBytes).toBe(8 * GIB);
   });
 
   it("lists every invalid limit, and a size too small to be meant", () => {
-    const found = problems({ CI_BUILD_MEMORY: "4", CI_BUILD_PROCESSES: "8", CI_BUILD_TMP: "lots", CI_BUILD_DISK: "-1G" });
-    expect(found.map((p) => p.split("=")[0])).toEqual(["CI_BUILD_MEMORY", "CI_BUILD_PROCESSES", "CI_BUILD_TMP", "CI_BUILD_DISK"]);
+    const found = problems({
+      CI_BUILD_MEMORY: "4",
+      CI_BUILD_PROCESSES: "8",
+      CI_BUILD_TMP: "lots",
+      CI_BUILD_DISK: "-1G",
+    });
+    expect(found.map((p) => p.split("=")[0])).toEqual([
+      "CI_BUILD_MEMORY",
+      "CI_BUILD_PROCESSES",
+      "CI_BUILD_TMP",
+      "CI_BUILD_DISK",
+    ]);
     expect(found[0]).toMatch(/write 4G for 4 GiB/);
     expect(found[2]).toMatch(/not a size/);
   });

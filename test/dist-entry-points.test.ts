@@ -12,14 +12,18 @@ import { makeRepo } from "./support/git-repo.js";
 const DIST = join(process.cwd(), "dist");
 const repo = makeRepo({
   "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
-  "test_calc.py": "import unittest\nfrom calc import add\n\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
+  "test_calc.py":
+    "import unittest\nfrom calc import add\n\n\nclass T(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
 });
 afterAll(() => repo.remove());
 
 describe("dist/", () => {
   it("pyci run checks and tests a repository through the shipped Python helpers and pyright", () => {
     expect(existsSync(join(DIST, "cli.js")), "run `npm run build` first").toBe(true);
-    const r = spawnSync(process.execPath, [join(DIST, "cli.js"), "run", repo.dir], { encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync(process.execPath, [join(DIST, "cli.js"), "run", repo.dir], {
+      encoding: "utf8",
+      timeout: 120_000,
+    });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/1 test passed/);
     expect(r.stdout).toMatch(/^✓ check: No problems in 2 files/m);
@@ -32,7 +36,9 @@ describe("dist/", () => {
       const { readFileSync } = await import("node:fs");
       console.log(webAsset("log-viewer.js").body.length > 0, readFileSync(GITHUB_KNOWN_HOSTS, "utf8").includes("github.com"));
     `;
-    expect(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim()).toBe("true true");
+    expect(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim()).toBe(
+      "true true",
+    );
   });
 
   it("the server renders pages with the modules of the page's script, which it serves beside it", () => {

@@ -38,10 +38,21 @@ export class ActionsOutcome {
   verdict(): Verdict {
     const lines = this.builds.map(describe);
     if (this.errors.length > 0) {
-      return { exitCode: 2, lines: [...lines, ...this.errors.map((e) => `pyci could not handle ${this.event ?? "the event"}: ${e.message}`)] };
+      return {
+        exitCode: 2,
+        lines: [
+          ...lines,
+          ...this.errors.map((e) => `pyci could not handle ${this.event ?? "the event"}: ${e.message}`),
+        ],
+      };
     }
     if (this.builds.length === 0) {
-      const why = this.ignored.length > 0 ? this.ignored.join("; ") : this.event ? `pyci does not build on ${this.event}` : "no event was received";
+      const why =
+        this.ignored.length > 0
+          ? this.ignored.join("; ")
+          : this.event
+            ? `pyci does not build on ${this.event}`
+            : "no event was received";
       return { exitCode: 0, lines: [`No build for ${this.event ?? "this event"}: ${why}`] };
     }
     const states = new Set(this.builds.map((b) => b.state));

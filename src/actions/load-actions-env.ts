@@ -34,7 +34,10 @@ export function loadActionsEnv(env: NodeJS.ProcessEnv, tempRoot: string): Action
 
   // the same token variables @probot/adapter-github-actions reads, in its order
   const token = env.GITHUB_TOKEN || env.INPUT_GITHUB_TOKEN || env.INPUT_TOKEN || "";
-  if (!token) problems.push("GITHUB_TOKEN is not set. Give the step the job's token: `env: GITHUB_TOKEN: ${{ github.token }}` (pyci's action.yml does).");
+  if (!token)
+    problems.push(
+      "GITHUB_TOKEN is not set. Give the step the job's token: `env: GITHUB_TOKEN: ${{ github.token }}` (pyci's action.yml does).",
+    );
   const runner = "GitHub Actions sets it for every step; outside Actions, set it yourself.";
   required("GITHUB_EVENT_NAME", runner);
   const eventPath = required("GITHUB_EVENT_PATH", runner);
@@ -43,10 +46,16 @@ export function loadActionsEnv(env: NodeJS.ProcessEnv, tempRoot: string): Action
   const serverUrl = required("GITHUB_SERVER_URL", runner).replace(/\/+$/, "");
   if (serverUrl && !isHttpUrl(serverUrl)) problems.push(`GITHUB_SERVER_URL=${serverUrl} is not an http(s) URL.`);
   const repository = required("GITHUB_REPOSITORY", runner);
-  if (repository && (!REPOSITORY.test(repository) || repository.split("/").some((part) => part === "." || part === ".."))) problems.push(`GITHUB_REPOSITORY=${repository} is not owner/name.`);
+  if (
+    repository &&
+    (!REPOSITORY.test(repository) || repository.split("/").some((part) => part === "." || part === ".."))
+  )
+    problems.push(`GITHUB_REPOSITORY=${repository} is not owner/name.`);
   const workspace = required("GITHUB_WORKSPACE", runner);
   if (workspace && !isDirectory(workspace)) {
-    problems.push(`GITHUB_WORKSPACE=${workspace} is not a directory. Check out the repository first (actions/checkout).`);
+    problems.push(
+      `GITHUB_WORKSPACE=${workspace} is not a directory. Check out the repository first (actions/checkout).`,
+    );
   }
 
   const api = probotApiEnv(env);
@@ -98,7 +107,6 @@ export function probotApiEnv(env: NodeJS.ProcessEnv): Record<string, string> | s
   }
   return `GITHUB_API_URL=${apiUrl} is neither https://api.github.com nor <host>/api/v3 (GitHub Enterprise Server): Probot, which runs pyci in Actions, can only be pointed at those. If your API is also served at <protocol>://<host>/api/v3, set GHE_HOST and GHE_PROTOCOL to that.`;
 }
-
 
 function isDirectory(path: string): boolean {
   try {

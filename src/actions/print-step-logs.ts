@@ -8,7 +8,11 @@ import type { BuildRecord, BuildStore } from "../store/build-store.js";
  * commands in them (`::add-mask::`, `::error::`, …) are switched off while
  * they are written (`::stop-commands::` with a token they cannot guess).
  */
-export async function printStepLogs(store: BuildStore, builds: BuildRecord[], write: (text: string) => void): Promise<void> {
+export async function printStepLogs(
+  store: BuildStore,
+  builds: BuildRecord[],
+  write: (text: string) => void,
+): Promise<void> {
   for (const build of builds) {
     for (const step of build.steps) {
       const text = await store.readLog(build.id, step.name);

@@ -26,7 +26,12 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
   const record = accepted.record;
   const log = buildLog(deps.log, request, record.id);
   if (accepted.outcome !== "created") {
-    log.info({ outcome: accepted.outcome, state: record.state }, accepted.outcome === "duplicate" ? "delivery already accepted; no new build" : "delivery joins the build of the same commit");
+    log.info(
+      { outcome: accepted.outcome, state: record.state },
+      accepted.outcome === "duplicate"
+        ? "delivery already accepted; no new build"
+        : "delivery joins the build of the same commit",
+    );
     return accepted;
   }
   log.info({ event: request.event, pipeline: request.pipeline, pr: request.prNumber }, "build accepted");
@@ -48,7 +53,13 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
  * build starts or is reported superseded (its `pending` statuses), so that
  * GitHub never receives a `pending` after a build's final status.
  */
-export function enqueueBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, reported: Promise<void> = Promise.resolve()): void {
+export function enqueueBuild(
+  deps: BuildDeps,
+  request: BuildRequest,
+  record: BuildRecord,
+  log: Logger,
+  reported: Promise<void> = Promise.resolve(),
+): void {
   deps.queue.add({
     key: record.id,
     run: async (signal) => {
@@ -90,12 +101,24 @@ function newRecord(request: BuildRequest): BuildRecord {
  * microtasks after it returns, and an Octokit request's setup (hooks,
  * token, fetch) would otherwise run before it.
  */
-export async function reportQueued(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, ahead: number | undefined): Promise<void> {
+export async function reportQueued(
+  deps: BuildDeps,
+  request: BuildRequest,
+  record: BuildRecord,
+  log: Logger,
+  ahead: number | undefined,
+): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
   const description = ahead === undefined ? "Queued" : `Queued (${ahead} ahead)`;
   try {
-    const reporter = new BuildReporter({ octokit: await deps.octokitFor(request.installationId), outbox: deps.outbox, log });
-    record.checkRunId = await reporter.queued(reportedBuild(deps, request, record), description, { findLost: !!record.attempts });
+    const reporter = new BuildReporter({
+      octokit: await deps.octokitFor(request.installationId),
+      outbox: deps.outbox,
+      log,
+    });
+    record.checkRunId = await reporter.queued(reportedBuild(deps, request, record), description, {
+      findLost: !!record.attempts,
+    });
     deps.store.save(record);
   } catch (error) {
     log.error({ err: error }, "could not report the queued build to GitHub; the build still runs");

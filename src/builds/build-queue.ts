@@ -106,10 +106,12 @@ export class BuildQueue {
   private settle(work: Promise<void> | undefined): void {
     if (!work) return;
     this.settling++;
-    void work.catch(() => undefined).finally(() => {
-      this.settling--;
-      this.wakeIdle();
-    });
+    void work
+      .catch(() => undefined)
+      .finally(() => {
+        this.settling--;
+        this.wakeIdle();
+      });
   }
 
   private wakeIdle(): void {

@@ -9,7 +9,13 @@ export async function cloneSource(config: Config, request: BuildRequest, octokit
   if (config.cloneProtocol === "ssh") {
     const dir = sshControlDir(config.dataDir);
     const controlDir = dir && (await ensureSshControlDir(dir)) ? dir : undefined;
-    return { protocol: "ssh", url: request.sshUrl, sshKeyPath: config.sshKeyPath!, knownHostsPath: config.knownHostsPath, ...(controlDir ? { controlDir } : {}) };
+    return {
+      protocol: "ssh",
+      url: request.sshUrl,
+      sshKeyPath: config.sshKeyPath!,
+      knownHostsPath: config.knownHostsPath,
+      ...(controlDir ? { controlDir } : {}),
+    };
   }
   const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
   return { protocol: "https", url: request.cloneUrl, ...(auth.token ? { token: auth.token } : {}) };

@@ -12,7 +12,12 @@ import { reportedBuild } from "./reported-build.js";
  * context of its pipeline `error` and its check run `cancelled`, each saying
  * "Superseded by <short sha>"). GitHub errors are logged, never thrown.
  */
-export async function endSuperseded(deps: BuildDeps, request: BuildRequest, record: BuildRecord, bySha: string): Promise<void> {
+export async function endSuperseded(
+  deps: BuildDeps,
+  request: BuildRequest,
+  record: BuildRecord,
+  bySha: string,
+): Promise<void> {
   const why = supersededBy(bySha);
   const log = buildLog(deps.log, request, record.id);
   record.state = "error";
@@ -22,7 +27,11 @@ export async function endSuperseded(deps: BuildDeps, request: BuildRequest, reco
   deps.store.save(record);
   log.info({ by: bySha }, "build superseded by a newer push");
   try {
-    const reporter = new BuildReporter({ octokit: await deps.octokitFor(request.installationId), outbox: deps.outbox, log });
+    const reporter = new BuildReporter({
+      octokit: await deps.octokitFor(request.installationId),
+      outbox: deps.outbox,
+      log,
+    });
     await reporter.superseded(reportedBuild(deps, request, record), bySha);
   } catch (error) {
     log.error({ err: error }, "could not report a superseded build to GitHub");

@@ -20,6 +20,16 @@ export interface PipelineSpec {
 }
 
 export const PIPELINES: Record<PipelineName, PipelineSpec> = {
-  pr: { stages: PR_PIPELINE, contexts: { "ci/check": ["check"], "ci/test": ["test"] }, checkRunName: "pyci", publishesDocs: false },
-  docs: { stages: DOCS_PIPELINE, contexts: { "ci/docs": ["docs", "publish"] }, checkRunName: "pyci docs", publishesDocs: true },
+  pr: {
+    stages: PR_PIPELINE,
+    contexts: { "ci/check": ["check"], "ci/test": ["test"] },
+    checkRunName: "pyci",
+    publishesDocs: false,
+  },
+  docs: {
+    stages: DOCS_PIPELINE,
+    contexts: { "ci/docs": ["docs", "publish"] },
+    checkRunName: "pyci docs",
+    publishesDocs: true,
+  },
 };

@@ -13,7 +13,8 @@ export async function readRepoConfig(octokit: Octokit, owner: string, repo: stri
     ({ config: raw } = await octokit.config.get({ owner, repo, path: REPO_CONFIG_PATH }));
   } catch (error) {
     const message = (error as Error).message;
-    if (/could not be parsed/.test(message)) throw new RepoConfigError(`Invalid ${REPO_CONFIG_PATH}: not a YAML mapping`);
+    if (/could not be parsed/.test(message))
+      throw new RepoConfigError(`Invalid ${REPO_CONFIG_PATH}: not a YAML mapping`);
     throw new RepoConfigError(`Could not read ${REPO_CONFIG_PATH}: ${message}`);
   }
   if (!raw || Object.keys(raw).length === 0) return defaultRepoConfig();

@@ -5,7 +5,11 @@ import type { BuildDeps } from "./build-deps.js";
 import { PIPELINES } from "./pipelines.js";
 
 /** A build as the build reporter shows it on GitHub: its commit and installation, its pipeline's statuses and check run, its page. */
-export function reportedBuild(deps: Pick<BuildDeps, "buildUrl">, request: BuildRequest, record: BuildRecord): ReportedBuild {
+export function reportedBuild(
+  deps: Pick<BuildDeps, "buildUrl">,
+  request: BuildRequest,
+  record: BuildRecord,
+): ReportedBuild {
   const spec = PIPELINES[request.pipeline];
   return {
     owner: request.owner,

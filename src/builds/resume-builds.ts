@@ -50,7 +50,19 @@ export async function resumeBuilds(deps: BuildDeps, options: SettleOptions = {})
     const log = buildLog(deps.log, request, build.id);
     prepareRerun(deps, build);
     log.info({ attempts: build.attempts ?? 0 }, "build interrupted by a restart queued again");
-    enqueueBuild(deps, request, build, log, reportQueued(deps, request, build, log, deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined));
+    enqueueBuild(
+      deps,
+      request,
+      build,
+      log,
+      reportQueued(
+        deps,
+        request,
+        build,
+        log,
+        deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined,
+      ),
+    );
     report.requeued.push(build.id);
   }
 
@@ -64,7 +76,13 @@ function newerHead(unfinished: BuildRecord[], build: BuildRecord): BuildRecord |
   const pr = prNumber(build);
   if (pr === undefined) return undefined;
   return unfinished.findLast(
-    (b) => b.owner === build.owner && b.repo === build.repo && prNumber(b) === pr && b.pipeline === build.pipeline && b.sha !== build.sha && b.createdAt > build.createdAt,
+    (b) =>
+      b.owner === build.owner &&
+      b.repo === build.repo &&
+      prNumber(b) === pr &&
+      b.pipeline === build.pipeline &&
+      b.sha !== build.sha &&
+      b.createdAt > build.createdAt,
   );
 }
 

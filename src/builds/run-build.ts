@@ -6,7 +6,15 @@ import { evictCaches } from "../pipeline/evict-caches.js";
 import { runPipeline } from "../pipeline/run-pipeline.js";
 import { sandboxSettings } from "../process/sandbox/sandbox-settings.js";
 import type { StepResult, StepState } from "../pipeline/types.js";
-import { checkout, CheckoutError, checkoutExisting, createWorkspace, existingWorkspace, type CloneSource, type Workspace } from "../checkout/workspace.js";
+import {
+  checkout,
+  CheckoutError,
+  checkoutExisting,
+  createWorkspace,
+  existingWorkspace,
+  type CloneSource,
+  type Workspace,
+} from "../checkout/workspace.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { publishDocsRelease } from "../github/publish-docs-release.js";
 import { keepArtifact } from "../store/keep-artifact.js";
@@ -31,7 +39,13 @@ import type { StopReason } from "./stop-reason.js";
  * 7. removes the checkout, whatever happened, and bounds the caches.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
-export async function runBuild(deps: BuildDeps, request: BuildRequest, record: BuildRecord, log: Logger, signal?: AbortSignal): Promise<void> {
+export async function runBuild(
+  deps: BuildDeps,
+  request: BuildRequest,
+  record: BuildRecord,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<void> {
   const { config, store } = deps;
   let github: GitHubWriter | undefined;
   let reporter: BuildReporter | undefined;
@@ -45,7 +59,10 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     await running;
     await stopped(deps, request, record, reason);
   };
-  const workspace = deps.source.kind === "existing" ? await existingWorkspace(config.workDir, deps.source.dir) : await createWorkspace(config.workDir);
+  const workspace =
+    deps.source.kind === "existing"
+      ? await existingWorkspace(config.workDir, deps.source.dir)
+      : await createWorkspace(config.workDir);
   try {
     record.state = "running";
     record.startedAt = new Date().toISOString();
@@ -64,15 +81,18 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
 
     // 1. the exact commit: the config read is the only request to GitHub meanwhile (each costs this
     //    process milliseconds of CPU that git's processes would wait for on a small machine)
-    const source: CloneSource = deps.source.kind === "existing" ? { protocol: "local", url: deps.source.dir } : await cloneSource(config, request, github.octokit);
+    const source: CloneSource =
+      deps.source.kind === "existing"
+        ? { protocol: "local", url: deps.source.dir }
+        : await cloneSource(config, request, github.octokit);
     const mask = maskSecrets([...deps.secrets, source.protocol === "https" ? source.token : undefined]);
     const fetched = await runCheckout(deps, record, workspace, source, request, mask);
 
     // 2. running on GitHub, once the code is here: the check run says so; the statuses stay pending
     if (record.checkRunId && fetched.state === "success" && !signal?.aborted) {
-      running = building.running(reportedBuild(deps, request, record)).catch((err: unknown) =>
-        log.warn({ err }, "could not mark the check run in progress"),
-      );
+      running = building
+        .running(reportedBuild(deps, request, record))
+        .catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"));
     }
     const read = await repoConfigRead;
     if (signal?.aborted) return await stoppedAfter(signal.reason as StopReason);
@@ -80,7 +100,9 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
 
     // 3. the repository's config
     if ("error" in read) {
-      return await finishAfter([{ name: "config", state: "error", summary: read.error.message, exitCode: null, durationMs: 0 }]);
+      return await finishAfter([
+        { name: "config", state: "error", summary: read.error.message, exitCode: null, durationMs: 0 },
+      ]);
     }
     const repoConfig = read.value;
 
@@ -96,7 +118,9 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
       ...(deps.source.kind === "clone" ? { sandbox: sandboxSettings(config) } : {}),
       openLog: (step) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       // results of the same tree are reused (a fresh clone's tree: set before any of its code ran)
-      ...(workspace.tree ? { cache: { dir: config.dataDir, tree: workspace.tree, scope: request.cloneUrl, buildId: record.id } } : {}),
+      ...(workspace.tree
+        ? { cache: { dir: config.dataDir, tree: workspace.tree, scope: request.cloneUrl, buildId: record.id } }
+        : {}),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
         deps.metrics?.stepFinished(result);
@@ -127,9 +151,12 @@ export async function runBuild(deps: BuildDeps, request: BuildRequest, record: B
     await finishAfter([crashed]).catch((err: unknown) => log.error({ err }, "could not report the crash"));
   } finally {
     // 7. no checkout outlives its build
-    await workspace.remove().catch((err: unknown) => log.error({ err, dir: workspace.dir }, "could not remove the checkout"));
+    await workspace
+      .remove()
+      .catch((err: unknown) => log.error({ err, dir: workspace.dir }, "could not remove the checkout"));
     // the git cache and the result cache within CI_CACHE_MAX_SIZE, now that this build holds neither
-    if (deps.source.kind === "clone") await evictCaches(cacheSettings(config)).catch((err: unknown) => log.warn({ err }, "could not bound the caches"));
+    if (deps.source.kind === "clone")
+      await evictCaches(cacheSettings(config)).catch((err: unknown) => log.warn({ err }, "could not bound the caches"));
   }
 }
 
@@ -170,12 +197,26 @@ async function runCheckout(
       cache: cacheSettings(deps.config),
       minFreeDiskBytes: deps.config.minFreeDiskBytes,
     };
-    await (deps.source.kind === "existing" ? checkoutExisting(workspace, checkoutRequest) : checkout(workspace, checkoutRequest));
-    result = { name: "checkout", state: "success", summary: `Checked out ${request.sha.slice(0, 7)}`, exitCode: 0, durationMs: ms(started) };
+    await (deps.source.kind === "existing"
+      ? checkoutExisting(workspace, checkoutRequest)
+      : checkout(workspace, checkoutRequest));
+    result = {
+      name: "checkout",
+      state: "success",
+      summary: `Checked out ${request.sha.slice(0, 7)}`,
+      exitCode: 0,
+      durationMs: ms(started),
+    };
   } catch (error) {
     const message = error instanceof CheckoutError ? error.message : `Checkout crashed: ${(error as Error).message}`;
     log.write(`${message}\n`);
-    result = { name: "checkout", state: "error", summary: `Clone failed: ${message}`, exitCode: null, durationMs: ms(started) };
+    result = {
+      name: "checkout",
+      state: "error",
+      summary: `Clone failed: ${message}`,
+      exitCode: null,
+      durationMs: ms(started),
+    };
   } finally {
     log.close();
   }
@@ -186,7 +227,13 @@ async function runCheckout(
 }
 
 /** The `publish` step of a merge build: only a successful docs build with an archive publishes. */
-async function publishDocs(deps: BuildDeps, github: GitHubWriter, request: BuildRequest, record: BuildRecord, results: StepResult[]): Promise<StepResult | undefined> {
+async function publishDocs(
+  deps: BuildDeps,
+  github: GitHubWriter,
+  request: BuildRequest,
+  record: BuildRecord,
+  results: StepResult[],
+): Promise<StepResult | undefined> {
   const docs = results.find((r) => r.name === "docs");
   const archive = docs?.state === "success" ? docs.artifacts?.[0] : undefined;
   if (!docs || !archive) return undefined;
@@ -201,20 +248,41 @@ async function publishDocs(deps: BuildDeps, github: GitHubWriter, request: Build
       archive: kept,
       keep: deps.config.docsReleasesKeep,
     });
-    return { name: "publish", state: "success", summary: `${docs.summary}; published as release ${release.tag}`, exitCode: 0, durationMs: ms(started) };
+    return {
+      name: "publish",
+      state: "success",
+      summary: `${docs.summary}; published as release ${release.tag}`,
+      exitCode: 0,
+      durationMs: ms(started),
+    };
   } catch (error) {
     github.log.error({ err: error }, "could not publish the docs release");
-    return { name: "publish", state: "error", summary: `Docs built but not published: ${(error as Error).message}`, exitCode: null, durationMs: ms(started) };
+    return {
+      name: "publish",
+      state: "error",
+      summary: `Docs built but not published: ${(error as Error).message}`,
+      exitCode: null,
+      durationMs: ms(started),
+    };
   }
 }
 
-async function finish(deps: BuildDeps, reporter: BuildReporter | undefined, log: Logger, request: BuildRequest, record: BuildRecord, results: StepResult[]): Promise<void> {
+async function finish(
+  deps: BuildDeps,
+  reporter: BuildReporter | undefined,
+  log: Logger,
+  request: BuildRequest,
+  record: BuildRecord,
+  results: StepResult[],
+): Promise<void> {
   for (const result of results) if (!record.steps.includes(result)) record.steps.push(result);
   record.state = overallState(record.steps);
   record.finishedAt = new Date().toISOString();
   deps.store.save(record);
   if (!reporter) return;
-  await reporter.finished(reportedBuild(deps, request, record), record.steps, (step) => deps.store.readLog(record.id, step));
+  await reporter.finished(reportedBuild(deps, request, record), record.steps, (step) =>
+    deps.store.readLog(record.id, step),
+  );
   log.info({ state: record.state }, "build finished");
 }
 

@@ -71,11 +71,18 @@ async function settleAll(deps: BuildDeps, builds: BuildRecord[], retryDelaysMs: 
   return report;
 }
 
-async function settle(deps: BuildDeps, build: BuildRecord, lastAttempt: boolean): Promise<"settled" | "givenUp" | "retry"> {
+async function settle(
+  deps: BuildDeps,
+  build: BuildRecord,
+  lastAttempt: boolean,
+): Promise<"settled" | "givenUp" | "retry"> {
   const log = buildLog(deps.log, build, build.id);
   try {
     if (!build.request) {
-      log.error({ state: build.state }, "an interrupted build has no request to report with; it may stay pending on GitHub");
+      log.error(
+        { state: build.state },
+        "an interrupted build has no request to report with; it may stay pending on GitHub",
+      );
       recordInterrupted(deps.store, build);
       return "givenUp";
     }
@@ -102,7 +109,11 @@ async function settle(deps: BuildDeps, build: BuildRecord, lastAttempt: boolean)
 }
 
 async function tellGitHub(deps: BuildDeps, build: BuildRecord, request: BuildRequest, log: Logger): Promise<void> {
-  const reporter = new BuildReporter({ octokit: await deps.octokitFor(request.installationId), outbox: deps.outbox, log });
+  const reporter = new BuildReporter({
+    octokit: await deps.octokitFor(request.installationId),
+    outbox: deps.outbox,
+    log,
+  });
   await reporter.interrupted(reportedBuild(deps, request, build), {
     // a newer build of the same commit and pipeline owns the statuses now
     statuses: !superseded(deps.store, build),
@@ -116,7 +127,9 @@ async function tellGitHub(deps: BuildDeps, build: BuildRecord, request: BuildReq
 function superseded(store: BuildStore, build: BuildRecord): boolean {
   return store
     .list({ owner: build.owner, repo: build.repo, limit: 100 })
-    .some((b) => b.id !== build.id && b.sha === build.sha && b.pipeline === build.pipeline && b.createdAt > build.createdAt);
+    .some(
+      (b) => b.id !== build.id && b.sha === build.sha && b.pipeline === build.pipeline && b.createdAt > build.createdAt,
+    );
 }
 
 function recordInterrupted(store: BuildStore, build: BuildRecord): void {

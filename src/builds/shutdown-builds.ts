@@ -17,7 +17,10 @@ const STOP_WAIT_MS = 15_000;
 export async function shutdownBuilds(deps: BuildDeps, graceMs: number): Promise<"drained" | "stopped"> {
   // 1. nothing new starts
   deps.queue.pause();
-  deps.log.info({ running: deps.queue.running, waiting: deps.queue.length, graceMs }, "shutting down: waiting for running builds");
+  deps.log.info(
+    { running: deps.queue.running, waiting: deps.queue.length, graceMs },
+    "shutting down: waiting for running builds",
+  );
 
   // 2. the grace period
   const grace = new AbortController();
@@ -29,11 +32,17 @@ export async function shutdownBuilds(deps: BuildDeps, graceMs: number): Promise<
   if (drained) return "drained";
 
   // 3. stopped, back to queued
-  deps.log.warn({ running: deps.queue.running }, "grace period over: stopping the running builds; they run again at the next start");
+  deps.log.warn(
+    { running: deps.queue.running },
+    "grace period over: stopping the running builds; they run again at the next start",
+  );
   const reason: StopReason = { kind: "shutdown" };
   deps.queue.abortRunning(reason);
   const wait = new AbortController();
-  await Promise.race([deps.queue.onIdle(), sleep(STOP_WAIT_MS, undefined, { signal: wait.signal }).catch(() => undefined)]);
+  await Promise.race([
+    deps.queue.onIdle(),
+    sleep(STOP_WAIT_MS, undefined, { signal: wait.signal }).catch(() => undefined),
+  ]);
   wait.abort();
   return "stopped";
 }

@@ -11,7 +11,9 @@ import type { StopReason } from "./stop-reason.js";
  */
 export function supersedeBuilds(deps: BuildDeps, newest: BuildRecord): string[] {
   if (newest.prNumber === undefined) return [];
-  const older = deps.store.activeForPullRequest(newest.owner, newest.repo, newest.prNumber, newest.pipeline).filter((b) => b.sha !== newest.sha);
+  const older = deps.store
+    .activeForPullRequest(newest.owner, newest.repo, newest.prNumber, newest.pipeline)
+    .filter((b) => b.sha !== newest.sha);
   const reason: StopReason = { kind: "superseded", by: newest.sha };
   return older.filter((build) => deps.queue.cancel(build.id, reason) !== undefined).map((build) => build.id);
 }

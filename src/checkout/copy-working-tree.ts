@@ -25,10 +25,12 @@ export async function copyWorkingTree(source: string, workspace: Workspace): Pro
     for (const file of files) {
       const target = join(workspace.dir, file);
       await mkdir(dirname(target), { recursive: true });
-      await cp(join(source, file), target, { force: true, errorOnExist: false, verbatimSymlinks: true }).catch((error: NodeJS.ErrnoException) => {
-        // a file deleted but not yet staged is listed by git and missing on disk
-        if (error.code !== "ENOENT") throw error;
-      });
+      await cp(join(source, file), target, { force: true, errorOnExist: false, verbatimSymlinks: true }).catch(
+        (error: NodeJS.ErrnoException) => {
+          // a file deleted but not yet staged is listed by git and missing on disk
+          if (error.code !== "ENOENT") throw error;
+        },
+      );
     }
     return files.length;
   }

@@ -163,7 +163,10 @@ function raceDeadline<T>(promise: Promise<T>, deadline: number, signal: AbortSig
   return new Promise<T>((resolve, reject) => {
     if (signal?.aborted) return reject(new LockCancelledError("Cancelled"));
     const remaining = deadline - Date.now();
-    const timer = setTimeout(() => finish(() => reject(new LockTimeoutError("Timed out waiting for the lock"))), Math.max(0, remaining));
+    const timer = setTimeout(
+      () => finish(() => reject(new LockTimeoutError("Timed out waiting for the lock"))),
+      Math.max(0, remaining),
+    );
     const onAbort = () => finish(() => reject(new LockCancelledError("Cancelled")));
     signal?.addEventListener("abort", onAbort, { once: true });
     function finish(settle: () => void) {

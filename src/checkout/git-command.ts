@@ -67,7 +67,8 @@ export function gitCommand(options: GitCommandOptions): GitCommand {
       trusted: true,
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    if (result.timedOut) throw new GitAbortedError(`git ${args[0]} timed out after ${Math.round(options.timeoutMs / 1000)}s`);
+    if (result.timedOut)
+      throw new GitAbortedError(`git ${args[0]} timed out after ${Math.round(options.timeoutMs / 1000)}s`);
     if (result.cancelled) throw new GitAbortedError("Cancelled");
     if (result.spawnError) throw new GitAbortedError(`git could not be started: ${result.spawnError}`);
     return result;
@@ -99,12 +100,18 @@ export function gitEnv(scratchDir: string, source: CloneSource): Record<string, 
   if (source.protocol === "ssh") {
     const ssh = [
       "ssh",
-      "-F", "/dev/null",
-      "-i", shellQuote(resolve(source.sshKeyPath)),
-      "-o", "IdentitiesOnly=yes",
-      "-o", "BatchMode=yes",
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", `UserKnownHostsFile=${shellQuote(resolve(source.knownHostsPath))}`,
+      "-F",
+      "/dev/null",
+      "-i",
+      shellQuote(resolve(source.sshKeyPath)),
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${shellQuote(resolve(source.knownHostsPath))}`,
       ...(source.controlDir ? sshControlOptions(resolve(source.controlDir)).map(shellQuote) : []),
     ].join(" ");
     // A kept connection's ssh outlives the fetch that opened it (it leaves the process group): it must not

@@ -2,7 +2,14 @@ import { createHash, randomUUID } from "node:crypto";
 import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileLock, LockCancelledError, LockTimeoutError } from "./file-lock.js";
-import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
+import {
+  CheckoutError,
+  GitAbortedError,
+  gitCommand,
+  redactUrl,
+  type CloneSource,
+  type GitCommand,
+} from "./git-command.js";
 import { exists } from "./exists.js";
 import { alive } from "../process/alive.js";
 import type { LogSink } from "../model/log-sink.js";
@@ -87,7 +94,9 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
     if (request.rebuild || (await exists(join(mirror, DAMAGED)))) {
       if ((await liveReaders(mirror)).length > 0) {
         await writeFile(join(mirror, DAMAGED), "").catch(() => undefined);
-        request.log.write("The git cache of this repository looks damaged and other builds use it: cloning without it\n");
+        request.log.write(
+          "The git cache of this repository looks damaged and other builds use it: cloning without it\n",
+        );
         return undefined;
       }
       request.log.write("Rebuilding the git cache of this repository\n");
@@ -128,7 +137,8 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
       await discard(mirror, root);
       await createMirror(mirror, root, request);
       fresh = true;
-      if (!(await fetchInto(git, request))) throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
+      if (!(await fetchInto(git, request)))
+        throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} from the repository`);
       if (!(await hasOwnRef(mirror, request.sha))) throw notInRepository(request.sha);
     }
     // 5. in use until released
@@ -139,7 +149,12 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
     await writeFile(join(mirror, LAST_USED), "");
     await utimes(join(mirror, LAST_USED), now, now);
     const shallow = await readFile(join(mirror, "shallow"), "utf8").catch(() => "");
-    return { objectsDir: join(mirror, "objects"), shallow, fresh, release: () => unlink(reader).catch(() => undefined) };
+    return {
+      objectsDir: join(mirror, "objects"),
+      shallow,
+      fresh,
+      release: () => unlink(reader).catch(() => undefined),
+    };
   } finally {
     await release();
   }
@@ -174,8 +189,17 @@ export async function liveReaders(mirror: string): Promise<string[]> {
   const live: string[] = [];
   for (const name of names) {
     const path = join(dir, name);
-    const reader = await readFile(path, "utf8").then((text) => JSON.parse(text) as { pid?: unknown; checkout?: unknown }, () => undefined);
-    if (reader && typeof reader.pid === "number" && typeof reader.checkout === "string" && alive(reader.pid) && (await exists(reader.checkout))) {
+    const reader = await readFile(path, "utf8").then(
+      (text) => JSON.parse(text) as { pid?: unknown; checkout?: unknown },
+      () => undefined,
+    );
+    if (
+      reader &&
+      typeof reader.pid === "number" &&
+      typeof reader.checkout === "string" &&
+      alive(reader.pid) &&
+      (await exists(reader.checkout))
+    ) {
       live.push(reader.checkout);
     } else {
       await unlink(path).catch(() => undefined);
@@ -198,7 +222,10 @@ async function lockMirror(mirror: string, request: MirrorRequest): Promise<() =>
       onWait: () => request.log.write("Waiting for another build to finish with the git cache of this repository\n"),
     });
   } catch (error) {
-    if (error instanceof LockTimeoutError) throw new GitAbortedError(`Timed out after ${Math.round(request.timeoutMs / 1000)}s waiting for the git cache of this repository`);
+    if (error instanceof LockTimeoutError)
+      throw new GitAbortedError(
+        `Timed out after ${Math.round(request.timeoutMs / 1000)}s waiting for the git cache of this repository`,
+      );
     if (error instanceof LockCancelledError) throw new GitAbortedError("Cancelled");
     throw error;
   }
@@ -225,7 +252,10 @@ async function createMirror(mirror: string, root: string, request: MirrorRequest
     // never gc or prune behind a borrowing checkout's back (compact() does it when nobody borrows);
     // keep every fetch in a pack, so that a mirror is few files
     // and no `git maintenance run --auto` process after each fetch (it would find nothing to do)
-    await appendFile(join(temp, "config"), "[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n[fetch]\n\tunpackLimit = 1\n[core]\n\tlogAllRefUpdates = false\n");
+    await appendFile(
+      join(temp, "config"),
+      "[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n[fetch]\n\tunpackLimit = 1\n[core]\n\tlogAllRefUpdates = false\n",
+    );
     await rename(temp, mirror);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
@@ -237,10 +267,17 @@ async function createMirror(mirror: string, root: string, request: MirrorRequest
 async function fetchInto(git: GitCommand, request: MirrorRequest): Promise<boolean> {
   const url = request.source.url;
   const sha = request.sha;
-  if (await git(["fetch", "-q", "--no-tags", "--depth=1", url, `+${sha}:refs/pyci/${sha}`], { allowFailure: true })) return true;
+  if (await git(["fetch", "-q", "--no-tags", "--depth=1", url, `+${sha}:refs/pyci/${sha}`], { allowFailure: true }))
+    return true;
   if (request.prNumber === undefined) return false;
   request.log.write(`Fetching refs/pull/${request.prNumber}/head instead\n`);
-  if (!(await git(["fetch", "-q", "--no-tags", url, `+refs/pull/${request.prNumber}/head:refs/pyci/pull/${request.prNumber}`], { allowFailure: true }))) return false;
+  if (
+    !(await git(
+      ["fetch", "-q", "--no-tags", url, `+refs/pull/${request.prNumber}/head:refs/pyci/pull/${request.prNumber}`],
+      { allowFailure: true },
+    ))
+  )
+    return false;
   if (await treeOf(git, sha)) await git(["update-ref", `refs/pyci/${sha}`, sha]);
   return true;
 }
@@ -264,7 +301,9 @@ async function treeOf(git: GitCommand, sha: string): Promise<string | undefined>
 
 /** Many packs and no borrower: the newest refs kept, everything in one pack, the rest pruned. False when git failed. */
 async function compact(mirror: string, git: GitCommand, log: LogSink): Promise<boolean> {
-  const packs = (await readdir(join(mirror, "objects", "pack")).catch(() => [] as string[])).filter((name) => name.endsWith(".pack"));
+  const packs = (await readdir(join(mirror, "objects", "pack")).catch(() => [] as string[])).filter((name) =>
+    name.endsWith(".pack"),
+  );
   if (packs.length < MAX_PACKS || (await liveReaders(mirror)).length > 0) return true;
   log.write(`Compacting the git cache of this repository (${packs.length} packs)\n`);
   const refs = await git.output(["for-each-ref", "--sort=-committerdate", "--format=%(refname)", "refs/pyci/"]);
@@ -272,7 +311,10 @@ async function compact(mirror: string, git: GitCommand, log: LogSink): Promise<b
   for (const ref of refs.split("\n").filter(Boolean).slice(KEEP_REFS)) {
     if (!(await git(["update-ref", "-d", ref], { allowFailure: true }))) return false;
   }
-  return (await git(["repack", "-a", "-d", "-q"], { allowFailure: true })) && (await git(["prune", "--expire=now"], { allowFailure: true }));
+  return (
+    (await git(["repack", "-a", "-d", "-q"], { allowFailure: true })) &&
+    (await git(["prune", "--expire=now"], { allowFailure: true }))
+  );
 }
 
 /**
@@ -287,7 +329,8 @@ async function removeGitLocks(mirror: string): Promise<void> {
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory() && recurse) await remove(path, true);
-      else if (entry.name.endsWith(".lock") || entry.name.startsWith("tmp_") || entry.name.startsWith("incoming-")) await rm(path, { recursive: true, force: true });
+      else if (entry.name.endsWith(".lock") || entry.name.startsWith("tmp_") || entry.name.startsWith("incoming-"))
+        await rm(path, { recursive: true, force: true });
     }
   };
   await remove(mirror, false);

@@ -26,12 +26,17 @@ export function sshControlDir(dataDir: string): string | undefined {
 /** ssh's options for sharing connections through `dir` (which must exist: see ensureSshControlDir). */
 export function sshControlOptions(dir: string): string[] {
   return [
-    "-o", "ControlMaster=auto",
-    "-o", `ControlPath=${escapePercent(dir)}/%C`,
-    "-o", `ControlPersist=${IDLE_SECONDS}`,
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${escapePercent(dir)}/%C`,
+    "-o",
+    `ControlPersist=${IDLE_SECONDS}`,
     // a connection that died silently is noticed within 30 s, rather than hanging the fetches that share it
-    "-o", "ServerAliveInterval=15",
-    "-o", "ServerAliveCountMax=2",
+    "-o",
+    "ServerAliveInterval=15",
+    "-o",
+    "ServerAliveCountMax=2",
   ];
 }
 
@@ -77,7 +82,13 @@ export async function closeSshConnections(dir: string): Promise<number> {
   await Promise.all(
     names.map(async (name) => {
       const socket = join(dir, name);
-      await run({ cmd: "ssh", args: ["-F", "/dev/null", "-o", `ControlPath=${escapePercent(socket)}`, "-O", "exit", "pyci-connection"], cwd: "/", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: 5_000 });
+      await run({
+        cmd: "ssh",
+        args: ["-F", "/dev/null", "-o", `ControlPath=${escapePercent(socket)}`, "-O", "exit", "pyci-connection"],
+        cwd: "/",
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        timeoutMs: 5_000,
+      });
       await unlink(socket).catch(() => undefined);
     }),
   );

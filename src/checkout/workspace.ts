@@ -1,6 +1,13 @@
 import { lstat, mkdir, mkdtemp, readdir, rm, statfs, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CheckoutError, GitAbortedError, gitCommand, redactUrl, type CloneSource, type GitCommand } from "./git-command.js";
+import {
+  CheckoutError,
+  GitAbortedError,
+  gitCommand,
+  redactUrl,
+  type CloneSource,
+  type GitCommand,
+} from "./git-command.js";
 import { rootTreeFromIndex } from "./index-tree.js";
 import { leaseMirror, type CacheSettings, type MirrorLease } from "./repo-cache.js";
 import type { LogSink } from "../model/log-sink.js";
@@ -85,7 +92,10 @@ export async function existingWorkspace(workRoot: string, dir: string): Promise<
 }
 
 /** Brings an existing checkout to exactly `sha`, fetching it from its origin when it is not there. */
-export async function checkoutExisting(workspace: Workspace, request: CheckoutRequest & { sha: string }): Promise<string> {
+export async function checkoutExisting(
+  workspace: Workspace,
+  request: CheckoutRequest & { sha: string },
+): Promise<string> {
   if (!/^[0-9a-f]{40}$/.test(request.sha)) throw new CheckoutError(`Not a commit id: ${JSON.stringify(request.sha)}`);
   const head = (await readHead(workspace)).trim();
   if (head === request.sha) {
@@ -95,7 +105,10 @@ export async function checkoutExisting(workspace: Workspace, request: CheckoutRe
   const git = gitRunner(workspace, request);
   request.log.write(`The existing checkout is at ${head || "no commit"}; fetching ${request.sha}\n`);
   const present = await git(["cat-file", "-e", `${request.sha}^{commit}`], { allowFailure: true });
-  if (!present && !(await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", request.sha], { allowFailure: true }))) {
+  if (
+    !present &&
+    !(await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", request.sha], { allowFailure: true }))
+  ) {
     throw new CheckoutError(`Could not fetch ${request.sha.slice(0, 7)} into the existing checkout`);
   }
   await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", request.sha]);
@@ -136,7 +149,10 @@ export async function checkout(workspace: Workspace, request: CheckoutRequest): 
   let fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", sha], { allowFailure: true });
   if (!fetched && request.prNumber !== undefined) {
     request.log.write(`Fetching refs/pull/${request.prNumber}/head instead\n`);
-    fetched = await git(["fetch", "-q", "--no-tags", "origin", `+refs/pull/${request.prNumber}/head:refs/remotes/origin/pr`], { allowFailure: true });
+    fetched = await git(
+      ["fetch", "-q", "--no-tags", "origin", `+refs/pull/${request.prNumber}/head:refs/remotes/origin/pr`],
+      { allowFailure: true },
+    );
   }
   if (!fetched) throw new CheckoutError(`Could not fetch ${sha.slice(0, 7)} from the repository`);
   const present = await git(["cat-file", "-e", `${sha}^{commit}`], { allowFailure: true });
@@ -188,18 +204,30 @@ async function checkoutFromCache(workspace: Workspace, request: CachedRequest, g
  * and `git checkout` (git processes are the fast path's cost): the format is
  * git's oldest, and one `git read-tree` writes the files and the index.
  */
-async function borrowFrom(lease: MirrorLease, workspace: Workspace, request: CachedRequest, git: GitCommand): Promise<void> {
+async function borrowFrom(
+  lease: MirrorLease,
+  workspace: Workspace,
+  request: CachedRequest,
+  git: GitCommand,
+): Promise<void> {
   const gitDir = join(workspace.dir, ".git");
-  await Promise.all(["objects/info", "objects/pack", "refs/heads", "refs/tags"].map((dir) => mkdir(join(gitDir, dir), { recursive: true })));
+  await Promise.all(
+    ["objects/info", "objects/pack", "refs/heads", "refs/tags"].map((dir) =>
+      mkdir(join(gitDir, dir), { recursive: true }),
+    ),
+  );
   await Promise.all([
     writeFile(join(gitDir, "HEAD"), `${request.sha}\n`),
     writeFile(join(gitDir, "config"), checkoutConfig(request.source.url)),
     writeFile(join(gitDir, "objects", "info", "alternates"), `${lease.objectsDir}\n`),
     lease.shallow ? writeFile(join(gitDir, "shallow"), lease.shallow) : undefined,
   ]);
-  request.log.write(`A checkout whose origin is ${redactUrl(request.source.url)}, borrowing the objects of the git cache\n`);
+  request.log.write(
+    `A checkout whose origin is ${redactUrl(request.source.url)}, borrowing the objects of the git cache\n`,
+  );
   // the files and the index of the commit's tree; unlike `git checkout`, read-tree fails when an object is missing
-  if (!(await git(["read-tree", "-u", "--reset", request.sha], { allowFailure: true }))) throw new CheckoutError("The checkout from the git cache is incomplete");
+  if (!(await git(["read-tree", "-u", "--reset", request.sha], { allowFailure: true })))
+    throw new CheckoutError("The checkout from the git cache is incomplete");
   // the tree as read-tree recorded it (else finishCheckout asks git)
   const tree = await rootTreeFromIndex(join(gitDir, "index"));
   if (tree) workspace.tree = tree;
@@ -222,7 +250,12 @@ function checkoutConfig(url: string): string {
   ].join("\n");
 }
 
-async function finishCheckout(workspace: Workspace, request: CheckoutRequest, git: GitCommand, sha: string): Promise<string> {
+async function finishCheckout(
+  workspace: Workspace,
+  request: CheckoutRequest,
+  git: GitCommand,
+  sha: string,
+): Promise<string> {
   if (workspace.tree === undefined) await readTree(workspace, git);
   request.log.write(`Checked out ${sha}\n`);
   return sha;
@@ -242,7 +275,8 @@ async function initCheckout(git: GitCommand, request: CheckoutRequest): Promise<
 
 async function checkoutRef(workspace: Workspace, request: CheckoutRequest, git: GitCommand): Promise<string> {
   const ref = request.ref ?? "HEAD";
-  if (ref.startsWith("-") || /[\s\u0000-\u001f]/.test(ref)) throw new CheckoutError(`Not a git ref: ${JSON.stringify(ref)}`);
+  if (ref.startsWith("-") || /[\s\u0000-\u001f]/.test(ref))
+    throw new CheckoutError(`Not a git ref: ${JSON.stringify(ref)}`);
   const fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", ref], { allowFailure: true });
   if (!fetched) throw new CheckoutError(`Could not fetch ${ref} from ${redactUrl(request.source.url)}`);
   await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", "FETCH_HEAD"]);
@@ -268,7 +302,13 @@ async function ensureFreeDisk(workRoot: string, minFreeBytes: number): Promise<v
 }
 
 async function readHead(workspace: Workspace): Promise<string> {
-  const git = gitCommand({ cwd: workspace.dir, scratchDir: workspace.scratchDir, source: { protocol: "local", url: "" }, log: { write() {} }, timeoutMs: 30_000 });
+  const git = gitCommand({
+    cwd: workspace.dir,
+    scratchDir: workspace.scratchDir,
+    source: { protocol: "local", url: "" },
+    log: { write() {} },
+    timeoutMs: 30_000,
+  });
   return (await git.output(["rev-parse", "HEAD"])) ?? "";
 }
 

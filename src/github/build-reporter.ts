@@ -90,10 +90,19 @@ export class BuildReporter {
    * state and words of the step that stopped it), and the check run completed
    * with the report, the log tails (`readLog`: a step's stored log) and annotations.
    */
-  async finished(build: ReportedBuild, steps: StepResult[], readLog: (step: string) => Promise<string | undefined>): Promise<void> {
+  async finished(
+    build: ReportedBuild,
+    steps: StepResult[],
+    readLog: (step: string) => Promise<string | undefined>,
+  ): Promise<void> {
     for (const [context, names] of Object.entries(build.contexts)) {
       const result = reportedStep(steps, names);
-      await setStatus(this.writer, build, { context, state: statusState(result.state), description: result.summary, targetUrl: build.url });
+      await setStatus(this.writer, build, {
+        context,
+        state: statusState(result.state),
+        description: result.summary,
+        targetUrl: build.url,
+      });
     }
     if (!build.checkRunId) return;
     const logs = await Promise.all(steps.map(async (s) => ({ step: s.name, text: (await readLog(s.name)) ?? "" })));
@@ -126,7 +135,10 @@ export class BuildReporter {
    * never got its id: `found` is told the id before the run is completed).
    * `was`: the build's state when it stopped.
    */
-  async interrupted(build: ReportedBuild, options: { statuses: boolean; was: string; found(checkRunId: number): void }): Promise<void> {
+  async interrupted(
+    build: ReportedBuild,
+    options: { statuses: boolean; was: string; found(checkRunId: number): void },
+  ): Promise<void> {
     if (options.statuses) await this.statuses(build, "error", INTERRUPTED, build.url);
     const checkRunId = build.checkRunId ?? (await findOpenCheckRun(this.writer, build, build.checkRunName, build.id));
     if (!checkRunId) return;
@@ -177,7 +189,12 @@ export class BuildReporter {
     // 2. pending statuses that lead to it
     const targetUrl = data.html_url ?? `${ask.prUrl}/checks`;
     for (const context of ask.contexts) {
-      await setStatus(this.writer, target, { context, state: "pending", description: waitingForApproval(target.sha), targetUrl });
+      await setStatus(this.writer, target, {
+        context,
+        state: "pending",
+        description: waitingForApproval(target.sha),
+        targetUrl,
+      });
     }
     return data.id;
   }
@@ -207,7 +224,12 @@ export class BuildReporter {
   }
 
   /** Every status context of the build's pipeline, in order. */
-  private async statuses(build: ReportedBuild, state: "pending" | "error", description: string, targetUrl: string): Promise<void> {
+  private async statuses(
+    build: ReportedBuild,
+    state: "pending" | "error",
+    description: string,
+    targetUrl: string,
+  ): Promise<void> {
     for (const context of Object.keys(build.contexts)) {
       await setStatus(this.writer, build, { context, state, description, targetUrl });
     }

@@ -20,7 +20,11 @@ export interface CheckRunStart {
 }
 
 /** Creates a check run now (never kept for later: GitHub has to answer with its id); errors are thrown. */
-export async function createCheckRun({ octokit, log }: ReportWriter, target: CommitTarget, start: CheckRunStart): Promise<number> {
+export async function createCheckRun(
+  { octokit, log }: ReportWriter,
+  target: CommitTarget,
+  start: CheckRunStart,
+): Promise<number> {
   const { data } = await octokit.rest.checks.create({
     owner: target.owner,
     repo: target.repo,
@@ -37,7 +41,13 @@ export async function createCheckRun({ octokit, log }: ReportWriter, target: Com
 }
 
 /** Marks a check run in progress (kept for later when GitHub fails for now: see writeOrKeep). */
-export async function startCheckRun(github: ReportWriter, target: ReportTarget, id: number, title: string, summary: string): Promise<void> {
+export async function startCheckRun(
+  github: ReportWriter,
+  target: ReportTarget,
+  id: number,
+  title: string,
+  summary: string,
+): Promise<void> {
   await writeOrKeep(github, target, {
     kind: "check-run",
     key: checkRunKey(target, id),
@@ -66,7 +76,12 @@ export interface CheckRunResult {
  * When GitHub fails for now, the batches not yet sent are kept and sent later,
  * in order (see writeOrKeep); a later update of the same run replaces them.
  */
-export async function completeCheckRun(github: ReportWriter, target: ReportTarget, id: number, result: CheckRunResult): Promise<void> {
+export async function completeCheckRun(
+  github: ReportWriter,
+  target: ReportTarget,
+  id: number,
+  result: CheckRunResult,
+): Promise<void> {
   const output = {
     title: truncate(result.title, 255),
     summary: truncate(result.summary, MAX_OUTPUT_CHARS),
@@ -88,11 +103,17 @@ export async function completeCheckRun(github: ReportWriter, target: ReportTarge
       }),
     ],
   });
-  github.log.debug({ checkRunId: id, conclusion: result.conclusion, annotations: result.annotations.length, outcome }, outcome === "sent" ? "check run completed" : "check run completion kept for later");
+  github.log.debug(
+    { checkRunId: id, conclusion: result.conclusion, annotations: result.annotations.length, outcome },
+    outcome === "sent" ? "check run completed" : "check run completion kept for later",
+  );
 }
 
 function update(target: CommitTarget, id: number, fields: Record<string, unknown>): OutboxRequest {
-  return { route: "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", params: { owner: target.owner, repo: target.repo, check_run_id: id, ...fields } };
+  return {
+    route: "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
+    params: { owner: target.owner, repo: target.repo, check_run_id: id, ...fields },
+  };
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

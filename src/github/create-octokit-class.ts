@@ -50,18 +50,27 @@ export function createPyciOctokit(options: PyciOctokitOptions = {}) {
   const limiter = options.limiter ?? new WriteLimiter();
   const timeouts: RequestTimeouts = { requestMs: REQUEST_TIMEOUT_MS, uploadMs: UPLOAD_TIMEOUT_MS, ...options.timeouts };
   const baseMs = options.retryAfterBaseMs ?? 1000;
-  const onLimit = (kind: "primary" | "secondary") => (retryAfter: number, request: LimitOptions, octokit: { log: unknown }, retryCount: number) => {
-    const retry = retryCount < RATE_LIMIT_RETRIES && retryAfter <= RATE_LIMIT_MAX_WAIT_S;
-    (octokit.log as WarnLog).warn(
-      { kind, method: request.method, route: request.url, retryAfter, retryCount },
-      retry ? "GitHub rate limit hit; retrying after the wait GitHub asks for" : "GitHub rate limit hit; not retrying this request",
-    );
-    return retry;
-  };
+  const onLimit =
+    (kind: "primary" | "secondary") =>
+    (retryAfter: number, request: LimitOptions, octokit: { log: unknown }, retryCount: number) => {
+      const retry = retryCount < RATE_LIMIT_RETRIES && retryAfter <= RATE_LIMIT_MAX_WAIT_S;
+      (octokit.log as WarnLog).warn(
+        { kind, method: request.method, route: request.url, retryAfter, retryCount },
+        retry
+          ? "GitHub rate limit hit; retrying after the wait GitHub asks for"
+          : "GitHub rate limit hit; not retrying this request",
+      );
+      return retry;
+    };
 
-  const pacing = (octokit: { hook: { wrap: (name: "request", wrapper: Wrapper) => void } }, octokitOptions: Record<string, unknown>) => {
+  const pacing = (
+    octokit: { hook: { wrap: (name: "request", wrapper: Wrapper) => void } },
+    octokitOptions: Record<string, unknown>,
+  ) => {
     const key = installationKey(octokitOptions);
-    octokit.hook.wrap("request", (request, route) => (isWrite(route) ? limiter.run(key, () => request(route), { opening: isOpening(route) }) : request(route)));
+    octokit.hook.wrap("request", (request, route) =>
+      isWrite(route) ? limiter.run(key, () => request(route), { opening: isOpening(route) }) : request(route),
+    );
   };
 
   return ProbotOctokit.plugin(pacing as never).defaults((instance: Record<string, unknown> = {}) => {
@@ -77,7 +86,12 @@ export function createPyciOctokit(options: PyciOctokitOptions = {}) {
         onRateLimit: onLimit("primary"),
         onSecondaryRateLimit: onLimit("secondary"),
       },
-      retry: { retries: options.retries ?? SERVER_ERROR_RETRIES, doNotRetry: DO_NOT_RETRY, retryAfterBaseValue: baseMs, ...(instance.retry as object | undefined) },
+      retry: {
+        retries: options.retries ?? SERVER_ERROR_RETRIES,
+        doNotRetry: DO_NOT_RETRY,
+        retryAfterBaseValue: baseMs,
+        ...(instance.retry as object | undefined),
+      },
       request: { ...request, fetch: fetchWithTimeout(request.fetch as Fetch | undefined, timeouts) },
     };
   });
@@ -112,5 +126,7 @@ function isWrite(route: Route): boolean {
   const method = (route.method ?? "GET").toUpperCase();
   if (method === "GET" || method === "HEAD") return false;
   const { pathname } = new URL(route.url ?? "/", "http://github.test");
-  return !/^\/app\/installations\/[^/]+\/access_tokens$|^\/applications\/[^/]+\/token(\/scoped)?$|^\/login\/oauth\/access_token$/.test(pathname);
+  return !/^\/app\/installations\/[^/]+\/access_tokens$|^\/applications\/[^/]+\/token(\/scoped)?$|^\/login\/oauth\/access_token$/.test(
+    pathname,
+  );
 }

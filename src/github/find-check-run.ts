@@ -5,7 +5,12 @@ import type { CommitTarget, GitHubWriter } from "./types.js";
  * made for the build `externalId`, if there is one: for a build whose
  * run was created on GitHub but whose id never reached the store.
  */
-export async function findOpenCheckRun({ octokit }: GitHubWriter, target: CommitTarget, name: string, externalId: string): Promise<number | undefined> {
+export async function findOpenCheckRun(
+  { octokit }: GitHubWriter,
+  target: CommitTarget,
+  name: string,
+  externalId: string,
+): Promise<number | undefined> {
   const runs = await octokit.paginate(octokit.rest.checks.listForRef, {
     owner: target.owner,
     repo: target.repo,

@@ -3,7 +3,11 @@
 /** The identifier of the button on an approval check run (GitHub: at most 20 characters). */
 export const APPROVE_ACTION = "approve";
 /** The check run's button (label ≤ 20, description ≤ 40 characters). */
-export const APPROVE_BUTTON = { label: "Approve and run", description: "Build this commit's code on pyci", identifier: APPROVE_ACTION };
+export const APPROVE_BUTTON = {
+  label: "Approve and run",
+  description: "Build this commit's code on pyci",
+  identifier: APPROVE_ACTION,
+};
 
 const APPROVAL_ID = /^fork-approval:(\d{1,9})$/;
 

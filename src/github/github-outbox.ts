@@ -74,7 +74,12 @@ export class GitHubOutbox {
    * Sends `write` now with `octokit` (the installation `installationId`'s). "kept": it failed in a way
    * that may pass and waits in the outbox, to be sent as that installation; a failure that will not pass is thrown.
    */
-  async deliver(octokit: Octokit, log: Logger, installationId: number | undefined, write: OutboxWrite): Promise<"sent" | "kept"> {
+  async deliver(
+    octokit: Octokit,
+    log: Logger,
+    installationId: number | undefined,
+    write: OutboxWrite,
+  ): Promise<"sent" | "kept"> {
     return this.locked(write.key, async () => {
       // newer than anything kept for the same key: that is never sent now
       this.store.remove(write.key);
@@ -92,7 +97,10 @@ export class GitHubOutbox {
         nextAttemptAt: this.nextAttempt(1, failure.retryAfterMs),
         lastError: failure.summary,
       });
-      log.warn({ kind: write.kind, key: write.key, status: failure.status, nextAttemptAt: entry.nextAttemptAt }, "GitHub write failed; kept in the outbox to retry later");
+      log.warn(
+        { kind: write.kind, key: write.key, status: failure.status, nextAttemptAt: entry.nextAttemptAt },
+        "GitHub write failed; kept in the outbox to retry later",
+      );
       return "kept";
     });
   }
@@ -159,11 +167,19 @@ export class GitHubOutbox {
       const expired = this.now() - Date.parse(entry.createdAt) >= this.maxAgeMs;
       if (!failure.retryable || expired) {
         this.store.remove(entry.key, entry.version);
-        log.error({ attempts, status: failure.status, reason: failure.summary, since: entry.createdAt }, "kept GitHub write given up; GitHub may still show an older state");
+        log.error(
+          { attempts, status: failure.status, reason: failure.summary, since: entry.createdAt },
+          "kept GitHub write given up; GitHub may still show an older state",
+        );
         return "done";
       }
       const nextAttemptAt = this.nextAttempt(attempts, failure.retryAfterMs);
-      this.store.reschedule(entry.key, entry.version, { requests: left, attempts, nextAttemptAt, lastError: failure.summary });
+      this.store.reschedule(entry.key, entry.version, {
+        requests: left,
+        attempts,
+        nextAttemptAt,
+        lastError: failure.summary,
+      });
       log.warn({ attempts, status: failure.status, nextAttemptAt }, "kept GitHub write failed again; retrying later");
       return "still failing";
     });
@@ -188,7 +204,10 @@ export class GitHubOutbox {
 }
 
 /** Sends `requests` in order; on the first failure, the error and the requests not yet sent (the failed one first). */
-async function sendAll(octokit: Octokit, requests: OutboxRequest[]): Promise<{ error?: unknown; left: OutboxRequest[] }> {
+async function sendAll(
+  octokit: Octokit,
+  requests: OutboxRequest[],
+): Promise<{ error?: unknown; left: OutboxRequest[] }> {
   for (let i = 0; i < requests.length; i++) {
     const { route, params } = requests[i]!;
     try {

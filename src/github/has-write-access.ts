@@ -8,7 +8,12 @@ const WRITE_ACCESS = new Set(["admin", "write"]);
  * custom role based on them), as GitHub answers now. Someone who is no
  * collaborator (404) has none; any other failure is thrown.
  */
-export async function hasWriteAccess({ octokit, log }: GitHubWriter, owner: string, repo: string, username: string): Promise<boolean> {
+export async function hasWriteAccess(
+  { octokit, log }: GitHubWriter,
+  owner: string,
+  repo: string,
+  username: string,
+): Promise<boolean> {
   try {
     const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username });
     log.debug({ user: username, permission: data.permission, role: data.role_name }, "collaborator permission read");

@@ -7,7 +7,9 @@ import type { Octokit } from "./types.js";
  * hooks) costs ~0.1 ms and a fresh set of hooks, for each status a build sent. A `make` that rejects is
  * forgotten, so the next call tries again.
  */
-export function octokitPerInstallation(make: (installationId: number | undefined) => Promise<Octokit>): (installationId: number | undefined) => Promise<Octokit> {
+export function octokitPerInstallation(
+  make: (installationId: number | undefined) => Promise<Octokit>,
+): (installationId: number | undefined) => Promise<Octokit> {
   const made = new Map<number | undefined, Promise<Octokit>>();
   return (installationId) => {
     let octokit = made.get(installationId);

@@ -37,7 +37,11 @@ export function docsTag(sha: string, length = 7): string {
  * Redeliveries and racing deliveries of the same merge converge on one
  * release with one current asset. Docs releases never become "latest".
  */
-export async function publishDocsRelease(github: GitHubWriter, target: CommitTarget, release: DocsRelease): Promise<PublishedRelease> {
+export async function publishDocsRelease(
+  github: GitHubWriter,
+  target: CommitTarget,
+  release: DocsRelease,
+): Promise<PublishedRelease> {
   // one publish per repository at a time in this process: two merges
   // publishing side by side would otherwise prune each other's releases
   return serialized(`${target.owner}/${target.repo}`, async () => {
@@ -52,7 +56,12 @@ export async function publishDocsRelease(github: GitHubWriter, target: CommitTar
     const assetUrl = await replaceAsset(github, target, existing, release.archive);
     await pruneDocsReleases(github, target, release.keep, tag);
     github.log.info({ tag, releaseId: existing.id }, "docs release published");
-    return { tag, releaseId: existing.id, ...(existing.html_url ? { htmlUrl: existing.html_url } : {}), ...(assetUrl ? { assetUrl } : {}) };
+    return {
+      tag,
+      releaseId: existing.id,
+      ...(existing.html_url ? { htmlUrl: existing.html_url } : {}),
+      ...(assetUrl ? { assetUrl } : {}),
+    };
   });
 }
 
@@ -64,7 +73,12 @@ interface ReleaseData {
   body?: string | null;
 }
 
-async function upsertRelease(github: GitHubWriter, target: CommitTarget, tag: string, release: DocsRelease): Promise<ReleaseData | "other commit"> {
+async function upsertRelease(
+  github: GitHubWriter,
+  target: CommitTarget,
+  tag: string,
+  release: DocsRelease,
+): Promise<ReleaseData | "other commit"> {
   const { octokit } = github;
   const fields = {
     owner: target.owner,
@@ -90,15 +104,27 @@ async function upsertRelease(github: GitHubWriter, target: CommitTarget, tag: st
   return data;
 }
 
-async function replaceAsset(github: GitHubWriter, target: CommitTarget, release: ReleaseData, archive: Artifact): Promise<string | undefined> {
+async function replaceAsset(
+  github: GitHubWriter,
+  target: CommitTarget,
+  release: ReleaseData,
+  archive: Artifact,
+): Promise<string | undefined> {
   const { octokit } = github;
   const data = await readFile(archive.path);
   for (let attempt = 1; ; attempt++) {
-    const assets = await octokit.paginate(octokit.rest.repos.listReleaseAssets, { owner: target.owner, repo: target.repo, release_id: release.id, per_page: 100 });
+    const assets = await octokit.paginate(octokit.rest.repos.listReleaseAssets, {
+      owner: target.owner,
+      repo: target.repo,
+      release_id: release.id,
+      per_page: 100,
+    });
     for (const asset of assets.filter((a) => a.name === archive.name)) {
-      await octokit.rest.repos.deleteReleaseAsset({ owner: target.owner, repo: target.repo, asset_id: asset.id }).catch((error: unknown) => {
-        if (status(error) !== 404) throw error; // a racing delivery deleted it first
-      });
+      await octokit.rest.repos
+        .deleteReleaseAsset({ owner: target.owner, repo: target.repo, asset_id: asset.id })
+        .catch((error: unknown) => {
+          if (status(error) !== 404) throw error; // a racing delivery deleted it first
+        });
     }
     try {
       const { data: uploaded } = await octokit.request({
@@ -117,25 +143,45 @@ async function replaceAsset(github: GitHubWriter, target: CommitTarget, release:
 }
 
 /** Deletes the oldest docs releases (and their tags) pyci created, beyond `keep`. */
-async function pruneDocsReleases(github: GitHubWriter, target: CommitTarget, keep: number, current: string): Promise<void> {
+async function pruneDocsReleases(
+  github: GitHubWriter,
+  target: CommitTarget,
+  keep: number,
+  current: string,
+): Promise<void> {
   const { octokit } = github;
-  const releases = await octokit.paginate(octokit.rest.repos.listReleases, { owner: target.owner, repo: target.repo, per_page: 100 });
+  const releases = await octokit.paginate(octokit.rest.repos.listReleases, {
+    owner: target.owner,
+    repo: target.repo,
+    per_page: 100,
+  });
   const ours = releases
     .filter((r) => r.tag_name.startsWith(DOCS_TAG_PREFIX) && r.body?.includes(DOCS_RELEASE_MARKER))
-    .sort((a, b) => (b.tag_name === current ? 1 : 0) - (a.tag_name === current ? 1 : 0) || Date.parse(b.created_at) - Date.parse(a.created_at));
+    .sort(
+      (a, b) =>
+        (b.tag_name === current ? 1 : 0) - (a.tag_name === current ? 1 : 0) ||
+        Date.parse(b.created_at) - Date.parse(a.created_at),
+    );
   for (const old of ours.slice(Math.max(keep, 1))) {
-    await octokit.rest.repos.deleteRelease({ owner: target.owner, repo: target.repo, release_id: old.id }).catch((error: unknown) => {
-      if (status(error) !== 404) throw error; // another pyci process pruned it first
-    });
-    await octokit.rest.git.deleteRef({ owner: target.owner, repo: target.repo, ref: `tags/${old.tag_name}` }).catch((error: unknown) => {
-      if (status(error) !== 422 && status(error) !== 404) throw error;
-    });
+    await octokit.rest.repos
+      .deleteRelease({ owner: target.owner, repo: target.repo, release_id: old.id })
+      .catch((error: unknown) => {
+        if (status(error) !== 404) throw error; // another pyci process pruned it first
+      });
+    await octokit.rest.git
+      .deleteRef({ owner: target.owner, repo: target.repo, ref: `tags/${old.tag_name}` })
+      .catch((error: unknown) => {
+        if (status(error) !== 422 && status(error) !== 404) throw error;
+      });
     github.log.info({ tag: old.tag_name }, "old docs release pruned");
   }
 }
 
 function releaseBody(target: CommitTarget, release: DocsRelease): string {
-  const pr = release.prNumber !== undefined ? `pull request #${release.prNumber}${release.prTitle ? ` (${markdownText(release.prTitle)})` : ""}` : "a merge";
+  const pr =
+    release.prNumber !== undefined
+      ? `pull request #${release.prNumber}${release.prTitle ? ` (${markdownText(release.prTitle)})` : ""}`
+      : "a merge";
   return [
     `Documentation built by pyci from ${pr} at ${target.sha}.`,
     "",

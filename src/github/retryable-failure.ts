@@ -18,14 +18,34 @@ export interface Failure {
  * the request invalid).
  */
 export function retryableFailure(error: unknown, now = Date.now()): Failure {
-  const { status, response, message } = error as { status?: number; response?: { headers?: Record<string, string | undefined> }; message?: string };
+  const { status, response, message } = error as {
+    status?: number;
+    response?: { headers?: Record<string, string | undefined> };
+    message?: string;
+  };
   const headers = response?.headers ?? {};
-  const rateLimited = headers["x-ratelimit-remaining"] === "0" || headers["retry-after"] !== undefined || /rate limit/i.test(message ?? "");
+  const rateLimited =
+    headers["x-ratelimit-remaining"] === "0" ||
+    headers["retry-after"] !== undefined ||
+    /rate limit/i.test(message ?? "");
   const noAnswer = response === undefined;
-  const retryable = noAnswer || status === undefined || status >= 500 || status === 429 || status === 401 || (status === 403 && rateLimited);
-  const summary = noAnswer ? `no answer from GitHub: ${String(message ?? error).slice(0, 200)}` : `GitHub answered ${status}`;
+  const retryable =
+    noAnswer ||
+    status === undefined ||
+    status >= 500 ||
+    status === 429 ||
+    status === 401 ||
+    (status === 403 && rateLimited);
+  const summary = noAnswer
+    ? `no answer from GitHub: ${String(message ?? error).slice(0, 200)}`
+    : `GitHub answered ${status}`;
   const retryAfterMs = waitAskedFor(headers, now);
-  return { retryable, status: noAnswer ? undefined : status, summary, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  return {
+    retryable,
+    status: noAnswer ? undefined : status,
+    summary,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+  };
 }
 
 function waitAskedFor(headers: Record<string, string | undefined>, now: number): number | undefined {

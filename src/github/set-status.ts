@@ -38,5 +38,8 @@ export async function setStatus(github: ReportWriter, target: ReportTarget, stat
       },
     ],
   });
-  github.log.debug({ context: status.context, state: status.state, outcome }, outcome === "sent" ? "commit status set" : "commit status kept for later");
+  github.log.debug(
+    { context: status.context, state: status.state, outcome },
+    outcome === "sent" ? "commit status set" : "commit status kept for later",
+  );
 }

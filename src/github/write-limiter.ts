@@ -82,7 +82,11 @@ export class WriteLimiter {
 
   private bucket(key: string): Bucket {
     let bucket = this.buckets.get(key);
-    if (!bucket) this.buckets.set(key, (bucket = { tokens: this.burst, at: this.now(), queue: [], pumping: false, wake: undefined }));
+    if (!bucket)
+      this.buckets.set(
+        key,
+        (bucket = { tokens: this.burst, at: this.now(), queue: [], pumping: false, wake: undefined }),
+      );
     return bucket;
   }
 

@@ -15,7 +15,11 @@ export interface ReportWriter {
  * now is kept and retried later ("kept"; retried as `target`'s installation),
  * and only a failure no retry changes is thrown; without one, every failure is thrown.
  */
-export async function writeOrKeep({ octokit, outbox, log }: ReportWriter, target: ReportTarget, write: OutboxWrite): Promise<"sent" | "kept"> {
+export async function writeOrKeep(
+  { octokit, outbox, log }: ReportWriter,
+  target: ReportTarget,
+  write: OutboxWrite,
+): Promise<"sent" | "kept"> {
   if (outbox) return outbox.deliver(octokit, log, target.installationId, write);
   for (const { route, params } of write.requests) await octokit.request(route, params);
   return "sent";

@@ -15,7 +15,11 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
  * untrusted input even when signed (a bug upstream, a test sender): every
  * field pyci later passes to git or shows on a page is checked here.
  */
-export function fromPullRequest(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
+export function fromPullRequest(
+  raw: unknown,
+  deliveryId: string,
+  auth: GitHubAuth = "installation",
+): BuildRequest | Ignored {
   const payload = raw as Partial<PullRequestEvent>;
   const pr = payload.pull_request;
   if (!pr || !isId(pr.number)) return new Ignored("payload has no pull_request");
@@ -31,7 +35,11 @@ export function fromPullRequest(raw: unknown, deliveryId: string, auth: GitHubAu
 }
 
 /** A merged pull request: the docs pipeline at the merge commit, on the branch it went into. */
-export function fromMergedPullRequest(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
+export function fromMergedPullRequest(
+  raw: unknown,
+  deliveryId: string,
+  auth: GitHubAuth = "installation",
+): BuildRequest | Ignored {
   const payload = raw as Partial<PullRequestEvent>;
   const pr = payload.pull_request;
   if (!pr || !isId(pr.number)) return new Ignored("payload has no pull_request");
@@ -50,7 +58,11 @@ export function fromMergedPullRequest(raw: unknown, deliveryId: string, auth: Gi
   };
 }
 
-export function fromCheckRun(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
+export function fromCheckRun(
+  raw: unknown,
+  deliveryId: string,
+  auth: GitHubAuth = "installation",
+): BuildRequest | Ignored {
   const payload = raw as Partial<CheckRunRerequestedEvent>;
   const run = payload.check_run;
   if (!run) return new Ignored("payload has no check_run");
@@ -61,7 +73,11 @@ export function fromCheckRun(raw: unknown, deliveryId: string, auth: GitHubAuth 
   return withPullRequest({ ...base, pipeline }, run.pull_requests);
 }
 
-export function fromCheckSuite(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
+export function fromCheckSuite(
+  raw: unknown,
+  deliveryId: string,
+  auth: GitHubAuth = "installation",
+): BuildRequest | Ignored {
   const payload = raw as Partial<CheckSuiteRerequestedEvent>;
   const suite = payload.check_suite;
   if (!suite) return new Ignored("payload has no check_suite");
@@ -75,7 +91,13 @@ type Payload = {
   installation?: { id?: unknown };
 };
 
-function common(payload: Payload, deliveryId: string, auth: GitHubAuth, event: string, sha: unknown): BuildRequest | Ignored {
+function common(
+  payload: Payload,
+  deliveryId: string,
+  auth: GitHubAuth,
+  event: string,
+  sha: unknown,
+): BuildRequest | Ignored {
   const repository = payload.repository;
   const installationId = payload.installation?.id;
   if (auth === "installation" && !isId(installationId)) {
@@ -91,10 +113,23 @@ function common(payload: Payload, deliveryId: string, auth: GitHubAuth, event: s
   const sshUrl = repository.ssh_url;
   const cloneUrl = repository.clone_url;
   if (!isGitUrl(sshUrl) || !isGitUrl(cloneUrl)) return new Ignored("repository clone URLs are missing or malformed");
-  return { pipeline: "pr", owner, repo, sha, event, deliveryId, ...(isId(installationId) ? { installationId } : {}), sshUrl, cloneUrl };
+  return {
+    pipeline: "pr",
+    owner,
+    repo,
+    sha,
+    event,
+    deliveryId,
+    ...(isId(installationId) ? { installationId } : {}),
+    sshUrl,
+    cloneUrl,
+  };
 }
 
-function withPullRequest(base: BuildRequest, pulls: ({ number?: unknown; head?: { sha?: unknown } } | null)[] | undefined): BuildRequest {
+function withPullRequest(
+  base: BuildRequest,
+  pulls: ({ number?: unknown; head?: { sha?: unknown } } | null)[] | undefined,
+): BuildRequest {
   if (!Array.isArray(pulls)) return base;
   const pr = pulls.find((p) => p?.head?.sha === base.sha) ?? pulls[0];
   return isId(pr?.number) ? { ...base, prNumber: pr.number } : base;
@@ -112,5 +147,11 @@ function isId(value: unknown): value is number {
 
 /** A URL git may be handed as an argument: no option-looking or control characters. */
 function isGitUrl(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0 && value.length < 2048 && !value.startsWith("-") && !/[\s\u0000-\u001f]/.test(value);
+  return (
+    typeof value === "string" &&
+    value.length > 0 &&
+    value.length < 2048 &&
+    !value.startsWith("-") &&
+    !/[\s\u0000-\u001f]/.test(value)
+  );
 }

@@ -24,7 +24,11 @@ type GatedEvent = "pull_request" | "check_run" | "check_suite";
  *    statuses `pending`), and a re-run request builds nothing.
  * GitHub errors are logged; they never let a fork's commit through.
  */
-export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: Context<E>, request: BuildRequest): Promise<BuildRequest | undefined> {
+export async function forkGate<E extends GatedEvent>(
+  deps: BuildDeps,
+  context: Context<E>,
+  request: BuildRequest,
+): Promise<BuildRequest | undefined> {
   // 1. the decision
   const decision = forkPolicy(deps.config.forkPolicy, context.name, context.payload);
   if (decision.action === "build") return request;
@@ -47,7 +51,10 @@ export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: C
   // 2. skip
   if (decision.action === "skip") {
     try {
-      await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).forkSkipped(request, spec.checkRunName);
+      await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).forkSkipped(
+        request,
+        spec.checkRunName,
+      );
     } catch (error) {
       log.error({ err: error }, "could not report a skipped fork build to GitHub");
     }
@@ -60,7 +67,10 @@ export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: C
     try {
       approved = await hasWriteAccess(github, request.owner, request.repo, decision.approver);
     } catch (error) {
-      log.error({ err: error, user: decision.approver }, "could not read the sender's permission; treated as no write access");
+      log.error(
+        { err: error, user: decision.approver },
+        "could not read the sender's permission; treated as no write access",
+      );
     }
     if (approved) {
       log.info({ approvedBy: decision.approver }, "fork commit approved by the sender's write access");
@@ -68,9 +78,12 @@ export async function forkGate<E extends GatedEvent>(deps: BuildDeps, context: C
     }
   }
   if (context.name !== "pull_request") {
-    return held(`a re-run of a fork's commit, requested by ${decision.approver ?? "an unknown user"} without write access (CI_FORK_POLICY=approve)`);
+    return held(
+      `a re-run of a fork's commit, requested by ${decision.approver ?? "an unknown user"} without write access (CI_FORK_POLICY=approve)`,
+    );
   }
-  if (request.prNumber === undefined) return held("a fork's commit without a pull request number (CI_FORK_POLICY=approve)");
+  if (request.prNumber === undefined)
+    return held("a fork's commit without a pull request number (CI_FORK_POLICY=approve)");
   try {
     await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).awaitingApproval(request, {
       checkRunName: spec.checkRunName,
@@ -93,6 +106,7 @@ function withApprovedPullRequest(request: BuildRequest, payload: unknown): Build
 }
 
 function forkName(payload: unknown): { fork?: string } {
-  const name = (payload as { pull_request?: { head?: { repo?: { full_name?: unknown } | null } } }).pull_request?.head?.repo?.full_name;
+  const name = (payload as { pull_request?: { head?: { repo?: { full_name?: unknown } | null } } }).pull_request?.head
+    ?.repo?.full_name;
   return typeof name === "string" ? { fork: name } : {};
 }

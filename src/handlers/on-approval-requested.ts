@@ -26,7 +26,10 @@ export function onApprovalRequested(deps: BuildDeps) {
     const payload = context.payload;
     const run = payload.check_run;
     const ignore = (reason: string, level: "info" | "warn" = "info") => {
-      context.log[level]({ deliveryId: context.id, event: "check_run.requested_action", reason, sender: payload.sender?.login }, "approval ignored");
+      context.log[level](
+        { deliveryId: context.id, event: "check_run.requested_action", reason, sender: payload.sender?.login },
+        "approval ignored",
+      );
       deps.onIgnored?.(reason);
       deps.metrics?.delivery(context.name, "ignored");
     };
@@ -34,8 +37,10 @@ export function onApprovalRequested(deps: BuildDeps) {
     // 1. pyci's approval run, under a policy that builds approved forks
     if (payload.requested_action?.identifier !== APPROVE_ACTION) return ignore("not the approve button");
     const prNumber = approvalPullRequest(run?.external_id);
-    if (run?.name !== PIPELINES.pr.checkRunName || prNumber === undefined) return ignore("not an approval check run of pyci");
-    if (typeof run.head_sha !== "string" || !SHA.test(run.head_sha)) return ignore("head commit SHA is missing or malformed");
+    if (run?.name !== PIPELINES.pr.checkRunName || prNumber === undefined)
+      return ignore("not an approval check run of pyci");
+    if (typeof run.head_sha !== "string" || !SHA.test(run.head_sha))
+      return ignore("head commit SHA is missing or malformed");
     if (deps.config.forkPolicy === "skip") return ignore("CI_FORK_POLICY=skip: forks are not built, approved or not");
     const sender = payload.sender?.login;
     if (typeof sender !== "string" || sender === "") return ignore("the delivery names no sender");
@@ -43,7 +48,9 @@ export function onApprovalRequested(deps: BuildDeps) {
     const repo = payload.repository?.name;
     if (typeof owner !== "string" || typeof repo !== "string") return ignore("payload has no repository");
 
-    const log = buildLog(deps.log, { deliveryId: context.id, owner, repo, sha: run.head_sha }, undefined, { pr: prNumber });
+    const log = buildLog(deps.log, { deliveryId: context.id, owner, repo, sha: run.head_sha }, undefined, {
+      pr: prNumber,
+    });
     try {
       const github: GitHubWriter = { octokit: await deps.octokitFor(payload.installation?.id), log };
       // 2. write access, as GitHub says now
@@ -53,9 +60,21 @@ export function onApprovalRequested(deps: BuildDeps) {
       // 3. the pull request still at that commit
       const pr = await fetchPullRequest(github, owner, repo, prNumber);
       if (pr.state !== "open") return ignore(`pull request #${prNumber} is ${pr.state}`);
-      if (pr.head.sha !== run.head_sha) return ignore(`pull request #${prNumber} has moved on to ${pr.head.sha.slice(0, 7)}; approve that commit instead`);
+      if (pr.head.sha !== run.head_sha)
+        return ignore(
+          `pull request #${prNumber} has moved on to ${pr.head.sha.slice(0, 7)}; approve that commit instead`,
+        );
 
-      const request = fromPullRequest({ action: "requested_action", pull_request: pr, repository: payload.repository, installation: payload.installation }, context.id, deps.auth);
+      const request = fromPullRequest(
+        {
+          action: "requested_action",
+          pull_request: pr,
+          repository: payload.repository,
+          installation: payload.installation,
+        },
+        context.id,
+        deps.auth,
+      );
       if (request instanceof Ignored) return ignore(request.reason);
       log.info({ approvedBy: sender }, "fork commit approved");
       const { outcome } = acceptBuild(deps, { ...request, event: "check_run.requested_action" });

@@ -19,7 +19,9 @@ export function onMergedPullRequest(deps: BuildDeps) {
     if (request instanceof Ignored) return ignore(request.reason);
     const defaultBranch = context.payload.repository.default_branch;
     if (request.branch !== defaultBranch && !(await docsBranches(context)).includes(request.branch!)) {
-      return ignore(`merged into ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`);
+      return ignore(
+        `merged into ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`,
+      );
     }
     const { outcome } = acceptBuild(deps, request);
     deps.metrics?.delivery(context.name, outcome === "created" ? "accepted" : outcome);
@@ -31,7 +33,10 @@ async function docsBranches(context: Context<"pull_request.closed">): Promise<st
   try {
     return parseRepoConfig(await context.config("pyci.yml")).docs.branches ?? [];
   } catch (error) {
-    context.log.warn({ deliveryId: context.id, err: error }, "could not read docs.branches; only the default branch publishes");
+    context.log.warn(
+      { deliveryId: context.id, err: error },
+      "could not read docs.branches; only the default branch publishes",
+    );
     return [];
   }
 }

@@ -20,7 +20,14 @@ export function accessLog(log: Logger): (req: IncomingMessage, res: ServerRespon
       const id = req.headers["x-github-delivery"] ?? req.headers["x-request-id"] ?? randomUUID();
       const level = res.statusCode >= 500 ? "error" : "info";
       const url = (req.url ?? "").slice(0, 512);
-      http[level]({ req: { id, method: req.method, url, remoteAddress: req.socket.remoteAddress }, res: { statusCode: res.statusCode }, responseTime: ms }, `${req.method} ${url} ${res.statusCode} - ${Math.round(ms)}ms`);
+      http[level](
+        {
+          req: { id, method: req.method, url, remoteAddress: req.socket.remoteAddress },
+          res: { statusCode: res.statusCode },
+          responseTime: ms,
+        },
+        `${req.method} ${url} ${res.statusCode} - ${Math.round(ms)}ms`,
+      );
     });
   };
 }

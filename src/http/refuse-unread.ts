@@ -12,10 +12,20 @@ const LINGER_BYTES = 16 * 1024 * 1024;
  * (then it is destroyed). Closing at once would reset the connection while the
  * client writes, and most clients then report the reset instead of the answer.
  */
-export function refuseUnread(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function refuseUnread(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const req = res.req;
   const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(text), connection: "close" });
+  res.writeHead(status, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    connection: "close",
+  });
   if (req.complete) {
     res.end(text);
     return;

@@ -17,7 +17,9 @@ export async function startWebhookProxy(options: { url: string; target: string; 
   try {
     ({ SmeeClient } = (await import(SMEE_CLIENT)) as { SmeeClient: SmeeClientClass });
   } catch {
-    options.log.warn("WEBHOOK_PROXY_URL is set but smee-client is not installed: run `npm install --save-dev smee-client` to proxy webhooks to localhost.");
+    options.log.warn(
+      "WEBHOOK_PROXY_URL is set but smee-client is not installed: run `npm install --save-dev smee-client` to proxy webhooks to localhost.",
+    );
     return;
   }
   await new SmeeClient({ source: options.url, target: options.target, logger: options.log }).start();

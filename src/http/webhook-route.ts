@@ -65,7 +65,10 @@ export function webhookRoute(options: WebhookRouteOptions) {
     const id = header(req, "x-github-delivery");
     let bodyRead = false;
     const refuse = (status: number, reason: string, headers: Record<string, string> = {}, details: object = {}) => {
-      options.log.warn({ deliveryId: id?.slice(0, 128), event: event?.slice(0, 64), status, reason, ...details }, "webhook delivery refused");
+      options.log.warn(
+        { deliveryId: id?.slice(0, 128), event: event?.slice(0, 64), status, reason, ...details },
+        "webhook delivery refused",
+      );
       if (bodyRead) sendJson(res, status, { error: reason });
       else refuseUnread(res, status, { error: reason }, headers);
       return true;
@@ -73,7 +76,10 @@ export function webhookRoute(options: WebhookRouteOptions) {
 
     // 1. what can be refused from the request line and headers alone
     if (options.closing()) {
-      return refuse(503, "pyci is shutting down; redeliver this delivery from the GitHub App's advanced settings once it is back");
+      return refuse(
+        503,
+        "pyci is shutting down; redeliver this delivery from the GitHub App's advanced settings once it is back",
+      );
     }
     if (req.method !== "POST") {
       sendJson(res, 404, { error: `Unknown route: ${req.method} ${path}` });
@@ -83,7 +89,11 @@ export function webhookRoute(options: WebhookRouteOptions) {
       return refuse(415, 'Unsupported "Content-Type" header value. Must be "application/json"');
     }
     const signature = header(req, "x-hub-signature-256");
-    const missing = [["x-github-event", event], ["x-hub-signature-256", signature], ["x-github-delivery", id]].filter(([, v]) => v === undefined);
+    const missing = [
+      ["x-github-event", event],
+      ["x-hub-signature-256", signature],
+      ["x-github-delivery", id],
+    ].filter(([, v]) => v === undefined);
     if (missing.length > 0) return refuse(400, `Required headers missing: ${missing.map(([name]) => name).join(", ")}`);
     if (!EVENT_NAME.test(event!)) return refuse(400, "X-GitHub-Event is not an event name");
     if (!DELIVERY_ID.test(id!)) return refuse(400, "X-GitHub-Delivery is not a delivery id");
@@ -95,7 +105,12 @@ export function webhookRoute(options: WebhookRouteOptions) {
     let signed: boolean;
     try {
       const beforeRead = expectsContinue(req) ? () => res.writeContinue() : undefined;
-      body = await readLimitedBody(req, { maxBytes: options.maxBodyBytes, hold, deadlineMs: bodyTimeoutMs, beforeRead });
+      body = await readLimitedBody(req, {
+        maxBytes: options.maxBodyBytes,
+        hold,
+        deadlineMs: bodyTimeoutMs,
+        beforeRead,
+      });
       signed = body.kind === "complete" && verifySignature(options.secret, body.bytes, signature);
     } finally {
       hold.release();
@@ -105,17 +120,24 @@ export function webhookRoute(options: WebhookRouteOptions) {
     bodyRead = body.kind === "complete";
     if (body.kind === "aborted") return true;
     if (body.kind === "too-large") {
-      options.log.warn({ deliveryId: id, event, status: 413, limit: options.maxBodyBytes }, "webhook delivery refused: body over the size limit");
+      options.log.warn(
+        { deliveryId: id, event, status: 413, limit: options.maxBodyBytes },
+        "webhook delivery refused: body over the size limit",
+      );
       refuseTooLarge(res, options.maxBodyBytes);
       return true;
     }
     if (body.kind === "over-budget") {
-      const reason = "pyci holds as many unverified webhook bodies as CI_WEBHOOK_BUFFER allows; retry later, or redeliver this delivery from the GitHub App's advanced settings";
+      const reason =
+        "pyci holds as many unverified webhook bodies as CI_WEBHOOK_BUFFER allows; retry later, or redeliver this delivery from the GitHub App's advanced settings";
       return refuse(503, reason, { "retry-after": "10" }, { held: options.budget.held, limit: options.budget.limit });
     }
     if (body.kind === "timed-out") return refuse(408, `the body did not arrive within ${bodyTimeoutMs} ms`);
     if (!signed) {
-      return refuse(400, "signature does not match event payload and secret (is WEBHOOK_SECRET the App's webhook secret?)");
+      return refuse(
+        400,
+        "signature does not match event payload and secret (is WEBHOOK_SECRET the App's webhook secret?)",
+      );
     }
     let payload: unknown;
     try {
@@ -123,13 +145,18 @@ export function webhookRoute(options: WebhookRouteOptions) {
     } catch {
       return refuse(400, "Invalid JSON");
     }
-    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return refuse(400, "payload is not a JSON object");
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload))
+      return refuse(400, "payload is not a JSON object");
     // Probot authenticates as `installation.id` before any handler runs, and throws on a malformed one
     if (!installationIdIsValid(payload)) return refuse(400, "payload.installation.id is not an installation id");
 
     // 4. the app's handlers (they enqueue and return); 202 when they take too long
     options.log.debug({ deliveryId: id, event }, "webhook delivery received");
-    return answerWhenHandled(res, options.receive({ id: id!, name: event!, payload: payload as Record<string, unknown> }), timeoutMs);
+    return answerWhenHandled(
+      res,
+      options.receive({ id: id!, name: event!, payload: payload as Record<string, unknown> }),
+      timeoutMs,
+    );
   };
 }
 
@@ -137,7 +164,13 @@ async function answerWhenHandled(res: ServerResponse, handled: Promise<void>, ti
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
   // a handler's error is logged by Probot's error handler (with the delivery id)
-  const outcome = await Promise.race([handled.then(() => "ok" as const, () => "failed" as const), late]);
+  const outcome = await Promise.race([
+    handled.then(
+      () => "ok" as const,
+      () => "failed" as const,
+    ),
+    late,
+  ]);
   clearTimeout(timer);
   if (outcome === "ok") sendText(res, 200, "ok\n");
   else if (outcome === "late") sendText(res, 202, "still processing\n");

@@ -64,8 +64,14 @@ export async function pythonEnvironment(
     return undefined;
   }
   if (typeof parsed.version !== "string" || !Array.isArray(parsed.distributions)) return undefined;
-  const environment = { version: parsed.version, implementation: String(parsed.implementation), distributions: parsed.distributions.map(String) };
-  const watched = Array.isArray(parsed.watched) ? parsed.watched.filter((p): p is string => typeof p === "string" && p.startsWith("/")) : [];
+  const environment = {
+    version: parsed.version,
+    implementation: String(parsed.implementation),
+    distributions: parsed.distributions.map(String),
+  };
+  const watched = Array.isArray(parsed.watched)
+    ? parsed.watched.filter((p): p is string => typeof p === "string" && p.startsWith("/"))
+    : [];
   if (stable && watched.length > 0) known.set(key, { environment, watched, stamp: await stampOf(watched) });
   return environment;
 }

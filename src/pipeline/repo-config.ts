@@ -36,7 +36,8 @@ export function parseRepoConfig(raw: unknown): RepoConfig {
   const root = object(raw, "the file");
   const check = root.check === undefined ? {} : object(root.check, "check");
   if (check.enforce_type_errors !== undefined) {
-    if (typeof check.enforce_type_errors !== "boolean") throw new RepoConfigError("check.enforce_type_errors must be true or false");
+    if (typeof check.enforce_type_errors !== "boolean")
+      throw new RepoConfigError("check.enforce_type_errors must be true or false");
     config.check.enforceTypeErrors = check.enforce_type_errors;
   }
   const test = root.test === undefined ? {} : object(root.test, "test");
@@ -53,7 +54,8 @@ export function parseRepoConfig(raw: unknown): RepoConfig {
   if (docs.dir !== undefined) config.docs.dir = relativeDir(docs.dir, "docs.dir");
   if (docs.install !== undefined) config.docs.install = commands(docs.install, "docs.install");
   if (docs.warnings_as_errors !== undefined) {
-    if (typeof docs.warnings_as_errors !== "boolean") throw new RepoConfigError("docs.warnings_as_errors must be true or false");
+    if (typeof docs.warnings_as_errors !== "boolean")
+      throw new RepoConfigError("docs.warnings_as_errors must be true or false");
     config.docs.warningsAsErrors = docs.warnings_as_errors;
   }
   if (docs.branches !== undefined) {
@@ -79,7 +81,8 @@ const MAX_ENV_VALUE_LENGTH = 4096;
 /** `env:` — literal values (strings, numbers, booleans), for names the sandbox does not own. */
 function environment(value: unknown): Record<string, string> {
   const entries = Object.entries(object(value, "env"));
-  if (entries.length > MAX_ENV_VARIABLES) throw new RepoConfigError(`env may set at most ${MAX_ENV_VARIABLES} variables`);
+  if (entries.length > MAX_ENV_VARIABLES)
+    throw new RepoConfigError(`env may set at most ${MAX_ENV_VARIABLES} variables`);
   const env: Record<string, string> = {};
   for (const [name, raw] of entries) {
     const problem = envNameProblem(name);
@@ -88,7 +91,8 @@ function environment(value: unknown): Record<string, string> {
       throw new RepoConfigError(`env.${name} must be a literal value (a string, a number or true/false)`);
     }
     const text = String(raw);
-    if (text.includes("\0") || text.length > MAX_ENV_VALUE_LENGTH) throw new RepoConfigError(`env.${name} must be at most ${MAX_ENV_VALUE_LENGTH} characters, without NUL`);
+    if (text.includes("\0") || text.length > MAX_ENV_VALUE_LENGTH)
+      throw new RepoConfigError(`env.${name} must be at most ${MAX_ENV_VALUE_LENGTH} characters, without NUL`);
     env[name] = text;
   }
   return env;

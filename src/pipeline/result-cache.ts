@@ -16,7 +16,9 @@ interface Entry {
   buildId: string;
   createdAt: string;
   /** The result without its duration; artifacts as file names inside the entry. */
-  result: Omit<StepResult, "durationMs" | "artifacts"> & { artifacts?: { name: string; file: string; contentType: string }[] };
+  result: Omit<StepResult, "durationMs" | "artifacts"> & {
+    artifacts?: { name: string; file: string; contentType: string }[];
+  };
   log: string;
 }
 
@@ -46,7 +48,12 @@ export function resultKey(cache: StepCache, step: string, inputs: unknown): stri
  * `scratchDir`; undefined when there is none or it cannot be read whole.
  * A hit makes the entry the most recently used.
  */
-export async function readCachedResult(cache: StepCache, step: string, key: string, scratchDir: string): Promise<CachedResult | undefined> {
+export async function readCachedResult(
+  cache: StepCache,
+  step: string,
+  key: string,
+  scratchDir: string,
+): Promise<CachedResult | undefined> {
   const dir = join(cache.dir, RESULTS, key);
   try {
     const entry = JSON.parse(await readFile(join(dir, "result.json"), "utf8")) as Entry;
@@ -73,7 +80,12 @@ export async function readCachedResult(cache: StepCache, step: string, key: stri
  * When another build stored the same key first, theirs stays. Never throws:
  * a result that cannot be cached is only not cached.
  */
-export async function writeCachedResult(cache: StepCache, key: string, result: StepResult, log: string): Promise<boolean> {
+export async function writeCachedResult(
+  cache: StepCache,
+  key: string,
+  result: StepResult,
+  log: string,
+): Promise<boolean> {
   const root = join(cache.dir, RESULTS);
   const temp = join(root, `.tmp-${randomUUID()}`);
   try {
@@ -89,7 +101,14 @@ export async function writeCachedResult(cache: StepCache, key: string, result: S
         stored.artifacts.push({ name: artifact.name, file, contentType: artifact.contentType });
       }
     }
-    const entry: Entry = { format: FORMAT, step: result.name, buildId: cache.buildId, createdAt: new Date().toISOString(), result: stored, log };
+    const entry: Entry = {
+      format: FORMAT,
+      step: result.name,
+      buildId: cache.buildId,
+      createdAt: new Date().toISOString(),
+      result: stored,
+      log,
+    };
     await writeFile(join(temp, "result.json"), JSON.stringify(entry));
     try {
       await rename(temp, join(root, key));
@@ -106,7 +125,8 @@ export async function writeCachedResult(cache: StepCache, key: string, result: S
 
 /** When an entry was last stored or hit, for eviction. */
 export async function resultLastUsed(entryDir: string): Promise<number> {
-  const info = (await stat(join(entryDir, "result.json")).catch(() => undefined)) ?? (await stat(entryDir).catch(() => undefined));
+  const info =
+    (await stat(join(entryDir, "result.json")).catch(() => undefined)) ?? (await stat(entryDir).catch(() => undefined));
   return info?.mtimeMs ?? 0;
 }
 
@@ -147,7 +167,9 @@ export function replayCachedLog(log: LogSink, cached: CachedResult, what: string
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     }
     return v;
   });

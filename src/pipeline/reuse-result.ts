@@ -32,7 +32,11 @@ export async function reuseResult(ctx: StepContext, reusable: Reusable): Promise
   const hit = await readCachedResult(cache, reusable.step, key, ctx.scratchDir);
   if (hit) {
     replayCachedLog(ctx.log, hit, reusable.same);
-    return { ...hit.result, durationMs: Math.round(performance.now() - started), reused: { buildId: hit.buildId, createdAt: hit.createdAt } };
+    return {
+      ...hit.result,
+      durationMs: Math.round(performance.now() - started),
+      reused: { buildId: hit.buildId, createdAt: hit.createdAt },
+    };
   }
   const log = recordingLog(ctx.log);
   const result = await reusable.run({ ...ctx, log });

@@ -46,14 +46,26 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
   // the sandbox, fitted to this build; a sandbox that cannot run stops every step
   if (options.sandbox) {
     const started = performance.now();
-    const prepared = await prepareSandbox(await resolveSandbox(options.sandbox), { dir: options.dir, scratchDir: options.scratchDir, python, timeoutMs: options.timeoutMs, ...(options.signal ? { signal: options.signal } : {}) });
+    const prepared = await prepareSandbox(await resolveSandbox(options.sandbox), {
+      dir: options.dir,
+      scratchDir: options.scratchDir,
+      python,
+      timeoutMs: options.timeoutMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     if (prepared.ok) {
       sandbox = prepared.sandbox;
       python = prepared.python;
       release = prepared.release;
       limitHit = prepared.limitHit;
     } else {
-      blocker = { name: "sandbox", state: "error", summary: prepared.problem, exitCode: null, durationMs: Math.round(performance.now() - started) };
+      blocker = {
+        name: "sandbox",
+        state: "error",
+        summary: prepared.problem,
+        exitCode: null,
+        durationMs: Math.round(performance.now() - started),
+      };
       results.push(blocker);
       options.onStepEnd?.(blocker);
     }
@@ -74,11 +86,25 @@ interface Start {
   limitHit(): Promise<LimitKind | undefined>;
 }
 
-async function runStages(pipeline: Pipeline, options: PipelineOptions, results: StepResult[], start: Start): Promise<void> {
+async function runStages(
+  pipeline: Pipeline,
+  options: PipelineOptions,
+  results: StepResult[],
+  start: Start,
+): Promise<void> {
   let { python, blocker } = start;
   const sandbox = start.sandbox;
   for (const stage of pipeline) {
-    const ctxBase = { dir: options.dir, scratchDir: options.scratchDir, repoConfig: options.repoConfig, python, timeoutMs: options.timeoutMs, sandbox, ...(options.signal ? { signal: options.signal } : {}), ...(options.cache ? { cache: options.cache } : {}) };
+    const ctxBase = {
+      dir: options.dir,
+      scratchDir: options.scratchDir,
+      repoConfig: options.repoConfig,
+      python,
+      timeoutMs: options.timeoutMs,
+      sandbox,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.cache ? { cache: options.cache } : {}),
+    };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
     if (blocker) {
       const stopped = blocker;
@@ -99,7 +125,12 @@ async function filterApplicable(stage: Step[], ctx: StepContext): Promise<Step[]
   return stage.filter((_, i) => checks[i]);
 }
 
-async function runStep(step: Step, ctxBase: Omit<StepContext, "log">, options: PipelineOptions, limitHit: () => Promise<LimitKind | undefined>): Promise<StepResult> {
+async function runStep(
+  step: Step,
+  ctxBase: Omit<StepContext, "log">,
+  options: PipelineOptions,
+  limitHit: () => Promise<LimitKind | undefined>,
+): Promise<StepResult> {
   const log = options.openLog(step.name);
   options.onStepStart?.(step.name);
   const started = performance.now();
@@ -109,7 +140,13 @@ async function runStep(step: Step, ctxBase: Omit<StepContext, "log">, options: P
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.write(`\n[pyci: the ${step.name} step crashed: ${message}]\n`);
-    result = { name: step.name, state: "error", summary: `pyci crashed: ${message}`.slice(0, 120), exitCode: null, durationMs: Math.round(performance.now() - started) };
+    result = {
+      name: step.name,
+      state: "error",
+      summary: `pyci crashed: ${message}`.slice(0, 120),
+      exitCode: null,
+      durationMs: Math.round(performance.now() - started),
+    };
   }
   // a step hurt by one of the build's limits (an OOM kill, a refused fork, a full disk) says which
   const limits = options.sandbox?.limits;
@@ -126,5 +163,11 @@ async function runStep(step: Step, ctxBase: Omit<StepContext, "log">, options: P
 }
 
 function notRun(name: string, blocker: StepResult): StepResult {
-  return { name, state: blocker.state, summary: `Not run: ${blocker.name} ${blocker.state === "error" ? "errored" : "failed"} (${blocker.summary})`, exitCode: null, durationMs: 0 };
+  return {
+    name,
+    state: blocker.state,
+    summary: `Not run: ${blocker.name} ${blocker.state === "error" ? "errored" : "failed"} (${blocker.summary})`,
+    exitCode: null,
+    durationMs: 0,
+  };
 }

@@ -27,13 +27,7 @@ export interface Diagnostic {
   syntax: boolean;
 }
 
-export type TestOutcome =
-  | "pass"
-  | "fail"
-  | "error"
-  | "skip"
-  | "expected_failure"
-  | "unexpected_success";
+export type TestOutcome = "pass" | "fail" | "error" | "skip" | "expected_failure" | "unexpected_success";
 
 export interface TestCaseResult {
   /** unittest id, e.g. "tests.test_math.MathTest.test_add". */

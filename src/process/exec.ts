@@ -60,7 +60,9 @@ export const RUN_MARKER = "PYCI_RUN";
 export async function run(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const marker = randomUUID();
-  const confined = options.sandbox ? sandboxCommand(options.sandbox, { cmd: options.cmd, args: options.args }, options.cwd, pathKind) : options;
+  const confined = options.sandbox
+    ? sandboxCommand(options.sandbox, { cmd: options.cmd, args: options.args }, options.cwd, pathKind)
+    : options;
   const command = options.sandbox?.limits ? options.sandbox.limits.wrap(confined) : confined;
 
   let timedOut = false;
@@ -93,7 +95,9 @@ export async function run(options: RunOptions): Promise<RunResult> {
         captured += Buffer.byteLength(chunk);
         if (captured <= maxCapture) return void stdoutChunks.push(chunk);
         outputCapExceeded = true;
-        options.log?.write(`\n[pyci: ${options.cmd} printed more than ${maxCapture} bytes of output to be read; stopped it]\n`);
+        options.log?.write(
+          `\n[pyci: ${options.cmd} printed more than ${maxCapture} bytes of output to be read; stopped it]\n`,
+        );
         kill("SIGKILL");
       },
       stderr: (chunk) => options.log?.write(chunk),

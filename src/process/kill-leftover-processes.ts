@@ -37,7 +37,9 @@ export function killLeftoverProcesses(workDir: string): number[] {
 function inCheckout(pid: number, root: string): boolean {
   try {
     if (readlinkSync(`/proc/${pid}/cwd`).startsWith(root)) return true;
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").some((arg) => arg.startsWith(root));
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      .split("\0")
+      .some((arg) => arg.startsWith(root));
   } catch {
     return false; // gone, or not ours to read
   }

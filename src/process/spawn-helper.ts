@@ -101,7 +101,9 @@ export class SpawnHelper {
         stderr: new StringDecoder("utf8"),
       });
       this.busy();
-      this.child.stdin!.write(`${JSON.stringify({ id, argv: [request.cmd, ...request.args], cwd: request.cwd, env: request.env })}\n`);
+      this.child.stdin!.write(
+        `${JSON.stringify({ id, argv: [request.cmd, ...request.args], cwd: request.cwd, env: request.env })}\n`,
+      );
     });
   }
 
@@ -176,7 +178,9 @@ export class SpawnHelper {
       child.started(undefined); // no-op for a child that had started
       // one still running is no longer watched: the caller kills what it left, as after an exit
       if (!child.exit) child.listeners.exit();
-      child.done(child.exit ?? { exitCode: null, signal: null, spawnError: "the spawn helper (python/pyci_spawner.py) exited" });
+      child.done(
+        child.exit ?? { exitCode: null, signal: null, spawnError: "the spawn helper (python/pyci_spawner.py) exited" },
+      );
     }
     for (const listener of this.goneListeners.splice(0)) listener();
   }

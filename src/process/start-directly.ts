@@ -22,7 +22,11 @@ export function startDirectly(request: ChildRequest, listeners: ChildListeners):
   subprocess.on("exit", listeners.exit);
   const done = subprocess.then((result) => {
     const spawnError =
-      result.failed && result.exitCode === undefined && !result.signal ? (result.cause instanceof Error ? result.cause.message : result.shortMessage) : undefined;
+      result.failed && result.exitCode === undefined && !result.signal
+        ? result.cause instanceof Error
+          ? result.cause.message
+          : result.shortMessage
+        : undefined;
     return { exitCode: result.exitCode ?? null, signal: result.signal ?? null, ...(spawnError ? { spawnError } : {}) };
   });
   return { pid: subprocess.pid, done };

@@ -42,7 +42,14 @@ export function annotationsFor(steps: StepResult[]): Annotation[] {
 const TOOL: Record<string, string> = { check: "pyright", docs: "Sphinx" };
 
 function fromDiagnostic(d: Diagnostic, enforced: boolean, tool: string): Annotation {
-  const level = d.severity === "error" ? (d.syntax || enforced ? "failure" : "warning") : d.severity === "warning" ? "warning" : "notice";
+  const level =
+    d.severity === "error"
+      ? d.syntax || enforced
+        ? "failure"
+        : "warning"
+      : d.severity === "warning"
+        ? "warning"
+        : "notice";
   const sameLine = (d.endLine ?? d.line) === d.line;
   return {
     path: d.file,

@@ -22,7 +22,9 @@ const SPECIAL = /[\\`*_~[\]<>|#&$]/g;
 export function markdownText(text: string): string {
   return text
     .replace(/[ \t]*(\r\n|\r|\n)\s*/g, " ")
-    .replace(SPECIAL, (c, at: number, all: string) => (c === "_" && ALNUM.test(all[at - 1] ?? "") && ALNUM.test(all[at + 1] ?? "") ? c : `\\${c}`))
+    .replace(SPECIAL, (c, at: number, all: string) =>
+      c === "_" && ALNUM.test(all[at - 1] ?? "") && ALNUM.test(all[at + 1] ?? "") ? c : `\\${c}`,
+    )
     .replace(/^(\s*)([-+=])/, "$1\\$2")
     .replace(/^(\s*\d+)([.)])/, "$1\\$2");
 }

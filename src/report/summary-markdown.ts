@@ -23,18 +23,26 @@ const SLOWEST = 5;
 export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string {
   const parts: string[] = [stepTable(steps)];
   const tests = steps.flatMap((s) => s.tests ?? []);
-  const failing = tests.filter((t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success");
+  const failing = tests.filter(
+    (t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success",
+  );
   if (failing.length > 0) parts.push(failures(failing));
   const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? true })));
   if (diagnostics.length > 0) parts.push(problems(diagnostics));
-  const timed = tests.filter((t) => t.durationMs > 0).sort((a, b) => b.durationMs - a.durationMs).slice(0, SLOWEST);
+  const timed = tests
+    .filter((t) => t.durationMs > 0)
+    .sort((a, b) => b.durationMs - a.durationMs)
+    .slice(0, SLOWEST);
   if (timed.length > 0) parts.push(slowest(timed));
   if (buildUrl) parts.push(`[Full output of every step](${buildUrl})`);
   return truncate(parts.join("\n\n"), MAX_OUTPUT_CHARS);
 }
 
 function stepTable(steps: StepResult[]): string {
-  const rows = steps.map((s) => `| ${s.name} | ${ICON[s.state] ?? ""} ${s.state} | ${formatDuration(s.durationMs)} | ${markdownText(s.summary)}${s.reused ? ` (reused: same tree, tools and configuration as a build of ${s.reused.createdAt.slice(0, 16).replace("T", " ")} UTC)` : ""} |`);
+  const rows = steps.map(
+    (s) =>
+      `| ${s.name} | ${ICON[s.state] ?? ""} ${s.state} | ${formatDuration(s.durationMs)} | ${markdownText(s.summary)}${s.reused ? ` (reused: same tree, tools and configuration as a build of ${s.reused.createdAt.slice(0, 16).replace("T", " ")} UTC)` : ""} |`,
+  );
   return ["| Step | Result | Duration | Summary |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
@@ -58,7 +66,8 @@ function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
     const rule = d.rule && !d.syntax ? ` (${markdownText(d.rule)})` : "";
     return `- ${markdownText(`${d.file}:${d.line}:${d.column}`)} ${kind}: ${markdownText(d.message)}${rule}`;
   });
-  const more = items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
+  const more =
+    items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
   return `### Problems found (${items.length})\n\n${lines.join("\n")}${more}`;
 }
 

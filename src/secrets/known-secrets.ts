@@ -14,7 +14,10 @@ const LOCATION = /_(PATH|FILE|DIR)$/i;
  */
 export function knownSecrets(env: NodeJS.ProcessEnv = process.env, sshKeyPath?: string): string[] {
   const values = Object.entries(env)
-    .filter(([name, value]) => SECRET_NAME.test(name) && !LOCATION.test(name) && value !== undefined && value !== "development")
+    .filter(
+      ([name, value]) =>
+        SECRET_NAME.test(name) && !LOCATION.test(name) && value !== undefined && value !== "development",
+    )
     .flatMap(([, value]) => keyLines(value!).concat(value!.includes("\n") ? [] : [value!]));
   if (sshKeyPath) {
     try {

@@ -39,7 +39,14 @@ function makeMask(secrets: string[]): (text: string) => string {
   for (const secret of secrets) {
     add(secret);
     const encoded = encodeURIComponent(secret);
-    if (encoded !== secret) add(encoded, escapeRegExp(encoded).replace(/%([0-9A-F])([0-9A-F])/g, (_, a: string, b: string) => `%${hexClass(a)}${hexClass(b)}`));
+    if (encoded !== secret)
+      add(
+        encoded,
+        escapeRegExp(encoded).replace(
+          /%([0-9A-F])([0-9A-F])/g,
+          (_, a: string, b: string) => `%${hexClass(a)}${hexClass(b)}`,
+        ),
+      );
     const bytes = Buffer.from(secret);
     add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
     for (const form of base64Forms(bytes)) {

@@ -1,5 +1,15 @@
 import type { BuildRequest } from "../model/build-request.js";
-import type { Artifact, Diagnostic, ReusedFrom, Severity, StepResult, StepState, TestCaseResult, TestCounts, TestOutcome } from "../pipeline/types.js";
+import type {
+  Artifact,
+  Diagnostic,
+  ReusedFrom,
+  Severity,
+  StepResult,
+  StepState,
+  TestCaseResult,
+  TestCounts,
+  TestOutcome,
+} from "../pipeline/types.js";
 import type { BuildRecord, BuildState } from "./build-record.js";
 
 /** A build as its tables hold it (column names as in the schema; NULL for absent). */
@@ -191,7 +201,10 @@ export function fromRows(rows: BuildRows, detail: boolean): BuildRecord {
 
 function stepFrom(s: StepRow, rows: BuildRows, detail: boolean): StepResult {
   const tests = detail && s.test_count !== null ? rows.tests.filter((t) => t.step === s.position).map(testFrom) : null;
-  const diagnostics = detail && s.diagnostic_count !== null ? rows.diagnostics.filter((d) => d.step === s.position).map(diagnosticFrom) : null;
+  const diagnostics =
+    detail && s.diagnostic_count !== null
+      ? rows.diagnostics.filter((d) => d.step === s.position).map(diagnosticFrom)
+      : null;
   return {
     name: s.name,
     state: s.state,

@@ -6,7 +6,15 @@ import type Database from "better-sqlite3";
 import { isBuildId } from "./build-id.js";
 import { buildDataDirs, isStepName, logDir, logPath } from "./build-files.js";
 import { BUILD_STATES, UNFINISHED_STATES, type BuildRecord, type BuildState } from "./build-record.js";
-import { fromRows, toRows, type BuildRow, type BuildRows, type DiagnosticRow, type StepRow, type TestRow } from "./build-rows.js";
+import {
+  fromRows,
+  toRows,
+  type BuildRow,
+  type BuildRows,
+  type DiagnosticRow,
+  type StepRow,
+  type TestRow,
+} from "./build-rows.js";
 import { openDatabase } from "./open-database.js";
 import { readLogRange, type LogChunk, type LogRange } from "./read-log-range.js";
 import { statementCache } from "./statement-cache.js";
@@ -108,7 +116,9 @@ export class BuildStore {
       for (const test of rows.tests) this.statement(INSERT_TEST).run(test);
       for (const diagnostic of rows.diagnostics) this.statement(INSERT_DIAGNOSTIC).run(diagnostic);
     });
-    this.acceptRows = this.db.transaction((record: BuildRecord, deliveryId: string) => this.acceptOrJoin(record, deliveryId));
+    this.acceptRows = this.db.transaction((record: BuildRecord, deliveryId: string) =>
+      this.acceptOrJoin(record, deliveryId),
+    );
     if (options.retention) this.startRetention(options.retention);
   }
 
@@ -132,7 +142,9 @@ export class BuildStore {
   }
 
   private acceptOrJoin(record: BuildRecord, deliveryId: string): Accepted {
-    const seen = this.statement("SELECT build_id FROM deliveries WHERE delivery_id = ?").get(deliveryId) as { build_id: string } | undefined;
+    const seen = this.statement("SELECT build_id FROM deliveries WHERE delivery_id = ?").get(deliveryId) as
+      | { build_id: string }
+      | undefined;
     const earlier = seen && this.get(seen.build_id);
     if (earlier) return { outcome: "duplicate", record: earlier };
     const active = this.statement(
@@ -141,7 +153,11 @@ export class BuildStore {
     const joined = active && this.get(active.id);
     if (!joined) this.write(record, true);
     const build = joined ?? record;
-    this.statement("INSERT OR REPLACE INTO deliveries (delivery_id, build_id, received_at) VALUES (?, ?, ?)").run(deliveryId, build.id, new Date().toISOString());
+    this.statement("INSERT OR REPLACE INTO deliveries (delivery_id, build_id, received_at) VALUES (?, ?, ?)").run(
+      deliveryId,
+      build.id,
+      new Date().toISOString(),
+    );
     return { outcome: joined ? "joined" : "created", record: build };
   }
 
@@ -209,14 +225,19 @@ export class BuildStore {
 
   /** Builds queued or running, oldest first, whole (as get): what a restart must re-queue or settle. */
   unfinished(): BuildRecord[] {
-    const rows = this.statement(`SELECT * FROM builds WHERE state IN (${UNFINISHED_SQL}) ORDER BY created_at, id`).all() as BuildRow[];
+    const rows = this.statement(
+      `SELECT * FROM builds WHERE state IN (${UNFINISHED_SQL}) ORDER BY created_at, id`,
+    ).all() as BuildRow[];
     return this.assemble(rows, true);
   }
 
   /** How many builds are in each state (every state present, 0 when none): for metrics. */
   counts(): Record<BuildState, number> {
     const counts = Object.fromEntries(BUILD_STATES.map((s) => [s, 0])) as Record<BuildState, number>;
-    const rows = this.statement("SELECT state, count(*) AS n FROM builds GROUP BY state").all() as { state: BuildState; n: number }[];
+    const rows = this.statement("SELECT state, count(*) AS n FROM builds GROUP BY state").all() as {
+      state: BuildState;
+      n: number;
+    }[];
     for (const { state, n } of rows) counts[state] = n;
     return counts;
   }
@@ -235,13 +256,24 @@ export class BuildStore {
    * A step's log file for writing; what it stores (masked, within the cap)
    * also goes to `listener` and to the build's subscribers.
    */
-  openLog(id: string, step: string, mask: (text: string) => string, listener?: (text: string) => void, capBytes?: number): StepLog {
+  openLog(
+    id: string,
+    step: string,
+    mask: (text: string) => string,
+    listener?: (text: string) => void,
+    capBytes?: number,
+  ): StepLog {
     const path = logPath(this.dataDir, id, step);
     mkdirSync(logDir(this.dataDir, id), { recursive: true, mode: 0o700 });
-    return openStepLog(path, mask, (text) => {
-      listener?.(text);
-      this.events.emit(id, { type: "log", step, text } satisfies BuildEvent);
-    }, capBytes);
+    return openStepLog(
+      path,
+      mask,
+      (text) => {
+        listener?.(text);
+        this.events.emit(id, { type: "log", step, text } satisfies BuildEvent);
+      },
+      capBytes,
+    );
   }
 
   /** Removes every step log of a build (before it runs again). */
@@ -288,7 +320,10 @@ export class BuildStore {
       if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
       throw error;
     }
-    const steps = names.filter((n) => n.endsWith(".log") && isStepName(n.slice(0, -4))).map((n) => n.slice(0, -4)).sort();
+    const steps = names
+      .filter((n) => n.endsWith(".log") && isStepName(n.slice(0, -4)))
+      .map((n) => n.slice(0, -4))
+      .sort();
     return Promise.all(steps.map(async (step) => ({ step, size: (await stat(logPath(this.dataDir, id, step))).size })));
   }
 
@@ -336,7 +371,10 @@ export class BuildStore {
       try {
         for (const dir of buildDataDirs(this.dataDir, id)) rmSync(dir, { recursive: true, force: true });
       } catch (error) {
-        this.log?.error({ err: error, buildId: id }, "could not remove an old build's files; it is kept until the next pruning");
+        this.log?.error(
+          { err: error, buildId: id },
+          "could not remove an old build's files; it is kept until the next pruning",
+        );
         continue;
       }
       removed += this.statement("DELETE FROM builds WHERE id = ?").run(id).changes;
@@ -390,15 +428,37 @@ export class BuildStore {
     if (builds.length === 0) return [];
     const ids = JSON.stringify(builds.map((b) => b.id));
     const read = this.db.transaction(() => ({
-      steps: byBuild(this.statement(`SELECT * FROM steps WHERE build_id IN ${IDS} ORDER BY build_id, position`).all(ids) as StepRow[]),
-      tests: detail ? byBuild(this.statement(`SELECT * FROM test_results WHERE build_id IN ${IDS} ORDER BY build_id, step, position`).all(ids) as TestRow[]) : new Map<string, TestRow[]>(),
+      steps: byBuild(
+        this.statement(`SELECT * FROM steps WHERE build_id IN ${IDS} ORDER BY build_id, position`).all(
+          ids,
+        ) as StepRow[],
+      ),
+      tests: detail
+        ? byBuild(
+            this.statement(`SELECT * FROM test_results WHERE build_id IN ${IDS} ORDER BY build_id, step, position`).all(
+              ids,
+            ) as TestRow[],
+          )
+        : new Map<string, TestRow[]>(),
       diagnostics: detail
-        ? byBuild(this.statement(`SELECT * FROM diagnostics WHERE build_id IN ${IDS} ORDER BY build_id, step, position`).all(ids) as DiagnosticRow[])
+        ? byBuild(
+            this.statement(`SELECT * FROM diagnostics WHERE build_id IN ${IDS} ORDER BY build_id, step, position`).all(
+              ids,
+            ) as DiagnosticRow[],
+          )
         : new Map<string, DiagnosticRow[]>(),
     }));
     const { steps, tests, diagnostics } = read();
     return builds.map((build) =>
-      fromRows({ build, steps: steps.get(build.id) ?? [], tests: tests.get(build.id) ?? [], diagnostics: diagnostics.get(build.id) ?? [] }, detail),
+      fromRows(
+        {
+          build,
+          steps: steps.get(build.id) ?? [],
+          tests: tests.get(build.id) ?? [],
+          diagnostics: diagnostics.get(build.id) ?? [],
+        },
+        detail,
+      ),
     );
   }
 }
@@ -414,18 +474,72 @@ const BY_AGE_SORTED = "+created_at, +id";
 const IDS = "(SELECT value FROM json_each(?))";
 
 const BUILD_COLUMNS = [
-  "id", "owner", "repo", "sha", "event", "pipeline", "delivery_id", "pr_number", "pr_title", "pr_url", "branch",
-  "state", "error", "created_at", "started_at", "finished_at", "check_run_id", "request_json", "attempts",
+  "id",
+  "owner",
+  "repo",
+  "sha",
+  "event",
+  "pipeline",
+  "delivery_id",
+  "pr_number",
+  "pr_title",
+  "pr_url",
+  "branch",
+  "state",
+  "error",
+  "created_at",
+  "started_at",
+  "finished_at",
+  "check_run_id",
+  "request_json",
+  "attempts",
 ] as const;
 const INSERT_BUILD = insert("builds", BUILD_COLUMNS);
-const UPSERT_BUILD = `${INSERT_BUILD} ON CONFLICT (id) DO UPDATE SET ${BUILD_COLUMNS.filter((c) => c !== "id").map((c) => `${c} = excluded.${c}`).join(", ")}`;
+const UPSERT_BUILD = `${INSERT_BUILD} ON CONFLICT (id) DO UPDATE SET ${BUILD_COLUMNS.filter((c) => c !== "id")
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ")}`;
 const INSERT_STEP = insert("steps", [
-  "build_id", "position", "name", "state", "summary", "exit_code", "duration_ms", "enforced", "python",
-  "test_count", "diagnostic_count", "test_counts_json", "counts_json", "artifacts_json", "reused_json",
+  "build_id",
+  "position",
+  "name",
+  "state",
+  "summary",
+  "exit_code",
+  "duration_ms",
+  "enforced",
+  "python",
+  "test_count",
+  "diagnostic_count",
+  "test_counts_json",
+  "counts_json",
+  "artifacts_json",
+  "reused_json",
 ]);
-const INSERT_TEST = insert("test_results", ["build_id", "step", "position", "test_id", "outcome", "duration_ms", "message", "traceback", "file", "line"]);
+const INSERT_TEST = insert("test_results", [
+  "build_id",
+  "step",
+  "position",
+  "test_id",
+  "outcome",
+  "duration_ms",
+  "message",
+  "traceback",
+  "file",
+  "line",
+]);
 const INSERT_DIAGNOSTIC = insert("diagnostics", [
-  "build_id", "step", "position", "file", "line", "column", "end_line", "end_column", "severity", "rule", "message", "syntax",
+  "build_id",
+  "step",
+  "position",
+  "file",
+  "line",
+  "column",
+  "end_line",
+  "end_column",
+  "severity",
+  "rule",
+  "message",
+  "syntax",
 ]);
 
 function insert(table: string, columns: readonly string[]): string {
@@ -443,5 +557,6 @@ function byBuild<T extends { build_id: string }>(rows: T[]): Map<string, T[]> {
 }
 
 function positive(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`Retention ${name} must be a whole number of at least 1, not ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`Retention ${name} must be a whole number of at least 1, not ${value}`);
 }

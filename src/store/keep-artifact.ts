@@ -25,7 +25,10 @@ export async function keepArtifact(dataDir: string, buildId: string, artifact: A
     const dir = artifactDir(dataDir, buildId);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, basename(artifact.name));
-    await pipeline(opened.file.createReadStream({ autoClose: false, start: 0, end: Math.max(0, opened.size - 1) }), createWriteStream(path, { mode: 0o600 }));
+    await pipeline(
+      opened.file.createReadStream({ autoClose: false, start: 0, end: Math.max(0, opened.size - 1) }),
+      createWriteStream(path, { mode: 0o600 }),
+    );
     return { ...artifact, path };
   } finally {
     await opened.file.close();

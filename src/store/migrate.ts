@@ -8,9 +8,15 @@ import { MIGRATIONS } from "./migrations/migrations.js";
  * opening the same file at once cannot both migrate; a failed migration
  * leaves the database as it was). Opening an up-to-date database changes nothing.
  */
-export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): { from: number; to: number } {
+export function migrate(
+  db: Database.Database,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { from: number; to: number } {
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`Migration "${m.name}" has version ${m.version}; expected ${i + 1} (versions run 1, 2, 3… in order)`);
+    if (m.version !== i + 1)
+      throw new Error(
+        `Migration "${m.name}" has version ${m.version}; expected ${i + 1} (versions run 1, 2, 3… in order)`,
+      );
   });
   const latest = migrations.length;
   const apply = db.transaction(() => {

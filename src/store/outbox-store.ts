@@ -82,15 +82,21 @@ export class OutboxStore {
   }
 
   /** After a failed attempt: what is left to send, and when to try again (only if the row is still `version`). */
-  reschedule(key: string, version: string, update: { requests: OutboxRequest[]; attempts: number; nextAttemptAt: string; lastError: string }): void {
-    this.statement("UPDATE github_outbox SET requests_json = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE key = ? AND version = ?").run(
-      JSON.stringify(update.requests), update.attempts, update.nextAttemptAt, update.lastError, key, version,
-    );
+  reschedule(
+    key: string,
+    version: string,
+    update: { requests: OutboxRequest[]; attempts: number; nextAttemptAt: string; lastError: string },
+  ): void {
+    this.statement(
+      "UPDATE github_outbox SET requests_json = ?, attempts = ?, next_attempt_at = ?, last_error = ? WHERE key = ? AND version = ?",
+    ).run(JSON.stringify(update.requests), update.attempts, update.nextAttemptAt, update.lastError, key, version);
   }
 
   /** Writes whose next attempt is due at `now`, the longest-waiting first. */
   due(now: Date, limit = 100): OutboxEntry[] {
-    const rows = this.statement("SELECT * FROM github_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?").all(now.toISOString(), limit) as OutboxRow[];
+    const rows = this.statement(
+      "SELECT * FROM github_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at, key LIMIT ?",
+    ).all(now.toISOString(), limit) as OutboxRow[];
     return rows.map(fromRow);
   }
 

@@ -23,7 +23,8 @@ export interface LogChunk {
 /** Bytes [start, end) of a file as UTF-8 text, clamped to the file; undefined when it does not exist. */
 export async function readLogRange(path: string, range: LogRange = {}): Promise<LogChunk | undefined> {
   for (const [name, value] of Object.entries(range)) {
-    if (value !== undefined && !Number.isSafeInteger(value)) throw new RangeError(`Log range ${name} must be a whole number of bytes, not ${String(value)}`);
+    if (value !== undefined && !Number.isSafeInteger(value))
+      throw new RangeError(`Log range ${name} must be a whole number of bytes, not ${String(value)}`);
   }
   let file: FileHandle;
   try {

@@ -23,9 +23,14 @@ export function carriesAdminToken(authorization: string | undefined, token: stri
 export function requireAdminToken(req: IncomingMessage, res: ServerResponse, token: string): boolean {
   if (carriesAdminToken(req.headers.authorization, token)) return true;
   const why = req.headers.authorization ? "The token is wrong" : "A token is required";
-  sendText(res, 401, `${why}: send CI_ADMIN_TOKEN as "Authorization: Bearer <token>", or as the password of Basic auth.`, {
-    "www-authenticate": CHALLENGES,
-  });
+  sendText(
+    res,
+    401,
+    `${why}: send CI_ADMIN_TOKEN as "Authorization: Bearer <token>", or as the password of Basic auth.`,
+    {
+      "www-authenticate": CHALLENGES,
+    },
+  );
   return false;
 }
 

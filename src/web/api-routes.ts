@@ -53,11 +53,23 @@ export function apiRoutes(options: ApiRoutesOptions) {
       sendJson(res, 404, { error: "No such build" });
       return true;
     }
-    if (match[2]) return sendLogs(options.store, build.id, build.steps.map((s) => s.name), url.searchParams.get("step"), req, res);
+    if (match[2])
+      return sendLogs(
+        options.store,
+        build.id,
+        build.steps.map((s) => s.name),
+        url.searchParams.get("step"),
+        req,
+        res,
+      );
     const logs = await options.store.logSteps(build.id);
     sendJson(res, 200, {
       ...buildJson(build, options.buildUrl(build.id)),
-      logs: logs.map(({ step, size }) => ({ step, size, url: `/api/builds/${build.id}/log?step=${encodeURIComponent(step)}` })),
+      logs: logs.map(({ step, size }) => ({
+        step,
+        size,
+        url: `/api/builds/${build.id}/log?step=${encodeURIComponent(step)}`,
+      })),
     });
     return true;
   };
@@ -66,18 +78,28 @@ export function apiRoutes(options: ApiRoutesOptions) {
 function listHtml(options: ApiRoutesOptions, url: URL, res: ServerResponse): true {
   const parsed = parseListQuery(url.searchParams);
   if (typeof parsed === "string") {
-    send(res, 400, "text/html; charset=utf-8", buildListPage({ builds: [], filters: {}, problem: parsed, buildHref: options.buildUrl }));
+    send(
+      res,
+      400,
+      "text/html; charset=utf-8",
+      buildListPage({ builds: [], filters: {}, problem: parsed, buildHref: options.buildUrl }),
+    );
     return true;
   }
   const { builds, next } = page(options.store, parsed);
   const isFirst = parsed.query.before === undefined;
-  send(res, 200, "text/html; charset=utf-8", buildListPage({
-    builds,
-    filters: parsed.filters,
-    buildHref: options.buildUrl,
-    ...(next ? { olderHref: `/builds${next}` } : {}),
-    ...(isFirst ? {} : { newestHref: `/builds${listQueryString(parsed.filters, parsed.query.limit)}` }),
-  }));
+  send(
+    res,
+    200,
+    "text/html; charset=utf-8",
+    buildListPage({
+      builds,
+      filters: parsed.filters,
+      buildHref: options.buildUrl,
+      ...(next ? { olderHref: `/builds${next}` } : {}),
+      ...(isFirst ? {} : { newestHref: `/builds${listQueryString(parsed.filters, parsed.query.limit)}` }),
+    }),
+  );
   return true;
 }
 
@@ -88,7 +110,10 @@ function listJson(options: ApiRoutesOptions, url: URL, res: ServerResponse): tru
     return true;
   }
   const { builds, next } = page(options.store, parsed);
-  sendJson(res, 200, { builds: builds.map((b) => buildJson(b, options.buildUrl(b.id))), next: next ? `/api/builds${next}` : null });
+  sendJson(res, 200, {
+    builds: builds.map((b) => buildJson(b, options.buildUrl(b.id))),
+    next: next ? `/api/builds${next}` : null,
+  });
   return true;
 }
 
@@ -97,19 +122,32 @@ function page(store: BuildStore, { filters, query }: ParsedListQuery) {
   const found = store.list({ ...query, limit: query.limit + 1 });
   const builds = found.slice(0, query.limit);
   const last = builds.at(-1);
-  const next = found.length > query.limit && last ? listQueryString(filters, query.limit, { before: last.createdAt, beforeId: last.id }) : undefined;
+  const next =
+    found.length > query.limit && last
+      ? listQueryString(filters, query.limit, { before: last.createdAt, beforeId: last.id })
+      : undefined;
   return { builds, next };
 }
 
 /** Streams one step's log, or all of them (the build's steps in order, then any others), from disk. */
-async function sendLogs(store: BuildStore, id: string, stepOrder: string[], step: string | null, req: IncomingMessage, res: ServerResponse): Promise<true> {
+async function sendLogs(
+  store: BuildStore,
+  id: string,
+  stepOrder: string[],
+  step: string | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<true> {
   const available = await store.logSteps(id);
   const names = available.map((l) => l.step);
   if (step !== null && !names.includes(step)) {
     sendJson(res, 404, { error: "No such log" });
     return true;
   }
-  const ordered = step !== null ? [step] : [...stepOrder.filter((n) => names.includes(n)), ...names.filter((n) => !stepOrder.includes(n))];
+  const ordered =
+    step !== null
+      ? [step]
+      : [...stepOrder.filter((n) => names.includes(n)), ...names.filter((n) => !stepOrder.includes(n))];
   res.writeHead(200, {
     "content-type": "text/plain; charset=utf-8",
     "cache-control": "no-store",
@@ -127,7 +165,10 @@ async function sendLogs(store: BuildStore, id: string, stepOrder: string[], step
     let endsWithNewline = true;
     const size = available.find((l) => l.step === name)!.size;
     while (offset < size) {
-      const chunk = await store.readLogRange(id, name, { start: offset, end: Math.min(offset + LOG_CHUNK_BYTES, size) });
+      const chunk = await store.readLogRange(id, name, {
+        start: offset,
+        end: Math.min(offset + LOG_CHUNK_BYTES, size),
+      });
       if (!chunk || chunk.end <= offset) break;
       if (chunk.text) endsWithNewline = chunk.text.endsWith("\n");
       if (!(await write(res, chunk.text))) return true;

@@ -8,7 +8,10 @@ const NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 const MAX_BRANCH = 255;
 
 /** What the badge says for the latest finished build's state; "unknown" when there is none. */
-export const BADGE_MESSAGES: Record<Exclude<BuildState, "queued" | "running"> | "unknown", { message: string; color: string }> = {
+export const BADGE_MESSAGES: Record<
+  Exclude<BuildState, "queued" | "running"> | "unknown",
+  { message: string; color: string }
+> = {
   success: { message: "passing", color: "#4c1" },
   failure: { message: "failing", color: "#e05d44" },
   error: { message: "error", color: "#fe7d37" },
@@ -36,15 +39,34 @@ export function badgeRoutes(store: BuildStore, publicBadges: boolean) {
     const match = BADGE.exec(url.pathname);
     const [owner, repo] = match ? [decode(match[1]!), decode(match[2]!)] : [];
     const branch = url.searchParams.get("branch") || undefined;
-    if (!owner || !repo || !NAME.test(owner) || !NAME.test(repo) || (branch !== undefined && branch.length > MAX_BRANCH)) {
+    if (
+      !owner ||
+      !repo ||
+      !NAME.test(owner) ||
+      !NAME.test(repo) ||
+      (branch !== undefined && branch.length > MAX_BRANCH)
+    ) {
       sendText(res, 404, "Not found: badges are at /badge/<owner>/<repo>.svg?branch=<branch>");
       return true;
     }
-    const latest = store.latest({ owner, repo, pipeline: "pr", finishedOnly: true, ...(branch !== undefined ? { branch } : {}) });
+    const latest = store.latest({
+      owner,
+      repo,
+      pipeline: "pr",
+      finishedOnly: true,
+      ...(branch !== undefined ? { branch } : {}),
+    });
     const state = latest && latest.state !== "queued" && latest.state !== "running" ? latest.state : "unknown";
-    const svg = badgeSvg({ label: "pyci", ...BADGE_MESSAGES[state], title: `${owner}/${repo}${branch !== undefined ? ` on ${branch}` : ""}` });
+    const svg = badgeSvg({
+      label: "pyci",
+      ...BADGE_MESSAGES[state],
+      title: `${owner}/${repo}${branch !== undefined ? ` on ${branch}` : ""}`,
+    });
     // camo (GitHub's image proxy) and browsers revalidate every time: the badge follows the builds
-    send(res, 200, "image/svg+xml; charset=utf-8", svg, { "cache-control": "no-cache", "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'" });
+    send(res, 200, "image/svg+xml; charset=utf-8", svg, {
+      "cache-control": "no-cache",
+      "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+    });
     return true;
   };
 }

@@ -23,7 +23,8 @@ export function badgeSvg(badge: Badge): string {
   const name = `${badge.label}: ${badge.message}`;
   const text = (value: string, x: number) =>
     `<text x="${x}" y="15" fill="#010101" fill-opacity=".3">${value}</text><text x="${x}" y="14">${value}</text>`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${HEIGHT}" role="img" aria-label="${x(name)}">` +
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${HEIGHT}" role="img" aria-label="${x(name)}">` +
     `<title>${x(`${name} (${badge.title})`)}</title>` +
     `<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>` +
     `<clipPath id="r"><rect width="${width}" height="${HEIGHT}" rx="3" fill="#fff"/></clipPath>` +
@@ -31,7 +32,8 @@ export function badgeSvg(badge: Badge): string {
     `<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11">` +
     text(x(badge.label), labelWidth / 2) +
     text(x(badge.message), labelWidth + messageWidth / 2) +
-    `</g></svg>\n`;
+    `</g></svg>\n`
+  );
 }
 
 /** Approximate widths of Verdana 11px, as shields.io lays badges out: narrow, wide, and the rest. */

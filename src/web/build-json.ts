@@ -2,7 +2,9 @@ import type { StepResult } from "../pipeline/types.js";
 import type { BuildRecord } from "../store/build-store.js";
 
 /** A step as the API shows it: no paths on the server (the interpreter, where artifacts are kept). */
-export type StepJson = Omit<StepResult, "python" | "artifacts"> & { artifacts?: { name: string; contentType: string }[] };
+export type StepJson = Omit<StepResult, "python" | "artifacts"> & {
+  artifacts?: { name: string; contentType: string }[];
+};
 
 export type BuildJson = Omit<BuildRecord, "request" | "steps"> & {
   /** The build's page (its capability URL). */
@@ -23,5 +25,8 @@ export function buildJson(build: BuildRecord, url: string): BuildJson {
 
 function stepJson(step: StepResult): StepJson {
   const { python: _python, artifacts, ...fields } = step;
-  return { ...fields, ...(artifacts ? { artifacts: artifacts.map(({ name, contentType }) => ({ name, contentType })) } : {}) };
+  return {
+    ...fields,
+    ...(artifacts ? { artifacts: artifacts.map(({ name, contentType }) => ({ name, contentType })) } : {}),
+  };
 }

@@ -22,12 +22,17 @@ export function buildListPage(view: BuildListView): string {
   const { builds, filters } = view;
   const rows = builds.map((b) => row(b, view.buildHref(b.id))).join("");
   const states = ["", ...BUILD_STATES]
-    .map((s) => `<option value="${h(s)}"${s === (filters.state ?? "") ? " selected" : ""}>${s ? h(s) : "any state"}</option>`)
+    .map(
+      (s) =>
+        `<option value="${h(s)}"${s === (filters.state ?? "") ? " selected" : ""}>${s ? h(s) : "any state"}</option>`,
+    )
     .join("");
   const paging = [
     view.newestHref !== undefined ? `<a href="${h(view.newestHref)}">Newest</a>` : "",
     view.olderHref !== undefined ? `<a href="${h(view.olderHref)}" rel="next">Older builds</a>` : "",
-  ].filter(Boolean).join(" · ");
+  ]
+    .filter(Boolean)
+    .join(" · ");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
@@ -46,9 +51,11 @@ form{margin:1rem 0}input,select,button{font:inherit}code{font-size:90%}
 <button type="submit">Filter</button>
 </form>
 ${view.problem ? `<p class="problem">${h(view.problem)}</p>` : ""}
-${builds.length === 0
+${
+  builds.length === 0
     ? "<p>No builds match.</p>"
-    : `<table><thead><tr><th>State</th><th>Repository</th><th>Pull request</th><th>Branch</th><th>Commit</th><th>Event</th><th>Created</th><th>Took</th></tr></thead><tbody>${rows}</tbody></table>`}
+    : `<table><thead><tr><th>State</th><th>Repository</th><th>Pull request</th><th>Branch</th><th>Commit</th><th>Event</th><th>Created</th><th>Took</th></tr></thead><tbody>${rows}</tbody></table>`
+}
 ${paging ? `<p>${paging}</p>` : ""}
 </body></html>`;
 }

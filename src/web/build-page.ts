@@ -55,10 +55,14 @@ ${header(build)}
 }
 
 function header(build: BuildRecord): string {
-  const pr = build.prNumber !== undefined
-    ? ` · <a href="${h(safeUrl(build.prUrl))}">#${h(build.prNumber)}</a> ${h(build.prTitle ?? "")}`
-    : "";
-  const took = build.startedAt && build.finishedAt ? ` · took ${h(formatDuration(Date.parse(build.finishedAt) - Date.parse(build.startedAt)))}` : "";
+  const pr =
+    build.prNumber !== undefined
+      ? ` · <a href="${h(safeUrl(build.prUrl))}">#${h(build.prNumber)}</a> ${h(build.prTitle ?? "")}`
+      : "";
+  const took =
+    build.startedAt && build.finishedAt
+      ? ` · took ${h(formatDuration(Date.parse(build.finishedAt) - Date.parse(build.startedAt)))}`
+      : "";
   return `<header id="summary">
 <h1>${h(build.owner)}/${h(build.repo)} <span id="build-state" class="state s-${h(build.state)}">${h(build.state)}</span></h1>
 <p class="meta">Commit <code>${h(build.sha)}</code>${build.branch ? ` on <code>${h(build.branch)}</code>` : ""}${pr}<br>
@@ -85,19 +89,27 @@ function testResults(steps: StepResult[]): string {
   const skipped = tests.filter((t) => t.outcome === "skip" || t.outcome === "expected_failure");
   const passed = tests.filter((t) => t.outcome === "pass");
   const parts = [`<h2>Tests</h2><p class="meta">${h(counts(failed.length, skipped.length, passed.length))}</p>`];
-  if (failed.length) parts.push(`<section id="failures"><h3>Failing tests (${failed.length})</h3>${failed.map(failure).join("")}</section>`);
+  if (failed.length)
+    parts.push(
+      `<section id="failures"><h3>Failing tests (${failed.length})</h3>${failed.map(failure).join("")}</section>`,
+    );
   if (skipped.length) {
-    parts.push(`<details><summary>Skipped (${skipped.length})</summary><ul>${skipped.map((t) => `<li><code>${h(t.id)}</code> ${h(t.outcome === "skip" ? "skipped" : "expected failure")}${t.message ? `: ${h(t.message)}` : ""}</li>`).join("")}</ul></details>`);
+    parts.push(
+      `<details><summary>Skipped (${skipped.length})</summary><ul>${skipped.map((t) => `<li><code>${h(t.id)}</code> ${h(t.outcome === "skip" ? "skipped" : "expected failure")}${t.message ? `: ${h(t.message)}` : ""}</li>`).join("")}</ul></details>`,
+    );
   }
   if (passed.length) {
-    parts.push(`<details><summary>Passed (${passed.length})</summary><ul>${passed.map((t) => `<li><code>${h(t.id)}</code> <small>${h(formatDuration(t.durationMs))}</small></li>`).join("")}</ul></details>`);
+    parts.push(
+      `<details><summary>Passed (${passed.length})</summary><ul>${passed.map((t) => `<li><code>${h(t.id)}</code> <small>${h(formatDuration(t.durationMs))}</small></li>`).join("")}</ul></details>`,
+    );
   }
   return parts.join("");
 }
 
 function failure(t: TestCaseResult): string {
   const where = t.file ? ` at <code>${h(t.file)}:${h(t.line)}</code>` : "";
-  const outcome = t.outcome === "unexpected_success" ? "unexpected success" : t.outcome === "error" ? "error" : "failed";
+  const outcome =
+    t.outcome === "unexpected_success" ? "unexpected success" : t.outcome === "error" ? "error" : "failed";
   return `<details class="failure" open><summary><code>${h(t.id)}</code> <span class="s-failure">${outcome}</span>${where}</summary><pre>${h(t.traceback ?? t.message ?? "")}</pre></details>`;
 }
 
@@ -110,8 +122,9 @@ function diagnostics(steps: StepResult[]): string {
   const found = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ step: s.name, d })));
   if (found.length === 0) return "";
   found.sort((a, b) => rank(a.d) - rank(b.d));
-  const rows = found.map(({ step, d }) =>
-    `<tr><td><code>${h(d.file)}:${h(d.line)}:${h(d.column)}</code></td><td class="sev-${h(d.severity)}">${h(d.syntax ? "syntax error" : d.severity)}</td><td>${h(d.message)}${d.rule && !d.syntax ? ` <small>(${h(d.rule)})</small>` : ""}</td><td>${h(step)}</td></tr>`,
+  const rows = found.map(
+    ({ step, d }) =>
+      `<tr><td><code>${h(d.file)}:${h(d.line)}:${h(d.column)}</code></td><td class="sev-${h(d.severity)}">${h(d.syntax ? "syntax error" : d.severity)}</td><td>${h(d.message)}${d.rule && !d.syntax ? ` <small>(${h(d.rule)})</small>` : ""}</td><td>${h(step)}</td></tr>`,
   );
   return `<section id="diagnostics"><h2>Diagnostics (${found.length})</h2><table><thead><tr><th>Where</th><th>Severity</th><th>Message</th><th>Step</th></tr></thead><tbody>${rows.join("")}</tbody></table></section>`;
 }
@@ -120,15 +133,25 @@ function rank(d: Diagnostic): number {
   return d.syntax ? -1 : SEVERITY_ORDER.indexOf(d.severity);
 }
 
-function logSection(build: BuildRecord, log: LogWindow, result: StepResult | undefined, unfinished: boolean, focused: boolean): string {
+function logSection(
+  build: BuildRecord,
+  log: LogWindow,
+  result: StepResult | undefined,
+  unfinished: boolean,
+  focused: boolean,
+): string {
   const step = h(log.step);
   const rendered = renderLogWindow(log);
   const state = result?.state ?? (unfinished ? "running" : "unknown");
   const base = `/builds/${h(build.id)}`;
-  const earlier = log.start > 0
-    ? `<p class="earlier" data-start="${log.start}"><a href="${base}?step=${step}&amp;before=${log.start}#log-${step}">Load earlier output</a> <small>(${h(formatBytes(log.start))} before line ${log.firstLine})</small></p>`
-    : "";
-  const later = focused && log.end < log.size ? `<p class="later"><a href="${base}#log-${step}">Jump to the end of the log</a> <small>(${h(formatBytes(log.size - log.end))} after)</small></p>` : "";
+  const earlier =
+    log.start > 0
+      ? `<p class="earlier" data-start="${log.start}"><a href="${base}?step=${step}&amp;before=${log.start}#log-${step}">Load earlier output</a> <small>(${h(formatBytes(log.start))} before line ${log.firstLine})</small></p>`
+      : "";
+  const later =
+    focused && log.end < log.size
+      ? `<p class="later"><a href="${base}#log-${step}">Jump to the end of the log</a> <small>(${h(formatBytes(log.size - log.end))} after)</small></p>`
+      : "";
   return `<section class="step" id="log-${step}" data-step="${step}" data-end="${log.end}" data-next-line="${rendered.nextLine}"${rendered.open ? " data-open" : ""} data-sgr="${h(rendered.sgr)}">
 <h3><a href="#log-${step}">${step}</a> <span class="state s-${h(state)}">${h(state)}</span> <span class="dur">${result ? h(formatDuration(result.durationMs)) : ""}</span> <a class="raw" href="${base}/${step}.log">raw log</a></h3>
 ${earlier}<div class="log">${rendered.html}</div>${later}
@@ -167,6 +190,23 @@ ${paletteRules().join("")}
 `.trim();
 
 function paletteRules(): string[] {
-  const colours = ["#484f58", "#ff7b72", "#3fb950", "#d29922", "#58a6ff", "#bc8cff", "#39c5cf", "#b1bac4", "#6e7681", "#ffa198", "#56d364", "#e3b341", "#79c0ff", "#d2a8ff", "#56d4dd", "#ffffff"];
+  const colours = [
+    "#484f58",
+    "#ff7b72",
+    "#3fb950",
+    "#d29922",
+    "#58a6ff",
+    "#bc8cff",
+    "#39c5cf",
+    "#b1bac4",
+    "#6e7681",
+    "#ffa198",
+    "#56d364",
+    "#e3b341",
+    "#79c0ff",
+    "#d2a8ff",
+    "#56d4dd",
+    "#ffffff",
+  ];
   return colours.flatMap((c, i) => [`.a-f${i}{color:${c}}`, `.a-g${i}{background-color:${c}}`]);
 }

@@ -14,7 +14,8 @@ export const MAX_RANGE_BYTES = 8 * 1024 * 1024;
 /** The whole raw log is streamed in reads of this size. */
 const READ_BYTES = 1024 * 1024;
 
-const PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const TEXT = "text/plain; charset=utf-8";
 
 export interface BuildRoutesOptions {
@@ -82,11 +83,21 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, asset: WebAsset, q
 }
 
 /** Positions from the reconnection's Last-Event-ID, else from the page's `?at=`; a place under the caps held while it streams. */
-async function sendEvents(store: BuildStore, req: IncomingMessage, res: ServerResponse, id: string, query: URLSearchParams, options: BuildRoutesOptions): Promise<void> {
+async function sendEvents(
+  store: BuildStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  query: URLSearchParams,
+  options: BuildRoutesOptions,
+): Promise<void> {
   if (req.method === "HEAD") return send(res, 200, "text/event-stream; charset=utf-8", "");
   const admission = options.liveClients.admit(id);
   if (!admission.admitted) {
-    options.log?.warn({ buildId: id, cap: admission.cap, limit: admission.limit }, "live log stream refused: too many open");
+    options.log?.warn(
+      { buildId: id, cap: admission.cap, limit: admission.limit },
+      "live log stream refused: too many open",
+    );
     const text =
       admission.cap === "per-build"
         ? `Too many live log streams of this build (CI_LIVE_CLIENTS_PER_BUILD=${admission.limit}); reload the page later for new output\n`
@@ -94,7 +105,9 @@ async function sendEvents(store: BuildStore, req: IncomingMessage, res: ServerRe
     return send(res, 503, TEXT, text, { "retry-after": "30" });
   }
   const lastEventId = req.headers["last-event-id"];
-  const positions = parsePositions((Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) ?? query.get("at") ?? undefined);
+  const positions = parsePositions(
+    (Array.isArray(lastEventId) ? lastEventId[0] : lastEventId) ?? query.get("at") ?? undefined,
+  );
   try {
     await streamBuildEvents(store, id, res, { positions, ...options });
   } finally {
@@ -102,7 +115,14 @@ async function sendEvents(store: BuildStore, req: IncomingMessage, res: ServerRe
   }
 }
 
-async function sendPage(store: BuildStore, lines: LineIndex, res: ServerResponse, build: BuildRecord, query: URLSearchParams, scriptSrc: string): Promise<void> {
+async function sendPage(
+  store: BuildStore,
+  lines: LineIndex,
+  res: ServerResponse,
+  build: BuildRecord,
+  query: URLSearchParams,
+  scriptSrc: string,
+): Promise<void> {
   const logged = (await store.logSteps(build.id)).map((l) => l.step);
   const focusStep = query.get("step") ?? "";
   const before = wholeNumber(query.get("before"));
@@ -112,10 +132,19 @@ async function sendPage(store: BuildStore, lines: LineIndex, res: ServerResponse
     const window = await readLogWindow(store, lines, build.id, step, step === focus ? before : undefined);
     if (window) windows.push(window);
   }
-  send(res, 200, "text/html; charset=utf-8", buildPage(build, windows, { scriptSrc, ...(focus ? { focus } : {}) }), { "content-security-policy": PAGE_CSP });
+  send(res, 200, "text/html; charset=utf-8", buildPage(build, windows, { scriptSrc, ...(focus ? { focus } : {}) }), {
+    "content-security-policy": PAGE_CSP,
+  });
 }
 
-async function sendLog(store: BuildStore, req: IncomingMessage, res: ServerResponse, id: string, step: string, query: URLSearchParams): Promise<void> {
+async function sendLog(
+  store: BuildStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  step: string,
+  query: URLSearchParams,
+): Promise<void> {
   const start = wholeNumber(query.get("start"));
   const end = wholeNumber(query.get("end"));
   if ((query.has("start") && start === undefined) || (query.has("end") && (end === undefined || end < 0))) {
@@ -124,17 +153,30 @@ async function sendLog(store: BuildStore, req: IncomingMessage, res: ServerRespo
   }
   if (start === undefined && end === undefined) return sendWholeLog(store, req, res, id, step);
   const from = start ?? 0;
-  const range = from < 0 ? { start: Math.max(from, -MAX_RANGE_BYTES), ...(end !== undefined ? { end } : {}) } : { start: from, end: Math.min(end ?? Infinity, from + MAX_RANGE_BYTES) };
+  const range =
+    from < 0
+      ? { start: Math.max(from, -MAX_RANGE_BYTES), ...(end !== undefined ? { end } : {}) }
+      : { start: from, end: Math.min(end ?? Infinity, from + MAX_RANGE_BYTES) };
   const chunk = await store.readLogRange(id, step, range);
   if (!chunk) {
     send(res, 404, TEXT, "No such log\n");
     return;
   }
-  send(res, 200, TEXT, req.method === "HEAD" ? "" : chunk.text, { "x-log-start": String(chunk.start), "x-log-end": String(chunk.end), "x-log-size": String(chunk.size) });
+  send(res, 200, TEXT, req.method === "HEAD" ? "" : chunk.text, {
+    "x-log-start": String(chunk.start),
+    "x-log-end": String(chunk.end),
+    "x-log-size": String(chunk.size),
+  });
 }
 
 /** The log as it is when asked, streamed a read at a time at the pace of the client. */
-async function sendWholeLog(store: BuildStore, req: IncomingMessage, res: ServerResponse, id: string, step: string): Promise<void> {
+async function sendWholeLog(
+  store: BuildStore,
+  req: IncomingMessage,
+  res: ServerResponse,
+  id: string,
+  step: string,
+): Promise<void> {
   const size = await store.logSize(id, step);
   if (size === undefined) {
     send(res, 404, TEXT, "No such log\n");
@@ -174,7 +216,13 @@ const HEADERS = {
   "content-security-policy": "default-src 'none'",
 };
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, { ...HEADERS, "content-type": type, ...headers });
   res.end(body);
 }

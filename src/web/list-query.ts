@@ -37,7 +37,10 @@ export function parseListQuery(params: URLSearchParams): ParsedListQuery | strin
   const repository = get("repository");
   const [owner, repo, extra] = repository !== undefined ? repository.split("/") : [get("owner"), get("repo")];
   if (extra !== undefined) return "repository must be owner/repo, or an owner";
-  for (const [name, value] of [["owner", owner], ["repo", repo]] as const) {
+  for (const [name, value] of [
+    ["owner", owner],
+    ["repo", repo],
+  ] as const) {
     if (value === undefined) continue;
     if (!NAME.test(value)) return `${name} must be a GitHub name (letters, digits, - _ .)`;
     query[name] = value;
@@ -77,7 +80,11 @@ export function parseListQuery(params: URLSearchParams): ParsedListQuery | strin
 }
 
 /** The query string of a page of the list: the filters, the page size when not the default, and a cursor. */
-export function listQueryString(filters: ListFilters, limit: number, cursor?: { before: string; beforeId: string }): string {
+export function listQueryString(
+  filters: ListFilters,
+  limit: number,
+  cursor?: { before: string; beforeId: string },
+): string {
   const params = new URLSearchParams();
   if (filters.repository) params.set("repository", filters.repository);
   if (filters.state) params.set("state", filters.state);

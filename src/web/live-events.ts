@@ -47,7 +47,12 @@ export interface BuildSummary {
  * Ends after `end`, when the client goes away, when the HTTP server closes, or on a failure (logged);
  * unsubscribes in every case. Never rejects.
  */
-export async function streamBuildEvents(store: LiveStore, id: string, res: ServerResponse, options: LiveEventsOptions): Promise<void> {
+export async function streamBuildEvents(
+  store: LiveStore,
+  id: string,
+  res: ServerResponse,
+  options: LiveEventsOptions,
+): Promise<void> {
   const sent = new Map(options.positions);
   const dirty = new Set<string>();
   let latest: BuildRecord | undefined;
@@ -80,17 +85,21 @@ export async function streamBuildEvents(store: LiveStore, id: string, res: Serve
   // the HTTP server waits for open streams when it closes (Probot on SIGINT): leave as soon as it stops listening
   const server = (res.socket as (Socket & { server?: Server }) | null)?.server;
   const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
-  const ticker = setInterval(() => {
-    if (server?.listening === false) onClose();
-    else if (!closed && !res.writableNeedDrain && Date.now() - lastWrite >= heartbeatMs) {
-      res.write(": heartbeat\n\n");
-      lastWrite = Date.now();
-    }
-  }, Math.min(heartbeatMs, TICK_MS)).unref();
+  const ticker = setInterval(
+    () => {
+      if (server?.listening === false) onClose();
+      else if (!closed && !res.writableNeedDrain && Date.now() - lastWrite >= heartbeatMs) {
+        res.write(": heartbeat\n\n");
+        lastWrite = Date.now();
+      }
+    },
+    Math.min(heartbeatMs, TICK_MS),
+  ).unref();
 
   const send = async (event: string, data: unknown, eventId?: string): Promise<void> => {
     lastWrite = Date.now();
-    if (closed || res.write(`event: ${event}\n${eventId ? `id: ${eventId}\n` : ""}data: ${JSON.stringify(data)}\n\n`)) return;
+    if (closed || res.write(`event: ${event}\n${eventId ? `id: ${eventId}\n` : ""}data: ${JSON.stringify(data)}\n\n`))
+      return;
     await drained(res);
   };
 
@@ -140,7 +149,10 @@ export async function streamBuildEvents(store: LiveStore, id: string, res: Serve
       }
     }
   } catch (error) {
-    options.log?.error({ err: error, buildId: id }, "could not stream a build's events; the page can still be reloaded");
+    options.log?.error(
+      { err: error, buildId: id },
+      "could not stream a build's events; the page can still be reloaded",
+    );
   } finally {
     clearInterval(ticker);
     unsubscribe();
@@ -155,7 +167,13 @@ export function buildSummary(record: BuildRecord): BuildSummary {
     ...(record.error !== undefined ? { error: record.error } : {}),
     ...(record.startedAt !== undefined ? { startedAt: record.startedAt } : {}),
     ...(record.finishedAt !== undefined ? { finishedAt: record.finishedAt } : {}),
-    steps: record.steps.map((s) => ({ name: s.name, state: s.state, summary: s.summary, durationMs: s.durationMs, duration: formatDuration(s.durationMs) })),
+    steps: record.steps.map((s) => ({
+      name: s.name,
+      state: s.state,
+      summary: s.summary,
+      durationMs: s.durationMs,
+      duration: formatDuration(s.durationMs),
+    })),
   };
 }
 

@@ -33,7 +33,10 @@ export async function readLogWindow(
   step: string,
   before?: number,
 ): Promise<LogWindow | undefined> {
-  const range = before === undefined ? { start: -WINDOW_BYTES } : { start: Math.max(0, before - WINDOW_BYTES), end: Math.max(0, before) };
+  const range =
+    before === undefined
+      ? { start: -WINDOW_BYTES }
+      : { start: Math.max(0, before - WINDOW_BYTES), end: Math.max(0, before) };
   const chunk = await reader.readLogRange(id, step, range);
   if (!chunk) return undefined;
   let { text, start } = chunk;

@@ -35,7 +35,10 @@ export function webAsset(name: string): WebAsset {
   const file = readFileSync(join(ASSETS_DIR, name));
   const source = name.endsWith(".js") ? file.toString("utf8") : "";
   const imports = new Map([...source.matchAll(IMPORT)].map(([, dep]) => [dep!, webAsset(dep!)]));
-  const body = imports.size === 0 ? file : Buffer.from(source.replace(IMPORT, (_, dep: string) => `from "./${dep}?v=${imports.get(dep)!.version}"`));
+  const body =
+    imports.size === 0
+      ? file
+      : Buffer.from(source.replace(IMPORT, (_, dep: string) => `from "./${dep}?v=${imports.get(dep)!.version}"`));
   const version = createHash("sha256").update(body).digest("base64url").slice(0, 12);
   const path = `/assets/${name}`;
   const contentType = TYPES[name.slice(name.lastIndexOf("."))] ?? "application/octet-stream";

@@ -28,17 +28,35 @@ function verdictOf(setup: (o: ActionsOutcome) => void) {
 
 describe("ActionsOutcome.verdict", () => {
   it("exits 0 when every build passed", () => {
-    const v = verdictOf((o) => o.accepted(build("success", [{ name: "check", summary: "No problems" }, { name: "test", summary: "2 tests passed" }])));
+    const v = verdictOf((o) =>
+      o.accepted(
+        build("success", [
+          { name: "check", summary: "No problems" },
+          { name: "test", summary: "2 tests passed" },
+        ]),
+      ),
+    );
     expect(v).toEqual({ exitCode: 0, lines: ["build of 1a2b3c4: success (check: No problems; test: 2 tests passed)"] });
   });
 
   it("exits 1 when a step failed, naming only the failing steps", () => {
-    const v = verdictOf((o) => o.accepted(build("failure", [{ name: "check", summary: "ok" }, { name: "test", state: "failure", summary: "1 of 2 failed" }])));
+    const v = verdictOf((o) =>
+      o.accepted(
+        build("failure", [
+          { name: "check", summary: "ok" },
+          { name: "test", state: "failure", summary: "1 of 2 failed" },
+        ]),
+      ),
+    );
     expect(v).toEqual({ exitCode: 1, lines: ["build of 1a2b3c4: failure (test: 1 of 2 failed)"] });
   });
 
   it("exits 2 when pyci could not run a step, could not finish a build, or a handler threw", () => {
-    expect(verdictOf((o) => o.accepted(build("error", [{ name: "checkout", state: "error", summary: "Clone failed" }], "docs"))).exitCode).toBe(2);
+    expect(
+      verdictOf((o) =>
+        o.accepted(build("error", [{ name: "checkout", state: "error", summary: "Clone failed" }], "docs")),
+      ).exitCode,
+    ).toBe(2);
     expect(verdictOf((o) => o.accepted(build("running"))).exitCode).toBe(2);
     expect(verdictOf((o) => (o.accepted(build("failure")), o.accepted(build("error")))).exitCode).toBe(2);
     const crashed = verdictOf((o) => o.failed(new Error("store is full")));
@@ -52,6 +70,9 @@ describe("ActionsOutcome.verdict", () => {
     const push = new ActionsOutcome();
     push.received("push", undefined);
     expect(push.verdict()).toEqual({ exitCode: 0, lines: ["No build for push: pyci does not build on push"] });
-    expect(new ActionsOutcome().verdict()).toEqual({ exitCode: 0, lines: ["No build for this event: no event was received"] });
+    expect(new ActionsOutcome().verdict()).toEqual({
+      exitCode: 0,
+      lines: ["No build for this event: no event was received"],
+    });
   });
 });

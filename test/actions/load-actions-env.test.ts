@@ -36,13 +36,21 @@ describe("probotApiEnv", () => {
     expect(probotApiEnv({ GITHUB_API_URL: "https://api.github.com" })).toEqual({});
     expect(probotApiEnv({ GITHUB_API_URL: "https://api.github.com/" })).toEqual({});
     expect(probotApiEnv({})).toEqual({});
-    expect(probotApiEnv({ GITHUB_API_URL: "https://ghe.example.com/api/v3" })).toEqual({ GHE_HOST: "ghe.example.com", GHE_PROTOCOL: "https" });
-    expect(probotApiEnv({ GITHUB_API_URL: "http://127.0.0.1:8080/api/v3/" })).toEqual({ GHE_HOST: "127.0.0.1:8080", GHE_PROTOCOL: "http" });
+    expect(probotApiEnv({ GITHUB_API_URL: "https://ghe.example.com/api/v3" })).toEqual({
+      GHE_HOST: "ghe.example.com",
+      GHE_PROTOCOL: "https",
+    });
+    expect(probotApiEnv({ GITHUB_API_URL: "http://127.0.0.1:8080/api/v3/" })).toEqual({
+      GHE_HOST: "127.0.0.1:8080",
+      GHE_PROTOCOL: "http",
+    });
   });
 
   it("leaves GHE_HOST alone when it is set, and refuses an API it cannot express", () => {
     expect(probotApiEnv({ GHE_HOST: "ghe.internal", GITHUB_API_URL: "https://api.github.com" })).toEqual({});
-    expect(probotApiEnv({ GITHUB_API_URL: "https://api.octocorp.ghe.com" })).toMatch(/^GITHUB_API_URL=https:\/\/api\.octocorp\.ghe\.com is neither/);
+    expect(probotApiEnv({ GITHUB_API_URL: "https://api.octocorp.ghe.com" })).toMatch(
+      /^GITHUB_API_URL=https:\/\/api\.octocorp\.ghe\.com is neither/,
+    );
     expect(probotApiEnv({ GITHUB_API_URL: "ftp://ghe.example.com/api/v3" })).toMatch(/is neither/);
     expect(probotApiEnv({ GITHUB_API_URL: "not a url" })).toBe("GITHUB_API_URL=not a url is not a URL.");
   });
@@ -50,19 +58,37 @@ describe("probotApiEnv", () => {
 
 describe("loadActionsEnv", () => {
   it("reads the job: the run's URL, the workspace, the token, pyci's settings; scratch space under the temp root", () => {
-    const env = loadActionsEnv({ ...JOB, CI_PYTHON: "python3.12", CI_STEP_TIMEOUT: "60", CI_DOCS_RELEASES_KEEP: "3" }, join(dir, "temp"));
+    const env = loadActionsEnv(
+      { ...JOB, CI_PYTHON: "python3.12", CI_STEP_TIMEOUT: "60", CI_DOCS_RELEASES_KEEP: "3" },
+      join(dir, "temp"),
+    );
     expect(env.runUrl).toBe("https://github.com/octo-org/calc/actions/runs/4242");
     expect(env.workspace).toBe(dir);
     expect(env.token).toBe(JOB.GITHUB_TOKEN);
     expect(env.probotEnv).toEqual({});
-    expect(env.config).toMatchObject({ python: "python3.12", stepTimeoutMs: 60_000, docsReleasesKeep: 3, concurrency: 1, forkPolicy: "run" });
+    expect(env.config).toMatchObject({
+      python: "python3.12",
+      stepTimeoutMs: 60_000,
+      docsReleasesKeep: 3,
+      concurrency: 1,
+      forkPolicy: "run",
+    });
     expect(env.config.dataDir).toBe(join(dir, "temp", "data"));
     expect(env.config.workDir).toBe(join(dir, "temp", "work"));
   });
 
   it("takes the token from the adapter's other inputs too, and ignores the server's settings", () => {
     const { GITHUB_TOKEN: _, ...rest } = JOB;
-    const env = loadActionsEnv({ ...rest, INPUT_TOKEN: "ghs_inputToken012345", NODE_ENV: "production", CI_PUBLIC_URL: "not a url", CI_CONCURRENCY: "0" }, join(dir, "temp"));
+    const env = loadActionsEnv(
+      {
+        ...rest,
+        INPUT_TOKEN: "ghs_inputToken012345",
+        NODE_ENV: "production",
+        CI_PUBLIC_URL: "not a url",
+        CI_CONCURRENCY: "0",
+      },
+      join(dir, "temp"),
+    );
     expect(env.token).toBe("ghs_inputToken012345");
   });
 

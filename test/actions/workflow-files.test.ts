@@ -43,7 +43,8 @@ describe("the GitHub Actions workflow and action.yml", () => {
       CI_DOCS_RELEASES_KEEP: "${{ inputs.docs-releases-keep }}",
     });
     expect(action.inputs.token.default).toBe("${{ github.token }}");
-    for (const used of JSON.stringify(action.runs).matchAll(/inputs\.([\w-]+)/g)) expect(action.inputs).toHaveProperty([used[1]!]);
+    for (const used of JSON.stringify(action.runs).matchAll(/inputs\.([\w-]+)/g))
+      expect(action.inputs).toHaveProperty([used[1]!]);
     const pkg = JSON.parse(read("package.json"));
     expect(pkg.bin["pyci-actions"]).toBe("dist/actions.js");
     expect(pkg.scripts.build).toContain("dist/actions.js");

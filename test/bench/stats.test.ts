@@ -11,7 +11,10 @@ describe("the benchmark's statistics", () => {
 
   it("a Theil–Sen slope keeps a flat series flat through GC-like peaks that pull least squares up", () => {
     // 60 samples at 130 MB with small noise, and a run of 8 peaks (+40 MB) late in the series
-    const points = Array.from({ length: 60 }, (_, i) => ({ x: i * 10, y: 130 + ((i * 7) % 3) * 0.3 + (i >= 45 && i < 53 ? 40 : 0) }));
+    const points = Array.from({ length: 60 }, (_, i) => ({
+      x: i * 10,
+      y: 130 + ((i * 7) % 3) * 0.3 + (i >= 45 && i < 53 ? 40 : 0),
+    }));
     expect(Math.abs(theilSen(points) * 1000)).toBeLessThan(5);
     expect(slope(points) * 1000).toBeGreaterThan(20);
   });

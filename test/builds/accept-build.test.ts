@@ -28,11 +28,21 @@ describe("acceptBuild", () => {
       log: pino({ level: "silent" }),
       buildUrl: (id: string) => `https://ci.example.com/builds/${id}`,
       // GitHub never answers: the build waits for its pending statuses and never starts
-      octokitFor: (installationId: number | undefined) => (asked.push(installationId), new Promise<Octokit>(() => undefined)),
+      octokitFor: (installationId: number | undefined) => (
+        asked.push(installationId), new Promise<Octokit>(() => undefined)
+      ),
     } as unknown as BuildDeps;
     const request: BuildRequest = {
-      pipeline: "pr", owner: "acme", repo: "calc", sha: "a".repeat(40), event: "pull_request.opened", deliveryId: "d-1",
-      installationId: 7, sshUrl: "git@github.com:acme/calc.git", cloneUrl: "https://github.com/acme/calc.git", prNumber: 1,
+      pipeline: "pr",
+      owner: "acme",
+      repo: "calc",
+      sha: "a".repeat(40),
+      event: "pull_request.opened",
+      deliveryId: "d-1",
+      installationId: 7,
+      sshUrl: "git@github.com:acme/calc.git",
+      cloneUrl: "https://github.com/acme/calc.git",
+      prNumber: 1,
     };
 
     const { outcome, record } = acceptBuild(deps, request);

@@ -28,7 +28,11 @@ function looseGitHub() {
   nock(API)
     .persist()
     .post(`/app/installations/${INSTALLATION}/access_tokens`)
-    .reply(201, () => ({ token: "ghs_queueTestToken000000000000", expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {} }));
+    .reply(201, () => ({
+      token: "ghs_queueTestToken000000000000",
+      expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+      permissions: {},
+    }));
   nock(API)
     .persist()
     .post(new RegExp(`^/repos/${OWNER}/${REPO}/statuses/[0-9a-f]{40}$`))
@@ -52,9 +56,13 @@ function looseGitHub() {
       checkRuns.push({ id, body: body as Record<string, any> });
       return { id };
     });
-  nock(API).persist().get(/\/contents\//).reply(404, { message: "Not Found" });
+  nock(API)
+    .persist()
+    .get(/\/contents\//)
+    .reply(404, { message: "Not Found" });
   const of = (sha: string) => ({
-    statuses: (context: string) => statuses.filter((s) => s.sha === sha && s.body.context === context).map((s) => s.body),
+    statuses: (context: string) =>
+      statuses.filter((s) => s.sha === sha && s.body.context === context).map((s) => s.body),
     runIds: () => checkRuns.filter((r) => r.sha === sha).map((r) => r.id!),
     runWrites: () => {
       const ids = checkRuns.filter((r) => r.sha === sha).map((r) => r.id!);
@@ -100,7 +108,8 @@ afterEach(() => {
 });
 
 const calc = { "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n" };
-const quickTest = "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n";
+const quickTest =
+  "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n";
 
 /** A test that starts a grandchild ignoring SIGTERM, writes both pids to `pidFile`, then hangs. */
 function hangingTest(pidFile: string): string {
@@ -118,7 +127,16 @@ function hangingTest(pidFile: string): string {
 }
 
 function deliver(id: string, number: number, sha: string, action = "synchronize") {
-  const payload = pullRequestPayload({ action, owner: OWNER, repo: REPO, number, headSha: sha, sshUrl: repo.dir, cloneUrl: repo.dir, installationId: INSTALLATION });
+  const payload = pullRequestPayload({
+    action,
+    owner: OWNER,
+    repo: REPO,
+    number,
+    headSha: sha,
+    sshUrl: repo.dir,
+    cloneUrl: repo.dir,
+    installationId: INSTALLATION,
+  });
   return app.probot.receive({ id, name: "pull_request", payload: payload as any });
 }
 
@@ -144,7 +162,10 @@ describe("the build queue", () => {
     // PR 13 waits behind it, then gets a newer head before it ever started
     await deliver("d-waiting", 13, waitingHead);
     await until(() => github.of(waitingHead).statuses("ci/test").length === 1, "pending for the waiting head");
-    expect(github.of(waitingHead).statuses("ci/test")[0]).toMatchObject({ state: "pending", description: "Queued (0 ahead)" });
+    expect(github.of(waitingHead).statuses("ci/test")[0]).toMatchObject({
+      state: "pending",
+      description: "Queued (0 ahead)",
+    });
     await deliver("d-newest", 13, newestHead);
 
     // PR 12 gets a new head while its old one runs
@@ -156,16 +177,31 @@ describe("the build queue", () => {
     await until(() => !alive(testPid) && !alive(grandchild), "the superseded build's processes ended", 10_000);
 
     // each superseded head: statuses error and its check run cancelled, "Superseded by <short sha>"
-    for (const [old, by] of [[slow, fix], [waitingHead, newestHead]] as const) {
+    for (const [old, by] of [
+      [slow, fix],
+      [waitingHead, newestHead],
+    ] as const) {
       for (const context of ["ci/check", "ci/test"]) {
-        expect(github.of(old).statuses(context).at(-1)).toMatchObject({ state: "error", description: `Superseded by ${by.slice(0, 7)}` });
+        expect(github.of(old).statuses(context).at(-1)).toMatchObject({
+          state: "error",
+          description: `Superseded by ${by.slice(0, 7)}`,
+        });
       }
       expect(github.of(old).runIds()).toHaveLength(1);
-      expect(github.of(old).runWrites().at(-1)).toMatchObject({ status: "completed", conclusion: "cancelled", output: { title: `Superseded by ${by.slice(0, 7)}` } });
+      expect(github.of(old).runWrites().at(-1)).toMatchObject({
+        status: "completed",
+        conclusion: "cancelled",
+        output: { title: `Superseded by ${by.slice(0, 7)}` },
+      });
     }
     // the newer heads built to the end
     for (const head of [newestHead, fix]) {
-      expect(github.of(head).statuses("ci/test").map((s) => s.state)).toEqual(["pending", "success"]);
+      expect(
+        github
+          .of(head)
+          .statuses("ci/test")
+          .map((s) => s.state),
+      ).toEqual(["pending", "success"]);
       expect(github.of(head).runWrites().at(-1)).toMatchObject({ status: "completed", conclusion: "success" });
     }
 
@@ -173,10 +209,20 @@ describe("the build queue", () => {
     const store = new BuildStore(app.config.dataDir);
     const builds = store.list({ limit: 50 });
     expect(builds.map((b) => [b.sha, b.state]).sort()).toEqual(
-      [[slow, "error"], [waitingHead, "error"], [newestHead, "success"], [fix, "success"]].sort(),
+      [
+        [slow, "error"],
+        [waitingHead, "error"],
+        [newestHead, "success"],
+        [fix, "success"],
+      ].sort(),
     );
     expect(builds.find((b) => b.sha === slow)!.error).toBe(`Superseded by ${fix.slice(0, 7)}`);
-    expect(github.of(slow).statuses("ci/test").filter((s) => s.state === "pending")).toHaveLength(1);
+    expect(
+      github
+        .of(slow)
+        .statuses("ci/test")
+        .filter((s) => s.state === "pending"),
+    ).toHaveLength(1);
     store.close();
   }, 120_000);
 });
@@ -188,7 +234,12 @@ describe("a graceful shutdown", () => {
     await deliver("d-quick", 5, repo.sha, "opened");
     await app.control.shutdown!(60_000);
 
-    expect(github.of(repo.sha).statuses("ci/test").map((s) => s.state)).toEqual(["pending", "success"]);
+    expect(
+      github
+        .of(repo.sha)
+        .statuses("ci/test")
+        .map((s) => s.state),
+    ).toEqual(["pending", "success"]);
     const store = new BuildStore(app.config.dataDir);
     expect(store.list().map((b) => b.state)).toEqual(["success"]);
     store.close();
@@ -210,12 +261,20 @@ describe("a graceful shutdown", () => {
     // the process tree is gone; nothing final went to GitHub: the next start runs both builds
     await until(() => pids.every((pid) => !alive(pid)), "the stopped build's processes ended", 10_000);
     for (const sha of [hanging, waiting]) {
-      expect(github.of(sha).statuses("ci/test").map((s) => s.state)).toEqual(["pending"]);
+      expect(
+        github
+          .of(sha)
+          .statuses("ci/test")
+          .map((s) => s.state),
+      ).toEqual(["pending"]);
     }
     const store = new BuildStore(app.config.dataDir);
     const builds = store.unfinished();
     store.close();
-    expect(builds.map((b) => [b.sha, b.state, b.steps.length])).toEqual([[hanging, "queued", 0], [waiting, "queued", 0]]);
+    expect(builds.map((b) => [b.sha, b.state, b.steps.length])).toEqual([
+      [hanging, "queued", 0],
+      [waiting, "queued", 0],
+    ]);
     expect(existsSync(join(app.config.dataDir, "logs", builds[0]!.id))).toBe(false);
     expect(app.queue.running).toBe(0);
   }, 60_000);

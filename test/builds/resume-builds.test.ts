@@ -54,15 +54,38 @@ async function depsFor(baseUrl: string): Promise<BuildDeps> {
 }
 
 /** A build as a killed server left it: recorded, its check run created on GitHub (and started, when running). */
-async function interrupted(state: BuildState, options: { pipeline?: "pr" | "docs"; sha?: string; checkRun?: "stored" | "lost" | "none"; request?: boolean } = {}): Promise<BuildRecord> {
+async function interrupted(
+  state: BuildState,
+  options: { pipeline?: "pr" | "docs"; sha?: string; checkRun?: "stored" | "lost" | "none"; request?: boolean } = {},
+): Promise<BuildRecord> {
   const sha = options.sha ?? nextSha();
   const pipeline = options.pipeline ?? "pr";
-  const request: BuildRequest = { pipeline, owner: OWNER, repo: REPO, sha, event: "pull_request.opened", deliveryId: `d-${sha.slice(-4)}`, installationId: INSTALLATION, sshUrl: "git@github.com:acme/widgets.git", cloneUrl: "https://github.com/acme/widgets.git", prNumber: 3 };
+  const request: BuildRequest = {
+    pipeline,
+    owner: OWNER,
+    repo: REPO,
+    sha,
+    event: "pull_request.opened",
+    deliveryId: `d-${sha.slice(-4)}`,
+    installationId: INSTALLATION,
+    sshUrl: "git@github.com:acme/widgets.git",
+    cloneUrl: "https://github.com/acme/widgets.git",
+    prNumber: 3,
+  };
   const id = newBuildId();
   let checkRunId: number | undefined;
   if ((options.checkRun ?? "stored") !== "none") {
     const octokit = await deps.octokitFor(INSTALLATION);
-    const { data } = await octokit.rest.checks.create({ owner: OWNER, repo: REPO, name: pipeline === "docs" ? "pyci docs" : "pyci", head_sha: sha, status: state === "running" ? "in_progress" : "queued", external_id: id, details_url: buildUrl(id), output: { title: "Queued", summary: "Queued" } });
+    const { data } = await octokit.rest.checks.create({
+      owner: OWNER,
+      repo: REPO,
+      name: pipeline === "docs" ? "pyci docs" : "pyci",
+      head_sha: sha,
+      status: state === "running" ? "in_progress" : "queued",
+      external_id: id,
+      details_url: buildUrl(id),
+      output: { title: "Queued", summary: "Queued" },
+    });
     if (options.checkRun !== "lost") checkRunId = data.id;
   }
   return store.create({
@@ -76,13 +99,17 @@ async function interrupted(state: BuildState, options: { pipeline?: "pr" | "docs
     state,
     createdAt: new Date(Date.now() - 60_000).toISOString(),
     ...(state === "running" ? { startedAt: new Date(Date.now() - 30_000).toISOString() } : {}),
-    steps: state === "running" ? [{ name: "checkout", state: "success", summary: "Checked out", exitCode: 0, durationMs: 900 }] : [],
+    steps:
+      state === "running"
+        ? [{ name: "checkout", state: "success", summary: "Checked out", exitCode: 0, durationMs: 900 }]
+        : [],
     ...(checkRunId !== undefined ? { checkRunId } : {}),
     ...(options.request === false ? {} : { request }),
   });
 }
 
-const latest = (sha: string, context: string): StatusRecord | undefined => fake.statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
+const latest = (sha: string, context: string): StatusRecord | undefined =>
+  fake.statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
 const run = (id: string) => fake.checkRuns.find((r) => r.fields.external_id === id);
 
 beforeAll(async () => {
@@ -119,7 +146,10 @@ describe("resumeBuilds", () => {
     expect(store.get(crashy.id)!.state).toBe("error");
     // an older head of PR 3: superseded by the newer one
     for (const context of ["ci/check", "ci/test"]) {
-      expect(latest(older.sha, context)?.body).toMatchObject({ state: "error", description: `Superseded by ${newer.sha.slice(0, 7)}` });
+      expect(latest(older.sha, context)?.body).toMatchObject({
+        state: "error",
+        description: `Superseded by ${newer.sha.slice(0, 7)}`,
+      });
     }
     expect(run(older.id)!.fields).toMatchObject({ status: "completed", conclusion: "cancelled" });
     expect(store.get(older.id)).toMatchObject({ state: "error", error: `Superseded by ${newer.sha.slice(0, 7)}` });
@@ -150,7 +180,12 @@ describe("settleInterrupted", () => {
     expect(report.settled.sort()).toEqual([running.id, queued.id].sort());
     expect(report.givenUp).toEqual([]);
     for (const context of ["ci/check", "ci/test"]) {
-      expect(latest(running.sha, context)?.body).toEqual({ context, state: "error", description: INTERRUPTED, target_url: buildUrl(running.id) });
+      expect(latest(running.sha, context)?.body).toEqual({
+        context,
+        state: "error",
+        description: INTERRUPTED,
+        target_url: buildUrl(running.id),
+      });
     }
     expect(latest(queued.sha, "ci/docs")?.body).toMatchObject({ state: "error", description: INTERRUPTED });
     expect(fake.statuses.length - statusesBefore).toBe(3);
@@ -163,7 +198,10 @@ describe("settleInterrupted", () => {
     const stored = store.get(running.id)!;
     expect(stored).toMatchObject({ state: "error", error: INTERRUPTED });
     expect(stored.finishedAt).toBeDefined();
-    expect(stored.steps.map((s) => [s.name, s.state])).toEqual([["checkout", "success"], ["pyci", "error"]]);
+    expect(stored.steps.map((s) => [s.name, s.state])).toEqual([
+      ["checkout", "success"],
+      ["pyci", "error"],
+    ]);
     expect(store.get(queued.id)!.state).toBe("error");
     expect(store.get(done.id)!.state).toBe("success");
     expect(store.unfinished()).toEqual([]);
@@ -188,7 +226,13 @@ describe("settleInterrupted", () => {
 
   it("leaves the statuses to a newer build of the same commit, and still completes the old check run", async () => {
     const old = await interrupted("running");
-    store.create({ ...old, id: newBuildId(), state: "success", createdAt: new Date().toISOString(), finishedAt: new Date().toISOString() });
+    store.create({
+      ...old,
+      id: newBuildId(),
+      state: "success",
+      createdAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+    });
     await settleInterrupted(deps, { retryDelaysMs: [] });
     expect(fake.statuses.filter((s) => s.sha === old.sha)).toEqual([]);
     expect(run(old.id)!.fields.conclusion).toBe("cancelled");
@@ -205,7 +249,12 @@ describe("settleInterrupted", () => {
     expect(store.get(flaky.id)!.state).toBe("error");
 
     const gone = await interrupted("queued");
-    fake.failNext({ method: "PATCH", path: `/repos/${OWNER}/${REPO}/check-runs/${gone.checkRunId}`, status: 404, times: 5 });
+    fake.failNext({
+      method: "PATCH",
+      path: `/repos/${OWNER}/${REPO}/check-runs/${gone.checkRunId}`,
+      status: 404,
+      times: 5,
+    });
     const refused = await settleInterrupted(deps, { retryDelaysMs: [20, 20, 20] });
     expect(refused).toEqual({ settled: [], givenUp: [gone.id] });
     expect(fake.requests.filter((r) => r.method === "PATCH" && r.path.endsWith(`/${gone.checkRunId}`))).toHaveLength(1);

@@ -5,7 +5,11 @@ import { rootTreeFromIndex, rootTreeOf } from "../../src/checkout/index-tree.js"
 import { makeRepo } from "../support/git-repo.js";
 
 // paths of every length modulo 8 (the entries' padding), nested directories, an executable and a symlink-like name
-const files: Record<string, string> = { "setup.cfg": "[metadata]\n", "pkg/__init__.py": "", "pkg/sub/deep/mod.py": "x = 1\n" };
+const files: Record<string, string> = {
+  "setup.cfg": "[metadata]\n",
+  "pkg/__init__.py": "",
+  "pkg/sub/deep/mod.py": "x = 1\n",
+};
 for (let n = 1; n <= 17; n++) files[`${"m".repeat(n)}.py`] = `v = ${n}\n`;
 const repo = makeRepo(files);
 afterAll(() => repo.remove());
@@ -36,7 +40,12 @@ describe("the root tree from the index read-tree wrote", () => {
     const primed = readFileSync(index);
     expect(rootTreeOf(primed)).toBe(tree);
     // a staged change invalidates the root entry (-1 entries, no id)
-    repo.git("update-index", "--add", "--cacheinfo", `100644,${repo.git("hash-object", "-w", "setup.cfg")},new-file.py`);
+    repo.git(
+      "update-index",
+      "--add",
+      "--cacheinfo",
+      `100644,${repo.git("hash-object", "-w", "setup.cfg")},new-file.py`,
+    );
     expect(await rootTreeFromIndex(index)).toBeUndefined();
     expect(await rootTreeFromIndex(join(repo.dir, "no-such-index"))).toBeUndefined();
     // every prefix of a good index: the right tree or nothing, never an exception or another id

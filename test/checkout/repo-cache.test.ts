@@ -1,5 +1,14 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,7 +34,12 @@ function dataDir(): string {
 }
 
 /** A checkout through the cache in `data`; the workspace is left for the caller to remove. */
-async function cachedCheckout(data: string, source: CloneSource, sha: string, extra: { prNumber?: number; maxBytes?: number } = {}) {
+async function cachedCheckout(
+  data: string,
+  source: CloneSource,
+  sha: string,
+  extra: { prNumber?: number; maxBytes?: number } = {},
+) {
   const id = `t${++ids}`;
   const ws = await createWorkspace(workRoot);
   const log = sink();
@@ -43,7 +57,11 @@ async function cachedCheckout(data: string, source: CloneSource, sha: string, ex
 }
 
 function git(dir: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" } }).trim();
+  return execFileSync("git", args, {
+    cwd: dir,
+    encoding: "utf8",
+    env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" },
+  }).trim();
 }
 
 function onlyMirror(data: string): string {
@@ -53,17 +71,28 @@ function onlyMirror(data: string): string {
 }
 
 function objectCount(repoDir: string): { loose: number; inPack: number; packs: number } {
-  const fields = Object.fromEntries(git(repoDir, "count-objects", "-v").split("\n").map((line) => line.split(": ") as [string, string]));
+  const fields = Object.fromEntries(
+    git(repoDir, "count-objects", "-v")
+      .split("\n")
+      .map((line) => line.split(": ") as [string, string]),
+  );
   return { loose: Number(fields.count), inPack: Number(fields["in-pack"]), packs: Number(fields.packs) };
 }
 
 /** A repository of 200 files over 5 commits; returns the repository and its commits, oldest first. */
 function bigRepo(): { repo: TestRepo; shas: string[] } {
   const files: Record<string, string> = {};
-  for (let i = 0; i < 200; i++) files[`pkg${i % 10}/mod${i}.py`] = `# module ${i}\n${"x = 1\n".repeat(50)}def f${i}() -> int:\n    return ${i}\n`;
+  for (let i = 0; i < 200; i++)
+    files[`pkg${i % 10}/mod${i}.py`] = `# module ${i}\n${"x = 1\n".repeat(50)}def f${i}() -> int:\n    return ${i}\n`;
   const repo = makeRepo(files);
   const shas = [repo.sha];
-  for (let c = 1; c < 5; c++) shas.push(repo.commit({ [`pkg0/mod${c}.py`]: `def f() -> int:\n    return ${c}\n`, [`extra${c}.py`]: `v = ${c}\n` }, `commit ${c}`));
+  for (let c = 1; c < 5; c++)
+    shas.push(
+      repo.commit(
+        { [`pkg0/mod${c}.py`]: `def f() -> int:\n    return ${c}\n`, [`extra${c}.py`]: `v = ${c}\n` },
+        `commit ${c}`,
+      ),
+    );
   return { repo, shas };
 }
 
@@ -100,7 +129,9 @@ describe("checkout through the git cache", () => {
     started = performance.now();
     const again = await cachedCheckout(data, source, second);
     const againMs = performance.now() - started;
-    console.log(`checkout of a 200-file repository: plain ${plainMs.toFixed(0)} ms; cached: cold ${coldMs.toFixed(0)} ms, next commit ${warmMs.toFixed(0)} ms, same commit again ${againMs.toFixed(0)} ms`);
+    console.log(
+      `checkout of a 200-file repository: plain ${plainMs.toFixed(0)} ms; cached: cold ${coldMs.toFixed(0)} ms, next commit ${warmMs.toFixed(0)} ms, same commit again ${againMs.toFixed(0)} ms`,
+    );
 
     // the next commit brought only what changed: its commit, trees and two blobs
     expect(afterWarm.inPack - afterCold.inPack).toBeGreaterThan(0);
@@ -113,7 +144,9 @@ describe("checkout through the git cache", () => {
     // the checkouts hold no objects of their own, and are right
     for (const { ws } of [cold, warm, again]) {
       expect(objectCount(ws.dir)).toMatchObject({ loose: 0, inPack: 0, packs: 0 });
-      expect(readFileSync(join(ws.dir, ".git", "objects", "info", "alternates"), "utf8")).toBe(`${join(mirror, "objects")}\n`);
+      expect(readFileSync(join(ws.dir, ".git", "objects", "info", "alternates"), "utf8")).toBe(
+        `${join(mirror, "objects")}\n`,
+      );
     }
     expect(git(cold.ws.dir, "rev-parse", "HEAD")).toBe(first);
     expect(git(warm.ws.dir, "rev-parse", "HEAD")).toBe(second);
@@ -178,12 +211,16 @@ describe("checkout through the git cache", () => {
     base.git("config", "uploadpack.allowReachableSHA1InWant", "false");
     base.git("config", "uploadpack.allowAnySHA1InWant", "false");
     const data = dataDir();
-    const { ws, log } = await cachedCheckout(data, { protocol: "local", url: `file://${base.dir}` }, fork.sha, { prNumber: 7 });
+    const { ws, log } = await cachedCheckout(data, { protocol: "local", url: `file://${base.dir}` }, fork.sha, {
+      prNumber: 7,
+    });
     expect(log.text()).toContain("$ git fetch");
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 'fork'\n");
     await ws.remove();
     // the next build of that commit needs nothing from the repository
-    const next = await cachedCheckout(data, { protocol: "local", url: `file://${base.dir}` }, fork.sha, { prNumber: 7 });
+    const next = await cachedCheckout(data, { protocol: "local", url: `file://${base.dir}` }, fork.sha, {
+      prNumber: 7,
+    });
     expect(next.log.text()).toContain("is already in the git cache");
     await next.ws.remove();
     base.remove();
@@ -262,8 +299,14 @@ describe("a damaged git cache heals", () => {
     const commit = execFileSync("git", ["cat-file", "commit", repo.sha], { cwd: mirror });
     const treeObject = execFileSync("git", ["cat-file", "tree", tree], { cwd: mirror });
     for (const name of readdirSync(join(mirror, "objects", "pack"))) rmSync(join(mirror, "objects", "pack", name));
-    execFileSync("git", ["hash-object", "-w", "-t", "commit", "--literally", "--stdin"], { cwd: mirror, input: commit });
-    execFileSync("git", ["hash-object", "-w", "-t", "tree", "--literally", "--stdin"], { cwd: mirror, input: treeObject });
+    execFileSync("git", ["hash-object", "-w", "-t", "commit", "--literally", "--stdin"], {
+      cwd: mirror,
+      input: commit,
+    });
+    execFileSync("git", ["hash-object", "-w", "-t", "tree", "--literally", "--stdin"], {
+      cwd: mirror,
+      input: treeObject,
+    });
     const { ws, log } = await cachedCheckout(data, source, repo.sha);
     expect(log.text()).toContain("The checkout from the git cache failed: trying again with a fresh cache");
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 1\n");
@@ -308,9 +351,20 @@ describe("the git cache's lock", () => {
     const id = `t${++ids}`;
     const ws = await createWorkspace(workRoot);
     const log = sink();
-    const pending = checkout(ws, { workRoot, buildId: id, source, sha: repo.sha, log, timeoutMs: 60_000, cache: { dir: data, maxBytes: 1024 ** 3 } });
+    const pending = checkout(ws, {
+      workRoot,
+      buildId: id,
+      source,
+      sha: repo.sha,
+      log,
+      timeoutMs: 60_000,
+      cache: { dir: data, maxBytes: 1024 ** 3 },
+    });
     let settled = false;
-    void pending.then(() => (settled = true), () => (settled = true));
+    void pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     await until(() => log.text().includes("Waiting for another build to finish with the git cache of this repository"));
     expect(settled).toBe(false);
     expect(existsSync(join(ws.dir, "a.py"))).toBe(false);
@@ -399,7 +453,8 @@ describe("a mirror's readers", () => {
     const mirror = mkdtempSync(join(root, "mirror-"));
     const checkoutDir = mkdtempSync(join(root, "checkout-"));
     mkdirSync(join(mirror, "pyci-readers"));
-    const record = (name: string, pid: number) => writeFileSync(join(mirror, "pyci-readers", `${name}.json`), JSON.stringify({ pid, checkout: checkoutDir }));
+    const record = (name: string, pid: number) =>
+      writeFileSync(join(mirror, "pyci-readers", `${name}.json`), JSON.stringify({ pid, checkout: checkoutDir }));
     record("ours", process.pid);
     expect(await liveReaders(mirror)).toEqual([checkoutDir]);
     // process.kill(0, 0) and process.kill(-1, 0) signal a process group or every process: they always succeed
@@ -431,12 +486,30 @@ describe("free disk", () => {
   it("refuses to clone with less free disk than CI_MIN_FREE_DISK, saying how much there is", async () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
     const ws = await createWorkspace(workRoot);
-    const attempt = checkout(ws, { workRoot, buildId: "disk", source: { protocol: "local", url: repo.dir }, sha: repo.sha, log: sink(), timeoutMs: 30_000, minFreeDiskBytes: 2 ** 60 });
+    const attempt = checkout(ws, {
+      workRoot,
+      buildId: "disk",
+      source: { protocol: "local", url: repo.dir },
+      sha: repo.sha,
+      log: sink(),
+      timeoutMs: 30_000,
+      minFreeDiskBytes: 2 ** 60,
+    });
     await expect(attempt).rejects.toThrow(CheckoutError);
-    await expect(attempt).rejects.toThrow(/^Not enough free disk in CI_WORK_DIR: \d+ MiB free, CI_MIN_FREE_DISK is 1099511627776 MiB$/);
+    await expect(attempt).rejects.toThrow(
+      /^Not enough free disk in CI_WORK_DIR: \d+ MiB free, CI_MIN_FREE_DISK is 1099511627776 MiB$/,
+    );
     expect(existsSync(join(ws.dir, ".git"))).toBe(false);
     // a minimum the disk has: the clone goes on
-    await checkout(ws, { workRoot, buildId: "disk", source: { protocol: "local", url: repo.dir }, sha: repo.sha, log: sink(), timeoutMs: 30_000, minFreeDiskBytes: 1024 * 1024 });
+    await checkout(ws, {
+      workRoot,
+      buildId: "disk",
+      source: { protocol: "local", url: repo.dir },
+      sha: repo.sha,
+      log: sink(),
+      timeoutMs: 30_000,
+      minFreeDiskBytes: 1024 * 1024,
+    });
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 1\n");
     await ws.remove();
     repo.remove();
@@ -453,8 +526,17 @@ describe("the git cache over SSH", () => {
   it("fetches through a real sshd once, then builds the same commit without connecting", async () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
     const data = dataDir();
-    const source: CloneSource = { protocol: "ssh", url: sshd.sshUrl(repo.dir), sshKeyPath: sshd.clientKeyPath, knownHostsPath: sshd.knownHostsPath };
-    const logins = () => sshd.log().split("\n").filter((line) => line.includes("Accepted publickey")).length;
+    const source: CloneSource = {
+      protocol: "ssh",
+      url: sshd.sshUrl(repo.dir),
+      sshKeyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+    };
+    const logins = () =>
+      sshd
+        .log()
+        .split("\n")
+        .filter((line) => line.includes("Accepted publickey")).length;
     const first = await cachedCheckout(data, source, repo.sha);
     expect(readFileSync(join(first.ws.dir, "a.py"), "utf8")).toBe("x = 1\n");
     await until(() => logins() >= 1);

@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +38,10 @@ function masters(dir: string): number[] {
     .filter((entry) => /^\d+$/.test(entry))
     .filter((pid) => {
       try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir) && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("[mux]");
+        return (
+          readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(dir) &&
+          readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("[mux]")
+        );
       } catch {
         return false;
       }
@@ -54,7 +66,13 @@ describe("shared SSH connections", () => {
     const dir = sshControlDir(data)!;
     expect(await ensureSshControlDir(dir)).toBe(true);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
-    const source: CloneSource = { protocol: "ssh", url: sshd.sshUrl(repo.dir), sshKeyPath: sshd.clientKeyPath, knownHostsPath: sshd.knownHostsPath, controlDir: dir };
+    const source: CloneSource = {
+      protocol: "ssh",
+      url: sshd.sshUrl(repo.dir),
+      sshKeyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+      controlDir: dir,
+    };
     const before = logins();
     await checkoutOnce(source, repo.sha, "mux-1");
     const second = repo.commit({ "a.py": "x = 2\n" });
@@ -68,7 +86,7 @@ describe("shared SSH connections", () => {
     // not killed with the fetch's run (no marker), not holding on to a checkout
     expect(readFileSync(`/proc/${master}/environ`, "utf8")).not.toContain("PYCI_RUN=");
     expect(readlinkSync(`/proc/${master}/cwd`)).toBe("/");
-    expect((readdirSync(dir).length)).toBe(1);
+    expect(readdirSync(dir).length).toBe(1);
 
     expect(await closeSshConnections(dir)).toBe(1);
     await until(() => masters(dir).length === 0);
@@ -80,7 +98,12 @@ describe("shared SSH connections", () => {
   });
 
   it("connects for each fetch without a control directory", async () => {
-    const source: CloneSource = { protocol: "ssh", url: sshd.sshUrl(repo.dir), sshKeyPath: sshd.clientKeyPath, knownHostsPath: sshd.knownHostsPath };
+    const source: CloneSource = {
+      protocol: "ssh",
+      url: sshd.sshUrl(repo.dir),
+      sshKeyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+    };
     const before = logins();
     await checkoutOnce(source, repo.sha, "plain-1");
     await checkoutOnce(source, repo.sha, "plain-2");
@@ -91,7 +114,13 @@ describe("shared SSH connections", () => {
     const data = mkdtempSync(join(root, "s-"));
     const dir = sshControlDir(data)!;
     await ensureSshControlDir(dir);
-    const source: CloneSource = { protocol: "ssh", url: sshd.sshUrl(repo.dir), sshKeyPath: sshd.clientKeyPath, knownHostsPath: sshd.knownHostsPath, controlDir: dir };
+    const source: CloneSource = {
+      protocol: "ssh",
+      url: sshd.sshUrl(repo.dir),
+      sshKeyPath: sshd.clientKeyPath,
+      knownHostsPath: sshd.knownHostsPath,
+      controlDir: dir,
+    };
     await checkoutOnce(source, repo.sha, "stale-1");
     for (const pid of masters(dir)) process.kill(pid, "SIGKILL");
     await until(() => masters(dir).length === 0);

@@ -2,7 +2,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkout, CheckoutError, checkoutExisting, createWorkspace, existingWorkspace, gitEnv, redactUrl, sweepWorkspaces } from "../../src/checkout/workspace.js";
+import {
+  checkout,
+  CheckoutError,
+  checkoutExisting,
+  createWorkspace,
+  existingWorkspace,
+  gitEnv,
+  redactUrl,
+  sweepWorkspaces,
+} from "../../src/checkout/workspace.js";
 import { makeRepo } from "../support/git-repo.js";
 
 const workRoot = mkdtempSync(join(tmpdir(), "pyci-work-"));
@@ -19,7 +28,14 @@ describe("checkout", () => {
     const first = repo.sha;
     repo.commit({ "a.py": "x = 2\n" });
     const ws = await createWorkspace(workRoot);
-    await checkout(ws, { workRoot, buildId: "exact", source: { protocol: "local", url: repo.dir }, sha: first, log: sink(), timeoutMs: 30_000 });
+    await checkout(ws, {
+      workRoot,
+      buildId: "exact",
+      source: { protocol: "local", url: repo.dir },
+      sha: first,
+      log: sink(),
+      timeoutMs: 30_000,
+    });
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 1\n");
     await ws.remove();
     expect(existsSync(ws.dir)).toBe(false);
@@ -35,7 +51,15 @@ describe("checkout", () => {
     base.git("config", "uploadpack.allowAnySHA1InWant", "false");
     const log = sink();
     const ws = await createWorkspace(workRoot);
-    await checkout(ws, { workRoot, buildId: "fork", source: { protocol: "local", url: `file://${base.dir}` }, sha: fork.sha, prNumber: 7, log, timeoutMs: 30_000 });
+    await checkout(ws, {
+      workRoot,
+      buildId: "fork",
+      source: { protocol: "local", url: `file://${base.dir}` },
+      sha: fork.sha,
+      prNumber: 7,
+      log,
+      timeoutMs: 30_000,
+    });
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toBe("x = 'fork'\n");
     await ws.remove();
     base.remove();
@@ -46,7 +70,14 @@ describe("checkout", () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
     const ws = await createWorkspace(workRoot);
     await expect(
-      checkout(ws, { workRoot, buildId: "missing", source: { protocol: "local", url: repo.dir }, sha: "0123456789abcdef0123456789abcdef01234567", log: sink(), timeoutMs: 30_000 }),
+      checkout(ws, {
+        workRoot,
+        buildId: "missing",
+        source: { protocol: "local", url: repo.dir },
+        sha: "0123456789abcdef0123456789abcdef01234567",
+        log: sink(),
+        timeoutMs: 30_000,
+      }),
     ).rejects.toThrow(CheckoutError);
     await ws.remove();
     repo.remove();
@@ -58,15 +89,29 @@ describe("checkoutExisting", () => {
     const origin = makeRepo({ "a.py": "x = 1\n" });
     const first = origin.sha;
     const second = origin.commit({ "a.py": "x = 2\n" });
-    const clone = makeRepo({ "placeholder": "" });
+    const clone = makeRepo({ placeholder: "" });
     clone.git("remote", "add", "origin", origin.dir);
     clone.git("fetch", "-q", "origin", first);
     clone.git("checkout", "-q", "--detach", first);
     const ws = await existingWorkspace(workRoot, clone.dir);
     const log = sink();
-    await checkoutExisting(ws, { workRoot, buildId: "existing", source: { protocol: "local", url: clone.dir }, sha: first, log, timeoutMs: 30_000 });
+    await checkoutExisting(ws, {
+      workRoot,
+      buildId: "existing",
+      source: { protocol: "local", url: clone.dir },
+      sha: first,
+      log,
+      timeoutMs: 30_000,
+    });
     expect(log.text()).toContain(`Using the existing checkout of ${clone.dir} at ${first}`);
-    await checkoutExisting(ws, { workRoot, buildId: "existing", source: { protocol: "local", url: clone.dir }, sha: second, log, timeoutMs: 30_000 });
+    await checkoutExisting(ws, {
+      workRoot,
+      buildId: "existing",
+      source: { protocol: "local", url: clone.dir },
+      sha: second,
+      log,
+      timeoutMs: 30_000,
+    });
     expect(readFileSync(join(clone.dir, "a.py"), "utf8")).toBe("x = 2\n");
     await ws.remove();
     expect(existsSync(join(clone.dir, "a.py"))).toBe(true);
@@ -80,12 +125,19 @@ describe("gitEnv", () => {
   it("puts the token in git's config environment, never in the URL", () => {
     const env = gitEnv("/tmp/x", { protocol: "https", url: "https://github.com/o/r.git", token: "ghs_secret123" });
     expect(env.GIT_CONFIG_KEY_0).toBe("http.extraHeader");
-    expect(Buffer.from(env.GIT_CONFIG_VALUE_0!.replace("Authorization: Basic ", ""), "base64").toString()).toBe("x-access-token:ghs_secret123");
+    expect(Buffer.from(env.GIT_CONFIG_VALUE_0!.replace("Authorization: Basic ", ""), "base64").toString()).toBe(
+      "x-access-token:ghs_secret123",
+    );
     expect(JSON.stringify(env)).not.toContain("ghs_secret123");
   });
 
   it("verifies host keys against the given known_hosts for ssh", () => {
-    const env = gitEnv("/tmp/x", { protocol: "ssh", url: "git@github.com:o/r.git", sshKeyPath: "/k/id ed", knownHostsPath: "/k/known" });
+    const env = gitEnv("/tmp/x", {
+      protocol: "ssh",
+      url: "git@github.com:o/r.git",
+      sshKeyPath: "/k/id ed",
+      knownHostsPath: "/k/known",
+    });
     expect(env.GIT_SSH_COMMAND).toContain("StrictHostKeyChecking=yes");
     expect(env.GIT_SSH_COMMAND).toContain("UserKnownHostsFile='/k/known'");
     expect(env.GIT_SSH_COMMAND).toContain("-i '/k/id ed'");

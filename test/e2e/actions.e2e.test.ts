@@ -81,7 +81,10 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     return dir;
   }
 
-  function event(action: string, o: { headSha: string; merged?: boolean; mergeCommitSha?: string; number: number }): object {
+  function event(
+    action: string,
+    o: { headSha: string; merged?: boolean; mergeCommitSha?: string; number: number },
+  ): object {
     const payload = pullRequestPayload({
       action,
       owner: OWNER,
@@ -101,7 +104,12 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
   }
 
   /** Runs the entry as a step would, with exactly the variables Actions sets (nothing inherited). */
-  async function job(eventName: string, payload: object, workspace: string, overrides: Record<string, string | undefined> = {}): Promise<JobRun> {
+  async function job(
+    eventName: string,
+    payload: object,
+    workspace: string,
+    overrides: Record<string, string | undefined> = {},
+  ): Promise<JobRun> {
     const runId = String(9_000_000 + ++runs);
     const runnerTemp = tempDir("pyci-actions-runner-temp-");
     const eventPath = join(tempDir("pyci-actions-event-"), "event.json");
@@ -139,7 +147,10 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
   /** What every job must leave behind: no secret anywhere, only valid API calls with the job's token, nothing in RUNNER_TEMP. */
   function expectCleanJob(run: JobRun): void {
     expect(run.output.includes(TOKEN), "the token in the job's output").toBe(false);
-    expect(run.output.includes(Buffer.from(`x-access-token:${TOKEN}`).toString("base64")), "the token (base64) in the job's output").toBe(false);
+    expect(
+      run.output.includes(Buffer.from(`x-access-token:${TOKEN}`).toString("base64")),
+      "the token (base64) in the job's output",
+    ).toBe(false);
     expect(fake.violations).toEqual([]);
     expect(fake.unexpected.map((r) => `${r.method} ${r.url}`)).toEqual([]);
     expect(fake.issuedTokens).toEqual([]); // no App authentication: the job's token only
@@ -167,7 +178,10 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
 
     for (const context of ["ci/check", "ci/test"]) {
       const all = fake.statuses.filter((s) => s.sha === passing && s.body.context === context);
-      expect(all.map((s) => s.body.state), context).toEqual(["pending", "success"]);
+      expect(
+        all.map((s) => s.body.state),
+        context,
+      ).toEqual(["pending", "success"]);
       expect(all.every((s) => s.body.target_url === run.runUrl && s.owner === OWNER && s.repo === REPO)).toBe(true);
     }
     expect(latest(fake.statuses, passing, "ci/test")!.body.description).toBe("1 test passed");
@@ -196,27 +210,45 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     const run = await job("pull_request", event("synchronize", { headSha: failing, number: 13 }), checkout(merged));
     expect(run.code, run.output).toBe(1);
 
-    expect(latest(fake.statuses, failing, "ci/test")!.body).toMatchObject({ state: "failure", description: "1 of 1 failed", target_url: run.runUrl });
+    expect(latest(fake.statuses, failing, "ci/test")!.body).toMatchObject({
+      state: "failure",
+      description: "1 of 1 failed",
+      target_url: run.runUrl,
+    });
     expect(latest(fake.statuses, failing, "ci/check")!.body.state).toBe("success");
     const checkRun = fake.checkRuns.find((r) => r.fields.head_sha === failing)!;
     expect(checkRun.fields).toMatchObject({ status: "completed", conclusion: "failure", details_url: run.runUrl });
-    expect(checkRun.annotations).toContainEqual(expect.objectContaining({ path: "test_calc.py", annotation_level: "failure" }));
+    expect(checkRun.annotations).toContainEqual(
+      expect.objectContaining({ path: "test_calc.py", annotation_level: "failure" }),
+    );
     expect(run.output).toContain(`::error title=pyci::build of ${failing.slice(0, 7)}: failure (test: 1 of 1 failed)`);
     expect(execFileSync("git", ["rev-parse", "HEAD"], { cwd: run.workspace, encoding: "utf8" }).trim()).toBe(failing);
     expectCleanJob(run);
   }, 60_000);
 
   it("publishes the docs of a merge: ci/docs success and a release whose asset is the HTML as tar.gz", async () => {
-    const run = await job("pull_request", event("closed", { headSha: failing, number: 14, merged: true, mergeCommitSha: merged }), checkout(merged));
+    const run = await job(
+      "pull_request",
+      event("closed", { headSha: failing, number: 14, merged: true, mergeCommitSha: merged }),
+      checkout(merged),
+    );
     expect(run.code, run.output).toBe(0);
 
     const tag = `docs-${merged.slice(0, 7)}`;
     const docs = fake.statuses.filter((s) => s.sha === merged);
-    expect(docs.map((s) => [s.body.context, s.body.state])).toEqual([["ci/docs", "pending"], ["ci/docs", "success"]]);
+    expect(docs.map((s) => [s.body.context, s.body.state])).toEqual([
+      ["ci/docs", "pending"],
+      ["ci/docs", "success"],
+    ]);
     expect(docs.every((s) => s.body.target_url === run.runUrl)).toBe(true);
     expect(docs[1]!.body.description).toBe(`Docs built: 2 pages, no warnings; published as release ${tag}`);
     const checkRun = fake.checkRuns.find((r) => r.fields.head_sha === merged)!;
-    expect(checkRun.fields).toMatchObject({ name: "pyci docs", status: "completed", conclusion: "success", details_url: run.runUrl });
+    expect(checkRun.fields).toMatchObject({
+      name: "pyci docs",
+      status: "completed",
+      conclusion: "success",
+      details_url: run.runUrl,
+    });
 
     const release = fake.release(OWNER, REPO, tag)!;
     expect(release).toMatchObject({ targetCommitish: merged, draft: false, prerelease: false, latest: false });
@@ -234,7 +266,11 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
 
   it("exits 0 with the reason when the event starts no build (a pull request closed without merging)", async () => {
     const before = fake.requests.length;
-    const run = await job("pull_request", event("closed", { headSha: failing, number: 15, merged: false }), checkout(failing));
+    const run = await job(
+      "pull_request",
+      event("closed", { headSha: failing, number: 15, merged: false }),
+      checkout(failing),
+    );
     expect(run.code, run.output).toBe(0);
     expect(run.output).toContain("pyci: No build for pull_request.closed: pull request closed without merging");
     expect(fake.requests.slice(before).map((r) => `${r.method} ${r.path}`)).toEqual([]);
@@ -247,7 +283,9 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     const before = fake.requests.length;
     const run = await job("pull_request", payload, missing, { GITHUB_TOKEN: undefined });
     expect(run.code, run.output).toBe(2);
-    expect(run.output).toContain("::error title=pyci::pyci cannot start, its configuration is invalid:%0A  - GITHUB_TOKEN is not set.");
+    expect(run.output).toContain(
+      "::error title=pyci::pyci cannot start, its configuration is invalid:%0A  - GITHUB_TOKEN is not set.",
+    );
     expect(run.output).toContain(`%0A  - GITHUB_WORKSPACE=${missing} is not a directory.`);
     expect(fake.requests.length).toBe(before);
     expect(readdirSync(run.runnerTemp)).toEqual([]);

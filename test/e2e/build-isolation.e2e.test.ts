@@ -1,5 +1,15 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +18,14 @@ import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { killPids, processesCarrying, running, SANDBOX_MODES, SYSTEM_PYTHON } from "../support/hostile-build.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { eventually, freePort, sleep, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  eventually,
+  freePort,
+  sleep,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -220,7 +237,8 @@ class Starter(unittest.TestCase):
 function honestProject(tag: string): Record<string, string> {
   return {
     "test_a_setup.py": `import time\nimport unittest\n\ntime.sleep(3)  # ${tag}\n\n\nclass Setup(unittest.TestCase):\n    def test_setup(self):\n        pass\n`,
-    "test_b_fails.py": "import unittest\n\n\nclass Honest(unittest.TestCase):\n    def test_fails(self):\n        self.assertEqual(1, 2)\n",
+    "test_b_fails.py":
+      "import unittest\n\n\nclass Honest(unittest.TestCase):\n    def test_fails(self):\n        self.assertEqual(1, 2)\n",
   };
 }
 
@@ -271,13 +289,22 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
       installationId: INSTALLATION_ID,
       title: name,
     });
-    const res = await sendWebhook({ url: `${server.url}/api/github/webhooks`, secret: webhookSecret, event: "pull_request", payload });
+    const res = await sendWebhook({
+      url: `${server.url}/api/github/webhooks`,
+      secret: webhookSecret,
+      event: "pull_request",
+      payload,
+    });
     expect(res.status, res.body).toBeLessThan(300);
     return repo.sha;
   };
-  const completed = (sha: string) => fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
+  const completed = (sha: string) =>
+    fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
   const finished = async (sha: string, timeoutMs: number) => {
-    await fake.waitFor(() => FINAL.includes(String(latest(fake.statuses, sha, "ci/test")?.body.state)) && completed(sha), timeoutMs);
+    await fake.waitFor(
+      () => FINAL.includes(String(latest(fake.statuses, sha, "ci/test")?.body.state)) && completed(sha),
+      timeoutMs,
+    );
     return latest(fake.statuses, sha, "ci/test")!.body;
   };
   const report = (name: string) => {
@@ -332,101 +359,121 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
     for (const dir of [cwd, dataDir, workDir, reportDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!runs)("a daemon started by one build's tests is gone when that build ends, and the next build reports honestly", async () => {
-    const token = newToken();
-    const notes = report(`${token}.log`);
-    const daemon = tamperingDaemon({ token, workDir, port, report: notes.path });
-    try {
-      // A: starts the daemon, passes
-      const a = await openPullRequest("iso-a", { "test_starter.py": daemonStarter(daemon, token, 1) });
-      const aTest = await finished(a, 90_000);
-      expect(aTest.state, JSON.stringify(aTest)).toBe("success");
-      expect(await log(aTest.target_url as string, "test"), "A's daemon ran").toMatch(/DAEMON RUNNING \[\d+/);
+  it.skipIf(!runs)(
+    "a daemon started by one build's tests is gone when that build ends, and the next build reports honestly",
+    async () => {
+      const token = newToken();
+      const notes = report(`${token}.log`);
+      const daemon = tamperingDaemon({ token, workDir, port, report: notes.path });
+      try {
+        // A: starts the daemon, passes
+        const a = await openPullRequest("iso-a", { "test_starter.py": daemonStarter(daemon, token, 1) });
+        const aTest = await finished(a, 90_000);
+        expect(aTest.state, JSON.stringify(aTest)).toBe("success");
+        expect(await log(aTest.target_url as string, "test"), "A's daemon ran").toMatch(/DAEMON RUNNING \[\d+/);
 
-      // once A's check run completed, nothing of it runs
-      await sleep(2000);
-      const left = processesCarrying(token);
-      expect.soft(left, `A's daemon still runs once A's build completed; it noted:\n${notes.text()}`).toEqual([]);
+        // once A's check run completed, nothing of it runs
+        await sleep(2000);
+        const left = processesCarrying(token);
+        expect.soft(left, `A's daemon still runs once A's build completed; it noted:\n${notes.text()}`).toEqual([]);
 
-      // B: an honest pull request with a failing test, after A
-      const b = await openPullRequest("iso-b", honestProject(token));
-      const bTest = await finished(b, 90_000);
-      const noted = notes.text();
-      expect.soft(noted, "A's daemon rewrote B's tests").not.toMatch(/ REWROTE /);
-      expect.soft(noted, "A's daemon fetched B's build page").not.toMatch(/ FETCHED \S+ 200/);
-      expect(bTest.state, `${JSON.stringify(bTest)}; A's daemon noted:\n${noted}`).toBe("failure");
-      expect(bTest.description).toBe("1 of 2 failed");
-    } finally {
-      killPids(processesCarrying(token));
-    }
-  }, 240_000);
+        // B: an honest pull request with a failing test, after A
+        const b = await openPullRequest("iso-b", honestProject(token));
+        const bTest = await finished(b, 90_000);
+        const noted = notes.text();
+        expect.soft(noted, "A's daemon rewrote B's tests").not.toMatch(/ REWROTE /);
+        expect.soft(noted, "A's daemon fetched B's build page").not.toMatch(/ FETCHED \S+ 200/);
+        expect(bTest.state, `${JSON.stringify(bTest)}; A's daemon noted:\n${noted}`).toBe("failure");
+        expect(bTest.description).toBe("1 of 2 failed");
+      } finally {
+        killPids(processesCarrying(token));
+      }
+    },
+    240_000,
+  );
 
-  it.skipIf(!runs)("a daemon alive when the server is killed (kill -9) is gone after the restart, and the next build reports honestly", async () => {
-    const token = newToken();
-    const notes = report(`${token}.log`);
-    const daemon = tamperingDaemon({ token, workDir, port, report: notes.path });
-    try {
-      // A: starts the daemon, then sleeps: the server is killed mid-build
-      const a = await openPullRequest("iso-restart-a", { "test_starter.py": daemonStarter(daemon, token, 10) });
-      await eventually(() => processesCarrying(token).length > 0, 60_000, "A's daemon runs");
-      const before = processesCarrying(token);
-      await server.kill9();
+  it.skipIf(!runs)(
+    "a daemon alive when the server is killed (kill -9) is gone after the restart, and the next build reports honestly",
+    async () => {
+      const token = newToken();
+      const notes = report(`${token}.log`);
+      const daemon = tamperingDaemon({ token, workDir, port, report: notes.path });
+      try {
+        // A: starts the daemon, then sleeps: the server is killed mid-build
+        const a = await openPullRequest("iso-restart-a", { "test_starter.py": daemonStarter(daemon, token, 10) });
+        await eventually(() => processesCarrying(token).length > 0, 60_000, "A's daemon runs");
+        const before = processesCarrying(token);
+        await server.kill9();
 
-      // started again on the same data and work dirs
-      await start();
-      await sleep(2000);
-      expect.soft(before.filter(running), `A's daemon survived the kill -9 and the start-up; it noted:\n${notes.text()}`).toEqual([]);
+        // started again on the same data and work dirs
+        await start();
+        await sleep(2000);
+        expect
+          .soft(before.filter(running), `A's daemon survived the kill -9 and the start-up; it noted:\n${notes.text()}`)
+          .toEqual([]);
 
-      // A runs again (it starts another daemon): once it completed, nothing of it runs
-      const aTest = await finished(a, 120_000);
-      expect(aTest.state, JSON.stringify(aTest)).toBe("success");
-      await sleep(2000);
-      expect.soft(processesCarrying(token), `A's daemons run once A's re-run completed; they noted:\n${notes.text()}`).toEqual([]);
+        // A runs again (it starts another daemon): once it completed, nothing of it runs
+        const aTest = await finished(a, 120_000);
+        expect(aTest.state, JSON.stringify(aTest)).toBe("success");
+        await sleep(2000);
+        expect
+          .soft(processesCarrying(token), `A's daemons run once A's re-run completed; they noted:\n${notes.text()}`)
+          .toEqual([]);
 
-      // B: honest
-      const b = await openPullRequest("iso-restart-b", honestProject(token));
-      const bTest = await finished(b, 90_000);
-      const noted = notes.text();
-      expect.soft(noted, "A's daemons rewrote B's tests").not.toMatch(/ REWROTE /);
-      expect.soft(noted, "A's daemons fetched B's build page").not.toMatch(/ FETCHED \S+ 200/);
-      expect(bTest.state, `${JSON.stringify(bTest)}; A's daemons noted:\n${noted}`).toBe("failure");
-      expect(bTest.description).toBe("1 of 2 failed");
-    } finally {
-      killPids(processesCarrying(token));
-    }
-  }, 300_000);
+        // B: honest
+        const b = await openPullRequest("iso-restart-b", honestProject(token));
+        const bTest = await finished(b, 90_000);
+        const noted = notes.text();
+        expect.soft(noted, "A's daemons rewrote B's tests").not.toMatch(/ REWROTE /);
+        expect.soft(noted, "A's daemons fetched B's build page").not.toMatch(/ FETCHED \S+ 200/);
+        expect(bTest.state, `${JSON.stringify(bTest)}; A's daemons noted:\n${noted}`).toBe("failure");
+        expect(bTest.description).toBe("1 of 2 failed");
+      } finally {
+        killPids(processesCarrying(token));
+      }
+    },
+    300_000,
+  );
 
-  it.skipIf(!runs || mode !== "user")("a build directory recreated with a symlinked scratch after a kill -9 and a restart: root's directory stays root's", async () => {
-    const token = newToken();
-    const notes = report(`${token}.log`);
-    // root's directory (0755) with a root-only file in it
-    const victimParent = mkdtempSync(join(tmpdir(), "pyci-iso-victim-"));
-    const victim = join(victimParent, "victim");
-    mkdirSync(victim);
-    chmodSync(victim, 0o755);
-    const secret = `victim-${randomBytes(24).toString("hex")}\n`;
-    writeFileSync(join(victim, "secret"), secret, { mode: 0o600 });
-    const was = { dir: statSync(victim), file: statSync(join(victim, "secret")) };
-    const daemon = symlinkingDaemon({ token, victim, report: notes.path });
-    try {
-      const a = await openPullRequest("iso-scratch", { "test_starter.py": daemonStarter(daemon, token, 10) });
-      await eventually(() => processesCarrying(token).length > 0, 60_000, "A's daemon runs");
-      await server.kill9();
-      await start();
-      // the build interrupted by the kill runs again, to its end
-      const aTest = await finished(a, 120_000);
-      await sleep(1000);
+  it.skipIf(!runs || mode !== "user")(
+    "a build directory recreated with a symlinked scratch after a kill -9 and a restart: root's directory stays root's",
+    async () => {
+      const token = newToken();
+      const notes = report(`${token}.log`);
+      // root's directory (0755) with a root-only file in it
+      const victimParent = mkdtempSync(join(tmpdir(), "pyci-iso-victim-"));
+      const victim = join(victimParent, "victim");
+      mkdirSync(victim);
+      chmodSync(victim, 0o755);
+      const secret = `victim-${randomBytes(24).toString("hex")}\n`;
+      writeFileSync(join(victim, "secret"), secret, { mode: 0o600 });
+      const was = { dir: statSync(victim), file: statSync(join(victim, "secret")) };
+      const daemon = symlinkingDaemon({ token, victim, report: notes.path });
+      try {
+        const a = await openPullRequest("iso-scratch", { "test_starter.py": daemonStarter(daemon, token, 10) });
+        await eventually(() => processesCarrying(token).length > 0, 60_000, "A's daemon runs");
+        await server.kill9();
+        await start();
+        // the build interrupted by the kill runs again, to its end
+        const aTest = await finished(a, 120_000);
+        await sleep(1000);
 
-      const dir = statSync(victim);
-      const file = statSync(join(victim, "secret"));
-      const context = `the re-run's ci/test: ${JSON.stringify(aTest)}; the daemon noted:\n${notes.text()}`;
-      expect.soft({ uid: dir.uid, gid: dir.gid, mode: dir.mode.toString(8) }, `the victim directory; ${context}`).toEqual({ uid: was.dir.uid, gid: was.dir.gid, mode: was.dir.mode.toString(8) });
-      expect.soft({ uid: file.uid, gid: file.gid, mode: file.mode.toString(8) }, `the victim's file; ${context}`).toEqual({ uid: was.file.uid, gid: was.file.gid, mode: was.file.mode.toString(8) });
-      expect.soft(readFileSync(join(victim, "secret"), "utf8")).toBe(secret);
-      expect(readdirSync(victim).sort(), `what pyci created in the victim directory; ${context}`).toEqual(["secret"]);
-    } finally {
-      killPids(processesCarrying(token));
-      rmSync(victimParent, { recursive: true, force: true });
-    }
-  }, 300_000);
+        const dir = statSync(victim);
+        const file = statSync(join(victim, "secret"));
+        const context = `the re-run's ci/test: ${JSON.stringify(aTest)}; the daemon noted:\n${notes.text()}`;
+        expect
+          .soft({ uid: dir.uid, gid: dir.gid, mode: dir.mode.toString(8) }, `the victim directory; ${context}`)
+          .toEqual({ uid: was.dir.uid, gid: was.dir.gid, mode: was.dir.mode.toString(8) });
+        expect
+          .soft({ uid: file.uid, gid: file.gid, mode: file.mode.toString(8) }, `the victim's file; ${context}`)
+          .toEqual({ uid: was.file.uid, gid: was.file.gid, mode: was.file.mode.toString(8) });
+        expect.soft(readFileSync(join(victim, "secret"), "utf8")).toBe(secret);
+        expect(readdirSync(victim).sort(), `what pyci created in the victim directory; ${context}`).toEqual(["secret"]);
+      } finally {
+        killPids(processesCarrying(token));
+        rmSync(victimParent, { recursive: true, force: true });
+      }
+    },
+    300_000,
+  );
 });

@@ -72,7 +72,10 @@ describe.skipIf(!MODE || !CGROUP)(`a build's limits at the server, CI_SANDBOX=${
     });
     const res = await sendWebhook({ url: hookUrl, secret: webhookSecret, event: "pull_request", payload });
     expect(res.status, res.body).toBeLessThan(300);
-    await fake.waitFor(() => ["success", "failure", "error"].includes(String(latest(fake.statuses, repo.sha, "ci/test")?.body.state)), 90_000);
+    await fake.waitFor(
+      () => ["success", "failure", "error"].includes(String(latest(fake.statuses, repo.sha, "ci/test")?.body.state)),
+      90_000,
+    );
     return latest(fake.statuses, repo.sha, "ci/test")!.body;
   };
 
@@ -124,14 +127,23 @@ describe.skipIf(!MODE || !CGROUP)(`a build's limits at the server, CI_SANDBOX=${
   });
 
   it("a memory hog ends the build in error: it used more than its memory", async () => {
-    const test = await build("hog", unittest("hog = []\nfor _ in range(64):\n    hog.append(bytearray(8 * 1024 * 1024))"));
-    expect(test, JSON.stringify(test)).toMatchObject({ state: "error", description: "The build used more than 256 MiB of memory (CI_BUILD_MEMORY)" });
+    const test = await build(
+      "hog",
+      unittest("hog = []\nfor _ in range(64):\n    hog.append(bytearray(8 * 1024 * 1024))"),
+    );
+    expect(test, JSON.stringify(test)).toMatchObject({
+      state: "error",
+      description: "The build used more than 256 MiB of memory (CI_BUILD_MEMORY)",
+    });
   }, 120_000);
 
   it("a fork bomb ends the build in error: it started more than its processes", async () => {
     const bomb = "for _ in range(500):\n    if os.fork() == 0:\n        time.sleep(5)\n        os._exit(0)";
     const test = await build("bomb", unittest(bomb));
-    expect(test, JSON.stringify(test)).toMatchObject({ state: "error", description: expect.stringMatching(/^The build started more than 64 processes/) });
+    expect(test, JSON.stringify(test)).toMatchObject({
+      state: "error",
+      description: expect.stringMatching(/^The build started more than 64 processes/),
+    });
   }, 120_000);
 
   it("builds an ordinary pull request as usual afterwards", async () => {

@@ -12,7 +12,16 @@ import { newBuild, serveBuildRoutes, type RoutesServer } from "../web/serve-buil
  */
 
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/", import.meta.url));
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"];
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const ESC = "\u001b";
 
 let app: RoutesServer;
@@ -37,7 +46,13 @@ async function lineCount(page: Page, step: string): Promise<number> {
   return page.locator(`#log-${step} .l`).count();
 }
 
-const checkout: StepResult = { name: "checkout", state: "success", summary: "Checked out 0123456", exitCode: 0, durationMs: 420 };
+const checkout: StepResult = {
+  name: "checkout",
+  state: "success",
+  summary: "Checked out 0123456",
+  exitCode: 0,
+  durationMs: 420,
+};
 const failingTest: StepResult = {
   name: "test",
   state: "failure",
@@ -52,7 +67,8 @@ const failingTest: StepResult = {
       outcome: "fail",
       durationMs: 2,
       message: "AssertionError: 4 != 5",
-      traceback: 'Traceback (most recent call last):\n  File "test_calc.py", line 13, in test_broken\n    self.assertEqual(add(2, 2), 5)\nAssertionError: 4 != 5',
+      traceback:
+        'Traceback (most recent call last):\n  File "test_calc.py", line 13, in test_broken\n    self.assertEqual(add(2, 2), 5)\nAssertionError: 4 != 5',
       file: "test_calc.py",
       line: 13,
     },
@@ -65,7 +81,17 @@ const checkStep: StepResult = {
   exitCode: 1,
   durationMs: 3100,
   enforced: false,
-  diagnostics: [{ file: "calc.py", line: 6, column: 12, severity: "warning", rule: "reportReturnType", message: 'Type "int" is not assignable to return type "str"', syntax: false }],
+  diagnostics: [
+    {
+      file: "calc.py",
+      line: 6,
+      column: 12,
+      severity: "warning",
+      rule: "reportReturnType",
+      message: 'Type "int" is not assignable to return type "str"',
+      syntax: false,
+    },
+  ],
 };
 
 describe("the build page in Chromium", () => {
@@ -86,7 +112,9 @@ describe("the build page in Chromium", () => {
     test.write(`${ESC}[32mok${ESC}[0m\ntest_broken (test_calc.AddTest.test_broken) ... this one fails on purpose\n`);
     await page.locator("#Ltest-3").waitFor({ timeout: 5000 });
     expect(await page.locator("#Ltest-2 .a-f2").textContent()).toBe("ok");
-    expect(await page.locator("#Ltest-3").textContent()).toBe("3test_broken (test_calc.AddTest.test_broken) ... this one fails on purpose");
+    expect(await page.locator("#Ltest-3").textContent()).toBe(
+      "3test_broken (test_calc.AddTest.test_broken) ... this one fails on purpose",
+    );
     test.write(`${ESC}[31mFAIL: test_broken (test_calc.AddTest.test_broken)${ESC}[0m\n`);
     await page.locator("#Ltest-4 .a-f1").waitFor({ timeout: 5000 });
 
@@ -129,9 +157,15 @@ describe("the build page in Chromium", () => {
   });
 
   it("opens a 20 MB log at its tail at once, and loads earlier output on demand", async () => {
-    const build: BuildRecord = app.store.create(newBuild({ state: "failure", steps: [checkout, failingTest], finishedAt: new Date().toISOString() }));
+    const build: BuildRecord = app.store.create(
+      newBuild({ state: "failure", steps: [checkout, failingTest], finishedAt: new Date().toISOString() }),
+    );
     const lines = 215_000;
-    const body = Array.from({ length: lines }, (_, i) => `${ESC}[36m${String(i + 1).padStart(6, "0")}${ESC}[0m ${"lorem ipsum dolor sit amet ".repeat(3)}${i % 1000 === 0 ? "🐍" : ""}\n`).join("");
+    const body = Array.from(
+      { length: lines },
+      (_, i) =>
+        `${ESC}[36m${String(i + 1).padStart(6, "0")}${ESC}[0m ${"lorem ipsum dolor sit amet ".repeat(3)}${i % 1000 === 0 ? "🐍" : ""}\n`,
+    ).join("");
     writeLog(build.id, "test", body);
     const size = Buffer.byteLength(body);
     expect(size).toBeGreaterThan(20 * 1024 * 1024);
@@ -147,7 +181,10 @@ describe("the build page in Chromium", () => {
     const loadedMs = Date.now() - started;
     const timing = await page.evaluate(() => {
       const [nav] = performance.getEntriesByType("navigation") as PerformanceNavigationTiming[];
-      return { response: Math.round(nav!.responseEnd - nav!.requestStart), dom: Math.round(nav!.domContentLoadedEventEnd - nav!.startTime) };
+      return {
+        response: Math.round(nav!.responseEnd - nav!.requestStart),
+        dom: Math.round(nav!.domContentLoadedEventEnd - nav!.startTime),
+      };
     });
     await expect.poll(() => last.isVisible()).toBe(true);
     expect(await last.textContent()).toContain(`${lines}`.padStart(6, "0"));
@@ -166,9 +203,13 @@ describe("the build page in Chromium", () => {
     const earliest = Number((await page.locator("#log-test .l").first().getAttribute("id"))!.split("-")[1]);
     expect(earliest).toBe(lines - afterOne + 1);
     expect(await page.locator(`#Ltest-${earliest}`).textContent()).toContain(`${earliest}`.padStart(6, "0"));
-    expect(await page.locator(`#Ltest-${firstShown - 1} .a-f6`).textContent()).toBe(`${firstShown - 1}`.padStart(6, "0"));
+    expect(await page.locator(`#Ltest-${firstShown - 1} .a-f6`).textContent()).toBe(
+      `${firstShown - 1}`.padStart(6, "0"),
+    );
     expect(await page.locator("#log-test .earlier small").textContent()).toContain(`before line ${earliest}`);
-    console.info(`20 MB log: page ${(html.byteLength / 1024).toFixed(0)} KiB, last line in the DOM after ${loadedMs} ms (navigation: response ${timing.response} ms, DOMContentLoaded ${timing.dom} ms), ${inDom} of ${lines} lines in the DOM, then ${afterOne}`);
+    console.info(
+      `20 MB log: page ${(html.byteLength / 1024).toFixed(0)} KiB, last line in the DOM after ${loadedMs} ms (navigation: response ${timing.response} ms, DOMContentLoaded ${timing.dom} ms), ${inDom} of ${lines} lines in the DOM, then ${afterOne}`,
+    );
     await page.close();
   });
 
@@ -185,34 +226,58 @@ describe("the build page in Chromium", () => {
     test.write(`${"y".repeat(10)}${ESC}[0m\nafter\n`);
     await page.locator("#Ltest-3").waitFor({ timeout: 5000 });
     expect(await page.locator("#Ltest-2").textContent()).toBe(`2${"x".repeat(70_000)}${"y".repeat(10)}`);
-    expect((await page.locator("#Ltest-2 .a-f5").allTextContents()).join("")).toBe(`${"x".repeat(70_000)}${"y".repeat(10)}`);
+    expect((await page.locator("#Ltest-2 .a-f5").allTextContents()).join("")).toBe(
+      `${"x".repeat(70_000)}${"y".repeat(10)}`,
+    );
     expect(await page.locator("#Ltest-3").textContent()).toBe("3after");
     test.close();
     await page.close();
   });
 
   it("renders ANSI colours as spans, and line numbers are anchors", async () => {
-    const build: BuildRecord = app.store.create(newBuild({ state: "success", steps: [checkout], finishedAt: new Date().toISOString() }));
-    writeLog(build.id, "checkout", [...Array.from({ length: 80 }, (_, i) => `plain line ${i + 1}`), `${ESC}[1;31mbold red${ESC}[0m and ${ESC}[38;5;208morange${ESC}[0m`, ...Array.from({ length: 200 }, (_, i) => `more ${i + 82}`), ""].join("\n"));
+    const build: BuildRecord = app.store.create(
+      newBuild({ state: "success", steps: [checkout], finishedAt: new Date().toISOString() }),
+    );
+    writeLog(
+      build.id,
+      "checkout",
+      [
+        ...Array.from({ length: 80 }, (_, i) => `plain line ${i + 1}`),
+        `${ESC}[1;31mbold red${ESC}[0m and ${ESC}[38;5;208morange${ESC}[0m`,
+        ...Array.from({ length: 200 }, (_, i) => `more ${i + 82}`),
+        "",
+      ].join("\n"),
+    );
     const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
     await page.goto(`${app.url}/builds/${build.id}`);
     const red = page.locator("#Lcheckout-81 span.a-b.a-f1");
     expect(await red.textContent()).toBe("bold red");
-    expect(await red.evaluate((e) => [getComputedStyle(e).color, getComputedStyle(e).fontWeight])).toEqual(["rgb(255, 123, 114)", "700"]);
-    expect(await page.locator("#Lcheckout-81 span[style]").evaluate((e) => getComputedStyle(e).color)).toBe("rgb(255, 135, 0)");
+    expect(await red.evaluate((e) => [getComputedStyle(e).color, getComputedStyle(e).fontWeight])).toEqual([
+      "rgb(255, 123, 114)",
+      "700",
+    ]);
+    expect(await page.locator("#Lcheckout-81 span[style]").evaluate((e) => getComputedStyle(e).color)).toBe(
+      "rgb(255, 135, 0)",
+    );
 
     await page.locator('a[href="#Lcheckout-3"]').click();
     expect(await page.evaluate(() => location.hash)).toBe("#Lcheckout-3");
     expect(await page.evaluate(() => document.querySelector(":target")?.id)).toBe("Lcheckout-3");
     // a shared link to a line opens the page there
     await page.goto(`${app.url}/builds/${build.id}#Lcheckout-70`);
-    await expect.poll(() => page.locator("#Lcheckout-70").evaluate((e) => e.getBoundingClientRect().top)).toBeLessThan(50);
-    expect(await page.locator("#Lcheckout-70").evaluate((e) => getComputedStyle(e).backgroundColor)).toBe("rgb(58, 45, 0)");
+    await expect
+      .poll(() => page.locator("#Lcheckout-70").evaluate((e) => e.getBoundingClientRect().top))
+      .toBeLessThan(50);
+    expect(await page.locator("#Lcheckout-70").evaluate((e) => getComputedStyle(e).backgroundColor)).toBe(
+      "rgb(58, 45, 0)",
+    );
     await page.close();
   });
 
   it("works without JavaScript: steps, logs, failures, and earlier output by link", async () => {
-    const build: BuildRecord = app.store.create(newBuild({ state: "failure", steps: [checkout, checkStep, failingTest], finishedAt: new Date().toISOString() }));
+    const build: BuildRecord = app.store.create(
+      newBuild({ state: "failure", steps: [checkout, checkStep, failingTest], finishedAt: new Date().toISOString() }),
+    );
     writeLog(build.id, "checkout", "HEAD is now at 0123456\n");
     writeLog(build.id, "check", `${ESC}[33mcalc.py:6:12 - warning${ESC}[0m\n`);
     writeLog(build.id, "test", Array.from({ length: 5000 }, (_, i) => `test output line ${i + 1}\n`).join(""));

@@ -224,11 +224,27 @@ async function buildImage(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "pyci-test-base-"));
   try {
     const rootfs = join(dir, "rootfs");
-    await exec("debootstrap", ["--variant=minbase", `--include=${PACKAGES}`, SUITE, rootfs, MIRROR], { timeout: BUILD_TIMEOUT_MS - 60_000, killSignal: "SIGKILL", maxBuffer: 64 * 1024 * 1024 });
-    await exec("bash", ["-c", 'set -euo pipefail; tar -C "$1" -c . | podman "${@:4}" import --change "LABEL pyci.test-base=$3" - "$2" >/dev/null', "_", rootfs, IMAGE, RECIPE, ...PODMAN], {
-      timeout: 5 * 60_000,
+    await exec("debootstrap", ["--variant=minbase", `--include=${PACKAGES}`, SUITE, rootfs, MIRROR], {
+      timeout: BUILD_TIMEOUT_MS - 60_000,
       killSignal: "SIGKILL",
+      maxBuffer: 64 * 1024 * 1024,
     });
+    await exec(
+      "bash",
+      [
+        "-c",
+        'set -euo pipefail; tar -C "$1" -c . | podman "${@:4}" import --change "LABEL pyci.test-base=$3" - "$2" >/dev/null',
+        "_",
+        rootfs,
+        IMAGE,
+        RECIPE,
+        ...PODMAN,
+      ],
+      {
+        timeout: 5 * 60_000,
+        killSignal: "SIGKILL",
+      },
+    );
   } finally {
     await removeRootfs(dir);
   }
@@ -254,9 +270,13 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
 
   beforeAll(async () => {
     if (skipReason) return;
-    if (!existsSync(join(DIST, "process", "sandbox", "resolve-sandbox.js"))) throw new Error("dist/ is missing: run `npm run build` first");
+    if (!existsSync(join(DIST, "process", "sandbox", "resolve-sandbox.js")))
+      throw new Error("dist/ is missing: run `npm run build` first");
     if ((await imageRecipe()) !== RECIPE) {
-      if (!works("debootstrap", ["--version"])) throw new Error(`the image ${IMAGE} is missing (or of another recipe) and debootstrap is not installed to build it (apt-get install debootstrap)`);
+      if (!works("debootstrap", ["--version"]))
+        throw new Error(
+          `the image ${IMAGE} is missing (or of another recipe) and debootstrap is not installed to build it (apt-get install debootstrap)`,
+        );
       const started = performance.now();
       console.log(`[container-sandbox] building ${IMAGE} with debootstrap (once; kept for the next runs)`);
       await buildImage();
@@ -288,10 +308,26 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
     ].flatMap(([from, to]) => ["--volume", `${from}:${to}:ro`]);
     // the --ulimit values: without them runc cannot set podman's defaults for RLIMIT_NOFILE and RLIMIT_NPROC here (above the host's hard limits)
     const args = [
-      "run", "--rm", "--name", name, "--pull=never", "--network", "host",
-      "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-      ...options, ...binds, "--workdir", "/", IMAGE,
-      "node", "/pyci-e2e/decide.mjs", DIST, String(waitForReapingMs),
+      "run",
+      "--rm",
+      "--name",
+      name,
+      "--pull=never",
+      "--network",
+      "host",
+      "--ulimit",
+      "nofile=1024:1024",
+      "--ulimit",
+      "nproc=1024:1024",
+      ...options,
+      ...binds,
+      "--workdir",
+      "/",
+      IMAGE,
+      "node",
+      "/pyci-e2e/decide.mjs",
+      DIST,
+      String(waitForReapingMs),
     ];
     const { stdout, stderr } = await podman(args);
     const line = stdout.split("\n").find((l) => l.startsWith("PYCI-REPORT "));
@@ -311,58 +347,103 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
     expect(mode.run).toMatchObject({ leftBeforeRelease: kind === "user", leftAfterRelease: false });
   }
 
-  it.skipIf(!!skipReason)("1. default options, pyci as root: bubblewrap cannot make its namespaces; auto falls back to user mode and runs the command as a build uid", async () => {
-    const report = await inContainer([]);
-    expect(report.uid).toBe(0);
-    expectRanAsBuildUid(report.modes.auto, "user");
-    expectRanAsBuildUid(report.modes.user, "user");
-    // root in the container lacks CAP_SYS_ADMIN, and pyci as root runs bwrap without a user namespace of its own
-    expect(report.modes.bwrap).toEqual({ ok: false, problem: expect.stringMatching(/^CI_SANDBOX=bwrap, but bubblewrap does not work here: bwrap exited with code 1: .*Operation not permitted/) });
-  });
+  it.skipIf(!!skipReason)(
+    "1. default options, pyci as root: bubblewrap cannot make its namespaces; auto falls back to user mode and runs the command as a build uid",
+    async () => {
+      const report = await inContainer([]);
+      expect(report.uid).toBe(0);
+      expectRanAsBuildUid(report.modes.auto, "user");
+      expectRanAsBuildUid(report.modes.user, "user");
+      // root in the container lacks CAP_SYS_ADMIN, and pyci as root runs bwrap without a user namespace of its own
+      expect(report.modes.bwrap).toEqual({
+        ok: false,
+        problem: expect.stringMatching(
+          /^CI_SANDBOX=bwrap, but bubblewrap does not work here: bwrap exited with code 1: .*Operation not permitted/,
+        ),
+      });
+    },
+  );
 
-  it.skipIf(!!skipReason)("2. --cap-add SYS_ADMIN, pyci as root: bubblewrap works (auto picks it) and the command runs as a build uid", async () => {
-    const report = await inContainer(["--cap-add", "SYS_ADMIN"]);
-    expect(report.uid).toBe(0);
-    expectRanAsBuildUid(report.modes.auto, "bwrap");
-    expectRanAsBuildUid(report.modes.bwrap, "bwrap");
-    expectRanAsBuildUid(report.modes.user, "user");
-  });
+  it.skipIf(!!skipReason)(
+    "2. --cap-add SYS_ADMIN, pyci as root: bubblewrap works (auto picks it) and the command runs as a build uid",
+    async () => {
+      const report = await inContainer(["--cap-add", "SYS_ADMIN"]);
+      expect(report.uid).toBe(0);
+      expectRanAsBuildUid(report.modes.auto, "bwrap");
+      expectRanAsBuildUid(report.modes.bwrap, "bwrap");
+      expectRanAsBuildUid(report.modes.user, "user");
+    },
+  );
 
-  it.skipIf(!!skipReason)("3. --security-opt unmask=ALL, pyci as a non-root user: bubblewrap works in a user namespace of its own, as pyci's own uid; user mode cannot", async () => {
-    const report = await inContainer(["--security-opt", "unmask=ALL", "--user", NON_ROOT]);
-    expect(report.uid).toBe(1000);
-    // Not a build uid: pyci is not root, so there is no CI_SANDBOX_UIDS to lease from; bwrap's own user
-    // namespace maps pyci's uid to itself, and the namespaces (mount, pid) are what confines the build.
-    for (const mode of [report.modes.auto, report.modes.bwrap]) {
-      expect(mode).toMatchObject({ ok: true, kind: "bwrap", perBuildUids: false, description: "bwrap" });
-      if (mode.ok) expect(mode.run).toMatchObject({ exitCode: 0, spawnError: null, timedOut: false, leasedUid: null, leftBeforeRelease: null, stdout: "1000", stderr: "" });
-    }
-    expect(report.modes.user).toEqual({ ok: false, problem: "CI_SANDBOX=user: pyci does not run as root, so it cannot run builds under uids of their own" });
-  });
+  it.skipIf(!!skipReason)(
+    "3. --security-opt unmask=ALL, pyci as a non-root user: bubblewrap works in a user namespace of its own, as pyci's own uid; user mode cannot",
+    async () => {
+      const report = await inContainer(["--security-opt", "unmask=ALL", "--user", NON_ROOT]);
+      expect(report.uid).toBe(1000);
+      // Not a build uid: pyci is not root, so there is no CI_SANDBOX_UIDS to lease from; bwrap's own user
+      // namespace maps pyci's uid to itself, and the namespaces (mount, pid) are what confines the build.
+      for (const mode of [report.modes.auto, report.modes.bwrap]) {
+        expect(mode).toMatchObject({ ok: true, kind: "bwrap", perBuildUids: false, description: "bwrap" });
+        if (mode.ok)
+          expect(mode.run).toMatchObject({
+            exitCode: 0,
+            spawnError: null,
+            timedOut: false,
+            leasedUid: null,
+            leftBeforeRelease: null,
+            stdout: "1000",
+            stderr: "",
+          });
+      }
+      expect(report.modes.user).toEqual({
+        ok: false,
+        problem: "CI_SANDBOX=user: pyci does not run as root, so it cannot run builds under uids of their own",
+      });
+    },
+  );
 
-  it.skipIf(!!skipReason)("3b. --security-opt unmask=ALL, pyci as root: not enough for bubblewrap (pyci as root asks for no user namespace); auto is user mode", async () => {
-    const report = await inContainer(["--security-opt", "unmask=ALL"]);
-    expect(report.uid).toBe(0);
-    expectRanAsBuildUid(report.modes.auto, "user");
-    expect(report.modes.bwrap).toEqual({ ok: false, problem: expect.stringMatching(/^CI_SANDBOX=bwrap, but bubblewrap does not work here: .*Operation not permitted/) });
-  });
+  it.skipIf(!!skipReason)(
+    "3b. --security-opt unmask=ALL, pyci as root: not enough for bubblewrap (pyci as root asks for no user namespace); auto is user mode",
+    async () => {
+      const report = await inContainer(["--security-opt", "unmask=ALL"]);
+      expect(report.uid).toBe(0);
+      expectRanAsBuildUid(report.modes.auto, "user");
+      expect(report.modes.bwrap).toEqual({
+        ok: false,
+        problem: expect.stringMatching(
+          /^CI_SANDBOX=bwrap, but bubblewrap does not work here: .*Operation not permitted/,
+        ),
+      });
+    },
+  );
 
-  it.skipIf(!!skipReason)("4. default options, pyci as a non-root user: no sandbox works, and auto says so instead of running builds unconfined", async () => {
-    const report = await inContainer(["--user", NON_ROOT]);
-    expect(report.uid).toBe(1000);
-    // podman masks parts of /proc, so bwrap (in its user namespace) may not mount a /proc of its own
-    expect(report.modes.auto).toEqual({ ok: false, problem: expect.stringMatching(/^no sandbox works here: bubblewrap does not \(bwrap exited with code 1: .*proc.*\) and pyci does not run as root.*CI_SANDBOX=off/) });
-    expect(report.modes.bwrap).toMatchObject({ ok: false });
-    expect(report.modes.user).toMatchObject({ ok: false });
-  });
+  it.skipIf(!!skipReason)(
+    "4. default options, pyci as a non-root user: no sandbox works, and auto says so instead of running builds unconfined",
+    async () => {
+      const report = await inContainer(["--user", NON_ROOT]);
+      expect(report.uid).toBe(1000);
+      // podman masks parts of /proc, so bwrap (in its user namespace) may not mount a /proc of its own
+      expect(report.modes.auto).toEqual({
+        ok: false,
+        problem: expect.stringMatching(
+          /^no sandbox works here: bubblewrap does not \(bwrap exited with code 1: .*proc.*\) and pyci does not run as root.*CI_SANDBOX=off/,
+        ),
+      });
+      expect(report.modes.bwrap).toMatchObject({ ok: false });
+      expect(report.modes.user).toMatchObject({ ok: false });
+    },
+  );
 
-  it.skipIf(!!skipReason)("5. pid 1: pyci as the container's first process leaves the zombies of the processes builds orphan; with --init they are reaped", async () => {
-    // node does not wait for children it did not start: the daemons' parents (which exited) and the daemons
-    // (killed at the end of their uid) stay zombies, holding a pid each, and counting against their uid's RLIMIT_NPROC
-    const withoutInit = await inContainer([], 2_000);
-    expect(withoutInit.zombies).toBeGreaterThan(0);
-    const withInit = await inContainer(["--init"], 2_000);
-    expectRanAsBuildUid(withInit.modes.auto, "user");
-    expect(withInit.zombies).toBe(0);
-  });
+  it.skipIf(!!skipReason)(
+    "5. pid 1: pyci as the container's first process leaves the zombies of the processes builds orphan; with --init they are reaped",
+    async () => {
+      // node does not wait for children it did not start: the daemons' parents (which exited) and the daemons
+      // (killed at the end of their uid) stay zombies, holding a pid each, and counting against their uid's RLIMIT_NPROC
+      const withoutInit = await inContainer([], 2_000);
+      expect(withoutInit.zombies).toBeGreaterThan(0);
+      const withInit = await inContainer(["--init"], 2_000);
+      expectRanAsBuildUid(withInit.modes.auto, "user");
+      expect(withInit.zombies).toBe(0);
+    },
+  );
 });

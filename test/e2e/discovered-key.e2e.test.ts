@@ -145,9 +145,19 @@ describe("the .pem Probot finds in pyci's working directory", () => {
       installationId: INSTALLATION_ID,
       title: "Totally harmless",
     });
-    const res = await sendWebhook({ url: `${running.url}/api/github/webhooks`, secret: webhookSecret, event: "pull_request", payload });
+    const res = await sendWebhook({
+      url: `${running.url}/api/github/webhooks`,
+      secret: webhookSecret,
+      event: "pull_request",
+      payload,
+    });
     expect(res.status, res.body).toBeLessThan(300);
-    await fake.waitFor(() => latest(fake.statuses, repo.sha, "ci/test")?.body.state !== "pending" && !!latest(fake.statuses, repo.sha, "ci/test"), 90_000);
+    await fake.waitFor(
+      () =>
+        latest(fake.statuses, repo.sha, "ci/test")?.body.state !== "pending" &&
+        !!latest(fake.statuses, repo.sha, "ci/test"),
+      90_000,
+    );
     const test = latest(fake.statuses, repo.sha, "ci/test")!.body;
     expect(test.state, JSON.stringify(test)).toBe("success");
     return (await fetch(`${test.target_url as string}/test.log`)).text();
@@ -174,7 +184,10 @@ describe("the .pem Probot finds in pyci's working directory", () => {
     async () => {
       const { cwd, pem } = workingDirectory(tmpdir());
       server = await start(cwd, "user", SYSTEM_PYTHON!);
-      const exit = await Promise.race([server.exited, new Promise<"running">((resolve) => setTimeout(() => resolve("running"), 20_000))]);
+      const exit = await Promise.race([
+        server.exited,
+        new Promise<"running">((resolve) => setTimeout(() => resolve("running"), 20_000)),
+      ]);
       expect(exit, server.output()).not.toBe("running");
       expect(exit).toMatchObject({ code: 1 });
       expect(server.output()).toContain(pem);

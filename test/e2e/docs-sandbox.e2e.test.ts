@@ -1,6 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { constants as zlib, gunzipSync } from "node:zlib";
@@ -196,10 +206,21 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
     });
     const res = await sendWebhook({ url: hookUrl, secret: webhookSecret, event: "pull_request", payload });
     expect(res.status, res.body).toBeLessThan(300);
-    await fake.waitFor(() => ["success", "failure", "error"].includes(String(latest(fake.statuses, repo.sha, "ci/docs")?.body.state)), 120_000);
-    await fake.waitFor(() => fake.checkRuns.some((r) => r.fields.head_sha === repo.sha && r.fields.status === "completed"), 20_000);
+    await fake.waitFor(
+      () => ["success", "failure", "error"].includes(String(latest(fake.statuses, repo.sha, "ci/docs")?.body.state)),
+      120_000,
+    );
+    await fake.waitFor(
+      () => fake.checkRuns.some((r) => r.fields.head_sha === repo.sha && r.fields.status === "completed"),
+      20_000,
+    );
     const status = latest(fake.statuses, repo.sha, "ci/docs")!.body;
-    return { status, buildUrl: status.target_url as string, tag: `docs-${repo.sha.slice(0, 7)}`, run: fake.checkRuns.find((r) => r.fields.head_sha === repo.sha)! };
+    return {
+      status,
+      buildUrl: status.target_url as string,
+      tag: `docs-${repo.sha.slice(0, 7)}`,
+      run: fake.checkRuns.find((r) => r.fields.head_sha === repo.sha)!,
+    };
   };
 
   beforeAll(async () => {
@@ -249,120 +270,168 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
     if (!runs) return;
     await Promise.allSettled([server?.stop(), sshd?.stop(), fake?.stop()]);
     for (const repo of repos) repo.remove();
-    for (const dir of [secretsDir, cwd, dataDir, workDir, scratch]) if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [secretsDir, cwd, dataDir, workDir, scratch])
+      if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!runs)("runs a hostile conf.py and docs.install sandboxed: the docs build, nothing secret gets out", async () => {
-    const name = "hostile-docs";
-    const targets = {
-      "app-key": keyPath,
-      "ssh-key": sshd.clientKeyPath,
-      dotenv: join(cwd, ".env"),
-      "data-dir": dataDir,
-      "pyci-db": join(dataDir, "pyci.db"),
-      "server-environ": `/proc/${server.child.pid}/environ`,
-    };
-    const pid = server.child.pid!;
-    fake.setContent(OWNER, name, ".github/pyci.yml", `docs:\n  install:\n    - ${JSON.stringify(hostileInstall(targets, pid))}\n`);
-    const repo = makeRepo({ "docs/conf.py": hostileConf(targets, pid), "docs/index.rst": DOCS_INDEX });
-    repos.push(repo);
-
-    const { status, buildUrl, tag, run } = await merge(name, repo);
-    const logText = await (await fetch(`${buildUrl}/docs.log`)).text();
-
-    // the docs still build (the install command and conf.py ran), and publish
-    expect(status.state, `${JSON.stringify(status)}\n${logText.slice(-3000)}`).toBe("success");
-    expect(logText).toContain("INSTALL-UID");
-    expect(logText).toContain("DOCS-ENV=");
-
-    // as neither root nor the server's user
-    const uids = [...logText.matchAll(/^(?:INSTALL|DOCS)-UID (\d+)$/gm)].map((m) => Number(m[1]));
-    expect(uids).toHaveLength(2);
-    for (const uid of uids) {
-      expect.soft(uid, "the docs' code ran as root").not.toBe(0);
-      expect.soft(uid, "the docs' code ran as the server's user").not.toBe(process.getuid!());
-    }
-
-    // it read nothing of the server's: no key, no .env, no data dir, no environment of the server
-    const loot = [...logText.matchAll(/^(?:INSTALL-)?LOOT (\S+)/gm)].map((m) => m[1]);
-    expect.soft(loot, "what the docs' code could read").toEqual([]);
-    expect.soft(logText).toMatch(/the server's environ DENIED/);
-
-    // its environment is the allow-list (DOCUTILSCONFIG: Sphinx sets it in its own process; LC_CTYPE: Python's C locale coercion)
-    const env = JSON.parse(/^DOCS-ENV=(\{.*\})$/m.exec(logText)![1]!) as Record<string, string>;
-    const allowed = /^(PATH|HOME|TMPDIR|LANG|LC_ALL|PYTHON[A-Z]+|PIP_[A-Z_]+|VIRTUAL_ENV|DOCUTILSCONFIG|LC_CTYPE|PYCI_RUN|PWD|SHLVL|_)$/;
-    expect.soft(Object.keys(env).filter((n) => !allowed.test(n))).toEqual([]);
-
-    // nothing secret, in any form, anywhere pyci shows or publishes
-    const asset = fake.asset(OWNER, name, tag, "docs-html.tar.gz");
-    expect(asset, "the docs were published").toBeDefined();
-    const unpacked = unpackAsset(asset!, scratch);
-    expect(unpacked.listing).toMatch(/ index\.html$/m);
-    const html = await (await fetch(buildUrl)).text();
-    const secrets = [webhookSecret, awsDecoy, dotenvDecoy, ...keyLines(privateKey), ...keyLines(readFileSync(sshd.clientKeyPath, "utf8"))];
-    const places: [string, string][] = [
-      ["docs.log", logText],
-      ["build page", html],
-      ["check run", JSON.stringify(run.fields)],
-      ["statuses", JSON.stringify(fake.statuses)],
-      ["release asset", unpacked.bytes],
-    ];
-    for (const [where, text] of places) {
-      expect.soft(secretsIn(text, secrets), `secrets in ${where}`).toEqual([]);
-      expect.soft(secretsIn(text, ["SQLite format 3"]), `the database in ${where}`).toEqual([]);
-    }
-  }, 180_000);
-
-  it.skipIf(!runs)("publishes nothing outside the HTML output, and overwrites nothing, whatever symlinks conf.py leaves", async () => {
-    const name = "symlink-docs";
-    // root's files, each with a content of its own
-    const victimRoot = mkdtempSync(join(tmpdir(), "pyci-docs-victims-"));
-    const victimDir = join(victimRoot, "dir");
-    mkdirSync(victimDir, { mode: 0o700 });
-    const contents = {
-      file: `victim-file-${randomBytes(24).toString("hex")}\n`,
-      inDir: `victim-in-dir-${randomBytes(24).toString("hex")}\n`,
-      archive: `victim-archive-${randomBytes(24).toString("hex")}\n`,
-    };
-    const victims = { file: join(victimRoot, "file.html"), dir: victimDir, archive: join(victimRoot, "archive.tar.gz") };
-    writeFileSync(victims.file, contents.file, { mode: 0o600 });
-    writeFileSync(join(victimDir, "inside.html"), contents.inDir, { mode: 0o600 });
-    writeFileSync(victims.archive, contents.archive, { mode: 0o600 });
-    const before = [victims.file, join(victimDir, "inside.html"), victims.archive].map((path) => [path, statSync(path).mode, statSync(path).uid] as const);
-    try {
-      const repo = makeRepo({ "docs/conf.py": symlinkConf(victims), "docs/index.rst": DOCS_INDEX });
+  it.skipIf(!runs)(
+    "runs a hostile conf.py and docs.install sandboxed: the docs build, nothing secret gets out",
+    async () => {
+      const name = "hostile-docs";
+      const targets = {
+        "app-key": keyPath,
+        "ssh-key": sshd.clientKeyPath,
+        dotenv: join(cwd, ".env"),
+        "data-dir": dataDir,
+        "pyci-db": join(dataDir, "pyci.db"),
+        "server-environ": `/proc/${server.child.pid}/environ`,
+      };
+      const pid = server.child.pid!;
+      fake.setContent(
+        OWNER,
+        name,
+        ".github/pyci.yml",
+        `docs:\n  install:\n    - ${JSON.stringify(hostileInstall(targets, pid))}\n`,
+      );
+      const repo = makeRepo({ "docs/conf.py": hostileConf(targets, pid), "docs/index.rst": DOCS_INDEX });
       repos.push(repo);
-      const { status, buildUrl, tag } = await merge(name, repo);
+
+      const { status, buildUrl, tag, run } = await merge(name, repo);
       const logText = await (await fetch(`${buildUrl}/docs.log`)).text();
-      expect(logText, "conf.py planted its symlinks").toContain("PLANTED");
-      // success or error: not asserted; final it is (merge() waited for that)
-      expect(status.state).not.toBe("pending");
 
-      // the victims are untouched: content, mode, owner
-      expect.soft(describeFile(victims.file), "the file leak.html points at").toEqual(describeText(contents.file));
-      expect.soft(describeFile(join(victimDir, "inside.html")), "the file in the directory leakdir points at").toEqual(describeText(contents.inDir));
-      expect.soft(describeFile(victims.archive), "the file the archive's path was pointed at").toEqual(describeText(contents.archive));
-      for (const [path, mode, uid] of before) expect.soft([path, statSync(path).mode, statSync(path).uid]).toEqual([path, mode, uid]);
-      expect.soft(readdirSync(victimDir)).toEqual(["inside.html"]);
+      // the docs still build (the install command and conf.py ran), and publish
+      expect(status.state, `${JSON.stringify(status)}\n${logText.slice(-3000)}`).toBe("success");
+      expect(logText).toContain("INSTALL-UID");
+      expect(logText).toContain("DOCS-ENV=");
 
-      // nothing of theirs is published, or kept
-      const published: [string, string][] = [];
+      // as neither root nor the server's user
+      const uids = [...logText.matchAll(/^(?:INSTALL|DOCS)-UID (\d+)$/gm)].map((m) => Number(m[1]));
+      expect(uids).toHaveLength(2);
+      for (const uid of uids) {
+        expect.soft(uid, "the docs' code ran as root").not.toBe(0);
+        expect.soft(uid, "the docs' code ran as the server's user").not.toBe(process.getuid!());
+      }
+
+      // it read nothing of the server's: no key, no .env, no data dir, no environment of the server
+      const loot = [...logText.matchAll(/^(?:INSTALL-)?LOOT (\S+)/gm)].map((m) => m[1]);
+      expect.soft(loot, "what the docs' code could read").toEqual([]);
+      expect.soft(logText).toMatch(/the server's environ DENIED/);
+
+      // its environment is the allow-list (DOCUTILSCONFIG: Sphinx sets it in its own process; LC_CTYPE: Python's C locale coercion)
+      const env = JSON.parse(/^DOCS-ENV=(\{.*\})$/m.exec(logText)![1]!) as Record<string, string>;
+      const allowed =
+        /^(PATH|HOME|TMPDIR|LANG|LC_ALL|PYTHON[A-Z]+|PIP_[A-Z_]+|VIRTUAL_ENV|DOCUTILSCONFIG|LC_CTYPE|PYCI_RUN|PWD|SHLVL|_)$/;
+      expect.soft(Object.keys(env).filter((n) => !allowed.test(n))).toEqual([]);
+
+      // nothing secret, in any form, anywhere pyci shows or publishes
       const asset = fake.asset(OWNER, name, tag, "docs-html.tar.gz");
-      if (asset) {
-        const unpacked = unpackAsset(asset, scratch);
-        published.push(["release asset", unpacked.bytes], ["release asset listing", unpacked.listing]);
+      expect(asset, "the docs were published").toBeDefined();
+      const unpacked = unpackAsset(asset!, scratch);
+      expect(unpacked.listing).toMatch(/ index\.html$/m);
+      const html = await (await fetch(buildUrl)).text();
+      const secrets = [
+        webhookSecret,
+        awsDecoy,
+        dotenvDecoy,
+        ...keyLines(privateKey),
+        ...keyLines(readFileSync(sshd.clientKeyPath, "utf8")),
+      ];
+      const places: [string, string][] = [
+        ["docs.log", logText],
+        ["build page", html],
+        ["check run", JSON.stringify(run.fields)],
+        ["statuses", JSON.stringify(fake.statuses)],
+        ["release asset", unpacked.bytes],
+      ];
+      for (const [where, text] of places) {
+        expect.soft(secretsIn(text, secrets), `secrets in ${where}`).toEqual([]);
+        expect.soft(secretsIn(text, ["SQLite format 3"]), `the database in ${where}`).toEqual([]);
       }
-      await eventually(() => readdirSync(workDir).filter((n) => n.startsWith("pyci-build-")).length === 0, 20_000, "the build's directory is removed");
-      for (const path of filesUnder(dataDir)) {
-        const bytes = readFileSync(path);
-        published.push([path, bytes.toString("latin1")]);
-        if (bytes[0] === 0x1f && bytes[1] === 0x8b) published.push([`${path} (gunzipped)`, gunzipSync(bytes, { finishFlush: zlib.Z_SYNC_FLUSH }).toString("latin1")]);
+    },
+    180_000,
+  );
+
+  it.skipIf(!runs)(
+    "publishes nothing outside the HTML output, and overwrites nothing, whatever symlinks conf.py leaves",
+    async () => {
+      const name = "symlink-docs";
+      // root's files, each with a content of its own
+      const victimRoot = mkdtempSync(join(tmpdir(), "pyci-docs-victims-"));
+      const victimDir = join(victimRoot, "dir");
+      mkdirSync(victimDir, { mode: 0o700 });
+      const contents = {
+        file: `victim-file-${randomBytes(24).toString("hex")}\n`,
+        inDir: `victim-in-dir-${randomBytes(24).toString("hex")}\n`,
+        archive: `victim-archive-${randomBytes(24).toString("hex")}\n`,
+      };
+      const victims = {
+        file: join(victimRoot, "file.html"),
+        dir: victimDir,
+        archive: join(victimRoot, "archive.tar.gz"),
+      };
+      writeFileSync(victims.file, contents.file, { mode: 0o600 });
+      writeFileSync(join(victimDir, "inside.html"), contents.inDir, { mode: 0o600 });
+      writeFileSync(victims.archive, contents.archive, { mode: 0o600 });
+      const before = [victims.file, join(victimDir, "inside.html"), victims.archive].map(
+        (path) => [path, statSync(path).mode, statSync(path).uid] as const,
+      );
+      try {
+        const repo = makeRepo({ "docs/conf.py": symlinkConf(victims), "docs/index.rst": DOCS_INDEX });
+        repos.push(repo);
+        const { status, buildUrl, tag } = await merge(name, repo);
+        const logText = await (await fetch(`${buildUrl}/docs.log`)).text();
+        expect(logText, "conf.py planted its symlinks").toContain("PLANTED");
+        // success or error: not asserted; final it is (merge() waited for that)
+        expect(status.state).not.toBe("pending");
+
+        // the victims are untouched: content, mode, owner
+        expect.soft(describeFile(victims.file), "the file leak.html points at").toEqual(describeText(contents.file));
+        expect
+          .soft(describeFile(join(victimDir, "inside.html")), "the file in the directory leakdir points at")
+          .toEqual(describeText(contents.inDir));
+        expect
+          .soft(describeFile(victims.archive), "the file the archive's path was pointed at")
+          .toEqual(describeText(contents.archive));
+        for (const [path, mode, uid] of before)
+          expect.soft([path, statSync(path).mode, statSync(path).uid]).toEqual([path, mode, uid]);
+        expect.soft(readdirSync(victimDir)).toEqual(["inside.html"]);
+
+        // nothing of theirs is published, or kept
+        const published: [string, string][] = [];
+        const asset = fake.asset(OWNER, name, tag, "docs-html.tar.gz");
+        if (asset) {
+          const unpacked = unpackAsset(asset, scratch);
+          published.push(["release asset", unpacked.bytes], ["release asset listing", unpacked.listing]);
+        }
+        await eventually(
+          () => readdirSync(workDir).filter((n) => n.startsWith("pyci-build-")).length === 0,
+          20_000,
+          "the build's directory is removed",
+        );
+        for (const path of filesUnder(dataDir)) {
+          const bytes = readFileSync(path);
+          published.push([path, bytes.toString("latin1")]);
+          if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+            published.push([
+              `${path} (gunzipped)`,
+              gunzipSync(bytes, { finishFlush: zlib.Z_SYNC_FLUSH }).toString("latin1"),
+            ]);
+        }
+        for (const [where, text] of published) {
+          expect
+            .soft(
+              secretsIn(
+                text,
+                Object.values(contents).map((c) => c.trim()),
+              ),
+              `victims' contents in ${where}`,
+            )
+            .toEqual([]);
+        }
+      } finally {
+        rmSync(victimRoot, { recursive: true, force: true });
       }
-      for (const [where, text] of published) {
-        expect.soft(secretsIn(text, Object.values(contents).map((c) => c.trim())), `victims' contents in ${where}`).toEqual([]);
-      }
-    } finally {
-      rmSync(victimRoot, { recursive: true, force: true });
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });

@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Probot, type ProbotOctokit } from "probot";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DOCS_RELEASE_MARKER, docsTag, publishDocsRelease, type DocsRelease } from "../../src/github/publish-docs-release.js";
+import {
+  DOCS_RELEASE_MARKER,
+  docsTag,
+  publishDocsRelease,
+  type DocsRelease,
+} from "../../src/github/publish-docs-release.js";
 import type { GitHubWriter } from "../../src/github/types.js";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
@@ -18,7 +23,6 @@ const REPO = "widgets";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 
 type Octokit = InstanceType<typeof ProbotOctokit>;
-
 
 function probotFor(baseUrl: string, privateKey: string): Probot {
   return new Probot({ appId: APP_ID, privateKey, baseUrl, logLevel: "fatal", Octokit: UnthrottledOctokit });
@@ -57,7 +61,13 @@ describe("startFakeGitHub", () => {
   });
 
   it("mints an installation token for a correctly signed app JWT", async () => {
-    await octokit.rest.repos.createCommitStatus({ owner: OWNER, repo: REPO, sha: SHA, state: "pending", context: "pyci" });
+    await octokit.rest.repos.createCommitStatus({
+      owner: OWNER,
+      repo: REPO,
+      sha: SHA,
+      state: "pending",
+      context: "pyci",
+    });
     const mint = gh.requests.find((r) => r.path === `/app/installations/${INSTALLATION_ID}/access_tokens`);
     expect(mint?.status).toBe(201);
     expect(mint?.headers.authorization).toMatch(/^bearer /i);
@@ -89,7 +99,13 @@ describe("startFakeGitHub", () => {
 
   it("rejects a status with state bogus", async () => {
     await expectStatus(
-      octokit.rest.repos.createCommitStatus({ owner: OWNER, repo: REPO, sha: SHA, state: "bogus" as "error", context: "pyci" }),
+      octokit.rest.repos.createCommitStatus({
+        owner: OWNER,
+        repo: REPO,
+        sha: SHA,
+        state: "bogus" as "error",
+        context: "pyci",
+      }),
       422,
     );
     expect(gh.violations.join("\n")).toMatch(/"bogus" is not a member/);
@@ -98,7 +114,14 @@ describe("startFakeGitHub", () => {
 
   it("rejects a status description of 141 characters", async () => {
     await expectStatus(
-      octokit.rest.repos.createCommitStatus({ owner: OWNER, repo: REPO, sha: SHA, state: "success", context: "pyci", description: "x".repeat(141) }),
+      octokit.rest.repos.createCommitStatus({
+        owner: OWNER,
+        repo: REPO,
+        sha: SHA,
+        state: "success",
+        context: "pyci",
+        description: "x".repeat(141),
+      }),
       422,
     );
     expect(gh.violations.join("\n")).toMatch(/description is too long \(maximum is 140/);
@@ -106,7 +129,12 @@ describe("startFakeGitHub", () => {
 
   it("rejects a status without state", async () => {
     await expectStatus(
-      octokit.request("POST /repos/{owner}/{repo}/statuses/{sha}", { owner: OWNER, repo: REPO, sha: SHA, context: "pyci" } as never),
+      octokit.request("POST /repos/{owner}/{repo}/statuses/{sha}", {
+        owner: OWNER,
+        repo: REPO,
+        sha: SHA,
+        context: "pyci",
+      } as never),
       422,
     );
     expect(gh.violations.join("\n")).toMatch(/'state' is required/);
@@ -141,11 +169,21 @@ describe("startFakeGitHub", () => {
       completed_at: new Date().toISOString(),
       output: { title: "pyright", summary: "2 errors", annotations: annotations(2) },
     });
-    expect(done.data).toMatchObject({ id, status: "completed", conclusion: "failure", output: { annotations_count: 52 } });
+    expect(done.data).toMatchObject({
+      id,
+      status: "completed",
+      conclusion: "failure",
+      output: { annotations_count: 52 },
+    });
 
     const second = await octokit.rest.checks.create({ owner: OWNER, repo: REPO, name: "pyci / check", head_sha: SHA });
     expect(second.data.id).toBeGreaterThan(id);
-    const listed = await octokit.rest.checks.listForRef({ owner: OWNER, repo: REPO, ref: SHA, check_name: "pyci / check" });
+    const listed = await octokit.rest.checks.listForRef({
+      owner: OWNER,
+      repo: REPO,
+      ref: SHA,
+      check_name: "pyci / check",
+    });
     expect(listed.data.check_runs.map((r) => r.id)).toEqual([second.data.id]);
     expect(gh.checkRuns.find((r) => r.id === id)?.annotations).toHaveLength(52);
     expect(gh.violations).toEqual([]);
@@ -171,11 +209,18 @@ describe("startFakeGitHub", () => {
       { name: "c", head_sha: SHA, conclusion: "passed" },
       { name: "c", head_sha: SHA, status: "completed" },
       { name: "c", head_sha: SHA, output: { title: "t", summary: "ok", text: "t".repeat(65536) } },
-      { name: "c", head_sha: SHA, output: { title: "t", summary: "ok", annotations: [{ ...annotations(1)[0], annotation_level: "error" }] } },
+      {
+        name: "c",
+        head_sha: SHA,
+        output: { title: "t", summary: "ok", annotations: [{ ...annotations(1)[0], annotation_level: "error" }] },
+      },
       { head_sha: SHA },
     ];
     for (const body of bad) {
-      await expectStatus(octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner: OWNER, repo: REPO, ...body } as never), 422);
+      await expectStatus(
+        octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner: OWNER, repo: REPO, ...body } as never),
+        422,
+      );
     }
     const v = gh.violations.join("\n");
     expect(v).toMatch(/"done" is not a member/);
@@ -189,7 +234,12 @@ describe("startFakeGitHub", () => {
   it("rejects a PATCH that completes a run without a conclusion (the anyOf in GitHub's schema)", async () => {
     const { data } = await octokit.rest.checks.create({ owner: OWNER, repo: REPO, name: "c", head_sha: SHA });
     await expectStatus(
-      octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", { owner: OWNER, repo: REPO, check_run_id: data.id, status: "completed" } as never),
+      octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+        owner: OWNER,
+        repo: REPO,
+        check_run_id: data.id,
+        status: "completed",
+      } as never),
       422,
     );
     expect(gh.violations.join("\n")).toMatch(/anyOf/);
@@ -237,7 +287,16 @@ describe("startFakeGitHub", () => {
     expect(anon.status).toBe(401);
 
     const strangerOctokit = await probotFor(gh.baseUrl, generateAppKey()).auth(INSTALLATION_ID);
-    await expectStatus(strangerOctokit.rest.repos.createCommitStatus({ owner: OWNER, repo: REPO, sha: SHA, state: "success", context: "pyci" }), 401);
+    await expectStatus(
+      strangerOctokit.rest.repos.createCommitStatus({
+        owner: OWNER,
+        repo: REPO,
+        sha: SHA,
+        state: "success",
+        context: "pyci",
+      }),
+      401,
+    );
     expect(gh.violations.join("\n")).toMatch(/no installation token[\s\S]*JWT signature does not match/);
   });
 
@@ -252,7 +311,14 @@ describe("startFakeGitHub", () => {
   it("injects failures and waits for requests", async () => {
     gh.failNext({ method: "POST", path: /\/statuses\//, status: 502 });
     await expectStatus(
-      octokit.request("POST /repos/{owner}/{repo}/statuses/{sha}", { owner: OWNER, repo: REPO, sha: SHA, state: "success", context: "pyci", request: { retries: 0 } }),
+      octokit.request("POST /repos/{owner}/{repo}/statuses/{sha}", {
+        owner: OWNER,
+        repo: REPO,
+        sha: SHA,
+        state: "success",
+        context: "pyci",
+        request: { retries: 0 },
+      }),
       502,
     );
     const waiting = gh.waitFor((reqs) => reqs.some((r) => r.path === "/app"));
@@ -268,12 +334,17 @@ const MERGE_SHA = "abcdef0123456789abcdef0123456789abcdef01";
 /** What GitHub's OpenAPI description says is wrong with `value` as a `component` (a response shape). */
 function shapeErrors(component: string, value: unknown): string[] {
   const spec = loadOpenApiSpec();
-  return validateSchema({ $ref: `#/components/schemas/${component}` }, value, spec.document).errors.map((e) => `${e.field}: ${e.message}`);
+  return validateSchema({ $ref: `#/components/schemas/${component}` }, value, spec.document).errors.map(
+    (e) => `${e.field}: ${e.message}`,
+  );
 }
 
 /** Every byte value, twice: no UTF-8, no JSON, a NUL up front. */
 function binary(): Buffer {
-  return Buffer.concat([Buffer.from([0, 0x1f, 0x8b, 0xff, 0xfe]), Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256))]);
+  return Buffer.concat([
+    Buffer.from([0, 0x1f, 0x8b, 0xff, 0xfe]),
+    Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256)),
+  ]);
 }
 
 describe("startFakeGitHub: the Releases API", () => {
@@ -303,7 +374,16 @@ describe("startFakeGitHub: the Releases API", () => {
   });
 
   const create = (tag: string, extra: Record<string, unknown> = {}) =>
-    octokit.rest.repos.createRelease({ owner: OWNER, repo: REPO, tag_name: tag, target_commitish: MERGE_SHA, name: tag, body: "notes", make_latest: "false", ...extra });
+    octokit.rest.repos.createRelease({
+      owner: OWNER,
+      repo: REPO,
+      tag_name: tag,
+      target_commitish: MERGE_SHA,
+      name: tag,
+      body: "notes",
+      make_latest: "false",
+      ...extra,
+    });
 
   it("creates a release shaped like GitHub's, with a GHES upload_url, and 422s an existing tag", async () => {
     const { status, data, headers } = await create("docs-abcdef0");
@@ -347,7 +427,13 @@ describe("startFakeGitHub: the Releases API", () => {
     const { data: created } = await create("docs-1111111");
     const { data: found } = await octokit.rest.repos.getReleaseByTag({ owner: OWNER, repo: REPO, tag: "docs-1111111" });
     expect(found.id).toBe(created.id);
-    const { data: updated } = await octokit.rest.repos.updateRelease({ owner: OWNER, repo: REPO, release_id: created.id, body: "new notes", make_latest: "false" });
+    const { data: updated } = await octokit.rest.repos.updateRelease({
+      owner: OWNER,
+      repo: REPO,
+      release_id: created.id,
+      body: "new notes",
+      make_latest: "false",
+    });
     expect(updated).toMatchObject({ id: created.id, body: "new notes", tag_name: "docs-1111111" });
     expect(gh.release(OWNER, REPO, "docs-1111111")?.body).toBe("new notes");
     const { data: latest } = await octokit.rest.repos.getLatestRelease({ owner: OWNER, repo: REPO });
@@ -355,10 +441,20 @@ describe("startFakeGitHub: the Releases API", () => {
     expect(gh.violations).toEqual([]);
 
     await expectStatus(create("docs-2222222", { make_latest: false }), 422);
-    await expectStatus(octokit.request("PATCH /repos/{owner}/{repo}/releases/{release_id}", { owner: OWNER, repo: REPO, release_id: created.id, make_latest: "maybe" } as never), 422);
+    await expectStatus(
+      octokit.request("PATCH /repos/{owner}/{repo}/releases/{release_id}", {
+        owner: OWNER,
+        repo: REPO,
+        release_id: created.id,
+        make_latest: "maybe",
+      } as never),
+      422,
+    );
     await expectStatus(create("docs bad tag"), 422);
     expect(gh.violations).toHaveLength(3);
-    expect(gh.violations[0]).toMatch(/POST \/repos\/acme\/widgets\/releases: make_latest: 'make_latest' must be of type string, got false/);
+    expect(gh.violations[0]).toMatch(
+      /POST \/repos\/acme\/widgets\/releases: make_latest: 'make_latest' must be of type string, got false/,
+    );
     expect(gh.violations[1]).toMatch(/PATCH .*: make_latest: "maybe" is not a member of \["true","false","legacy"\]/);
     expect(gh.violations[2]).toMatch(/tag_name is not a valid tag: "docs bad tag"/);
 
@@ -390,7 +486,9 @@ describe("startFakeGitHub: the Releases API", () => {
     const first = await octokit.rest.repos.listReleases({ owner: OWNER, repo: REPO, per_page: 2 });
     expect(first.data.map((r) => r.tag_name)).toEqual(["v0.5.0", "v0.4.0"]);
     expect(first.headers.link).toMatch(
-      new RegExp(`^<http://${gh.host}/api/v3/repositories/\\d+/releases\\?per_page=2&page=2>; rel="next", <.*page=3>; rel="last"$`),
+      new RegExp(
+        `^<http://${gh.host}/api/v3/repositories/\\d+/releases\\?per_page=2&page=2>; rel="next", <.*page=3>; rel="last"$`,
+      ),
     );
     const middle = await octokit.rest.repos.listReleases({ owner: OWNER, repo: REPO, per_page: 2, page: 2 });
     expect(middle.headers.link).toMatch(/rel="prev", .*rel="next", .*rel="last", .*page=1>; rel="first"$/);
@@ -412,12 +510,17 @@ describe("startFakeGitHub: the Releases API", () => {
     expect((await octokit.rest.git.deleteRef({ owner: OWNER, repo: REPO, ref: "tags/docs-aaaaaaa" })).status).toBe(204);
     expect(gh.requests.at(-1)?.url).toBe(`/api/v3/repos/${OWNER}/${REPO}/git/refs/tags%2Fdocs-aaaaaaa`);
     expect(gh.tags.map((t) => t.name)).toEqual(["docs-bbbbbbb"]);
-    const gone = await octokit.rest.git.deleteRef({ owner: OWNER, repo: REPO, ref: "tags/docs-aaaaaaa" }).catch((error: unknown) => error);
+    const gone = await octokit.rest.git
+      .deleteRef({ owner: OWNER, repo: REPO, ref: "tags/docs-aaaaaaa" })
+      .catch((error: unknown) => error);
     expect(gone).toMatchObject({ status: 422, response: { data: { message: "Reference does not exist" } } });
 
     // The slash unencoded, as curl would send it; the tag of a published release: it becomes a draft.
     const token = gh.issuedTokens.at(-1)!.token;
-    const raw = await fetch(`${gh.baseUrl}/repos/${OWNER}/${REPO}/git/refs/tags/docs-bbbbbbb`, { method: "DELETE", headers: { authorization: `token ${token}` } });
+    const raw = await fetch(`${gh.baseUrl}/repos/${OWNER}/${REPO}/git/refs/tags/docs-bbbbbbb`, {
+      method: "DELETE",
+      headers: { authorization: `token ${token}` },
+    });
     expect(raw.status).toBe(204);
     expect(gh.tags).toEqual([]);
     expect(gh.release(OWNER, REPO, "docs-bbbbbbb")).toMatchObject({ id: b.id, draft: true });
@@ -467,26 +570,54 @@ describe("startFakeGitHub: the Releases API", () => {
     expect(gh.asset(OWNER, REPO, "docs-upload0", "docs-html.tar.gz")?.equals(bytes)).toBe(true);
 
     const dup = await upload("docs-html.tar.gz", Buffer.from("other")).catch((error: unknown) => error);
-    expect(dup).toMatchObject({ status: 422, response: { data: { errors: [{ resource: "ReleaseAsset", code: "already_exists", field: "name" }] } } });
+    expect(dup).toMatchObject({
+      status: 422,
+      response: { data: { errors: [{ resource: "ReleaseAsset", code: "already_exists", field: "name" }] } },
+    });
 
-    const listed = await octokit.paginate(octokit.rest.repos.listReleaseAssets, { owner: OWNER, repo: REPO, release_id: release.id, per_page: 100 });
+    const listed = await octokit.paginate(octokit.rest.repos.listReleaseAssets, {
+      owner: OWNER,
+      repo: REPO,
+      release_id: release.id,
+      per_page: 100,
+    });
     expect(listed.map((a) => [a.id, a.name, a.size])).toEqual([[asset.id, "docs-html.tar.gz", bytes.length]]);
-    const { data: withAssets } = await octokit.rest.repos.getRelease({ owner: OWNER, repo: REPO, release_id: release.id });
+    const { data: withAssets } = await octokit.rest.repos.getRelease({
+      owner: OWNER,
+      repo: REPO,
+      release_id: release.id,
+    });
     expect(withAssets.assets.map((a) => a.id)).toEqual([asset.id]);
 
     const download = await fetch(asset.browser_download_url);
     expect(download.status).toBe(200);
     expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).toBe(true);
 
-    expect((await octokit.rest.repos.deleteReleaseAsset({ owner: OWNER, repo: REPO, asset_id: asset.id })).status).toBe(204);
+    expect((await octokit.rest.repos.deleteReleaseAsset({ owner: OWNER, repo: REPO, asset_id: asset.id })).status).toBe(
+      204,
+    );
     await expectStatus(octokit.rest.repos.deleteReleaseAsset({ owner: OWNER, repo: REPO, asset_id: asset.id }), 404);
     expect(gh.asset(OWNER, REPO, "docs-upload0", "docs-html.tar.gz")).toBeUndefined();
     expect((await upload("docs-html.tar.gz", bytes)).status).toBe(201);
 
     // The REST prefix is no upload endpoint; and uploads need the installation token too.
-    await expectStatus(octokit.request({ method: "POST", url: `${gh.baseUrl}/repos/${OWNER}/${REPO}/releases/${release.id}/assets?name=x.bin`, data: bytes, headers: { "content-type": "application/octet-stream" } }), 404);
-    expect(gh.unexpected.map((r) => `${r.api} ${r.method} ${r.path}`)).toEqual([`rest POST /repos/${OWNER}/${REPO}/releases/${release.id}/assets`]);
-    const anon = await fetch(release.upload_url.replace(/\{.*\}$/, "?name=anon.bin"), { method: "POST", headers: { "content-type": "application/octet-stream" }, body: bytes });
+    await expectStatus(
+      octokit.request({
+        method: "POST",
+        url: `${gh.baseUrl}/repos/${OWNER}/${REPO}/releases/${release.id}/assets?name=x.bin`,
+        data: bytes,
+        headers: { "content-type": "application/octet-stream" },
+      }),
+      404,
+    );
+    expect(gh.unexpected.map((r) => `${r.api} ${r.method} ${r.path}`)).toEqual([
+      `rest POST /repos/${OWNER}/${REPO}/releases/${release.id}/assets`,
+    ]);
+    const anon = await fetch(release.upload_url.replace(/\{.*\}$/, "?name=anon.bin"), {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream" },
+      body: bytes,
+    });
     expect(anon.status).toBe(401);
     expect(gh.violations).toEqual([expect.stringMatching(/POST \/repos\/.*\/assets: no installation token/)]);
   });
@@ -509,7 +640,13 @@ describe("startFakeGitHub: the Releases API", () => {
     async function docs(content: Buffer, keep = 5): Promise<DocsRelease> {
       const path = join(dir, `archive-${Math.random().toString(36).slice(2)}.tar.gz`);
       await writeFile(path, content);
-      return { prNumber: 7, prTitle: "Add docs", buildUrl: "http://127.0.0.1:3000/builds/42", archive: { name: "docs-html.tar.gz", path, contentType: "application/gzip" }, keep };
+      return {
+        prNumber: 7,
+        prTitle: "Add docs",
+        buildUrl: "http://127.0.0.1:3000/builds/42",
+        archive: { name: "docs-html.tar.gz", path, contentType: "application/gzip" },
+        keep,
+      };
     }
 
     const docsReleases = () => gh.releases.filter((r) => r.tagName === docsTag(MERGE_SHA));
@@ -525,9 +662,17 @@ describe("startFakeGitHub: the Releases API", () => {
         htmlUrl: `http://${gh.host}/${OWNER}/${REPO}/releases/tag/docs-abcdef0`,
         assetUrl: `http://${gh.host}/${OWNER}/${REPO}/releases/download/docs-abcdef0/docs-html.tar.gz`,
       });
-      expect(release).toMatchObject({ targetCommitish: MERGE_SHA, draft: false, prerelease: false, latest: false, author: { login: "pyci-test[bot]", type: "Bot" } });
+      expect(release).toMatchObject({
+        targetCommitish: MERGE_SHA,
+        draft: false,
+        prerelease: false,
+        latest: false,
+        author: { login: "pyci-test[bot]", type: "Bot" },
+      });
       expect(release?.body).toContain(DOCS_RELEASE_MARKER);
-      expect(release?.assets.map((a) => [a.name, a.contentType, a.size])).toEqual([["docs-html.tar.gz", "application/gzip", bytes.length]]);
+      expect(release?.assets.map((a) => [a.name, a.contentType, a.size])).toEqual([
+        ["docs-html.tar.gz", "application/gzip", bytes.length],
+      ]);
       expect(gh.asset(OWNER, REPO, "docs-abcdef0", "docs-html.tar.gz")?.equals(bytes)).toBe(true);
       expect(gh.release(OWNER, REPO, "v1.0.0")?.latest).toBe(true);
       expect(gh.tags.map((t) => `${t.name}@${t.sha}`)).toContain(`docs-abcdef0@${MERGE_SHA}`);
@@ -543,7 +688,9 @@ describe("startFakeGitHub: the Releases API", () => {
       expect(docsReleases()[0]?.id).toBe(second.releaseId);
       expect(docsReleases()[0]?.assets).toHaveLength(1);
       expect(gh.asset(OWNER, REPO, "docs-abcdef0", "docs-html.tar.gz")?.toString()).toBe("second build");
-      expect(gh.requests.filter((r) => r.method === "POST" && r.path.endsWith("/releases")).map((r) => r.status)).toEqual([201, 422]);
+      expect(
+        gh.requests.filter((r) => r.method === "POST" && r.path.endsWith("/releases")).map((r) => r.status),
+      ).toEqual([201, 422]);
       expect(gh.violations).toEqual([]);
       expect(gh.unexpected).toEqual([]);
     });
@@ -556,7 +703,9 @@ describe("startFakeGitHub: the Releases API", () => {
       expect(new Set(results.map((r) => r.releaseId)).size).toBe(1);
       expect(docsReleases()).toHaveLength(1);
       expect(docsReleases()[0]?.assets).toHaveLength(1);
-      expect(["racer one", "racer two"]).toContain(gh.asset(OWNER, REPO, "docs-abcdef0", "docs-html.tar.gz")?.toString());
+      expect(["racer one", "racer two"]).toContain(
+        gh.asset(OWNER, REPO, "docs-abcdef0", "docs-html.tar.gz")?.toString(),
+      );
       expect(gh.violations).toEqual([]);
       expect(gh.unexpected).toEqual([]);
     });
@@ -575,9 +724,13 @@ describe("startFakeGitHub: the Releases API", () => {
         expect(results[0].releaseId).toBe(results[1].releaseId);
         expect(docsReleases()).toHaveLength(1);
         expect(docsReleases()[0]?.assets).toHaveLength(1);
-        expect(["process one", "process two"]).toContain(gh.asset(OWNER, REPO, "docs-abcdef0", "docs-html.tar.gz")?.toString());
+        expect(["process one", "process two"]).toContain(
+          gh.asset(OWNER, REPO, "docs-abcdef0", "docs-html.tar.gz")?.toString(),
+        );
       }
-      expect(gh.requests.filter((r) => r.method === "POST" && r.path.endsWith("/releases")).map((r) => r.status)).toEqual([201, 422, 201, 422, 201, 422]);
+      expect(
+        gh.requests.filter((r) => r.method === "POST" && r.path.endsWith("/releases")).map((r) => r.status),
+      ).toEqual([201, 422, 201, 422, 201, 422]);
       expect(gh.violations).toEqual([]);
       expect(gh.unexpected).toEqual([]);
     });
@@ -587,13 +740,38 @@ describe("startFakeGitHub: the Releases API", () => {
       gh.setReleases(OWNER, REPO, [
         { tagName: "docs-handmade", body: "Hand-written docs snapshot (no marker)" },
         { tagName: "v1.0.0", body: "The real release", latest: true },
-        { tagName: "docs-1111111", body: marked("1111111"), author: "pyci-test[bot]", targetCommitish: "1111111".padEnd(40, "0") },
-        { tagName: "docs-2222222", body: marked("2222222"), author: "pyci-test[bot]", targetCommitish: "2222222".padEnd(40, "0") },
-        { tagName: "docs-3333333", body: marked("3333333"), author: "pyci-test[bot]", targetCommitish: "3333333".padEnd(40, "0") },
+        {
+          tagName: "docs-1111111",
+          body: marked("1111111"),
+          author: "pyci-test[bot]",
+          targetCommitish: "1111111".padEnd(40, "0"),
+        },
+        {
+          tagName: "docs-2222222",
+          body: marked("2222222"),
+          author: "pyci-test[bot]",
+          targetCommitish: "2222222".padEnd(40, "0"),
+        },
+        {
+          tagName: "docs-3333333",
+          body: marked("3333333"),
+          author: "pyci-test[bot]",
+          targetCommitish: "3333333".padEnd(40, "0"),
+        },
       ]);
       await publishDocsRelease(github, target(), await docs(Buffer.from("newest"), 2));
-      expect(gh.releases.filter((r) => r.repo === REPO).map((r) => r.tagName).sort()).toEqual(["docs-3333333", "docs-abcdef0", "docs-handmade", "v1.0.0"]);
-      expect(gh.tags.filter((t) => t.repo === REPO).map((t) => t.name).sort()).toEqual(["docs-3333333", "docs-abcdef0", "docs-handmade", "v1.0.0"]);
+      expect(
+        gh.releases
+          .filter((r) => r.repo === REPO)
+          .map((r) => r.tagName)
+          .sort(),
+      ).toEqual(["docs-3333333", "docs-abcdef0", "docs-handmade", "v1.0.0"]);
+      expect(
+        gh.tags
+          .filter((t) => t.repo === REPO)
+          .map((t) => t.name)
+          .sort(),
+      ).toEqual(["docs-3333333", "docs-abcdef0", "docs-handmade", "v1.0.0"]);
       expect(gh.release(OWNER, REPO, "v1.0.0")?.latest).toBe(true);
       const deletes = gh.requests.filter((r) => r.method === "DELETE").map((r) => `${r.path} → ${r.status}`);
       expect(deletes).toEqual([

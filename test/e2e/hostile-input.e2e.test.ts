@@ -29,12 +29,15 @@ const MARKER = `unsigned-payload-${randomBytes(6).toString("hex")}`;
 
 const PROJECT = {
   "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
-  "test_calc.py": "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_adds(self):\n        self.assertEqual(add(2, 3), 5)\n",
+  "test_calc.py":
+    "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_adds(self):\n        self.assertEqual(add(2, 3), 5)\n",
 };
 
 /** VmRSS of a process, in bytes (Linux). */
 function rss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
   return Number(/(\d+)/.exec(line ?? "")?.[1] ?? NaN) * 1024;
 }
 
@@ -60,7 +63,9 @@ describe("hostile input at the server process", () => {
   let hookUrl: string;
 
   /** A pull_request delivery with only the fields pyci reads (the rest of GitHub's payload does not matter here). */
-  const pullRequest = (o: { ref?: string; name?: string; owner?: string; sshUrl?: string; number?: number; action?: string } = {}) => ({
+  const pullRequest = (
+    o: { ref?: string; name?: string; owner?: string; sshUrl?: string; number?: number; action?: string } = {},
+  ) => ({
     action: o.action ?? "opened",
     number: o.number ?? 3,
     installation: { id: INSTALLATION_ID },
@@ -163,9 +168,42 @@ describe("hostile input at the server process", () => {
     );
     const request = fc.record({
       method: fc.constantFrom("POST", "POST", "POST", "POST", "POST", "GET", "PUT"),
-      path: fc.constantFrom("/api/github/webhooks", "/api/github/webhooks/", "/api/github/webhooks?x=1", "/api/github/webhooks//"),
-      contentType: fc.option(fc.oneof(fc.constant("application/json"), fc.constantFrom("application/json", "application/json; charset=utf-8", " APPLICATION/JSON", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"), ascii), { nil: undefined, freq: 8 }),
-      event: fc.option(fc.oneof(fc.constantFrom("pull_request", "check_run", "check_suite", "ping", "__proto__", "constructor", "pull_request.opened"), ascii), { nil: undefined }),
+      path: fc.constantFrom(
+        "/api/github/webhooks",
+        "/api/github/webhooks/",
+        "/api/github/webhooks?x=1",
+        "/api/github/webhooks//",
+      ),
+      contentType: fc.option(
+        fc.oneof(
+          fc.constant("application/json"),
+          fc.constantFrom(
+            "application/json",
+            "application/json; charset=utf-8",
+            " APPLICATION/JSON",
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+          ),
+          ascii,
+        ),
+        { nil: undefined, freq: 8 },
+      ),
+      event: fc.option(
+        fc.oneof(
+          fc.constantFrom(
+            "pull_request",
+            "check_run",
+            "check_suite",
+            "ping",
+            "__proto__",
+            "constructor",
+            "pull_request.opened",
+          ),
+          ascii,
+        ),
+        { nil: undefined },
+      ),
       delivery: fc.option(fc.oneof(fc.uuid(), ascii), { nil: undefined }),
       signature,
       body,
@@ -177,9 +215,15 @@ describe("hostile input at the server process", () => {
         if (r.contentType !== undefined) headers["content-type"] = r.contentType;
         if (r.event !== undefined) headers["x-github-event"] = r.event;
         if (r.delivery !== undefined) headers["x-github-delivery"] = r.delivery;
-        if (r.signature !== undefined) headers["x-hub-signature-256"] = r.signature === "signed with another secret" ? signed("not-the-secret", r.body) : r.signature;
+        if (r.signature !== undefined)
+          headers["x-hub-signature-256"] =
+            r.signature === "signed with another secret" ? signed("not-the-secret", r.body) : r.signature;
         const withBody = r.method !== "GET";
-        const res = await fetch(`http://127.0.0.1:${new URL(hookUrl).port}${r.path}`, { method: r.method, headers, ...(withBody ? { body: r.body } : {}) });
+        const res = await fetch(`http://127.0.0.1:${new URL(hookUrl).port}${r.path}`, {
+          method: r.method,
+          headers,
+          ...(withBody ? { body: r.body } : {}),
+        });
         await res.arrayBuffer();
         seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
         expect(res.status, `${r.method} ${JSON.stringify(headers)}`).toBeGreaterThanOrEqual(400);
@@ -232,21 +276,60 @@ describe("hostile input at the server process", () => {
 
   it("answers arbitrary signed deliveries with 2xx or 4xx, never 5xx, and stays up", async () => {
     const ascii = fc.string({ unit: "grapheme-ascii", maxLength: 40 });
-    const hostile = fc.oneof(fc.constantFrom("..", "-x", "$(id)", "a b", "ü", "", "--upload-pack=x"), fc.string({ maxLength: 30 }), fc.jsonValue({ maxDepth: 2 }));
-    const field = fc.constantFrom("action", "number", "installation", "repository", "pull_request", "check_run", "check_suite", "sender");
+    const hostile = fc.oneof(
+      fc.constantFrom("..", "-x", "$(id)", "a b", "ü", "", "--upload-pack=x"),
+      fc.string({ maxLength: 30 }),
+      fc.jsonValue({ maxDepth: 2 }),
+    );
+    const field = fc.constantFrom(
+      "action",
+      "number",
+      "installation",
+      "repository",
+      "pull_request",
+      "check_run",
+      "check_suite",
+      "sender",
+    );
     const payload = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }),
       fc.dictionary(field, fc.jsonValue({ maxDepth: 3 })),
-      fc.tuple(fc.constantFrom("repository.name", "repository.owner", "repository.ssh_url", "pull_request.head", "pull_request.number", "installation.id", "pull_request"), hostile).map(([path, value]) => {
-        const p = pullRequest({ number: 100 }) as Record<string, any>;
-        const [a, b] = path.split(".") as [string, string | undefined];
-        if (b === undefined) p[a] = value;
-        else p[a][b] = value;
-        return p;
-      }),
+      fc
+        .tuple(
+          fc.constantFrom(
+            "repository.name",
+            "repository.owner",
+            "repository.ssh_url",
+            "pull_request.head",
+            "pull_request.number",
+            "installation.id",
+            "pull_request",
+          ),
+          hostile,
+        )
+        .map(([path, value]) => {
+          const p = pullRequest({ number: 100 }) as Record<string, any>;
+          const [a, b] = path.split(".") as [string, string | undefined];
+          if (b === undefined) p[a] = value;
+          else p[a][b] = value;
+          return p;
+        }),
     );
     const delivery = fc.record({
-      event: fc.oneof(fc.constantFrom("pull_request", "check_run", "check_suite", "ping", "installation", "star", "__proto__", "constructor", "hasOwnProperty"), ascii.filter((s) => s.trim() === s && s.length > 0)),
+      event: fc.oneof(
+        fc.constantFrom(
+          "pull_request",
+          "check_run",
+          "check_suite",
+          "ping",
+          "installation",
+          "star",
+          "__proto__",
+          "constructor",
+          "hasOwnProperty",
+        ),
+        ascii.filter((s) => s.trim() === s && s.length > 0),
+      ),
       payload,
     });
     const seen = new Map<number, number>();
@@ -255,7 +338,12 @@ describe("hostile input at the server process", () => {
         const body = JSON.stringify(payload) ?? "null";
         const res = await fetch(hookUrl, {
           method: "POST",
-          headers: { "content-type": "application/json", "x-github-event": event, "x-github-delivery": randomUUID(), "x-hub-signature-256": signed(secret, body) },
+          headers: {
+            "content-type": "application/json",
+            "x-github-event": event,
+            "x-github-delivery": randomUUID(),
+            "x-hub-signature-256": signed(secret, body),
+          },
           body,
         });
         const text = await res.text();
@@ -288,7 +376,12 @@ describe("hostile input at the server process", () => {
       const body = JSON.stringify(payload);
       const res = await fetch(hookUrl, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-github-event": event, "x-github-delivery": randomUUID(), "x-hub-signature-256": signed(secret, body) },
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": event,
+          "x-github-delivery": randomUUID(),
+          "x-hub-signature-256": signed(secret, body),
+        },
         body,
       });
       await res.text();
@@ -303,8 +396,20 @@ describe("hostile input at the server process", () => {
     for (const owner of names) await send(`owner ${owner}`, pullRequest({ owner, number: 301 }));
     await send("ssh_url option", pullRequest({ sshUrl: `--upload-pack=touch ${pwned}`, number: 302 }));
     await send("ssh_url ext::", pullRequest({ sshUrl: `ext::sh -c touch% ${pwned}`, number: 303 }));
-    await send("ssh_url proxy command", pullRequest({ sshUrl: `ssh://-oProxyCommand=touch%20${pwned}/x`, number: 304 }));
-    await send("merged into a hostile base", { ...pullRequest({ action: "closed", number: 305 }), pull_request: { ...pullRequest().pull_request, number: 305, merged: true, merge_commit_sha: repo.sha, base: { ref: `$(touch ${pwned})`, sha: repo.sha, repo: { id: 1 } } } });
+    await send(
+      "ssh_url proxy command",
+      pullRequest({ sshUrl: `ssh://-oProxyCommand=touch%20${pwned}/x`, number: 304 }),
+    );
+    await send("merged into a hostile base", {
+      ...pullRequest({ action: "closed", number: 305 }),
+      pull_request: {
+        ...pullRequest().pull_request,
+        number: 305,
+        merged: true,
+        merge_commit_sha: repo.sha,
+        base: { ref: `$(touch ${pwned})`, sha: repo.sha, repo: { id: 1 } },
+      },
+    });
 
     for (const { what, status } of sent) expect(status, what).toBeLessThan(300);
 
@@ -321,20 +426,29 @@ describe("hostile input at the server process", () => {
     }
     const branches = made.map((b) => b.branch);
     expect(branches.filter((b) => b !== undefined && b !== "feature" && !refs.includes(b))).toEqual([]);
-    const finals = fake.statuses.filter((s: StatusRecord) => s.sha === repo.sha && s.body.context === "ci/test" && s.body.state !== "pending");
+    const finals = fake.statuses.filter(
+      (s: StatusRecord) => s.sha === repo.sha && s.body.context === "ci/test" && s.body.state !== "pending",
+    );
     expect(finals.length).toBeGreaterThan(0);
-    expect(finals.every((s) => s.body.state === "success"), JSON.stringify(finals.map((s) => s.body))).toBe(true);
+    expect(
+      finals.every((s) => s.body.state === "success"),
+      JSON.stringify(finals.map((s) => s.body)),
+    ).toBe(true);
 
     // build pages and the list show the names as text
     const page = await (await fetch(`${new URL(hookUrl).origin}/builds/${made[0]!.id}`)).text();
     expect(page).not.toContain("<script>alert(1)</script>");
-    const list = await (await fetch(`${new URL(hookUrl).origin}/builds`, { headers: { authorization: `Bearer ${adminToken}` } })).text();
+    const list = await (
+      await fetch(`${new URL(hookUrl).origin}/builds`, { headers: { authorization: `Bearer ${adminToken}` } })
+    ).text();
     expect(list).not.toContain("<script>alert(1)</script>");
 
     // nothing ran, nothing was written outside CI_DATA_DIR and CI_WORK_DIR
     expect(readdirSync(canary)).toEqual([]);
     expect(readdirSync(cwd)).toEqual([]);
-    expect(readdirSync(root).sort()).toEqual([canary, cwd, dataDir, tmp, workDir].map((d) => d.slice(root.length + 1)).sort());
+    expect(readdirSync(root).sort()).toEqual(
+      [canary, cwd, dataDir, tmp, workDir].map((d) => d.slice(root.length + 1)).sort(),
+    );
     expect(readdirSync(tmp), "the server's TMPDIR").toEqual([]);
     expect(readdirSync(workDir).filter((n) => !n.startsWith("pyci-"))).toEqual([]);
     expect(existsSync(join(workDir, "..", "x"))).toBe(false);

@@ -31,7 +31,9 @@ const RSS_BOUND = 400 * MiB;
 
 function rss(pid: number): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("VmRSS:"));
     return Number(/(\d+)/.exec(line ?? "")?.[1] ?? 0) * 1024;
   } catch {
     return 0;
@@ -63,7 +65,8 @@ describe("load: 500 signed deliveries from 50 clients", () => {
     [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
     repo = makeRepo({
       "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
-      "test_calc.py": "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_adds(self):\n        self.assertEqual(add(2, 3), 5)\n",
+      "test_calc.py":
+        "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_adds(self):\n        self.assertEqual(add(2, 3), 5)\n",
     });
     root = mkdtempSync(join(tmpdir(), "pyci-load-"));
     dataDir = join(root, "data");
@@ -107,7 +110,16 @@ describe("load: 500 signed deliveries from 50 clients", () => {
     const deliveries: Delivery[] = [];
     shas.forEach((sha, i) => {
       const body = JSON.stringify(
-        pullRequestPayload({ action: "synchronize", owner: "acme", repo: "widgets", number: 100 + i, headSha: sha, sshUrl: sshd.sshUrl(repo.dir), cloneUrl: "http://127.0.0.1:9/acme/widgets.git", installationId: 5000 + i }),
+        pullRequestPayload({
+          action: "synchronize",
+          owner: "acme",
+          repo: "widgets",
+          number: 100 + i,
+          headSha: sha,
+          sshUrl: sshd.sshUrl(repo.dir),
+          cloneUrl: "http://127.0.0.1:9/acme/widgets.git",
+          installationId: 5000 + i,
+        }),
       );
       const fresh = Array.from({ length: FRESH_PER_COMMIT }, () => ({ id: randomUUID(), sha, body }));
       const again = Array.from({ length: REDELIVERIES_PER_COMMIT }, (_, k) => ({ ...fresh[k % fresh.length]! }));
@@ -136,14 +148,21 @@ describe("load: 500 signed deliveries from 50 clients", () => {
       new Promise<{ status: number; ms: number }>((resolve, reject) => {
         const started = performance.now();
         const req = httpRequest(
-          { host: "127.0.0.1", port, path: "/api/github/webhooks", method: "POST", agent, headers: {
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(d.body),
-            "user-agent": "GitHub-Hookshot/load",
-            "x-github-event": "pull_request",
-            "x-github-delivery": d.id,
-            "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(d.body).digest("hex")}`,
-          } },
+          {
+            host: "127.0.0.1",
+            port,
+            path: "/api/github/webhooks",
+            method: "POST",
+            agent,
+            headers: {
+              "content-type": "application/json",
+              "content-length": Buffer.byteLength(d.body),
+              "user-agent": "GitHub-Hookshot/load",
+              "x-github-event": "pull_request",
+              "x-github-delivery": d.id,
+              "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(d.body).digest("hex")}`,
+            },
+          },
           (res) => {
             res.resume();
             res.on("end", () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - started }));
@@ -178,8 +197,16 @@ describe("load: 500 signed deliveries from 50 clients", () => {
       }
     };
     const deadline = Date.now() + 120_000;
-    while (Date.now() < deadline && (builds().length < COMMITS || builds().some((b) => b.state === "queued" || b.state === "running"))) await sleep(250);
-    await fake.waitFor(() => shas.every((sha) => fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed")), 30_000);
+    while (
+      Date.now() < deadline &&
+      (builds().length < COMMITS || builds().some((b) => b.state === "queued" || b.state === "running"))
+    )
+      await sleep(250);
+    await fake.waitFor(
+      () =>
+        shas.every((sha) => fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed")),
+      30_000,
+    );
     const doneMs = Date.now() - startedAt;
     clearInterval(sampler);
     peak = Math.max(peak, rss(pid));
@@ -196,18 +223,32 @@ describe("load: 500 signed deliveries from 50 clients", () => {
     );
 
     // every delivery acknowledged
-    expect([...statuses.keys()].every((s) => s >= 200 && s < 300), JSON.stringify(Object.fromEntries(statuses))).toBe(true);
+    expect(
+      [...statuses.keys()].every((s) => s >= 200 && s < 300),
+      JSON.stringify(Object.fromEntries(statuses)),
+    ).toBe(true);
     expect(acks).toHaveLength(deliveries.length);
     // exactly one build per commit, none lost, none doubled, none left behind
     for (const sha of shas) {
       const mine = all.filter((b) => b.sha === sha);
       const why = mine.map((b) => b.steps.map((s) => `${s.name} ${s.state}: ${s.summary}`).join("; ")).join(" | ");
-      expect(mine.map((b) => b.state), `${sha}: ${why}`).toEqual(["success"]);
-      expect(fake.checkRuns.filter((r) => r.fields.head_sha === sha), sha).toHaveLength(1);
+      expect(
+        mine.map((b) => b.state),
+        `${sha}: ${why}`,
+      ).toEqual(["success"]);
+      expect(
+        fake.checkRuns.filter((r) => r.fields.head_sha === sha),
+        sha,
+      ).toHaveLength(1);
       for (const context of ["ci/check", "ci/test"]) {
-        const states = fake.statuses.filter((s) => s.sha === sha && s.body.context === context).map((s) => s.body.state);
+        const states = fake.statuses
+          .filter((s) => s.sha === sha && s.body.context === context)
+          .map((s) => s.body.state);
         expect(states.at(-1), `${sha} ${context}`).toBe("success");
-        expect(states.filter((s) => s !== "pending"), `${sha} ${context}`).toHaveLength(1);
+        expect(
+          states.filter((s) => s !== "pending"),
+          `${sha} ${context}`,
+        ).toHaveLength(1);
       }
     }
     expect(all).toHaveLength(COMMITS);

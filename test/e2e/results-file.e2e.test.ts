@@ -103,11 +103,21 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
   };
   const testFinal = (sha: string) => FINAL.includes(String(latest(fake.statuses, sha, "ci/test")?.body.state));
   const finished = async (sha: string, timeoutMs: number) => {
-    await fake.waitFor(() => testFinal(sha) && fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed"), timeoutMs);
-    return { test: latest(fake.statuses, sha, "ci/test")!.body, run: fake.checkRuns.find((r) => r.fields.head_sha === sha)! };
+    await fake.waitFor(
+      () => testFinal(sha) && fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed"),
+      timeoutMs,
+    );
+    return {
+      test: latest(fake.statuses, sha, "ci/test")!.body,
+      run: fake.checkRuns.find((r) => r.fields.head_sha === sha)!,
+    };
   };
   /** What pyci told GitHub about a commit: its statuses and check run. */
-  const reported = (sha: string) => JSON.stringify([fake.statuses.filter((s) => s.sha === sha), fake.checkRuns.filter((r) => r.fields.head_sha === sha)]);
+  const reported = (sha: string) =>
+    JSON.stringify([
+      fake.statuses.filter((s) => s.sha === sha),
+      fake.checkRuns.filter((r) => r.fields.head_sha === sha),
+    ]);
   const ping = async (): Promise<number> => {
     const started = Date.now();
     const res = await fetch(`${server.url}/ping`, { signal: AbortSignal.timeout(2000) });
@@ -168,9 +178,21 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
     const token = `decoy${randomBytes(12).toString("hex")}`;
     const decoy = join(decoyDir, "results.json");
     // what the server would take for results, if it read the file: a failing test named and described by the token
-    const forged = { tests: [{ id: `test_${token}.Decoy.test_${token}`, outcome: "fail", duration_ms: 1, message: `AssertionError: ${token}` }], load_errors: 0 };
+    const forged = {
+      tests: [
+        {
+          id: `test_${token}.Decoy.test_${token}`,
+          outcome: "fail",
+          duration_ms: 1,
+          message: `AssertionError: ${token}`,
+        },
+      ],
+      load_errors: 0,
+    };
     writeFileSync(decoy, JSON.stringify(forged), { mode: 0o600 });
-    const sha = await openPullRequest("results-decoy", { "test_innocent.py": swappingSuite(`os.symlink(${JSON.stringify(decoy)}, path)`) });
+    const sha = await openPullRequest("results-decoy", {
+      "test_innocent.py": swappingSuite(`os.symlink(${JSON.stringify(decoy)}, path)`),
+    });
     const { test } = await finished(sha, 90_000);
     const log = await (await fetch(`${test.target_url}/test.log`)).text();
     expect(log, "the suite swapped the results file").toContain("SWAPPED");
@@ -179,12 +201,16 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
   }, 120_000);
 
   it("a symlink to /proc/self/environ: error, and nothing of the server's environment reported", async () => {
-    const sha = await openPullRequest("results-environ", { "test_innocent.py": swappingSuite('os.symlink("/proc/self/environ", path)') });
+    const sha = await openPullRequest("results-environ", {
+      "test_innocent.py": swappingSuite('os.symlink("/proc/self/environ", path)'),
+    });
     const { test } = await finished(sha, 90_000);
     const log = await (await fetch(`${test.target_url}/test.log`)).text();
     expect(log, "the suite swapped the results file").toContain("SWAPPED");
     const text = reported(sha);
-    const leaked = [canaryName.slice(0, 10), canaryValue, webhookSecret, ...keyLines(privateKey)].filter((s) => text.includes(s));
+    const leaked = [canaryName.slice(0, 10), canaryValue, webhookSecret, ...keyLines(privateKey)].filter((s) =>
+      text.includes(s),
+    );
     expect.soft(leaked, "the server's environment reported to GitHub").toEqual([]);
     expect(test.state, JSON.stringify(test)).toBe("error");
   }, 120_000);
@@ -199,7 +225,10 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
     }
     const elapsed = Date.now() - sent;
     expect(Math.max(...pings), "the slowest /ping while the build ran (ms)").toBeLessThan(2000);
-    expect(testFinal(sha), `ci/test final within CI_STEP_TIMEOUT (${STEP_TIMEOUT_S} s): ${JSON.stringify(latest(fake.statuses, sha, "ci/test")?.body)}`).toBe(true);
+    expect(
+      testFinal(sha),
+      `ci/test final within CI_STEP_TIMEOUT (${STEP_TIMEOUT_S} s): ${JSON.stringify(latest(fake.statuses, sha, "ci/test")?.body)}`,
+    ).toBe(true);
     expect(elapsed).toBeLessThan(STEP_TIMEOUT_S * 1000);
     const { test } = await finished(sha, 10_000);
     expect(test.state, JSON.stringify(test)).toBe("error");
@@ -209,7 +238,8 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
   it("builds the next pull request as usual", async () => {
     const sha = await openPullRequest("results-normal", {
       "calc.py": "def add(a, b):\n    return a + b\n",
-      "test_calc.py": "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n",
+      "test_calc.py":
+        "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n",
     });
     const { test, run } = await finished(sha, 60_000);
     expect(test).toMatchObject({ state: "success", description: "1 test passed" });

@@ -1,6 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +23,14 @@ import { pullRequestPayload } from "../support/payloads.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 import { BuildStore } from "../../src/store/build-store.js";
-import { eventually, freePort, sleep, spawnServer as spawnServerProcess, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  eventually,
+  freePort,
+  sleep,
+  spawnServer as spawnServerProcess,
+  waitUntilServing,
+  type ServerProcess,
+} from "../support/server-process.js";
 
 /**
  * The real server process, started as the README says (`node dist/server.js`, configured by the
@@ -49,7 +66,15 @@ const TEST_LINES = [
   "",
 ];
 const FAILING_LINE = TEST_LINES.indexOf("        self.assertEqual(add(2, 2), 5)") + 1;
-const CALC_LINES = ["def add(a: int, b: int) -> int:", "    return a + b", "", "", "def label(n: int) -> str:", "    return n", ""];
+const CALC_LINES = [
+  "def add(a: int, b: int) -> int:",
+  "    return a + b",
+  "",
+  "",
+  "def label(n: int) -> str:",
+  "    return n",
+  "",
+];
 const TYPE_ERROR_LINE = CALC_LINES.indexOf("    return n") + 1;
 const PROJECT = { "calc.py": CALC_LINES.join("\n"), "test_calc.py": TEST_LINES.join("\n") };
 const FAILING_TEST = "test_calc.AddTest.test_broken";
@@ -175,7 +200,12 @@ describe("the pyci server process (node dist/server.js)", () => {
 
     // 1. the delivery is acknowledged at once; the build runs in the background
     const sent = Date.now();
-    const res = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: payloadFor("opened", repo.sha) });
+    const res = await sendWebhook({
+      url: hookUrl,
+      secret,
+      event: "pull_request",
+      payload: payloadFor("opened", repo.sha),
+    });
     const ackMs = Date.now() - sent;
     expect(res.status, res.body).toBeGreaterThanOrEqual(200);
     expect(res.status).toBeLessThan(300);
@@ -225,7 +255,12 @@ describe("the pyci server process (node dist/server.js)", () => {
     expect(output.summary).toContain(`test_calc.py:${FAILING_LINE}`);
     expect(output.summary).toContain(buildUrl);
     expect(run.annotations).toContainEqual(
-      expect.objectContaining({ path: "test_calc.py", start_line: FAILING_LINE, end_line: FAILING_LINE, annotation_level: "failure" }),
+      expect.objectContaining({
+        path: "test_calc.py",
+        start_line: FAILING_LINE,
+        end_line: FAILING_LINE,
+        annotation_level: "failure",
+      }),
     );
     expect(run.annotations).toContainEqual(
       expect.objectContaining({ path: "calc.py", start_line: TYPE_ERROR_LINE, annotation_level: "warning" }),
@@ -259,16 +294,28 @@ describe("the pyci server process (node dist/server.js)", () => {
     expect((await fetch(`${publicUrl}/builds/${randomBytes(16).toString("base64url")}/test.log`)).status).toBe(404);
 
     // 6. no checkout outlives its build
-    await eventually(() => checkoutDirs(workDir).length === 0, 10_000, `checkouts left in ${workDir}: ${checkoutDirs(workDir).join(", ")}`);
+    await eventually(
+      () => checkoutDirs(workDir).length === 0,
+      10_000,
+      `checkouts left in ${workDir}: ${checkoutDirs(workDir).join(", ")}`,
+    );
 
     // 7. no secret anywhere: logs, stored files, the page
     const keyBody = privateKey.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----"));
-    const places: [string, string][] = [["server output", server.output()], ["build page", html], ["test.log", logText], ...readTree(dataDir)];
+    const places: [string, string][] = [
+      ["server output", server.output()],
+      ["build page", html],
+      ["test.log", logText],
+      ...readTree(dataDir),
+    ];
     expect(places.length).toBeGreaterThan(3);
     for (const [where, text] of places) {
       expect(fake.leakedTokens(text), where).toEqual([]);
       expect(text.includes(secret), `webhook secret in ${where}`).toBe(false);
-      expect(keyBody.filter((line) => text.includes(line)), `private key in ${where}`).toEqual([]);
+      expect(
+        keyBody.filter((line) => text.includes(line)),
+        `private key in ${where}`,
+      ).toEqual([]);
     }
 
     expect(server.alive()).toBe(true);
@@ -283,12 +330,19 @@ describe("the pyci server process (node dist/server.js)", () => {
     const requestsBefore = fake.requests.length;
     const buildsBefore = buildDirs().length;
     const valid = payloadFor("opened", repo.sha);
-    const send = (o: Omit<Parameters<typeof sendWebhook>[0], "url" | "secret">) => sendWebhook({ url: hookUrl, secret, ...o });
+    const send = (o: Omit<Parameters<typeof sendWebhook>[0], "url" | "secret">) =>
+      sendWebhook({ url: hookUrl, secret, ...o });
 
     // signatures and bodies Probot's middleware refuses
     const refused = [
-      ["a wrong signature", await send({ event: "pull_request", payload: valid, signature: `sha256=${"0".repeat(64)}` })],
-      ["a signature made with another secret", await sendWebhook({ url: hookUrl, secret: "not-the-secret", event: "pull_request", payload: valid })],
+      [
+        "a wrong signature",
+        await send({ event: "pull_request", payload: valid, signature: `sha256=${"0".repeat(64)}` }),
+      ],
+      [
+        "a signature made with another secret",
+        await sendWebhook({ url: hookUrl, secret: "not-the-secret", event: "pull_request", payload: valid }),
+      ],
       ["no signature", await send({ event: "pull_request", payload: valid, signature: null })],
       ["a signed body that is not JSON", await send({ event: "pull_request", rawBody: "{not json" })],
     ] as const;
@@ -298,7 +352,10 @@ describe("the pyci server process (node dist/server.js)", () => {
     }
 
     // signed, but nothing to build: acknowledged (or refused), never a crash
-    const definitions = require("@octokit/webhooks-examples") as { name: string; examples: Record<string, unknown>[] }[];
+    const definitions = require("@octokit/webhooks-examples") as {
+      name: string;
+      examples: Record<string, unknown>[];
+    }[];
     const star = { ...definitions.find((d) => d.name === "star")!.examples[0]!, installation: { id: INSTALLATION_ID } };
     const noHead = structuredClone(valid) as any;
     delete noHead.pull_request.head;
@@ -330,16 +387,28 @@ describe("the pyci server process (node dist/server.js)", () => {
     expect((await fetch(first!.url)).status).toBe(200);
 
     // a valid delivery still builds: a new commit that fixes the test
-    const fixed = repo.commit({ "test_calc.py": TEST_LINES.join("\n").replace("add(2, 2), 5", "add(2, 2), 4") }, "fix the test");
+    const fixed = repo.commit(
+      { "test_calc.py": TEST_LINES.join("\n").replace("add(2, 2), 5", "add(2, 2), 4") },
+      "fix the test",
+    );
     const res = await send({ event: "pull_request", payload: payloadFor("synchronize", fixed) });
     expect(res.status, res.body).toBeLessThan(300);
     await fake.waitFor(
-      () => ["ci/check", "ci/test"].every((c) => ["success", "failure", "error"].includes(String(latest(fake.statuses, fixed, c)?.body.state))),
+      () =>
+        ["ci/check", "ci/test"].every((c) =>
+          ["success", "failure", "error"].includes(String(latest(fake.statuses, fixed, c)?.body.state)),
+        ),
       60_000,
     );
-    expect(latest(fake.statuses, fixed, "ci/test")!.body).toMatchObject({ state: "success", description: "2 tests passed" });
+    expect(latest(fake.statuses, fixed, "ci/test")!.body).toMatchObject({
+      state: "success",
+      description: "2 tests passed",
+    });
     expect(latest(fake.statuses, fixed, "ci/check")!.body.state).toBe("success");
-    await fake.waitFor(() => fake.checkRuns.filter((r) => r.fields.head_sha === fixed && r.fields.conclusion === "success").length === 1, 10_000);
+    await fake.waitFor(
+      () => fake.checkRuns.filter((r) => r.fields.head_sha === fixed && r.fields.conclusion === "success").length === 1,
+      10_000,
+    );
     expect(buildDirs()).toHaveLength(buildsBefore + 1);
     await eventually(() => checkoutDirs(workDir).length === 0, 10_000, "the second build's checkout is removed");
 
@@ -376,7 +445,12 @@ describe("the pyci server process (node dist/server.js)", () => {
     const deliveryId = "merged-delivery-1";
     const res = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: mergedPayload, deliveryId });
     expect(res.status, res.body).toBeLessThan(300);
-    await fake.waitFor(() => latest(fake.statuses, docsRepo.sha, "ci/docs")?.body.state !== "pending" && !!latest(fake.statuses, docsRepo.sha, "ci/docs"), 60_000);
+    await fake.waitFor(
+      () =>
+        latest(fake.statuses, docsRepo.sha, "ci/docs")?.body.state !== "pending" &&
+        !!latest(fake.statuses, docsRepo.sha, "ci/docs"),
+      60_000,
+    );
     expect(latest(fake.statuses, docsRepo.sha, "ci/docs")!.body).toMatchObject({
       state: "success",
       description: `Docs built: 2 pages, no warnings; published as release ${tag}`,
@@ -396,15 +470,37 @@ describe("the pyci server process (node dist/server.js)", () => {
     // GitHub's manual redelivery (same delivery id) starts nothing
     const statusesBefore = fake.statuses.filter((s) => s.sha === docsRepo.sha).length;
     const requestsBefore = fake.requests.length;
-    const again = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: mergedPayload, deliveryId });
+    const again = await sendWebhook({
+      url: hookUrl,
+      secret,
+      event: "pull_request",
+      payload: mergedPayload,
+      deliveryId,
+    });
     expect(again.status).toBeLessThan(300);
     // another delivery of the same merge (a new id) builds again, and still leaves one release with one asset
-    const another = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload: mergedPayload, deliveryId: "merged-delivery-2" });
+    const another = await sendWebhook({
+      url: hookUrl,
+      secret,
+      event: "pull_request",
+      payload: mergedPayload,
+      deliveryId: "merged-delivery-2",
+    });
     expect(another.status).toBeLessThan(300);
-    await fake.waitFor(() => fake.statuses.filter((s) => s.sha === docsRepo.sha).length >= statusesBefore + 2 && latest(fake.statuses, docsRepo.sha, "ci/docs")!.body.state !== "pending", 60_000);
-    expect(fake.statuses.filter((s) => s.sha === docsRepo.sha).length, "one pending and one final status: the redelivery added none").toBe(statusesBefore + 2);
+    await fake.waitFor(
+      () =>
+        fake.statuses.filter((s) => s.sha === docsRepo.sha).length >= statusesBefore + 2 &&
+        latest(fake.statuses, docsRepo.sha, "ci/docs")!.body.state !== "pending",
+      60_000,
+    );
+    expect(
+      fake.statuses.filter((s) => s.sha === docsRepo.sha).length,
+      "one pending and one final status: the redelivery added none",
+    ).toBe(statusesBefore + 2);
     expect(fake.requests.length).toBeGreaterThan(requestsBefore);
-    expect(fake.releases.filter((r) => r.owner === OWNER && r.repo === REPO && r.tagName.startsWith("docs-"))).toHaveLength(1);
+    expect(
+      fake.releases.filter((r) => r.owner === OWNER && r.repo === REPO && r.tagName.startsWith("docs-")),
+    ).toHaveLength(1);
     expect(fake.release(OWNER, REPO, tag)!.assets.map((a) => a.name)).toEqual(["docs-html.tar.gz"]);
     expect(fake.violations).toEqual([]);
     expect(fake.unexpected.map((r) => `${r.method} ${r.url}`)).toEqual([]);

@@ -7,7 +7,13 @@ import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, processesUnder, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  freePort,
+  processesUnder,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -41,13 +47,14 @@ describe("SIGTERM", () => {
   afterAll(async () => {
     await Promise.allSettled([...servers.map((s) => s.kill9()), sshd?.stop(), fake?.stop()]);
     // the build a second signal abandoned is still sleeping in its own process group
-    for (const root of roots) for (const pid of processesUnder(root)) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // gone already
+    for (const root of roots)
+      for (const pid of processesUnder(root)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone already
+        }
       }
-    }
     for (const repo of repos) repo.remove();
     for (const root of roots) rmSync(root, { recursive: true, force: true });
   });
@@ -85,11 +92,23 @@ describe("SIGTERM", () => {
   async function startBuild(hookUrl: string, seconds: number, number: number): Promise<string> {
     const repo = makeRepo(slowProject(seconds));
     repos.push(repo);
-    const payload = pullRequestPayload({ action: "opened", owner: "acme", repo: "widgets", number, headSha: repo.sha, sshUrl: sshd.sshUrl(repo.dir), cloneUrl: "http://127.0.0.1:9/acme/widgets.git", installationId: INSTALLATION_ID });
+    const payload = pullRequestPayload({
+      action: "opened",
+      owner: "acme",
+      repo: "widgets",
+      number,
+      headSha: repo.sha,
+      sshUrl: sshd.sshUrl(repo.dir),
+      cloneUrl: "http://127.0.0.1:9/acme/widgets.git",
+      installationId: INSTALLATION_ID,
+    });
     const res = await sendWebhook({ url: hookUrl, secret, event: "pull_request", payload });
     expect(res.status, res.body).toBe(200);
     // running: the check run went in_progress
-    await fake.waitFor(() => fake.checkRuns.some((r) => r.fields.head_sha === repo.sha && r.fields.status === "in_progress"), 60_000);
+    await fake.waitFor(
+      () => fake.checkRuns.some((r) => r.fields.head_sha === repo.sha && r.fields.status === "in_progress"),
+      60_000,
+    );
     return repo.sha;
   }
 
@@ -99,14 +118,26 @@ describe("SIGTERM", () => {
 
     server.child.kill("SIGTERM");
     // the listening socket is closed at once: a new delivery cannot get in
-    await expect.poll(async () => fetch(hookUrl, { method: "POST" }).then(() => "answered", () => "refused"), { timeout: 5_000 }).toBe("refused");
+    await expect
+      .poll(
+        async () =>
+          fetch(hookUrl, { method: "POST" }).then(
+            () => "answered",
+            () => "refused",
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe("refused");
     expect(server.alive(), "exits only once the build is done").toBe(true);
 
     const exit = await server.exited;
     expect(exit, server.output()).toEqual({ code: 0, signal: null });
     const test = fake.statuses.filter((s) => s.sha === sha && s.body.context === "ci/test").at(-1)!.body;
     expect(test.state, JSON.stringify(test)).toBe("success");
-    expect(fake.checkRuns.find((r) => r.fields.head_sha === sha)!.fields).toMatchObject({ status: "completed", conclusion: "success" });
+    expect(fake.checkRuns.find((r) => r.fields.head_sha === sha)!.fields).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+    });
   }, 120_000);
 
   it("exits at once on a second signal, without waiting for the build", async () => {

@@ -34,7 +34,9 @@ const BURST = 50;
 /** A field of /proc/<pid>/status (VmRSS, VmHWM), in bytes; 0 once the process is gone. */
 function procStatus(pid: number, field: "VmRSS" | "VmHWM"): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(`${field}:`));
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith(`${field}:`));
     return Number(/(\d+)/.exec(line ?? "")?.[1] ?? 0) * 1024;
   } catch {
     return 0;
@@ -61,7 +63,16 @@ describe("memory before authentication at the server process", () => {
   /** A pull_request delivery of GitHub's own size (~21 kB) for an action pyci does not build on. */
   const body = () =>
     JSON.stringify(
-      pullRequestPayload({ action: "labeled", owner: "acme", repo: "widgets", number: 7, headSha: randomBytes(20).toString("hex"), sshUrl: "git@github.com:acme/widgets.git", cloneUrl: "https://github.com/acme/widgets.git", installationId: 71 }),
+      pullRequestPayload({
+        action: "labeled",
+        owner: "acme",
+        repo: "widgets",
+        number: 7,
+        headSha: randomBytes(20).toString("hex"),
+        sshUrl: "git@github.com:acme/widgets.git",
+        cloneUrl: "https://github.com/acme/widgets.git",
+        installationId: 71,
+      }),
     );
 
   /** One signed delivery on `agent`'s connections, as GitHub sends it (Content-Length). */
@@ -134,7 +145,9 @@ describe("memory before authentication at the server process", () => {
     const sampler = setInterval(() => (peak = Math.max(peak, procStatus(pid, "VmRSS"))), 20);
 
     const started = Date.now();
-    const results = await Promise.all(Array.from({ length: FLOOD }, (_, i) => postLarge(hookUrl, BODY, { chunked: i % 2 === 1 })));
+    const results = await Promise.all(
+      Array.from({ length: FLOOD }, (_, i) => postLarge(hookUrl, BODY, { chunked: i % 2 === 1 })),
+    );
     const ms = Date.now() - started;
     await sleep(200);
     clearInterval(sampler);
@@ -142,8 +155,14 @@ describe("memory before authentication at the server process", () => {
     const hwm = procStatus(pid, "VmHWM");
 
     const outcome = (r: LargePostResult) => `${r.status ?? r.error}`;
-    const declared = countBy(results.filter((_, i) => i % 2 === 0), outcome);
-    const chunked = countBy(results.filter((_, i) => i % 2 === 1), outcome);
+    const declared = countBy(
+      results.filter((_, i) => i % 2 === 0),
+      outcome,
+    );
+    const chunked = countBy(
+      results.filter((_, i) => i % 2 === 1),
+      outcome,
+    );
     console.info(
       [
         `unsigned flood: ${FLOOD} × ${BODY / MiB} MiB in ${ms} ms; declared ${JSON.stringify(declared)}, chunked ${JSON.stringify(chunked)}`,
@@ -171,7 +190,10 @@ describe("memory before authentication at the server process", () => {
     await sleep(200);
     // all of it is back: two bodies of GitHub's largest size fit at once (50 of the 64 MiB), read whole and refused unsigned
     const full = await Promise.all([0, 1].map(() => postLarge(hookUrl, BODY, { chunked: false })));
-    expect(full.map((r) => r.status), JSON.stringify(full)).toEqual([400, 400]);
+    expect(
+      full.map((r) => r.status),
+      JSON.stringify(full),
+    ).toEqual([400, 400]);
     expect(await deliver(body())).toBe(200);
   }, 30_000);
 
@@ -182,8 +204,13 @@ describe("memory before authentication at the server process", () => {
     const statuses = await Promise.all(payloads.map((p) => deliver(p, agent)));
     const ms = Date.now() - started;
     agent.destroy();
-    console.info(`signed burst: ${BURST} deliveries of ${Buffer.byteLength(payloads[0]!)} bytes in ${ms} ms; answers ${JSON.stringify(countBy(statuses, String))}`);
-    expect(statuses.every((s) => s >= 200 && s < 300), JSON.stringify(countBy(statuses, String))).toBe(true);
+    console.info(
+      `signed burst: ${BURST} deliveries of ${Buffer.byteLength(payloads[0]!)} bytes in ${ms} ms; answers ${JSON.stringify(countBy(statuses, String))}`,
+    );
+    expect(
+      statuses.every((s) => s >= 200 && s < 300),
+      JSON.stringify(countBy(statuses, String)),
+    ).toBe(true);
     expect(server.alive()).toBe(true);
   }, 30_000);
 });

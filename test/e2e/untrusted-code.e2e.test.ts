@@ -124,7 +124,14 @@ describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, pyt
       cwd,
     );
     await waitUntilServing(server, "/ping");
-    const targets = [keyPath, sshd.clientKeyPath, join(dataDir, "pyci.db"), dataDir, join(cwd, ".env"), `/proc/${server.child.pid}/environ`];
+    const targets = [
+      keyPath,
+      sshd.clientKeyPath,
+      join(dataDir, "pyci.db"),
+      dataDir,
+      join(cwd, ".env"),
+      `/proc/${server.child.pid}/environ`,
+    ];
     repo = makeRepo({ "test_hostile.py": hostileTest(targets) });
   }, 60_000);
 
@@ -135,57 +142,75 @@ describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, pyt
     for (const dir of [secretsDir, cwd, dataDir, workDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.skipIf(!runs)("dumps nothing secret and reads none of the server's files", async () => {
-    const payload = pullRequestPayload({
-      action: "opened",
-      owner: OWNER,
-      repo: REPO,
-      number: 3,
-      headSha: repo.sha,
-      sshUrl: sshd.sshUrl(repo.dir),
-      cloneUrl: "http://127.0.0.1:9/acme/hostile.git",
-      installationId: INSTALLATION_ID,
-      title: "Totally harmless",
-    });
-    const res = await sendWebhook({ url: `${publicUrl}/api/github/webhooks`, secret: webhookSecret, event: "pull_request", payload });
-    expect(res.status, res.body).toBeLessThan(300);
-    await fake.waitFor(() => fake.checkRuns.some((r) => r.fields.status === "completed"), 90_000);
+  it.skipIf(!runs)(
+    "dumps nothing secret and reads none of the server's files",
+    async () => {
+      const payload = pullRequestPayload({
+        action: "opened",
+        owner: OWNER,
+        repo: REPO,
+        number: 3,
+        headSha: repo.sha,
+        sshUrl: sshd.sshUrl(repo.dir),
+        cloneUrl: "http://127.0.0.1:9/acme/hostile.git",
+        installationId: INSTALLATION_ID,
+        title: "Totally harmless",
+      });
+      const res = await sendWebhook({
+        url: `${publicUrl}/api/github/webhooks`,
+        secret: webhookSecret,
+        event: "pull_request",
+        payload,
+      });
+      expect(res.status, res.body).toBeLessThan(300);
+      await fake.waitFor(() => fake.checkRuns.some((r) => r.fields.status === "completed"), 90_000);
 
-    // the suite ran, in the sandbox, and its reads all failed
-    const test = latest(fake.statuses, repo.sha, "ci/test")!.body;
-    expect(test.state, JSON.stringify(test)).toBe("success");
-    const buildUrl = test.target_url as string;
-    const logText = await (await fetch(`${buildUrl}/test.log`)).text();
-    expect(logText).toContain("ENV=");
-    expect(logText).not.toMatch(/STOLEN/);
-    const denied = [...logText.matchAll(/^DENIED (\S+) (\w+)$/gm)].map((m) => [m[1], m[2]]);
-    expect(denied).toHaveLength(6);
-    for (const [, error] of denied) expect(error).toMatch(/^(PermissionError|FileNotFoundError)$/);
-    // a uid of the build's own (from the server's CI_SANDBOX_UIDS), not root's, not nobody's
-    const uid = Number(/^UID (\d+)$/m.exec(logText)?.[1]);
-    const [first, last] = sandboxUids(dataDir).split("-").map(Number);
-    expect(uid).toBeGreaterThanOrEqual(first!);
-    expect(uid).toBeLessThanOrEqual(last!);
+      // the suite ran, in the sandbox, and its reads all failed
+      const test = latest(fake.statuses, repo.sha, "ci/test")!.body;
+      expect(test.state, JSON.stringify(test)).toBe("success");
+      const buildUrl = test.target_url as string;
+      const logText = await (await fetch(`${buildUrl}/test.log`)).text();
+      expect(logText).toContain("ENV=");
+      expect(logText).not.toMatch(/STOLEN/);
+      const denied = [...logText.matchAll(/^DENIED (\S+) (\w+)$/gm)].map((m) => [m[1], m[2]]);
+      expect(denied).toHaveLength(6);
+      for (const [, error] of denied) expect(error).toMatch(/^(PermissionError|FileNotFoundError)$/);
+      // a uid of the build's own (from the server's CI_SANDBOX_UIDS), not root's, not nobody's
+      const uid = Number(/^UID (\d+)$/m.exec(logText)?.[1]);
+      const [first, last] = sandboxUids(dataDir).split("-").map(Number);
+      expect(uid).toBeGreaterThanOrEqual(first!);
+      expect(uid).toBeLessThanOrEqual(last!);
 
-    // its environment is the allow-list
-    const env = JSON.parse(/ENV=(\{.*\})$/m.exec(logText)![1]!) as Record<string, string>;
-    const allowed = /^(PATH|HOME|TMPDIR|LANG|LC_ALL|PYTHON[A-Z]+|PIP_[A-Z_]+|PYCI_RUN|PWD|SHLVL|_)$/;
-    expect(Object.keys(env).filter((name) => !allowed.test(name))).toEqual([]);
+      // its environment is the allow-list
+      const env = JSON.parse(/ENV=(\{.*\})$/m.exec(logText)![1]!) as Record<string, string>;
+      const allowed = /^(PATH|HOME|TMPDIR|LANG|LC_ALL|PYTHON[A-Z]+|PIP_[A-Z_]+|PYCI_RUN|PWD|SHLVL|_)$/;
+      expect(Object.keys(env).filter((name) => !allowed.test(name))).toEqual([]);
 
-    // and nothing secret is anywhere pyci shows or stores
-    const html = await (await fetch(buildUrl)).text();
-    const run = fake.checkRuns.at(-1)!;
-    const keyLines = (text: string) => text.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----"));
-    const secrets = [webhookSecret, awsDecoy, dotenvDecoy, ...keyLines(privateKey), ...keyLines(readFileSync(sshd.clientKeyPath, "utf8"))];
-    const places: [string, string][] = [
-      ["test.log", logText],
-      ["build page", html],
-      ["check run", JSON.stringify(run.fields)],
-      ["statuses", JSON.stringify(fake.statuses)],
-    ];
-    for (const [where, text] of places) {
-      expect(secrets.filter((s) => text.includes(s)), `secrets in ${where}`).toEqual([]);
-      expect(text, where).not.toContain("SQLite format 3");
-    }
-  }, 120_000);
+      // and nothing secret is anywhere pyci shows or stores
+      const html = await (await fetch(buildUrl)).text();
+      const run = fake.checkRuns.at(-1)!;
+      const keyLines = (text: string) => text.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----"));
+      const secrets = [
+        webhookSecret,
+        awsDecoy,
+        dotenvDecoy,
+        ...keyLines(privateKey),
+        ...keyLines(readFileSync(sshd.clientKeyPath, "utf8")),
+      ];
+      const places: [string, string][] = [
+        ["test.log", logText],
+        ["build page", html],
+        ["check run", JSON.stringify(run.fields)],
+        ["statuses", JSON.stringify(fake.statuses)],
+      ];
+      for (const [where, text] of places) {
+        expect(
+          secrets.filter((s) => text.includes(s)),
+          `secrets in ${where}`,
+        ).toEqual([]);
+        expect(text, where).not.toContain("SQLite format 3");
+      }
+    },
+    120_000,
+  );
 });

@@ -24,7 +24,13 @@ describe("sendWebhook + pullRequestPayload against Probot's middleware", () => {
   const appFn: ApplicationFunction = (app) => {
     app.on("pull_request", async (context) => {
       const config = await context.config("pyci.yml");
-      seen.push({ name: context.name, action: context.payload.action, id: context.id, sshUrl: context.payload.repository.ssh_url, config });
+      seen.push({
+        name: context.name,
+        action: context.payload.action,
+        id: context.id,
+        sshUrl: context.payload.repository.ssh_url,
+        config,
+      });
       await context.octokit.rest.repos.createCommitStatus(
         context.repo({ sha: context.payload.pull_request.head.sha, state: "pending", context: "pyci" }),
       );
@@ -34,7 +40,14 @@ describe("sendWebhook + pullRequestPayload against Probot's middleware", () => {
   beforeAll(async () => {
     gh = await startFakeGitHub({ appId: APP_ID, privateKey });
     gh.setContent("acme", "widgets", ".github/pyci.yml", "python: '3.12'\n");
-    const probot = new Probot({ appId: APP_ID, privateKey, secret: SECRET, baseUrl: gh.baseUrl, logLevel: "fatal", Octokit: UnthrottledOctokit });
+    const probot = new Probot({
+      appId: APP_ID,
+      privateKey,
+      secret: SECRET,
+      baseUrl: gh.baseUrl,
+      logLevel: "fatal",
+      Octokit: UnthrottledOctokit,
+    });
     const middleware = await createNodeMiddleware(appFn, { probot });
     server = createServer((req, res) => {
       void middleware(req, res, () => res.writeHead(404).end());
@@ -64,7 +77,13 @@ describe("sendWebhook + pullRequestPayload against Probot's middleware", () => {
     const res = await sendWebhook({ url, secret: SECRET, event: "pull_request", payload, deliveryId: "delivery-1" });
     expect(res.status).toBe(200);
     expect(seen).toEqual([
-      { name: "pull_request", action: "opened", id: "delivery-1", sshUrl: "ssh://git@127.0.0.1:2222/srv/acme/widgets.git", config: { python: "3.12" } },
+      {
+        name: "pull_request",
+        action: "opened",
+        id: "delivery-1",
+        sshUrl: "ssh://git@127.0.0.1:2222/srv/acme/widgets.git",
+        config: { python: "3.12" },
+      },
     ]);
     expect(gh.statuses.map((s) => [s.sha, s.body.state])).toEqual([[HEAD, "pending"]]);
     expect(gh.issuedTokens.map((t) => t.installationId)).toEqual([INSTALLATION_ID]);

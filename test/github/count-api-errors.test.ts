@@ -18,7 +18,9 @@ beforeAll(async () => {
   // GitHub as seen from pyci: /ok answers, /missing is gone, /down is a bad gateway
   server = createServer((req, res) => {
     const status = req.url?.includes("/missing") ? 404 : req.url?.includes("/down") ? 502 : 200;
-    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ message: status === 200 ? "ok" : "nope" }));
+    res
+      .writeHead(status, { "content-type": "application/json" })
+      .end(JSON.stringify({ message: status === 200 ? "ok" : "nope" }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -28,11 +30,19 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 describe("countApiErrors", () => {
   it("counts failed requests by status (network without one) and passes every error through", async () => {
     const seen: (number | undefined)[] = [];
-    const octokit = countApiErrors(new PlainOctokit({ baseUrl, auth: "ghs_test" }), { githubApiError: (status) => seen.push(status) });
+    const octokit = countApiErrors(new PlainOctokit({ baseUrl, auth: "ghs_test" }), {
+      githubApiError: (status) => seen.push(status),
+    });
     await octokit.request("GET /repos/{owner}/{repo}/ok", { owner: "acme", repo: "widgets" });
-    await expect(octokit.request("GET /repos/{owner}/{repo}/missing", { owner: "acme", repo: "widgets" })).rejects.toMatchObject({ status: 404 });
-    await expect(octokit.request("POST /repos/{owner}/{repo}/down", { owner: "acme", repo: "widgets" })).rejects.toMatchObject({ status: 502 });
-    const offline = countApiErrors(new PlainOctokit({ baseUrl: "http://127.0.0.1:9", auth: "ghs_test" }), { githubApiError: (status) => seen.push(status) });
+    await expect(
+      octokit.request("GET /repos/{owner}/{repo}/missing", { owner: "acme", repo: "widgets" }),
+    ).rejects.toMatchObject({ status: 404 });
+    await expect(
+      octokit.request("POST /repos/{owner}/{repo}/down", { owner: "acme", repo: "widgets" }),
+    ).rejects.toMatchObject({ status: 502 });
+    const offline = countApiErrors(new PlainOctokit({ baseUrl: "http://127.0.0.1:9", auth: "ghs_test" }), {
+      githubApiError: (status) => seen.push(status),
+    });
     await expect(offline.request("GET /rate_limit")).rejects.toThrow();
     expect(seen).toEqual([404, 502, undefined]);
   });

@@ -18,7 +18,12 @@ import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 const APP_ID = 6161;
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const target = (repo: string): CommitTarget => ({ owner: "acme", repo, sha: SHA });
-const STATUS: StatusUpdate = { context: "ci/test", state: "success", description: "12 tests passed", targetUrl: "https://ci.example.com/builds/1" };
+const STATUS: StatusUpdate = {
+  context: "ci/test",
+  state: "success",
+  description: "12 tests passed",
+  targetUrl: "https://ci.example.com/builds/1",
+};
 const SECONDARY_LIMIT = {
   message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
   documentation_url: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
@@ -33,11 +38,19 @@ describe("pyci's Octokit", () => {
 
   /** An installation's client, as Probot's app.auth(id) makes it, with pyci's Octokit class. */
   const github = async (installationId: number, options: PyciOctokitOptions = {}): Promise<ReportWriter> => {
-    const probot = new Probot({ appId: APP_ID, privateKey, baseUrl: fake.baseUrl, log, Octokit: createPyciOctokit({ retryAfterBaseMs: 20, ...options }) });
+    const probot = new Probot({
+      appId: APP_ID,
+      privateKey,
+      baseUrl: fake.baseUrl,
+      log,
+      Octokit: createPyciOctokit({ retryAfterBaseMs: 20, ...options }),
+    });
     return { octokit: await probot.auth(installationId), outbox: undefined, log };
   };
-  const statusRequests = (repo: string) => fake.requests.filter((r) => r.method === "POST" && r.path === `/repos/acme/${repo}/statuses/${SHA}`);
-  const logged = (msg: string) => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
+  const statusRequests = (repo: string) =>
+    fake.requests.filter((r) => r.method === "POST" && r.path === `/repos/acme/${repo}/statuses/${SHA}`);
+  const logged = (msg: string) =>
+    logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
 
   beforeAll(async () => {
     fake = await startFakeGitHub({ appId: APP_ID, privateKey });
@@ -71,11 +84,23 @@ describe("pyci's Octokit", () => {
 
   it("waits for Retry-After on a secondary rate limit (429), then retries", async () => {
     // real seconds here: Retry-After: 1 is waited for as GitHub means it
-    fake.failNext({ method: "POST", path: `/repos/acme/secondary/statuses/${SHA}`, status: 429, body: SECONDARY_LIMIT, headers: { "retry-after": "1" } });
+    fake.failNext({
+      method: "POST",
+      path: `/repos/acme/secondary/statuses/${SHA}`,
+      status: 429,
+      body: SECONDARY_LIMIT,
+      headers: { "retry-after": "1" },
+    });
     await setStatus(await github(91, { retryAfterBaseMs: 1000 }), target("secondary"), STATUS);
     expect(statusRequests("secondary").map((r) => r.status)).toEqual([429, 201]);
     expect(logged("GitHub rate limit hit; retrying after the wait GitHub asks for")).toEqual([
-      expect.objectContaining({ kind: "secondary", retryAfter: 1, retryCount: 0, method: "POST", route: "/repos/{owner}/{repo}/statuses/{sha}" }),
+      expect.objectContaining({
+        kind: "secondary",
+        retryAfter: 1,
+        retryCount: 0,
+        method: "POST",
+        route: "/repos/{owner}/{repo}/statuses/{sha}",
+      }),
     ]);
   });
 
@@ -90,14 +115,24 @@ describe("pyci's Octokit", () => {
     });
     await setStatus(await github(91), target("primary"), STATUS);
     expect(statusRequests("primary").map((r) => r.status)).toEqual([403, 201]);
-    expect(logged("GitHub rate limit hit; retrying after the wait GitHub asks for")).toEqual([expect.objectContaining({ kind: "primary" })]);
+    expect(logged("GitHub rate limit hit; retrying after the wait GitHub asks for")).toEqual([
+      expect.objectContaining({ kind: "primary" }),
+    ]);
   });
 
   it("does not wait in-process for a rate limit that lasts too long (the outbox takes over)", async () => {
-    fake.failNext({ method: "POST", path: `/repos/acme/long-limit/statuses/${SHA}`, status: 429, body: SECONDARY_LIMIT, headers: { "retry-after": "3600" } });
+    fake.failNext({
+      method: "POST",
+      path: `/repos/acme/long-limit/statuses/${SHA}`,
+      status: 429,
+      body: SECONDARY_LIMIT,
+      headers: { "retry-after": "3600" },
+    });
     await expect(setStatus(await github(91), target("long-limit"), STATUS)).rejects.toMatchObject({ status: 429 });
     expect(statusRequests("long-limit")).toHaveLength(1);
-    expect(logged("GitHub rate limit hit; not retrying this request")).toEqual([expect.objectContaining({ retryAfter: 3600 })]);
+    expect(logged("GitHub rate limit hit; not retrying this request")).toEqual([
+      expect.objectContaining({ retryAfter: 3600 }),
+    ]);
   });
 
   it("stops waiting for a GitHub that hangs, and retries", async () => {
@@ -123,7 +158,11 @@ describe("pyci's Octokit", () => {
     const writer = await github(91, { limiter });
     for (let i = 0; i < 10; i++) await setStatus(writer, target("burst"), { ...STATUS, context: `ci/${i}` });
     // reads are not paced
-    await writer.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/statuses", { owner: "acme", repo: "burst", ref: SHA });
+    await writer.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/statuses", {
+      owner: "acme",
+      repo: "burst",
+      ref: SHA,
+    });
     expect(waits).toEqual([]);
     await setStatus(writer, target("burst"), { ...STATUS, context: "ci/10" });
     expect(waits).toEqual([1000]);
@@ -136,7 +175,13 @@ describe("pyci's Octokit", () => {
     const writer = await github(94, { limiter });
     for (let i = 0; i < 10; i++) await setStatus(writer, target("opening"), { ...STATUS, context: `ci/${i}` });
     await setStatus(writer, target("opening"), { ...STATUS, context: "ci/new", state: "pending" });
-    await writer.octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner: "acme", repo: "opening", name: "pyci", head_sha: SHA, status: "queued" });
+    await writer.octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+      owner: "acme",
+      repo: "opening",
+      name: "pyci",
+      head_sha: SHA,
+      status: "queued",
+    });
     expect(waits).toEqual([]);
     // a final status is not an opening write: it waits for its token
     await setStatus(writer, target("opening"), { ...STATUS, context: "ci/new" });

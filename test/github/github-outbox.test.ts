@@ -39,12 +39,18 @@ describe("GitHubOutbox", () => {
   let clock: number;
   const logLines: string[] = [];
   const log = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
-  const logged = (msg: string) => logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
+  const logged = (msg: string) =>
+    logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === msg);
   let repoCount = 0;
   let target: ReportTarget;
 
-  const newOutbox = (s = store) => new GitHubOutbox({ store: s, octokitFor: async (id) => probot.auth(id), log, now: () => clock });
-  const writer = async (outbox: GitHubOutbox): Promise<ReportWriter> => ({ octokit: await probot.auth(INSTALLATION), outbox, log });
+  const newOutbox = (s = store) =>
+    new GitHubOutbox({ store: s, octokitFor: async (id) => probot.auth(id), log, now: () => clock });
+  const writer = async (outbox: GitHubOutbox): Promise<ReportWriter> => ({
+    octokit: await probot.auth(INSTALLATION),
+    outbox,
+    log,
+  });
   const statusPath = () => `/repos/${target.owner}/${target.repo}/statuses/${SHA}`;
   const statusRequests = () => fake.requests.filter((r) => r.method === "POST" && r.path === statusPath());
   const delivered = () => fake.statuses.filter((s) => s.repo === target.repo).map((s) => s.body.state);
@@ -52,7 +58,13 @@ describe("GitHubOutbox", () => {
   beforeAll(async () => {
     fake = await startFakeGitHub({ appId: APP_ID, privateKey });
     // Octokit's own retries off: one failure is one failed write
-    probot = new Probot({ appId: APP_ID, privateKey, baseUrl: fake.baseUrl, log, Octokit: createPyciOctokit({ retries: 0, retryAfterBaseMs: 1, limiter: new WriteLimiter({ burst: 10_000 }) }) });
+    probot = new Probot({
+      appId: APP_ID,
+      privateKey,
+      baseUrl: fake.baseUrl,
+      log,
+      Octokit: createPyciOctokit({ retries: 0, retryAfterBaseMs: 1, limiter: new WriteLimiter({ burst: 10_000 }) }),
+    });
   });
   afterAll(async () => {
     await fake?.stop();
@@ -116,7 +128,13 @@ describe("GitHubOutbox", () => {
 
   it("a status written while the kept one is being retried lands after it", async () => {
     // the outbox's retries on a client of their own: only the outbox orders the two writes, not the write pacing
-    const own = new Probot({ appId: APP_ID, privateKey, baseUrl: fake.baseUrl, log, Octokit: createPyciOctokit({ retries: 0, limiter: new WriteLimiter({ burst: 10_000 }) }) });
+    const own = new Probot({
+      appId: APP_ID,
+      privateKey,
+      baseUrl: fake.baseUrl,
+      log,
+      Octokit: createPyciOctokit({ retries: 0, limiter: new WriteLimiter({ burst: 10_000 }) }),
+    });
     const outbox = new GitHubOutbox({ store, octokitFor: async (id) => own.auth(id), log, now: () => clock });
     const github = await writer(outbox);
     fake.failNext({ method: "POST", path: statusPath(), status: 502 });
@@ -148,18 +166,37 @@ describe("GitHubOutbox", () => {
   it("keeps a check run's completion, every annotation batch in order, and sends them later", async () => {
     const outbox = newOutbox();
     const github = await writer(outbox);
-    const { data: run } = await github.octokit.rest.checks.create({ owner: target.owner, repo: target.repo, name: "pyci", head_sha: SHA, status: "in_progress" });
+    const { data: run } = await github.octokit.rest.checks.create({
+      owner: target.owner,
+      repo: target.repo,
+      name: "pyci",
+      head_sha: SHA,
+      status: "in_progress",
+    });
     const patchPath = `/repos/${target.owner}/${target.repo}/check-runs/${run.id}`;
     fake.failNext({ method: "PATCH", path: patchPath, status: 500 });
-    const annotations = Array.from({ length: 120 }, (_, i) => ({ path: "calc.py", start_line: i + 1, end_line: i + 1, annotation_level: "warning" as const, message: `w${i}` }));
-    await completeCheckRun(github, target, run.id, { conclusion: "failure", title: "2 tests failed", summary: "…", annotations });
+    const annotations = Array.from({ length: 120 }, (_, i) => ({
+      path: "calc.py",
+      start_line: i + 1,
+      end_line: i + 1,
+      annotation_level: "warning" as const,
+      message: `w${i}`,
+    }));
+    await completeCheckRun(github, target, run.id, {
+      conclusion: "failure",
+      title: "2 tests failed",
+      summary: "…",
+      annotations,
+    });
     expect(outbox.size()).toBe(1);
     clock += 5_000;
     await outbox.drain();
     const stored = fake.checkRuns.find((r) => r.id === run.id)!;
     expect(stored.fields).toMatchObject({ status: "completed", conclusion: "failure" });
     expect(stored.annotations.map((a) => a.message)).toEqual(annotations.map((a) => a.message));
-    expect(fake.requests.filter((r) => r.method === "PATCH" && r.path === patchPath).map((r) => r.status)).toEqual([500, 200, 200, 200]);
+    expect(fake.requests.filter((r) => r.method === "PATCH" && r.path === patchPath).map((r) => r.status)).toEqual([
+      500, 200, 200, 200,
+    ]);
   });
 
   it("survives the process: a new outbox on the same data directory sends what the old one kept", async () => {
@@ -180,7 +217,13 @@ describe("GitHubOutbox", () => {
 
   it("waits as long as GitHub's Retry-After asks before the next attempt", async () => {
     const outbox = newOutbox();
-    fake.failNext({ method: "POST", path: statusPath(), status: 429, body: { message: "You have exceeded a secondary rate limit." }, headers: { "retry-after": "600" } });
+    fake.failNext({
+      method: "POST",
+      path: statusPath(),
+      status: 429,
+      body: { message: "You have exceeded a secondary rate limit." },
+      headers: { "retry-after": "600" },
+    });
     await setStatus(await writer(outbox), target, SUCCESS);
     expect(store.get(statusKey(target, "ci/test"))?.nextAttemptAt).toBe(new Date(clock + 600_000).toISOString());
     clock += 599_000;
@@ -200,7 +243,9 @@ describe("GitHubOutbox", () => {
     clock += 5_000;
     await outbox.drain();
     expect(statusRequests()).toHaveLength(3); // two kept, one retried
-    const retried = [statusKey(target, "ci/test"), statusKey(target, "ci/check")].map((k) => store.get(k)!).find((e) => e.attempts === 2)!;
+    const retried = [statusKey(target, "ci/test"), statusKey(target, "ci/check")]
+      .map((k) => store.get(k)!)
+      .find((e) => e.attempts === 2)!;
     expect(retried.nextAttemptAt).toBe(new Date(clock + 15_000).toISOString());
   });
 
@@ -211,7 +256,9 @@ describe("GitHubOutbox", () => {
     clock += OUTBOX_MAX_AGE_MS;
     await outbox.drain();
     expect(outbox.size()).toBe(0);
-    expect(logged("kept GitHub write given up; GitHub may still show an older state")).toEqual([expect.objectContaining({ attempts: 2, status: 502 })]);
+    expect(logged("kept GitHub write given up; GitHub may still show an older state")).toEqual([
+      expect.objectContaining({ attempts: 2, status: 502 }),
+    ]);
   });
 
   it("shows its size in /metrics", async () => {

@@ -11,7 +11,13 @@ import { describe, expect, it } from "vitest";
 
 const SRC = join(import.meta.dirname, "../../src");
 /** The reporter, the write helpers it is made of, and the outbox that retries their writes. */
-const WRITERS = ["github/build-reporter.ts", "github/set-status.ts", "github/check-run.ts", "github/write-or-keep.ts", "github/github-outbox.ts"];
+const WRITERS = [
+  "github/build-reporter.ts",
+  "github/set-status.ts",
+  "github/check-run.ts",
+  "github/write-or-keep.ts",
+  "github/github-outbox.ts",
+];
 /** Modules only the reporter imports (the outbox itself is imported by the wiring that makes it). */
 const REPORTER_PARTS = ["set-status", "check-run", "write-or-keep"];
 
@@ -19,7 +25,10 @@ const WRITES: [string, RegExp][] = [
   ["repos.createCommitStatus", /\brepos\s*\.\s*createCommitStatus\b/],
   ["checks.create", /\bchecks\s*\.\s*create\b/],
   ["checks.update", /\bchecks\s*\.\s*update\b/],
-  ["a status or check-run route", /(?:request\s*\(\s*|route\s*:\s*)["'`](?:POST|PATCH)\s+\/repos\/\{owner\}\/\{repo\}\/(?:statuses|check-runs)/],
+  [
+    "a status or check-run route",
+    /(?:request\s*\(\s*|route\s*:\s*)["'`](?:POST|PATCH)\s+\/repos\/\{owner\}\/\{repo\}\/(?:statuses|check-runs)/,
+  ],
   ["outbox.deliver", /\.\s*deliver\s*\(/],
 ];
 

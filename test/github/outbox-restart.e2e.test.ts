@@ -8,7 +8,14 @@ import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { parsePrometheusText, sampleValue } from "../support/prometheus-text.js";
-import { eventually, freePort, processesUnder, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  eventually,
+  freePort,
+  processesUnder,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -41,7 +48,10 @@ const PROJECT = {
 /** GitHub's answer while it refuses writes: a secondary rate limit for an hour (too long to wait in-process). */
 const REFUSED = {
   status: 429,
-  body: { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.", status: "429" },
+  body: {
+    message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+    status: "429",
+  },
   headers: { "retry-after": "3600" },
   times: 1000,
 };
@@ -65,8 +75,10 @@ describe("the outbox across a kill -9", () => {
     servers.push(server);
     return server;
   };
-  const latest = (context: string): StatusRecord | undefined => fake.statuses.filter((s) => s.sha === repo.sha && s.body.context === context).at(-1);
-  const outboxSize = async (server: ServerProcess) => sampleValue(parsePrometheusText(await (await fetch(`${server.url}/metrics`)).text()), "pyci_github_outbox_size");
+  const latest = (context: string): StatusRecord | undefined =>
+    fake.statuses.filter((s) => s.sha === repo.sha && s.body.context === context).at(-1);
+  const outboxSize = async (server: ServerProcess) =>
+    sampleValue(parsePrometheusText(await (await fetch(`${server.url}/metrics`)).text()), "pyci_github_outbox_size");
 
   beforeAll(async () => {
     [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
@@ -132,7 +144,11 @@ describe("the outbox across a kill -9", () => {
 
     // 3. the build finishes; its report waits in the outbox: two statuses and the check run
     await eventually(() => first.output().includes("build finished"), 60_000, "the build finishes");
-    await eventually(() => (first.output().match(/kept in the outbox/g) ?? []).length >= 3, 10_000, "three writes kept");
+    await eventually(
+      () => (first.output().match(/kept in the outbox/g) ?? []).length >= 3,
+      10_000,
+      "three writes kept",
+    );
     expect(await outboxSize(first)).toBe(3);
     expect(latest("ci/check")!.body.state).toBe("pending");
     expect(latest("ci/test")!.body.state).toBe("pending");
@@ -142,12 +158,22 @@ describe("the outbox across a kill -9", () => {
     fake.clearFailures();
     const second = start();
     await waitUntilServing(second, "/ping");
-    await fake.waitFor(() => latest("ci/check")?.body.state === "success" && latest("ci/test")?.body.state === "success" && fake.checkRuns[0]!.fields.status === "completed", 30_000);
+    await fake.waitFor(
+      () =>
+        latest("ci/check")?.body.state === "success" &&
+        latest("ci/test")?.body.state === "success" &&
+        fake.checkRuns[0]!.fields.status === "completed",
+      30_000,
+    );
 
     expect(latest("ci/test")!.body).toMatchObject({ state: "success", description: "1 test passed" });
     expect(fake.checkRuns).toHaveLength(1);
     expect(fake.checkRuns[0]!.fields).toMatchObject({ status: "completed", conclusion: "success" });
-    await eventually(() => (second.output().match(/kept GitHub write delivered/g) ?? []).length === 3, 10_000, "three kept writes delivered");
+    await eventually(
+      () => (second.output().match(/kept GitHub write delivered/g) ?? []).length === 3,
+      10_000,
+      "three kept writes delivered",
+    );
     expect(await outboxSize(second)).toBe(0);
     // the refused writes were tried once each by the first process, not hammered
     const refused = fake.requests.filter((r) => r.status === 429);

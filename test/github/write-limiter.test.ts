@@ -27,7 +27,9 @@ describe("WriteLimiter", () => {
     const time = fakeTime();
     const limiter = new WriteLimiter({ now: time.now, sleep: time.sleep });
     const order: number[] = [];
-    await Promise.all(Array.from({ length: 11 }, (_, i) => limiter.run("installation:1", async () => void order.push(i))));
+    await Promise.all(
+      Array.from({ length: 11 }, (_, i) => limiter.run("installation:1", async () => void order.push(i))),
+    );
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(time.waits).toEqual([1000]);
   });

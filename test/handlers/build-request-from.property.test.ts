@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { BuildRequest } from "../../src/model/build-request.js";
 import { PIPELINES } from "../../src/builds/pipelines.js";
-import { fromCheckRun, fromCheckSuite, fromMergedPullRequest, fromPullRequest, Ignored } from "../../src/handlers/build-request-from.js";
+import {
+  fromCheckRun,
+  fromCheckSuite,
+  fromMergedPullRequest,
+  fromPullRequest,
+  Ignored,
+} from "../../src/handlers/build-request-from.js";
 
 /**
  * Property: whatever a (signed) payload holds, the build request parsers
@@ -55,7 +61,21 @@ const hostileString = fc.oneof(
 const hostileValue = fc.oneof(
   { weight: 4, arbitrary: hostileString },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-  { weight: 1, arbitrary: fc.constantFrom(null, undefined, 0, -1, 1.5, Number.POSITIVE_INFINITY, Number.MAX_SAFE_INTEGER + 2, true, [], {}) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      null,
+      undefined,
+      0,
+      -1,
+      1.5,
+      Number.POSITIVE_INFINITY,
+      Number.MAX_SAFE_INTEGER + 2,
+      true,
+      [],
+      {},
+    ),
+  },
 );
 
 const PULL_REQUEST_PATHS = [
@@ -174,8 +194,13 @@ function expectSafe(request: BuildRequest | Ignored, deliveryId: string): void {
   }
   expect(request.deliveryId).toBe(deliveryId);
   expect(typeof request.event).toBe("string");
-  if (request.installationId !== undefined) expect(Number.isSafeInteger(request.installationId) && request.installationId > 0, `installation ${request.installationId}`).toBe(true);
-  if (request.prNumber !== undefined) expect(Number.isSafeInteger(request.prNumber) && request.prNumber > 0, `PR ${request.prNumber}`).toBe(true);
+  if (request.installationId !== undefined)
+    expect(
+      Number.isSafeInteger(request.installationId) && request.installationId > 0,
+      `installation ${request.installationId}`,
+    ).toBe(true);
+  if (request.prNumber !== undefined)
+    expect(Number.isSafeInteger(request.prNumber) && request.prNumber > 0, `PR ${request.prNumber}`).toBe(true);
   for (const text of [request.branch, request.prTitle, request.prUrl]) {
     if (text !== undefined) expect(typeof text).toBe("string");
   }
@@ -195,10 +220,14 @@ describe("build requests from hostile payloads", () => {
 
   it("pull_request: ignored, or a request whose fields pass the validators", () => {
     fc.assert(
-      fc.property(mutated(pullRequest, PULL_REQUEST_PATHS), fc.constantFrom("installation", "token") as fc.Arbitrary<"installation" | "token">, (payload, auth) => {
-        expectSafe(fromPullRequest(payload, "delivery-1", auth), "delivery-1");
-        expectSafe(fromMergedPullRequest(payload, "delivery-1", auth), "delivery-1");
-      }),
+      fc.property(
+        mutated(pullRequest, PULL_REQUEST_PATHS),
+        fc.constantFrom("installation", "token") as fc.Arbitrary<"installation" | "token">,
+        (payload, auth) => {
+          expectSafe(fromPullRequest(payload, "delivery-1", auth), "delivery-1");
+          expectSafe(fromMergedPullRequest(payload, "delivery-1", auth), "delivery-1");
+        },
+      ),
       RUNS,
     );
   });
@@ -216,9 +245,16 @@ describe("build requests from hostile payloads", () => {
 
   it("any JSON object at all is ignored or safe, never an exception", () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom("action", "pull_request", "repository", "installation", "check_run", "check_suite", "number"), fc.jsonValue({ maxDepth: 3 })), (payload) => {
-        for (const parse of [fromPullRequest, fromMergedPullRequest, fromCheckRun, fromCheckSuite]) expectSafe(parse(payload, "d3"), "d3");
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom("action", "pull_request", "repository", "installation", "check_run", "check_suite", "number"),
+          fc.jsonValue({ maxDepth: 3 }),
+        ),
+        (payload) => {
+          for (const parse of [fromPullRequest, fromMergedPullRequest, fromCheckRun, fromCheckSuite])
+            expectSafe(parse(payload, "d3"), "d3");
+        },
+      ),
       RUNS,
     );
   });

@@ -3,14 +3,27 @@ import { forkPolicy } from "../../src/handlers/fork-policy.js";
 import { pullRequestPayload } from "../support/payloads.js";
 
 const SHA = "a".repeat(40);
-const base = { action: "opened", owner: "octo-org", repo: "calc", number: 3, headSha: SHA, sshUrl: "git@github.com:octo-org/calc.git", cloneUrl: "https://github.com/octo-org/calc.git", installationId: 1 };
+const base = {
+  action: "opened",
+  owner: "octo-org",
+  repo: "calc",
+  number: 3,
+  headSha: SHA,
+  sshUrl: "git@github.com:octo-org/calc.git",
+  cloneUrl: "https://github.com/octo-org/calc.git",
+  installationId: 1,
+};
 const same = () => pullRequestPayload(base) as any;
 const fork = () => pullRequestPayload({ ...base, fork: true, forkOwner: "contributor" }) as any;
-const suite = (headBranch: string | null, sender = "maintainer") => ({ check_suite: { head_branch: headBranch, head_sha: SHA, pull_requests: [] }, sender: { login: sender } });
+const suite = (headBranch: string | null, sender = "maintainer") => ({
+  check_suite: { head_branch: headBranch, head_sha: SHA, pull_requests: [] },
+  sender: { login: sender },
+});
 
 describe("forkPolicy", () => {
   it("builds the repository's own pull requests under every policy", () => {
-    for (const policy of ["approve", "skip", "run"] as const) expect(forkPolicy(policy, "pull_request", same())).toEqual({ action: "build" });
+    for (const policy of ["approve", "skip", "run"] as const)
+      expect(forkPolicy(policy, "pull_request", same())).toEqual({ action: "build" });
   });
 
   it("builds, skips or asks for a fork's pull request as the policy says", () => {
@@ -37,9 +50,14 @@ describe("forkPolicy", () => {
 
   it("takes a re-run of a commit on none of the base repository's branches (head_branch null) for a fork's, its sender the approver", () => {
     expect(forkPolicy("approve", "check_suite", suite(null))).toEqual({ action: "approve", approver: "maintainer" });
-    expect(forkPolicy("approve", "check_run", { check_run: suite(null), sender: { login: "m2" } })).toEqual({ action: "approve", approver: "m2" });
+    expect(forkPolicy("approve", "check_run", { check_run: suite(null), sender: { login: "m2" } })).toEqual({
+      action: "approve",
+      approver: "m2",
+    });
     expect(forkPolicy("skip", "check_run", { check_run: {}, sender: { login: "m2" } })).toEqual({ action: "skip" });
     expect(forkPolicy("approve", "check_suite", suite("feature"))).toEqual({ action: "build" });
-    expect(forkPolicy("approve", "check_run", { check_run: { check_suite: { head_branch: "main" } } })).toEqual({ action: "build" });
+    expect(forkPolicy("approve", "check_run", { check_run: { check_suite: { head_branch: "main" } } })).toEqual({
+      action: "build",
+    });
   });
 });

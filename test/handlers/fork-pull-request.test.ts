@@ -23,7 +23,8 @@ const APPROVAL_RUN_URL = `https://github.com/${OWNER}/${REPO}/runs/${APPROVAL_RU
 
 const PASSING = {
   "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
-  "test_calc.py": "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
+  "test_calc.py":
+    "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
 };
 
 let app: TestApp;
@@ -95,7 +96,16 @@ function forkPayload(options: { action?: string; sender?: string } = {}): any {
 }
 
 function samePayload(): any {
-  return pullRequestPayload({ action: "opened", owner: OWNER, repo: REPO, number: PR, headSha: repo.sha, sshUrl: repo.dir, cloneUrl: repo.dir, installationId: INSTALLATION });
+  return pullRequestPayload({
+    action: "opened",
+    owner: OWNER,
+    repo: REPO,
+    number: PR,
+    headSha: repo.sha,
+    sshUrl: repo.dir,
+    cloneUrl: repo.dir,
+    installationId: INSTALLATION,
+  });
 }
 
 function mockToken(): void {
@@ -104,7 +114,11 @@ function mockToken(): void {
     .reply(201, { token: TOKEN, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {} });
 }
 
-function mockPermission(user: string, permission: "admin" | "write" | "read" | "none" | 404, roleName = String(permission)): void {
+function mockPermission(
+  user: string,
+  permission: "admin" | "write" | "read" | "none" | 404,
+  roleName = String(permission),
+): void {
   const scope = nock(API).get(`/repos/${OWNER}/${REPO}/collaborators/${user}/permission`);
   if (permission === 404) scope.reply(404, { message: `${user} is not a user` });
   else scope.reply(200, { permission, role_name: roleName, user: { login: user } });
@@ -129,8 +143,12 @@ function mockBuild(): Recorded {
     .patch(`/repos/${OWNER}/${REPO}/check-runs/77`, (body) => (recorded.checkRuns.push(body), true))
     .times(2)
     .reply(200, { id: 77 });
-  nock(API).get(`/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}`).reply(404, { message: "Not Found" });
-  nock(API).get(`/repos/${OWNER}/.github/contents/${encodeURIComponent(".github/pyci.yml")}`).reply(404, { message: "Not Found" });
+  nock(API)
+    .get(`/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}`)
+    .reply(404, { message: "Not Found" });
+  nock(API)
+    .get(`/repos/${OWNER}/.github/contents/${encodeURIComponent(".github/pyci.yml")}`)
+    .reply(404, { message: "Not Found" });
   return recorded;
 }
 
@@ -148,7 +166,10 @@ function mockApprovalRequest(): Recorded {
 }
 
 /** GitHub's `check_run.requested_action` example, moved onto the approval run of the fork's commit. */
-function approvalClick(sender: string, options: { headSha?: string; identifier?: string; externalId?: string } = {}): any {
+function approvalClick(
+  sender: string,
+  options: { headSha?: string; identifier?: string; externalId?: string } = {},
+): any {
   const pr = forkPayload();
   return {
     action: "requested_action",
@@ -241,7 +262,11 @@ describe("CI_FORK_POLICY=approve (the default)", () => {
     withPolicy("approve");
     mockToken();
     const recorded = mockApprovalRequest();
-    await probot.receive({ id: "opened-by-other", name: "pull_request", payload: forkPayload({ sender: "maintainer" }) });
+    await probot.receive({
+      id: "opened-by-other",
+      name: "pull_request",
+      payload: forkPayload({ sender: "maintainer" }),
+    });
     await queue.onIdle();
     expect(recorded.checkRuns[0]).toMatchObject({ conclusion: "action_required" });
     expect(builds()).toEqual([]);
@@ -288,7 +313,13 @@ describe("Approve and run", () => {
     ]);
     expect(recorded.checkRuns[0]).toMatchObject({ head_sha: repo.sha, status: "queued" });
     const [build] = builds();
-    expect(build).toMatchObject({ sha: repo.sha, prNumber: PR, event: "check_run.requested_action", state: "success", deliveryId: "approve-click" });
+    expect(build).toMatchObject({
+      sha: repo.sha,
+      prNumber: PR,
+      event: "check_run.requested_action",
+      state: "success",
+      deliveryId: "approve-click",
+    });
   });
 
   it("a click by someone with read access builds nothing and asks GitHub nothing more", async () => {
@@ -317,15 +348,27 @@ describe("Approve and run", () => {
     mockToken();
     mockPermission("maintainer", "admin");
     nock(API).get(`/repos/${OWNER}/${REPO}/pulls/${PR}`).reply(200, forkPayload().pull_request);
-    await probot.receive({ id: "approve-old", name: "check_run", payload: approvalClick("maintainer", { headSha: old }) });
+    await probot.receive({
+      id: "approve-old",
+      name: "check_run",
+      payload: approvalClick("maintainer", { headSha: old }),
+    });
     await queue.onIdle();
     expect(builds()).toEqual([]);
   });
 
   it("ignores another app's button and other check runs without asking GitHub", async () => {
     withPolicy("approve");
-    await probot.receive({ id: "other-button", name: "check_run", payload: approvalClick("maintainer", { identifier: "fix-lint" }) });
-    await probot.receive({ id: "other-run", name: "check_run", payload: approvalClick("maintainer", { externalId: "AAAAAAAAAAAAAAAAAAAAAA" }) });
+    await probot.receive({
+      id: "other-button",
+      name: "check_run",
+      payload: approvalClick("maintainer", { identifier: "fix-lint" }),
+    });
+    await probot.receive({
+      id: "other-run",
+      name: "check_run",
+      payload: approvalClick("maintainer", { externalId: "AAAAAAAAAAAAAAAAAAAAAA" }),
+    });
     await queue.onIdle();
     expect(builds()).toEqual([]);
   });
@@ -342,8 +385,15 @@ describe("re-runs of a fork's commit", () => {
   function rerun(kind: "check_run" | "check_suite", sender: string, externalId = `fork-approval:${PR}`): any {
     const click = approvalClick(sender);
     const suite = { id: 5, head_branch: null, head_sha: repo.sha, pull_requests: [] };
-    const common = { action: "rerequested", repository: click.repository, installation: click.installation, sender: click.sender };
-    return kind === "check_run" ? { ...common, check_run: { ...click.check_run, external_id: externalId, check_suite: suite } } : { ...common, check_suite: suite };
+    const common = {
+      action: "rerequested",
+      repository: click.repository,
+      installation: click.installation,
+      sender: click.sender,
+    };
+    return kind === "check_run"
+      ? { ...common, check_run: { ...click.check_run, external_id: externalId, check_suite: suite } }
+      : { ...common, check_suite: suite };
   }
 
   it("check_suite.rerequested by someone without write access builds nothing", async () => {
@@ -391,7 +441,12 @@ describe("CI_FORK_POLICY=skip", () => {
     await probot.receive({ id: "fork-skip", name: "pull_request", payload: forkPayload() });
     await queue.onIdle();
     expect(checkRuns).toHaveLength(1);
-    expect(checkRuns[0]).toMatchObject({ name: "pyci", head_sha: repo.sha, status: "completed", conclusion: "skipped" });
+    expect(checkRuns[0]).toMatchObject({
+      name: "pyci",
+      head_sha: repo.sha,
+      status: "completed",
+      conclusion: "skipped",
+    });
     expect(checkRuns[0].output.summary).toContain("Pull requests from forks are not built here (CI_FORK_POLICY=skip)");
     expect(checkRuns[0].actions).toBeUndefined();
     expectValid("post", "/repos/{owner}/{repo}/check-runs", checkRuns[0]);

@@ -66,19 +66,36 @@ interface Recorded {
 
 function mockDocsBuild(sha: string, options: { publishes: boolean; defaultBranch?: string }): Recorded {
   const recorded: Recorded = { statuses: [], checkRuns: [] };
-  nock(API).post(`/app/installations/${INSTALLATION}/access_tokens`).reply(201, { token: "ghs_docsTestToken", expires_at: new Date(Date.now() + 3_600_000).toISOString() });
-  nock(API).post(`/repos/${OWNER}/${REPO}/statuses/${sha}`, (b) => (recorded.statuses.push(b), true)).times(2).reply(201, {});
-  nock(API).post(`/repos/${OWNER}/${REPO}/check-runs`, (b) => (recorded.checkRuns.push(b), true)).reply(201, { id: 90 });
-  nock(API).patch(`/repos/${OWNER}/${REPO}/check-runs/90`, (b) => (recorded.checkRuns.push(b), true)).times(2).reply(200, { id: 90 });
+  nock(API)
+    .post(`/app/installations/${INSTALLATION}/access_tokens`)
+    .reply(201, { token: "ghs_docsTestToken", expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+  nock(API)
+    .post(`/repos/${OWNER}/${REPO}/statuses/${sha}`, (b) => (recorded.statuses.push(b), true))
+    .times(2)
+    .reply(201, {});
+  nock(API)
+    .post(`/repos/${OWNER}/${REPO}/check-runs`, (b) => (recorded.checkRuns.push(b), true))
+    .reply(201, { id: 90 });
+  nock(API)
+    .patch(`/repos/${OWNER}/${REPO}/check-runs/90`, (b) => (recorded.checkRuns.push(b), true))
+    .times(2)
+    .reply(200, { id: 90 });
   nock(API).get(`/repos/${OWNER}/${REPO}/contents/${CONFIG_PATH}`).reply(404, { message: "Not Found" });
   nock(API).get(`/repos/${OWNER}/.github/contents/${CONFIG_PATH}`).reply(404, { message: "Not Found" });
   if (options.publishes) {
     nock(API)
       .post(`/repos/${OWNER}/${REPO}/releases`, (b) => ((recorded.release = b), true))
-      .reply(201, { id: 5, upload_url: `${UPLOADS}/repos/${OWNER}/${REPO}/releases/5/assets{?name,label}`, html_url: "https://github.com/r" });
+      .reply(201, {
+        id: 5,
+        upload_url: `${UPLOADS}/repos/${OWNER}/${REPO}/releases/5/assets{?name,label}`,
+        html_url: "https://github.com/r",
+      });
     nock(API).get(`/repos/${OWNER}/${REPO}/releases/5/assets`).query(true).reply(200, []);
     nock(UPLOADS)
-      .post(`/repos/${OWNER}/${REPO}/releases/5/assets`, (body) => ((recorded.uploaded = Buffer.from(body, "hex")), true))
+      .post(
+        `/repos/${OWNER}/${REPO}/releases/5/assets`,
+        (body) => ((recorded.uploaded = Buffer.from(body, "hex")), true),
+      )
       .query({ name: "docs-html.tar.gz" })
       .reply(201, { id: 6, name: "docs-html.tar.gz" });
     nock(API).get(`/repos/${OWNER}/${REPO}/releases`).query(true).reply(200, []);
@@ -94,11 +111,20 @@ describe("pull_request.closed", () => {
     await app.probot.receive({ id: "merge-1", name: "pull_request", payload: merged(repo) });
     await app.queue.onIdle();
 
-    expect(recorded.statuses.map((s) => [s.context, s.state])).toEqual([["ci/docs", "pending"], ["ci/docs", "success"]]);
-    expect(recorded.statuses[1].description).toBe(`Docs built: 2 pages, no warnings; published as release docs-${repo.sha.slice(0, 7)}`);
+    expect(recorded.statuses.map((s) => [s.context, s.state])).toEqual([
+      ["ci/docs", "pending"],
+      ["ci/docs", "success"],
+    ]);
+    expect(recorded.statuses[1].description).toBe(
+      `Docs built: 2 pages, no warnings; published as release docs-${repo.sha.slice(0, 7)}`,
+    );
     expect(recorded.checkRuns[0]).toMatchObject({ name: "pyci docs", head_sha: repo.sha });
     expect(recorded.checkRuns.at(-1)).toMatchObject({ status: "completed", conclusion: "success" });
-    expect(recorded.release).toMatchObject({ tag_name: `docs-${repo.sha.slice(0, 7)}`, target_commitish: repo.sha, make_latest: "false" });
+    expect(recorded.release).toMatchObject({
+      tag_name: `docs-${repo.sha.slice(0, 7)}`,
+      target_commitish: repo.sha,
+      make_latest: "false",
+    });
     expect(recorded.release.body).toContain("pull request #31 (Document add())");
 
     // the uploaded asset is a real archive with index.html at its top
@@ -121,7 +147,9 @@ describe("pull_request.closed", () => {
     expect(recorded.statuses[1].description).toMatch(/^Sphinx failed: conf.py has a syntax error at line 2/);
     const completed = recorded.checkRuns.at(-1);
     expect(completed.conclusion).toBe("failure");
-    expect(completed.output.annotations).toContainEqual(expect.objectContaining({ path: "docs/conf.py", start_line: 2, annotation_level: "failure" }));
+    expect(completed.output.annotations).toContainEqual(
+      expect.objectContaining({ path: "docs/conf.py", start_line: 2, annotation_level: "failure" }),
+    );
   });
 
   it("says plainly that a repository without Sphinx docs has none, with a skipped check run", async () => {
@@ -130,7 +158,11 @@ describe("pull_request.closed", () => {
     const recorded = mockDocsBuild(repo.sha, { publishes: false });
     await app.probot.receive({ id: "merge-3", name: "pull_request", payload: merged(repo) });
     await app.queue.onIdle();
-    expect(recorded.statuses[1]).toMatchObject({ context: "ci/docs", state: "success", description: "No Sphinx docs found" });
+    expect(recorded.statuses[1]).toMatchObject({
+      context: "ci/docs",
+      state: "success",
+      description: "No Sphinx docs found",
+    });
     expect(recorded.checkRuns.at(-1)).toMatchObject({ conclusion: "skipped" });
   });
 
@@ -145,9 +177,17 @@ describe("pull_request.closed", () => {
   it("publishes nothing for a merge into a branch that is neither the default nor listed in pyci.yml", async () => {
     const repo = makeRepo(DOCS);
     repos.push(repo);
-    nock(API).post(`/app/installations/${INSTALLATION}/access_tokens`).reply(201, { token: "ghs_docsTestToken", expires_at: new Date(Date.now() + 3_600_000).toISOString() });
-    nock(API).get(`/repos/${OWNER}/${REPO}/contents/${CONFIG_PATH}`).reply(200, "docs:\n  branches: [release]\n", { "content-type": "text/plain; charset=utf-8" });
-    await app.probot.receive({ id: "merge-feature", name: "pull_request", payload: merged(repo, { baseRef: "feature" }) });
+    nock(API)
+      .post(`/app/installations/${INSTALLATION}/access_tokens`)
+      .reply(201, { token: "ghs_docsTestToken", expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+    nock(API)
+      .get(`/repos/${OWNER}/${REPO}/contents/${CONFIG_PATH}`)
+      .reply(200, "docs:\n  branches: [release]\n", { "content-type": "text/plain; charset=utf-8" });
+    await app.probot.receive({
+      id: "merge-feature",
+      name: "pull_request",
+      payload: merged(repo, { baseRef: "feature" }),
+    });
     await app.queue.onIdle();
     expect(app.queue.running + app.queue.length).toBe(0);
   });
@@ -155,9 +195,15 @@ describe("pull_request.closed", () => {
   it("publishes a merge into a branch that pyci.yml lists under docs.branches", async () => {
     const repo = makeRepo(DOCS);
     repos.push(repo);
-    nock(API).get(`/repos/${OWNER}/${REPO}/contents/${CONFIG_PATH}`).reply(200, "docs:\n  branches: [release]\n", { "content-type": "text/plain; charset=utf-8" });
+    nock(API)
+      .get(`/repos/${OWNER}/${REPO}/contents/${CONFIG_PATH}`)
+      .reply(200, "docs:\n  branches: [release]\n", { "content-type": "text/plain; charset=utf-8" });
     const recorded = mockDocsBuild(repo.sha, { publishes: true });
-    await app.probot.receive({ id: "merge-release", name: "pull_request", payload: merged(repo, { baseRef: "release" }) });
+    await app.probot.receive({
+      id: "merge-release",
+      name: "pull_request",
+      payload: merged(repo, { baseRef: "release" }),
+    });
     await app.queue.onIdle();
     expect(recorded.statuses.at(-1)).toMatchObject({ context: "ci/docs", state: "success" });
   });

@@ -18,12 +18,14 @@ const TOKEN = "ghs_handlerTestToken0123456789";
 
 const PASSING = {
   "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
-  "test_calc.py": "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n\n    def test_zero(self):\n        self.assertEqual(add(0, 0), 0)\n",
+  "test_calc.py":
+    "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n\n    def test_zero(self):\n        self.assertEqual(add(0, 0), 0)\n",
 };
 
 const FAILING = {
   "calc.py": "def add(a: int, b: int) -> int:\n    return a - b\n\nbroken = (\n",
-  "test_calc.py": "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
+  "test_calc.py":
+    "import unittest\nfrom calc import add\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(1, 2), 3)\n",
 };
 
 let app: TestApp;
@@ -81,14 +83,28 @@ function mockGitHub(sha: string, options: { pyciYml?: string; checkRunPatches?: 
       .get(`/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}`)
       .reply(200, options.pyciYml, { "content-type": "text/plain; charset=utf-8" });
   } else {
-    nock(API).get(`/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}`).reply(404, { message: "Not Found" });
-    nock(API).get(`/repos/${OWNER}/.github/contents/${encodeURIComponent(".github/pyci.yml")}`).reply(404, { message: "Not Found" });
+    nock(API)
+      .get(`/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}`)
+      .reply(404, { message: "Not Found" });
+    nock(API)
+      .get(`/repos/${OWNER}/.github/contents/${encodeURIComponent(".github/pyci.yml")}`)
+      .reply(404, { message: "Not Found" });
   }
   return recorded;
 }
 
 function payloadFor(repo: TestRepo, action = "opened") {
-  return pullRequestPayload({ action, owner: OWNER, repo: REPO, number: 12, headSha: repo.sha, sshUrl: repo.dir, cloneUrl: repo.dir, installationId: INSTALLATION, title: "Add things" });
+  return pullRequestPayload({
+    action,
+    owner: OWNER,
+    repo: REPO,
+    number: 12,
+    headSha: repo.sha,
+    sshUrl: repo.dir,
+    cloneUrl: repo.dir,
+    installationId: INSTALLATION,
+    title: "Add things",
+  });
 }
 
 function byContext(recorded: Recorded, context: string) {
@@ -106,7 +122,10 @@ describe("pull_request.opened", () => {
     const check = byContext(recorded, "ci/check");
     const test = byContext(recorded, "ci/test");
     expect(check.map((s) => s.state)).toEqual(["pending", "success"]);
-    expect(test.map((s) => [s.state, s.description])).toEqual([["pending", "Queued"], ["success", "2 tests passed"]]);
+    expect(test.map((s) => [s.state, s.description])).toEqual([
+      ["pending", "Queued"],
+      ["success", "2 tests passed"],
+    ]);
     expect(check[1]!.description).toMatch(/^No problems/);
     const buildUrl = check[0]!.target_url;
     expect(buildUrl).toMatch(/^https:\/\/ci\.example\.com\/builds\/[A-Za-z0-9_-]{22}$/);
@@ -129,7 +148,11 @@ describe("pull_request.opened", () => {
     const repo = makeRepo(FAILING);
     repos.push(repo);
     const recorded = mockGitHub(repo.sha);
-    await probot.receive({ id: "delivery-fail", name: "pull_request", payload: payloadFor(repo, "synchronize") as any });
+    await probot.receive({
+      id: "delivery-fail",
+      name: "pull_request",
+      payload: payloadFor(repo, "synchronize") as any,
+    });
     await queue.onIdle();
 
     const finalCheck = byContext(recorded, "ci/check").at(-1)!;
@@ -180,8 +203,18 @@ describe("pull_request.opened", () => {
     repos.push(repo);
     // the check run goes from queued to completed: it is marked in progress only once the code is there
     const recorded = mockGitHub(repo.sha, { checkRunPatches: 1 });
-    nock.removeInterceptor({ hostname: "api.github.com", proto: "https", method: "GET", path: `/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}` });
-    nock.removeInterceptor({ hostname: "api.github.com", proto: "https", method: "GET", path: `/repos/${OWNER}/.github/contents/${encodeURIComponent(".github/pyci.yml")}` });
+    nock.removeInterceptor({
+      hostname: "api.github.com",
+      proto: "https",
+      method: "GET",
+      path: `/repos/${OWNER}/${REPO}/contents/${encodeURIComponent(".github/pyci.yml")}`,
+    });
+    nock.removeInterceptor({
+      hostname: "api.github.com",
+      proto: "https",
+      method: "GET",
+      path: `/repos/${OWNER}/.github/contents/${encodeURIComponent(".github/pyci.yml")}`,
+    });
     const payload = payloadFor(repo) as any;
     payload.repository.clone_url = join(tmpdir(), "pyci-no-such-repository");
     await probot.receive({ id: "delivery-noclone", name: "pull_request", payload });

@@ -19,14 +19,24 @@ describe("registerHandlers", () => {
   let probot: Probot;
 
   beforeAll(async () => {
-    probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: CountingOctokit, logLevel: "warn", baseUrl: "http://127.0.0.1:9/api/v3" });
+    probot = new Probot({
+      appId: 1,
+      privateKey: generateAppKey(),
+      Octokit: CountingOctokit,
+      logLevel: "warn",
+      baseUrl: "http://127.0.0.1:9/api/v3",
+    });
     const metrics: BuildMetrics = {
       delivery: (event, outcome) => void deliveries.push([event, outcome]),
       stepFinished: () => expect.unreachable("no step runs"),
       githubApiError: () => expect.unreachable("no request is made"),
     };
     // the deliveries below end in their handlers' guards, before anything else of deps is used
-    const deps = { auth: "installation", metrics, onIgnored: (reason: string) => void ignored.push(reason) } as unknown as BuildDeps;
+    const deps = {
+      auth: "installation",
+      metrics,
+      onIgnored: (reason: string) => void ignored.push(reason),
+    } as unknown as BuildDeps;
     await probot.load((app) => registerHandlers(app, deps));
   });
 
@@ -43,7 +53,16 @@ describe("registerHandlers", () => {
   };
 
   it("hands a delivery to the handler of its event.action, with one Context (one Octokit) per delivery", async () => {
-    const payload = pullRequestPayload({ action: "synchronize", owner: "acme", repo: "calc", number: 1, headSha: "not a sha", sshUrl: "git@x:a/b.git", cloneUrl: "https://x/a/b.git", installationId: 7 });
+    const payload = pullRequestPayload({
+      action: "synchronize",
+      owner: "acme",
+      repo: "calc",
+      number: 1,
+      headSha: "not a sha",
+      sshUrl: "git@x:a/b.git",
+      cloneUrl: "https://x/a/b.git",
+      installationId: 7,
+    });
     expect(await receive("pull_request", payload)).toBe(1);
     expect(ignored).toEqual(["head commit SHA is missing or malformed"]);
     expect(deliveries).toEqual([["pull_request", "ignored"]]);
@@ -53,7 +72,16 @@ describe("registerHandlers", () => {
   });
 
   it("counts a delivery no handler takes as ignored, once", async () => {
-    const labeled = pullRequestPayload({ action: "labeled", owner: "acme", repo: "calc", number: 1, headSha: "a".repeat(40), sshUrl: "git@x:a/b.git", cloneUrl: "https://x/a/b.git", installationId: 7 });
+    const labeled = pullRequestPayload({
+      action: "labeled",
+      owner: "acme",
+      repo: "calc",
+      number: 1,
+      headSha: "a".repeat(40),
+      sshUrl: "git@x:a/b.git",
+      cloneUrl: "https://x/a/b.git",
+      installationId: 7,
+    });
     expect(await receive("pull_request", labeled)).toBe(1);
     expect(await receive("ping", { zen: "Keep it logically awesome.", hook_id: 1 })).toBe(1);
     expect(deliveries).toEqual([

@@ -12,9 +12,17 @@ describe("accessLog", () => {
 
   it("logs method, URL, status, delivery id and the time to the hundredth of a millisecond, never headers", () => {
     const lines: Record<string, unknown>[] = [];
-    const log = pino({ level: "info" }, new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    const log = pino(
+      { level: "info" },
+      new Writable({ write: (chunk, _enc, done) => (lines.push(JSON.parse(String(chunk))), done()) }),
+    );
     const now = vi.spyOn(performance, "now").mockReturnValueOnce(1000).mockReturnValueOnce(1000.4567);
-    const req = { method: "POST", url: "/api/github/webhooks", headers: { "x-github-delivery": "d-1", authorization: "Bearer secret-token" }, socket: { remoteAddress: "127.0.0.1" } };
+    const req = {
+      method: "POST",
+      url: "/api/github/webhooks",
+      headers: { "x-github-delivery": "d-1", authorization: "Bearer secret-token" },
+      socket: { remoteAddress: "127.0.0.1" },
+    };
     const res = Object.assign(new EventEmitter(), { statusCode: 200 });
 
     accessLog(log)(req as unknown as IncomingMessage, res as unknown as ServerResponse);

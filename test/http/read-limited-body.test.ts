@@ -49,7 +49,14 @@ describe("readLimitedBody", () => {
     budget.hold().resize(95 * KiB);
     const req = request({ "content-length": String(10 * KiB) });
     let told = 0;
-    expect(await readLimitedBody(req, { maxBytes: 64 * KiB, hold: budget.hold(), deadlineMs: 5000, beforeRead: () => told++ })).toEqual({ kind: "over-budget" });
+    expect(
+      await readLimitedBody(req, {
+        maxBytes: 64 * KiB,
+        hold: budget.hold(),
+        deadlineMs: 5000,
+        beforeRead: () => told++,
+      }),
+    ).toEqual({ kind: "over-budget" });
     expect([told, req.listenerCount("data"), budget.held]).toEqual([0, 0, 95 * KiB]);
   });
 
@@ -85,7 +92,9 @@ describe("readLimitedBody", () => {
   it("stops at the cap: declared over it without holding anything, streamed as soon as it passes", async () => {
     const budget = new BodyBudget(1024 * KiB);
     const declared = request({ "content-length": String(65 * KiB) });
-    expect(await readLimitedBody(declared, { maxBytes: 64 * KiB, hold: budget.hold(), deadlineMs: 5000 })).toEqual({ kind: "too-large" });
+    expect(await readLimitedBody(declared, { maxBytes: 64 * KiB, hold: budget.hold(), deadlineMs: 5000 })).toEqual({
+      kind: "too-large",
+    });
     expect(budget.held).toBe(0);
     const streamed = request();
     const body = readLimitedBody(streamed, { maxBytes: 64 * KiB, hold: budget.hold(), deadlineMs: 5000 });
@@ -98,7 +107,9 @@ describe("readLimitedBody", () => {
     const budget = new BodyBudget(1024 * KiB);
     const slow = request({ "content-length": "100" });
     const started = Date.now();
-    expect(await readLimitedBody(slow, { maxBytes: 64 * KiB, hold: budget.hold(), deadlineMs: 100 })).toEqual({ kind: "timed-out" });
+    expect(await readLimitedBody(slow, { maxBytes: 64 * KiB, hold: budget.hold(), deadlineMs: 100 })).toEqual({
+      kind: "timed-out",
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
     const gone = request({ "content-length": "100" });
     const body = readLimitedBody(gone, { maxBytes: 64 * KiB, hold: budget.hold(), deadlineMs: 5000 });

@@ -34,7 +34,16 @@ describe("verifySignature", () => {
     expect(verifySignature(SECRET, body, good.toUpperCase().replace("SHA256", "sha256"))).toBe(true);
     expect(verifySignature("another secret", body, good)).toBe(false);
     expect(verifySignature(SECRET, Buffer.from("Hello, World?"), good)).toBe(false);
-    for (const bad of [undefined, "", "sha256=", good.slice(0, -1), `${good}0`, good.replace("sha256=", "sha1="), `${good} `, `sha256=${"z".repeat(64)}`]) {
+    for (const bad of [
+      undefined,
+      "",
+      "sha256=",
+      good.slice(0, -1),
+      `${good}0`,
+      good.replace("sha256=", "sha1="),
+      `${good} `,
+      `sha256=${"z".repeat(64)}`,
+    ]) {
       expect(verifySignature(SECRET, body, bad), String(bad)).toBe(false);
     }
   });
@@ -43,7 +52,10 @@ describe("verifySignature", () => {
 /** The webhook route and pyci's HTTP server around a real Probot whose app records or fails. */
 describe("the webhook route", () => {
   const lines: string[] = [];
-  const log = pino({ level: "debug" }, new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }));
+  const log = pino(
+    { level: "debug" },
+    new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }),
+  );
   const received: { id: string; name: string; action: unknown }[] = [];
   let behaviour: "record" | "throw" | "hang" = "record";
   let closing = false;
@@ -53,7 +65,13 @@ describe("the webhook route", () => {
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    const probot = new Probot({ appId: 1, privateKey: generateAppKey(), secret: SECRET, log, baseUrl: "http://127.0.0.1:9/api/v3" });
+    const probot = new Probot({
+      appId: 1,
+      privateKey: generateAppKey(),
+      secret: SECRET,
+      log,
+      baseUrl: "http://127.0.0.1:9/api/v3",
+    });
     await probot.load((app) => {
       app.onAny(async (context) => {
         if (behaviour === "throw") throw new Error("handler broke");
@@ -95,7 +113,14 @@ describe("the webhook route", () => {
     await until("the budget is empty again", () => budget.held === 0);
   });
 
-  const send = (o: Partial<Parameters<typeof sendWebhook>[0]> = {}) => sendWebhook({ url, secret: SECRET, event: "pull_request", payload: { action: "opened", secret_marker: "PAYLOAD-TEXT" }, ...o });
+  const send = (o: Partial<Parameters<typeof sendWebhook>[0]> = {}) =>
+    sendWebhook({
+      url,
+      secret: SECRET,
+      event: "pull_request",
+      payload: { action: "opened", secret_marker: "PAYLOAD-TEXT" },
+      ...o,
+    });
 
   /** A delivery declaring `length` bytes whose headers and first `first` bytes go out, the rest only on finish(). */
   const stalled = (length: number, first: number) => {
@@ -105,7 +130,15 @@ describe("the webhook route", () => {
     let answer = "";
     socket.setEncoding("utf8").on("data", (chunk: string) => (answer += chunk));
     socket.on("error", () => undefined);
-    const head = ["POST /api/github/webhooks HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json", "X-GitHub-Event: ping", `X-GitHub-Delivery: ${randomUUID()}`, `X-Hub-Signature-256: sha256=${"0".repeat(64)}`, `Content-Length: ${length}`];
+    const head = [
+      "POST /api/github/webhooks HTTP/1.1",
+      "Host: 127.0.0.1",
+      "Content-Type: application/json",
+      "X-GitHub-Event: ping",
+      `X-GitHub-Delivery: ${randomUUID()}`,
+      `X-Hub-Signature-256: sha256=${"0".repeat(64)}`,
+      `Content-Length: ${length}`,
+    ];
     socket.write(`${head.join("\r\n")}\r\n\r\n${" ".repeat(first)}`);
     return { socket, answer: () => answer, finish: () => socket.write(" ".repeat(length - first)) };
   };
@@ -177,15 +210,18 @@ describe("the webhook route", () => {
     ["a signed JSON array", { rawBody: "[1,2]" }, 400],
     ["a signed JSON null", { rawBody: "null" }, 400],
     ["a wrong content type", { contentType: "text/plain" }, 415],
-  ] as const)("refuses %s, logging the delivery id, event and reason, never the payload", async (_, override, status) => {
-    const res = await send({ deliveryId: "d-refused", ...override });
-    expect(res.status, res.body).toBe(status);
-    expect(received).toEqual([]);
-    const log = lines.join("");
-    expect(log).toContain("webhook delivery refused");
-    expect(log).not.toContain("PAYLOAD-TEXT");
-    expect(log).not.toContain("not json");
-  });
+  ] as const)(
+    "refuses %s, logging the delivery id, event and reason, never the payload",
+    async (_, override, status) => {
+      const res = await send({ deliveryId: "d-refused", ...override });
+      expect(res.status, res.body).toBe(status);
+      expect(received).toEqual([]);
+      const log = lines.join("");
+      expect(log).toContain("webhook delivery refused");
+      expect(log).not.toContain("PAYLOAD-TEXT");
+      expect(log).not.toContain("not json");
+    },
+  );
 
   it("answers 404 to other methods on the webhook path, and 404 elsewhere", async () => {
     expect((await fetch(url)).status).toBe(404);
@@ -206,7 +242,12 @@ describe("the webhook route", () => {
     const body = " ".repeat(2 * CAP);
     const chunked = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": randomUUID(), "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}` },
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "ping",
+        "x-github-delivery": randomUUID(),
+        "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+      },
       body: stream,
       duplex: "half",
     } as RequestInit);
@@ -263,7 +304,12 @@ describe("the webhook route", () => {
     });
     const res = await fetch(url, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-github-event": "ping", "x-github-delivery": randomUUID(), "x-hub-signature-256": `sha256=${"0".repeat(64)}` },
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "ping",
+        "x-github-delivery": randomUUID(),
+        "x-hub-signature-256": `sha256=${"0".repeat(64)}`,
+      },
       body: stream,
       duplex: "half",
     } as RequestInit);

@@ -37,12 +37,24 @@ afterAll(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-const config: RepoConfig = { check: { enforceTypeErrors: undefined }, test: { startDir: ".", pattern: "test*.py" }, install: [], docs: { install: [], warningsAsErrors: false } };
+const config: RepoConfig = {
+  check: { enforceTypeErrors: undefined },
+  test: { startDir: ".", pattern: "test*.py" },
+  install: [],
+  docs: { install: [], warningsAsErrors: false },
+};
 
-async function build(mode: SandboxSettings["mode"], test: string, limits = LIMITS): Promise<{ result: StepResult; text: string; ms: number }> {
+async function build(
+  mode: SandboxSettings["mode"],
+  test: string,
+  limits = LIMITS,
+): Promise<{ result: StepResult; text: string; ms: number }> {
   const repo = makeRepo({ "test_hostile.py": test });
   const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
-  cleanups.push(() => repo.remove(), () => rmSync(scratchDir, { recursive: true, force: true }));
+  cleanups.push(
+    () => repo.remove(),
+    () => rmSync(scratchDir, { recursive: true, force: true }),
+  );
   let text = "";
   const started = Date.now();
   const [result] = await runPipeline([[testStep]], {
@@ -75,27 +87,48 @@ const modes = [
 
 describe.each(modes)("a build's limits, CI_SANDBOX=$mode", ({ mode, runs }) => {
   it.skipIf(!runs || !CGROUP)("a memory hog is killed, and the build says it used more than its memory", async () => {
-    const { result, ms } = await build(mode, unittest("hog = []\nfor _ in range(64):\n    hog.append(bytearray(8 * 1024 * 1024))"));
-    expect(result).toMatchObject({ state: "error", summary: "The build used more than 128 MiB of memory (CI_BUILD_MEMORY)" });
+    const { result, ms } = await build(
+      mode,
+      unittest("hog = []\nfor _ in range(64):\n    hog.append(bytearray(8 * 1024 * 1024))"),
+    );
+    expect(result).toMatchObject({
+      state: "error",
+      summary: "The build used more than 128 MiB of memory (CI_BUILD_MEMORY)",
+    });
     expect(ms).toBeLessThan(60_000);
   });
 
   it.skipIf(!runs || !CGROUP)("a fork bomb is refused at the process limit, and the build says so", async () => {
-    const bomb = "import time\nchildren = []\nfor _ in range(500):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(5)\n        os._exit(0)\n    children.append(pid)";
+    const bomb =
+      "import time\nchildren = []\nfor _ in range(500):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(5)\n        os._exit(0)\n    children.append(pid)";
     const { result, ms } = await build(mode, unittest(bomb));
-    expect(result).toMatchObject({ state: "error", summary: "The build started more than 64 processes and threads at once (CI_BUILD_PROCESSES)" });
+    expect(result).toMatchObject({
+      state: "error",
+      summary: "The build started more than 64 processes and threads at once (CI_BUILD_PROCESSES)",
+    });
     expect(ms).toBeLessThan(60_000);
   });
 
-  it.skipIf(!runs)("a test that fills the disk is stopped, and the build says it wrote more than its disk", async () => {
-    const fill = "with open('filler', 'wb') as f:\n    for _ in range(400):\n        f.write(b'x' * 1024 * 1024)\n        f.flush()\n        os.fsync(f.fileno())\n        __import__('time').sleep(0.01)";
-    const { result, ms } = await build(mode, unittest(fill));
-    expect(result).toMatchObject({ state: "error", summary: "The build wrote more than 64 MiB to disk (CI_BUILD_DISK)" });
-    expect(ms).toBeLessThan(60_000);
-  });
+  it.skipIf(!runs)(
+    "a test that fills the disk is stopped, and the build says it wrote more than its disk",
+    async () => {
+      const fill =
+        "with open('filler', 'wb') as f:\n    for _ in range(400):\n        f.write(b'x' * 1024 * 1024)\n        f.flush()\n        os.fsync(f.fileno())\n        __import__('time').sleep(0.01)";
+      const { result, ms } = await build(mode, unittest(fill));
+      expect(result).toMatchObject({
+        state: "error",
+        summary: "The build wrote more than 64 MiB to disk (CI_BUILD_DISK)",
+      });
+      expect(ms).toBeLessThan(60_000);
+    },
+  );
 
   it.skipIf(!runs || !BWRAP || mode !== "bwrap")("bwrap's /tmp is as large as CI_BUILD_TMP", async () => {
-    const { result, text } = await build(mode, unittest("s = os.statvfs('/tmp')\nprint('TMP', s.f_blocks * s.f_frsize)"), { ...DEFAULT_BUILD_LIMITS, tmpBytes: 16 * MIB });
+    const { result, text } = await build(
+      mode,
+      unittest("s = os.statvfs('/tmp')\nprint('TMP', s.f_blocks * s.f_frsize)"),
+      { ...DEFAULT_BUILD_LIMITS, tmpBytes: 16 * MIB },
+    );
     expect(result.state, text).toBe("success");
     expect(Number(/TMP (\d+)$/m.exec(text)?.[1]), text).toBe(16 * MIB);
   });

@@ -29,7 +29,11 @@ function install(sitePackages: string, name: string, version: string): void {
 }
 
 describe("pythonEnvironment", () => {
-  const build = { dir: join(root, "build", "src"), scratchDir: join(root, "build", "scratch"), sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] } };
+  const build = {
+    dir: join(root, "build", "src"),
+    scratchDir: join(root, "build", "scratch"),
+    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
+  };
   mkdirSync(build.dir, { recursive: true });
   mkdirSync(build.scratchDir, { recursive: true });
   const options = { cwd: build.dir, env: sandboxEnv(build.scratchDir), timeoutMs: 30_000 };

@@ -2,7 +2,12 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaultRepoConfig, parseRepoConfig, readRepoConfigFile, RepoConfigError } from "../../src/pipeline/repo-config.js";
+import {
+  defaultRepoConfig,
+  parseRepoConfig,
+  readRepoConfigFile,
+  RepoConfigError,
+} from "../../src/pipeline/repo-config.js";
 
 describe("parseRepoConfig", () => {
   it("gives unittest's defaults for an empty file", () => {

@@ -40,7 +40,12 @@ function context(dir: string, cache: StepCache | undefined, extra: Partial<StepC
 }
 
 function cacheFor(dataDir: string, dir: string, buildId: string): StepCache {
-  return { dir: dataDir, tree: execFileSync("git", ["rev-parse", "HEAD^{tree}"], { cwd: dir, encoding: "utf8" }).trim(), scope: "https://github.com/acme/widgets.git", buildId };
+  return {
+    dir: dataDir,
+    tree: execFileSync("git", ["rev-parse", "HEAD^{tree}"], { cwd: dir, encoding: "utf8" }).trim(),
+    scope: "https://github.com/acme/widgets.git",
+    buildId,
+  };
 }
 
 function withoutDuration(result: StepResult): Omit<StepResult, "durationMs"> {
@@ -68,8 +73,10 @@ describe("the check step and the result cache", () => {
     expect(result).toEqual(withoutDuration(one));
     expect(one.reused).toBeUndefined();
     expect(reused).toEqual({ buildId: "build-one", createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
-    expect(second.log()).toMatch(/^\[pyci: cached result from build build-one of \d{4}-\d\d-\d\dT[^:]+:\d\d:\d\d\.\d+Z: same tree, pyright \d+\.\d+\.\d+, configuration and Python packages\]\n/);
-    expect(second.log()).toContain("calc/bad.py:2:12 - error: Type \"int\" is not assignable to return type \"str\"");
+    expect(second.log()).toMatch(
+      /^\[pyci: cached result from build build-one of \d{4}-\d\d-\d\dT[^:]+:\d\d:\d\d\.\d+Z: same tree, pyright \d+\.\d+\.\d+, configuration and Python packages\]\n/,
+    );
+    expect(second.log()).toContain('calc/bad.py:2:12 - error: Type "int" is not assignable to return type "str"');
     expect(second.log()).toContain("[pyci: end of the cached output]");
 
     // without the cache, the step sees the file
@@ -92,7 +99,9 @@ describe("the check step and the result cache", () => {
 
     // the first tree again, but type errors enforced
     repo.git("checkout", "-q", "HEAD~1");
-    const enforced = context(repo.dir, cacheFor(data, repo.dir, "build-c"), { repoConfig: { ...CONFIG, check: { enforceTypeErrors: true } } });
+    const enforced = context(repo.dir, cacheFor(data, repo.dir, "build-c"), {
+      repoConfig: { ...CONFIG, check: { enforceTypeErrors: true } },
+    });
     expect(await checkStep.run(enforced.ctx)).toMatchObject({ state: "failure", summary: "1 type error" });
     expect(enforced.log()).not.toContain("cached result");
 
@@ -100,7 +109,10 @@ describe("the check step and the result cache", () => {
     const venv = join(root, `venv-${Date.now()}`);
     execFileSync(PYTHON, ["-m", "venv", "--without-pip", venv]);
     const otherPython = context(repo.dir, cacheFor(data, repo.dir, "build-d"), { python: join(venv, "bin", "python") });
-    expect(await checkStep.run(otherPython.ctx)).toMatchObject({ state: "success", summary: "1 type error not enforced" });
+    expect(await checkStep.run(otherPython.ctx)).toMatchObject({
+      state: "success",
+      summary: "1 type error not enforced",
+    });
     expect(otherPython.log()).not.toContain("cached result");
 
     // and the first tree as it was: reused
@@ -114,7 +126,10 @@ describe("the check step and the result cache", () => {
     const repo = makeRepo(CLEAN);
     const data = mkdtempSync(join(root, "data-"));
     await checkStep.run(context(repo.dir, cacheFor(data, repo.dir, "build-x")).ctx);
-    const other = context(repo.dir, { ...cacheFor(data, repo.dir, "build-y"), scope: "https://github.com/someone/else.git" });
+    const other = context(repo.dir, {
+      ...cacheFor(data, repo.dir, "build-y"),
+      scope: "https://github.com/someone/else.git",
+    });
     await checkStep.run(other.ctx);
     expect(other.log()).not.toContain("cached result");
     repo.remove();
@@ -161,8 +176,13 @@ describe("reuseResult", () => {
     const cache: StepCache = { dir: data, tree: "b".repeat(40), scope: "s", buildId: "first" };
     const result: StepResult = { name: "fake", state: "success", summary: "one", exitCode: 0, durationMs: 1 };
     expect(await writeCachedResult(cache, "k", result, "log one")).toBe(true);
-    expect(await writeCachedResult({ ...cache, buildId: "second" }, "k", { ...result, summary: "two" }, "log two")).toBe(false);
-    const stored = JSON.parse(readFileSync(join(data, RESULTS, "k", "result.json"), "utf8")) as { buildId: string; result: { summary: string } };
+    expect(
+      await writeCachedResult({ ...cache, buildId: "second" }, "k", { ...result, summary: "two" }, "log two"),
+    ).toBe(false);
+    const stored = JSON.parse(readFileSync(join(data, RESULTS, "k", "result.json"), "utf8")) as {
+      buildId: string;
+      result: { summary: string };
+    };
     expect(stored).toMatchObject({ buildId: "first", result: { summary: "one" } });
     expect(readdirSync(join(data, RESULTS))).toEqual(["k"]);
   });
@@ -180,14 +200,26 @@ describe("the docs step and the result cache", () => {
     const second = context(repo.dir, cacheFor(data, repo.dir, "docs-two"));
     const two = await docsStep.run(second.ctx);
     expect(second.log()).toContain("cached result from build docs-one");
-    expect(withoutDuration({ ...two, artifacts: [], reused: undefined })).toEqual(withoutDuration({ ...one, artifacts: [], reused: undefined }));
+    expect(withoutDuration({ ...two, artifacts: [], reused: undefined })).toEqual(
+      withoutDuration({ ...one, artifacts: [], reused: undefined }),
+    );
     expect(two.reused?.buildId).toBe("docs-one");
-    expect(two.artifacts).toEqual([{ name: "docs-html.tar.gz", path: join(second.ctx.scratchDir, "docs-html.tar.gz"), contentType: "application/gzip" }]);
+    expect(two.artifacts).toEqual([
+      {
+        name: "docs-html.tar.gz",
+        path: join(second.ctx.scratchDir, "docs-html.tar.gz"),
+        contentType: "application/gzip",
+      },
+    ]);
     expect(readFileSync(two.artifacts![0]!.path).equals(archive)).toBe(true);
-    expect(execFileSync("tar", ["-tzf", two.artifacts![0]!.path], { encoding: "utf8" }).split("\n")).toContain("index.html");
+    expect(execFileSync("tar", ["-tzf", two.artifacts![0]!.path], { encoding: "utf8" }).split("\n")).toContain(
+      "index.html",
+    );
 
     // another docs configuration: built again
-    const strict = context(repo.dir, cacheFor(data, repo.dir, "docs-three"), { repoConfig: { ...CONFIG, docs: { install: [], warningsAsErrors: true } } });
+    const strict = context(repo.dir, cacheFor(data, repo.dir, "docs-three"), {
+      repoConfig: { ...CONFIG, docs: { install: [], warningsAsErrors: true } },
+    });
     await docsStep.run(strict.ctx);
     expect(strict.log()).not.toContain("cached result");
     repo.remove();

@@ -77,13 +77,26 @@ project = "hostile"
 `;
 
 function config(extra: Partial<RepoConfig["docs"]> = {}): RepoConfig {
-  return { check: { enforceTypeErrors: undefined }, test: { startDir: ".", pattern: "test*.py" }, install: [], docs: { install: [], warningsAsErrors: false, ...extra } };
+  return {
+    check: { enforceTypeErrors: undefined },
+    test: { startDir: ".", pattern: "test*.py" },
+    install: [],
+    docs: { install: [], warningsAsErrors: false, ...extra },
+  };
 }
 
-async function pipeline(settings: SandboxSettings, files: Record<string, string>, repoConfig: RepoConfig, stages = DOCS_PIPELINE) {
+async function pipeline(
+  settings: SandboxSettings,
+  files: Record<string, string>,
+  repoConfig: RepoConfig,
+  stages = DOCS_PIPELINE,
+) {
   const repo = makeRepo(files);
   const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
-  cleanups.push(() => repo.remove(), () => rmSync(scratchDir, { recursive: true, force: true }));
+  cleanups.push(
+    () => repo.remove(),
+    () => rmSync(scratchDir, { recursive: true, force: true }),
+  );
   let text = "";
   const results: StepResult[] = await runPipeline(stages, {
     dir: repo.dir,
@@ -109,24 +122,37 @@ const modes = [
 describe.each(modes)("repository code beyond the tests, CI_SANDBOX=$mode", ({ mode, runs }) => {
   const settings: SandboxSettings = { mode, uids: UIDS, hidden: [keyPath, dataDir] };
 
-  it.skipIf(!runs)("a hostile conf.py and docs install command get nothing of the server's, and the docs still build", async () => {
-    process.env.WEBHOOK_SECRET = "docs-sandbox-webhook-secret";
-    cleanups.push(() => delete process.env.WEBHOOK_SECRET);
-    const files = { "docs/conf.py": CONF, "docs/steal.py": STEAL_SCRIPT, "docs/index.rst": "Hostile\n=======\n\nHello.\n" };
-    const { results, text } = await pipeline(settings, files, config({ install: ["python docs/steal.py INSTALL"] }));
-    expect(results.map((r) => [r.name, r.state, r.summary])).toEqual([["docs", "success", expect.stringMatching(/^Docs built: 1 page/)]]);
-    for (const where of ["CONF", "INSTALL"]) {
-      const uid = Number(new RegExp(`^${where} UID (\\d+)$`, "m").exec(text)?.[1]);
-      if (ROOT) expect(uid, where).toBeGreaterThanOrEqual(UIDS.first);
-      expect(text).toMatch(new RegExp(`^${where} ENVIRONS-WITH-SECRETS 0$`, "m"));
-      for (const path of [keyPath, dataDir]) expect(text).toMatch(new RegExp(`^${where} DENIED ${path} (PermissionError|FileNotFoundError)$`, "m"));
-    }
-    expect(stolen(text)).toEqual([]);
-    expect(text).not.toContain(KEY);
-  }, 180_000);
+  it.skipIf(!runs)(
+    "a hostile conf.py and docs install command get nothing of the server's, and the docs still build",
+    async () => {
+      process.env.WEBHOOK_SECRET = "docs-sandbox-webhook-secret";
+      cleanups.push(() => delete process.env.WEBHOOK_SECRET);
+      const files = {
+        "docs/conf.py": CONF,
+        "docs/steal.py": STEAL_SCRIPT,
+        "docs/index.rst": "Hostile\n=======\n\nHello.\n",
+      };
+      const { results, text } = await pipeline(settings, files, config({ install: ["python docs/steal.py INSTALL"] }));
+      expect(results.map((r) => [r.name, r.state, r.summary])).toEqual([
+        ["docs", "success", expect.stringMatching(/^Docs built: 1 page/)],
+      ]);
+      for (const where of ["CONF", "INSTALL"]) {
+        const uid = Number(new RegExp(`^${where} UID (\\d+)$`, "m").exec(text)?.[1]);
+        if (ROOT) expect(uid, where).toBeGreaterThanOrEqual(UIDS.first);
+        expect(text).toMatch(new RegExp(`^${where} ENVIRONS-WITH-SECRETS 0$`, "m"));
+        for (const path of [keyPath, dataDir])
+          expect(text).toMatch(new RegExp(`^${where} DENIED ${path} (PermissionError|FileNotFoundError)$`, "m"));
+      }
+      expect(stolen(text)).toEqual([]);
+      expect(text).not.toContain(KEY);
+    },
+    180_000,
+  );
 
-  it.skipIf(!runs)("the test step ends in error when the suite leaves a FIFO or a link where its results go", async () => {
-    const leave = (what: string) => `import atexit, os, unittest
+  it.skipIf(!runs)(
+    "the test step ends in error when the suite leaves a FIFO or a link where its results go",
+    async () => {
+      const leave = (what: string) => `import atexit, os, unittest
 
 RESULTS = os.path.join(os.path.dirname(os.environ["TMPDIR"]), "unittest-results.json")
 
@@ -143,14 +169,21 @@ class T(unittest.TestCase):
     def test_ok(self):
         pass
 `;
-    for (const what of ["os.mkfifo(RESULTS)", `os.symlink(${JSON.stringify(keyPath)}, RESULTS)`]) {
-      const started = Date.now();
-      const { results } = await pipeline(settings, { "test_swap.py": leave(what) }, config(), [[testStep]]);
-      expect(results.map((r) => [r.name, r.state]), what).toEqual([["test", "error"]]);
-      expect(results[0]!.summary).toMatch(/results could not be read: unittest-results.json is (not a regular file|a symbolic link)/);
-      expect(Date.now() - started).toBeLessThan(60_000);
-    }
-    expect(statSync(keyPath).mode & 0o777).toBe(0o600);
-    expect(readFileSync(keyPath, "utf8")).toContain(KEY);
-  }, 180_000);
+      for (const what of ["os.mkfifo(RESULTS)", `os.symlink(${JSON.stringify(keyPath)}, RESULTS)`]) {
+        const started = Date.now();
+        const { results } = await pipeline(settings, { "test_swap.py": leave(what) }, config(), [[testStep]]);
+        expect(
+          results.map((r) => [r.name, r.state]),
+          what,
+        ).toEqual([["test", "error"]]);
+        expect(results[0]!.summary).toMatch(
+          /results could not be read: unittest-results.json is (not a regular file|a symbolic link)/,
+        );
+        expect(Date.now() - started).toBeLessThan(60_000);
+      }
+      expect(statSync(keyPath).mode & 0o777).toBe(0o600);
+      expect(readFileSync(keyPath, "utf8")).toContain(KEY);
+    },
+    180_000,
+  );
 });

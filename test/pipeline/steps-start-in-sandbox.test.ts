@@ -8,10 +8,7 @@ import { describe, expect, it } from "vitest";
  * runInBuild, which always applies the build's sandbox. A step, or a helper
  * of one, that imports exec.js's run could forget it, as the docs step once did.
  */
-const STEP_CODE = [
-  "src/pipeline/steps",
-  "src/pipeline/python-environment.ts",
-];
+const STEP_CODE = ["src/pipeline/steps", "src/pipeline/python-environment.ts"];
 /** Helpers that also run the server's own tools outside the sandbox, each on purpose (see their comments). */
 const ALLOWED = new Set(["src/pipeline/steps/docs/find-sphinx.ts"]);
 

@@ -64,7 +64,14 @@ function sink() {
 describe("run", () => {
   it("streams stdout and stderr to the log and reports the exit code", async () => {
     const log = sink();
-    const r = await run({ cmd: "sh", args: ["-c", "echo out; echo err >&2; exit 3"], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 10_000, log });
+    const r = await run({
+      cmd: "sh",
+      args: ["-c", "echo out; echo err >&2; exit 3"],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 10_000,
+      log,
+    });
     expect(r.exitCode).toBe(3);
     expect(r.timedOut).toBe(false);
     expect(log.text()).toContain("out\n");
@@ -73,7 +80,15 @@ describe("run", () => {
 
   it("captures stdout separately when asked", async () => {
     const log = sink();
-    const r = await run({ cmd: "sh", args: ["-c", "echo '{\"a\":1}'; echo note >&2"], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 10_000, log, captureStdout: true });
+    const r = await run({
+      cmd: "sh",
+      args: ["-c", "echo '{\"a\":1}'; echo note >&2"],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 10_000,
+      log,
+      captureStdout: true,
+    });
     expect(JSON.parse(r.stdout)).toEqual({ a: 1 });
     expect(log.text()).toBe("note\n");
   });
@@ -99,7 +114,13 @@ describe("run", () => {
 
   it("kills a daemon that left the process group (double fork, setsid) and ignores SIGTERM, on timeout", async () => {
     const pidFile = join(scratch, "daemon-timeout.pid");
-    const r = await run({ cmd: "sh", args: ["-c", daemonScript(pidFile, "sleep 60")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 5_000 });
+    const r = await run({
+      cmd: "sh",
+      args: ["-c", daemonScript(pidFile, "sleep 60")],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 5_000,
+    });
     expect(r.timedOut).toBe(true);
     const pid = Number(readFileSync(pidFile, "utf8"));
     daemons.push(pid);
@@ -108,7 +129,13 @@ describe("run", () => {
 
   it("kills a daemon left behind when the step itself exits", async () => {
     const pidFile = join(scratch, "daemon-exit.pid");
-    const r = await run({ cmd: "sh", args: ["-c", daemonScript(pidFile, "exit 0")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 30_000 });
+    const r = await run({
+      cmd: "sh",
+      args: ["-c", daemonScript(pidFile, "exit 0")],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 30_000,
+    });
     expect(r.exitCode).toBe(0);
     const pid = Number(readFileSync(pidFile, "utf8"));
     daemons.push(pid);
@@ -117,7 +144,14 @@ describe("run", () => {
 
   it("a trusted command's end kills its process group only (git's kept SSH connection lives on), its timeout still everything", async () => {
     const pidFile = join(scratch, "daemon-trusted.pid");
-    const r = await run({ cmd: "sh", args: ["-c", daemonScript(pidFile, "exit 0")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 30_000, trusted: true });
+    const r = await run({
+      cmd: "sh",
+      args: ["-c", daemonScript(pidFile, "exit 0")],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 30_000,
+      trusted: true,
+    });
     expect(r.exitCode).toBe(0);
     const pid = Number(readFileSync(pidFile, "utf8"));
     daemons.push(pid);
@@ -126,7 +160,14 @@ describe("run", () => {
     process.kill(pid, "SIGKILL");
 
     const timeoutPidFile = join(scratch, "daemon-trusted-timeout.pid");
-    const t = await run({ cmd: "sh", args: ["-c", daemonScript(timeoutPidFile, "sleep 60")], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 5_000, trusted: true });
+    const t = await run({
+      cmd: "sh",
+      args: ["-c", daemonScript(timeoutPidFile, "sleep 60")],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 5_000,
+      trusted: true,
+    });
     expect(t.timedOut).toBe(true);
     const timeoutPid = Number(readFileSync(timeoutPidFile, "utf8"));
     daemons.push(timeoutPid);
@@ -135,7 +176,16 @@ describe("run", () => {
 
   it("stops a process whose captured output passes the cap, keeping memory bounded", async () => {
     const log = sink();
-    const r = await run({ cmd: "yes", args: ["pyci"], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 30_000, log, captureStdout: true, maxCaptureBytes: 1024 * 1024 });
+    const r = await run({
+      cmd: "yes",
+      args: ["pyci"],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 30_000,
+      log,
+      captureStdout: true,
+      maxCaptureBytes: 1024 * 1024,
+    });
     expect(r.outputCapExceeded).toBe(true);
     expect(r.timedOut).toBe(false);
     expect(r.stdout.length).toBeLessThanOrEqual(1024 * 1024);
@@ -144,7 +194,13 @@ describe("run", () => {
   });
 
   it("reports a missing program as a spawn error, not an exception", async () => {
-    const r = await run({ cmd: "definitely-not-a-program-pyci", args: [], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 5_000 });
+    const r = await run({
+      cmd: "definitely-not-a-program-pyci",
+      args: [],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 5_000,
+    });
     expect(r.spawnError).toMatch(/ENOENT|not found/i);
     expect(r.exitCode).toBeNull();
   });
@@ -152,7 +208,14 @@ describe("run", () => {
   it("stops when cancelled", async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
-    const r = await run({ cmd: "sleep", args: ["30"], cwd: scratch, env: sandboxEnv(scratch), timeoutMs: 60_000, signal: ac.signal });
+    const r = await run({
+      cmd: "sleep",
+      args: ["30"],
+      cwd: scratch,
+      env: sandboxEnv(scratch),
+      timeoutMs: 60_000,
+      signal: ac.signal,
+    });
     expect(r.cancelled).toBe(true);
   });
 });

@@ -8,7 +8,8 @@ import { startChild } from "../../src/process/start-child.js";
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" };
 const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
-const sh = (script: string, timeoutMs = 30_000) => run({ cmd: "sh", args: ["-c", script], cwd: "/", env: ENV, timeoutMs, captureStdout: true });
+const sh = (script: string, timeoutMs = 30_000) =>
+  run({ cmd: "sh", args: ["-c", script], cwd: "/", env: ENV, timeoutMs, captureStdout: true });
 
 function commandLine(pid: number): string {
   return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
@@ -39,7 +40,9 @@ describe("the spawn helper", () => {
     expect(Number(ppid)).not.toBe(process.pid);
     expect(commandLine(Number(ppid))).toContain("pyci_spawner.py");
     // sh adds PWD, SHLVL and _ of its own; nothing of this process's environment comes along
-    const names = env.map((line) => line.split("=")[0]).filter((name) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(name!));
+    const names = env
+      .map((line) => line.split("=")[0])
+      .filter((name) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(name!));
     expect(names.sort()).toEqual(["LANG", "PATH", "PYCI_RUN"]);
   });
 
@@ -47,7 +50,10 @@ describe("the spawn helper", () => {
     const big = await run({
       cmd: PYTHON3,
       // 8 MiB of numbered lines with a 3-byte character in each, written in odd-sized pieces
-      args: ["-c", "import sys\nout = ''.join(f'{i:07d} €\\n' for i in range(800_000)).encode()\nfor at in range(0, len(out), 4099): sys.stdout.buffer.write(out[at:at + 4099]); sys.stdout.flush()"],
+      args: [
+        "-c",
+        "import sys\nout = ''.join(f'{i:07d} €\\n' for i in range(800_000)).encode()\nfor at in range(0, len(out), 4099): sys.stdout.buffer.write(out[at:at + 4099]); sys.stdout.flush()",
+      ],
       cwd: "/",
       env: ENV,
       timeoutMs: 60_000,
@@ -59,7 +65,11 @@ describe("the spawn helper", () => {
     expect(lines[123_456]).toBe("0123456 €");
     expect(lines.every((line, i) => i === 800_000 || line === `${String(i).padStart(7, "0")} €`)).toBe(true);
 
-    const many = await Promise.all(Array.from({ length: 40 }, (_, k) => sh(`for i in 1 2 3; do echo ${k}-$i; echo err-${k} >&2; done; exit ${k % 7}`)));
+    const many = await Promise.all(
+      Array.from({ length: 40 }, (_, k) =>
+        sh(`for i in 1 2 3; do echo ${k}-$i; echo err-${k} >&2; done; exit ${k % 7}`),
+      ),
+    );
     many.forEach((r, k) => {
       expect(r.stdout).toBe(`${k}-1\n${k}-2\n${k}-3\n`);
       expect(r.exitCode).toBe(k % 7);
@@ -92,7 +102,9 @@ describe("the spawn helper", () => {
       ],
       { stdio: ["ignore", "pipe", "inherit"] },
     );
-    const pid = Number(await new Promise<string>((resolve) => driver.stdout!.setEncoding("utf8").once("data", resolve)));
+    const pid = Number(
+      await new Promise<string>((resolve) => driver.stdout!.setEncoding("utf8").once("data", resolve)),
+    );
     expect(pid).toBeGreaterThan(0);
     await until("the sleep is gone", () => !alive(pid));
   });
@@ -124,7 +136,10 @@ describe("the spawn helper", () => {
   it("is not used with PYCI_SPAWN_HELPER=0: this process starts the children", async () => {
     process.env.PYCI_SPAWN_HELPER = "0";
     try {
-      const child = await startChild({ cmd: "sh", args: ["-c", 'echo "$PPID"'], cwd: "/", env: ENV }, { started() {}, stdout: (t) => void out.push(t), stderr() {}, exit() {} });
+      const child = await startChild(
+        { cmd: "sh", args: ["-c", 'echo "$PPID"'], cwd: "/", env: ENV },
+        { started() {}, stdout: (t) => void out.push(t), stderr() {}, exit() {} },
+      );
       const out: string[] = [];
       await child.done;
       expect(Number(out.join("").trim())).toBe(process.pid);

@@ -17,7 +17,8 @@ import { makeRepo } from "../support/git-repo.js";
  * HTML, emphasis or headings, and no way out of a code block.
  */
 
-const HOSTILE = "| forged | row | [click](https://evil.example) <img src=x> **bold** _it_ ~~del~~ # no heading &lt; & \\ `tick` $x$";
+const HOSTILE =
+  "| forged | row | [click](https://evil.example) <img src=x> **bold** _it_ ~~del~~ # no heading &lt; & \\ `tick` $x$";
 /** HOSTILE as the one escaping function writes it. */
 const ESCAPED =
   "\\| forged \\| row \\| \\[click\\](https://evil.example) \\<img src=x\\> \\*\\*bold\\*\\* \\_it\\_ \\~\\~del\\~\\~ \\# no heading \\&lt; \\& \\\\ \\`tick\\` \\$x\\$";
@@ -33,7 +34,13 @@ const TRACEBACK = [
 ].join("\n");
 
 const steps: StepResult[] = [
-  { name: "install", state: "failure", summary: `Install command failed with exit code 1: echo '${HOSTILE}'`, exitCode: 1, durationMs: 100 },
+  {
+    name: "install",
+    state: "failure",
+    summary: `Install command failed with exit code 1: echo '${HOSTILE}'`,
+    exitCode: 1,
+    durationMs: 100,
+  },
   {
     name: "check",
     state: "failure",
@@ -41,7 +48,17 @@ const steps: StepResult[] = [
     exitCode: 1,
     durationMs: 200,
     enforced: true,
-    diagnostics: [{ file: "pkg/_x_.py", line: 1, column: 2, severity: "error", rule: "report*Star*", message: HOSTILE, syntax: false }],
+    diagnostics: [
+      {
+        file: "pkg/_x_.py",
+        line: 1,
+        column: 2,
+        severity: "error",
+        rule: "report*Star*",
+        message: HOSTILE,
+        syntax: false,
+      },
+    ],
   },
   {
     name: "test",
@@ -49,7 +66,17 @@ const steps: StepResult[] = [
     summary: "1 of 1 failed",
     exitCode: 1,
     durationMs: 300,
-    tests: [{ id: `tests.T.test_x ${HOSTILE}`, outcome: "fail", durationMs: 30, message: `AssertionError: ${HOSTILE}`, traceback: TRACEBACK, file: "tests/_x_.py", line: 5 }],
+    tests: [
+      {
+        id: `tests.T.test_x ${HOSTILE}`,
+        outcome: "fail",
+        durationMs: 30,
+        message: `AssertionError: ${HOSTILE}`,
+        traceback: TRACEBACK,
+        file: "tests/_x_.py",
+        line: 5,
+      },
+    ],
   },
 ];
 
@@ -83,7 +110,9 @@ describe("Markdown from the repository and its tools", () => {
     const tables = md.split("\n").filter((line) => line.startsWith("|"));
     const header = tables.filter((line) => line.startsWith("| Step"))[0]!;
     for (const row of tables.slice(0, steps.length + 2)) expect(borders(row), row).toBe(borders(header));
-    expect(md).toContain(`| install | ❌ failure | 100 ms | Install command failed with exit code 1: echo '${ESCAPED}' |`);
+    expect(md).toContain(
+      `| install | ❌ failure | 100 ms | Install command failed with exit code 1: echo '${ESCAPED}' |`,
+    );
     expect(md).toContain(`**tests.T.test_x ${ESCAPED}** (failed) at tests/\\_x\\_.py:5`);
     expect(md).toContain(`- pkg/\\_x\\_.py:1:2 error: ${ESCAPED} (report\\*Star\\*)`);
     const slowest = md.split("\n").find((line) => line.startsWith("| tests.T.test"))!;
@@ -97,29 +126,43 @@ describe("Markdown from the repository and its tools", () => {
   });
 
   it("cannot close the code block holding a log tail", () => {
-    const text = logTailText([{ step: "test", text: `${TRACEBACK}\n` }, { step: "check", text: "0 errors\n" }]);
+    const text = logTailText([
+      { step: "test", text: `${TRACEBACK}\n` },
+      { step: "check", text: "0 errors\n" },
+    ]);
     expect(codeBlocks(text)).toEqual([TRACEBACK, "0 errors"]);
   });
 
   // GitHub renders with cmark-gfm: where it is installed, render and read what GitHub would show
-  it.skipIf(!hasCmarkGfm())("renders with cmark-gfm as the text it was, with no link, image, emphasis or row of its own", () => {
-    const html = renderGfm(summaryMarkdown(steps, "https://ci.example.com/builds/abc"));
-    expect(html).not.toContain("raw HTML omitted");
-    expect(html).not.toMatch(/<(img|em|del|script)\b/);
-    expect([...html.matchAll(/<h\d>(.*?)<\/h\d>/g)].map((m) => m[1])).toEqual(["Failing tests (1)", "Problems found (1)", "Slowest tests"]);
-    // the only link of its own making is the build link; a bare URL may be linked by its own text
-    const links = [...html.matchAll(/<a href="([^"]*)">(.*?)<\/a>/g)].map((m) => [m[1], m[2]]);
-    expect(links.filter(([href, text]) => href !== text)).toEqual([["https://ci.example.com/builds/abc", "Full output of every step"]]);
-    // bold: the failing test's id, whole; nothing else
-    expect([...html.matchAll(/<strong>(.*?)<\/strong>/g)].map((m) => text(m[1]!))).toEqual([`tests.T.test_x ${HOSTILE}`]);
-    // 3 steps, 1 slowest test: rows as many as there are, each with its cells
-    expect(html.match(/<tr>/g)).toHaveLength(1 + 3 + 1 + 1);
-    expect(html.match(/<td>/g)).toHaveLength(3 * 4 + 1 * 2);
-    const page = text(html);
-    expect(page).toContain(`Install command failed with exit code 1: echo '${HOSTILE}'`);
-    expect(page).toContain(`pkg/_x_.py:1:2 error: ${HOSTILE} (report*Star*)`);
-    expect(page).toContain(TRACEBACK);
-  });
+  it.skipIf(!hasCmarkGfm())(
+    "renders with cmark-gfm as the text it was, with no link, image, emphasis or row of its own",
+    () => {
+      const html = renderGfm(summaryMarkdown(steps, "https://ci.example.com/builds/abc"));
+      expect(html).not.toContain("raw HTML omitted");
+      expect(html).not.toMatch(/<(img|em|del|script)\b/);
+      expect([...html.matchAll(/<h\d>(.*?)<\/h\d>/g)].map((m) => m[1])).toEqual([
+        "Failing tests (1)",
+        "Problems found (1)",
+        "Slowest tests",
+      ]);
+      // the only link of its own making is the build link; a bare URL may be linked by its own text
+      const links = [...html.matchAll(/<a href="([^"]*)">(.*?)<\/a>/g)].map((m) => [m[1], m[2]]);
+      expect(links.filter(([href, text]) => href !== text)).toEqual([
+        ["https://ci.example.com/builds/abc", "Full output of every step"],
+      ]);
+      // bold: the failing test's id, whole; nothing else
+      expect([...html.matchAll(/<strong>(.*?)<\/strong>/g)].map((m) => text(m[1]!))).toEqual([
+        `tests.T.test_x ${HOSTILE}`,
+      ]);
+      // 3 steps, 1 slowest test: rows as many as there are, each with its cells
+      expect(html.match(/<tr>/g)).toHaveLength(1 + 3 + 1 + 1);
+      expect(html.match(/<td>/g)).toHaveLength(3 * 4 + 1 * 2);
+      const page = text(html);
+      expect(page).toContain(`Install command failed with exit code 1: echo '${HOSTILE}'`);
+      expect(page).toContain(`pkg/_x_.py:1:2 error: ${HOSTILE} (report*Star*)`);
+      expect(page).toContain(TRACEBACK);
+    },
+  );
 });
 
 describe("Markdown from a real unittest run", () => {
@@ -178,7 +221,10 @@ function hasCmarkGfm(): boolean {
 
 /** GitHub's renderer with GitHub's extensions; raw HTML is omitted (and says so) as GitHub's sanitizer would strip it. */
 function renderGfm(markdown: string): string {
-  return execFileSync("cmark-gfm", ["-e", "table", "-e", "autolink", "-e", "strikethrough", "-e", "tagfilter"], { input: markdown, encoding: "utf8" });
+  return execFileSync("cmark-gfm", ["-e", "table", "-e", "autolink", "-e", "strikethrough", "-e", "tagfilter"], {
+    input: markdown,
+    encoding: "utf8",
+  });
 }
 
 /** The text of rendered HTML: tags out, entities decoded. */

@@ -4,7 +4,9 @@ import { markdownText } from "../../src/report/markdown-text.js";
 
 describe("markdownText", () => {
   it("escapes what Markdown would read, and leaves ordinary text as it is", () => {
-    expect(markdownText("AssertionError: 1 != 2 (expected 'a', got \"b\")")).toBe("AssertionError: 1 != 2 (expected 'a', got \"b\")");
+    expect(markdownText("AssertionError: 1 != 2 (expected 'a', got \"b\")")).toBe(
+      "AssertionError: 1 != 2 (expected 'a', got \"b\")",
+    );
     expect(markdownText("[x](y) ![i](j) <b>&amp; `c` *e* ~~s~~ a|b #1 $m$ \\")).toBe(
       "\\[x\\](y) !\\[i\\](j) \\<b\\>\\&amp; \\`c\\` \\*e\\* \\~\\~s\\~\\~ a\\|b \\#1 \\$m\\$ \\\\",
     );

@@ -13,9 +13,35 @@ const check: StepResult = {
   durationMs: 2300,
   enforced: false,
   diagnostics: [
-    { file: "pkg/a.py", line: 3, column: 5, severity: "error", rule: "syntax", message: "Expected expression", syntax: true },
-    { file: "pkg/b.py", line: 10, column: 1, endLine: 10, endColumn: 9, severity: "error", rule: "reportAssignmentType", message: "str is not int", syntax: false },
-    { file: "pkg/c.py", line: 2, column: 1, severity: "warning", rule: "reportUnusedImport", message: "unused", syntax: false },
+    {
+      file: "pkg/a.py",
+      line: 3,
+      column: 5,
+      severity: "error",
+      rule: "syntax",
+      message: "Expected expression",
+      syntax: true,
+    },
+    {
+      file: "pkg/b.py",
+      line: 10,
+      column: 1,
+      endLine: 10,
+      endColumn: 9,
+      severity: "error",
+      rule: "reportAssignmentType",
+      message: "str is not int",
+      syntax: false,
+    },
+    {
+      file: "pkg/c.py",
+      line: 2,
+      column: 1,
+      severity: "warning",
+      rule: "reportUnusedImport",
+      message: "unused",
+      syntax: false,
+    },
   ],
 };
 const test: StepResult = {
@@ -26,7 +52,15 @@ const test: StepResult = {
   durationMs: 900,
   tests: [
     { id: "t.T.test_ok", outcome: "pass", durationMs: 5 },
-    { id: "t.T.test_bad", outcome: "fail", durationMs: 40, message: "AssertionError: 1 != 2", traceback: "Traceback (most recent call last):\n  File \"t.py\", line 8\nAssertionError: 1 != 2", file: "t.py", line: 8 },
+    {
+      id: "t.T.test_bad",
+      outcome: "fail",
+      durationMs: 40,
+      message: "AssertionError: 1 != 2",
+      traceback: 'Traceback (most recent call last):\n  File "t.py", line 8\nAssertionError: 1 != 2',
+      file: "t.py",
+      line: 8,
+    },
     { id: "t.T.test_skip", outcome: "skip", durationMs: 0, message: "later" },
   ],
 };
@@ -35,10 +69,45 @@ describe("annotationsFor", () => {
   it("marks syntax errors as failures, unenforced type errors as warnings, failing tests at file:line", () => {
     const annotations = annotationsFor([check, test]);
     expect(annotations).toEqual([
-      { path: "pkg/a.py", start_line: 3, end_line: 3, start_column: 5, end_column: 5, annotation_level: "failure", title: "Syntax error", message: "Expected expression" },
-      { path: "pkg/b.py", start_line: 10, end_line: 10, start_column: 1, end_column: 9, annotation_level: "warning", title: "pyright: reportAssignmentType", message: "str is not int" },
-      { path: "pkg/c.py", start_line: 2, end_line: 2, start_column: 1, end_column: 1, annotation_level: "warning", title: "pyright: reportUnusedImport", message: "unused" },
-      { path: "t.py", start_line: 8, end_line: 8, annotation_level: "failure", title: "t.T.test_bad failed", message: "AssertionError: 1 != 2", raw_details: test.tests![1]!.traceback },
+      {
+        path: "pkg/a.py",
+        start_line: 3,
+        end_line: 3,
+        start_column: 5,
+        end_column: 5,
+        annotation_level: "failure",
+        title: "Syntax error",
+        message: "Expected expression",
+      },
+      {
+        path: "pkg/b.py",
+        start_line: 10,
+        end_line: 10,
+        start_column: 1,
+        end_column: 9,
+        annotation_level: "warning",
+        title: "pyright: reportAssignmentType",
+        message: "str is not int",
+      },
+      {
+        path: "pkg/c.py",
+        start_line: 2,
+        end_line: 2,
+        start_column: 1,
+        end_column: 1,
+        annotation_level: "warning",
+        title: "pyright: reportUnusedImport",
+        message: "unused",
+      },
+      {
+        path: "t.py",
+        start_line: 8,
+        end_line: 8,
+        annotation_level: "failure",
+        title: "t.T.test_bad failed",
+        message: "AssertionError: 1 != 2",
+        raw_details: test.tests![1]!.traceback,
+      },
     ]);
   });
 
@@ -62,13 +131,26 @@ describe("summaryMarkdown", () => {
   });
 
   it("says which steps reused an earlier build's result", () => {
-    const md = summaryMarkdown([{ ...check, reused: { buildId: "Un9kJhxlY865yn3iiqw2LQ", createdAt: "2026-11-27T10:05:09.000Z" } }, test]);
-    expect(md).toMatch(/\| check \|[^\n]*\(reused: same tree, tools and configuration as a build of 2026-11-27 10:05 UTC\) \|/);
+    const md = summaryMarkdown([
+      { ...check, reused: { buildId: "Un9kJhxlY865yn3iiqw2LQ", createdAt: "2026-11-27T10:05:09.000Z" } },
+      test,
+    ]);
+    expect(md).toMatch(
+      /\| check \|[^\n]*\(reused: same tree, tools and configuration as a build of 2026-11-27 10:05 UTC\) \|/,
+    );
     expect(md).not.toMatch(/\| test \|[^\n]*reused/);
   });
 
   it("stays within GitHub's 65535 characters however many tests fail", () => {
-    const many: StepResult = { ...test, tests: Array.from({ length: 5000 }, (_, i) => ({ id: `t.T.test_${i}`, outcome: "fail" as const, durationMs: 1, traceback: "x".repeat(2000) })) };
+    const many: StepResult = {
+      ...test,
+      tests: Array.from({ length: 5000 }, (_, i) => ({
+        id: `t.T.test_${i}`,
+        outcome: "fail" as const,
+        durationMs: 1,
+        traceback: "x".repeat(2000),
+      })),
+    };
     expect(summaryMarkdown([many]).length).toBeLessThanOrEqual(MAX_OUTPUT_CHARS);
   });
 });
@@ -87,7 +169,10 @@ describe("state map", () => {
 describe("logTailText", () => {
   it("keeps the end of every step's log within the limit, without ANSI codes", () => {
     const long = Array.from({ length: 20000 }, (_, i) => `\u001b[31mline ${i}\u001b[0m`).join("\n");
-    const text = logTailText([{ step: "check", text: long }, { step: "test", text: "short\n" }]);
+    const text = logTailText([
+      { step: "check", text: long },
+      { step: "test", text: "short\n" },
+    ]);
     expect(text.length).toBeLessThanOrEqual(MAX_OUTPUT_CHARS);
     expect(text).toContain("line 19999");
     expect(text).not.toContain("line 0\n");

@@ -10,7 +10,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("knownSecrets", () => {
   it("takes the values of secret-named variables and the SSH key's lines, not paths or ordinary settings", () => {
     const sshKey = join(dir, "id_ed25519");
-    writeFileSync(sshKey, "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n", { mode: 0o600 });
+    writeFileSync(
+      sshKey,
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n",
+      { mode: 0o600 },
+    );
     const secrets = knownSecrets(
       {
         AWS_SECRET_ACCESS_KEY: "aws-secret-value",
@@ -23,6 +27,11 @@ describe("knownSecrets", () => {
       },
       sshKey,
     );
-    expect(secrets.sort()).toEqual(["admin-token-value-0123", "aws-secret-value", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "hunter2hunter2"]);
+    expect(secrets.sort()).toEqual([
+      "admin-token-value-0123",
+      "aws-secret-value",
+      "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+      "hunter2hunter2",
+    ]);
   });
 });

@@ -34,12 +34,16 @@ describe("readableSecrets", () => {
     const inLocked = file(join(locked, "app.pem"), 0o644);
     const inSearchable = file(join(searchable, "pyci.db"), 0o644);
     const deeper = directory(join(locked, "deeper"), 0o755);
-    expect(readableSecrets([inLocked, inSearchable, file(join(deeper, "key"), 0o644)])).toEqual([{ path: inSearchable, fix: `chmod o-rwx ${inSearchable}` }]);
+    expect(readableSecrets([inLocked, inSearchable, file(join(deeper, "key"), 0o644)])).toEqual([
+      { path: inSearchable, fix: `chmod o-rwx ${inSearchable}` },
+    ]);
   });
 
   it("counts a directory others can list, not one they can only search", () => {
     const listable = directory(join(dir, "data-listable"), 0o755);
-    expect(readableSecrets([listable, directory(join(dir, "data-private"), 0o711)])).toEqual([{ path: listable, fix: `chmod o-rwx ${listable}` }]);
+    expect(readableSecrets([listable, directory(join(dir, "data-private"), 0o711)])).toEqual([
+      { path: listable, fix: `chmod o-rwx ${listable}` },
+    ]);
   });
 
   it("follows symbolic links to where the file really is", () => {
@@ -55,6 +59,8 @@ describe("readableSecrets", () => {
   it("skips what does not exist, and quotes a path the shell would split", () => {
     const spaced = directory(join(dir, "my keys"), 0o755);
     const key = file(join(spaced, "it's.pem"), 0o604);
-    expect(readableSecrets([join(dir, "missing.pem"), key])).toEqual([{ path: key, fix: `chmod o-rwx '${spaced}/it'\\''s.pem'` }]);
+    expect(readableSecrets([join(dir, "missing.pem"), key])).toEqual([
+      { path: key, fix: `chmod o-rwx '${spaced}/it'\\''s.pem'` },
+    ]);
   });
 });

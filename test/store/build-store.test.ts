@@ -5,7 +5,15 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BuildRequest } from "../../src/model/build-request.js";
 import { maskSecrets } from "../../src/secrets/mask-secrets.js";
-import { BuildStore, DATABASE_FILE, isBuildId, newBuildId, type BuildEvent, type BuildRecord, type BuildState } from "../../src/store/build-store.js";
+import {
+  BuildStore,
+  DATABASE_FILE,
+  isBuildId,
+  newBuildId,
+  type BuildEvent,
+  type BuildRecord,
+  type BuildState,
+} from "../../src/store/build-store.js";
 import { keepArtifact } from "../../src/store/keep-artifact.js";
 
 let dataDir: string;
@@ -77,7 +85,14 @@ function rich(): BuildRecord {
     checkRunId: 9_876_543_210,
     steps: [
       { name: "checkout", state: "success", summary: "Checked out bbbbbbb", exitCode: 0, durationMs: 812 },
-      { name: "install", state: "skipped", summary: "Nothing to install", exitCode: null, durationMs: 0, python: "/tmp/venv/bin/python" },
+      {
+        name: "install",
+        state: "skipped",
+        summary: "Nothing to install",
+        exitCode: null,
+        durationMs: 0,
+        python: "/tmp/venv/bin/python",
+      },
       {
         name: "check",
         state: "failure",
@@ -86,8 +101,26 @@ function rich(): BuildRecord {
         durationMs: 4321,
         enforced: false,
         diagnostics: [
-          { file: "calc.py", line: 4, column: 10, severity: "error", rule: "syntax", message: "\"(\" was not closed", syntax: true },
-          { file: "pkg/util.py", line: 12, column: 1, endLine: 12, endColumn: 9, severity: "warning", rule: "reportAttributeAccessIssue", message: "Cannot access attribute", syntax: false },
+          {
+            file: "calc.py",
+            line: 4,
+            column: 10,
+            severity: "error",
+            rule: "syntax",
+            message: '"(" was not closed',
+            syntax: true,
+          },
+          {
+            file: "pkg/util.py",
+            line: 12,
+            column: 1,
+            endLine: 12,
+            endColumn: 9,
+            severity: "warning",
+            rule: "reportAttributeAccessIssue",
+            message: "Cannot access attribute",
+            syntax: false,
+          },
         ],
       },
       {
@@ -98,12 +131,38 @@ function rich(): BuildRecord {
         durationMs: 1234,
         tests: [
           { id: "tests.test_calc.AddTest.test_add", outcome: "pass", durationMs: 0.41 },
-          { id: "tests.test_calc.AddTest.test_sub", outcome: "fail", durationMs: 2.5, message: "AssertionError: 4 != 5", traceback: "Traceback (most recent call last):\n  File \"tests/test_calc.py\", line 9\nAssertionError: 4 != 5\n", file: "tests/test_calc.py", line: 9 },
+          {
+            id: "tests.test_calc.AddTest.test_sub",
+            outcome: "fail",
+            durationMs: 2.5,
+            message: "AssertionError: 4 != 5",
+            traceback:
+              'Traceback (most recent call last):\n  File "tests/test_calc.py", line 9\nAssertionError: 4 != 5\n',
+            file: "tests/test_calc.py",
+            line: 9,
+          },
           { id: "tests.test_calc.AddTest.test_skip", outcome: "skip", durationMs: 0, message: "not today" },
         ],
-        testCounts: { total: 3, passed: 1, failed: 1, errors: 0, skipped: 1, expectedFailures: 0, unexpectedSuccesses: 0 },
+        testCounts: {
+          total: 3,
+          passed: 1,
+          failed: 1,
+          errors: 0,
+          skipped: 1,
+          expectedFailures: 0,
+          unexpectedSuccesses: 0,
+        },
       },
-      { name: "lint", state: "success", summary: "nothing ran", exitCode: 0, durationMs: 3, tests: [], diagnostics: [], enforced: true },
+      {
+        name: "lint",
+        state: "success",
+        summary: "nothing ran",
+        exitCode: 0,
+        durationMs: 3,
+        tests: [],
+        diagnostics: [],
+        enforced: true,
+      },
       {
         name: "docs",
         state: "success",
@@ -111,7 +170,9 @@ function rich(): BuildRecord {
         exitCode: 0,
         durationMs: 9000,
         counts: { pages: 14, warnings: 0 },
-        artifacts: [{ name: "docs-html.tar.gz", path: "/data/artifacts/x/docs-html.tar.gz", contentType: "application/gzip" }],
+        artifacts: [
+          { name: "docs-html.tar.gz", path: "/data/artifacts/x/docs-html.tar.gz", contentType: "application/gzip" },
+        ],
         reused: { buildId: "Un9kJhxlY865yn3iiqw2LQ", createdAt: "2026-11-27T10:00:00.000Z" },
       },
     ],
@@ -125,7 +186,10 @@ describe("BuildStore records", () => {
     expect(store.get(record.id)).toStrictEqual(record);
 
     // saved again with fewer steps and fields: nothing of the old version is left
-    const smaller = { ...build({ id: record.id, state: "error", error: "interrupted by restart", createdAt: record.createdAt }), steps: [record.steps[0]!] };
+    const smaller = {
+      ...build({ id: record.id, state: "error", error: "interrupted by restart", createdAt: record.createdAt }),
+      steps: [record.steps[0]!],
+    };
     store.save(smaller);
     expect(store.get(record.id)).toStrictEqual(smaller);
     // and from a second connection to the same file
@@ -144,7 +208,15 @@ describe("BuildStore records", () => {
     const ids = new Set(Array.from({ length: 1000 }, newBuildId));
     expect(ids.size).toBe(1000);
     expect([...ids].every(isBuildId)).toBe(true);
-    for (const bad of ["", "..", "../AAAAAAAAAAAAAAAAAAAAAA", "AAAAAAAAAAAAAAAAAAAAA/", "AAAAAAAAAAAAAAAAAAAAA.", "A".repeat(23)]) expect(isBuildId(bad)).toBe(false);
+    for (const bad of [
+      "",
+      "..",
+      "../AAAAAAAAAAAAAAAAAAAAAA",
+      "AAAAAAAAAAAAAAAAAAAAA/",
+      "AAAAAAAAAAAAAAAAAAAAA.",
+      "A".repeat(23),
+    ])
+      expect(isBuildId(bad)).toBe(false);
   });
 
   it("keeps its database readable by its owner only", () => {
@@ -174,11 +246,20 @@ describe("BuildStore listing", () => {
     store.create(detailed);
     const ids = (list: BuildRecord[]) => list.map((r) => r.id);
 
-    expect(ids(store.list())).toEqual([detailed, ...records].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((r) => r.id));
-    expect(ids(store.list({ owner: "octo-org", repo: "calc", state: "success" }))).toEqual([records[2]!.id, records[0]!.id]);
+    expect(ids(store.list())).toEqual(
+      [detailed, ...records].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).map((r) => r.id),
+    );
+    expect(ids(store.list({ owner: "octo-org", repo: "calc", state: "success" }))).toEqual([
+      records[2]!.id,
+      records[0]!.id,
+    ]);
     expect(ids(store.list({ owner: "octo-org", repo: "other" }))).toEqual([records[3]!.id]);
     expect(ids(store.list({ state: "queued" }))).toEqual([records[5]!.id]);
-    expect(ids(store.list({ owner: "octo-org", repo: "calc", branch: "main" }))).toEqual([records[4]!.id, records[1]!.id, records[0]!.id]);
+    expect(ids(store.list({ owner: "octo-org", repo: "calc", branch: "main" }))).toEqual([
+      records[4]!.id,
+      records[1]!.id,
+      records[0]!.id,
+    ]);
 
     // summaries: everything but the tests and diagnostics lists
     const listed = store.list({ limit: 1 });
@@ -213,7 +294,9 @@ describe("BuildStore listing", () => {
   it("finds the latest finished build on a branch, for badges", () => {
     const records = seed();
     expect(store.latest({ owner: "octo-org", repo: "calc", branch: "main" })?.id).toBe(records[1]!.id);
-    expect(store.latest({ owner: "octo-org", repo: "calc", branch: "main", finishedOnly: false })?.id).toBe(records[4]!.id);
+    expect(store.latest({ owner: "octo-org", repo: "calc", branch: "main", finishedOnly: false })?.id).toBe(
+      records[4]!.id,
+    );
     expect(store.latest({ owner: "octo-org", repo: "calc", branch: "feature" })?.state).toBe("success");
     expect(store.latest({ owner: "octo-org", repo: "calc" })?.id).toBe(records[2]!.id);
     expect(store.latest({ owner: "octo-org", repo: "calc", branch: "gone" })).toBeUndefined();
@@ -225,7 +308,10 @@ describe("BuildStore listing", () => {
     const unfinished = store.unfinished();
     expect(unfinished.map((r) => r.id)).toEqual([records[4]!.id, records[5]!.id]);
     expect(unfinished[0]).toStrictEqual(records[4]);
-    expect(store.counts()).toEqual({ queued: 1, running: 1, success: 2, failure: 1, error: 1 } satisfies Record<BuildState, number>);
+    expect(store.counts()).toEqual({ queued: 1, running: 1, success: 2, failure: 1, error: 1 } satisfies Record<
+      BuildState,
+      number
+    >);
     expect(store.healthy()).toBe(true);
   });
 
@@ -245,10 +331,17 @@ describe("BuildStore deliveries", () => {
     store.create(newer);
     const joined = store.accept(build({ state: "queued", prNumber: 3 }), "d-3");
     expect([joined.outcome, joined.record.id]).toEqual(["joined", older.id]);
-    expect([store.accept(build(), "d-3").outcome, store.accept(build(), "d-3").record.id]).toEqual(["duplicate", older.id]);
+    expect([store.accept(build(), "d-3").outcome, store.accept(build(), "d-3").record.id]).toEqual([
+      "duplicate",
+      older.id,
+    ]);
     const other = build({ state: "queued", prNumber: 3, sha: "c".repeat(40), createdAt: minutesAgo(7) });
     expect(store.accept(other, "d-4").outcome).toBe("created");
-    expect(store.activeForPullRequest("octo-org", "calc", 3, "pr").map((b) => b.id)).toEqual([older.id, other.id, newer.id]);
+    expect(store.activeForPullRequest("octo-org", "calc", 3, "pr").map((b) => b.id)).toEqual([
+      older.id,
+      other.id,
+      newer.id,
+    ]);
   });
 
   it("costs no more with 20,000 finished builds of the repository than with none", () => {
@@ -280,7 +373,10 @@ describe("BuildStore deliveries", () => {
     const withHistory = deliveryMs();
 
     expect(store.counts().success).toBe(20_000);
-    expect(withHistory, `${fresh.toFixed(3)} ms per delivery with no history, ${withHistory.toFixed(3)} ms with 20,000 builds`).toBeLessThan(4 * fresh + 0.05);
+    expect(
+      withHistory,
+      `${fresh.toFixed(3)} ms per delivery with no history, ${withHistory.toFixed(3)} ms with 20,000 builds`,
+    ).toBeLessThan(4 * fresh + 0.05);
   });
 });
 
@@ -313,7 +409,13 @@ describe("BuildStore logs", () => {
       { type: "build", record: expect.objectContaining({ state: "running" }) },
       { type: "log", step: "test", text: "collecting tests with ***\n" },
       { type: "log", step: "test", text: "ok\n" },
-      { type: "build", record: expect.objectContaining({ state: "success", steps: [expect.objectContaining({ summary: "1 test passed" })] }) },
+      {
+        type: "build",
+        record: expect.objectContaining({
+          state: "success",
+          steps: [expect.objectContaining({ summary: "1 test passed" })],
+        }),
+      },
     ]);
     // a snapshot: later changes to the caller's record do not reach it
     record.state = "error";
@@ -350,7 +452,10 @@ describe("BuildStore logs", () => {
     const chunks = [tail.text];
     let start = tail.start;
     while (start > 0) {
-      const chunk = (await store.readLogRange(record.id, "test", { start: Math.max(0, start - 1_000_003), end: start }))!;
+      const chunk = (await store.readLogRange(record.id, "test", {
+        start: Math.max(0, start - 1_000_003),
+        end: start,
+      }))!;
       expect(chunk.end).toBe(start);
       expect(chunk.text).not.toContain("\uFFFD");
       chunks.unshift(chunk.text);
@@ -358,7 +463,12 @@ describe("BuildStore logs", () => {
     }
     expect(chunks.join("")).toBe(whole);
 
-    expect(await store.readLogRange(record.id, "test", { start: size + 10 })).toEqual({ text: "", size, start: size, end: size });
+    expect(await store.readLogRange(record.id, "test", { start: size + 10 })).toEqual({
+      text: "",
+      size,
+      start: size,
+      end: size,
+    });
     expect(await store.readLogRange(record.id, "missing")).toBeUndefined();
     expect(await store.logSize(record.id, "missing")).toBeUndefined();
     await expect(store.readLogRange(record.id, "test", { start: 1.5 })).rejects.toThrow(RangeError);
@@ -392,7 +502,11 @@ describe("BuildStore retention", () => {
     log.close();
     const scratch = join(dataDir, "scratch.tar.gz");
     writeFileSync(scratch, "archive");
-    await keepArtifact(dataDir, record.id, { name: "docs-html.tar.gz", path: scratch, contentType: "application/gzip" });
+    await keepArtifact(dataDir, record.id, {
+      name: "docs-html.tar.gz",
+      path: scratch,
+      contentType: "application/gzip",
+    });
     mkdirSync(join(dataDir, "builds", record.id), { recursive: true });
     writeFileSync(join(dataDir, "builds", record.id, "build.json"), "{}");
     return record;
@@ -418,10 +532,13 @@ describe("BuildStore retention", () => {
 
   it("keeps only the newest builds, counting unfinished ones but never removing them", async () => {
     const records = [];
-    for (let i = 0; i < 6; i++) records.push(await withFiles(build({ createdAt: minutesAgo(60 - i), state: i === 1 ? "running" : "success" })));
+    for (let i = 0; i < 6; i++)
+      records.push(await withFiles(build({ createdAt: minutesAgo(60 - i), state: i === 1 ? "running" : "success" })));
     // newest first: 5 4 3 2 1(running) 0
     expect(store.prune({ keepBuilds: 3 })).toBe(2);
-    expect(store.list().map((r) => r.id)).toEqual([records[5]!, records[4]!, records[3]!, records[1]!].map((r) => r.id));
+    expect(store.list().map((r) => r.id)).toEqual(
+      [records[5]!, records[4]!, records[3]!, records[1]!].map((r) => r.id),
+    );
     expect(filesOf(records[2]!.id)).toEqual([]);
     expect(filesOf(records[0]!.id)).toEqual([]);
     expect(filesOf(records[1]!.id)).toEqual(["logs", "artifacts", "builds"]);
@@ -433,7 +550,10 @@ describe("BuildStore retention", () => {
     const old = await withFiles(build({ createdAt: daysAgo(10), state: "success" }));
     const fresh = await withFiles(build({ state: "success" }));
     const logged: string[] = [];
-    const log = { info: (_: object, msg: string) => logged.push(msg), error: (_: object, msg: string) => logged.push(`error: ${msg}`) };
+    const log = {
+      info: (_: object, msg: string) => logged.push(msg),
+      error: (_: object, msg: string) => logged.push(`error: ${msg}`),
+    };
     const pruning = new BuildStore(dataDir, { retention: { olderThanDays: 7 }, log });
     opened.push(pruning);
     expect(pruning.get(old.id)).toBeUndefined();

@@ -21,13 +21,29 @@ const userVersion = (db: Database.Database) => db.pragma("user_version", { simpl
 function createVersion1(id: string): void {
   const db = new Database(dbPath);
   expect(migrate(db, MIGRATIONS.slice(0, 1))).toEqual({ from: 0, to: 1 });
-  const request = { pipeline: "pr", owner: "octo-org", repo: "calc", sha: "c".repeat(40), event: "pull_request.opened", deliveryId: "d-1", installationId: 1, sshUrl: "git@github.com:octo-org/calc.git", cloneUrl: "https://github.com/octo-org/calc.git", prNumber: 3, branch: "fix/rounding" };
+  const request = {
+    pipeline: "pr",
+    owner: "octo-org",
+    repo: "calc",
+    sha: "c".repeat(40),
+    event: "pull_request.opened",
+    deliveryId: "d-1",
+    installationId: 1,
+    sshUrl: "git@github.com:octo-org/calc.git",
+    cloneUrl: "https://github.com/octo-org/calc.git",
+    prNumber: 3,
+    branch: "fix/rounding",
+  };
   db.prepare(
     `INSERT INTO builds (id, owner, repo, sha, event, pipeline, delivery_id, pr_number, state, created_at, finished_at, request_json)
      VALUES (?, 'octo-org', 'calc', ?, 'pull_request.opened', 'pr', 'd-1', 3, 'failure', '2024-01-02T03:04:05.000Z', '2024-01-02T03:05:00.000Z', ?)`,
   ).run(id, "c".repeat(40), JSON.stringify(request));
-  db.prepare(`INSERT INTO steps (build_id, position, name, state, summary, exit_code, duration_ms, test_count) VALUES (?, 0, 'test', 'failure', '1 test failed', 1, 42, 1)`).run(id);
-  db.prepare(`INSERT INTO test_results (build_id, step, position, test_id, outcome, duration_ms, message) VALUES (?, 0, 0, 't.T.test_round', 'fail', 1.5, 'AssertionError')`).run(id);
+  db.prepare(
+    `INSERT INTO steps (build_id, position, name, state, summary, exit_code, duration_ms, test_count) VALUES (?, 0, 'test', 'failure', '1 test failed', 1, 42, 1)`,
+  ).run(id);
+  db.prepare(
+    `INSERT INTO test_results (build_id, step, position, test_id, outcome, duration_ms, message) VALUES (?, 0, 0, 't.T.test_round', 'fail', 1.5, 'AssertionError')`,
+  ).run(id);
   expect(userVersion(db)).toBe(1);
   db.close();
 }
@@ -59,16 +75,40 @@ describe("schema migrations", () => {
       // version 2's column, filled in from the stored request
       branch: "fix/rounding",
       request: expect.objectContaining({ branch: "fix/rounding", installationId: 1 }),
-      steps: [{ name: "test", state: "failure", summary: "1 test failed", exitCode: 1, durationMs: 42, tests: [{ id: "t.T.test_round", outcome: "fail", durationMs: 1.5, message: "AssertionError" }] }],
+      steps: [
+        {
+          name: "test",
+          state: "failure",
+          summary: "1 test failed",
+          exitCode: 1,
+          durationMs: 42,
+          tests: [{ id: "t.T.test_round", outcome: "fail", durationMs: 1.5, message: "AssertionError" }],
+        },
+      ],
     });
 
     const db = new Database(dbPath);
     expect(userVersion(db)).toBe(MIGRATIONS.length);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'builds' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
-    expect(indexes.sort()).toEqual(["builds_by_branch", "builds_by_commit", "builds_by_created", "builds_by_pr", "builds_by_repo", "builds_by_state"]);
+    const indexes = (
+      db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'builds' AND name NOT LIKE 'sqlite_%'",
+        )
+        .all() as { name: string }[]
+    ).map((r) => r.name);
+    expect(indexes.sort()).toEqual([
+      "builds_by_branch",
+      "builds_by_commit",
+      "builds_by_created",
+      "builds_by_pr",
+      "builds_by_repo",
+      "builds_by_state",
+    ]);
     // version 3: the build's delivery is known, so a redelivery of it starts nothing
-    expect(db.prepare("SELECT delivery_id, build_id FROM deliveries").all()).toEqual([{ delivery_id: "d-1", build_id: id }]);
+    expect(db.prepare("SELECT delivery_id, build_id FROM deliveries").all()).toEqual([
+      { delivery_id: "d-1", build_id: id },
+    ]);
     expect(db.prepare("PRAGMA foreign_key_check").all()).toEqual([]);
     db.close();
   });
@@ -93,7 +133,14 @@ describe("schema migrations", () => {
     expect(() => new BuildStore(dataDir)).toThrow(/newer than this pyci knows/);
 
     const fresh = new Database(join(dataDir, "other.db"));
-    const broken = [...MIGRATIONS, { version: MIGRATIONS.length + 1, name: "broken", sql: "ALTER TABLE builds ADD COLUMN x TEXT; SELECT * FROM no_such_table;" }];
+    const broken = [
+      ...MIGRATIONS,
+      {
+        version: MIGRATIONS.length + 1,
+        name: "broken",
+        sql: "ALTER TABLE builds ADD COLUMN x TEXT; SELECT * FROM no_such_table;",
+      },
+    ];
     expect(() => migrate(fresh, broken)).toThrow(/no_such_table/);
     expect(userVersion(fresh)).toBe(0);
     expect(fresh.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([]);

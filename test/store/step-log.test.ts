@@ -23,20 +23,35 @@ describe("openStepLog", () => {
     expect(text).not.toContain(secret);
     expect(text).not.toContain(encodeURIComponent(secret));
     expect(text).not.toContain(Buffer.from(secret).toString("base64").replace(/=+$/, ""));
-    expect(text).toBe("token *** here\nurl https://x-access-token:***@github.com\nheader Authorization: Basic ***\nplain b64 ***\n");
+    expect(text).toBe(
+      "token *** here\nurl https://x-access-token:***@github.com\nheader Authorization: Basic ***\nplain b64 ***\n",
+    );
   });
 
   it("keeps the head and the tail of output past the cap, and says how much it left out", () => {
     const path = join(dir, "capped.log");
     const seen: string[] = [];
-    const log = openStepLog(path, (t) => t, (t) => seen.push(t), 1000);
+    const log = openStepLog(
+      path,
+      (t) => t,
+      (t) => seen.push(t),
+      1000,
+    );
     for (let i = 0; i < 100; i++) log.write(`line ${String(i).padStart(3, "0")} ${"x".repeat(89)}\n`);
     log.close();
     const text = readFileSync(path, "utf8");
     const lines = text.split("\n");
     // 99-byte lines: 5 whole ones fit in the 500-byte head, which ends at a line end; so does the tail
-    expect(lines.slice(0, 5).map((l) => l.slice(0, 8))).toEqual(["line 000", "line 001", "line 002", "line 003", "line 004"]);
-    expect(lines[5]).toMatch(/^\[pyci: \d+ bytes of output omitted here; the step printed 9900 bytes, of which the first 495 and the last \d+ are kept \(cap 1000 bytes/);
+    expect(lines.slice(0, 5).map((l) => l.slice(0, 8))).toEqual([
+      "line 000",
+      "line 001",
+      "line 002",
+      "line 003",
+      "line 004",
+    ]);
+    expect(lines[5]).toMatch(
+      /^\[pyci: \d+ bytes of output omitted here; the step printed 9900 bytes, of which the first 495 and the last \d+ are kept \(cap 1000 bytes/,
+    );
     expect(lines.at(-2)!.startsWith("line 099")).toBe(true);
     expect(lines.at(-1)).toBe("");
     expect(Buffer.byteLength(text) - Buffer.byteLength(lines[5]!) - 1).toBeLessThanOrEqual(1000);

@@ -2,7 +2,13 @@ import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Ctx, FakeApi, Reply, Route } from "./fake-github-route.js";
-import { createReleaseStore, releaseRules, type FakeRelease, type FakeReleaseSeed, type FakeTag } from "./fake-releases.js";
+import {
+  createReleaseStore,
+  releaseRules,
+  type FakeRelease,
+  type FakeReleaseSeed,
+  type FakeTag,
+} from "./fake-releases.js";
 import { githubRules } from "./github-rules.js";
 import { loadOpenApiSpec, type OpenApiSpecName } from "./openapi-spec.js";
 import { validateSchema, type SchemaIssue } from "./validate-schema.js";
@@ -186,7 +192,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const checkRuns: CheckRunRecord[] = [];
   const contents = new Map<string, string>();
   const failures: (FailureInjection & { left: number })[] = [];
-  const holds: { match: HoldInjection; left: number; arrived: number; released: boolean; waiting: (() => void)[]; onArrival: Set<() => void> }[] = [];
+  const holds: {
+    match: HoldInjection;
+    left: number;
+    arrived: number;
+    released: boolean;
+    waiting: (() => void)[];
+    onArrival: Set<() => void>;
+  }[] = [];
   const listeners = new Set<() => void>();
   let nextId = 1000;
   let origin = "";
@@ -205,7 +218,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   const notFound = (ctx: Ctx): Reply => ({
     status: 404,
-    body: { message: "Not Found", documentation_url: ctx.op?.documentationUrl ?? "https://docs.github.com/rest", status: "404" },
+    body: {
+      message: "Not Found",
+      documentation_url: ctx.op?.documentationUrl ?? "https://docs.github.com/rest",
+      status: "404",
+    },
   });
 
   const invalid = (ctx: Ctx, resource: string, issues: SchemaIssue[]): Reply => {
@@ -228,7 +245,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const schema = validateSchema(ctx.op.requestSchema, ctx.body, spec.document);
     const general = githubRules(ctx.op.operationId, ctx.body);
     const release = releaseRules(ctx.op.operationId, ctx.body);
-    for (const u of [...schema.unknown, ...general.lint, ...release.lint]) violation(ctx, `${u.message} (GitHub accepts this)`);
+    for (const u of [...schema.unknown, ...general.lint, ...release.lint])
+      violation(ctx, `${u.message} (GitHub accepts this)`);
     // A release rule restating what the schema already rejected (make_latest: false) is not a second error.
     const schemaFields = new Set(schema.errors.map((e) => e.field));
     const errors = [...schema.errors, ...general.errors, ...release.errors.filter((e) => !schemaFields.has(e.field))];
@@ -242,7 +260,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     violation(ctx, `app JWT rejected: ${problem}`);
     return {
       status: 401,
-      body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest", status: "401" },
+      body: {
+        message: "A JSON web token could not be decoded",
+        documentation_url: "https://docs.github.com/rest",
+        status: "401",
+      },
     };
   };
 
@@ -253,11 +275,17 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const issued = match ? issuedTokens.find((t) => t.token === match[1]) : undefined;
     if (issued && Date.parse(issued.expiresAt) > Date.now()) return undefined;
     violation(ctx, match ? "unknown or expired installation token" : "no installation token in Authorization");
-    return { status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" } };
+    return {
+      status: 401,
+      body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" },
+    };
   };
 
   const findRun = (owner: string, repo: string, id: number) =>
-    checkRuns.find((r) => r.id === id && r.owner.toLowerCase() === owner.toLowerCase() && r.repo.toLowerCase() === repo.toLowerCase());
+    checkRuns.find(
+      (r) =>
+        r.id === id && r.owner.toLowerCase() === owner.toLowerCase() && r.repo.toLowerCase() === repo.toLowerCase(),
+    );
 
   const checkRunView = (run: CheckRunRecord) => {
     const f = run.fields;
@@ -380,9 +408,22 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         const denied = installationAuth(ctx);
         if (denied) return denied;
         const list = statuses
-          .filter((s) => s.owner.toLowerCase() === owner!.toLowerCase() && s.repo.toLowerCase() === repo!.toLowerCase() && s.sha === ref)
+          .filter(
+            (s) =>
+              s.owner.toLowerCase() === owner!.toLowerCase() &&
+              s.repo.toLowerCase() === repo!.toLowerCase() &&
+              s.sha === ref,
+          )
           .reverse()
-          .map((s) => ({ id: s.id, state: s.body.state, description: s.body.description ?? null, target_url: s.body.target_url ?? null, context: s.body.context ?? "default", created_at: s.createdAt, updated_at: s.createdAt }));
+          .map((s) => ({
+            id: s.id,
+            state: s.body.state,
+            description: s.body.description ?? null,
+            target_url: s.body.target_url ?? null,
+            context: s.body.context ?? "default",
+            created_at: s.createdAt,
+            updated_at: s.createdAt,
+          }));
         return { status: 200, body: list };
       },
     },
@@ -393,7 +434,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         const denied = installationAuth(ctx) ?? validate(ctx, "CheckRun");
         if (denied) return denied;
         const body = ctx.body as Record<string, unknown>;
-        const run: CheckRunRecord = { id: nextId++, owner: owner!, repo: repo!, fields: {}, annotations: [], history: [] };
+        const run: CheckRunRecord = {
+          id: nextId++,
+          owner: owner!,
+          repo: repo!,
+          fields: {},
+          annotations: [],
+          history: [],
+        };
         applyCheckRun(run, body, true);
         checkRuns.push(run);
         return { status: 201, body: checkRunView(run) };
@@ -431,7 +479,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         const denied = installationAuth(ctx);
         if (denied) return denied;
         let runs = checkRuns.filter(
-          (r) => r.owner.toLowerCase() === owner!.toLowerCase() && r.repo.toLowerCase() === repo!.toLowerCase() && r.fields.head_sha === ref,
+          (r) =>
+            r.owner.toLowerCase() === owner!.toLowerCase() &&
+            r.repo.toLowerCase() === repo!.toLowerCase() &&
+            r.fields.head_sha === ref,
         );
         if (ctx.query.check_name) runs = runs.filter((r) => r.fields.name === ctx.query.check_name);
         if (ctx.query.status) runs = runs.filter((r) => r.fields.status === ctx.query.status);
@@ -457,7 +508,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const path = `/repos/${known.owner}/${known.repo}${byId[2] ?? ""}`;
       ctx = { ...ctx, path, op: spec.match(ctx.method, path) };
     }
-    const injected = failures.find((f) => f.left > 0 && f.method.toUpperCase() === ctx.method && (typeof f.path === "string" ? f.path === ctx.path : f.path.test(ctx.path)));
+    const injected = failures.find(
+      (f) =>
+        f.left > 0 &&
+        f.method.toUpperCase() === ctx.method &&
+        (typeof f.path === "string" ? f.path === ctx.path : f.path.test(ctx.path)),
+    );
     if (injected) {
       injected.left--;
       return {
@@ -471,7 +527,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       if (!m) continue;
       if (!jsonOk) {
         violation(ctx, "body is not JSON");
-        return { status: 400, body: { message: "Problems parsing JSON", documentation_url: ctx.op?.documentationUrl, status: "400" } };
+        return {
+          status: 400,
+          body: { message: "Problems parsing JSON", documentation_url: ctx.op?.documentationUrl, status: "400" },
+        };
       }
       return route.handle(ctx, [...m] as string[]);
     }
@@ -490,7 +549,12 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const parsed = new URL(req.url ?? "/", "http://fake");
     const path = parsed.pathname.replace(/^\/api\/(v3|uploads)(?=\/)/, "");
     const method = (req.method ?? "GET").toUpperCase();
-    const hold = holds.find((h) => h.left > 0 && h.match.method.toUpperCase() === method && (typeof h.match.path === "string" ? h.match.path === path : h.match.path.test(path)));
+    const hold = holds.find(
+      (h) =>
+        h.left > 0 &&
+        h.match.method.toUpperCase() === method &&
+        (typeof h.match.path === "string" ? h.match.path === path : h.match.path.test(path)),
+    );
     if (!hold) return Promise.resolve();
     hold.left--;
     hold.arrived++;
@@ -508,7 +572,16 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const prefix = api === "rest" ? PREFIX : api === "uploads" ? UPLOADS_PREFIX : "";
     const path = parsed.pathname.slice(prefix.length) || "/";
     const op = api === "web" ? undefined : spec.match(method, path);
-    const ctx: Ctx = { api, method, path, query: Object.fromEntries(parsed.searchParams), headers: req.headers, body: undefined, rawBytes, op };
+    const ctx: Ctx = {
+      api,
+      method,
+      path,
+      query: Object.fromEntries(parsed.searchParams),
+      headers: req.headers,
+      body: undefined,
+      rawBytes,
+      op,
+    };
     // Uploads are raw bytes (a tarball is no JSON and no UTF-8): never parse or record them as text.
     const rawBody = api === "uploads" ? "" : rawBytes.toString("utf8");
 
@@ -573,7 +646,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
 
   const summary = () =>
     requests
-      .map((r) => `${r.method} ${r.api === "rest" ? "" : `[${r.api}] `}${r.path} → ${r.status}${r.unexpected ? " (unexpected)" : ""}`)
+      .map(
+        (r) =>
+          `${r.method} ${r.api === "rest" ? "" : `[${r.api}] `}${r.path} → ${r.status}${r.unexpected ? " (unexpected)" : ""}`,
+      )
       .join("\n");
 
   return {
@@ -599,7 +675,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`fake GitHub: condition not met within ${timeoutMs} ms; requests so far:\n${summary() || "(none)"}`));
+          reject(
+            new Error(
+              `fake GitHub: condition not met within ${timeoutMs} ms; requests so far:\n${summary() || "(none)"}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -621,7 +701,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       failures.length = 0;
     },
     holdNext(match) {
-      const hold = { match, left: match.times ?? 1, arrived: 0, released: false, waiting: [] as (() => void)[], onArrival: new Set<() => void>() };
+      const hold = {
+        match,
+        left: match.times ?? 1,
+        arrived: 0,
+        released: false,
+        waiting: [] as (() => void)[],
+        onArrival: new Set<() => void>(),
+      };
       holds.push(hold);
       return {
         arrived: () => hold.arrived,
@@ -673,7 +760,11 @@ function applyCheckRun(run: CheckRunRecord, body: Record<string, unknown>, creat
 }
 
 /** Why the Authorization header is not a valid GitHub App JWT, or undefined when it is. */
-function jwtProblem(authorization: string | undefined, appId: number | string | undefined, publicKey: KeyObject | undefined): string | undefined {
+function jwtProblem(
+  authorization: string | undefined,
+  appId: number | string | undefined,
+  publicKey: KeyObject | undefined,
+): string | undefined {
   const match = /^bearer\s+([\w-]+)\.([\w-]+)\.([\w-]+)$/i.exec(authorization ?? "");
   if (!match) return "expected Authorization: Bearer <JWT>";
   const [, h, p, sig] = match as unknown as [string, string, string, string];
@@ -686,7 +777,8 @@ function jwtProblem(authorization: string | undefined, appId: number | string | 
     return "JWT header or payload is not JSON";
   }
   if (header.alg !== "RS256") return `JWT alg is ${header.alg}, GitHub needs RS256`;
-  if (appId !== undefined && String(payload.iss) !== String(appId)) return `JWT iss is ${String(payload.iss)}, expected app id ${appId}`;
+  if (appId !== undefined && String(payload.iss) !== String(appId))
+    return `JWT iss is ${String(payload.iss)}, expected app id ${appId}`;
   const nowS = Math.floor(Date.now() / 1000);
   if (typeof payload.iat !== "number" || typeof payload.exp !== "number") return "JWT lacks iat or exp";
   if (payload.iat > nowS + CLOCK_SKEW_S) return "JWT iat is in the future";

@@ -121,10 +121,15 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
     x.owner.toLowerCase() === owner.toLowerCase() && x.repo.toLowerCase() === repo.toLowerCase();
   /** The repository's releases, newest first (GitHub's order for GET /releases). */
   const releasesOf = (owner: string, repo: string) =>
-    releases.filter((r) => same(r, owner, repo)).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
-  const byId = (owner: string, repo: string, id: string | number) => releases.find((r) => r.id === Number(id) && same(r, owner, repo));
-  const published = (owner: string, repo: string, tag: string) => releasesOf(owner, repo).find((r) => r.tagName === tag && !r.draft);
-  const findTag = (owner: string, repo: string, name: string) => tags.find((t) => t.name === name && same(t, owner, repo));
+    releases
+      .filter((r) => same(r, owner, repo))
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt) || b.id - a.id);
+  const byId = (owner: string, repo: string, id: string | number) =>
+    releases.find((r) => r.id === Number(id) && same(r, owner, repo));
+  const published = (owner: string, repo: string, tag: string) =>
+    releasesOf(owner, repo).find((r) => r.tagName === tag && !r.draft);
+  const findTag = (owner: string, repo: string, name: string) =>
+    tags.find((t) => t.name === name && same(t, owner, repo));
   const findAsset = (owner: string, repo: string, id: string | number) => {
     for (const release of releasesOf(owner, repo)) {
       const asset = release.assets.find((a) => a.id === Number(id));
@@ -136,7 +141,12 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
   /** Creates the tag a published release needs; an existing tag is kept (GitHub ignores target_commitish then). */
   const ensureTag = (release: FakeRelease) => {
     if (findTag(release.owner, release.repo, release.tagName)) return;
-    tags.push({ owner: release.owner, repo: release.repo, name: release.tagName, sha: commitFor(release.targetCommitish) });
+    tags.push({
+      owner: release.owner,
+      repo: release.repo,
+      name: release.tagName,
+      sha: commitFor(release.targetCommitish),
+    });
   };
 
   const setLatest = (release: FakeRelease, mode: string | undefined) => {
@@ -160,7 +170,10 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
 
   /** GitHub's simple-user shape. */
   const userView = (u: FakeUser) => {
-    const id = u.type === "Bot" ? 2 : 10 + (parseInt(createHash("sha1").update(u.login).digest("hex").slice(0, 6), 16) % 100_000);
+    const id =
+      u.type === "Bot"
+        ? 2
+        : 10 + (parseInt(createHash("sha1").update(u.login).digest("hex").slice(0, 6), 16) % 100_000);
     const url = `${host.origin()}${REST}/users/${encodeURIComponent(u.login)}`;
     return {
       login: u.login,
@@ -206,7 +219,9 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
 
   const releaseView = (r: FakeRelease) => {
     const url = `${api(r.owner, r.repo)}/releases/${r.id}`;
-    const htmlTag = r.draft ? `untagged-${createHash("sha1").update(String(r.id)).digest("hex").slice(0, 20)}` : encodeURIComponent(r.tagName);
+    const htmlTag = r.draft
+      ? `untagged-${createHash("sha1").update(String(r.id)).digest("hex").slice(0, 20)}`
+      : encodeURIComponent(r.tagName);
     return {
       url,
       html_url: `${host.origin()}/${r.owner}/${r.repo}/releases/tag/${htmlTag}`,
@@ -264,7 +279,8 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
   });
 
   /** PATCH /releases/:id may come without a body (every field is optional). */
-  const withBody = (ctx: Ctx): Ctx => (ctx.body === undefined && ctx.rawBytes.length === 0 ? { ...ctx, body: {} } : ctx);
+  const withBody = (ctx: Ctx): Ctx =>
+    ctx.body === undefined && ctx.rawBytes.length === 0 ? { ...ctx, body: {} } : ctx;
 
   const repo = (pattern: string) => new RegExp(`^\\/repos\\/${OWNER_REPO}${pattern}$`);
 
@@ -277,7 +293,8 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
         if (denied) return denied;
         const b = ctx.body as ReleaseBody;
         const tagName = b.tag_name!;
-        if (published(owner!, repoName!, tagName)) return validationFailed(ctx, "Release", "already_exists", "tag_name");
+        if (published(owner!, repoName!, tagName))
+          return validationFailed(ctx, "Release", "already_exists", "tag_name");
         const at = now();
         const release: FakeRelease = {
           id: host.nextId(),
@@ -308,7 +325,12 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
       pattern: repo("\\/releases"),
       handle: (ctx, [, owner, repoName]) =>
         host.installationAuth(ctx) ??
-        paginate(ctx, releasesOf(owner!, repoName!), `/repositories/${host.repoId(owner!, repoName!)}/releases`, releaseView),
+        paginate(
+          ctx,
+          releasesOf(owner!, repoName!),
+          `/repositories/${host.repoId(owner!, repoName!)}/releases`,
+          releaseView,
+        ),
     },
     {
       method: "GET",
@@ -397,8 +419,11 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
         if (denied) return denied;
         const release = byId(owner!, repoName!, id!);
         if (!release) return host.notFound(ctx);
-        return paginate(ctx, release.assets, `/repositories/${host.repoId(owner!, repoName!)}/releases/${release.id}/assets`, (a) =>
-          assetView(release, a),
+        return paginate(
+          ctx,
+          release.assets,
+          `/repositories/${host.repoId(owner!, repoName!)}/releases/${release.id}/assets`,
+          (a) => assetView(release, a),
         );
       },
     },
@@ -459,14 +484,24 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
         const ref = decodeURIComponent(rawRef!);
         const gone: Reply = {
           status: 422,
-          body: { message: "Reference does not exist", documentation_url: "https://docs.github.com/rest/git/refs#delete-a-reference", status: "422" },
+          body: {
+            message: "Reference does not exist",
+            documentation_url: "https://docs.github.com/rest/git/refs#delete-a-reference",
+            status: "422",
+          },
         };
         if (ref.startsWith("refs/")) {
-          host.violation(ctx, `ref ${JSON.stringify(ref)} starts with refs/: GitHub looks up refs/${ref} and answers 422 (pass "tags/<name>")`);
+          host.violation(
+            ctx,
+            `ref ${JSON.stringify(ref)} starts with refs/: GitHub looks up refs/${ref} and answers 422 (pass "tags/<name>")`,
+          );
           return gone;
         }
         if (!ref.startsWith("tags/")) {
-          host.violation(ctx, `deleting ${JSON.stringify(ref)}: the fake only models tags, and pyci should delete nothing else`);
+          host.violation(
+            ctx,
+            `deleting ${JSON.stringify(ref)}: the fake only models tags, and pyci should delete nothing else`,
+          );
           return gone;
         }
         const tag = findTag(owner!, repoName!, ref.slice("tags/".length));
@@ -511,9 +546,13 @@ export function createReleaseStore(host: ReleaseHost): ReleaseStore {
         }
         const name = sanitizeAssetName(requested);
         if (name !== requested) {
-          host.violation(ctx, `GitHub stores the asset ${JSON.stringify(requested)} as ${JSON.stringify(name)}: look it up by that name (GitHub accepts this)`);
+          host.violation(
+            ctx,
+            `GitHub stores the asset ${JSON.stringify(requested)} as ${JSON.stringify(name)}: look it up by that name (GitHub accepts this)`,
+          );
         }
-        if (release.assets.some((a) => a.name === name)) return validationFailed(ctx, "ReleaseAsset", "already_exists", "name");
+        if (release.assets.some((a) => a.name === name))
+          return validationFailed(ctx, "ReleaseAsset", "already_exists", "name");
         const at = now();
         const asset: FakeReleaseAsset = {
           id: host.nextId(),
@@ -630,7 +669,10 @@ export function releaseRules(operationId: string, body: unknown): RuleResult {
     result.errors.push({ field: "body", message: `body is too long (maximum is ${RELEASE_BODY_MAX} characters)` });
   }
   if (b.make_latest === "true" && (b.draft === true || b.prerelease === true)) {
-    result.lint.push({ field: "make_latest", message: "drafts and prereleases cannot be set as latest: make_latest \"true\" is ignored" });
+    result.lint.push({
+      field: "make_latest",
+      message: 'drafts and prereleases cannot be set as latest: make_latest "true" is ignored',
+    });
   }
   return result;
 }

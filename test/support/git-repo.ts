@@ -26,8 +26,7 @@ const GIT_ENV = {
 export function makeRepo(files: Record<string, string>, options: { dir?: string } = {}): TestRepo {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "pyci-repo-"));
   mkdirSync(dir, { recursive: true });
-  const git = (...args: string[]) =>
-    execFileSync("git", args, { cwd: dir, env: GIT_ENV, encoding: "utf8" }).trim();
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: dir, env: GIT_ENV, encoding: "utf8" }).trim();
   git("init", "-q", "-b", "main");
   const repo: TestRepo = {
     dir,

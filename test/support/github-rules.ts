@@ -45,7 +45,7 @@ function commitStatus(b: Record<string, unknown>, r: RuleResult): void {
     r.lint.push({ field: "target_url", message: `target_url is not an http(s) URL: ${JSON.stringify(b.target_url)}` });
   }
   if (b.context === undefined) {
-    r.lint.push({ field: "context", message: "context is missing: GitHub files the status under \"default\"" });
+    r.lint.push({ field: "context", message: 'context is missing: GitHub files the status under "default"' });
   }
 }
 
@@ -64,10 +64,16 @@ function checkRun(b: Record<string, unknown>, r: RuleResult, kind: "create" | "u
     r.errors.push({ field: "status", message: `only GitHub Actions can set status ${b.status}` });
   }
   if (kind === "create" && typeof b.head_sha === "string" && !/^[0-9a-f]{40}$/.test(b.head_sha)) {
-    r.lint.push({ field: "head_sha", message: `head_sha is not a full 40-hex commit SHA: ${JSON.stringify(b.head_sha)}` });
+    r.lint.push({
+      field: "head_sha",
+      message: `head_sha is not a full 40-hex commit SHA: ${JSON.stringify(b.head_sha)}`,
+    });
   }
   if (typeof b.details_url === "string" && !isHttpUrl(b.details_url)) {
-    r.lint.push({ field: "details_url", message: `details_url is not an http(s) URL: ${JSON.stringify(b.details_url)}` });
+    r.lint.push({
+      field: "details_url",
+      message: `details_url is not an http(s) URL: ${JSON.stringify(b.details_url)}`,
+    });
   }
   const output = b.output;
   if (typeof output !== "object" || output === null) return;
@@ -82,7 +88,10 @@ function annotation(a: unknown, field: string, r: RuleResult): void {
   if (typeof a !== "object" || a === null) return;
   const x = a as Record<string, unknown>;
   if (typeof x.title === "string" && chars(x.title) > ANNOTATION_TITLE_MAX) {
-    r.errors.push({ field: `${field}.title`, message: `title is too long (maximum is ${ANNOTATION_TITLE_MAX} characters)` });
+    r.errors.push({
+      field: `${field}.title`,
+      message: `title is too long (maximum is ${ANNOTATION_TITLE_MAX} characters)`,
+    });
   }
   for (const key of ["message", "raw_details"]) {
     const v = x[key];

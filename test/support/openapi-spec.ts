@@ -55,7 +55,9 @@ export function loadOpenApiSpec(name: OpenApiSpecName = "api.github.com"): OpenA
       operationId: String(op.operationId),
       method: method.toUpperCase(),
       template,
-      documentationUrl: String((op.externalDocs as { url?: string } | undefined)?.url ?? "https://docs.github.com/rest"),
+      documentationUrl: String(
+        (op.externalDocs as { url?: string } | undefined)?.url ?? "https://docs.github.com/rest",
+      ),
       requestSchema: requestBody?.content?.["application/json"]?.schema,
       requestBodyRequired: requestBody?.required === true,
     };

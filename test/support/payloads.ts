@@ -89,7 +89,13 @@ export function pullRequestPayload(o: PullRequestPayloadOptions): PullRequestEve
   Object.assign(pr.head.repo, { ssh_url: o.sshUrl, clone_url: o.cloneUrl, default_branch: o.defaultBranch ?? baseRef });
 
   if (o.fork) {
-    const forked = moved({ user: pr.head.user, repo: pr.head.repo, sender: p.sender }, o.owner, o.repo, forkOwner, o.repo) as any;
+    const forked = moved(
+      { user: pr.head.user, repo: pr.head.repo, sender: p.sender },
+      o.owner,
+      o.repo,
+      forkOwner,
+      o.repo,
+    ) as any;
     Object.assign(forked.repo, {
       id: pr.head.repo.id + 1,
       node_id: Buffer.from(`Repository${pr.head.repo.id + 1}`).toString("base64"),
@@ -109,7 +115,14 @@ export function pullRequestPayload(o: PullRequestPayloadOptions): PullRequestEve
   p.action = o.action;
   p.number = o.number;
   p.installation = { id: o.installationId, node_id: Buffer.from(`Installation${o.installationId}`).toString("base64") };
-  Object.assign(pr, { state: "open", closed_at: null, merged: false, merged_at: null, merged_by: null, merge_commit_sha: null });
+  Object.assign(pr, {
+    state: "open",
+    closed_at: null,
+    merged: false,
+    merged_at: null,
+    merged_by: null,
+    merge_commit_sha: null,
+  });
   if (o.action === "synchronize") {
     p.before = o.before ?? baseSha;
     p.after = o.headSha;
@@ -133,7 +146,9 @@ export function pullRequestPayload(o: PullRequestPayloadOptions): PullRequestEve
 function exampleOpened(): Record<string, unknown> {
   const definitions = require("@octokit/webhooks-examples") as WebhookDefinition[];
   const examples = definitions.find((d) => d.name === "pull_request")?.examples ?? [];
-  const example = examples.find((e) => e.action === "opened" && e.installation !== undefined && e.organization === undefined);
+  const example = examples.find(
+    (e) => e.action === "opened" && e.installation !== undefined && e.organization === undefined,
+  );
   if (!example) throw new Error("@octokit/webhooks-examples has no pull_request.opened example with an installation");
   return example;
 }

@@ -51,7 +51,9 @@ export function postLarge(url: string, total: number, options: LargePostOptions)
       res.on("end", () => finish());
       res.on("error", () => finish());
     });
-    req.on("error", (error: NodeJS.ErrnoException) => (status === undefined ? setTimeout(() => finish(error.code), 200) : finish()));
+    req.on("error", (error: NodeJS.ErrnoException) =>
+      status === undefined ? setTimeout(() => finish(error.code), 200) : finish(),
+    );
     const chunk = Buffer.alloc(256 * 1024, 0x20);
     const pump = () => {
       while (!done && status === undefined && sent < total) {

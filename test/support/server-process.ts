@@ -23,7 +23,11 @@ export interface ServerProcess {
 /** `node dist/server.js` in `cwd` with exactly `env` (nothing inherited); `env.PORT` is where it listens on 127.0.0.1. */
 export function spawnServer(env: Record<string, string>, cwd: string, nodeArgs: string[] = []): ServerProcess {
   const withUids = { ...env, CI_SANDBOX_UIDS: env.CI_SANDBOX_UIDS ?? sandboxUids(env.CI_DATA_DIR ?? cwd) };
-  const child = spawn(process.execPath, [...nodeArgs, SERVER], { cwd, env: withUids, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeArgs, SERVER], {
+    cwd,
+    env: withUids,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   child.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));

@@ -81,7 +81,13 @@ export async function startSshd(): Promise<TestSshd> {
   }
 }
 
-function sshdConfig(o: { dir: string; port: number; hostKeyPath: string; authorizedKeysPath: string; user: string }): string {
+function sshdConfig(o: {
+  dir: string;
+  port: number;
+  hostKeyPath: string;
+  authorizedKeysPath: string;
+  user: string;
+}): string {
   return [
     `ListenAddress ${HOST}`,
     `Port ${o.port}`,

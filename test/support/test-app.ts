@@ -49,7 +49,10 @@ export async function createTestApp(): Promise<TestApp> {
   const queue = new BuildQueue(1);
   const probot = new Probot({ appId: 1, privateKey: generateAppKey(), Octokit: UnthrottledOctokit, logLevel: "warn" });
   const control: AppControl = {};
-  await probot.load(createApp(config, { queue, control, secrets: ["webhook-secret-value"] }), { cwd: process.cwd(), addHandler: () => undefined });
+  await probot.load(createApp(config, { queue, control, secrets: ["webhook-secret-value"] }), {
+    cwd: process.cwd(),
+    addHandler: () => undefined,
+  });
   return {
     probot,
     queue,

@@ -27,7 +27,13 @@ export function validateSchema(schema: JsonSchema, value: unknown, document: Rec
   return result;
 }
 
-function check(schema: JsonSchema, value: unknown, field: string, document: Record<string, unknown>, out: SchemaResult): void {
+function check(
+  schema: JsonSchema,
+  value: unknown,
+  field: string,
+  document: Record<string, unknown>,
+  out: SchemaResult,
+): void {
   const s = resolve(schema, document);
   const fail = (message: string) => out.errors.push({ field, message });
 

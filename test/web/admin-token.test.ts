@@ -14,7 +14,18 @@ describe("carriesAdminToken", () => {
   });
 
   it("refuses anything else", () => {
-    for (const header of [undefined, "", "Bearer", `Bearer ${TOKEN}x`, `Bearer ${TOKEN.slice(0, -1)}`, `Token ${TOKEN}`, basic(TOKEN, ""), basic("admin", "wrong"), "Basic !!!", `Bearer ${TOKEN} extra`]) {
+    for (const header of [
+      undefined,
+      "",
+      "Bearer",
+      `Bearer ${TOKEN}x`,
+      `Bearer ${TOKEN.slice(0, -1)}`,
+      `Token ${TOKEN}`,
+      basic(TOKEN, ""),
+      basic("admin", "wrong"),
+      "Basic !!!",
+      `Bearer ${TOKEN} extra`,
+    ]) {
       expect(carriesAdminToken(header, TOKEN), String(header)).toBe(false);
     }
   });

@@ -9,7 +9,9 @@ import { serveRoutes, type RouteServer } from "../support/route-server.js";
 const TOKEN = "test-admin-token-0123456789";
 const buildUrl = (id: string) => `https://ci.example.com/builds/${id}`;
 const bearer = { authorization: `Bearer ${TOKEN}` };
-const basic = (password: string, user = "anyone") => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+const basic = (password: string, user = "anyone") => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
+});
 
 let dataDir: string;
 let store: BuildStore;
@@ -34,7 +36,9 @@ function record(overrides: Partial<BuildRecord> = {}): BuildRecord {
 /** `count` builds a second apart, the newest first in the returned list. */
 function seed(count: number, overrides: (i: number) => Partial<BuildRecord> = () => ({})): BuildRecord[] {
   const base = Date.parse("2026-11-01T00:00:00.000Z");
-  return Array.from({ length: count }, (_, i) => store.create(record({ createdAt: new Date(base + i * 1000).toISOString(), ...overrides(i) }))).reverse();
+  return Array.from({ length: count }, (_, i) =>
+    store.create(record({ createdAt: new Date(base + i * 1000).toISOString(), ...overrides(i) })),
+  ).reverse();
 }
 
 async function get(path: string, headers: Record<string, string> = {}, method = "GET") {
@@ -66,7 +70,14 @@ describe("without CI_ADMIN_TOKEN", () => {
 
   it("answers 404 on every route, with or without credentials, and leaves other paths alone", async () => {
     const [build] = seed(1);
-    for (const path of ["/builds", "/builds/", "/api/builds", `/api/builds/${build!.id}`, `/api/builds/${build!.id}/log`, "/api/builds/whatever"]) {
+    for (const path of [
+      "/builds",
+      "/builds/",
+      "/api/builds",
+      `/api/builds/${build!.id}`,
+      `/api/builds/${build!.id}/log`,
+      "/api/builds/whatever",
+    ]) {
       for (const headers of [{}, bearer]) {
         const res = await get(path, headers);
         expect(res.status, path).toBe(404);
@@ -86,7 +97,13 @@ describe("with CI_ADMIN_TOKEN", () => {
   it("asks for the token with both challenges, and refuses a wrong one", async () => {
     seed(1);
     for (const path of ["/builds", "/api/builds"]) {
-      for (const headers of [{}, { authorization: "Bearer wrong-token-0123456789" }, basic("wrong"), basic(TOKEN.slice(0, -1)), { authorization: TOKEN }]) {
+      for (const headers of [
+        {},
+        { authorization: "Bearer wrong-token-0123456789" },
+        basic("wrong"),
+        basic(TOKEN.slice(0, -1)),
+        { authorization: TOKEN },
+      ]) {
         const res = await get(path, headers);
         expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.headers.get("www-authenticate")).toBe('Basic realm="pyci", charset="UTF-8", Bearer realm="pyci"');
@@ -122,7 +139,8 @@ describe("with CI_ADMIN_TOKEN", () => {
     const all = await json("/api/builds");
     expect(all.builds.map((b: BuildRecord) => b.prNumber)).toEqual([5, 4, 3, 2, 1, 0]);
     expect(all.next).toBeNull();
-    const ids = async (query: string) => (await json(`/api/builds?${query}`)).builds.map((b: BuildRecord) => b.prNumber);
+    const ids = async (query: string) =>
+      (await json(`/api/builds?${query}`)).builds.map((b: BuildRecord) => b.prNumber);
     expect(await ids("repository=acme/widgets")).toEqual([1]);
     expect(await ids("owner=acme&repo=gadgets")).toEqual([5, 3]);
     expect(await ids("repository=acme")).toEqual([5, 3, 1]);
@@ -171,23 +189,58 @@ describe("with CI_ADMIN_TOKEN", () => {
   });
 
   it("shows one build whole, without what stays on the server", async () => {
-    const build = store.create(record({
-      prNumber: 7,
-      prTitle: "Fix <things>",
-      state: "failure",
-      checkRunId: 99,
-      request: { pipeline: "pr", owner: "acme", repo: "widgets", sha: "a".repeat(40), event: "pull_request.opened", deliveryId: "d-1", installationId: 4242, sshUrl: "git@github.com:acme/widgets.git", cloneUrl: "https://github.com/acme/widgets.git" },
-      steps: [
-        { name: "install", state: "success", summary: "Installed", exitCode: 0, durationMs: 5, python: "/var/tmp/pyci-build-x/scratch/venv/bin/python" },
-        { name: "test", state: "failure", summary: "1 of 2 failed", exitCode: 1, durationMs: 1200, tests: [{ id: "t.T.test_a", outcome: "fail", durationMs: 3, traceback: "Traceback…", file: "t.py", line: 9 }] },
-      ],
-    }));
+    const build = store.create(
+      record({
+        prNumber: 7,
+        prTitle: "Fix <things>",
+        state: "failure",
+        checkRunId: 99,
+        request: {
+          pipeline: "pr",
+          owner: "acme",
+          repo: "widgets",
+          sha: "a".repeat(40),
+          event: "pull_request.opened",
+          deliveryId: "d-1",
+          installationId: 4242,
+          sshUrl: "git@github.com:acme/widgets.git",
+          cloneUrl: "https://github.com/acme/widgets.git",
+        },
+        steps: [
+          {
+            name: "install",
+            state: "success",
+            summary: "Installed",
+            exitCode: 0,
+            durationMs: 5,
+            python: "/var/tmp/pyci-build-x/scratch/venv/bin/python",
+          },
+          {
+            name: "test",
+            state: "failure",
+            summary: "1 of 2 failed",
+            exitCode: 1,
+            durationMs: 1200,
+            tests: [
+              { id: "t.T.test_a", outcome: "fail", durationMs: 3, traceback: "Traceback…", file: "t.py", line: 9 },
+            ],
+          },
+        ],
+      }),
+    );
     const log = store.openLog(build.id, "test", (t) => t);
     log.write("running tests\n");
     log.close();
 
     const body = await json(`/api/builds/${build.id}`);
-    expect(body).toMatchObject({ id: build.id, url: buildUrl(build.id), logUrl: `/api/builds/${build.id}/log`, prTitle: "Fix <things>", state: "failure", checkRunId: 99 });
+    expect(body).toMatchObject({
+      id: build.id,
+      url: buildUrl(build.id),
+      logUrl: `/api/builds/${build.id}/log`,
+      prTitle: "Fix <things>",
+      state: "failure",
+      checkRunId: 99,
+    });
     expect(body.request).toBeUndefined();
     expect(body.steps[0].python).toBeUndefined();
     expect(body.steps[1].tests).toEqual([expect.objectContaining({ id: "t.T.test_a", traceback: "Traceback…" })]);
@@ -200,13 +253,22 @@ describe("with CI_ADMIN_TOKEN", () => {
   });
 
   it("serves every step's log in the build's order, or one with ?step=", async () => {
-    const build = store.create(record({ steps: [
-      { name: "checkout", state: "success", summary: "ok", exitCode: 0, durationMs: 1 },
-      { name: "check", state: "success", summary: "ok", exitCode: 0, durationMs: 1 },
-      { name: "test", state: "success", summary: "ok", exitCode: 0, durationMs: 1 },
-    ] }));
+    const build = store.create(
+      record({
+        steps: [
+          { name: "checkout", state: "success", summary: "ok", exitCode: 0, durationMs: 1 },
+          { name: "check", state: "success", summary: "ok", exitCode: 0, durationMs: 1 },
+          { name: "test", state: "success", summary: "ok", exitCode: 0, durationMs: 1 },
+        ],
+      }),
+    );
     const big = `${"x".repeat(999)}\n`.repeat(3000); // 3 MB: more than one piece
-    for (const [step, text] of [["test", big], ["checkout", "cloned\n"], ["check", "0 errors (no newline)"], ["pyci", "extra\n"]] as const) {
+    for (const [step, text] of [
+      ["test", big],
+      ["checkout", "cloned\n"],
+      ["check", "0 errors (no newline)"],
+      ["pyci", "extra\n"],
+    ] as const) {
       const log = store.openLog(build.id, step, (t) => t);
       log.write(text);
       log.close();
@@ -214,7 +276,9 @@ describe("with CI_ADMIN_TOKEN", () => {
     const all = await get(`/api/builds/${build.id}/log`, bearer);
     expect(all.status).toBe(200);
     expect(all.headers.get("content-type")).toBe("text/plain; charset=utf-8");
-    expect(all.text).toBe(`==> checkout <==\ncloned\n==> check <==\n0 errors (no newline)\n==> test <==\n${big}==> pyci <==\nextra\n`);
+    expect(all.text).toBe(
+      `==> checkout <==\ncloned\n==> check <==\n0 errors (no newline)\n==> test <==\n${big}==> pyci <==\nextra\n`,
+    );
     const one = await get(`/api/builds/${build.id}/log?step=check`, bearer);
     expect(one.text).toBe("0 errors (no newline)");
     expect((await get(`/api/builds/${build.id}/log?step=test`, bearer)).text.length).toBe(big.length);

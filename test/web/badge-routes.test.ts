@@ -86,7 +86,15 @@ describe("badges with CI_PUBLIC_BADGES=true", () => {
     expect(message(res.text)).toBe("passing");
     expect(res.text).not.toContain("<script>");
     expect(res.text).toContain("acme/widgets on &lt;script&gt;&quot;&amp;&#39;");
-    for (const path of ["/badge/acme/widgets", "/badge/acme/widgets.png", "/badge/acme.svg", "/badge/a/b/c.svg", "/badge/%3Cx%3E/widgets.svg", "/badge/acme/%E0%A4%A.svg", `/badge/acme/widgets.svg?branch=${"b".repeat(256)}`]) {
+    for (const path of [
+      "/badge/acme/widgets",
+      "/badge/acme/widgets.png",
+      "/badge/acme.svg",
+      "/badge/a/b/c.svg",
+      "/badge/%3Cx%3E/widgets.svg",
+      "/badge/acme/%E0%A4%A.svg",
+      `/badge/acme/widgets.svg?branch=${"b".repeat(256)}`,
+    ]) {
       expect((await badge(path)).status, path).toBe(404);
     }
   });

@@ -26,7 +26,8 @@ describe("badgeSvg", () => {
   });
 
   it("grows with its message", () => {
-    const width = (message: string) => Number(/ width="(\d+)"/.exec(badgeSvg({ label: "pyci", message, color: "#999", title: "t" }))![1]);
+    const width = (message: string) =>
+      Number(/ width="(\d+)"/.exec(badgeSvg({ label: "pyci", message, color: "#999", title: "t" }))![1]);
     expect(width("unknown")).toBeGreaterThan(width("error"));
   });
 
@@ -40,7 +41,12 @@ describe("badgeSvg", () => {
         expect(/aria-label="([^"]*)"/.exec(svg)![1]).not.toMatch(/[<>'"]/);
       }),
     );
-    const hostile = badgeSvg({ label: "pyci", message: "passing", color: "#4c1", title: `a/b on x"><script>alert(1)</script>&` });
+    const hostile = badgeSvg({
+      label: "pyci",
+      message: "passing",
+      color: "#4c1",
+      title: `a/b on x"><script>alert(1)</script>&`,
+    });
     expect(hostile).not.toContain("<script>");
     expect(hostile).toContain("x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;");
   });

@@ -24,7 +24,11 @@ const href = (id: string) => `https://ci.example.com/builds/${id}`;
 
 describe("buildListPage", () => {
   it("lists builds with their state, repository, pull request, branch, commit and duration, each linking to its page", () => {
-    const html = buildListPage({ builds: [build(), build({ id: "BBBBBBBBBBBBBBBBBBBBBB", state: "running", finishedAt: undefined as never })], filters: {}, buildHref: href });
+    const html = buildListPage({
+      builds: [build(), build({ id: "BBBBBBBBBBBBBBBBBBBBBB", state: "running", finishedAt: undefined as never })],
+      filters: {},
+      buildHref: href,
+    });
     expect(html).toContain('<a href="https://ci.example.com/builds/AAAAAAAAAAAAAAAAAAAAAA">failure</a>');
     expect(html).toContain('<td class="failure">');
     expect(html).toContain("acme/widgets");
@@ -55,7 +59,8 @@ describe("buildListPage", () => {
     const html = buildListPage({
       builds: [build()],
       filters: { repository: "acme/widgets", state: "failure", branch: "main" },
-      olderHref: "/builds?repository=acme%2Fwidgets&before=2026-11-28T10%3A00%3A00.000Z&beforeId=AAAAAAAAAAAAAAAAAAAAAA",
+      olderHref:
+        "/builds?repository=acme%2Fwidgets&before=2026-11-28T10%3A00%3A00.000Z&beforeId=AAAAAAAAAAAAAAAAAAAAAA",
       newestHref: "/builds?repository=acme%2Fwidgets",
       buildHref: href,
     });
@@ -63,7 +68,9 @@ describe("buildListPage", () => {
     expect(html).toContain('<input name="branch" value="main"');
     expect(html).toContain('<option value="failure" selected>failure</option>');
     expect(html).toContain('<option value="">any state</option>');
-    expect(html).toContain('href="/builds?repository=acme%2Fwidgets&amp;before=2026-11-28T10%3A00%3A00.000Z&amp;beforeId=AAAAAAAAAAAAAAAAAAAAAA" rel="next">Older builds</a>');
+    expect(html).toContain(
+      'href="/builds?repository=acme%2Fwidgets&amp;before=2026-11-28T10%3A00%3A00.000Z&amp;beforeId=AAAAAAAAAAAAAAAAAAAAAA" rel="next">Older builds</a>',
+    );
     expect(html).toContain('<a href="/builds?repository=acme%2Fwidgets">Newest</a>');
   });
 

@@ -27,8 +27,24 @@ const build: BuildRecord = {
       exitCode: 0,
       durationMs: 1500,
       diagnostics: [
-        { file: "calc.py", line: 6, column: 12, severity: "warning", rule: "reportReturnType", message: "<str> is not int", syntax: false },
-        { file: "bad.py", line: 1, column: 1, severity: "error", rule: "syntax", message: "Expected expression", syntax: true },
+        {
+          file: "calc.py",
+          line: 6,
+          column: 12,
+          severity: "warning",
+          rule: "reportReturnType",
+          message: "<str> is not int",
+          syntax: false,
+        },
+        {
+          file: "bad.py",
+          line: 1,
+          column: 1,
+          severity: "error",
+          rule: "syntax",
+          message: "Expected expression",
+          syntax: true,
+        },
       ],
     },
     {
@@ -40,7 +56,14 @@ const build: BuildRecord = {
       tests: [
         { id: "t.T.test_ok", outcome: "pass", durationMs: 1 },
         { id: "t.T.test_skip", outcome: "skip", durationMs: 0, message: "no <network>" },
-        { id: "t.T.test_x", outcome: "fail", durationMs: 1, traceback: "Traceback (most recent call last):\nAssertionError: <b>", file: "t.py", line: 4 },
+        {
+          id: "t.T.test_x",
+          outcome: "fail",
+          durationMs: 1,
+          traceback: "Traceback (most recent call last):\nAssertionError: <b>",
+          file: "t.py",
+          line: 4,
+        },
       ],
     },
   ],
@@ -55,14 +78,22 @@ const SCRIPT = "/assets/log-viewer.js?v=abc";
 
 describe("buildPage", () => {
   it("links a reused step to the build whose result it is", () => {
-    const reused = { ...build, steps: [{ ...build.steps[0]!, reused: { buildId: "BBBBBBBBBBBBBBBBBBBBBB", createdAt: "2026-11-27T10:00:00.000Z" } }, build.steps[1]!] };
+    const reused = {
+      ...build,
+      steps: [
+        { ...build.steps[0]!, reused: { buildId: "BBBBBBBBBBBBBBBBBBBBBB", createdAt: "2026-11-27T10:00:00.000Z" } },
+        build.steps[1]!,
+      ],
+    };
     const html = buildPage(reused, [], { scriptSrc: SCRIPT });
     expect(html).toMatch(/<tr data-step="check">.*reused from <a href="BBBBBBBBBBBBBBBBBBBBBB">build BBBBBBBB<\/a>/);
     expect(html).not.toMatch(/<tr data-step="test">.*reused/);
   });
 
   it("escapes everything that comes from the repository or the payload", () => {
-    const html = buildPage(build, [window("test", "\u001b[31m<img src=x onerror=alert(1)>\u001b[0m\n")], { scriptSrc: SCRIPT });
+    const html = buildPage(build, [window("test", "\u001b[31m<img src=x onerror=alert(1)>\u001b[0m\n")], {
+      scriptSrc: SCRIPT,
+    });
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(html).not.toContain('href="javascript:');
@@ -93,7 +124,11 @@ describe("buildPage", () => {
   });
 
   it("numbers every line as in the whole log, each an anchor linking to itself", () => {
-    const html = buildPage(build, [window("test", "one\n\u001b[1mtwo\u001b[0m\nthree", { start: 1000, end: 1019, size: 5000, firstLine: 41 })], { scriptSrc: SCRIPT });
+    const html = buildPage(
+      build,
+      [window("test", "one\n\u001b[1mtwo\u001b[0m\nthree", { start: 1000, end: 1019, size: 5000, firstLine: 41 })],
+      { scriptSrc: SCRIPT },
+    );
     expect(html).toContain('<div class="l" id="Ltest-41"><a href="#Ltest-41">41</a>one</div>');
     expect(html).toContain('<div class="l" id="Ltest-42"><a href="#Ltest-42">42</a><span class="a-b">two</span></div>');
     expect(html).toContain('<div class="l" id="Ltest-43"><a href="#Ltest-43">43</a>three</div>');
@@ -101,21 +136,33 @@ describe("buildPage", () => {
     // the tail says where it is, and links to what comes before it without JavaScript
     expect(html).toContain('<div class="chunk" data-start="1000" data-end="1019" data-line="41">');
     expect(html).toContain('data-end="1019" data-next-line="44" data-open');
-    expect(html).toContain('<a href="/builds/AAAAAAAAAAAAAAAAAAAAAA?step=test&amp;before=1000#log-test">Load earlier output</a>');
+    expect(html).toContain(
+      '<a href="/builds/AAAAAAAAAAAAAAAAAAAAAA?step=test&amp;before=1000#log-test">Load earlier output</a>',
+    );
     expect(html).not.toContain("Jump to the end");
   });
 
   it("is live only while the build is unfinished and shows its tail; steps with a log and no result are running", () => {
-    const running: BuildRecord = { ...build, state: "running", finishedAt: undefined, steps: [build.steps[0]!] } as BuildRecord;
+    const running: BuildRecord = {
+      ...build,
+      state: "running",
+      finishedAt: undefined,
+      steps: [build.steps[0]!],
+    } as BuildRecord;
     const logs = [window("check", "ok\n"), window("test", "running\n")];
     const live = buildPage(running, logs, { scriptSrc: SCRIPT });
     expect(live).toContain('<main id="build" data-build="AAAAAAAAAAAAAAAAAAAAAA" data-live>');
     expect(live).toMatch(/<tr data-step="test">.*?<span class="state s-running">running<\/span>/);
     expect(live).toMatch(/<section class="step" id="log-test"[^>]*>\s*<h3>.*?s-running/);
-    const focused = buildPage(running, [window("test", "early\n", { end: 6, size: 900 })], { scriptSrc: SCRIPT, focus: "test" });
+    const focused = buildPage(running, [window("test", "early\n", { end: 6, size: 900 })], {
+      scriptSrc: SCRIPT,
+      focus: "test",
+    });
     expect(focused).not.toContain("data-live");
     expect(focused).toContain('<a href="/builds/AAAAAAAAAAAAAAAAAAAAAA#log-test">Jump to the end of the log</a>');
     expect(buildPage(build, logs, { scriptSrc: SCRIPT })).not.toContain("data-live");
-    expect(buildPage({ ...running, state: "queued", steps: [] }, [], { scriptSrc: SCRIPT })).toContain("No output yet.");
+    expect(buildPage({ ...running, state: "queued", steps: [] }, [], { scriptSrc: SCRIPT })).toContain(
+      "No output yet.",
+    );
   });
 });

@@ -60,7 +60,12 @@ function openEvents(url: string, headers: Record<string, string> = {}) {
           if (line.startsWith(":")) comments.push(line);
           else fields.set(line.slice(0, line.indexOf(":")), line.slice(line.indexOf(":") + 2));
         }
-        if (fields.has("event")) received.push({ event: fields.get("event")!, ...(fields.has("id") ? { id: fields.get("id")! } : {}), data: fields.get("data") ?? "" });
+        if (fields.has("event"))
+          received.push({
+            event: fields.get("event")!,
+            ...(fields.has("id") ? { id: fields.get("id")! } : {}),
+            data: fields.get("data") ?? "",
+          });
       }
     }
     ended = true;
@@ -75,11 +80,18 @@ function openEvents(url: string, headers: Record<string, string> = {}) {
     failure: () => failure,
     done,
     close: () => controller.abort(),
-    logText: (step: string) => received.filter((e) => e.event === "log").map((e) => JSON.parse(e.data) as { step: string; text: string }).filter((e) => e.step === step).map((e) => e.text).join(""),
+    logText: (step: string) =>
+      received
+        .filter((e) => e.event === "log")
+        .map((e) => JSON.parse(e.data) as { step: string; text: string })
+        .filter((e) => e.step === step)
+        .map((e) => e.text)
+        .join(""),
     async until(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (!predicate()) {
-        if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}; received ${JSON.stringify(received).slice(0, 2000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`not within ${timeoutMs} ms: ${what}; received ${JSON.stringify(received).slice(0, 2000)}`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     },
@@ -90,7 +102,11 @@ describe("the build page routes", () => {
   it("answer only for known capability ids, and only GET and HEAD", async () => {
     const build = created({ state: "success" });
     writeLog(build.id, "test", "hello\n");
-    for (const path of [`/builds/${randomBytes(16).toString("base64url")}`, `/builds/${randomBytes(16).toString("base64url")}/test.log`, `/builds/${randomBytes(16).toString("base64url")}/events`]) {
+    for (const path of [
+      `/builds/${randomBytes(16).toString("base64url")}`,
+      `/builds/${randomBytes(16).toString("base64url")}/test.log`,
+      `/builds/${randomBytes(16).toString("base64url")}/events`,
+    ]) {
       expect((await fetch(`${app.url}${path}`)).status, path).toBe(404);
     }
     expect((await fetch(`${app.url}/builds/${build.id}/check.log`)).status).toBe(404);
@@ -131,10 +147,13 @@ describe("the build page routes", () => {
     expect(await part.text()).toBe(Buffer.from(text).subarray(start, end).toString());
     expect(start - 1001).toBeLessThanOrEqual(3);
     expect(2002 - end).toBeLessThanOrEqual(3);
-    const tail = await fetch(`${app.url}/builds/${build.id}/test.log?start=-${Buffer.byteLength("line 5000 · ünïcode\n")}`);
+    const tail = await fetch(
+      `${app.url}/builds/${build.id}/test.log?start=-${Buffer.byteLength("line 5000 · ünïcode\n")}`,
+    );
     expect(await tail.text()).toBe("line 5000 · ünïcode\n");
     expect(tail.headers.get("x-log-end")).toBe(String(size));
-    for (const query of ["start=abc", "end=-1", "start=1.5"]) expect((await fetch(`${app.url}/builds/${build.id}/test.log?${query}`)).status, query).toBe(400);
+    for (const query of ["start=abc", "end=-1", "start=1.5"])
+      expect((await fetch(`${app.url}/builds/${build.id}/test.log?${query}`)).status, query).toBe(400);
     const huge = created({ state: "success" });
     writeLog(huge.id, "test", "z".repeat(MAX_RANGE_BYTES + 10));
     const capped = await fetch(`${app.url}/builds/${huge.id}/test.log?start=0&end=${MAX_RANGE_BYTES + 10}`);
@@ -177,14 +196,22 @@ describe("the build page routes", () => {
     const last = events.received.filter((e) => e.event === "log").at(-1)!;
     const end = Buffer.byteLength("first\nsecond\n\u001b[31mthird\u001b[0m\n");
     expect(JSON.parse(last.data)).toMatchObject({ step: "test", end });
-    expect(last.id!.split(",").sort()).toEqual([`checkout:${Buffer.byteLength("cloned\nchecked out\n")}`, `test:${end}`]);
+    expect(last.id!.split(",").sort()).toEqual([
+      `checkout:${Buffer.byteLength("cloned\nchecked out\n")}`,
+      `test:${end}`,
+    ]);
     await events.until("a heartbeat", () => events.comments.length > 0);
 
     build.steps.push({ name: "test", state: "failure", summary: "1 of 2 failed", exitCode: 1, durationMs: 1234 });
     app.store.save(build);
-    await events.until("the step's result", () => events.received.some((e) => e.event === "build" && JSON.parse(e.data).steps.length === 1));
+    await events.until("the step's result", () =>
+      events.received.some((e) => e.event === "build" && JSON.parse(e.data).steps.length === 1),
+    );
     const summary = JSON.parse(events.received.filter((e) => e.event === "build").at(-1)!.data);
-    expect(summary).toMatchObject({ state: "running", steps: [{ name: "test", state: "failure", summary: "1 of 2 failed", durationMs: 1234, duration: "1.2 s" }] });
+    expect(summary).toMatchObject({
+      state: "running",
+      steps: [{ name: "test", state: "failure", summary: "1 of 2 failed", durationMs: 1234, duration: "1.2 s" }],
+    });
 
     test.write("fourth\n");
     test.close();
@@ -247,11 +274,16 @@ describe("the build page routes", () => {
     const log = app.store.openLog(build.id, "test", (t) => t, undefined, 2 * total);
     const line = `${"x".repeat(1023)}\n`;
     // a client that does not read
-    const response = await new Promise<import("node:http").IncomingMessage>((resolve) => request(`${app.url}/builds/${build.id}/events`, resolve).end());
+    const response = await new Promise<import("node:http").IncomingMessage>((resolve) =>
+      request(`${app.url}/builds/${build.id}/events`, resolve).end(),
+    );
     response.pause();
     for (let written = 0; written < total; written += line.length) log.write(line);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const readWhilePaused = (await Promise.all(read.mock.results.map((r) => r.value))).reduce((n, c) => n + (c ? c.end - c.start : 0), 0);
+    const readWhilePaused = (await Promise.all(read.mock.results.map((r) => r.value))).reduce(
+      (n, c) => n + (c ? c.end - c.start : 0),
+      0,
+    );
     expect(readWhilePaused).toBeLessThan(total / 2);
     // then it reads: all of it arrives, once
     let received = 0;
@@ -260,7 +292,10 @@ describe("the build page routes", () => {
     response.on("data", (chunk: string) => {
       text += chunk;
       for (let cut = text.indexOf("\n\n"); cut >= 0; cut = text.indexOf("\n\n")) {
-        const data = text.slice(0, cut).split("\n").find((l) => l.startsWith("data: "));
+        const data = text
+          .slice(0, cut)
+          .split("\n")
+          .find((l) => l.startsWith("data: "));
         text = text.slice(cut + 2);
         if (data?.includes('"step":"test"')) received += Buffer.byteLength(JSON.parse(data.slice(6)).text);
       }

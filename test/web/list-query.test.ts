@@ -10,18 +10,32 @@ describe("parseListQuery", () => {
   });
 
   it("takes a repository as owner/repo, an owner alone, or owner and repo", () => {
-    expect(parse("repository=acme/widgets")).toMatchObject({ filters: { repository: "acme/widgets" }, query: { owner: "acme", repo: "widgets" } });
+    expect(parse("repository=acme/widgets")).toMatchObject({
+      filters: { repository: "acme/widgets" },
+      query: { owner: "acme", repo: "widgets" },
+    });
     expect(parse("repository=acme")).toMatchObject({ filters: { repository: "acme" }, query: { owner: "acme" } });
-    expect(parse("owner=acme&repo=widgets")).toMatchObject({ filters: { repository: "acme/widgets" }, query: { owner: "acme", repo: "widgets" } });
+    expect(parse("owner=acme&repo=widgets")).toMatchObject({
+      filters: { repository: "acme/widgets" },
+      query: { owner: "acme", repo: "widgets" },
+    });
     expect(parse("repo=widgets")).toMatch(/needs its owner/);
     expect(parse("repository=a/b/c")).toMatch(/owner\/repo/);
     expect(parse("repository=acme/wid%20gets")).toMatch(/repo must be a GitHub name/);
   });
 
   it("filters by state and branch, pages by limit and cursor", () => {
-    expect(parse("state=failure&branch=feature/x&limit=10&before=2026-11-28T10:00:00.000Z&beforeId=AAAAAAAAAAAAAAAAAAAAAA")).toEqual({
+    expect(
+      parse("state=failure&branch=feature/x&limit=10&before=2026-11-28T10:00:00.000Z&beforeId=AAAAAAAAAAAAAAAAAAAAAA"),
+    ).toEqual({
       filters: { state: "failure", branch: "feature/x" },
-      query: { state: "failure", branch: "feature/x", limit: 10, before: "2026-11-28T10:00:00.000Z", beforeId: "AAAAAAAAAAAAAAAAAAAAAA" },
+      query: {
+        state: "failure",
+        branch: "feature/x",
+        limit: 10,
+        before: "2026-11-28T10:00:00.000Z",
+        beforeId: "AAAAAAAAAAAAAAAAAAAAAA",
+      },
     });
   });
 
@@ -38,7 +52,12 @@ describe("parseListQuery", () => {
 
   it("writes the query string of a page back", () => {
     expect(listQueryString({}, 50)).toBe("");
-    expect(listQueryString({ repository: "acme/widgets", state: "error", branch: "a b" }, 10, { before: "2026-11-28T10:00:00.000Z", beforeId: "AAAAAAAAAAAAAAAAAAAAAA" })).toBe(
+    expect(
+      listQueryString({ repository: "acme/widgets", state: "error", branch: "a b" }, 10, {
+        before: "2026-11-28T10:00:00.000Z",
+        beforeId: "AAAAAAAAAAAAAAAAAAAAAA",
+      }),
+    ).toBe(
       "?repository=acme%2Fwidgets&state=error&branch=a+b&limit=10&before=2026-11-28T10%3A00%3A00.000Z&beforeId=AAAAAAAAAAAAAAAAAAAAAA",
     );
   });

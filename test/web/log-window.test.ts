@@ -27,7 +27,10 @@ function writeLog(step: string, text: string): void {
 }
 
 /** Counts what the index reads, to show it reads a log once. */
-function countingReader(): { reader: { readLogRange(id: string, step: string, range?: LogRange): Promise<LogChunk | undefined> }; bytes: () => number } {
+function countingReader(): {
+  reader: { readLogRange(id: string, step: string, range?: LogRange): Promise<LogChunk | undefined> };
+  bytes: () => number;
+} {
   let bytes = 0;
   return {
     reader: {
@@ -61,8 +64,16 @@ describe("LineIndex", () => {
     const index = new LineIndex(reader);
     const size = Buffer.byteLength(text);
     expect(size).toBeGreaterThan(2 * CHECKPOINT_BYTES);
-    const starts = [0, 1, 999, 30_000, 59_999].map((n) => Buffer.byteLength(lines.slice(0, n).map((l) => `${l}\n`).join("")));
-    for (const [i, n] of [0, 1, 999, 30_000, 59_999].entries()) expect(await index.lineAt(id, "test", starts[i]!)).toBe(n + 1);
+    const starts = [0, 1, 999, 30_000, 59_999].map((n) =>
+      Buffer.byteLength(
+        lines
+          .slice(0, n)
+          .map((l) => `${l}\n`)
+          .join(""),
+      ),
+    );
+    for (const [i, n] of [0, 1, 999, 30_000, 59_999].entries())
+      expect(await index.lineAt(id, "test", starts[i]!)).toBe(n + 1);
     expect(await index.lineAt(id, "test", size)).toBe(60_001);
     const once = bytes();
     expect(once).toBeLessThan(size + 6 * CHECKPOINT_BYTES);
@@ -75,7 +86,15 @@ describe("readLogWindow", () => {
   it("shows a short log whole, from line 1", async () => {
     writeLog("test", "one\ntwo\n");
     const window = await readLogWindow(store, new LineIndex(store), id, "test");
-    expect(window).toEqual({ step: "test", text: "one\ntwo\n", start: 0, end: 8, size: 8, firstLine: 1, partial: false });
+    expect(window).toEqual({
+      step: "test",
+      text: "one\ntwo\n",
+      start: 0,
+      end: 8,
+      size: 8,
+      firstLine: 1,
+      partial: false,
+    });
     expect(await readLogWindow(store, new LineIndex(store), id, "check")).toBeUndefined();
   });
 

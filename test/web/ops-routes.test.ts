@@ -23,7 +23,14 @@ async function get(path: string, headers: Record<string, string> = {}) {
 }
 
 function serve(options: { workDir?: string; adminToken?: string } = {}) {
-  return serveRoutes([opsRoutes({ store, workDir: options.workDir ?? join(dir, "work"), registry: metrics.registry, adminToken: options.adminToken })]);
+  return serveRoutes([
+    opsRoutes({
+      store,
+      workDir: options.workDir ?? join(dir, "work"),
+      registry: metrics.registry,
+      adminToken: options.adminToken,
+    }),
+  ]);
 }
 
 beforeEach(() => {
@@ -78,7 +85,18 @@ describe("GET /healthz", () => {
 describe("GET /metrics", () => {
   it("is Prometheus text: builds by state, queue, step durations, deliveries, GitHub API errors", async () => {
     const states: BuildState[] = ["success", "success", "failure", "error", "running", "queued", "queued"];
-    for (const state of states) store.create({ id: newBuildId(), owner: "acme", repo: "widgets", sha: "a".repeat(40), event: "pull_request.opened", pipeline: "pr", state, createdAt: new Date().toISOString(), steps: [] });
+    for (const state of states)
+      store.create({
+        id: newBuildId(),
+        owner: "acme",
+        repo: "widgets",
+        sha: "a".repeat(40),
+        event: "pull_request.opened",
+        pipeline: "pr",
+        state,
+        createdAt: new Date().toISOString(),
+        steps: [],
+      });
     let release!: () => void;
     queue.add(() => new Promise<void>((resolve) => (release = resolve)));
     queue.add(async () => undefined);
@@ -100,7 +118,9 @@ describe("GET /metrics", () => {
     expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
     const samples = parsePrometheusText(res.text);
     const value = (name: string, labels?: Record<string, string>) => sampleValue(samples, name, labels);
-    expect(["queued", "running", "success", "failure", "error"].map((state) => value("pyci_builds", { state }))).toEqual([2, 1, 2, 1, 1]);
+    expect(
+      ["queued", "running", "success", "failure", "error"].map((state) => value("pyci_builds", { state })),
+    ).toEqual([2, 1, 2, 1, 1]);
     expect(value("pyci_queue_length")).toBe(2);
     expect(value("pyci_builds_running")).toBe(1);
     expect(value("pyci_step_duration_seconds_count", { step: "test", state: "failure" })).toBe(1);
@@ -117,7 +137,17 @@ describe("GET /metrics", () => {
     // read at each scrape
     release();
     await queue.onIdle();
-    store.create({ id: newBuildId(), owner: "acme", repo: "widgets", sha: "b".repeat(40), event: "pull_request.opened", pipeline: "pr", state: "success", createdAt: new Date().toISOString(), steps: [] });
+    store.create({
+      id: newBuildId(),
+      owner: "acme",
+      repo: "widgets",
+      sha: "b".repeat(40),
+      event: "pull_request.opened",
+      pipeline: "pr",
+      state: "success",
+      createdAt: new Date().toISOString(),
+      steps: [],
+    });
     const again = parsePrometheusText((await get("/metrics")).text);
     expect(sampleValue(again, "pyci_builds", { state: "success" })).toBe(3);
     expect(sampleValue(again, "pyci_queue_length")).toBe(0);

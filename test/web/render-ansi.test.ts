@@ -23,7 +23,9 @@ describe("renderAnsi", () => {
   });
 
   it("escapes the text and drops other escapes and control characters", () => {
-    expect(renderAnsi(`${ESC}[31m<img src=x onerror=alert(1)>&"'\n`).lines).toEqual(['<span class="a-f1">&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&#39;</span>']);
+    expect(renderAnsi(`${ESC}[31m<img src=x onerror=alert(1)>&"'\n`).lines).toEqual([
+      '<span class="a-f1">&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&#39;</span>',
+    ]);
     expect(renderAnsi(`${ESC}[2K${ESC}[1Gdone${ESC}(B${ESC}[m\u0007\u0000\t!\n`).lines).toEqual(["done\t!"]);
     expect(renderAnsi(`${ESC}]8;;https://example.com${ESC}\\link${ESC}]8;;${ESC}\\\n`).lines).toEqual(["link"]);
     expect(renderAnsi(`${ESC}[31"m`).lines).toEqual([]);
@@ -51,17 +53,41 @@ describe("renderAnsi", () => {
   it("writes no markup but spans, and carries its state across requests, for any output", () => {
     const piece = fc.oneof(
       fc.string({ maxLength: 8 }),
-      fc.constantFrom("\n", "\r", "\r\n", "\t", "<", "&", "\u0000", "\u007f", `${ESC}`, `${ESC}[`, `${ESC}[m`, `${ESC}(B`, `${ESC}]0;title\u0007`, "🐍", "é"),
-      fc.array(fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constant("")), { maxLength: 6 }).map((codes) => `${ESC}[${codes.join(";")}m`),
+      fc.constantFrom(
+        "\n",
+        "\r",
+        "\r\n",
+        "\t",
+        "<",
+        "&",
+        "\u0000",
+        "\u007f",
+        `${ESC}`,
+        `${ESC}[`,
+        `${ESC}[m`,
+        `${ESC}(B`,
+        `${ESC}]0;title\u0007`,
+        "🐍",
+        "é",
+      ),
+      fc
+        .array(fc.oneof(fc.integer({ min: 0, max: 300 }), fc.constant("")), { maxLength: 6 })
+        .map((codes) => `${ESC}[${codes.join(";")}m`),
       fc.tuple(fc.constantFrom(38, 48), fc.integer({ min: 0, max: 256 })).map(([k, n]) => `${ESC}[${k};5;${n}m`),
-      fc.tuple(fc.constantFrom(38, 48), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 256 })).map(([k, r, g]) => `${ESC}[${k};2;${r};${g};7m`),
+      fc
+        .tuple(fc.constantFrom(38, 48), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 256 }))
+        .map(([k, r, g]) => `${ESC}[${k};2;${r};${g};7m`),
     );
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 30 }).map((p) => p.join("")), fc.constantFrom("", "1;31", "38;5;200;48;2;1;2;3"), (text, sgr) => {
-        const rendered = renderAnsi(text, parseSgrParams(sgr));
-        for (const line of rendered.lines) expect(line).not.toMatch(/<(?!\/?span[ >])/);
-        expect(parseSgrParams(sgrParams(rendered.state))).toEqual({ ...PLAIN, ...rendered.state });
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 30 }).map((p) => p.join("")),
+        fc.constantFrom("", "1;31", "38;5;200;48;2;1;2;3"),
+        (text, sgr) => {
+          const rendered = renderAnsi(text, parseSgrParams(sgr));
+          for (const line of rendered.lines) expect(line).not.toMatch(/<(?!\/?span[ >])/);
+          expect(parseSgrParams(sgrParams(rendered.state))).toEqual({ ...PLAIN, ...rendered.state });
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -36,7 +36,9 @@ export function parsePyrightOutput(json: string, repoRoot: string): PyrightOutpu
     data = JSON.parse(json);
   } catch (err) {
     const start = json.trim().slice(0, 80);
-    throw new Error(`pyright's output is not valid JSON (${(err as Error).message})${start ? `; it starts with: ${start}` : "; it is empty"}`);
+    throw new Error(
+      `pyright's output is not valid JSON (${(err as Error).message})${start ? `; it starts with: ${start}` : "; it is empty"}`,
+    );
   }
   if (!isObject(data) || !Array.isArray(data.generalDiagnostics)) {
     throw new Error("pyright's JSON output has no generalDiagnostics list");

@@ -16,7 +16,12 @@ export function parsePythonSyntaxErrors(json: string): Diagnostic[] {
   return data.map((raw: unknown, index): Diagnostic => {
     const entry = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
     const { file, line, column, message } = entry;
-    if (typeof file !== "string" || typeof line !== "number" || typeof column !== "number" || typeof message !== "string") {
+    if (
+      typeof file !== "string" ||
+      typeof line !== "number" ||
+      typeof column !== "number" ||
+      typeof message !== "string"
+    ) {
       throw new Error(`pyci_syntax.py's entry #${index + 1} lacks file, line, column or message`);
     }
     return { file, line, column, severity: "error", rule: "syntax", message, syntax: true };

@@ -50,14 +50,22 @@ export function parseSphinxFatalError(output: string, repoRoot: string, srcDir: 
   const body = lines.slice(start + 1);
   const end = body.findIndex((line) => BOILERPLATE.test(line));
   // Blank lines around it go; a traceback's indentation stays.
-  const message = (end < 0 ? body : body.slice(0, end)).join("\n").replace(/^(?:[ \t]*\n)+/, "").trimEnd();
+  const message = (end < 0 ? body : body.slice(0, end))
+    .join("\n")
+    .replace(/^(?:[ \t]*\n)+/, "")
+    .trimEnd();
   const messageLines = message.split("\n").filter((line) => line.trim() !== "");
   const isTraceback = messageLines.some((line) => FRAME.test(line));
   const detail = (isTraceback ? messageLines.findLast((line) => !/^\s/.test(line)) : messageLines[0])?.trim() ?? "";
   return { category, message, detail, ...where(messageLines, detail, repoRoot, srcDir) };
 }
 
-function where(messageLines: string[], detail: string, repoRoot: string, srcDir: string): { file?: string; line?: number } {
+function where(
+  messageLines: string[],
+  detail: string,
+  repoRoot: string,
+  srcDir: string,
+): { file?: string; line?: number } {
   const frames = messageLines.flatMap((text) => {
     const groups = FRAME.exec(text)?.groups;
     const file = groups?.file === undefined ? undefined : inRepository(groups.file, repoRoot);
@@ -67,7 +75,9 @@ function where(messageLines: string[], detail: string, repoRoot: string, srcDir:
   if (innermost) return innermost;
   const syntax = SYNTAX_ERROR_AT.exec(detail)?.groups;
   if (syntax?.file && syntax.line) {
-    const file = isAbsolute(syntax.file) ? inRepository(syntax.file, repoRoot) : posix.join(srcDir.split(sep).join("/"), syntax.file);
+    const file = isAbsolute(syntax.file)
+      ? inRepository(syntax.file, repoRoot)
+      : posix.join(srcDir.split(sep).join("/"), syntax.file);
     if (file !== undefined) return { file, line: Number(syntax.line) };
   }
   return {};

@@ -17,7 +17,8 @@ const TREATED_AS_ERROR = "Warning, treated as error:";
  * level), where a location is an absolute path, `<unknown>`, or a relative
  * path to a source file, then optionally `:docstring of x` and `:line`.
  */
-const RAISED = /^(?<location>(?:\/|<unknown>)[^:]*|[^\s:][^:]*\.(?:rst|md|txt|py|pyi|ipynb|html|inc))(?<docstring>:docstring of [^:]+)?(?::(?<line>\d*))?:(?<message>.*)$/;
+const RAISED =
+  /^(?<location>(?:\/|<unknown>)[^:]*|[^\s:][^:]*\.(?:rst|md|txt|py|pyi|ipynb|html|inc))(?<docstring>:docstring of [^:]+)?(?::(?<line>\d*))?:(?<message>.*)$/;
 const DOCSTRING = /^(?<file>.*?):(?<docstring>docstring of [^:]+)$/;
 const ANSI = /\x1b\[[0-9;]*m/g;
 
@@ -81,7 +82,8 @@ function located(location: string, severity: Severity, message: string, repoRoot
   const path = docstring?.file ?? where;
   const file = path === "<unknown>" ? undefined : inRepository(path, repoRoot);
   if (file === undefined) return diagnostic(confPy, 1, severity, `${location}: ${message}`);
-  if (docstring) return diagnostic(file, 1, severity, `In the ${docstring.docstring}${line ? `, line ${line}` : ""}: ${message}`);
+  if (docstring)
+    return diagnostic(file, 1, severity, `In the ${docstring.docstring}${line ? `, line ${line}` : ""}: ${message}`);
   return diagnostic(file, line ?? 1, severity, message);
 }
 

@@ -32,7 +32,8 @@ export function describeTestCounts(counts: TestCounts): string {
   if (counts.total === 0) return "No tests found";
   const problems: string[] = [];
   if (counts.errors > 0) problems.push(plural(counts.errors, "error"));
-  if (counts.unexpectedSuccesses > 0) problems.push(plural(counts.unexpectedSuccesses, "unexpected success", "unexpected successes"));
+  if (counts.unexpectedSuccesses > 0)
+    problems.push(plural(counts.unexpectedSuccesses, "unexpected success", "unexpected successes"));
   const extras: string[] = [];
   if (counts.skipped > 0) extras.push(`${counts.skipped} skipped`);
   if (counts.expectedFailures > 0) extras.push(plural(counts.expectedFailures, "expected failure"));
@@ -56,7 +57,9 @@ function toTestCase(entry: unknown, where: string): TestCaseResult {
   const { id, outcome, duration_ms: durationMs, message, traceback, file, line } = entry;
   if (typeof id !== "string" || id === "") throw new Error(`unittest results: ${where}.id must be a non-empty string`);
   if (typeof outcome !== "string" || !(OUTCOMES as readonly string[]).includes(outcome)) {
-    throw new Error(`unittest results: ${where}.outcome must be one of ${OUTCOMES.join(", ")} (got ${JSON.stringify(outcome)})`);
+    throw new Error(
+      `unittest results: ${where}.outcome must be one of ${OUTCOMES.join(", ")} (got ${JSON.stringify(outcome)})`,
+    );
   }
   if (typeof durationMs !== "number" || !Number.isFinite(durationMs) || durationMs < 0) {
     throw new Error(`unittest results: ${where}.duration_ms must be a non-negative number`);
@@ -86,12 +89,24 @@ function countOutcomes(tests: TestCaseResult[]): TestCounts {
   };
   for (const test of tests) {
     switch (test.outcome) {
-      case "pass": counts.passed++; break;
-      case "fail": counts.failed++; break;
-      case "error": counts.errors++; break;
-      case "skip": counts.skipped++; break;
-      case "expected_failure": counts.expectedFailures++; break;
-      case "unexpected_success": counts.unexpectedSuccesses++; break;
+      case "pass":
+        counts.passed++;
+        break;
+      case "fail":
+        counts.failed++;
+        break;
+      case "error":
+        counts.errors++;
+        break;
+      case "skip":
+        counts.skipped++;
+        break;
+      case "expected_failure":
+        counts.expectedFailures++;
+        break;
+      case "unexpected_success":
+        counts.unexpectedSuccesses++;
+        break;
     }
   }
   return counts;

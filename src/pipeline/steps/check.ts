@@ -40,7 +40,13 @@ const PYRIGHT_RESULT_CODES = [0, 1];
  */
 export const checkStep: Step = {
   name: "check",
-  run: (ctx) => reuseResult(ctx, { step: "check", inputs: () => checkInputs(ctx), same: `same tree, pyright ${PYRIGHT_VERSION}, configuration and Python packages`, run: runCheck }),
+  run: (ctx) =>
+    reuseResult(ctx, {
+      step: "check",
+      inputs: () => checkInputs(ctx),
+      same: `same tree, pyright ${PYRIGHT_VERSION}, configuration and Python packages`,
+      run: runCheck,
+    }),
 };
 
 /**
@@ -50,9 +56,16 @@ export const checkStep: Step = {
  * installed distribution: what the install step put there).
  */
 async function checkInputs(ctx: StepContext): Promise<unknown> {
-  const python = await pythonEnvironment(ctx.python, { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs }, ctx);
+  const python = await pythonEnvironment(
+    ctx.python,
+    { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs },
+    ctx,
+  );
   if (!python) return undefined;
-  checkCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).update(readFileSync(SYNTAX_HELPER)).digest("hex");
+  checkCode ??= createHash("sha256")
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(readFileSync(SYNTAX_HELPER))
+    .digest("hex");
   return { pyright: PYRIGHT_VERSION, checkCode, repoConfig: ctx.repoConfig, python };
 }
 
@@ -64,7 +77,15 @@ async function runCheck(ctx: StepContext): Promise<StepResult> {
   const common = { cwd: ctx.dir, env, timeoutMs: ctx.timeoutMs, log: ctx.log, captureStdout: true };
 
   const python = await interpreterPath(ctx, common);
-  if (!python.ok) return { name: "check", state: "error", summary: oneLine(python.problem), exitCode: null, durationMs: python.durationMs, enforced };
+  if (!python.ok)
+    return {
+      name: "check",
+      state: "error",
+      summary: oneLine(python.problem),
+      exitCode: null,
+      durationMs: python.durationMs,
+      enforced,
+    };
   const pyrightArgs = [PYRIGHT, "--outputjson", "--pythonpath", python.path];
   const syntaxArgs = ["-I", SYNTAX_HELPER, ctx.dir];
   ctx.log.write(`$ pyright ${pyrightArgs.slice(1).join(" ")}\n$ ${[python.path, ...syntaxArgs].join(" ")}\n`);
@@ -76,10 +97,13 @@ async function runCheck(ctx: StepContext): Promise<StepResult> {
   const durationMs = python.durationMs + Math.max(pyright.durationMs, compiled.durationMs);
   const base = { name: "check", exitCode: pyright.exitCode, durationMs, enforced };
   const error = (summary: string): StepResult => ({ ...base, state: "error", summary: oneLine(summary) });
-  const problem = cannotRun(pyright, "pyright", ctx.timeoutMs) ?? cannotRun(compiled, "the syntax check", ctx.timeoutMs);
+  const problem =
+    cannotRun(pyright, "pyright", ctx.timeoutMs) ?? cannotRun(compiled, "the syntax check", ctx.timeoutMs);
   if (problem) return error(problem);
   if (!PYRIGHT_RESULT_CODES.includes(pyright.exitCode ?? -1)) {
-    return error(`pyright exited with code ${pyright.exitCode}${pyright.exitCode === 3 ? " (configuration error)" : ""}; see the log`);
+    return error(
+      `pyright exited with code ${pyright.exitCode}${pyright.exitCode === 3 ? " (configuration error)" : ""}; see the log`,
+    );
   }
   if (compiled.exitCode !== 0) {
     return error(`The syntax check with ${python.path} exited with code ${compiled.exitCode}; see the log`);
@@ -99,7 +123,12 @@ async function runCheck(ctx: StepContext): Promise<StepResult> {
   const counts = countDiagnostics(diagnostics);
   writeListing(ctx.log, diagnostics, counts, `${plural(filesAnalyzed, "file")} (pyright ${version})`, enforced);
   const failed = counts.syntax > 0 || (enforced && counts.typeErrors > 0);
-  return { ...base, state: failed ? "failure" : "success", summary: oneLine(summarize(counts, filesAnalyzed, enforced)), diagnostics };
+  return {
+    ...base,
+    state: failed ? "failure" : "success",
+    summary: oneLine(summarize(counts, filesAnalyzed, enforced)),
+    diagnostics,
+  };
 }
 
 type Interpreter = { ok: true; path: string; durationMs: number } | { ok: false; problem: string; durationMs: number };
@@ -112,14 +141,28 @@ type Interpreter = { ok: true; path: string; durationMs: number } | { ok: false;
  * pyright nor the syntax check pays for the shim again. A venv's python keeps
  * its path in the venv: that location is what makes it the venv.
  */
-async function interpreterPath(ctx: StepContext, common: Omit<RunOptions, "cmd" | "args" | "sandbox" | "signal">): Promise<Interpreter> {
-  const r = await runInBuild(ctx, { ...common, cmd: ctx.python, args: ["-I", "-c", "import sys; print(sys.executable)"] });
+async function interpreterPath(
+  ctx: StepContext,
+  common: Omit<RunOptions, "cmd" | "args" | "sandbox" | "signal">,
+): Promise<Interpreter> {
+  const r = await runInBuild(ctx, {
+    ...common,
+    cmd: ctx.python,
+    args: ["-I", "-c", "import sys; print(sys.executable)"],
+  });
   const problem = cannotRun(r, ctx.python, ctx.timeoutMs);
   if (problem) return { ok: false, problem, durationMs: r.durationMs };
-  if (r.exitCode !== 0) return { ok: false, problem: `${ctx.python} exited with code ${r.exitCode} when asked for its path; see the log`, durationMs: r.durationMs };
+  if (r.exitCode !== 0)
+    return {
+      ok: false,
+      problem: `${ctx.python} exited with code ${r.exitCode} when asked for its path; see the log`,
+      durationMs: r.durationMs,
+    };
   const reported = r.stdout.trim();
   if (isAbsolute(reported) && (await isFile(reported))) return { ok: true, path: reported, durationMs: r.durationMs };
-  ctx.log.write(`${ctx.python} did not report its path (sys.executable is ${JSON.stringify(reported)}); using ${ctx.python} as it is.\n`);
+  ctx.log.write(
+    `${ctx.python} did not report its path (sys.executable is ${JSON.stringify(reported)}); using ${ctx.python} as it is.\n`,
+  );
   return { ok: true, path: ctx.python, durationMs: r.durationMs };
 }
 
@@ -148,7 +191,9 @@ function countDiagnostics(diagnostics: Diagnostic[]): Counts {
 function summarize(counts: Counts, filesAnalyzed: number, enforced: boolean): string {
   const files = plural(filesAnalyzed, "file");
   if (counts.syntax === 0 && counts.typeErrors === 0) {
-    return counts.warnings === 0 ? `No problems in ${files}` : `No errors in ${files}; ${plural(counts.warnings, "warning")}`;
+    return counts.warnings === 0
+      ? `No problems in ${files}`
+      : `No errors in ${files}; ${plural(counts.warnings, "warning")}`;
   }
   const parts: string[] = [];
   if (counts.syntax > 0) parts.push(plural(counts.syntax, "syntax error"));

@@ -38,35 +38,64 @@ export const installStep: Step = {
     };
     const step = (cmd: string, args: string[], echo: string, env: Record<string, string>) => {
       ctx.log.write(`$ ${echo}\n`);
-      return runInBuild(ctx, { cmd, args, cwd: ctx.dir, env, timeoutMs: Math.max(1, deadline - Date.now()), log: ctx.log });
+      return runInBuild(ctx, {
+        cmd,
+        args,
+        cwd: ctx.dir,
+        env,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        log: ctx.log,
+      });
     };
 
     // 1. A fresh virtualenv, outside the checkout.
     await rm(venv, { recursive: true, force: true });
-    const created = await step(ctx.python, ["-m", "venv", venv], `${ctx.python} -m venv ${venv}`, sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env));
+    const created = await step(
+      ctx.python,
+      ["-m", "venv", venv],
+      `${ctx.python} -m venv ${venv}`,
+      sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env),
+    );
     const venvProblem = notRun(created, `${ctx.python} -m venv`);
     if (venvProblem) return venvProblem;
     if (created.exitCode !== 0) {
-      return finish("error", `Could not create a virtualenv (${ctx.python} -m venv exited with code ${created.exitCode})`, created.exitCode);
+      return finish(
+        "error",
+        `Could not create a virtualenv (${ctx.python} -m venv exited with code ${created.exitCode})`,
+        created.exitCode,
+      );
     }
 
     // 2. The repository's install commands (or pip), with the venv activated.
     const plain = sandboxEnv(ctx.scratchDir);
-    const env = sandboxEnv(ctx.scratchDir, { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" }, ctx.repoConfig.env);
+    const env = sandboxEnv(
+      ctx.scratchDir,
+      { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" },
+      ctx.repoConfig.env,
+    );
     const commands = ctx.repoConfig.install;
     if (commands.length === 0) {
-      const r = await step(venvPython, ["-m", "pip", "install", "-r", REQUIREMENTS], `python -m pip install -r ${REQUIREMENTS}`, env);
+      const r = await step(
+        venvPython,
+        ["-m", "pip", "install", "-r", REQUIREMENTS],
+        `python -m pip install -r ${REQUIREMENTS}`,
+        env,
+      );
       const problem = notRun(r, "pip");
       if (problem) return problem;
-      if (r.exitCode !== 0) return finish("failure", `pip install -r ${REQUIREMENTS} failed with exit code ${r.exitCode}`, r.exitCode);
+      if (r.exitCode !== 0)
+        return finish("failure", `pip install -r ${REQUIREMENTS} failed with exit code ${r.exitCode}`, r.exitCode);
       return finish("success", `Installed ${REQUIREMENTS} into a virtualenv`, 0, { python: venvPython });
     }
     for (const command of commands) {
       const r = await step("sh", ["-c", command], command, env);
       const problem = notRun(r, `"${command}"`);
       if (problem) return problem;
-      if (r.exitCode !== 0) return finish("failure", `Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
+      if (r.exitCode !== 0)
+        return finish("failure", `Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
     }
-    return finish("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, { python: venvPython });
+    return finish("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, {
+      python: venvPython,
+    });
   },
 };

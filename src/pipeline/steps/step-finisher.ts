@@ -1,7 +1,12 @@
 import type { StepResult } from "../types.js";
 import { oneLine } from "./step-summary.js";
 
-export type FinishStep = (state: StepResult["state"], summary: string, exitCode: number | null, extra?: Partial<StepResult>) => StepResult;
+export type FinishStep = (
+  state: StepResult["state"],
+  summary: string,
+  exitCode: number | null,
+  extra?: Partial<StepResult>,
+) => StepResult;
 
 /**
  * The result maker of a step that ends at one of several places, timed from

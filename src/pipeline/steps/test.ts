@@ -83,13 +83,21 @@ export const testStep: Step = {
     if (counts.total === 0) {
       const where = [`start dir ${startDir}`, `pattern ${pattern}`];
       if (topLevelDir !== undefined) where.push(`top-level dir ${topLevelDir}`);
-      return { ...withTests, state: "failure", summary: oneLine(`No tests found (unittest discovery: ${where.join(", ")})`) };
+      return {
+        ...withTests,
+        state: "failure",
+        summary: oneLine(`No tests found (unittest discovery: ${where.join(", ")})`),
+      };
     }
     if (counts.failed + counts.errors + counts.unexpectedSuccesses > 0) {
       return { ...withTests, state: "failure", summary: describeTestCounts(counts) };
     }
     if (r.exitCode !== EXIT_OK) {
-      return { ...withTests, state: "error", summary: `unittest runner exited with code ${r.exitCode} although no test failed; see the log` };
+      return {
+        ...withTests,
+        state: "error",
+        summary: `unittest runner exited with code ${r.exitCode} although no test failed; see the log`,
+      };
     }
     return { ...withTests, state: "success", summary: describeTestCounts(counts) };
   },

@@ -24,10 +24,16 @@ export interface BuildBounds {
  *    (the cgroup's, else `stopAll`: the build uid's) when they pass `diskBytes`;
  * 3. /tmp in bwrap, a tmpfs of `tmpBytes`.
  */
-export async function boundBuild(limits: BuildLimits, dirs: string[], stopAll: () => Promise<void>): Promise<BuildBounds> {
+export async function boundBuild(
+  limits: BuildLimits,
+  dirs: string[],
+  stopAll: () => Promise<void>,
+): Promise<BuildBounds> {
   // 1. the cgroup, or rlimits
   const cgroup = await createBuildCgroup(randomBytes(6).toString("hex"), limits);
-  const wrap = cgroup ? (command: { cmd: string; args: string[] }) => cgroup.wrap(command) : (command: { cmd: string; args: string[] }) => rlimitCommand(command, limits);
+  const wrap = cgroup
+    ? (command: { cmd: string; args: string[] }) => cgroup.wrap(command)
+    : (command: { cmd: string; args: string[] }) => rlimitCommand(command, limits);
 
   // 2. the disk
   let diskFull = false;

@@ -62,8 +62,12 @@ export function buildCgroupLayout(): Promise<CgroupLayout> {
  * A cgroup for the build `name` (letters, digits, - and _), inside pyci's own, with the limits
  * set and read back; undefined where the host gives pyci none (see buildCgroupLayout).
  */
-export async function createBuildCgroup(name: string, limits: Pick<BuildLimits, "memoryBytes" | "processes">): Promise<BuildCgroup | undefined> {
-  if (!NAME.test(name)) throw new Error(`A build cgroup's name is 1 to 64 letters, digits, - and _, not ${JSON.stringify(name)}.`);
+export async function createBuildCgroup(
+  name: string,
+  limits: Pick<BuildLimits, "memoryBytes" | "processes">,
+): Promise<BuildCgroup | undefined> {
+  if (!NAME.test(name))
+    throw new Error(`A build cgroup's name is 1 to 64 letters, digits, - and _, not ${JSON.stringify(name)}.`);
   const layout = await buildCgroupLayout();
   if (layout.kind === "none") return undefined;
   const cgroup = cgroupDirs(layout, `${PREFIX}${owner(process.pid) ?? process.pid}-${name}`);
@@ -100,7 +104,8 @@ export async function createBuildCgroup(name: string, limits: Pick<BuildLimits, 
 export async function removeLeftoverCgroups(): Promise<string[]> {
   const layout = await buildCgroupLayout();
   if (layout.kind === "none") return [];
-  const parents = layout.kind === "v2" ? [layout.dir] : [layout.memory, layout.pids, ...(layout.freezer ? [layout.freezer] : [])];
+  const parents =
+    layout.kind === "v2" ? [layout.dir] : [layout.memory, layout.pids, ...(layout.freezer ? [layout.freezer] : [])];
   const names = new Set<string>();
   for (const parent of parents) {
     for (const entry of await readdir(parent, { withFileTypes: true })) {
@@ -108,8 +113,12 @@ export async function removeLeftoverCgroups(): Promise<string[]> {
     }
   }
   const failures: unknown[] = [];
-  for (const name of names) await buildCgroup(cgroupDirs(layout, name)).remove().catch((error: unknown) => failures.push(error));
-  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} leftover build cgroups could not be removed`);
+  for (const name of names)
+    await buildCgroup(cgroupDirs(layout, name))
+      .remove()
+      .catch((error: unknown) => failures.push(error));
+  if (failures.length > 0)
+    throw new AggregateError(failures, `${failures.length} leftover build cgroups could not be removed`);
   return [...names];
 }
 
@@ -122,11 +131,22 @@ function buildCgroup(cgroup: CgroupDirs): BuildCgroup {
     dirs,
     wrap: (command) => ({
       cmd: "/bin/sh",
-      args: ["-c", JOIN, "pyci-join-cgroup", ...dirs.map((dir) => `${dir}/cgroup.procs`), "--", command.cmd, ...command.args],
+      args: [
+        "-c",
+        JOIN,
+        "pyci-join-cgroup",
+        ...dirs.map((dir) => `${dir}/cgroup.procs`),
+        "--",
+        command.cmd,
+        ...command.args,
+      ],
     }),
     killAll,
     // oom_kill is counted since Linux 4.13; before it a hog is killed all the same, and not told apart here
-    exceeded: async () => ({ memory: (await counter(memory, "oom_kill")) > 0, processes: (await counter(pids, "max")) > 0 }),
+    exceeded: async () => ({
+      memory: (await counter(memory, "oom_kill")) > 0,
+      processes: (await counter(pids, "max")) > 0,
+    }),
     async remove() {
       await killAll();
       for (const dir of dirs) await removeDir(dir);
@@ -138,7 +158,11 @@ function buildCgroup(cgroup: CgroupDirs): BuildCgroup {
 function cgroupDirs(layout: Exclude<CgroupLayout, { kind: "none" }>, leaf: string): CgroupDirs {
   if (layout.kind === "v2") return { version: 2, dir: `${layout.dir}/${leaf}` };
   const freezer = layout.freezer && `${layout.freezer}/${leaf}`;
-  return { version: 1, dirs: [`${layout.memory}/${leaf}`, `${layout.pids}/${leaf}`, ...(freezer ? [freezer] : [])], ...(freezer ? { freezer } : {}) };
+  return {
+    version: 1,
+    dirs: [`${layout.memory}/${leaf}`, `${layout.pids}/${leaf}`, ...(freezer ? [freezer] : [])],
+    ...(freezer ? { freezer } : {}),
+  };
 }
 
 function allDirs(cgroup: CgroupDirs): string[] {
@@ -148,12 +172,17 @@ function allDirs(cgroup: CgroupDirs): string[] {
 async function detect(): Promise<CgroupLayout> {
   let layout: CgroupLayout;
   try {
-    layout = cgroupLayout(await readFile("/proc/self/cgroup", "utf8"), await readFile("/proc/self/mountinfo", "utf8"), readIfThere);
+    layout = cgroupLayout(
+      await readFile("/proc/self/cgroup", "utf8"),
+      await readFile("/proc/self/mountinfo", "utf8"),
+      readIfThere,
+    );
   } catch (error) {
     return { kind: "none", reason: `/proc/self/cgroup cannot be read (${(error as Error).message})` };
   }
   if (layout.kind === "none") return layout;
-  const parents = layout.kind === "v2" ? [layout.dir] : [layout.memory, layout.pids, ...(layout.freezer ? [layout.freezer] : [])];
+  const parents =
+    layout.kind === "v2" ? [layout.dir] : [layout.memory, layout.pids, ...(layout.freezer ? [layout.freezer] : [])];
   try {
     if (layout.kind === "v2") await handDownControllers(layout.dir);
     for (const parent of parents) {
@@ -201,7 +230,8 @@ async function limit(file: string, value: number, { optional = false } = {}): Pr
     throw error;
   }
   const kept = Number((await readFile(file, "utf8")).trim());
-  if (!(kept <= value && kept > value - MAX_PAGE)) throw new Error(`${file} reads ${kept} after pyci wrote ${value} to it`);
+  if (!(kept <= value && kept > value - MAX_PAGE))
+    throw new Error(`${file} reads ${kept} after pyci wrote ${value} to it`);
 }
 
 /** `key N` in a flat-keyed cgroup file (memory.events, pids.events, memory.oom_control); 0 when absent. */
@@ -228,7 +258,9 @@ async function removeDir(dir: string): Promise<void> {
 function owner(pid: number): string | undefined {
   try {
     // the fields after "(comm)": state is the 3rd field of the line, start time the 22nd
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8")
+      .replace(/^.*\) /s, "")
+      .split(" ");
     return `${pid}.${fields[19]}`;
   } catch {
     return undefined;

@@ -47,7 +47,11 @@ export function describeLimitHit(kind: LimitKind, limits: BuildLimits): string {
 
 /** 4 GiB, 1.5 GiB, 64 MiB, 512 KiB: binary units, at most one decimal. */
 function formatBytes(bytes: number): string {
-  for (const [unit, size] of [["GiB", GIB], ["MiB", MIB], ["KiB", 1024]] as const) {
+  for (const [unit, size] of [
+    ["GiB", GIB],
+    ["MiB", MIB],
+    ["KiB", 1024],
+  ] as const) {
     if (bytes >= size) return `${Math.round((bytes / size) * 10) / 10} ${unit}`;
   }
   return `${bytes} bytes`;

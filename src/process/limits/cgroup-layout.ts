@@ -23,26 +23,47 @@ interface Mount {
  * gives a file's text or undefined (to ask v2's cgroup.controllers). Whether pyci may write
  * there is not asked here.
  */
-export function cgroupLayout(selfCgroup: string, mountinfo: string, read: (path: string) => string | undefined): CgroupLayout {
+export function cgroupLayout(
+  selfCgroup: string,
+  mountinfo: string,
+  read: (path: string) => string | undefined,
+): CgroupLayout {
   const memberships = selfCgroup
     .split("\n")
     .map((line) => /^(\d+):([^:]*):(.*)$/.exec(line.trim()))
     .filter((match) => match !== null)
-    .map(([, id, controllers, path]) => ({ v2: id === "0" && controllers === "", controllers: controllers!.split(","), path: path! }));
+    .map(([, id, controllers, path]) => ({
+      v2: id === "0" && controllers === "",
+      controllers: controllers!.split(","),
+      path: path!,
+    }));
   const mounts = mountinfo.split("\n").flatMap((line) => parseMount(line) ?? []);
   const problems: string[] = [];
 
   const unified = memberships.find((m) => m.v2);
-  const unifiedDir = unified && locate(unified.path, mounts.filter((m) => m.type === "cgroup2"));
+  const unifiedDir =
+    unified &&
+    locate(
+      unified.path,
+      mounts.filter((m) => m.type === "cgroup2"),
+    );
   if (unifiedDir) {
     const offered = (read(`${unifiedDir}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
     if (offered.includes("memory") && offered.includes("pids")) return { kind: "v2", dir: unifiedDir };
-    problems.push(`cgroup v2 (${unifiedDir}) offers pyci's cgroup ${offered.length ? `only ${offered.join(", ")}` : "no controllers"}, not memory and pids`);
+    problems.push(
+      `cgroup v2 (${unifiedDir}) offers pyci's cgroup ${offered.length ? `only ${offered.join(", ")}` : "no controllers"}, not memory and pids`,
+    );
   }
 
   const v1 = (controller: string) => {
     const member = memberships.find((m) => !m.v2 && m.controllers.includes(controller));
-    return member && locate(member.path, mounts.filter((m) => m.type === "cgroup" && m.superOptions.includes(controller)));
+    return (
+      member &&
+      locate(
+        member.path,
+        mounts.filter((m) => m.type === "cgroup" && m.superOptions.includes(controller)),
+      )
+    );
   };
   const memory = v1("memory");
   const pids = v1("pids");
@@ -50,7 +71,10 @@ export function cgroupLayout(selfCgroup: string, mountinfo: string, read: (path:
     const freezer = v1("freezer");
     return { kind: "v1", memory, pids, ...(freezer ? { freezer } : {}) };
   }
-  if (memory || pids) problems.push(`the cgroup v1 ${memory ? "pids" : "memory"} hierarchy is not mounted (or pyci's cgroup is not under it)`);
+  if (memory || pids)
+    problems.push(
+      `the cgroup v1 ${memory ? "pids" : "memory"} hierarchy is not mounted (or pyci's cgroup is not under it)`,
+    );
   else if (!unifiedDir) problems.push("no cgroup hierarchy is mounted where pyci can see it (/proc/self/mountinfo)");
   return { kind: "none", reason: problems.join("; ") };
 }
@@ -72,7 +96,12 @@ function parseMount(line: string): Mount | undefined {
   const fields = before?.split(" ");
   const tail = after?.split(" ");
   if (!fields || fields.length < 5 || !tail || tail.length < 3) return undefined;
-  return { root: unescapeField(fields[3]!), mountPoint: unescapeField(fields[4]!), type: tail[0]!, superOptions: tail[2]!.split(",") };
+  return {
+    root: unescapeField(fields[3]!),
+    mountPoint: unescapeField(fields[4]!),
+    type: tail[0]!,
+    superOptions: tail[2]!.split(","),
+  };
 }
 
 /** mountinfo writes space, tab, newline and backslash as octal escapes (\040). */

@@ -17,13 +17,16 @@ const FREEZE_MS = 1_000;
  */
 export async function killCgroup(cgroup: CgroupDirs): Promise<void> {
   const dirs = cgroup.version === 2 ? [cgroup.dir] : cgroup.dirs;
-  if (cgroup.version === 2) await writeFile(`${cgroup.dir}/cgroup.kill`, "1").catch(unlessMissing); // before 5.14: killed below
+  if (cgroup.version === 2)
+    await writeFile(`${cgroup.dir}/cgroup.kill`, "1").catch(unlessMissing); // before 5.14: killed below
   else if (cgroup.freezer) await killFrozen(cgroup.freezer);
   for (const end = Date.now() + GIVE_UP_MS; ; ) {
     const pids = (await Promise.all(dirs.map(processes))).flat();
     if (pids.length === 0) return;
     if (Date.now() > end) {
-      throw new Error(`processes ${pids.join(", ")} in ${dirs.join(", ")} are still there 10 s after SIGKILL (uninterruptible sleep? see /proc/<pid>/stack)`);
+      throw new Error(
+        `processes ${pids.join(", ")} in ${dirs.join(", ")} are still there 10 s after SIGKILL (uninterruptible sleep? see /proc/<pid>/stack)`,
+      );
     }
     pids.forEach(kill);
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -38,7 +41,10 @@ async function killFrozen(freezer: string): Promise<void> {
     return unlessMissing(error as NodeJS.ErrnoException); // a leftover that never joined the freezer
   }
   try {
-    for (const end = Date.now() + FREEZE_MS; (await readFile(state, "utf8")).trim() !== "FROZEN" && Date.now() < end; ) {
+    for (
+      const end = Date.now() + FREEZE_MS;
+      (await readFile(state, "utf8")).trim() !== "FROZEN" && Date.now() < end;
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     (await processes(freezer)).forEach(kill);

@@ -18,7 +18,10 @@ import type { BuildLimits } from "./build-limits.js";
  * - RLIMIT_FSIZE bounds the size of each file written (SIGXFSZ past it), not the total: the disk
  *   watchdog (watch-disk.ts) bounds that.
  */
-export function rlimitCommand(command: { cmd: string; args: string[] }, limits: BuildLimits): { cmd: string; args: string[] } {
+export function rlimitCommand(
+  command: { cmd: string; args: string[] },
+  limits: BuildLimits,
+): { cmd: string; args: string[] } {
   const bounds = [`--nproc=${limits.processes}`, `--data=${limits.memoryBytes}`, `--fsize=${limits.diskBytes}`];
   return { cmd: "prlimit", args: [...bounds, "--", command.cmd, ...command.args] };
 }

@@ -26,7 +26,12 @@ const DUTY = 20;
  * between two measurements (at 1 GB/s, 2 GB in the default 2 s); the host's free disk is the
  * bound there.
  */
-export function watchDisk(dirs: string[], limitBytes: number, onExceeded: (usedBytes: number) => void, intervalMs = 2_000): DiskWatch {
+export function watchDisk(
+  dirs: string[],
+  limitBytes: number,
+  onExceeded: (usedBytes: number) => void,
+  intervalMs = 2_000,
+): DiskWatch {
   const stopping = new AbortController();
   let used = 0;
   let timer: NodeJS.Timeout | undefined;

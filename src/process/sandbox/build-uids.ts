@@ -44,7 +44,9 @@ export class BuildUids {
         },
       };
     }
-    throw new Error(`All ${this.range.count} uids of CI_SANDBOX_UIDS are in use: widen the range or lower CI_CONCURRENCY`);
+    throw new Error(
+      `All ${this.range.count} uids of CI_SANDBOX_UIDS are in use: widen the range or lower CI_CONCURRENCY`,
+    );
   }
 }
 

@@ -16,7 +16,8 @@ const PYCI_PYTHON_DIR = packageFile("python");
 const PYRIGHT_DIR = dirname(createRequire(import.meta.url).resolve("pyright/package.json"));
 
 /** Starts, reads the checkout, writes TMPDIR: what every step of the code under test does. */
-const PROBE = "import os, sys; os.listdir('.'); open(os.path.join(os.environ['TMPDIR'], '.pyci-probe'), 'w').close(); print(sys.prefix)";
+const PROBE =
+  "import os, sys; os.listdir('.'); open(os.path.join(os.environ['TMPDIR'], '.pyci-probe'), 'w').close(); print(sys.prefix)";
 
 export interface SandboxBuild {
   dir: string;
@@ -76,7 +77,10 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
       });
     }
     // 3–5. the interpreter and the directories
-    const prepared = policy.sandbox.kind === "off" ? { ok: true as const, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python } : await prepareWith(policy.sandbox, lease?.uid, build);
+    const prepared =
+      policy.sandbox.kind === "off"
+        ? { ok: true as const, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python }
+        : await prepareWith(policy.sandbox, lease?.uid, build);
     if (!prepared.ok) {
       await release();
       return prepared;
@@ -93,7 +97,11 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
 
 class LimitsError extends Error {}
 
-async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number | undefined, build: SandboxBuild): Promise<{ ok: true; sandbox: Sandbox; python: string } | { ok: false; problem: string }> {
+async function prepareWith(
+  base: Pick<Sandbox, "kind" | "hidden">,
+  uid: number | undefined,
+  build: SandboxBuild,
+): Promise<{ ok: true; sandbox: Sandbox; python: string } | { ok: false; problem: string }> {
   const writable = [build.dir, build.scratchDir];
   const common = { timeoutMs: build.timeoutMs, ...(build.signal ? { signal: build.signal } : {}) };
 
@@ -104,7 +112,16 @@ async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number |
   // a venv (its prefix) over its base interpreter (the base prefix, and where the executable really is)
   // and, in bwrap, the object stores a cached checkout borrows from (git in the checkout needs them; they are in hidden CI_DATA_DIR)
   const borrowed = base.kind === "bwrap" ? await alternates(build.dir) : [];
-  const readable = unique([prefix, basePrefix, dirname(python), dirname(await realpath(python)), PYCI_PYTHON_DIR, PYRIGHT_DIR, dirname(dirname(process.execPath)), ...borrowed]);
+  const readable = unique([
+    prefix,
+    basePrefix,
+    dirname(python),
+    dirname(await realpath(python)),
+    PYCI_PYTHON_DIR,
+    PYRIGHT_DIR,
+    dirname(dirname(process.execPath)),
+    ...borrowed,
+  ]);
   const user = uid === undefined ? {} : { user: { name: `uid ${uid}`, uid, gid: uid } };
   const sandbox: Sandbox = { ...base, ...user, readable, writable };
 
@@ -118,7 +135,10 @@ async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number |
   if (sandbox.kind === "user") {
     const closed = await closedAncestor(writable);
     if (closed) {
-      return { ok: false, problem: `The build's uid cannot reach the checkout: ${closed} is not searchable by other users. Run chmod o+x ${closed}, or set CI_WORK_DIR to a directory they can search (such as /tmp)` };
+      return {
+        ok: false,
+        problem: `The build's uid cannot reach the checkout: ${closed} is not searchable by other users. Run chmod o+x ${closed}, or set CI_WORK_DIR to a directory they can search (such as /tmp)`,
+      };
     }
   }
 
@@ -127,11 +147,22 @@ async function prepareWith(base: Pick<Sandbox, "kind" | "hidden">, uid: number |
   const probeKey = [sandbox.kind, sandbox.user ? "uid" : "", python].join("\0");
   if (startsInSandbox.has(probeKey)) return { ok: true, sandbox, python };
   const output: string[] = [];
-  const tried = await run({ ...common, cmd: python, args: ["-I", "-c", PROBE], cwd: build.dir, env: sandboxEnv(build.scratchDir), sandbox, captureStdout: true, log: { write: (t) => output.push(t) } });
+  const tried = await run({
+    ...common,
+    cmd: python,
+    args: ["-I", "-c", PROBE],
+    cwd: build.dir,
+    env: sandboxEnv(build.scratchDir),
+    sandbox,
+    captureStdout: true,
+    log: { write: (t) => output.push(t) },
+  });
   if (tried.exitCode !== 0 || tried.stdout.trim() !== prefix) {
     const detail =
       tried.spawnError ??
-      (tried.exitCode === 0 ? `it started with sys.prefix ${tried.stdout.trim()} instead of ${prefix}` : `exit code ${tried.exitCode ?? tried.signal}: ${output.join("").trim().slice(-200)}`);
+      (tried.exitCode === 0
+        ? `it started with sys.prefix ${tried.stdout.trim()} instead of ${prefix}`
+        : `exit code ${tried.exitCode ?? tried.signal}: ${output.join("").trim().slice(-200)}`);
     const who = sandbox.user ? ` as the build's uid` : "";
     return {
       ok: false,
@@ -158,9 +189,19 @@ const interpreters = new Map<string, Interpreter>();
 /** The sandboxes (kind, user, interpreter) in which the interpreter was seen to start: probed once per server. */
 const startsInSandbox = new Set<string>();
 
-async function askInterpreter(build: SandboxBuild, common: { timeoutMs: number; signal?: AbortSignal }): Promise<Interpreter | { ok: false; problem: string }> {
+async function askInterpreter(
+  build: SandboxBuild,
+  common: { timeoutMs: number; signal?: AbortSignal },
+): Promise<Interpreter | { ok: false; problem: string }> {
   const known = interpreters.get(build.python);
-  if (known && (await stat(known.python).then((s) => s.isFile(), () => false))) return known;
+  if (
+    known &&
+    (await stat(known.python).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    return known;
   const asked = await run({
     ...common,
     cmd: build.python,
@@ -171,7 +212,10 @@ async function askInterpreter(build: SandboxBuild, common: { timeoutMs: number; 
   });
   const [python = "", prefix = "", basePrefix = ""] = asked.stdout.trim().split("\n");
   if (asked.exitCode !== 0 || ![python, prefix, basePrefix].every((path) => path.startsWith("/"))) {
-    return { ok: false, problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})` };
+    return {
+      ok: false,
+      problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})`,
+    };
   }
   const interpreter: Interpreter = { ok: true, python, prefix, basePrefix };
   // a command that names the same interpreter in every build: on PATH, or an absolute path outside the build
@@ -200,7 +244,14 @@ async function alternates(dir: string): Promise<string[]> {
     .map((line) => line.trim())
     .filter((line) => line !== "" && !line.startsWith("#"))
     .map((line) => resolve(objects, line));
-  const existing = await Promise.all(paths.map((path) => stat(path).then((s) => (s.isDirectory() ? path : undefined), () => undefined)));
+  const existing = await Promise.all(
+    paths.map((path) =>
+      stat(path).then(
+        (s) => (s.isDirectory() ? path : undefined),
+        () => undefined,
+      ),
+    ),
+  );
   return existing.filter((path): path is string => path !== undefined);
 }
 
@@ -210,7 +261,8 @@ async function alternates(dir: string): Promise<string[]> {
  * in a directory of its own no build can write, before any code ran.
  */
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
-  if (!(await lstat(dir)).isDirectory()) throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
+  if (!(await lstat(dir)).isDirectory())
+    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
   await lchown(dir, uid, gid);
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
@@ -237,5 +289,7 @@ async function closedAncestor(dirs: string[]): Promise<string | undefined> {
 }
 
 function unique(paths: string[]): string[] {
-  return [...new Set(paths)].filter((path, _, all) => !all.some((other) => other !== path && path.startsWith(`${other}/`)));
+  return [...new Set(paths)].filter(
+    (path, _, all) => !all.some((other) => other !== path && path.startsWith(`${other}/`)),
+  );
 }

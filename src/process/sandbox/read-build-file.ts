@@ -15,7 +15,10 @@ export class BuildFileError extends Error {
  * `maxBytes`. A missing file is undefined; anything else wrong is a
  * BuildFileError. The caller closes the handle.
  */
-export async function openBuildFile(path: string, maxBytes: number): Promise<{ file: FileHandle; size: number } | undefined> {
+export async function openBuildFile(
+  path: string,
+  maxBytes: number,
+): Promise<{ file: FileHandle; size: number } | undefined> {
   let file: FileHandle;
   try {
     file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -29,7 +32,8 @@ export async function openBuildFile(path: string, maxBytes: number): Promise<{ f
     const info = await file.stat();
     if (!info.isFile()) throw new BuildFileError(`${path} is not a regular file`);
     if (info.nlink !== 1) throw new BuildFileError(`${path} has ${info.nlink} names (a hard link), not one`);
-    if (info.size > maxBytes) throw new BuildFileError(`${path} has ${info.size} bytes, more than the ${maxBytes} pyci reads`);
+    if (info.size > maxBytes)
+      throw new BuildFileError(`${path} has ${info.size} bytes, more than the ${maxBytes} pyci reads`);
     return { file, size: info.size };
   } catch (error) {
     await file.close();

@@ -49,7 +49,9 @@ export function resolveSandbox(settings: SandboxSettings): Promise<SandboxPolicy
   const key = JSON.stringify(settings);
   let policy = decided.get(key);
   if (!policy) {
-    policy = decide(settings).then((decision) => (decision.ok && settings.limits ? { ...decision, limits: settings.limits } : decision));
+    policy = decide(settings).then((decision) =>
+      decision.ok && settings.limits ? { ...decision, limits: settings.limits } : decision,
+    );
     decided.set(key, policy);
   }
   return policy;
@@ -58,7 +60,12 @@ export function resolveSandbox(settings: SandboxSettings): Promise<SandboxPolicy
 async function decide(settings: SandboxSettings): Promise<SandboxPolicy> {
   const root = process.getuid?.() === 0;
   const hidden = settings.hidden;
-  if (settings.mode === "off") return { ok: true, sandbox: { kind: "off", hidden }, description: "off: the code under test runs as pyci's own user, unconfined (CI_SANDBOX=off)" };
+  if (settings.mode === "off")
+    return {
+      ok: true,
+      sandbox: { kind: "off", hidden },
+      description: "off: the code under test runs as pyci's own user, unconfined (CI_SANDBOX=off)",
+    };
   const uids = root ? new BuildUids(settings.uids) : undefined;
   const range = `${settings.uids.first}-${settings.uids.first + settings.uids.count - 1}`;
   const notRoot = "pyci does not run as root, so it cannot run builds under uids of their own";
@@ -66,8 +73,15 @@ async function decide(settings: SandboxSettings): Promise<SandboxPolicy> {
   let bwrapProblem: string | undefined;
   if (settings.mode === "bwrap" || settings.mode === "auto") {
     bwrapProblem = await probe({ kind: "bwrap", hidden }, uids);
-    if (!bwrapProblem) return { ok: true, sandbox: { kind: "bwrap", hidden }, ...(uids ? { uids } : {}), description: `bwrap${uids ? `, each build as a uid of its own (${range})` : ""}` };
-    if (settings.mode === "bwrap") return { ok: false, problem: `CI_SANDBOX=bwrap, but bubblewrap does not work here: ${bwrapProblem}` };
+    if (!bwrapProblem)
+      return {
+        ok: true,
+        sandbox: { kind: "bwrap", hidden },
+        ...(uids ? { uids } : {}),
+        description: `bwrap${uids ? `, each build as a uid of its own (${range})` : ""}`,
+      };
+    if (settings.mode === "bwrap")
+      return { ok: false, problem: `CI_SANDBOX=bwrap, but bubblewrap does not work here: ${bwrapProblem}` };
   }
 
   if (!uids) {
@@ -78,8 +92,14 @@ async function decide(settings: SandboxSettings): Promise<SandboxPolicy> {
     };
   }
   const problem = await probe({ kind: "user", hidden }, uids);
-  if (problem) return { ok: false, problem: `CI_SANDBOX=${settings.mode}: cannot run steps under CI_SANDBOX_UIDS: ${problem}` };
-  return { ok: true, sandbox: { kind: "user", hidden }, uids, description: `user: each build runs as a uid of its own (${range})` };
+  if (problem)
+    return { ok: false, problem: `CI_SANDBOX=${settings.mode}: cannot run steps under CI_SANDBOX_UIDS: ${problem}` };
+  return {
+    ok: true,
+    sandbox: { kind: "user", hidden },
+    uids,
+    description: `user: each build runs as a uid of its own (${range})`,
+  };
 }
 
 /** Runs `true` in the sandbox (as one of the build uids); undefined when it worked, else what went wrong. */
@@ -89,10 +109,22 @@ async function probe(base: Pick<Sandbox, "kind" | "hidden">, uids: BuildUids | u
   try {
     const output: string[] = [];
     const user = lease ? { user: { name: `uid ${lease.uid}`, uid: lease.uid, gid: lease.uid } } : {};
-    const command = sandboxCommand({ ...base, ...user, readable: [], writable: [] }, { cmd: "true", args: [] }, "/", pathKind);
-    const r = await run({ ...command, cwd: dir, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeoutMs: PROBE_TIMEOUT_MS, log: { write: (t) => output.push(t) } });
+    const command = sandboxCommand(
+      { ...base, ...user, readable: [], writable: [] },
+      { cmd: "true", args: [] },
+      "/",
+      pathKind,
+    );
+    const r = await run({
+      ...command,
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      timeoutMs: PROBE_TIMEOUT_MS,
+      log: { write: (t) => output.push(t) },
+    });
     if (r.spawnError) return `${command.cmd} could not be started (${r.spawnError})`;
-    if (r.exitCode !== 0) return `${command.cmd} exited with code ${r.exitCode ?? r.signal}: ${output.join("").trim().slice(0, 300)}`;
+    if (r.exitCode !== 0)
+      return `${command.cmd} exited with code ${r.exitCode ?? r.signal}: ${output.join("").trim().slice(0, 300)}`;
     return undefined;
   } finally {
     await lease?.release();

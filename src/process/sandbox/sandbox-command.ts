@@ -24,9 +24,25 @@ export interface Command {
  *   capabilities to change user and `setpriv` drops to `user` inside; run by
  *   anyone else, it needs a user namespace of its own.
  */
-export function sandboxCommand(sandbox: Sandbox, command: Command, cwd: string, exists: (path: string) => "dir" | "file" | undefined): Command {
+export function sandboxCommand(
+  sandbox: Sandbox,
+  command: Command,
+  cwd: string,
+  exists: (path: string) => "dir" | "file" | undefined,
+): Command {
   const dropToUser = sandbox.user
-    ? ["setpriv", "--reuid", String(sandbox.user.uid), "--regid", String(sandbox.user.gid), "--clear-groups", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--"]
+    ? [
+        "setpriv",
+        "--reuid",
+        String(sandbox.user.uid),
+        "--regid",
+        String(sandbox.user.gid),
+        "--clear-groups",
+        "--no-new-privs",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--",
+      ]
     : [];
   if (sandbox.kind === "off") return command;
   if (sandbox.kind === "user") {
@@ -34,7 +50,14 @@ export function sandboxCommand(sandbox: Sandbox, command: Command, cwd: string, 
     return { cmd: dropToUser[0]!, args: [...dropToUser.slice(1), command.cmd, ...command.args] };
   }
 
-  const args = ["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"];
+  const args = [
+    "--die-with-parent",
+    "--new-session",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+  ];
   if (!sandbox.user) args.push("--unshare-user");
   const visible: string[] = [];
   for (const dir of SYSTEM_DIRS) {

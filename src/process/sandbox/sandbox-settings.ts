@@ -21,7 +21,11 @@ export interface SandboxConfig {
  * neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set (any other one there is
  * most likely a key too), as it is at each call. Paths are absolute.
  */
-export function sandboxSettings(config: SandboxConfig, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): SandboxSettings {
+export function sandboxSettings(
+  config: SandboxConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): SandboxSettings {
   const hidden = [config.dataDir, config.sshKeyPath, env.PRIVATE_KEY_PATH, resolve(cwd, ".env"), ...pemFiles(cwd)]
     .filter((path): path is string => !!path)
     .map((path) => resolve(cwd, path));

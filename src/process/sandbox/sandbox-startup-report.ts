@@ -32,12 +32,17 @@ export async function sandboxStartupReport(settings: SandboxSettings): Promise<S
   const warnings: string[] = [];
   const refusals: string[] = [];
   if (policy.ok && policy.sandbox.kind === "off") {
-    warnings.push("CI_SANDBOX=off: the code under test runs unconfined as pyci's own user and can read every file pyci can, keys included");
+    warnings.push(
+      "CI_SANDBOX=off: the code under test runs unconfined as pyci's own user and can read every file pyci can, keys included",
+    );
   }
   const secrets = [...settings.hidden, ...settings.hidden.map((p) => join(p, "pyci.db"))];
   const unhidden = policy.ok && policy.sandbox.kind === "user";
   for (const { path, fix } of readableSecrets(secrets)) {
-    if (unhidden) refusals.push(`${path} is a secret that every user of this machine can read, the build uids (CI_SANDBOX_UIDS) that run the code under test among them: the user sandbox hides no file. Fix: ${fix}`);
+    if (unhidden)
+      refusals.push(
+        `${path} is a secret that every user of this machine can read, the build uids (CI_SANDBOX_UIDS) that run the code under test among them: the user sandbox hides no file. Fix: ${fix}`,
+      );
     else warnings.push(`${path} is a secret, and every user of this machine can read it: ${fix}`);
   }
   if (!policy.ok) return { warnings, problem: policy.problem, refusals };

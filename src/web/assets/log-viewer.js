@@ -44,7 +44,8 @@ class BuildView {
     this.main = main;
     this.id = main.dataset.build;
     this.steps = new Map();
-    for (const section of document.querySelectorAll("section.step")) this.steps.set(section.dataset.step, new StepView(this, section));
+    for (const section of document.querySelectorAll("section.step"))
+      this.steps.set(section.dataset.step, new StepView(this, section));
   }
 
   /** The step's view, with a new section (and a row in the steps table) for a step that just started. */
@@ -53,12 +54,14 @@ class BuildView {
     if (view) return view;
     const step = escapeHtml(name);
     document.getElementById("no-output")?.remove();
-    document.getElementById("logs").insertAdjacentHTML(
-      "beforeend",
-      `<section class="step" id="log-${step}" data-step="${step}" data-end="0" data-next-line="1" data-sgr="">` +
-        `<h3><a href="#log-${step}">${step}</a> <span class="state s-running">running</span> <span class="dur"></span> <a class="raw" href="/builds/${escapeHtml(this.id)}/${step}.log">raw log</a></h3>` +
-        `<div class="log"></div></section>`,
-    );
+    document
+      .getElementById("logs")
+      .insertAdjacentHTML(
+        "beforeend",
+        `<section class="step" id="log-${step}" data-step="${step}" data-end="0" data-next-line="1" data-sgr="">` +
+          `<h3><a href="#log-${step}">${step}</a> <span class="state s-running">running</span> <span class="dur"></span> <a class="raw" href="/builds/${escapeHtml(this.id)}/${step}.log">raw log</a></h3>` +
+          `<div class="log"></div></section>`,
+      );
     view = new StepView(this, document.getElementById(`log-${name}`));
     this.steps.set(name, view);
     this.row(name);
@@ -170,11 +173,20 @@ class StepView {
     let chunk = this.log.lastElementChild;
     for (let i = 0; i < lines.length; ) {
       if (!chunk || chunk.childElementCount >= LIVE_CHUNK_LINES) {
-        this.log.insertAdjacentHTML("beforeend", `<div class="chunk" data-start="${this.end}" data-line="${this.nextLine}"></div>`);
+        this.log.insertAdjacentHTML(
+          "beforeend",
+          `<div class="chunk" data-start="${this.end}" data-line="${this.nextLine}"></div>`,
+        );
         chunk = this.log.lastElementChild;
       }
       const room = Math.min(lines.length - i, LIVE_CHUNK_LINES - chunk.childElementCount);
-      chunk.insertAdjacentHTML("beforeend", lines.slice(i, i + room).map((html) => lineHtml(this.name, this.nextLine++, html)).join(""));
+      chunk.insertAdjacentHTML(
+        "beforeend",
+        lines
+          .slice(i, i + room)
+          .map((html) => lineHtml(this.name, this.nextLine++, html))
+          .join(""),
+      );
       i += room;
     }
     this.lines += lines.length;
@@ -226,7 +238,9 @@ class StepView {
     this.loading = true;
     this.section.setAttribute("aria-busy", "true");
     try {
-      const response = await fetch(`/builds/${encodeURIComponent(this.build.id)}/${encodeURIComponent(this.name)}.log?start=${Math.max(0, end - WINDOW_BYTES)}&end=${end}`);
+      const response = await fetch(
+        `/builds/${encodeURIComponent(this.build.id)}/${encodeURIComponent(this.name)}.log?start=${Math.max(0, end - WINDOW_BYTES)}&end=${end}`,
+      );
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
       let text = await response.text();
       let start = Number(response.headers.get("x-log-start"));
@@ -246,7 +260,10 @@ class StepView {
       // an unterminated last line is the start of the first chunk's first line
       const number = firstLine - rendered.lines.length + (rendered.open ? 1 : 0);
       const html = rendered.lines.map((line, i) => lineHtml(this.name, number + i, line)).join("");
-      first.insertAdjacentHTML("beforebegin", `<div class="chunk" data-start="${start}" data-end="${end}" data-line="${number}">${html}</div>`);
+      first.insertAdjacentHTML(
+        "beforebegin",
+        `<div class="chunk" data-start="${start}" data-end="${end}" data-line="${number}">${html}</div>`,
+      );
       if (rendered.open) {
         const head = first.previousElementSibling.lastElementChild;
         const rest = first.firstElementChild;
@@ -257,7 +274,8 @@ class StepView {
       this.lines += rendered.lines.length - (rendered.open ? 1 : 0);
       this.showEarlier();
     } catch (error) {
-      this.section.querySelector(".earlier small").textContent = `(could not load: ${error.message}; try the link again)`;
+      this.section.querySelector(".earlier small").textContent =
+        `(could not load: ${error.message}; try the link again)`;
     } finally {
       this.loading = false;
       this.section.removeAttribute("aria-busy");

@@ -171,7 +171,14 @@ function cssColour(colour) {
 }
 
 function sameState(a, b) {
-  return a.bold === b.bold && a.dim === b.dim && a.italic === b.italic && a.underline === b.underline && a.fg === b.fg && a.bg === b.bg;
+  return (
+    a.bold === b.bold &&
+    a.dim === b.dim &&
+    a.italic === b.italic &&
+    a.underline === b.underline &&
+    a.fg === b.fg &&
+    a.bg === b.bg
+  );
 }
 
 function hex(n) {

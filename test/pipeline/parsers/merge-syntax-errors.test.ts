@@ -17,20 +17,35 @@ import { parsePythonSyntaxErrors } from "../../../src/pipeline/parsers/python-sy
  * repository described in pyright-output.test.ts.
  */
 function fixture(name: string): string {
-  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll("<ROOT>", "/repo");
+  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll(
+    "<ROOT>",
+    "/repo",
+  );
 }
 
 describe("parsePythonSyntaxErrors", () => {
   it("reads pyci_syntax.py's list as syntax errors", () => {
     const errors = parsePythonSyntaxErrors(fixture("pyci-syntax-python-only.json"));
     expect(errors).toHaveLength(6);
-    expect(errors[1]).toEqual({ file: "debug.py", line: 1, column: 1, severity: "error", rule: "syntax", message: "cannot assign to __debug__", syntax: true });
+    expect(errors[1]).toEqual({
+      file: "debug.py",
+      line: 1,
+      column: 1,
+      severity: "error",
+      rule: "syntax",
+      message: "cannot assign to __debug__",
+      syntax: true,
+    });
   });
 
   it("rejects output that is not the helper's list", () => {
-    expect(() => parsePythonSyntaxErrors("Traceback (most recent call last):")).toThrow(/^pyci_syntax.py's output is not valid JSON/);
+    expect(() => parsePythonSyntaxErrors("Traceback (most recent call last):")).toThrow(
+      /^pyci_syntax.py's output is not valid JSON/,
+    );
     expect(() => parsePythonSyntaxErrors("{}")).toThrow("pyci_syntax.py's output is not a JSON list");
-    expect(() => parsePythonSyntaxErrors('[{"file": "a.py", "line": 1}]')).toThrow("pyci_syntax.py's entry #1 lacks file, line, column or message");
+    expect(() => parsePythonSyntaxErrors('[{"file": "a.py", "line": 1}]')).toThrow(
+      "pyci_syntax.py's entry #1 lacks file, line, column or message",
+    );
   });
 });
 
@@ -42,10 +57,31 @@ describe("mergeSyntaxErrors", () => {
     expect(merged.map((d) => [d.file, d.line, d.column, d.rule, d.syntax, d.message.split("\n")[0]])).toEqual([
       ["annotated_global.py", 3, 5, "syntax", true, "annotated name 'y' can't be global"],
       ["debug.py", 1, 1, "syntax", true, "cannot assign to __debug__"],
-      ["escape.py", 1, 26, "syntax", true, "(unicode error) 'unicodeescape' codec can't decode bytes in position 0-15: unknown Unicode character name"],
+      [
+        "escape.py",
+        1,
+        26,
+        "syntax",
+        true,
+        "(unicode error) 'unicodeescape' codec can't decode bytes in position 0-15: unknown Unicode character name",
+      ],
       ["kwargs.py", 5, 8, "syntax", true, "keyword argument repeated: x"],
-      ["octal.py", 3, 8, "syntax", true, "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers"],
-      ["octal.py", 4, 15, "reportArgumentType", false, 'Argument of type "float" cannot be assigned to parameter "mode" of type "int" in function "chmod"'],
+      [
+        "octal.py",
+        3,
+        8,
+        "syntax",
+        true,
+        "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers",
+      ],
+      [
+        "octal.py",
+        4,
+        15,
+        "reportArgumentType",
+        false,
+        'Argument of type "float" cannot be assigned to parameter "mode" of type "int" in function "chmod"',
+      ],
       ["starred.py", 1, 5, "syntax", true, "Unpack operation is not allowed in this context"],
       ["starred.py", 1, 6, "reportUndefinedVariable", false, '"a" is not defined'],
     ]);
@@ -59,8 +95,19 @@ describe("mergeSyntaxErrors", () => {
   });
 
   it("keeps pyright's warnings on a line that Python cannot compile", () => {
-    const warning = { file: "a.py", line: 2, column: 1, severity: "warning" as const, rule: "reportUnusedExpression", message: "Expression value is unused", syntax: false };
+    const warning = {
+      file: "a.py",
+      line: 2,
+      column: 1,
+      severity: "warning" as const,
+      rule: "reportUnusedExpression",
+      message: "Expression value is unused",
+      syntax: false,
+    };
     const python = parsePythonSyntaxErrors('[{"file": "a.py", "line": 2, "column": 3, "message": "invalid syntax"}]');
-    expect(mergeSyntaxErrors([warning], python).map((d) => [d.column, d.rule])).toEqual([[1, "reportUnusedExpression"], [3, "syntax"]]);
+    expect(mergeSyntaxErrors([warning], python).map((d) => [d.column, d.rule])).toEqual([
+      [1, "reportUnusedExpression"],
+      [3, "syntax"],
+    ]);
   });
 });

@@ -20,10 +20,13 @@ describe("pyprojectConfiguresPyright", () => {
 
   it.each([
     ["no pyright at all", '[project]\nname = "x"\n[tool.black]\nline-length = 100\n'],
-    ["a commented-out table", '# [tool.pyright]\n[tool.mypy]\nstrict = true\n'],
+    ["a commented-out table", "# [tool.pyright]\n[tool.mypy]\nstrict = true\n"],
     ["a header inside a multi-line string", '[project]\ndescription = """\n[tool.pyright]\n"""\n'],
     ["a header inside a multi-line literal string", "[project]\nreadme = '''\n[tool.pyright]\n'''\n"],
-    ["a header inside a multi-line array of strings", '[project]\nkeywords = [\n  "[tool.pyright]",\n  \'[tool.pyright]\',\n]\n'],
+    [
+      "a header inside a multi-line array of strings",
+      "[project]\nkeywords = [\n  \"[tool.pyright]\",\n  '[tool.pyright]',\n]\n",
+    ],
     ["a similarly named tool", "[tool.basedpyright]\n[tool.pyright-plugin]\n"],
     ["pyright nested below another tool", "[tool.hatch.pyright]\n"],
     ["a pyright key outside [tool]", '[project]\npyright = "1.1"\n'],

@@ -18,7 +18,10 @@ import { parsePyrightOutput } from "../../../src/pipeline/parsers/pyright-output
  *                      pkg/binder.py: `def g(a, a)` and a `break` outside a loop; pkg/fine.py.
  */
 function fixture(name: string, root: string): string {
-  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll("<ROOT>", root);
+  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll(
+    "<ROOT>",
+    root,
+  );
 }
 
 const ROOT = "/srv/pyci/work/acme-widgets";
@@ -43,7 +46,8 @@ describe("parsePyrightOutput", () => {
       endColumn: 15,
       severity: "error",
       rule: "reportArgumentType",
-      message: 'Argument of type "Literal[\'1\']" cannot be assigned to parameter "width" of type "int" in function "area"\n\u00a0\u00a0"Literal[\'1\']" is not assignable to "int"',
+      message:
+        'Argument of type "Literal[\'1\']" cannot be assigned to parameter "width" of type "int" in function "area"\n\u00a0\u00a0"Literal[\'1\']" is not assignable to "int"',
       syntax: false,
     });
     expect(diagnostics.map((d) => [d.file, d.line, d.column, d.severity, d.rule, d.syntax])).toEqual([
@@ -64,7 +68,14 @@ describe("parsePyrightOutput", () => {
     expect(diagnostics.map((d) => [d.file, d.line, d.column, d.rule, d.syntax, d.message])).toEqual([
       ["pkg/binder.py", 1, 10, "syntax", true, 'Duplicate parameter "a"'],
       ["pkg/binder.py", 5, 1, "syntax", true, '"break" can be used only within a loop'],
-      ["pkg/broken.py", 1, 14, "reportAssignmentType", false, 'Type "Literal[\'zero\']" is not assignable to declared type "int"\n\u00a0\u00a0"Literal[\'zero\']" is not assignable to "int"'],
+      [
+        "pkg/broken.py",
+        1,
+        14,
+        "reportAssignmentType",
+        false,
+        'Type "Literal[\'zero\']" is not assignable to declared type "int"\n\u00a0\u00a0"Literal[\'zero\']" is not assignable to "int"',
+      ],
       ["pkg/broken.py", 2, 12, "syntax", true, "Expected expression"],
       ["pkg/broken.py", 3, 6, "syntax", true, '"(" was not closed'],
       ["pkg/broken.py", 3, 7, "syntax", true, '"(" was not closed'],
@@ -97,11 +108,19 @@ describe("parsePyrightOutput", () => {
   });
 
   it("rejects output that is not pyright's JSON with a clear error", () => {
-    expect(() => parsePyrightOutput("", ROOT)).toThrow("pyright's output is not valid JSON (Unexpected end of JSON input); it is empty");
-    expect(() => parsePyrightOutput("Error: something broke\n{", ROOT)).toThrow(/^pyright's output is not valid JSON \(.*\); it starts with: Error: something broke/);
+    expect(() => parsePyrightOutput("", ROOT)).toThrow(
+      "pyright's output is not valid JSON (Unexpected end of JSON input); it is empty",
+    );
+    expect(() => parsePyrightOutput("Error: something broke\n{", ROOT)).toThrow(
+      /^pyright's output is not valid JSON \(.*\); it starts with: Error: something broke/,
+    );
     expect(() => parsePyrightOutput("[]", ROOT)).toThrow("pyright's JSON output has no generalDiagnostics list");
-    expect(() => parsePyrightOutput('{"generalDiagnostics": []}', ROOT)).toThrow("pyright's JSON output has no summary.filesAnalyzed count");
+    expect(() => parsePyrightOutput('{"generalDiagnostics": []}', ROOT)).toThrow(
+      "pyright's JSON output has no summary.filesAnalyzed count",
+    );
     const truncated = fixture("pyright-types.json", ROOT).replace(/"range": \{/, '"nowhere": {');
-    expect(() => parsePyrightOutput(truncated, ROOT)).toThrow("pyright diagnostic #1 has no range.start line and character");
+    expect(() => parsePyrightOutput(truncated, ROOT)).toThrow(
+      "pyright diagnostic #1 has no range.start line and character",
+    );
   });
 });

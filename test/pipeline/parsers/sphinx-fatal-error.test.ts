@@ -14,7 +14,10 @@ import { parseSphinxFatalError } from "../../../src/pipeline/parsers/sphinx-fata
  * sphinx-treated-as-error.txt   -W and a warning (see sphinx-warnings.test.ts)
  */
 function fixture(name: string, root: string): string {
-  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll("<ROOT>", root);
+  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll(
+    "<ROOT>",
+    root,
+  );
 }
 
 const ROOT = "/srv/pyci/work/acme-docs";
@@ -28,7 +31,10 @@ describe("parseSphinxFatalError", () => {
       file: "docs/conf.py",
       line: 2,
     });
-    expect(parseSphinxFatalError(fixture("sphinx-conf-syntax-error.txt", ROOT), ROOT, ".")).toMatchObject({ file: "conf.py", line: 2 });
+    expect(parseSphinxFatalError(fixture("sphinx-conf-syntax-error.txt", ROOT), ROOT, ".")).toMatchObject({
+      file: "conf.py",
+      line: 2,
+    });
   });
 
   it("reads an exception raised by conf.py: the exception line, at the repository's innermost frame", () => {
@@ -39,7 +45,9 @@ describe("parseSphinxFatalError", () => {
       file: "docs/conf.py",
       line: 3,
     });
-    expect(fatal?.message).toMatch(/^There is a programmable error in your configuration file:\n\nTraceback \(most recent call last\):\n/);
+    expect(fatal?.message).toMatch(
+      /^There is a programmable error in your configuration file:\n\nTraceback \(most recent call last\):\n/,
+    );
     expect(fatal?.message).toMatch(/ModuleNotFoundError: No module named 'demo_theme'$/);
   });
 

@@ -21,7 +21,10 @@ import { parseSphinxWarnings } from "../../../src/pipeline/parsers/sphinx-warnin
  * sphinx-clean.txt             a one-page project without problems      (exit 0)
  */
 function fixture(name: string, root: string): string {
-  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll("<ROOT>", root);
+  return readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8").replaceAll(
+    "<ROOT>",
+    root,
+  );
 }
 
 const ROOT = "/srv/pyci/work/acme-docs";
@@ -56,7 +59,9 @@ describe("parseSphinxWarnings", () => {
   it("reads the same warnings from a -W --keep-going build", () => {
     const output = fixture("sphinx-keep-going.txt", ROOT);
     expect(output).toContain("build finished with problems, 7 warnings.");
-    expect(parseSphinxWarnings(output, ROOT, "docs").map((d) => [d.file, d.line, d.severity, d.message])).toEqual(WARNINGS);
+    expect(parseSphinxWarnings(output, ROOT, "docs").map((d) => [d.file, d.line, d.severity, d.message])).toEqual(
+      WARNINGS,
+    );
   });
 
   it("reads the warning that -W turned into an error", () => {
@@ -81,18 +86,24 @@ describe("parseSphinxWarnings", () => {
     const raised = (line: string) => `Running Sphinx v5.3.0\n\nWarning, treated as error:\n${line}\n`;
     const read = (line: string, srcDir = "docs") =>
       parseSphinxWarnings(raised(line), ROOT, srcDir).map((d) => [d.file, d.line, d.severity, d.message]);
-    expect(read(`${ROOT}/docs/index.rst:8:undefined label: 'nope'`)).toEqual([["docs/index.rst", 8, "warning", "undefined label: 'nope'"]]);
+    expect(read(`${ROOT}/docs/index.rst:8:undefined label: 'nope'`)).toEqual([
+      ["docs/index.rst", 8, "warning", "undefined label: 'nope'"],
+    ]);
     expect(read(`${ROOT}/docs/orphan.rst::document isn't included in any toctree`)).toEqual([
       ["docs/orphan.rst", 1, "warning", "document isn't included in any toctree"],
     ]);
     expect(read(`${ROOT}/docs/orphan.rst:document isn't included in any toctree`)).toEqual([
       ["docs/orphan.rst", 1, "warning", "document isn't included in any toctree"],
     ]);
-    expect(read("docs/api.rst:3:duplicate object description of pkg.f")).toEqual([["docs/api.rst", 3, "warning", "duplicate object description of pkg.f"]]);
+    expect(read("docs/api.rst:3:duplicate object description of pkg.f")).toEqual([
+      ["docs/api.rst", 3, "warning", "duplicate object description of pkg.f"],
+    ]);
     expect(read(`${ROOT}/pkg/mod.py:docstring of pkg.mod.func:3:Unexpected indentation.`)).toEqual([
       ["pkg/mod.py", 1, "warning", "In the docstring of pkg.mod.func, line 3: Unexpected indentation."],
     ]);
-    expect(read("html_static_path entry '_static' does not exist", ".")).toEqual([["conf.py", 1, "warning", "html_static_path entry '_static' does not exist"]]);
+    expect(read("html_static_path entry '_static' does not exist", ".")).toEqual([
+      ["conf.py", 1, "warning", "html_static_path entry '_static' does not exist"],
+    ]);
     expect(read("unknown config value: 'x' in override, ignoring", "doc/source")).toEqual([
       ["doc/source/conf.py", 1, "warning", "unknown config value: 'x' in override, ignoring"],
     ]);
@@ -117,7 +128,12 @@ describe("parseSphinxWarnings", () => {
       ["docs/api.rst", 7, "warning", "duplicate label api"],
       ["docs/a.rst", 2, "warning", "red"],
       ["docs/conf.py", 1, "error", "<unknown>:5: nowhere in particular"],
-      ["docs/conf.py", 1, "warning", "/usr/lib/python3/dist-packages/requests/api.py:docstring of requests.api.get:4: outside"],
+      [
+        "docs/conf.py",
+        1,
+        "warning",
+        "/usr/lib/python3/dist-packages/requests/api.py:docstring of requests.api.get:4: outside",
+      ],
       ["docs/b.rst", 1, "warning", "no line"],
     ]);
   });

@@ -27,11 +27,18 @@ const counts = (over: Partial<TestCounts>): TestCounts => ({
 describe("parseUnittestResults", () => {
   it("maps every outcome of the mixed fixture and counts them", () => {
     const { tests, counts: c } = parseUnittestResults(fixture("unittest-results-mixed.json"));
-    expect(c).toEqual(counts({ total: 10, passed: 1, failed: 2, errors: 4, skipped: 1, expectedFailures: 1, unexpectedSuccesses: 1 }));
+    expect(c).toEqual(
+      counts({ total: 10, passed: 1, failed: 2, errors: 4, skipped: 1, expectedFailures: 1, unexpectedSuccesses: 1 }),
+    );
     const byId = new Map(tests.map((t) => [t.id, t]));
 
     const fail = byId.get("tests.test_mixed.MixedTest.test_fail");
-    expect(fail).toMatchObject({ outcome: "fail", message: "AssertionError: 3 != 4", file: "tests/test_mixed.py", line: 13 });
+    expect(fail).toMatchObject({
+      outcome: "fail",
+      message: "AssertionError: 3 != 4",
+      file: "tests/test_mixed.py",
+      line: 13,
+    });
     expect(fail?.traceback).toContain("self.assertEqual(add(1, 2), 4)");
     expect(fail?.durationMs).toBeGreaterThan(0);
 
@@ -82,7 +89,9 @@ describe("parseUnittestResults", () => {
   });
 
   it("parses a passing run and an empty run", () => {
-    expect(parseUnittestResults(fixture("unittest-results-passing.json")).counts).toEqual(counts({ total: 3, passed: 2, skipped: 1 }));
+    expect(parseUnittestResults(fixture("unittest-results-passing.json")).counts).toEqual(
+      counts({ total: 3, passed: 2, skipped: 1 }),
+    );
     expect(parseUnittestResults(fixture("unittest-results-empty.json"))).toEqual({ tests: [], counts: counts({}) });
   });
 
@@ -91,13 +100,17 @@ describe("parseUnittestResults", () => {
     expect(() => parseUnittestResults("[]")).toThrow(/expected a JSON object/);
     expect(() => parseUnittestResults('{"tests": {}, "load_errors": 0}')).toThrow(/"tests" must be an array/);
     expect(() => parseUnittestResults('{"tests": []}')).toThrow(/"load_errors"/);
-    expect(() => parseUnittestResults('{"tests": [{"id": "a", "outcome": "passed", "duration_ms": 1}], "load_errors": 0}')).toThrow(
-      /tests\[0\]\.outcome must be one of pass, fail/,
+    expect(() =>
+      parseUnittestResults('{"tests": [{"id": "a", "outcome": "passed", "duration_ms": 1}], "load_errors": 0}'),
+    ).toThrow(/tests\[0\]\.outcome must be one of pass, fail/);
+    expect(() => parseUnittestResults('{"tests": [{"id": "a", "outcome": "pass"}], "load_errors": 0}')).toThrow(
+      /tests\[0\]\.duration_ms/,
     );
-    expect(() => parseUnittestResults('{"tests": [{"id": "a", "outcome": "pass"}], "load_errors": 0}')).toThrow(/tests\[0\]\.duration_ms/);
-    expect(() => parseUnittestResults('{"tests": [{"id": "a", "outcome": "fail", "duration_ms": 1, "line": "3"}], "load_errors": 0}')).toThrow(
-      /tests\[0\]\.line must be a positive integer/,
-    );
+    expect(() =>
+      parseUnittestResults(
+        '{"tests": [{"id": "a", "outcome": "fail", "duration_ms": 1, "line": "3"}], "load_errors": 0}',
+      ),
+    ).toThrow(/tests\[0\]\.line must be a positive integer/);
   });
 });
 
@@ -123,7 +136,16 @@ describe("describeTestCounts", () => {
 
   it("stays within 140 characters", () => {
     const huge = 10 ** 15;
-    const line = describeTestCounts(counts({ total: huge, failed: huge, errors: huge, skipped: huge, expectedFailures: huge, unexpectedSuccesses: huge }));
+    const line = describeTestCounts(
+      counts({
+        total: huge,
+        failed: huge,
+        errors: huge,
+        skipped: huge,
+        expectedFailures: huge,
+        unexpectedSuccesses: huge,
+      }),
+    );
     expect(line.length).toBeLessThanOrEqual(140);
     expect(line.startsWith(`${huge} of ${huge} failed`)).toBe(true);
   });

@@ -54,9 +54,18 @@ const TYPE_ERROR = {
 describe.concurrent("checkStep", () => {
   it("succeeds on a clean repository and logs a readable listing", async () => {
     const { result, log } = await check(CLEAN, { python: "python3" });
-    expect(result).toMatchObject({ name: "check", state: "success", summary: "No problems in 2 files", exitCode: 0, enforced: false, diagnostics: [] });
+    expect(result).toMatchObject({
+      name: "check",
+      state: "success",
+      summary: "No problems in 2 files",
+      exitCode: 0,
+      enforced: false,
+      diagnostics: [],
+    });
     expect(log.split("\n")[0]).toBe(`$ pyright --outputjson --pythonpath ${PYTHON}`);
-    expect(log).toContain("0 syntax errors, 0 type errors (not enforced), 0 warnings, 0 information in 2 files (pyright 1.1.414)\n");
+    expect(log).toContain(
+      "0 syntax errors, 0 type errors (not enforced), 0 warnings, 0 information in 2 files (pyright 1.1.414)\n",
+    );
     expect(log).not.toContain("generalDiagnostics");
   });
 
@@ -67,21 +76,47 @@ describe.concurrent("checkStep", () => {
     );
     expect(result).toMatchObject({ state: "failure", summary: "1 syntax error", enforced: false, exitCode: 1 });
     expect(result.diagnostics).toEqual([
-      { file: "calc/broken.py", line: 4, column: 15, endLine: 5, endColumn: 1, severity: "error", rule: "syntax", message: "Expected expression", syntax: true },
+      {
+        file: "calc/broken.py",
+        line: 4,
+        column: 15,
+        endLine: 5,
+        endColumn: 1,
+        severity: "error",
+        rule: "syntax",
+        message: "Expected expression",
+        syntax: true,
+      },
     ]);
     expect(log).toContain("calc/broken.py:4:15 - error: Expected expression (syntax)\n");
-    expect(log).toContain("1 syntax error, 0 type errors (not enforced), 0 warnings, 0 information in 3 files (pyright 1.1.414)\n");
+    expect(log).toContain(
+      "1 syntax error, 0 type errors (not enforced), 0 warnings, 0 information in 3 files (pyright 1.1.414)\n",
+    );
   });
 
   it("reports type errors without failing when the repository does not configure pyright", async () => {
     const { result, log } = await check(TYPE_ERROR);
-    expect(result).toMatchObject({ state: "success", summary: "1 type error not enforced", enforced: false, exitCode: 1 });
+    expect(result).toMatchObject({
+      state: "success",
+      summary: "1 type error not enforced",
+      enforced: false,
+      exitCode: 1,
+    });
     expect(result.diagnostics).toHaveLength(1);
-    expect(result.diagnostics?.[0]).toMatchObject({ file: "calc/ops.py", line: 2, column: 12, severity: "error", rule: "reportReturnType", syntax: false });
+    expect(result.diagnostics?.[0]).toMatchObject({
+      file: "calc/ops.py",
+      line: 2,
+      column: 12,
+      severity: "error",
+      rule: "reportReturnType",
+      syntax: false,
+    });
     expect(result.diagnostics?.[0]?.message).toMatch(/^Type "int" is not assignable to return type "str"/);
     expect(log).toContain('calc/ops.py:2:12 - error: Type "int" is not assignable to return type "str"\n');
     expect(log).toContain('is not assignable to "str" (reportReturnType)\n');
-    expect(log).toContain("0 syntax errors, 1 type error (not enforced), 0 warnings, 0 information in 2 files (pyright 1.1.414)\n");
+    expect(log).toContain(
+      "0 syntax errors, 1 type error (not enforced), 0 warnings, 0 information in 2 files (pyright 1.1.414)\n",
+    );
   });
 
   it("enforces type errors when the repository has a pyrightconfig.json", async () => {
@@ -125,10 +160,19 @@ describe.concurrent("checkStep", () => {
         column: 32,
         severity: "error",
         rule: "syntax",
-        message: "(unicode error) 'unicodeescape' codec can't decode bytes in position 0-20: unknown Unicode character name",
+        message:
+          "(unicode error) 'unicodeescape' codec can't decode bytes in position 0-20: unknown Unicode character name",
         syntax: true,
       },
-      { file: "calc/scope.py", line: 3, column: 5, severity: "error", rule: "syntax", message: "annotated name 'total' can't be global", syntax: true },
+      {
+        file: "calc/scope.py",
+        line: 3,
+        column: 5,
+        severity: "error",
+        rule: "syntax",
+        message: "annotated name 'total' can't be global",
+        syntax: true,
+      },
     ]);
     expect(log).toContain("calc/scope.py:3:5 - error: annotated name 'total' can't be global (syntax)\n");
   });
@@ -171,7 +215,9 @@ describe.concurrent("checkStep", () => {
     const venv = join(scratchRoot, "venv");
     execFileSync("python3", ["-m", "venv", "--without-pip", venv]);
     const python = join(venv, "bin", "python");
-    const sitePackages = execFileSync(python, ["-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], { encoding: "utf8" }).trim();
+    const sitePackages = execFileSync(python, ["-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], {
+      encoding: "utf8",
+    }).trim();
     mkdirSync(join(sitePackages, "pyci_probe"), { recursive: true });
     writeFileSync(join(sitePackages, "pyci_probe", "__init__.py"), "def probe() -> int:\n    return 1\n");
     const files = { "main.py": "from pyci_probe import probe\n\nlabel: str = probe()\n" };
@@ -186,7 +232,12 @@ describe.concurrent("checkStep", () => {
 
   it("is an error when pyright cannot read the repository's configuration", async () => {
     const { result, log } = await check({ ...CLEAN, "pyrightconfig.json": "{ not json\n" });
-    expect(result).toMatchObject({ state: "error", summary: "pyright exited with code 3 (configuration error); see the log", exitCode: 3, enforced: true });
+    expect(result).toMatchObject({
+      state: "error",
+      summary: "pyright exited with code 3 (configuration error); see the log",
+      exitCode: 3,
+      enforced: true,
+    });
     expect(log).toContain("pyrightconfig.json");
   });
 

@@ -17,10 +17,16 @@ afterAll(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-function context(files: Record<string, string>, options: { install?: string[]; timeoutMs?: number; python?: string } = {}) {
+function context(
+  files: Record<string, string>,
+  options: { install?: string[]; timeoutMs?: number; python?: string } = {},
+) {
   const repo = makeRepo(files);
   const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
-  cleanups.push(() => repo.remove(), () => rmSync(scratchDir, { recursive: true, force: true }));
+  cleanups.push(
+    () => repo.remove(),
+    () => rmSync(scratchDir, { recursive: true, force: true }),
+  );
   const parts: string[] = [];
   const ctx: StepContext = {
     dir: repo.dir,
@@ -40,7 +46,11 @@ function context(files: Record<string, string>, options: { install?: string[]; t
 
 /** Writes pyci_demo-0.1-py3-none-any.whl (a pure-Python package) into `dir`. */
 function buildWheel(dir: string): void {
-  writeWheel(PYTHON3, dir, { module: "pyci_demo", dist: "pyci-demo", source: 'def greet(name):\n    return "hello, " + name\n' });
+  writeWheel(PYTHON3, dir, {
+    module: "pyci_demo",
+    dist: "pyci-demo",
+    source: 'def greet(name):\n    return "hello, " + name\n',
+  });
 }
 
 const USES_DEMO = {
@@ -62,15 +72,24 @@ describe.concurrent("installStep", () => {
   it("applies when there is a requirements.txt or configured install commands", async () => {
     expect(await installStep.applies?.(context({ "requirements.txt": "attrs\n" }).ctx)).toBe(true);
     expect(await installStep.applies?.(context({ "setup.py": "" }, { install: ["make deps"] }).ctx)).toBe(true);
-    expect(await installStep.applies?.(context({ "test_x.py": "", "docs/requirements.txt": "sphinx\n" }).ctx)).toBe(false);
+    expect(await installStep.applies?.(context({ "test_x.py": "", "docs/requirements.txt": "sphinx\n" }).ctx)).toBe(
+      false,
+    );
   });
 
   it("installs requirements.txt from a wheel directory into a venv that the test step then uses", async () => {
-    const { ctx, log } = context({ ...USES_DEMO, "requirements.txt": "--no-index\n--find-links wheels\npyci-demo==0.1\n" });
+    const { ctx, log } = context({
+      ...USES_DEMO,
+      "requirements.txt": "--no-index\n--find-links wheels\npyci-demo==0.1\n",
+    });
     buildWheel(join(ctx.dir, "wheels"));
 
     const without = await testStep.run(ctx);
-    expect(without.tests?.[0]).toMatchObject({ id: "test_demo", outcome: "error", message: "ModuleNotFoundError: No module named 'pyci_demo'" });
+    expect(without.tests?.[0]).toMatchObject({
+      id: "test_demo",
+      outcome: "error",
+      message: "ModuleNotFoundError: No module named 'pyci_demo'",
+    });
 
     const installed = await installStep.run(ctx);
     const venvPython = join(ctx.scratchDir, "venv", "bin", "python");
@@ -95,18 +114,29 @@ describe.concurrent("installStep", () => {
     const { ctx, log } = context({ "requirements.txt": "--no-index\n--find-links wheels\npyci-demo==9.9\n" });
     buildWheel(join(ctx.dir, "wheels"));
     const result = await installStep.run(ctx);
-    expect(result).toMatchObject({ state: "failure", summary: "pip install -r requirements.txt failed with exit code 1", exitCode: 1 });
+    expect(result).toMatchObject({
+      state: "failure",
+      summary: "pip install -r requirements.txt failed with exit code 1",
+      exitCode: 1,
+    });
     expect(result.python).toBeUndefined();
     expect(log()).toMatch(/No matching distribution found for pyci-demo==9\.9/);
   });
 
   it("runs configured install commands in the activated venv and fails on the first non-zero exit", async () => {
-    const { ctx, log } = context({ "setup.cfg": "" }, {
-      install: ['echo "venv=$VIRTUAL_ENV"', 'echo "python=$(command -v python)"', "exit 3", "echo never"],
-    });
+    const { ctx, log } = context(
+      { "setup.cfg": "" },
+      {
+        install: ['echo "venv=$VIRTUAL_ENV"', 'echo "python=$(command -v python)"', "exit 3", "echo never"],
+      },
+    );
     const result = await installStep.run(ctx);
     const venv = join(ctx.scratchDir, "venv");
-    expect(result).toMatchObject({ state: "failure", summary: "Install command failed with exit code 3: exit 3", exitCode: 3 });
+    expect(result).toMatchObject({
+      state: "failure",
+      summary: "Install command failed with exit code 3: exit 3",
+      exitCode: 3,
+    });
     expect(log()).toContain(`$ echo "venv=$VIRTUAL_ENV"\nvenv=${venv}\n`);
     expect(log()).toContain(`python=${join(venv, "bin", "python")}\n`);
     expect(log()).toContain("$ exit 3\n");

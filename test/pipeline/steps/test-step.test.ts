@@ -16,10 +16,16 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-function context(files: Record<string, string>, options: { test?: Partial<RepoConfig["test"]>; timeoutMs?: number; python?: string } = {}) {
+function context(
+  files: Record<string, string>,
+  options: { test?: Partial<RepoConfig["test"]>; timeoutMs?: number; python?: string } = {},
+) {
   const repo: TestRepo = makeRepo(files);
   const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
-  cleanups.push(() => repo.remove(), () => rmSync(scratchDir, { recursive: true, force: true }));
+  cleanups.push(
+    () => repo.remove(),
+    () => rmSync(scratchDir, { recursive: true, force: true }),
+  );
   // HOME and TMPDIR, as the pipeline makes them before any step
   for (const made of ["home", "tmp"]) mkdirSync(join(scratchDir, made));
   const parts: string[] = [];
@@ -71,7 +77,10 @@ class AddTest(unittest.TestCase):
     const result = await testStep.run(ctx);
     expect(result).toMatchObject({ name: "test", state: "success", summary: "2 tests passed", exitCode: 0 });
     expect(result.testCounts).toMatchObject({ total: 2, passed: 2 });
-    expect(result.tests?.map((t) => t.id).sort()).toEqual(["test_calc.AddTest.test_negative", "test_calc.AddTest.test_small"]);
+    expect(result.tests?.map((t) => t.id).sort()).toEqual([
+      "test_calc.AddTest.test_negative",
+      "test_calc.AddTest.test_small",
+    ]);
     expect(result.durationMs).toBeGreaterThan(0);
     expect(log()).toContain("test_small (test_calc.AddTest.test_small) ... ok");
     expect(log()).toMatch(/Ran 2 tests in/);
@@ -121,7 +130,12 @@ class BoomTest(unittest.TestCase):
     });
     const result = await testStep.run(ctx);
     expect(result).toMatchObject({ state: "failure", summary: "1 error in 1 test" });
-    expect(result.tests?.[0]).toMatchObject({ outcome: "error", message: "KeyError: 'missing'", file: "test_boom.py", line: 6 });
+    expect(result.tests?.[0]).toMatchObject({
+      outcome: "error",
+      message: "KeyError: 'missing'",
+      file: "test_boom.py",
+      line: 6,
+    });
   });
 
   it("keeps skips and expected failures green but fails an unexpected success", async () => {
@@ -140,19 +154,34 @@ class KindsTest(unittest.TestCase):
     @unittest.expectedFailure
     def test_known_bug(self):
         self.assertEqual(1, 0)
-${xpass ? `
+${
+  xpass
+    ? `
     @unittest.expectedFailure
     def test_fixed_bug(self):
         pass
-` : ""}`,
+`
+    : ""
+}`,
     });
     const green = await testStep.run(context(files(false)).ctx);
-    expect(green).toMatchObject({ state: "success", summary: "1 test passed, 1 skipped, 1 expected failure", exitCode: 0 });
-    expect(green.tests?.find((t) => t.id.endsWith("test_skip"))).toMatchObject({ outcome: "skip", message: "no network here" });
+    expect(green).toMatchObject({
+      state: "success",
+      summary: "1 test passed, 1 skipped, 1 expected failure",
+      exitCode: 0,
+    });
+    expect(green.tests?.find((t) => t.id.endsWith("test_skip"))).toMatchObject({
+      outcome: "skip",
+      message: "no network here",
+    });
     expect(green.tests?.find((t) => t.id.endsWith("test_known_bug"))?.outcome).toBe("expected_failure");
 
     const red = await testStep.run(context(files(true)).ctx);
-    expect(red).toMatchObject({ state: "failure", summary: "1 unexpected success in 4 tests, 1 skipped, 1 expected failure", exitCode: 1 });
+    expect(red).toMatchObject({
+      state: "failure",
+      summary: "1 unexpected success in 4 tests, 1 skipped, 1 expected failure",
+      exitCode: 1,
+    });
     expect(red.tests?.find((t) => t.id.endsWith("test_fixed_bug"))?.outcome).toBe("unexpected_success");
   });
 
@@ -190,7 +219,14 @@ class NoisyTest(unittest.TestCase):
     const result = await testStep.run(ctx);
     expect(result.state).toBe("success");
     const text = log();
-    const order = ["test_a_prints (", "first: stdout from test_a", "second: stderr from test_a", "test_b_prints (", "third: stdout from test_b", "Ran 2 tests"];
+    const order = [
+      "test_a_prints (",
+      "first: stdout from test_a",
+      "second: stderr from test_a",
+      "test_b_prints (",
+      "third: stdout from test_b",
+      "Ran 2 tests",
+    ];
     const positions = order.map((s) => text.indexOf(s));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
@@ -220,7 +256,8 @@ class AddCheck(unittest.TestCase):
     def test_add(self):
         self.assertEqual(add(2, 3), 5)
 `,
-      "test_decoy.py": "import unittest\n\n\nclass Decoy(unittest.TestCase):\n    def test_decoy(self):\n        self.fail('should not be discovered')\n",
+      "test_decoy.py":
+        "import unittest\n\n\nclass Decoy(unittest.TestCase):\n    def test_decoy(self):\n        self.fail('should not be discovered')\n",
     };
     // Only checks/check_*.py is discovered (not test_decoy.py); `from src.calc` works
     // because the repository root is on sys.path, as with `python -m unittest`.
@@ -229,11 +266,16 @@ class AddCheck(unittest.TestCase):
     expect(custom.tests?.map((t) => t.id)).toEqual(["check_calc.AddCheck.test_add"]);
 
     const withTop = await testStep.run(
-      context({ ...files, "checks/__init__.py": "" }, { test: { startDir: "checks", pattern: "check_*.py", topLevelDir: "." } }).ctx,
+      context(
+        { ...files, "checks/__init__.py": "" },
+        { test: { startDir: "checks", pattern: "check_*.py", topLevelDir: "." } },
+      ).ctx,
     );
     expect(withTop.tests?.map((t) => t.id)).toEqual(["checks.check_calc.AddCheck.test_add"]);
 
-    const nothing = await testStep.run(context(files, { test: { startDir: "checks", pattern: "nope_*.py", topLevelDir: "checks" } }).ctx);
+    const nothing = await testStep.run(
+      context(files, { test: { startDir: "checks", pattern: "nope_*.py", topLevelDir: "checks" } }).ctx,
+    );
     expect(nothing).toMatchObject({
       state: "failure",
       summary: "No tests found (unittest discovery: start dir checks, pattern nope_*.py, top-level dir checks)",
@@ -242,7 +284,10 @@ class AddCheck(unittest.TestCase):
 
   it("errors when the tests outlive the timeout", async () => {
     const { ctx } = context(
-      { "test_slow.py": "import time\nimport unittest\n\n\nclass Slow(unittest.TestCase):\n    def test_sleep(self):\n        time.sleep(30)\n" },
+      {
+        "test_slow.py":
+          "import time\nimport unittest\n\n\nclass Slow(unittest.TestCase):\n    def test_sleep(self):\n        time.sleep(30)\n",
+      },
       { timeoutMs: 1_500 },
     );
     const started = Date.now();
@@ -296,7 +341,11 @@ class Daemon(unittest.TestCase):
   it("errors when discovery itself cannot run", async () => {
     const { ctx, log } = context({ "test_x.py": "" }, { test: { startDir: "no-such-dir" } });
     const result = await testStep.run(ctx);
-    expect(result).toMatchObject({ state: "error", exitCode: 2, summary: "unittest runner exited with code 2 without results; see the log" });
+    expect(result).toMatchObject({
+      state: "error",
+      exitCode: 2,
+      summary: "unittest runner exited with code 2 without results; see the log",
+    });
     expect(log()).toContain("Start directory is not importable: 'no-such-dir'");
   });
 

@@ -2,7 +2,12 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildCgroupLayout, createBuildCgroup, removeLeftoverCgroups, type BuildCgroup } from "../../../src/process/limits/build-cgroup.js";
+import {
+  buildCgroupLayout,
+  createBuildCgroup,
+  removeLeftoverCgroups,
+  type BuildCgroup,
+} from "../../../src/process/limits/build-cgroup.js";
 
 const MIB = 1024 * 1024;
 const layout = await buildCgroupLayout();
@@ -11,11 +16,17 @@ const unique = () => `test-${randomBytes(4).toString("hex")}`;
 
 /** A started command: its output so far, and its exit (not waiting for what it left running). */
 function start(line: { cmd: string; args: string[] }, hardTimeoutMs: number) {
-  const child = spawn(line.cmd, line.args, { stdio: ["ignore", "pipe", "pipe"], timeout: hardTimeoutMs, killSignal: "SIGKILL" });
+  const child = spawn(line.cmd, line.args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: hardTimeoutMs,
+    killSignal: "SIGKILL",
+  });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { output: () => output, exited };
 }
 
@@ -28,17 +39,29 @@ async function until(what: string, condition: () => boolean, ms = 20_000, detail
 
 const read = (path: string) => readFileSync(path, "utf8").trim();
 /** The processes in any of its hierarchies, each once. */
-const procs = (cgroup: BuildCgroup) => [...new Set(cgroup.dirs.flatMap((dir) => (existsSync(dir) ? read(`${dir}/cgroup.procs`).split("\n").filter(Boolean) : [])))];
+const procs = (cgroup: BuildCgroup) => [
+  ...new Set(
+    cgroup.dirs.flatMap((dir) => (existsSync(dir) ? read(`${dir}/cgroup.procs`).split("\n").filter(Boolean) : [])),
+  ),
+];
 
 /** The limits as the kernel holds them, whichever the version. */
 function limitsOf(cgroup: BuildCgroup): { memory: number; swapped: number | undefined; processes: number } {
   const [first, second] = cgroup.dirs as [string, string | undefined];
   if (layout.kind === "v2") {
     const swap = `${first}/memory.swap.max`;
-    return { memory: Number(read(`${first}/memory.max`)), swapped: existsSync(swap) ? Number(read(swap)) : undefined, processes: Number(read(`${first}/pids.max`)) };
+    return {
+      memory: Number(read(`${first}/memory.max`)),
+      swapped: existsSync(swap) ? Number(read(swap)) : undefined,
+      processes: Number(read(`${first}/pids.max`)),
+    };
   }
   const memsw = `${first}/memory.memsw.limit_in_bytes`;
-  return { memory: Number(read(`${first}/memory.limit_in_bytes`)), swapped: existsSync(memsw) ? Number(read(memsw)) : undefined, processes: Number(read(`${second}/pids.max`)) };
+  return {
+    memory: Number(read(`${first}/memory.limit_in_bytes`)),
+    swapped: existsSync(memsw) ? Number(read(memsw)) : undefined,
+    processes: Number(read(`${second}/pids.max`)),
+  };
 }
 
 let cgroups: BuildCgroup[] = [];
@@ -56,12 +79,16 @@ afterEach(async () => {
 
 describe("createBuildCgroup", () => {
   it("refuses a name that is not a plain word", async () => {
-    await expect(createBuildCgroup("../escape", { memoryBytes: 64 * MIB, processes: 32 })).rejects.toThrow(/letters, digits/);
+    await expect(createBuildCgroup("../escape", { memoryBytes: 64 * MIB, processes: 32 })).rejects.toThrow(
+      /letters, digits/,
+    );
   });
 });
 
 describe.skipIf(layout.kind === "none")(`build cgroups, real (${skipped})`, () => {
-  it("sets the memory and process limits, swap included, and removes every directory", { timeout: 20_000 }, async () => {
+  it("sets the memory and process limits, swap included, and removes every directory", {
+    timeout: 20_000,
+  }, async () => {
     const cgroup = await create({ memoryBytes: 64 * MIB, processes: 32 });
     expect(cgroup.dirs.length).toBe(layout.kind === "v1" ? (layout.freezer ? 3 : 2) : 1);
     const set = limitsOf(cgroup);
@@ -86,17 +113,38 @@ describe.skipIf(layout.kind === "none")(`build cgroups, real (${skipped})`, () =
     expect(existsSync("/tmp/pyci-injected")).toBe(false);
   });
 
-  it.skipIf(process.getuid?.() !== 0)("joins as root before the uid switch, and the build's uid cannot leave it", { timeout: 20_000 }, async () => {
-    const cgroup = await create({ memoryBytes: 256 * MIB, processes: 32 });
-    const parents = cgroup.dirs.map((dir) => dir.slice(0, dir.lastIndexOf("/")));
-    const leave = 'for p; do echo $$ > "$p/cgroup.procs" && echo "left for $p"; done; cat /proc/self/cgroup';
-    const asBuildUser = ["--reuid", "60123", "--regid", "60123", "--clear-groups", "--", "sh", "-c", leave, "sh", ...parents];
-    const run = start(cgroup.wrap({ cmd: "setpriv", args: asBuildUser }), 10_000);
-    expect((await run.exited).code).toBe(0);
-    expect(run.output()).not.toContain("left for");
-    const leaf = cgroup.dirs[0]!.split("/").pop()!;
-    expect(run.output().split("\n").filter((l) => l.endsWith(`/${leaf}`)).length).toBe(cgroup.dirs.length);
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    "joins as root before the uid switch, and the build's uid cannot leave it",
+    { timeout: 20_000 },
+    async () => {
+      const cgroup = await create({ memoryBytes: 256 * MIB, processes: 32 });
+      const parents = cgroup.dirs.map((dir) => dir.slice(0, dir.lastIndexOf("/")));
+      const leave = 'for p; do echo $$ > "$p/cgroup.procs" && echo "left for $p"; done; cat /proc/self/cgroup';
+      const asBuildUser = [
+        "--reuid",
+        "60123",
+        "--regid",
+        "60123",
+        "--clear-groups",
+        "--",
+        "sh",
+        "-c",
+        leave,
+        "sh",
+        ...parents,
+      ];
+      const run = start(cgroup.wrap({ cmd: "setpriv", args: asBuildUser }), 10_000);
+      expect((await run.exited).code).toBe(0);
+      expect(run.output()).not.toContain("left for");
+      const leaf = cgroup.dirs[0]!.split("/").pop()!;
+      expect(
+        run
+          .output()
+          .split("\n")
+          .filter((l) => l.endsWith(`/${leaf}`)).length,
+      ).toBe(cgroup.dirs.length);
+    },
+  );
 
   it("exits 125, saying so, when it cannot join the cgroup", { timeout: 20_000 }, async () => {
     const cgroup = await create({ memoryBytes: 64 * MIB, processes: 32 });
@@ -106,7 +154,9 @@ describe.skipIf(layout.kind === "none")(`build cgroups, real (${skipped})`, () =
     expect(run.output()).toMatch(/pyci: cannot join the build's cgroup/);
   });
 
-  it("has the kernel's OOM killer stop a memory hog at the memory limit, and says so", { timeout: 40_000 }, async () => {
+  it("has the kernel's OOM killer stop a memory hog at the memory limit, and says so", {
+    timeout: 40_000,
+  }, async () => {
     const cgroup = await create({ memoryBytes: 64 * MIB, processes: 32 });
     // the limit is in force before anything allocates; without it the hog stops at 512 MiB by itself
     expect(limitsOf(cgroup).memory).toBe(64 * MIB);
@@ -119,7 +169,9 @@ describe.skipIf(layout.kind === "none")(`build cgroups, real (${skipped})`, () =
     expect(await cgroup.exceeded()).toEqual({ memory: true, processes: false });
   });
 
-  it("refuses a fork bomb's forks at the process limit, says so, and killAll leaves nothing", { timeout: 40_000 }, async () => {
+  it("refuses a fork bomb's forks at the process limit, says so, and killAll leaves nothing", {
+    timeout: 40_000,
+  }, async () => {
     const cgroup = await create({ memoryBytes: 256 * MIB, processes: 32 });
     expect(limitsOf(cgroup).processes).toBe(32);
     // forks (200 at most) until refused, then waits with its children, a daemon among them
@@ -140,7 +192,12 @@ except OSError as e:
 time.sleep(60)
 `;
     const run = start(cgroup.wrap({ cmd: "python3", args: ["-c", bomb] }), 30_000);
-    await until("the bomb is refused", () => run.output().includes("refused"), 20_000, () => `(output: ${run.output()}; processes: ${procs(cgroup).length})`);
+    await until(
+      "the bomb is refused",
+      () => run.output().includes("refused"),
+      20_000,
+      () => `(output: ${run.output()}; processes: ${procs(cgroup).length})`,
+    );
     expect(run.output()).toMatch(/^forked \d+ refused 11$/m);
     const running = procs(cgroup);
     expect(running.length).toBeGreaterThan(16);
@@ -149,21 +206,35 @@ time.sleep(60)
 
     await cgroup.killAll();
     expect(procs(cgroup)).toEqual([]);
-    expect(running.filter((pid) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8")))).toEqual([]);
+    expect(
+      running.filter(
+        (pid) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8")),
+      ),
+    ).toEqual([]);
     expect((await run.exited).signal).toBe("SIGKILL");
   });
 });
 
 describe.skipIf(layout.kind === "none")(`removeLeftoverCgroups, real (${skipped})`, () => {
-  it("kills and removes the build cgroups of a server that is gone, and leaves a running server's alone", { timeout: 30_000 }, async () => {
+  it("kills and removes the build cgroups of a server that is gone, and leaves a running server's alone", {
+    timeout: 30_000,
+  }, async () => {
     const ours = await create({ memoryBytes: 64 * MIB, processes: 32 });
     // what a server killed with kill -9 left: its start time is not pid 1's, so it is gone
     const name = `pyci-build-1.99999999999-${unique()}`;
-    const parents = layout.kind === "v2" ? [layout.dir] : layout.kind === "v1" ? [layout.memory, layout.pids, ...(layout.freezer ? [layout.freezer] : [])] : [];
+    const parents =
+      layout.kind === "v2"
+        ? [layout.dir]
+        : layout.kind === "v1"
+          ? [layout.memory, layout.pids, ...(layout.freezer ? [layout.freezer] : [])]
+          : [];
     const dirs = parents.map((parent) => `${parent}/${name}`);
     dirs.forEach((dir) => mkdirSync(dir));
     if (layout.kind === "v1") writeFileSync(`${dirs[1]}/pids.max`, "32");
-    const sleeper = start({ cmd: "sh", args: ["-c", 'for f; do echo $$ > "$f/cgroup.procs"; done; exec sleep 60', "sh", ...dirs] }, 30_000);
+    const sleeper = start(
+      { cmd: "sh", args: ["-c", 'for f; do echo $$ > "$f/cgroup.procs"; done; exec sleep 60', "sh", ...dirs] },
+      30_000,
+    );
     await until("the sleeper joined", () => dirs.every((dir) => read(`${dir}/cgroup.procs`) !== ""));
 
     const removed = await removeLeftoverCgroups();

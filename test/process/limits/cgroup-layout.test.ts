@@ -44,7 +44,11 @@ const UNIFIED = {
 
 describe("cgroupLayout", () => {
   it("finds pyci's cgroup in the v1 memory, pids and freezer hierarchies of a hybrid host whose v2 offers neither", () => {
-    const layout = cgroupLayout(HYBRID.cgroup, HYBRID.mountinfo, files({ "/sys/fs/cgroup/unified/cgroup.controllers": "hugetlb\n" }));
+    const layout = cgroupLayout(
+      HYBRID.cgroup,
+      HYBRID.mountinfo,
+      files({ "/sys/fs/cgroup/unified/cgroup.controllers": "hugetlb\n" }),
+    );
     expect(layout).toEqual({
       kind: "v1",
       memory: "/sys/fs/cgroup/memory/process_api/6a88bc895699b667c93a696c97b34284",
@@ -54,8 +58,13 @@ describe("cgroupLayout", () => {
   });
 
   it("takes v2 where it offers memory and pids to pyci's cgroup", () => {
-    const controllers = { "/sys/fs/cgroup/system.slice/pyci.service/cgroup.controllers": "cpuset cpu io memory hugetlb pids rdma misc\n" };
-    expect(cgroupLayout(UNIFIED.cgroup, UNIFIED.mountinfo, files(controllers))).toEqual({ kind: "v2", dir: "/sys/fs/cgroup/system.slice/pyci.service" });
+    const controllers = {
+      "/sys/fs/cgroup/system.slice/pyci.service/cgroup.controllers": "cpuset cpu io memory hugetlb pids rdma misc\n",
+    };
+    expect(cgroupLayout(UNIFIED.cgroup, UNIFIED.mountinfo, files(controllers))).toEqual({
+      kind: "v2",
+      dir: "/sys/fs/cgroup/system.slice/pyci.service",
+    });
     // on a hybrid host whose v2 has them (the v1 hierarchies then lack them)
     const hybrid = files({ "/sys/fs/cgroup/unified/cgroup.controllers": "memory pids" });
     const v1WithoutThem = HYBRID.mountinfo.replace(/^.*,(memory|pids)\n/gm, "");
@@ -63,15 +72,26 @@ describe("cgroupLayout", () => {
   });
 
   it("says why there is none: v2 without memory and pids delegated, and no v1", () => {
-    const layout = cgroupLayout(UNIFIED.cgroup, UNIFIED.mountinfo, files({ "/sys/fs/cgroup/system.slice/pyci.service/cgroup.controllers": "cpu io\n" }));
-    expect(layout).toEqual({ kind: "none", reason: "cgroup v2 (/sys/fs/cgroup/system.slice/pyci.service) offers pyci's cgroup only cpu, io, not memory and pids" });
+    const layout = cgroupLayout(
+      UNIFIED.cgroup,
+      UNIFIED.mountinfo,
+      files({ "/sys/fs/cgroup/system.slice/pyci.service/cgroup.controllers": "cpu io\n" }),
+    );
+    expect(layout).toEqual({
+      kind: "none",
+      reason:
+        "cgroup v2 (/sys/fs/cgroup/system.slice/pyci.service) offers pyci's cgroup only cpu, io, not memory and pids",
+    });
     const empty = cgroupLayout(UNIFIED.cgroup, UNIFIED.mountinfo, files({}));
     expect(empty).toMatchObject({ kind: "none", reason: expect.stringContaining("no controllers") });
   });
 
   it("says why there is none: only one of the v1 hierarchies, or no cgroup file system at all", () => {
     const noPids = HYBRID.mountinfo.replace(/^.*,pids\n/m, "");
-    expect(cgroupLayout(HYBRID.cgroup, noPids, files({}))).toMatchObject({ kind: "none", reason: expect.stringContaining("v1 pids hierarchy is not mounted") });
+    expect(cgroupLayout(HYBRID.cgroup, noPids, files({}))).toMatchObject({
+      kind: "none",
+      reason: expect.stringContaining("v1 pids hierarchy is not mounted"),
+    });
     expect(cgroupLayout("", "27 1 254:0 / / rw - ext4 /dev/vda rw\n", files({}))).toEqual({
       kind: "none",
       reason: "no cgroup hierarchy is mounted where pyci can see it (/proc/self/mountinfo)",
@@ -85,11 +105,17 @@ describe("cgroupLayout", () => {
 37 31 0:34 /docker/0123abcd /sys/fs/cgroup/freezer rw,nosuid - cgroup cgroup rw,freezer
 `;
     // the freezer cgroup lies outside what is mounted: a v1 layout without it
-    expect(cgroupLayout(cgroup, mountinfo, files({}))).toEqual({ kind: "v1", memory: "/sys/fs/cgroup/memory", pids: "/sys/fs/cgroup/pids here/sub" });
+    expect(cgroupLayout(cgroup, mountinfo, files({}))).toEqual({
+      kind: "v1",
+      memory: "/sys/fs/cgroup/memory",
+      pids: "/sys/fs/cgroup/pids here/sub",
+    });
   });
 
   it("finds a container's own v2 root under a cgroup namespace", () => {
     const mountinfo = "700 690 0:29 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup rw\n";
-    expect(cgroupLayout("0::/\n", mountinfo, files({ "/sys/fs/cgroup/cgroup.controllers": "cpu memory pids" }))).toEqual({ kind: "v2", dir: "/sys/fs/cgroup" });
+    expect(
+      cgroupLayout("0::/\n", mountinfo, files({ "/sys/fs/cgroup/cgroup.controllers": "cpu memory pids" })),
+    ).toEqual({ kind: "v2", dir: "/sys/fs/cgroup" });
   });
 });

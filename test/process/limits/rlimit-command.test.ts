@@ -24,14 +24,27 @@ interface Outcome {
 /** Runs a command line with a hard timeout (SIGKILL), never rejecting. */
 function runLine(line: { cmd: string; args: string[] }, cwd = "/", timeoutMs = 30_000): Promise<Outcome> {
   return new Promise((resolve) => {
-    execFile(line.cmd, line.args, { cwd, timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" }, (error, stdout, stderr) => {
-      const failed = error as (Error & { code?: number | string; signal?: string }) | null;
-      resolve({ code: failed ? (typeof failed.code === "number" ? failed.code : null) : 0, signal: failed?.signal ?? null, stdout, stderr });
-    });
+    execFile(
+      line.cmd,
+      line.args,
+      { cwd, timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" },
+      (error, stdout, stderr) => {
+        const failed = error as (Error & { code?: number | string; signal?: string }) | null;
+        resolve({
+          code: failed ? (typeof failed.code === "number" ? failed.code : null) : 0,
+          signal: failed?.signal ?? null,
+          stdout,
+          stderr,
+        });
+      },
+    );
   });
 }
 
-const asBuildUser = (args: string[]) => ({ cmd: "setpriv", args: ["--reuid", BUILD_UID, "--regid", BUILD_UID, "--clear-groups", "--", ...args] });
+const asBuildUser = (args: string[]) => ({
+  cmd: "setpriv",
+  args: ["--reuid", BUILD_UID, "--regid", BUILD_UID, "--clear-groups", "--", ...args],
+});
 
 const dir = mkdtempSync(join(tmpdir(), "pyci-rlimit-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,16 +85,39 @@ afterEach(() => {
 
 describe("rlimitCommand", () => {
   it("puts prlimit with the process, data and file size limits in front of the command", () => {
-    expect(rlimitCommand({ cmd: "setpriv", args: ["--reuid", "1", "--", "python3", "-c", "x"] }, DEFAULT_BUILD_LIMITS)).toEqual({
+    expect(
+      rlimitCommand({ cmd: "setpriv", args: ["--reuid", "1", "--", "python3", "-c", "x"] }, DEFAULT_BUILD_LIMITS),
+    ).toEqual({
       cmd: "prlimit",
-      args: ["--nproc=4096", `--data=${4 * 1024 * MIB}`, `--fsize=${10 * 1024 * MIB}`, "--", "setpriv", "--reuid", "1", "--", "python3", "-c", "x"],
+      args: [
+        "--nproc=4096",
+        `--data=${4 * 1024 * MIB}`,
+        `--fsize=${10 * 1024 * MIB}`,
+        "--",
+        "setpriv",
+        "--reuid",
+        "1",
+        "--",
+        "python3",
+        "-c",
+        "x",
+      ],
     });
   });
 
   it.skipIf(!root)("bounds a fork bomb of a uid of its own to the process limit", { timeout: 60_000 }, async () => {
     const limits = { ...DEFAULT_BUILD_LIMITS, processes: 32 };
     // the limit is in force for the build's uid before anything forks
-    const check = await runLine(rlimitCommand(asBuildUser([PYTHON, "-c", "import os, resource; print(os.getuid(), resource.getrlimit(resource.RLIMIT_NPROC))"]), limits));
+    const check = await runLine(
+      rlimitCommand(
+        asBuildUser([
+          PYTHON,
+          "-c",
+          "import os, resource; print(os.getuid(), resource.getrlimit(resource.RLIMIT_NPROC))",
+        ]),
+        limits,
+      ),
+    );
     expect(check.stdout.trim()).toBe(`${BUILD_UID} (32, 32)`);
 
     const bomb = await runLine(rlimitCommand(asBuildUser([PYTHON, "-c", FORK_BOMB]), limits));
@@ -93,18 +129,26 @@ describe("rlimitCommand", () => {
     expect(Number(forked)).toBeLessThan(32);
   });
 
-  it("bounds a process's memory by its data limit, and pyright still runs under the default", { timeout: 60_000 }, async () => {
+  it("bounds a process's memory by its data limit, and pyright still runs under the default", {
+    timeout: 60_000,
+  }, async () => {
     const small = { ...DEFAULT_BUILD_LIMITS, memoryBytes: 128 * MIB };
     const hog = await runLine(rlimitCommand({ cmd: PYTHON, args: ["-c", "b = bytearray(256 << 20)"] }, small));
     expect(hog.code).toBe(1);
     expect(hog.stderr).toContain("MemoryError");
 
-    const version = await runLine(rlimitCommand({ cmd: process.execPath, args: [PYRIGHT, "--version"] }, DEFAULT_BUILD_LIMITS));
+    const version = await runLine(
+      rlimitCommand({ cmd: process.execPath, args: [PYRIGHT, "--version"] }, DEFAULT_BUILD_LIMITS),
+    );
     expect(version.code).toBe(0);
     expect(version.stdout).toMatch(/^pyright \d/);
 
     writeFileSync(join(dir, "typed.py"), 'count: int = "three"\n');
-    const check = await runLine(rlimitCommand({ cmd: process.execPath, args: [PYRIGHT, "--outputjson", "typed.py"] }, DEFAULT_BUILD_LIMITS), dir, 50_000);
+    const check = await runLine(
+      rlimitCommand({ cmd: process.execPath, args: [PYRIGHT, "--outputjson", "typed.py"] }, DEFAULT_BUILD_LIMITS),
+      dir,
+      50_000,
+    );
     expect(check.code).toBe(1); // one error found: pyright ran to the end
     expect(JSON.parse(check.stdout)).toMatchObject({ summary: { errorCount: 1 } });
   });
@@ -112,7 +156,9 @@ describe("rlimitCommand", () => {
   it("stops a file at the file size limit", { timeout: 30_000 }, async () => {
     const limits = { ...DEFAULT_BUILD_LIMITS, diskBytes: 1 * MIB };
     const big = join(dir, "big");
-    const write = await runLine(rlimitCommand({ cmd: "sh", args: ["-c", 'head -c 4194304 /dev/zero > "$1"', "sh", big] }, limits));
+    const write = await runLine(
+      rlimitCommand({ cmd: "sh", args: ["-c", 'head -c 4194304 /dev/zero > "$1"', "sh", big] }, limits),
+    );
     expect(write.code === 0 && write.signal === null).toBe(false);
     expect(statSync(big).size).toBe(1 * MIB);
   });

@@ -47,7 +47,9 @@ describe("watchDisk", () => {
     expect(calls).toHaveLength(1);
   });
 
-  it("follows no symlink out of the directories, and counts a missing directory as empty", { timeout: 30_000 }, async () => {
+  it("follows no symlink out of the directories, and counts a missing directory as empty", {
+    timeout: 30_000,
+  }, async () => {
     const outside = join(root, "outside");
     const checkout = join(root, "linked");
     mkdirSync(outside);

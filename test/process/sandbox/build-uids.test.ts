@@ -11,11 +11,17 @@ const ROOT = process.getuid?.() === 0;
  * of its step). Resolves once it runs.
  */
 async function daemonAs(uid: number): Promise<void> {
-  const script = "import os\nif os.fork(): os._exit(0)\nos.setsid()\nif os.fork(): os._exit(0)\nos.execve('/bin/sleep', ['sleep', '120'], {})\n";
+  const script =
+    "import os\nif os.fork(): os._exit(0)\nos.setsid()\nif os.fork(): os._exit(0)\nos.execve('/bin/sleep', ['sleep', '120'], {})\n";
   const id = String(uid);
-  const child = spawn("setpriv", ["--reuid", id, "--regid", id, "--clear-groups", "--", "/usr/bin/python3", "-c", script], { stdio: "ignore", env: {} });
+  const child = spawn(
+    "setpriv",
+    ["--reuid", id, "--regid", id, "--clear-groups", "--", "/usr/bin/python3", "-c", script],
+    { stdio: "ignore", env: {} },
+  );
   await new Promise((resolve) => child.on("exit", resolve));
-  for (let i = 0; i < 50 && !uidsWithProcesses({ first: uid, count: 1 }).has(uid); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 50 && !uidsWithProcesses({ first: uid, count: 1 }).has(uid); i++)
+    await new Promise((r) => setTimeout(r, 50));
 }
 
 describe("build uids", () => {
@@ -45,14 +51,17 @@ describe("build uids", () => {
     expect(uidsWithProcesses(uids.range).has(lease.uid)).toBe(false);
   });
 
-  it.skipIf(!ROOT)("skips a uid that still has processes, and kills those an earlier server left at start-up", async () => {
-    const range = { first: 932_000, count: 2 };
-    await daemonAs(range.first);
-    const uids = new BuildUids(range);
-    const lease = await uids.lease();
-    expect(lease.uid).toBe(range.first + 1);
-    await lease.release();
-    expect(await killLeftoverBuildUids(range)).toEqual([range.first]);
-    expect(uidsWithProcesses(range).size).toBe(0);
-  });
+  it.skipIf(!ROOT)(
+    "skips a uid that still has processes, and kills those an earlier server left at start-up",
+    async () => {
+      const range = { first: 932_000, count: 2 };
+      await daemonAs(range.first);
+      const uids = new BuildUids(range);
+      const lease = await uids.lease();
+      expect(lease.uid).toBe(range.first + 1);
+      await lease.release();
+      expect(await killLeftoverBuildUids(range)).toEqual([range.first]);
+      expect(uidsWithProcesses(range).size).toBe(0);
+    },
+  );
 });

@@ -34,10 +34,24 @@ describe("sandboxSettings", () => {
     const dir = mkdtempSync(join(cwd, "settings-"));
     file(join(dir, "my-app.2026-01-01.private-key.pem"), 0o600);
     file(join(dir, "notes.txt"), 0o644);
-    const config = { sandbox: "off" as const, sandboxUids: UIDS, dataDir: join(dir, "data"), sshKeyPath: "/etc/pyci/id_ed25519" };
-    expect(sandboxSettings(config, {}, dir).hidden).toEqual([join(dir, "data"), "/etc/pyci/id_ed25519", join(dir, ".env"), join(dir, "my-app.2026-01-01.private-key.pem")]);
-    expect(sandboxSettings(config, { PRIVATE_KEY_PATH: "keys/app.pem" }, dir).hidden).toContain(join(dir, "my-app.2026-01-01.private-key.pem"));
-    expect(sandboxSettings(config, { PRIVATE_KEY_PATH: "keys/app.pem" }, dir).hidden).toContain(join(dir, "keys/app.pem"));
+    const config = {
+      sandbox: "off" as const,
+      sandboxUids: UIDS,
+      dataDir: join(dir, "data"),
+      sshKeyPath: "/etc/pyci/id_ed25519",
+    };
+    expect(sandboxSettings(config, {}, dir).hidden).toEqual([
+      join(dir, "data"),
+      "/etc/pyci/id_ed25519",
+      join(dir, ".env"),
+      join(dir, "my-app.2026-01-01.private-key.pem"),
+    ]);
+    expect(sandboxSettings(config, { PRIVATE_KEY_PATH: "keys/app.pem" }, dir).hidden).toContain(
+      join(dir, "my-app.2026-01-01.private-key.pem"),
+    );
+    expect(sandboxSettings(config, { PRIVATE_KEY_PATH: "keys/app.pem" }, dir).hidden).toContain(
+      join(dir, "keys/app.pem"),
+    );
   });
 });
 
@@ -49,7 +63,8 @@ describe("sandboxStartupReport", () => {
   const dataDir = join(dir, "data");
   mkdirSync(dataDir, { mode: 0o711 });
   const db = file(join(dataDir, "pyci.db"), 0o644);
-  const settings = (mode: "off" | "bwrap" | "user") => sandboxSettings({ sandbox: mode, sandboxUids: UIDS, dataDir, sshKeyPath: sshKey }, {}, dir);
+  const settings = (mode: "off" | "bwrap" | "user") =>
+    sandboxSettings({ sandbox: mode, sandboxUids: UIDS, dataDir, sshKeyPath: sshKey }, {}, dir);
 
   it("off: warns about each secret every user can read, with its fix, and starts", async () => {
     const report = await sandboxStartupReport(settings("off"));
@@ -82,7 +97,9 @@ describe("sandboxStartupReport", () => {
     const closed = mkdtempSync(join(cwd, "closed-"));
     chmodSync(closed, 0o700);
     file(join(closed, "app.pem"), 0o644);
-    const report = await sandboxStartupReport(sandboxSettings({ sandbox: "user", sandboxUids: UIDS, dataDir: join(closed, "data") }, {}, closed));
+    const report = await sandboxStartupReport(
+      sandboxSettings({ sandbox: "user", sandboxUids: UIDS, dataDir: join(closed, "data") }, {}, closed),
+    );
     expect(report.refusals).toEqual([]);
     expect(report.warnings).toEqual([]);
   });

@@ -34,7 +34,8 @@ export type DocsVenv =
 /** Names the file that makes a virtualenv-made-from-a-virtualenv see the first one's packages. */
 const BASE_PTH = "pyci-sphinx-base.pth";
 /** Writes argv[2] as argv[1] in the interpreter's own site-packages (run in the sandbox: the venv is the build's). */
-const WRITE_PTH = "import os, sys, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), sys.argv[1]), 'w').write(sys.argv[2])";
+const WRITE_PTH =
+  "import os, sys, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), sys.argv[1]), 'w').write(sys.argv[2])";
 
 /**
  * A virtualenv for building the docs, at <scratchDir>/docs-venv, made and
@@ -58,12 +59,28 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
   const bin = join(venv, "bin");
   const python = join(bin, "python");
   const plain = sandboxEnv(options.scratchDir);
-  const activated = sandboxEnv(options.scratchDir, { PATH: `${bin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" });
+  const activated = sandboxEnv(options.scratchDir, {
+    PATH: `${bin}:${plain.PATH}`,
+    VIRTUAL_ENV: venv,
+    PIP_NO_INPUT: "1",
+  });
   const step = (cmd: string, args: string[], echo: string, env: Record<string, string>, cwd = options.dir) => {
     options.log.write(`$ ${echo}\n`);
-    return runInBuild(options, { cmd, args, cwd, env, timeoutMs: Math.max(1, options.deadline - Date.now()), log: options.log });
+    return runInBuild(options, {
+      cmd,
+      args,
+      cwd,
+      env,
+      timeoutMs: Math.max(1, options.deadline - Date.now()),
+      log: options.log,
+    });
   };
-  const error = (summary: string, exitCode: number | null = null): DocsVenv => ({ ok: false, state: "error", summary, exitCode });
+  const error = (summary: string, exitCode: number | null = null): DocsVenv => ({
+    ok: false,
+    state: "error",
+    summary,
+    exitCode,
+  });
   const notRun = (r: RunResult, what: string): DocsVenv | undefined => {
     const problem = cannotRun(r, what, options.timeoutMs);
     return problem === undefined ? undefined : error(problem);
@@ -72,11 +89,20 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
   // 1. The venv, on top of the interpreter that has Sphinx.
   await rm(venv, { recursive: true, force: true });
   const base = options.sphinx.python;
-  const created = await step(base, ["-m", "venv", "--system-site-packages", venv], `${base} -m venv --system-site-packages ${venv}`, plain, options.scratchDir);
+  const created = await step(
+    base,
+    ["-m", "venv", "--system-site-packages", venv],
+    `${base} -m venv --system-site-packages ${venv}`,
+    plain,
+    options.scratchDir,
+  );
   const createProblem = notRun(created, `${base} -m venv`);
   if (createProblem) return createProblem;
   if (created.exitCode !== 0) {
-    return error(`Could not create the docs virtualenv (${base} -m venv exited with code ${created.exitCode})`, created.exitCode);
+    return error(
+      `Could not create the docs virtualenv (${base} -m venv exited with code ${created.exitCode})`,
+      created.exitCode,
+    );
   }
 
   // 2. That interpreter's own virtualenv, if it has one.
@@ -93,7 +119,8 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     });
     const writeProblem = notRun(written, python);
     if (writeProblem) return writeProblem;
-    if (written.exitCode !== 0) return error(`The docs virtualenv's python exited with code ${written.exitCode}; see the log`, written.exitCode);
+    if (written.exitCode !== 0)
+      return error(`The docs virtualenv's python exited with code ${written.exitCode}; see the log`, written.exitCode);
     options.log.write(`Added ${options.sphinx.sitePackages.join(", ")} to the docs virtualenv (${BASE_PTH})\n`);
   }
 
@@ -103,7 +130,13 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     const r = await step(python, ["-m", "pip", "install", "-r", file], `python -m pip install -r ${file}`, activated);
     const problem = notRun(r, "pip");
     if (problem) return problem;
-    if (r.exitCode !== 0) return { ok: false, state: "failure", summary: `pip install -r ${file} failed with exit code ${r.exitCode}`, exitCode: r.exitCode };
+    if (r.exitCode !== 0)
+      return {
+        ok: false,
+        state: "failure",
+        summary: `pip install -r ${file} failed with exit code ${r.exitCode}`,
+        exitCode: r.exitCode,
+      };
     return { ok: true, python, venv };
   }
   for (const command of options.requirements.commands) {
@@ -111,7 +144,12 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     const problem = notRun(r, `"${command}"`);
     if (problem) return problem;
     if (r.exitCode !== 0) {
-      return { ok: false, state: "failure", summary: `Docs install command failed with exit code ${r.exitCode}: ${command}`, exitCode: r.exitCode };
+      return {
+        ok: false,
+        state: "failure",
+        summary: `Docs install command failed with exit code ${r.exitCode}: ${command}`,
+        exitCode: r.exitCode,
+      };
     }
   }
   return { ok: true, python, venv };

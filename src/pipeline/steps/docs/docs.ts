@@ -52,7 +52,13 @@ export const DOCS_HTML_DIR = "docs-html";
  */
 export const docsStep: Step = {
   name: "docs",
-  run: (ctx) => reuseResult(ctx, { step: "docs", inputs: () => docsInputs(ctx), same: "same tree, Sphinx, configuration and Python packages", run: runDocs }),
+  run: (ctx) =>
+    reuseResult(ctx, {
+      step: "docs",
+      inputs: () => docsInputs(ctx),
+      same: "same tree, Sphinx, configuration and Python packages",
+      run: runDocs,
+    }),
 };
 
 /**
@@ -66,12 +72,24 @@ export const docsStep: Step = {
  */
 async function docsInputs(ctx: StepContext): Promise<unknown> {
   const quiet = { write() {} };
-  const lookup = await findSphinx({ python: ctx.python, sandbox: ctx.sandbox, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, log: quiet, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+  const lookup = await findSphinx({
+    python: ctx.python,
+    sandbox: ctx.sandbox,
+    scratchDir: ctx.scratchDir,
+    timeoutMs: ctx.timeoutMs,
+    log: quiet,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
   if (!lookup.found) return undefined;
   const options = { cwd: ctx.dir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs };
-  const python = await pythonEnvironment(lookup.sphinx.python, options, { ...ctx, sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx) });
+  const python = await pythonEnvironment(lookup.sphinx.python, options, {
+    ...ctx,
+    sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx),
+  });
   if (!python) return undefined;
-  docsCode ??= createHash("sha256").update(readFileSync(fileURLToPath(import.meta.url))).digest("hex");
+  docsCode ??= createHash("sha256")
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .digest("hex");
   return { sphinx: lookup.sphinx.version, python, docsCode, repoConfig: ctx.repoConfig };
 }
 
@@ -88,7 +106,11 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
   const srcDir = await findDocs(ctx.dir, docs.dir);
   if (srcDir === undefined) {
     if (docs.dir !== undefined) {
-      return finish("error", `docs.dir in .github/pyci.yml is ${docs.dir}, but ${posix.join(docs.dir, "conf.py")} does not exist`, null);
+      return finish(
+        "error",
+        `docs.dir in .github/pyci.yml is ${docs.dir}, but ${posix.join(docs.dir, "conf.py")} does not exist`,
+        null,
+      );
     }
     ctx.log.write("No conf.py in docs/, doc/, docs/source/, doc/source/ or the repository root: nothing to build.\n");
     return finish("skipped", "No Sphinx docs found", null);
@@ -96,7 +118,14 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
   ctx.log.write(`Sphinx docs in ${srcDir === "." ? "the repository root" : `${srcDir}/`}\n`);
 
   // 2. Sphinx on the server.
-  const lookup = await findSphinx({ python: ctx.python, sandbox: ctx.sandbox, scratchDir: ctx.scratchDir, timeoutMs: remaining(), log: ctx.log, ...signal });
+  const lookup = await findSphinx({
+    python: ctx.python,
+    sandbox: ctx.sandbox,
+    scratchDir: ctx.scratchDir,
+    timeoutMs: remaining(),
+    log: ctx.log,
+    ...signal,
+  });
   if (!lookup.found) return finish("error", lookup.problem, null);
   const sandboxed = { sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx), ...signal };
   let python = lookup.sphinx.python;
@@ -105,7 +134,16 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
   // 3. The docs' requirements, in a virtualenv on top of that Sphinx.
   const requirements = await docsRequirements(ctx.dir, srcDir, docs.install);
   if (requirements) {
-    const venv = await makeDocsVenv({ sphinx: lookup.sphinx, requirements, dir: ctx.dir, scratchDir: ctx.scratchDir, timeoutMs: ctx.timeoutMs, deadline, log: ctx.log, ...sandboxed });
+    const venv = await makeDocsVenv({
+      sphinx: lookup.sphinx,
+      requirements,
+      dir: ctx.dir,
+      scratchDir: ctx.scratchDir,
+      timeoutMs: ctx.timeoutMs,
+      deadline,
+      log: ctx.log,
+      ...sandboxed,
+    });
     if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode);
     python = venv.python;
     env = sandboxEnv(ctx.scratchDir, { PATH: `${join(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
@@ -114,7 +152,9 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
   // 4. Sphinx.
   const outDir = join(ctx.scratchDir, DOCS_HTML_DIR);
   const archive = join(ctx.scratchDir, DOCS_ARCHIVE);
-  await Promise.all([outDir, archive, join(ctx.scratchDir, "docs-doctrees")].map((path) => rm(path, { recursive: true, force: true })));
+  await Promise.all(
+    [outDir, archive, join(ctx.scratchDir, "docs-doctrees")].map((path) => rm(path, { recursive: true, force: true })),
+  );
   const args = ["-m", "sphinx", "-b", "html", "-d", join(ctx.scratchDir, "docs-doctrees")];
   if (docs.warningsAsErrors) args.push("-W", "--keep-going");
   args.push(srcDir, outDir);
@@ -133,17 +173,28 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
   // 5. The verdict.
   const text = output.join("");
   const repoRoot = await realpath(ctx.dir);
-  const warnings = parseSphinxWarnings(text, repoRoot, srcDir).map((d): Diagnostic => (docs.warningsAsErrors ? { ...d, severity: "error" } : d));
+  const warnings = parseSphinxWarnings(text, repoRoot, srcDir).map(
+    (d): Diagnostic => (docs.warningsAsErrors ? { ...d, severity: "error" } : d),
+  );
   if (built.exitCode !== 0) {
     const fatal = parseSphinxFatalError(text, repoRoot, srcDir);
-    const diagnostics = fatal && fatal.category !== TREATED_AS_ERROR ? [...warnings, fatalDiagnostic(fatal, srcDir)] : warnings;
-    return finish("failure", failureSummary(fatal, warnings.length, docs.warningsAsErrors, built.exitCode), built.exitCode, {
-      diagnostics,
-      counts: { warnings: warnings.length },
-    });
+    const diagnostics =
+      fatal && fatal.category !== TREATED_AS_ERROR ? [...warnings, fatalDiagnostic(fatal, srcDir)] : warnings;
+    return finish(
+      "failure",
+      failureSummary(fatal, warnings.length, docs.warningsAsErrors, built.exitCode),
+      built.exitCode,
+      {
+        diagnostics,
+        counts: { warnings: warnings.length },
+      },
+    );
   }
   const pages = await countHtmlPages(outDir).catch((err: unknown) => err as Error);
-  if (pages instanceof Error) return finish("error", `Could not read the HTML output: ${pages.message.replace(`${ctx.scratchDir}/`, "")}`, 0, { diagnostics: warnings });
+  if (pages instanceof Error)
+    return finish("error", `Could not read the HTML output: ${pages.message.replace(`${ctx.scratchDir}/`, "")}`, 0, {
+      diagnostics: warnings,
+    });
   const counts = { pages, warnings: warnings.length };
   const packed = await pack(outDir, archive, { ...ctx, ...sandboxed }, remaining());
   if (packed) return finish("error", packed, 0, { diagnostics: warnings, counts });
@@ -160,7 +211,11 @@ const TREATED_AS_ERROR = "Warning, treated as error";
  * parent when the docs dir is a source/ folder (docs/source → docs/), and
  * docs/; undefined when the repository declares none.
  */
-async function docsRequirements(dir: string, srcDir: string, commands: string[]): Promise<DocsRequirements | undefined> {
+async function docsRequirements(
+  dir: string,
+  srcDir: string,
+  commands: string[],
+): Promise<DocsRequirements | undefined> {
   if (commands.length > 0) return { commands };
   const candidates = [posix.join(srcDir, "requirements.txt")];
   if (posix.basename(srcDir) === "source") candidates.push(posix.join(posix.dirname(srcDir), "requirements.txt"));
@@ -178,16 +233,25 @@ async function docsRequirements(dir: string, srcDir: string, commands: string[])
  * extension error: Could not import extension x (…)", "Sphinx failed with
  * an exception: RuntimeError: …", "Sphinx failed with exit code 2; see the log".
  */
-function failureSummary(fatal: SphinxFatalError | undefined, warnings: number, warningsAsErrors: boolean, exitCode: number | null): string {
+function failureSummary(
+  fatal: SphinxFatalError | undefined,
+  warnings: number,
+  warningsAsErrors: boolean,
+  exitCode: number | null,
+): string {
   if (fatal?.category === TREATED_AS_ERROR || (!fatal && warningsAsErrors && warnings > 0)) {
     const count = Math.max(warnings, 1);
     return `Sphinx failed: ${plural(count, "warning")} treated as ${count === 1 ? "error" : "errors"}`;
   }
   if (!fatal) return `Sphinx failed with exit code ${exitCode}; see the log`;
   if (fatal.category === "Configuration error") {
-    const syntax = /^There is a syntax error in your configuration file: (?<what>.*?) \((?:[^,()]+), line (?<line>\d+)\)$/.exec(fatal.detail)?.groups;
+    const syntax =
+      /^There is a syntax error in your configuration file: (?<what>.*?) \((?:[^,()]+), line (?<line>\d+)\)$/.exec(
+        fatal.detail,
+      )?.groups;
     if (syntax) return `Sphinx failed: conf.py has a syntax error at line ${syntax.line}: ${syntax.what}`;
-    if (fatal.message.startsWith("There is a programmable error in your configuration file")) return `Sphinx failed: conf.py has an error: ${fatal.detail}`;
+    if (fatal.message.startsWith("There is a programmable error in your configuration file"))
+      return `Sphinx failed: conf.py has an error: ${fatal.detail}`;
     return `Sphinx failed: configuration error: ${fatal.detail}`;
   }
   if (fatal.category === "Exception occurred") return `Sphinx failed with an exception: ${fatal.detail}`;
@@ -218,7 +282,14 @@ async function pack(outDir: string, archive: string, ctx: StepContext, timeoutMs
   const args = ["-czf", archive, "-C", outDir, "--", ...entries];
   ctx.log.write(`$ tar -czf ${archive} -C ${outDir} ${entries.join(" ")}\n`);
   await rm(archive, { force: true });
-  const r = await runInBuild(ctx, { cmd: "tar", args, cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs, log: ctx.log });
+  const r = await runInBuild(ctx, {
+    cmd: "tar",
+    args,
+    cwd: ctx.scratchDir,
+    env: sandboxEnv(ctx.scratchDir),
+    timeoutMs,
+    log: ctx.log,
+  });
   const problem = cannotRun(r, "tar", ctx.timeoutMs);
   if (problem) return problem;
   if (r.exitCode !== 0) return `Could not package the HTML: tar exited with code ${r.exitCode}`;

@@ -104,24 +104,46 @@ export async function findSphinx(options: FindSphinxOptions): Promise<SphinxLook
 /** What an interpreter said: its Sphinx; why not ("cannot import sphinx"); or a timeout or cancellation. */
 type Probe = { sphinx: Sphinx } | { reason: string } | { stopped: string };
 
-async function probe(python: string, via: string, options: FindSphinxOptions, whose: "build" | "server"): Promise<Probe> {
-  const common = { cmd: python, env: sandboxEnv(options.scratchDir), timeoutMs: options.timeoutMs, captureStdout: true };
+async function probe(
+  python: string,
+  via: string,
+  options: FindSphinxOptions,
+  whose: "build" | "server",
+): Promise<Probe> {
+  const common = {
+    cmd: python,
+    env: sandboxEnv(options.scratchDir),
+    timeoutMs: options.timeoutMs,
+    captureStdout: true,
+  };
   const r: RunResult =
     whose === "build"
       ? await runInBuild(options, { ...common, args: ["-c", PROBE], cwd: options.scratchDir })
-      : await run({ ...common, args: ["-I", "-c", PROBE], cwd: "/", ...(options.signal ? { signal: options.signal } : {}) });
+      : await run({
+          ...common,
+          args: ["-I", "-c", PROBE],
+          cwd: "/",
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
   // a timeout or a cancellation ends the search; an interpreter that cannot start or import sphinx is one candidate fewer
   const stopped = r.timedOut || r.cancelled ? cannotRun(r, python, options.timeoutMs) : undefined;
   if (stopped) return { stopped };
   if (r.spawnError) return { reason: `could not be started (${r.spawnError})` };
   if (r.exitCode !== 0) return { reason: "cannot import sphinx" };
-  let reported: { version?: unknown; executable?: unknown; inVirtualenv?: unknown; sitePackages?: unknown; prefixes?: unknown };
+  let reported: {
+    version?: unknown;
+    executable?: unknown;
+    inVirtualenv?: unknown;
+    sitePackages?: unknown;
+    prefixes?: unknown;
+  };
   try {
     reported = JSON.parse(r.stdout.trim().split("\n").at(-1) ?? "") as typeof reported;
   } catch {
     return { reason: "imports sphinx but did not say where from" };
   }
-  const executable = typeof reported.executable === "string" && isAbsolute(reported.executable) ? reported.executable : python;
+  const executable =
+    typeof reported.executable === "string" && isAbsolute(reported.executable) ? reported.executable : python;
   const sphinx: Sphinx = {
     python: executable,
     version: typeof reported.version === "string" ? reported.version : "unknown",

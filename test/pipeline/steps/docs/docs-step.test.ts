@@ -25,7 +25,11 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-function context(files: Record<string, string>, docs: Partial<RepoConfig["docs"]> = {}, options: { timeoutMs?: number; python?: string; signal?: AbortSignal } = {}) {
+function context(
+  files: Record<string, string>,
+  docs: Partial<RepoConfig["docs"]> = {},
+  options: { timeoutMs?: number; python?: string; signal?: AbortSignal } = {},
+) {
   const repo = makeRepo(files);
   cleanups.push(() => repo.remove());
   const scratchDir = tempDir("pyci-scratch-");
@@ -70,7 +74,11 @@ function tarList(archive: string): string[] {
 /** A directory holding pyci_docs_demo-0.1-py3-none-any.whl, a module that conf.py imports. */
 function wheelDir(): string {
   const dir = tempDir("pyci-wheels-");
-  writeWheel(PYTHON3, dir, { module: "pyci_docs_demo", dist: "pyci-docs-demo", source: 'PROJECT = "Demo from a wheel"\n' });
+  writeWheel(PYTHON3, dir, {
+    module: "pyci_docs_demo",
+    dist: "pyci-docs-demo",
+    source: 'PROJECT = "Demo from a wheel"\n',
+  });
   return dir;
 }
 
@@ -92,9 +100,13 @@ describe.concurrent("docsStep", () => {
       artifacts: [{ name: "docs-html.tar.gz", path: archive, contentType: "application/gzip" }],
     });
     const entries = tarList(archive);
-    expect(entries).toEqual(expect.arrayContaining(["index.html", "usage.html", "genindex.html", "search.html", "searchindex.js"]));
+    expect(entries).toEqual(
+      expect.arrayContaining(["index.html", "usage.html", "genindex.html", "search.html", "searchindex.js"]),
+    );
     expect(entries.some((e) => e.startsWith("_static/"))).toBe(true);
-    expect(entries.filter((e) => e.startsWith("./") || e.startsWith(".buildinfo") || e.includes(".doctrees"))).toEqual([]);
+    expect(entries.filter((e) => e.startsWith("./") || e.startsWith(".buildinfo") || e.includes(".doctrees"))).toEqual(
+      [],
+    );
 
     const extracted = tempDir("pyci-extract-");
     execFileSync("tar", ["-xzf", archive, "-C", extracted]);
@@ -102,7 +114,9 @@ describe.concurrent("docsStep", () => {
 
     expect(log()).toContain("Sphinx docs in docs/\n");
     expect(log()).toContain("(sphinx-build on PATH: /usr/bin/sphinx-build): /usr/bin/python3 -m sphinx\n");
-    expect(log()).toContain(`$ /usr/bin/python3 -m sphinx -b html -d ${join(ctx.scratchDir, "docs-doctrees")} docs ${join(ctx.scratchDir, "docs-html")}\n`);
+    expect(log()).toContain(
+      `$ /usr/bin/python3 -m sphinx -b html -d ${join(ctx.scratchDir, "docs-doctrees")} docs ${join(ctx.scratchDir, "docs-html")}\n`,
+    );
     expect(log()).toContain("build succeeded.");
     expect(repo.git("status", "--porcelain", "--ignored")).toBe("");
   });
@@ -110,9 +124,22 @@ describe.concurrent("docsStep", () => {
   it("reports a warning and still succeeds when warnings are not errors", async () => {
     const { ctx } = context(BROKEN_REF);
     const result = await docsStep.run(ctx);
-    expect(result).toMatchObject({ state: "success", summary: "Docs built: 2 pages, 1 warning", exitCode: 0, counts: { pages: 2, warnings: 1 } });
+    expect(result).toMatchObject({
+      state: "success",
+      summary: "Docs built: 2 pages, 1 warning",
+      exitCode: 0,
+      counts: { pages: 2, warnings: 1 },
+    });
     expect(result.diagnostics).toEqual([
-      { file: "docs/index.rst", line: 10, column: 1, severity: "warning", rule: "sphinx", message: "undefined label: 'nope'", syntax: false },
+      {
+        file: "docs/index.rst",
+        line: 10,
+        column: 1,
+        severity: "warning",
+        rule: "sphinx",
+        message: "undefined label: 'nope'",
+        syntax: false,
+      },
     ]);
     expect(existsSync(join(ctx.scratchDir, "docs-html.tar.gz"))).toBe(true);
   });
@@ -120,9 +147,22 @@ describe.concurrent("docsStep", () => {
   it("fails on that warning with warnings_as_errors, with no archive", async () => {
     const { ctx, log } = context(BROKEN_REF, { warningsAsErrors: true });
     const result = await docsStep.run(ctx);
-    expect(result).toMatchObject({ state: "failure", summary: "Sphinx failed: 1 warning treated as error", exitCode: 1, counts: { warnings: 1 } });
+    expect(result).toMatchObject({
+      state: "failure",
+      summary: "Sphinx failed: 1 warning treated as error",
+      exitCode: 1,
+      counts: { warnings: 1 },
+    });
     expect(result.diagnostics).toEqual([
-      { file: "docs/index.rst", line: 10, column: 1, severity: "error", rule: "sphinx", message: "undefined label: 'nope'", syntax: false },
+      {
+        file: "docs/index.rst",
+        line: 10,
+        column: 1,
+        severity: "error",
+        rule: "sphinx",
+        message: "undefined label: 'nope'",
+        syntax: false,
+      },
     ]);
     expect(result.artifacts).toBeUndefined();
     expect(existsSync(join(ctx.scratchDir, "docs-html.tar.gz"))).toBe(false);
@@ -133,7 +173,11 @@ describe.concurrent("docsStep", () => {
   it("fails with a clear summary when conf.py has a syntax error", async () => {
     const { ctx } = context({ ...DOCS, "docs/conf.py": 'project = "Demo"\nextensions = [\n' });
     const result = await docsStep.run(ctx);
-    expect(result).toMatchObject({ state: "failure", summary: "Sphinx failed: conf.py has a syntax error at line 2: '[' was never closed", exitCode: 2 });
+    expect(result).toMatchObject({
+      state: "failure",
+      summary: "Sphinx failed: conf.py has a syntax error at line 2: '[' was never closed",
+      exitCode: 2,
+    });
     expect(result.diagnostics).toEqual([
       {
         file: "docs/conf.py",
@@ -141,7 +185,8 @@ describe.concurrent("docsStep", () => {
         column: 1,
         severity: "error",
         rule: "sphinx",
-        message: "Configuration error: There is a syntax error in your configuration file: '[' was never closed (conf.py, line 2)",
+        message:
+          "Configuration error: There is a syntax error in your configuration file: '[' was never closed (conf.py, line 2)",
         syntax: false,
       },
     ]);
@@ -151,23 +196,47 @@ describe.concurrent("docsStep", () => {
   it("fails with the exception when conf.py raises one", async () => {
     const { ctx } = context({ ...DOCS, "docs/conf.py": 'project = "Demo"\n\nimport no_such_theme\n' });
     const result = await docsStep.run(ctx);
-    expect(result).toMatchObject({ state: "failure", summary: "Sphinx failed: conf.py has an error: ModuleNotFoundError: No module named 'no_such_theme'", exitCode: 2 });
+    expect(result).toMatchObject({
+      state: "failure",
+      summary: "Sphinx failed: conf.py has an error: ModuleNotFoundError: No module named 'no_such_theme'",
+      exitCode: 2,
+    });
     expect(result.diagnostics).toMatchObject([{ file: "docs/conf.py", line: 3, severity: "error" }]);
   });
 
   it("is skipped, saying so, when the repository has no Sphinx docs", async () => {
     const { ctx, log } = context({ "README.md": "# demo\n", "docs/index.md": "# Docs\n" });
-    expect(await docsStep.run(ctx)).toMatchObject({ name: "docs", state: "skipped", summary: "No Sphinx docs found", exitCode: null });
+    expect(await docsStep.run(ctx)).toMatchObject({
+      name: "docs",
+      state: "skipped",
+      summary: "No Sphinx docs found",
+      exitCode: null,
+    });
     expect(log()).toContain("No conf.py in docs/, doc/, docs/source/, doc/source/ or the repository root");
   });
 
   it("builds docs in docs/source and in a configured directory", async () => {
-    const source = context({ "docs/Makefile": "", "docs/source/conf.py": CONF, "docs/source/index.rst": INDEX, "docs/source/usage.rst": USAGE });
-    expect(await docsStep.run(source.ctx)).toMatchObject({ state: "success", summary: "Docs built: 2 pages, no warnings" });
+    const source = context({
+      "docs/Makefile": "",
+      "docs/source/conf.py": CONF,
+      "docs/source/index.rst": INDEX,
+      "docs/source/usage.rst": USAGE,
+    });
+    expect(await docsStep.run(source.ctx)).toMatchObject({
+      state: "success",
+      summary: "Docs built: 2 pages, no warnings",
+    });
     expect(source.log()).toContain("Sphinx docs in docs/source/\n");
 
-    const configured = context({ "manual/conf.py": CONF, "manual/index.rst": "Manual\n======\n", "docs/conf.py": "this is not python\n" }, { dir: "manual" });
-    expect(await docsStep.run(configured.ctx)).toMatchObject({ state: "success", summary: "Docs built: 1 page, no warnings", counts: { pages: 1, warnings: 0 } });
+    const configured = context(
+      { "manual/conf.py": CONF, "manual/index.rst": "Manual\n======\n", "docs/conf.py": "this is not python\n" },
+      { dir: "manual" },
+    );
+    expect(await docsStep.run(configured.ctx)).toMatchObject({
+      state: "success",
+      summary: "Docs built: 1 page, no warnings",
+      counts: { pages: 1, warnings: 0 },
+    });
   });
 
   it("errors when the configured directory has no conf.py", async () => {
@@ -181,7 +250,10 @@ describe.concurrent("docsStep", () => {
 
   it("installs docs/requirements.txt from a wheel directory into a virtualenv on top of the server's Sphinx", async () => {
     const wheels = wheelDir();
-    const { ctx, repo, log } = context({ ...USES_WHEEL, "docs/requirements.txt": `--no-index\n--find-links ${wheels}\npyci-docs-demo==0.1\n` });
+    const { ctx, repo, log } = context({
+      ...USES_WHEEL,
+      "docs/requirements.txt": `--no-index\n--find-links ${wheels}\npyci-docs-demo==0.1\n`,
+    });
     const result = await docsStep.run(ctx);
     const venv = join(ctx.scratchDir, "docs-venv");
     expect(result).toMatchObject({ state: "success", summary: "Docs built: 2 pages, no warnings" });
@@ -206,7 +278,11 @@ describe.concurrent("docsStep", () => {
     expect(log()).not.toContain("requirements.txt");
 
     const failing = context(DOCS, { install: ["exit 3", "echo never"] });
-    expect(await docsStep.run(failing.ctx)).toMatchObject({ state: "failure", summary: "Docs install command failed with exit code 3: exit 3", exitCode: 3 });
+    expect(await docsStep.run(failing.ctx)).toMatchObject({
+      state: "failure",
+      summary: "Docs install command failed with exit code 3: exit 3",
+      exitCode: 3,
+    });
     expect(failing.log()).not.toContain("never");
   });
 

@@ -29,13 +29,17 @@ describe("findDocs", () => {
   it("takes the first candidate in that order", async () => {
     expect(await findDocs(repo({ "conf.py": CONF, "docs/conf.py": CONF, "doc/conf.py": CONF }))).toBe("docs");
     expect(await findDocs(repo({ "docs/conf.py": CONF, "docs/source/conf.py": CONF }))).toBe("docs");
-    expect(await findDocs(repo({ "conf.py": CONF, "doc/source/conf.py": CONF, "docs/source/conf.py": CONF }))).toBe("docs/source");
+    expect(await findDocs(repo({ "conf.py": CONF, "doc/source/conf.py": CONF, "docs/source/conf.py": CONF }))).toBe(
+      "docs/source",
+    );
     expect(await findDocs(repo({ "conf.py": CONF, "docs/index.rst": "Demo\n====\n" }))).toBe(".");
   });
 
   it("finds nothing without a conf.py file in those places", async () => {
     expect(await findDocs(repo({}))).toBeUndefined();
-    expect(await findDocs(repo({ "docs/index.rst": "Demo\n====\n", "manual/conf.py": CONF, "src/conf.py": CONF }))).toBeUndefined();
+    expect(
+      await findDocs(repo({ "docs/index.rst": "Demo\n====\n", "manual/conf.py": CONF, "src/conf.py": CONF })),
+    ).toBeUndefined();
     const dir = repo({ "docs/index.rst": "" });
     mkdirSync(join(dir, "docs", "conf.py"));
     expect(await findDocs(dir)).toBeUndefined();

@@ -7,7 +7,9 @@ import { findSphinx } from "../../../../src/pipeline/steps/docs/find-sphinx.js";
 
 /** python3 from PATH: pyenv's CPython, without Sphinx. Debian's Sphinx is /usr/bin/sphinx-build for /usr/bin/python3. */
 const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
-const SPHINX_VERSION = execFileSync("/usr/bin/python3", ["-c", "import sphinx; print(sphinx.__version__)"], { encoding: "utf8" }).trim();
+const SPHINX_VERSION = execFileSync("/usr/bin/python3", ["-c", "import sphinx; print(sphinx.__version__)"], {
+  encoding: "utf8",
+}).trim();
 
 const cleanups: (() => void)[] = [];
 afterAll(() => {
@@ -23,7 +25,14 @@ function tempDir(prefix: string): string {
 function options(python: string, searchPath?: string) {
   const parts: string[] = [];
   return {
-    options: { python, sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] }, scratchDir: tempDir("pyci-scratch-"), timeoutMs: 30_000, log: { write: (text: string) => parts.push(text) }, ...(searchPath === undefined ? {} : { searchPath }) },
+    options: {
+      python,
+      sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
+      scratchDir: tempDir("pyci-scratch-"),
+      timeoutMs: 30_000,
+      log: { write: (text: string) => parts.push(text) },
+      ...(searchPath === undefined ? {} : { searchPath }),
+    },
     log: () => parts.join(""),
   };
 }
@@ -48,7 +57,10 @@ describe.concurrent("findSphinx", () => {
   it("otherwise uses sphinx-build on PATH, through the interpreter of its #! line", async () => {
     const { options: o } = options(PYTHON3, "/nonexistent:/usr/bin");
     const lookup = await findSphinx(o);
-    expect(lookup).toMatchObject({ found: true, sphinx: { python: "/usr/bin/python3", via: "sphinx-build on PATH: /usr/bin/sphinx-build", inVirtualenv: false } });
+    expect(lookup).toMatchObject({
+      found: true,
+      sphinx: { python: "/usr/bin/python3", via: "sphinx-build on PATH: /usr/bin/sphinx-build", inVirtualenv: false },
+    });
 
     // #!/usr/bin/env python3 names the interpreter by PATH.
     const bin = tempDir("pyci-bin-");
@@ -86,7 +98,9 @@ describe.concurrent("findSphinx", () => {
     const lookup = await findSphinx(wrong);
     expect(lookup.found).toBe(false);
     expect(!lookup.found && lookup.problem).toMatch(
-      new RegExp(`^Sphinx is not installed on the server \\(/nonexistent/python3 could not be started \\(.*ENOENT.*\\); ${join(bin, "sphinx-build")} runs ${PYTHON3}, which cannot import sphinx\\)`),
+      new RegExp(
+        `^Sphinx is not installed on the server \\(/nonexistent/python3 could not be started \\(.*ENOENT.*\\); ${join(bin, "sphinx-build")} runs ${PYTHON3}, which cannot import sphinx\\)`,
+      ),
     );
   });
 });
