@@ -49,7 +49,7 @@ describe("dist/", () => {
       console.log(renderAnsi("\\u001b[31mred\\n").lines[0], typeof buildPage, webAsset("log-viewer.js").imports.map((a) => a.path).join(" "));
     `;
     expect(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" }).trim()).toBe(
-      '<span class="a-f1">red</span> function /assets/format-bytes.js /assets/render-ansi.js',
+      '<span class="a-f1">red</span> function /assets/format-bytes.js /assets/log-lines.js /assets/render-ansi.js',
     );
   });
 });

@@ -5,6 +5,7 @@ import { buildJson } from "./build-json.js";
 import { buildListPage } from "./build-list-page.js";
 import { listQueryString, parseListQuery, type ParsedListQuery } from "./list-query.js";
 import { send, sendJson, sendText } from "./send-response.js";
+import { drained } from "./drained.js";
 
 export interface ApiRoutesOptions {
   store: BuildStore;
@@ -184,14 +185,6 @@ async function sendLogs(
 async function write(res: ServerResponse, text: string): Promise<boolean> {
   if (res.destroyed) return false;
   if (res.write(text)) return true;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
+  await drained(res);
   return !res.destroyed;
 }

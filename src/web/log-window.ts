@@ -1,9 +1,9 @@
+import { assetModule } from "./asset-module.js";
+import type * as LogLines from "./assets/log-lines.js";
 import type { LineIndex, LogReader } from "./line-index.js";
 
-/** A window of a log holds at most this many bytes… */
-export const WINDOW_BYTES = 256 * 1024;
-/** …and at most this many lines. Keep both in step with assets/log-viewer.js. */
-export const WINDOW_LINES = 2000;
+/** How much of a log a window holds, and where its last lines begin: the page's script cuts it with the same module. */
+export const { WINDOW_BYTES, WINDOW_LINES, lastLinesStart } = await assetModule<typeof LogLines>("log-lines.js");
 
 /** Whole lines of a step's log, with where they are in it. */
 export interface LogWindow {
@@ -58,15 +58,4 @@ export async function readLogWindow(
   }
   const firstLine = await lines.lineAt(id, step, start);
   return { step, text, start, end: chunk.end, size: chunk.size, firstLine, partial };
-}
-
-/** Where the last `count` lines of `text` begin (0 when it has no more). */
-export function lastLinesStart(text: string, count: number): number {
-  let cut = text.endsWith("\n") ? text.length - 1 : text.length;
-  for (let n = 0; n < count; n++) {
-    const newline = cut > 0 ? text.lastIndexOf("\n", cut - 1) : -1;
-    if (newline < 0) return 0;
-    cut = newline;
-  }
-  return cut + 1;
 }

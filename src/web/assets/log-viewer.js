@@ -5,15 +5,13 @@
 // there is a document).
 //
 // The server renders a log's first view and this script the rest, with the
-// same modules (render-ansi.js, format-bytes.js). lineHtml mirrors
+// same modules (render-ansi.js, format-bytes.js, log-lines.js). lineHtml mirrors
 // src/web/render-log-window.ts: keep the markup in step.
 
 import { formatBytes } from "./format-bytes.js";
+import { lastLinesStart, WINDOW_BYTES, WINDOW_LINES } from "./log-lines.js";
 import { escapeHtml, parseSgrParams, renderAnsi } from "./render-ansi.js";
 
-/** Keep in step with src/web/log-window.ts. */
-export const WINDOW_BYTES = 256 * 1024;
-export const WINDOW_LINES = 2000;
 /** Lines that arrive live go into chunks of this many… */
 const LIVE_CHUNK_LINES = 500;
 /** …and while the reader follows the end, a step keeps at most this many lines in the page (older chunks leave it). */
@@ -22,17 +20,6 @@ const MAX_FOLLOWED_LINES = 10000;
 export function lineHtml(step, n, html) {
   const id = escapeHtml(`L${step}-${n}`);
   return `<div class="l" id="${id}"><a href="#${id}">${n}</a>${html}</div>`;
-}
-
-/** Where the last `count` lines of `text` begin (0 when it has no more); as in src/web/log-window.ts. */
-export function lastLinesStart(text, count) {
-  let cut = text.endsWith("\n") ? text.length - 1 : text.length;
-  for (let n = 0; n < count; n++) {
-    const newline = cut > 0 ? text.lastIndexOf("\n", cut - 1) : -1;
-    if (newline < 0) return 0;
-    cut = newline;
-  }
-  return cut + 1;
 }
 
 const encoder = new TextEncoder();
