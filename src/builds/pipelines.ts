@@ -10,8 +10,9 @@ export type { PipelineName };
 export interface PipelineSpec {
   stages: Pipeline;
   /**
-   * Commit status context → the steps it reports. The status takes the
-   * first failing step's state and words, else the first step's.
+   * Commit status context → the steps it reports, from each step's `status`
+   * (and the docs release's `publish`). The status takes the first failing
+   * step's state and words, else the first step's.
    */
   contexts: Record<string, string[]>;
   checkRunName: string;
@@ -22,14 +23,22 @@ export interface PipelineSpec {
 export const PIPELINES: Record<PipelineName, PipelineSpec> = {
   pr: {
     stages: PR_PIPELINE,
-    contexts: { "ci/check": ["check"], "ci/test": ["test"] },
+    contexts: statusContexts(PR_PIPELINE),
     checkRunName: "pyci",
     publishesDocs: false,
   },
   docs: {
     stages: DOCS_PIPELINE,
-    contexts: { "ci/docs": ["docs", "publish"] },
+    contexts: statusContexts(DOCS_PIPELINE, { "ci/docs": ["publish"] }),
     checkRunName: "pyci docs",
     publishesDocs: true,
   },
 };
+
+/** Each status context and the steps it reports, in the pipeline's order; `extra` adds steps that run outside it. */
+function statusContexts(stages: Pipeline, extra: Record<string, string[]> = {}): Record<string, string[]> {
+  const contexts: Record<string, string[]> = {};
+  for (const step of stages.flat()) if (step.status) (contexts[step.status] ??= []).push(step.name);
+  for (const [context, names] of Object.entries(extra)) (contexts[context] ??= []).push(...names);
+  return contexts;
+}

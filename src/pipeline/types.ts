@@ -141,6 +141,8 @@ export interface StepCache {
 
 export interface Step {
   name: string;
+  /** The commit status that reports it on GitHub ("ci/check"); absent: only the check run and the build page show it. */
+  status?: string;
   /** Whether this step applies to the checkout; steps that do not apply are left out. */
   applies?(ctx: StepContext): Promise<boolean>;
   run(ctx: StepContext): Promise<StepResult>;

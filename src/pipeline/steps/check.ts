@@ -40,6 +40,7 @@ const PYRIGHT_RESULT_CODES = [0, 1];
  */
 export const checkStep: Step = {
   name: "check",
+  status: "ci/check",
   run: (ctx) =>
     reuseResult(ctx, {
       step: "check",

@@ -26,6 +26,7 @@ const MAX_RESULTS_BYTES = 64 * 1024 * 1024;
  */
 export const testStep: Step = {
   name: "test",
+  status: "ci/test",
   async run(ctx: StepContext): Promise<StepResult> {
     const { startDir, pattern, topLevelDir } = ctx.repoConfig.test;
     // The results file lives in the scratch dir: the checkout belongs to the repository.

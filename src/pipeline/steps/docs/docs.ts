@@ -52,6 +52,7 @@ export const DOCS_HTML_DIR = "docs-html";
  */
 export const docsStep: Step = {
   name: "docs",
+  status: "ci/docs",
   run: (ctx) =>
     reuseResult(ctx, {
       step: "docs",
