@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 
@@ -59,10 +59,6 @@ function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   temps.push(dir);
   return dir;
-}
-
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
 }
 
 describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
@@ -184,7 +180,7 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
       ).toEqual(["pending", "success"]);
       expect(all.every((s) => s.body.target_url === run.runUrl && s.owner === OWNER && s.repo === REPO)).toBe(true);
     }
-    expect(latest(fake.statuses, passing, "ci/test")!.body.description).toBe("1 test passed");
+    expect(latestStatus(fake.statuses, passing, "ci/test")!.body.description).toBe("1 test passed");
     const checkRuns = fake.checkRuns.filter((r) => r.fields.head_sha === passing);
     expect(checkRuns).toHaveLength(1);
     expect(checkRuns[0]!.history[0]).toMatchObject({ name: "pyci", details_url: run.runUrl, status: "queued" });
@@ -210,12 +206,12 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     const run = await job("pull_request", event("synchronize", { headSha: failing, number: 13 }), checkout(merged));
     expect(run.code, run.output).toBe(1);
 
-    expect(latest(fake.statuses, failing, "ci/test")!.body).toMatchObject({
+    expect(latestStatus(fake.statuses, failing, "ci/test")!.body).toMatchObject({
       state: "failure",
       description: "1 of 1 failed",
       target_url: run.runUrl,
     });
-    expect(latest(fake.statuses, failing, "ci/check")!.body.state).toBe("success");
+    expect(latestStatus(fake.statuses, failing, "ci/check")!.body.state).toBe("success");
     const checkRun = fake.checkRuns.find((r) => r.fields.head_sha === failing)!;
     expect(checkRun.fields).toMatchObject({ status: "completed", conclusion: "failure", details_url: run.runUrl });
     expect(checkRun.annotations).toContainEqual(

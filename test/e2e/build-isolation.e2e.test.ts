@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { killPids, processesCarrying, running, SANDBOX_MODES, SYSTEM_PYTHON } from "../support/hostile-build.js";
 import { pullRequestPayload } from "../support/payloads.js";
@@ -25,6 +25,7 @@ import {
   spawnServer,
   waitUntilServing,
   type ServerProcess,
+  productionEnv,
 } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
@@ -242,10 +243,6 @@ function honestProject(tag: string): Record<string, string> {
   };
 }
 
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
-}
-
 const FINAL = ["success", "failure", "error"];
 
 describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode", ({ mode, python, runs }) => {
@@ -302,10 +299,10 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
     fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
   const finished = async (sha: string, timeoutMs: number) => {
     await fake.waitFor(
-      () => FINAL.includes(String(latest(fake.statuses, sha, "ci/test")?.body.state)) && completed(sha),
+      () => FINAL.includes(String(latestStatus(fake.statuses, sha, "ci/test")?.body.state)) && completed(sha),
       timeoutMs,
     );
-    return latest(fake.statuses, sha, "ci/test")!.body;
+    return latestStatus(fake.statuses, sha, "ci/test")!.body;
   };
   const report = (name: string) => {
     const path = join(reportDir, name);
@@ -326,14 +323,12 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
     chmodSync(reportDir, 0o777);
     port = await freePort();
     env = {
-      NODE_ENV: "production",
+      ...productionEnv(),
       APP_ID: String(APP_ID),
       PRIVATE_KEY: privateKey,
       WEBHOOK_SECRET: webhookSecret,
       PORT: String(port),
-      HOST: "127.0.0.1",
       GHE_HOST: fake.host,
-      GHE_PROTOCOL: "http",
       CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
       CI_DATA_DIR: dataDir,
       CI_WORK_DIR: workDir,
@@ -344,8 +339,6 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
       CI_CONCURRENCY: "1",
       CI_STEP_TIMEOUT: "120",
       CI_SHUTDOWN_GRACE: "1",
-      LOG_LEVEL: "info",
-      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     };
     await start();
   }, 60_000);

@@ -5,11 +5,17 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCgroupLayout } from "../../src/process/limits/build-cgroup.js";
 import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { SANDBOX_MODES } from "../support/hostile-build.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  freePort,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+  productionEnv,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -27,10 +33,6 @@ const INSTALLATION_ID = 83;
 const OWNER = "acme";
 const MODE = SANDBOX_MODES.find((m) => m.runs);
 const CGROUP = (await buildCgroupLayout()).kind !== "none";
-
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
-}
 
 const unittest = (body: string) => `import os, time, unittest
 
@@ -73,10 +75,11 @@ describe.skipIf(!MODE || !CGROUP)(`a build's limits at the server, CI_SANDBOX=${
     const res = await sendWebhook({ url: hookUrl, secret: webhookSecret, event: "pull_request", payload });
     expect(res.status, res.body).toBeLessThan(300);
     await fake.waitFor(
-      () => ["success", "failure", "error"].includes(String(latest(fake.statuses, repo.sha, "ci/test")?.body.state)),
+      () =>
+        ["success", "failure", "error"].includes(String(latestStatus(fake.statuses, repo.sha, "ci/test")?.body.state)),
       90_000,
     );
-    return latest(fake.statuses, repo.sha, "ci/test")!.body;
+    return latestStatus(fake.statuses, repo.sha, "ci/test")!.body;
   };
 
   beforeAll(async () => {
@@ -89,14 +92,12 @@ describe.skipIf(!MODE || !CGROUP)(`a build's limits at the server, CI_SANDBOX=${
     hookUrl = `http://127.0.0.1:${port}/api/github/webhooks`;
     server = spawnServer(
       {
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         PRIVATE_KEY: privateKey,
         WEBHOOK_SECRET: webhookSecret,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
         CI_DATA_DIR: dataDir,
         CI_WORK_DIR: workDir,
@@ -108,8 +109,6 @@ describe.skipIf(!MODE || !CGROUP)(`a build's limits at the server, CI_SANDBOX=${
         CI_STEP_TIMEOUT: "60",
         CI_BUILD_MEMORY: "256",
         CI_BUILD_PROCESSES: "64",
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       },
       cwd,
     );

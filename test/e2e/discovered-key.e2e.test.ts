@@ -5,10 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  freePort,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+  productionEnv,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -58,10 +64,6 @@ class Hostile(unittest.TestCase):
 `;
 }
 
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
-}
-
 describe("the .pem Probot finds in pyci's working directory", () => {
   const privateKey = generateAppKey();
   const keyLines = privateKey.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----"));
@@ -108,13 +110,11 @@ describe("the .pem Probot finds in pyci's working directory", () => {
     // no PRIVATE_KEY, no PRIVATE_KEY_PATH: Probot looks in the working directory
     return spawnServer(
       {
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         WEBHOOK_SECRET: webhookSecret,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
         CI_DATA_DIR: dataDir,
         CI_WORK_DIR: workDir,
@@ -123,8 +123,6 @@ describe("the .pem Probot finds in pyci's working directory", () => {
         CI_SANDBOX: mode,
         CI_PYTHON: python,
         CI_CONCURRENCY: "1",
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       },
       cwd,
     );
@@ -154,11 +152,11 @@ describe("the .pem Probot finds in pyci's working directory", () => {
     expect(res.status, res.body).toBeLessThan(300);
     await fake.waitFor(
       () =>
-        latest(fake.statuses, repo.sha, "ci/test")?.body.state !== "pending" &&
-        !!latest(fake.statuses, repo.sha, "ci/test"),
+        latestStatus(fake.statuses, repo.sha, "ci/test")?.body.state !== "pending" &&
+        !!latestStatus(fake.statuses, repo.sha, "ci/test"),
       90_000,
     );
-    const test = latest(fake.statuses, repo.sha, "ci/test")!.body;
+    const test = latestStatus(fake.statuses, repo.sha, "ci/test")!.body;
     expect(test.state, JSON.stringify(test)).toBe("success");
     return (await fetch(`${test.target_url as string}/test.log`)).text();
   }

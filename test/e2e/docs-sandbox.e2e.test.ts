@@ -16,11 +16,18 @@ import { join } from "node:path";
 import { constants as zlib, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { keyLines, SANDBOX_MODES, secretsIn } from "../support/hostile-build.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { eventually, freePort, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  eventually,
+  freePort,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+  productionEnv,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -142,10 +149,6 @@ def setup(app):
 `;
 }
 
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
-}
-
 /** Every regular file under `dir` (symlinks not followed). */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
@@ -207,14 +210,15 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
     const res = await sendWebhook({ url: hookUrl, secret: webhookSecret, event: "pull_request", payload });
     expect(res.status, res.body).toBeLessThan(300);
     await fake.waitFor(
-      () => ["success", "failure", "error"].includes(String(latest(fake.statuses, repo.sha, "ci/docs")?.body.state)),
+      () =>
+        ["success", "failure", "error"].includes(String(latestStatus(fake.statuses, repo.sha, "ci/docs")?.body.state)),
       120_000,
     );
     await fake.waitFor(
       () => fake.checkRuns.some((r) => r.fields.head_sha === repo.sha && r.fields.status === "completed"),
       20_000,
     );
-    const status = latest(fake.statuses, repo.sha, "ci/docs")!.body;
+    const status = latestStatus(fake.statuses, repo.sha, "ci/docs")!.body;
     return {
       status,
       buildUrl: status.target_url as string,
@@ -240,15 +244,13 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
     hookUrl = `http://127.0.0.1:${port}/api/github/webhooks`;
     server = spawnServer(
       {
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         PRIVATE_KEY_PATH: keyPath,
         WEBHOOK_SECRET: webhookSecret,
         AWS_SECRET_ACCESS_KEY: awsDecoy,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
         CI_DATA_DIR: dataDir,
         CI_WORK_DIR: workDir,
@@ -258,8 +260,6 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
         CI_PYTHON: python,
         CI_CONCURRENCY: "1",
         CI_STEP_TIMEOUT: "120",
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       },
       cwd,
     );

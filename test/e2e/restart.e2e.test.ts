@@ -16,6 +16,7 @@ import {
   spawnServer,
   waitUntilServing,
   type ServerProcess,
+  productionEnv,
 } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
@@ -90,14 +91,12 @@ describe.each([{ helper: true }, { helper: false }])(
       cwd = tempDir("pyci-restart-cwd-");
       const port = await freePort();
       env = {
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         PRIVATE_KEY: privateKey,
         WEBHOOK_SECRET: secret,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
         CI_DATA_DIR: tempDir("pyci-restart-data-"),
         CI_WORK_DIR: tempDir("pyci-restart-work-"),
@@ -107,8 +106,6 @@ describe.each([{ helper: true }, { helper: false }])(
         CI_ADMIN_TOKEN: adminToken,
         // what a kill -9 leaves running is an unsandboxed step's (bwrap's die-with-parent leaves nothing)
         CI_SANDBOX: "off",
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
         ...(helper ? {} : { PYCI_SPAWN_HELPER: "0" }),
       };
     }, 30_000);

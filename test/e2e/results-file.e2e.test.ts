@@ -4,11 +4,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { keyLines, SANDBOX_MODES } from "../support/hostile-build.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, sleep, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  freePort,
+  sleep,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+  productionEnv,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -59,10 +66,6 @@ class Innocent(unittest.TestCase):
 `;
 }
 
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
-}
-
 const FINAL = ["success", "failure", "error"];
 
 describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${MODE?.mode}`, () => {
@@ -101,14 +104,14 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
     expect(res.status, res.body).toBeLessThan(300);
     return repo.sha;
   };
-  const testFinal = (sha: string) => FINAL.includes(String(latest(fake.statuses, sha, "ci/test")?.body.state));
+  const testFinal = (sha: string) => FINAL.includes(String(latestStatus(fake.statuses, sha, "ci/test")?.body.state));
   const finished = async (sha: string, timeoutMs: number) => {
     await fake.waitFor(
       () => testFinal(sha) && fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed"),
       timeoutMs,
     );
     return {
-      test: latest(fake.statuses, sha, "ci/test")!.body,
+      test: latestStatus(fake.statuses, sha, "ci/test")!.body,
       run: fake.checkRuns.find((r) => r.fields.head_sha === sha)!,
     };
   };
@@ -138,14 +141,12 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
     server = spawnServer(
       {
         [canaryName]: canaryValue,
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         PRIVATE_KEY: privateKey,
         WEBHOOK_SECRET: webhookSecret,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
         CI_DATA_DIR: dataDir,
         CI_WORK_DIR: workDir,
@@ -157,8 +158,6 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
         CI_CONCURRENCY: "1",
         CI_STEP_TIMEOUT: String(STEP_TIMEOUT_S),
         CI_SHUTDOWN_GRACE: "1",
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       },
       cwd,
     );
@@ -227,7 +226,7 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
     expect(Math.max(...pings), "the slowest /ping while the build ran (ms)").toBeLessThan(2000);
     expect(
       testFinal(sha),
-      `ci/test final within CI_STEP_TIMEOUT (${STEP_TIMEOUT_S} s): ${JSON.stringify(latest(fake.statuses, sha, "ci/test")?.body)}`,
+      `ci/test final within CI_STEP_TIMEOUT (${STEP_TIMEOUT_S} s): ${JSON.stringify(latestStatus(fake.statuses, sha, "ci/test")?.body)}`,
     ).toBe(true);
     expect(elapsed).toBeLessThan(STEP_TIMEOUT_S * 1000);
     const { test } = await finished(sha, 10_000);

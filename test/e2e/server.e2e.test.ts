@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
@@ -30,6 +30,7 @@ import {
   spawnServer as spawnServerProcess,
   waitUntilServing,
   type ServerProcess,
+  productionEnv,
 } from "../support/server-process.js";
 
 /**
@@ -101,10 +102,6 @@ function checkoutDirs(workDir: string): string[] {
   return readdirSync(workDir).filter((name) => name.startsWith("pyci-build-"));
 }
 
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
-}
-
 function removeAll(dirs: (string | undefined)[]): void {
   for (const dir of dirs) if (dir) rmSync(dir, { recursive: true, force: true });
 }
@@ -163,22 +160,18 @@ describe("the pyci server process (node dist/server.js)", () => {
     hookUrl = `${publicUrl}/api/github/webhooks`;
     server = spawnServer(
       {
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         PRIVATE_KEY: privateKey,
         WEBHOOK_SECRET: secret,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: publicUrl,
         CI_DATA_DIR: dataDir,
         CI_WORK_DIR: workDir,
         CI_SSH_KEY_PATH: sshd.clientKeyPath,
         CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
         CI_CONCURRENCY: "2",
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       },
       cwd,
     );
@@ -212,7 +205,7 @@ describe("the pyci server process (node dist/server.js)", () => {
     expect(ackMs).toBeLessThan(3000);
 
     // 2. both statuses go pending, linking to the build page
-    await fake.waitFor(() => ["ci/check", "ci/test"].every((c) => latest(fake.statuses, repo.sha, c)), 15_000);
+    await fake.waitFor(() => ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, repo.sha, c)), 15_000);
     const pending = fake.statuses.filter((s) => s.sha === repo.sha).slice(0, 2);
     expect(pending.map((s) => s.body.context).sort()).toEqual(["ci/check", "ci/test"]);
     for (const s of pending) {
@@ -231,15 +224,15 @@ describe("the pyci server process (node dist/server.js)", () => {
     await fake.waitFor(
       () =>
         fake.checkRuns.some((r) => r.fields.status === "completed") &&
-        ["ci/check", "ci/test"].every((c) => latest(fake.statuses, repo.sha, c)?.body.state !== "pending"),
+        ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, repo.sha, c)?.body.state !== "pending"),
       60_000,
     );
     const buildMs = Date.now() - sent;
-    const check = latest(fake.statuses, repo.sha, "ci/check")!.body;
+    const check = latestStatus(fake.statuses, repo.sha, "ci/check")!.body;
     expect(check.state, JSON.stringify(check)).toBe("success");
     expect(check.description).toMatch(/not enforced/);
     expect(check.target_url).toBe(buildUrl);
-    const test = latest(fake.statuses, repo.sha, "ci/test")!.body;
+    const test = latestStatus(fake.statuses, repo.sha, "ci/test")!.body;
     expect(test.state, JSON.stringify(test)).toBe("failure");
     expect(test.description).toBe("1 of 2 failed");
     expect(test.target_url).toBe(buildUrl);
@@ -396,15 +389,15 @@ describe("the pyci server process (node dist/server.js)", () => {
     await fake.waitFor(
       () =>
         ["ci/check", "ci/test"].every((c) =>
-          ["success", "failure", "error"].includes(String(latest(fake.statuses, fixed, c)?.body.state)),
+          ["success", "failure", "error"].includes(String(latestStatus(fake.statuses, fixed, c)?.body.state)),
         ),
       60_000,
     );
-    expect(latest(fake.statuses, fixed, "ci/test")!.body).toMatchObject({
+    expect(latestStatus(fake.statuses, fixed, "ci/test")!.body).toMatchObject({
       state: "success",
       description: "2 tests passed",
     });
-    expect(latest(fake.statuses, fixed, "ci/check")!.body.state).toBe("success");
+    expect(latestStatus(fake.statuses, fixed, "ci/check")!.body.state).toBe("success");
     await fake.waitFor(
       () => fake.checkRuns.filter((r) => r.fields.head_sha === fixed && r.fields.conclusion === "success").length === 1,
       10_000,
@@ -447,11 +440,11 @@ describe("the pyci server process (node dist/server.js)", () => {
     expect(res.status, res.body).toBeLessThan(300);
     await fake.waitFor(
       () =>
-        latest(fake.statuses, docsRepo.sha, "ci/docs")?.body.state !== "pending" &&
-        !!latest(fake.statuses, docsRepo.sha, "ci/docs"),
+        latestStatus(fake.statuses, docsRepo.sha, "ci/docs")?.body.state !== "pending" &&
+        !!latestStatus(fake.statuses, docsRepo.sha, "ci/docs"),
       60_000,
     );
-    expect(latest(fake.statuses, docsRepo.sha, "ci/docs")!.body).toMatchObject({
+    expect(latestStatus(fake.statuses, docsRepo.sha, "ci/docs")!.body).toMatchObject({
       state: "success",
       description: `Docs built: 2 pages, no warnings; published as release ${tag}`,
     });
@@ -490,7 +483,7 @@ describe("the pyci server process (node dist/server.js)", () => {
     await fake.waitFor(
       () =>
         fake.statuses.filter((s) => s.sha === docsRepo.sha).length >= statusesBefore + 2 &&
-        latest(fake.statuses, docsRepo.sha, "ci/docs")!.body.state !== "pending",
+        latestStatus(fake.statuses, docsRepo.sha, "ci/docs")!.body.state !== "pending",
       60_000,
     );
     expect(

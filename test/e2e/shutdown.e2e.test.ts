@@ -13,6 +13,7 @@ import {
   spawnServer,
   waitUntilServing,
   type ServerProcess,
+  productionEnv,
 } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
@@ -65,22 +66,18 @@ describe("SIGTERM", () => {
     const port = await freePort();
     const server = spawnServer(
       {
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         PRIVATE_KEY: privateKey,
         WEBHOOK_SECRET: secret,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
         CI_DATA_DIR: join(root, "data"),
         CI_WORK_DIR: mkdtempSync(join(root, "work-")),
         CI_SSH_KEY_PATH: sshd.clientKeyPath,
         CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
         CI_SHUTDOWN_GRACE: String(graceSeconds),
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       },
       mkdtempSync(join(root, "cwd-")),
     );

@@ -5,10 +5,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, type StatusRecord } from "../support/fake-github.js";
+import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, sandboxUids, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import {
+  freePort,
+  sandboxUids,
+  spawnServer,
+  waitUntilServing,
+  type ServerProcess,
+  productionEnv,
+} from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -65,10 +72,6 @@ class Hostile(unittest.TestCase):
 `;
 }
 
-function latest(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
-  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
-}
-
 describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, python, runs }) => {
   const privateKey = generateAppKey();
   const webhookSecret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
@@ -101,15 +104,13 @@ describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, pyt
     publicUrl = `http://127.0.0.1:${port}`;
     server = spawnServer(
       {
-        NODE_ENV: "production",
+        ...productionEnv(),
         APP_ID: String(APP_ID),
         PRIVATE_KEY_PATH: keyPath,
         WEBHOOK_SECRET: webhookSecret,
         AWS_SECRET_ACCESS_KEY: awsDecoy,
         PORT: String(port),
-        HOST: "127.0.0.1",
         GHE_HOST: fake.host,
-        GHE_PROTOCOL: "http",
         CI_PUBLIC_URL: publicUrl,
         CI_DATA_DIR: dataDir,
         CI_WORK_DIR: workDir,
@@ -118,8 +119,6 @@ describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, pyt
         CI_SANDBOX: mode,
         CI_PYTHON: python,
         CI_CONCURRENCY: "1",
-        LOG_LEVEL: "info",
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       },
       cwd,
     );
@@ -166,7 +165,7 @@ describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, pyt
       await fake.waitFor(() => fake.checkRuns.some((r) => r.fields.status === "completed"), 90_000);
 
       // the suite ran, in the sandbox, and its reads all failed
-      const test = latest(fake.statuses, repo.sha, "ci/test")!.body;
+      const test = latestStatus(fake.statuses, repo.sha, "ci/test")!.body;
       expect(test.state, JSON.stringify(test)).toBe("success");
       const buildUrl = test.target_url as string;
       const logText = await (await fetch(`${buildUrl}/test.log`)).text();

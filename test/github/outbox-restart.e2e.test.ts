@@ -15,6 +15,7 @@ import {
   spawnServer,
   waitUntilServing,
   type ServerProcess,
+  productionEnv,
 } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
@@ -85,22 +86,18 @@ describe("the outbox across a kill -9", () => {
     repo = makeRepo(PROJECT);
     const port = await freePort();
     env = {
-      NODE_ENV: "production",
+      ...productionEnv(),
       APP_ID: String(APP_ID),
       PRIVATE_KEY: privateKey,
       WEBHOOK_SECRET: secret,
       PORT: String(port),
-      HOST: "127.0.0.1",
       GHE_HOST: fake.host,
-      GHE_PROTOCOL: "http",
       CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
       CI_DATA_DIR: tempDir("pyci-outbox-data-"),
       CI_WORK_DIR: tempDir("pyci-outbox-work-"),
       CI_SSH_KEY_PATH: sshd.clientKeyPath,
       CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
       CI_CONCURRENCY: "1",
-      LOG_LEVEL: "info",
-      PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     };
   }, 30_000);
 

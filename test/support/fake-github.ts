@@ -71,6 +71,11 @@ export interface StatusRecord {
   createdAt: string;
 }
 
+/** The last status a commit got for `context`: what GitHub shows. */
+export function latestStatus(statuses: StatusRecord[], sha: string, context: string): StatusRecord | undefined {
+  return statuses.filter((s) => s.sha === sha && s.body.context === context).at(-1);
+}
+
 export interface FakeGitHubOptions {
   /** The App ID the JWT's `iss` must carry. Default: any. */
   appId?: number | string;

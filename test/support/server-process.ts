@@ -126,3 +126,18 @@ export function sandboxUids(key: string): string {
   const first = 1_000_000 + slot * 1_000;
   return `${first}-${first + 999}`;
 }
+
+/**
+ * What every test server runs with, as production does: NODE_ENV=production,
+ * on loopback, against the fake GitHub over HTTP (GHE_HOST is the test's),
+ * logging at info, with the test's PATH. Spread it first; the test adds the rest.
+ */
+export function productionEnv(): Record<string, string> {
+  return {
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    GHE_PROTOCOL: "http",
+    LOG_LEVEL: "info",
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+  };
+}
