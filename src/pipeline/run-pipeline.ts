@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { describeLimitHit, type LimitKind } from "../process/limits/build-limits.js";
-import { prepareSandbox } from "../process/sandbox/prepare-sandbox.js";
+import { prepareSandbox, type PreparedSandbox } from "../process/sandbox/prepare-sandbox.js";
 import { resolveSandbox, type SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
 import type { RepoConfig, Step, StepCache, StepContext, StepResult } from "./types.js";
 import type { LogSink } from "../model/log-sink.js";
@@ -35,48 +35,51 @@ export interface PipelineOptions {
  */
 export async function runPipeline(pipeline: Pipeline, options: PipelineOptions): Promise<StepResult[]> {
   const results: StepResult[] = [];
-  let python = options.python;
-  let blocker: StepResult | undefined;
-  let sandbox: Sandbox = { kind: "off", hidden: [], readable: [], writable: [options.dir, options.scratchDir] };
-  let release = async (): Promise<void> => undefined;
-  let limitHit = async (): Promise<LimitKind | undefined> => undefined;
-
   // HOME and TMPDIR of the code under test, made before any of it runs
   await Promise.all(["home", "tmp"].map((dir) => mkdir(join(options.scratchDir, dir), { recursive: true })));
+
   // the sandbox, fitted to this build; a sandbox that cannot run stops every step
-  if (options.sandbox) {
-    const started = performance.now();
-    const prepared = await prepareSandbox(await resolveSandbox(options.sandbox), {
-      dir: options.dir,
-      scratchDir: options.scratchDir,
-      python,
-      timeoutMs: options.timeoutMs,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    if (prepared.ok) {
-      sandbox = prepared.sandbox;
-      python = prepared.python;
-      release = prepared.release;
-      limitHit = prepared.limitHit;
-    } else {
-      blocker = {
-        name: "sandbox",
-        state: "error",
-        summary: prepared.problem,
-        exitCode: null,
-        durationMs: Math.round(performance.now() - started),
-      };
-      results.push(blocker);
-      options.onStepEnd?.(blocker);
-    }
+  const started = performance.now();
+  const prepared = options.sandbox
+    ? await prepareSandbox(await resolveSandbox(options.sandbox), {
+        dir: options.dir,
+        scratchDir: options.scratchDir,
+        python: options.python,
+        timeoutMs: options.timeoutMs,
+        ...(options.signal ? { signal: options.signal } : {}),
+      })
+    : unconfined(options);
+  if (!prepared.ok) {
+    const blocker: StepResult = {
+      name: "sandbox",
+      state: "error",
+      summary: prepared.problem,
+      exitCode: null,
+      durationMs: Math.round(performance.now() - started),
+    };
+    results.push(blocker);
+    options.onStepEnd?.(blocker);
+    await runStages(pipeline, options, results, { ...unconfined(options), blocker });
+    return results;
   }
   try {
-    await runStages(pipeline, options, results, { python, sandbox, blocker, limitHit });
+    await runStages(pipeline, options, results, { ...prepared, blocker: undefined });
   } finally {
     // nothing the build started outlives it
-    await release();
+    await prepared.release();
   }
   return results;
+}
+
+/** No sandbox (`pyci run`, GitHub Actions): the build's own directories, pyci's user, no limits. */
+function unconfined(options: PipelineOptions): Extract<PreparedSandbox, { ok: true }> {
+  return {
+    ok: true,
+    python: options.python,
+    sandbox: { kind: "off", hidden: [], readable: [], writable: [options.dir, options.scratchDir] },
+    limitHit: async () => undefined,
+    release: async () => undefined,
+  };
 }
 
 interface Start {

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { run } from "../exec.js";
+import type { SandboxUser } from "./sandbox.js";
 import type { UidRange } from "./uid-range.js";
 
 export type { UidRange } from "./uid-range.js";
@@ -7,6 +8,8 @@ export type { UidRange } from "./uid-range.js";
 /** A uid that one build holds until `release()`, which kills every process still running as it. */
 export interface UidLease {
   uid: number;
+  /** The build's user: its uid, and the same number as its gid (no group anyone else is in). */
+  user: SandboxUser;
   release(): Promise<void>;
 }
 
@@ -36,6 +39,7 @@ export class BuildUids {
       let released = false;
       return {
         uid,
+        user: { uid, gid: uid },
         release: async () => {
           if (released) return;
           released = true;

@@ -8,7 +8,7 @@ import { run } from "../exec.js";
 import { insideBuild } from "./inside-build.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
 import { sandboxEnv } from "./sandbox-env.js";
-import type { Sandbox } from "./sandbox.js";
+import type { Sandbox, SandboxUser } from "./sandbox.js";
 import { packageFile } from "../../package-files.js";
 
 /** pyci's Python helpers (the unittest runner, the syntax check). */
@@ -72,15 +72,18 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
     // 2. the limits
     if (policy.limits) {
       const stopAll = async () => (lease ? killUid(lease.uid) : undefined);
-      bounds = await boundBuild(policy.limits, writable, stopAll).catch((error: unknown) => {
-        throw new LimitsError(`The build's limits (CI_BUILD_*) could not be set up: ${(error as Error).message}`);
-      });
+      const bounded = await boundBuild(policy.limits, writable, stopAll).catch((error: unknown) => error as Error);
+      if (bounded instanceof Error) {
+        await release();
+        return { ok: false, problem: `The build's limits (CI_BUILD_*) could not be set up: ${bounded.message}` };
+      }
+      bounds = bounded;
     }
     // 3–5. the interpreter and the directories
     const prepared =
       policy.sandbox.kind === "off"
         ? { ok: true as const, sandbox: { ...policy.sandbox, readable: [], writable }, python: build.python }
-        : await prepareWith(policy.sandbox, lease?.uid, build);
+        : await prepareWith(policy.sandbox, lease?.user, build);
     if (!prepared.ok) {
       await release();
       return prepared;
@@ -90,16 +93,13 @@ export async function prepareSandbox(policy: SandboxPolicy, build: SandboxBuild)
     return { ...prepared, sandbox: { ...prepared.sandbox, ...limits }, limitHit, release };
   } catch (error) {
     await release();
-    if (error instanceof LimitsError) return { ok: false, problem: error.message };
     throw error;
   }
 }
 
-class LimitsError extends Error {}
-
 async function prepareWith(
   base: Pick<Sandbox, "kind" | "hidden">,
-  uid: number | undefined,
+  user: SandboxUser | undefined,
   build: SandboxBuild,
 ): Promise<{ ok: true; sandbox: Sandbox; python: string } | { ok: false; problem: string }> {
   const writable = [build.dir, build.scratchDir];
@@ -122,8 +122,7 @@ async function prepareWith(
     dirname(dirname(process.execPath)),
     ...borrowed,
   ]);
-  const user = uid === undefined ? {} : { user: { name: `uid ${uid}`, uid, gid: uid } };
-  const sandbox: Sandbox = { ...base, ...user, readable, writable };
+  const sandbox: Sandbox = { ...base, ...(user ? { user } : {}), readable, writable };
 
   // 4. the build's directories (HOME and TMPDIR made by the pipeline), its uid's
   if (sandbox.user) {

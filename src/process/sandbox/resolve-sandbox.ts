@@ -108,9 +108,8 @@ async function probe(base: Pick<Sandbox, "kind" | "hidden">, uids: BuildUids | u
   const lease = await uids?.lease();
   try {
     const output: string[] = [];
-    const user = lease ? { user: { name: `uid ${lease.uid}`, uid: lease.uid, gid: lease.uid } } : {};
     const command = sandboxCommand(
-      { ...base, ...user, readable: [], writable: [] },
+      { ...base, ...(lease ? { user: lease.user } : {}), readable: [], writable: [] },
       { cmd: "true", args: [] },
       "/",
       pathKind,

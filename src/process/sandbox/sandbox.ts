@@ -10,8 +10,8 @@
  */
 export interface Sandbox {
   kind: "bwrap" | "user" | "off";
-  /** The account the code under test runs as; absent: pyci's own. */
-  user?: { name: string; uid: number; gid: number };
+  /** The uid and gid the code under test runs as (a build's own, see build-uids.ts); absent: pyci's own. */
+  user?: SandboxUser;
   /** Paths (key files, the data dir) that bwrap hides when a visible directory holds them. */
   hidden: string[];
   /** Directories it reads beyond the system's (bwrap binds them read-only). */
@@ -31,4 +31,10 @@ export interface SandboxLimits {
    * sets rlimits, then execs it. It goes outermost: it runs as root, before the sandbox drops root.
    */
   wrap(command: { cmd: string; args: string[] }): { cmd: string; args: string[] };
+}
+
+/** Who the code under test runs as. */
+export interface SandboxUser {
+  uid: number;
+  gid: number;
 }

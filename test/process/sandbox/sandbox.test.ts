@@ -304,7 +304,7 @@ describe("the sandbox of the code under test", () => {
     const command = sandboxCommand(
       {
         kind: "bwrap",
-        user: { name: "nobody", uid: 65534, gid: 65534 },
+        user: { uid: 65534, gid: 65534 },
         hidden: ["/etc/pyci/app.pem", "/srv/pyci/data"],
         readable: ["/opt/python"],
         writable: ["/work/b/src", "/work/b/scratch"],
