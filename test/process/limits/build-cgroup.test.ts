@@ -122,9 +122,9 @@ describe.skipIf(layout.kind === "none")(`build cgroups, real (${skipped})`, () =
       const leave = 'for p; do echo $$ > "$p/cgroup.procs" && echo "left for $p"; done; cat /proc/self/cgroup';
       const asBuildUser = [
         "--reuid",
-        "60123",
+        "60124",
         "--regid",
-        "60123",
+        "60124",
         "--clear-groups",
         "--",
         "sh",

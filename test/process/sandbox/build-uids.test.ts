@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BuildUids, killLeftoverBuildUids, uidsWithProcesses } from "../../../src/process/sandbox/build-uids.js";
 import { parseUidRange } from "../../../src/process/sandbox/uid-range.js";
@@ -20,8 +21,27 @@ async function daemonAs(uid: number): Promise<void> {
     { stdio: "ignore", env: {} },
   );
   await new Promise((resolve) => child.on("exit", resolve));
-  for (let i = 0; i < 50 && !uidsWithProcesses({ first: uid, count: 1 }).has(uid); i++)
+  // the daemon itself, not a parent of it on its way out: a sleep running as `uid`
+  for (let i = 0; i < 100; i++) {
+    if (sleepingAs(uid)) return;
     await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the daemon as uid ${uid} did not start`);
+}
+
+function sleepingAs(uid: number): boolean {
+  return readdirSync("/proc").some((entry) => {
+    try {
+      const status = readFileSync(`/proc/${entry}/status`, "utf8");
+      return (
+        /^Name:\s+sleep$/m.test(status) &&
+        /^State:\s+[^ZX]/m.test(status) &&
+        new RegExp(`^Uid:\\s+${uid}\\s`, "m").test(status)
+      );
+    } catch {
+      return false;
+    }
+  });
 }
 
 describe("build uids", () => {
