@@ -1,23 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
-import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { keyLines, SANDBOX_MODES } from "../support/hostile-build.js";
-import { pullRequestPayload } from "../support/payloads.js";
-import {
-  freePort,
-  sleep,
-  spawnServer,
-  waitUntilServing,
-  type ServerProcess,
-  productionEnv,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
-import { sendWebhook } from "../support/webhook.js";
+import { startSandboxedServer, type SandboxedServer } from "../support/sandboxed-server.js";
+import { sleep, type ServerProcess } from "../support/server-process.js";
 
 /**
  * The unittest runner's results file lies in a directory the code under
@@ -32,7 +21,6 @@ import { sendWebhook } from "../support/webhook.js";
 
 const APP_ID = 4747;
 const INSTALLATION_ID = 82;
-const OWNER = "acme";
 const STEP_TIMEOUT_S = 60;
 const MODE = SANDBOX_MODES.find((m) => m.runs);
 
@@ -69,41 +57,13 @@ class Innocent(unittest.TestCase):
 const FINAL = ["success", "failure", "error"];
 
 describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${MODE?.mode}`, () => {
-  const privateKey = generateAppKey();
-  const webhookSecret = `pyci-results-${randomBytes(18).toString("base64url")}`;
   // first in the server's environment: what a read of its /proc/self/environ starts with
   const canaryName = `X${randomBytes(8).toString("hex")}`;
   const canaryValue = randomBytes(18).toString("hex");
+  let pyci: SandboxedServer;
   let fake: FakeGitHub;
-  let sshd: TestSshd;
   let server: ServerProcess;
-  let cwd: string;
-  let dataDir: string;
-  let workDir: string;
   let decoyDir: string;
-  let hookUrl: string;
-  const repos: TestRepo[] = [];
-  let pr = 40;
-
-  /** Opens a pull request of a new repository holding `files`; resolves once it is sent, with the commit. */
-  const openPullRequest = async (name: string, files: Record<string, string>) => {
-    const repo = makeRepo(files);
-    repos.push(repo);
-    const payload = pullRequestPayload({
-      action: "opened",
-      owner: OWNER,
-      repo: name,
-      number: ++pr,
-      headSha: repo.sha,
-      sshUrl: sshd.sshUrl(repo.dir),
-      cloneUrl: `http://127.0.0.1:9/${OWNER}/${name}.git`,
-      installationId: INSTALLATION_ID,
-      title: name,
-    });
-    const res = await sendWebhook({ url: hookUrl, secret: webhookSecret, event: "pull_request", payload });
-    expect(res.status, res.body).toBeLessThan(300);
-    return repo.sha;
-  };
   const testFinal = (sha: string) => FINAL.includes(String(latestStatus(fake.statuses, sha, "ci/test")?.body.state));
   const finished = async (sha: string, timeoutMs: number) => {
     await fake.waitFor(
@@ -130,47 +90,23 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
 
   beforeAll(async () => {
     if (!MODE) return;
-    [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
-    cwd = mkdtempSync(join(tmpdir(), "pyci-results-cwd-"));
-    dataDir = mkdtempSync(join(tmpdir(), "pyci-results-data-"));
-    workDir = mkdtempSync(join(tmpdir(), "pyci-results-work-"));
-    chmodSync(workDir, 0o711);
+    pyci = await startSandboxedServer(MODE, {
+      appId: APP_ID,
+      installationId: INSTALLATION_ID,
+      first: { [canaryName]: canaryValue },
+      // one build at a time: a build that never ends would keep every later one queued
+      env: { CI_CONCURRENCY: "1", CI_STEP_TIMEOUT: String(STEP_TIMEOUT_S), CI_SHUTDOWN_GRACE: "1" },
+    });
+    ({ fake, server } = pyci);
     decoyDir = mkdtempSync(join(tmpdir(), "pyci-results-decoy-"));
-    const port = await freePort();
-    hookUrl = `http://127.0.0.1:${port}/api/github/webhooks`;
-    server = spawnServer(
-      {
-        [canaryName]: canaryValue,
-        ...productionEnv(),
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY: privateKey,
-        WEBHOOK_SECRET: webhookSecret,
-        PORT: String(port),
-        GHE_HOST: fake.host,
-        CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
-        CI_DATA_DIR: dataDir,
-        CI_WORK_DIR: workDir,
-        CI_SSH_KEY_PATH: sshd.clientKeyPath,
-        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-        CI_SANDBOX: MODE.mode,
-        CI_PYTHON: MODE.python,
-        // one build at a time: a build that never ends would keep every later one queued
-        CI_CONCURRENCY: "1",
-        CI_STEP_TIMEOUT: String(STEP_TIMEOUT_S),
-        CI_SHUTDOWN_GRACE: "1",
-      },
-      cwd,
-    );
-    await waitUntilServing(server, "/ping");
     // the environment of the server process starts with the canary
     expect(readFileSync(`/proc/${server.child.pid}/environ`, "latin1").startsWith(`${canaryName}=`)).toBe(true);
   }, 60_000);
 
   afterAll(async () => {
     if (!MODE) return;
-    await Promise.allSettled([server?.stop(), sshd?.stop(), fake?.stop()]);
-    for (const repo of repos) repo.remove();
-    for (const dir of [cwd, dataDir, workDir, decoyDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await pyci?.stop();
+    if (decoyDir) rmSync(decoyDir, { recursive: true, force: true });
   });
 
   it("a symlink to a root-only file: error, and nothing of the file reported", async () => {
@@ -189,7 +125,7 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
       load_errors: 0,
     };
     writeFileSync(decoy, JSON.stringify(forged), { mode: 0o600 });
-    const sha = await openPullRequest("results-decoy", {
+    const sha = await pyci.openPullRequest("results-decoy", {
       "test_innocent.py": swappingSuite(`os.symlink(${JSON.stringify(decoy)}, path)`),
     });
     const { test } = await finished(sha, 90_000);
@@ -200,15 +136,15 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
   }, 120_000);
 
   it("a symlink to /proc/self/environ: error, and nothing of the server's environment reported", async () => {
-    const sha = await openPullRequest("results-environ", {
+    const sha = await pyci.openPullRequest("results-environ", {
       "test_innocent.py": swappingSuite('os.symlink("/proc/self/environ", path)'),
     });
     const { test } = await finished(sha, 90_000);
     const log = await (await fetch(`${test.target_url}/test.log`)).text();
     expect(log, "the suite swapped the results file").toContain("SWAPPED");
     const text = reported(sha);
-    const leaked = [canaryName.slice(0, 10), canaryValue, webhookSecret, ...keyLines(privateKey)].filter((s) =>
-      text.includes(s),
+    const leaked = [canaryName.slice(0, 10), canaryValue, pyci.webhookSecret, ...keyLines(pyci.privateKey)].filter(
+      (s) => text.includes(s),
     );
     expect.soft(leaked, "the server's environment reported to GitHub").toEqual([]);
     expect(test.state, JSON.stringify(test)).toBe("error");
@@ -216,7 +152,7 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
 
   it("a FIFO: error within CI_STEP_TIMEOUT, and the server answers meanwhile", async () => {
     const sent = Date.now();
-    const sha = await openPullRequest("results-fifo", { "test_innocent.py": swappingSuite("os.mkfifo(path)") });
+    const sha = await pyci.openPullRequest("results-fifo", { "test_innocent.py": swappingSuite("os.mkfifo(path)") });
     const pings: number[] = [];
     while (!testFinal(sha) && Date.now() - sent < STEP_TIMEOUT_S * 1000) {
       pings.push(await ping());
@@ -235,7 +171,7 @@ describe.skipIf(!MODE)(`a results file that is not a regular file, CI_SANDBOX=${
   }, 120_000);
 
   it("builds the next pull request as usual", async () => {
-    const sha = await openPullRequest("results-normal", {
+    const sha = await pyci.openPullRequest("results-normal", {
       "calc.py": "def add(a, b):\n    return a + b\n",
       "test_calc.py":
         "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n",

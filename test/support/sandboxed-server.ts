@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "vitest";
+import { generateAppKey } from "./app-key.js";
+import { startFakeGitHub, type FakeGitHub } from "./fake-github.js";
+import { makeRepo, type TestRepo } from "./git-repo.js";
+import type { SandboxMode } from "./hostile-build.js";
+import { pullRequestPayload } from "./payloads.js";
+import { freePort, productionEnv, spawnServer, waitUntilServing, type ServerProcess } from "./server-process.js";
+import { startSshd, type TestSshd } from "./sshd.js";
+import { sendWebhook } from "./webhook.js";
+
+const OWNER = "acme";
+
+/** The real server (`node dist/server.js`) in a sandbox mode, with a fake GitHub and a real sshd to clone from. */
+export interface SandboxedServer {
+  fake: FakeGitHub;
+  sshd: TestSshd;
+  server: ServerProcess;
+  /** What it must never show: the App's key and the webhook secret it was started with. */
+  privateKey: string;
+  webhookSecret: string;
+  /** Its CI_DATA_DIR, CI_WORK_DIR (0711, as the OS temp dir is to build uids) and working directory. */
+  dataDir: string;
+  workDir: string;
+  cwd: string;
+  /** Opens a pull request of a new repository holding `files`; resolves once it is delivered, with the commit. */
+  openPullRequest(name: string, files: Record<string, string>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one for the end-to-end tests of hostile repository code: what they
+ * share. `first` goes first in the server's environment (what a read of its
+ * /proc/self/environ starts with); `env` adds to or overrides the rest.
+ */
+export async function startSandboxedServer(
+  mode: SandboxMode,
+  options: { appId: number; installationId: number; env?: Record<string, string>; first?: Record<string, string> },
+): Promise<SandboxedServer> {
+  const privateKey = generateAppKey();
+  const webhookSecret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
+  const [fake, sshd] = await Promise.all([startFakeGitHub({ appId: options.appId, privateKey }), startSshd()]);
+  const [cwd, dataDir, workDir] = ["cwd", "data", "work"].map((name) =>
+    mkdtempSync(join(tmpdir(), `pyci-e2e-${name}-`)),
+  );
+  chmodSync(workDir!, 0o711);
+  const port = await freePort();
+  const server = spawnServer(
+    {
+      ...options.first,
+      ...productionEnv(),
+      APP_ID: String(options.appId),
+      PRIVATE_KEY: privateKey,
+      WEBHOOK_SECRET: webhookSecret,
+      PORT: String(port),
+      GHE_HOST: fake.host,
+      CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      CI_DATA_DIR: dataDir!,
+      CI_WORK_DIR: workDir!,
+      CI_SSH_KEY_PATH: sshd.clientKeyPath,
+      CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      CI_SANDBOX: mode.mode,
+      CI_PYTHON: mode.python,
+      ...options.env,
+    },
+    cwd!,
+  );
+  await waitUntilServing(server, "/ping");
+  const repos: TestRepo[] = [];
+  let pr = 40;
+  return {
+    fake,
+    sshd,
+    server,
+    privateKey,
+    webhookSecret,
+    dataDir: dataDir!,
+    workDir: workDir!,
+    cwd: cwd!,
+    async openPullRequest(name, files) {
+      const repo = makeRepo(files);
+      repos.push(repo);
+      const payload = pullRequestPayload({
+        action: "opened",
+        owner: OWNER,
+        repo: name,
+        number: ++pr,
+        headSha: repo.sha,
+        sshUrl: sshd.sshUrl(repo.dir),
+        cloneUrl: `http://127.0.0.1:9/${OWNER}/${name}.git`,
+        installationId: options.installationId,
+        title: name,
+      });
+      const res = await sendWebhook({
+        url: `${server.url}/api/github/webhooks`,
+        secret: webhookSecret,
+        event: "pull_request",
+        payload,
+      });
+      expect(res.status, res.body).toBeLessThan(300);
+      return repo.sha;
+    },
+    async stop() {
+      await Promise.allSettled([server.stop(), sshd.stop(), fake.stop()]);
+      for (const repo of repos) repo.remove();
+      for (const dir of [cwd, dataDir, workDir]) rmSync(dir!, { recursive: true, force: true });
+    },
+  };
+}
