@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -16,6 +15,7 @@ import {
   productionEnv,
 } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
+import { BWRAP, ROOT_USER, SYSTEM_PYTHON } from "../support/hostile-build.js";
 import { sendWebhook } from "../support/webhook.js";
 
 /**
@@ -28,17 +28,6 @@ import { sendWebhook } from "../support/webhook.js";
  * the file is not readable by the sandbox user, and then the code cannot read it.
  */
 
-const ROOT_USER = process.getuid?.() === 0;
-const BWRAP = (() => {
-  try {
-    execFileSync("bwrap", ["--ro-bind", "/", "/", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-/** An interpreter CI_SANDBOX_USER can run (pyenv's, under /root, is not one). */
-const SYSTEM_PYTHON = ["/usr/bin/python3", "/usr/local/bin/python3"].find((p) => existsSync(p));
 /** Where Docker images keep their app (/usr/src/app): inside bwrap's read-only /usr. */
 const UNDER_USR = "/usr/local/src";
 

@@ -1,6 +1,5 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import {
   productionEnv,
 } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
+import { BWRAP, ROOT_USER, SYSTEM_PYTHON } from "../support/hostile-build.js";
 import { sendWebhook } from "../support/webhook.js";
 
 /**
@@ -27,18 +27,6 @@ import { sendWebhook } from "../support/webhook.js";
  * on the build page, in the logs, or in the check run — in each sandbox this
  * machine can run.
  */
-
-const ROOT_USER = process.getuid?.() === 0;
-const BWRAP = (() => {
-  try {
-    execFileSync("bwrap", ["--ro-bind", "/", "/", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-/** An interpreter every build uid can run (pyenv's, under /root, is not one). */
-const SYSTEM_PYTHON = ["/usr/bin/python3", "/usr/local/bin/python3"].find((p) => existsSync(p));
 
 const APP_ID = 4343;
 const INSTALLATION_ID = 78;
