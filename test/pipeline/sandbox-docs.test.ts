@@ -1,5 +1,16 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -9,6 +20,7 @@ import { runPipeline } from "../../src/pipeline/run-pipeline.js";
 import { testStep } from "../../src/pipeline/steps/test.js";
 import type { RepoConfig, StepResult } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
+import { base32Decode } from "../support/hostile-build.js";
 
 /**
  * The repository's code beyond its tests: the docs' conf.py (and what it
@@ -36,7 +48,23 @@ const KEY = "MIIEdocssandboxkeycontent0123456789";
 writeFileSync(keyPath, `-----BEGIN RSA PRIVATE KEY-----\n${KEY}\n`, { mode: 0o600 });
 mkdirSync(dataDir, { mode: 0o700 });
 writeFileSync(join(dataDir, "pyci.db"), "SQLite format 3 docs-db-content", { mode: 0o600 });
-const cleanups: (() => void)[] = [() => rmSync(secrets, { recursive: true, force: true })];
+/**
+ * Another build's checkout, running at the same time: a private directory of
+ * pyci's (as createWorkspace makes them) whose src/ belongs to that build's uid.
+ */
+const neighbour = mkdtempSync(join(tmpdir(), "pyci-build-"));
+const neighbourFile = join(neighbour, "src", "secret_test.py");
+const NEIGHBOUR = `neighbour-${randomBytes(12).toString("hex")}`;
+mkdirSync(join(neighbour, "src"), { mode: 0o700 });
+writeFileSync(neighbourFile, `TOKEN = "${NEIGHBOUR}"\n`, { mode: 0o600 });
+chmodSync(neighbour, 0o711);
+if (ROOT) {
+  for (const path of [join(neighbour, "src"), neighbourFile]) chownSync(path, UIDS.first + 999, UIDS.first + 999);
+}
+const cleanups: (() => void)[] = [
+  () => rmSync(secrets, { recursive: true, force: true }),
+  () => rmSync(neighbour, { recursive: true, force: true }),
+];
 afterAll(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
@@ -61,6 +89,19 @@ def steal(where):
             except OSError:
                 pass
     print(where, "ENVIRONS-WITH-SECRETS", servers)
+    # other builds' files: every pyci-build-* directory in /tmp, walked, and the neighbour's file by name
+    for top in os.listdir("/tmp"):
+        if top.startswith("pyci-build-"):
+            for root, dirs, files in os.walk(os.path.join("/tmp", top)):
+                for name in files:
+                    try:
+                        print(where, "OTHER-BUILD", base64.b32encode(open(os.path.join(root, name), "rb").read()).decode())
+                    except OSError:
+                        pass
+    try:
+        print(where, "OTHER-BUILD", base64.b32encode(open(${JSON.stringify(neighbourFile)}, "rb").read()).decode())
+    except OSError as e:
+        print(where, "DENIED", ${JSON.stringify(neighbourFile)}, type(e).__name__)
 `;
 
 const STEAL_SCRIPT = `${STEAL}
@@ -111,7 +152,7 @@ async function pipeline(
 }
 
 function stolen(text: string): string[] {
-  return [...text.matchAll(/STOLEN \S+ (\S+)/g)].map((m) => Buffer.from(m[1]!, "utf8").toString());
+  return [...text.matchAll(/STOLEN \S+ (\S+)/g)].map((m) => base32Decode(m[1]!).toString());
 }
 
 const modes = [
@@ -140,10 +181,12 @@ describe.each(modes)("repository code beyond the tests, CI_SANDBOX=$mode", ({ mo
         const uid = Number(new RegExp(`^${where} UID (\\d+)$`, "m").exec(text)?.[1]);
         if (ROOT) expect(uid, where).toBeGreaterThanOrEqual(UIDS.first);
         expect(text).toMatch(new RegExp(`^${where} ENVIRONS-WITH-SECRETS 0$`, "m"));
-        for (const path of [keyPath, dataDir])
+        for (const path of [keyPath, dataDir, neighbourFile])
           expect(text).toMatch(new RegExp(`^${where} DENIED ${path} (PermissionError|FileNotFoundError)$`, "m"));
       }
       expect(stolen(text)).toEqual([]);
+      const fromOtherBuilds = [...text.matchAll(/OTHER-BUILD (\S*)/g)].map((m) => base32Decode(m[1]!).toString());
+      expect(fromOtherBuilds.filter((content) => content.includes(NEIGHBOUR))).toEqual([]);
       expect(text).not.toContain(KEY);
     },
     180_000,
