@@ -5,15 +5,14 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { copyWorkingTree } from "./checkout/copy-working-tree.js";
+import { freshClone, workingTreeCopy } from "./checkout/code-source.js";
 import { maskSecrets } from "./secrets/mask-secrets.js";
 import { DOCS_PIPELINE } from "./pipeline/docs-pipeline.js";
 import { DOCS_HTML_DIR } from "./pipeline/steps/docs/docs.js";
 import { PR_PIPELINE } from "./pipeline/pr-pipeline.js";
 import { readRepoConfigFile } from "./pipeline/repo-config.js";
 import { runPipeline } from "./pipeline/run-pipeline.js";
-import type { RepoConfig, StepResult } from "./pipeline/types.js";
-import { checkout, createWorkspace } from "./checkout/workspace.js";
+import type { StepResult } from "./pipeline/types.js";
 import { formatDuration, summaryMarkdown } from "./report/summary-markdown.js";
 import { openStepLog } from "./store/step-log.js";
 
@@ -103,81 +102,56 @@ interface LocalRun {
 }
 
 /**
- * 1. a workspace; 2. the code: the working tree copied, or a clone at --ref;
- * 3. the repository's .github/pyci.yml from that code; 4. the pipeline, with
- * progress; 5. the report; 6. the workspace removed. Logs are kept.
+ * 1. the code's source: the working tree copied, or a clone at --ref;
+ * 2. a workspace for it;
+ * 3. the pipeline — the checkout, the repository's .github/pyci.yml read
+ *    from it, the steps — with progress;
+ * 4. the report;
+ * 5. the workspace removed. Logs are kept.
  */
 async function runLocal(options: LocalRun, out: Output, err: Output): Promise<number> {
   const workRoot = resolve(process.env.CI_WORK_DIR ?? tmpdir());
   const logDir = mkdtempSync(join(tmpdir(), "pyci-logs-"));
-  const id = `local-${process.pid}-${Date.now()}`;
-  const workspace = await createWorkspace(workRoot);
   const progress = new Progress(out);
   const mask = maskSecrets([]);
-  const openLog = (step: string) =>
-    openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined);
-  const steps: StepResult[] = [];
-  try {
-    // 1 + 2. the code
-    const isDir = await stat(options.target).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-    const fetchLog = openLog("checkout");
-    const started = performance.now();
-    try {
-      if (isDir && options.ref === undefined) {
-        const files = await copyWorkingTree(resolve(options.target), workspace);
-        fetchLog.write(`Copied ${files} files of the working tree of ${resolve(options.target)}\n`);
-      } else {
-        const url = isDir ? resolve(options.target) : options.target;
-        await checkout(workspace, {
-          workRoot,
-          buildId: id,
-          source: { protocol: "local", url },
+  // 1. the code's source
+  const isDir = await stat(options.target).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  const source =
+    isDir && options.ref === undefined
+      ? workingTreeCopy(resolve(options.target))
+      : freshClone({
+          source: { protocol: "local", url: isDir ? resolve(options.target) : options.target },
           ...(options.ref ? { ref: options.ref } : {}),
-          log: fetchLog,
-          timeoutMs: options.timeoutMs,
         });
-      }
-    } catch (error) {
-      fetchLog.write(`${(error as Error).message}\n`);
-      fetchLog.close();
-      err.write(`pyci: could not get the code: ${(error as Error).message}\n`);
-      return 2;
-    }
-    fetchLog.close();
-    steps.push({
-      name: "checkout",
-      state: "success",
-      summary: isDir && !options.ref ? "Working tree copied" : `Checked out ${options.ref ?? "HEAD"}`,
-      exitCode: 0,
-      durationMs: Math.round(performance.now() - started),
-    });
-
-    // 3. the repository's own config
-    let repoConfig: RepoConfig;
-    try {
-      repoConfig = await readRepoConfigFile(workspace.dir);
-    } catch (error) {
-      err.write(`pyci: ${(error as Error).message}\n`);
-      return 2;
-    }
-
-    // 4. the pipeline
+  // 2. a workspace
+  const workspace = await source.workspace(workRoot);
+  try {
+    // 3. the pipeline
     progress.start();
     const results = await runPipeline(options.docsOut ? DOCS_PIPELINE : PR_PIPELINE, {
-      dir: workspace.dir,
-      scratchDir: workspace.scratchDir,
-      repoConfig,
-      python: repoConfig.python ?? process.env.CI_PYTHON ?? "python3",
+      source,
+      workspace,
+      repoConfig: readRepoConfigFile,
+      python: process.env.CI_PYTHON ?? "python3",
       timeoutMs: options.timeoutMs,
-      openLog,
+      openLog: (step) =>
+        openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined),
       onStepStart: (step) => progress.stepStarted(step),
       onStepEnd: (result) => progress.stepEnded(result),
     });
     progress.stop();
-    steps.push(...results);
+    const [checkedOut, next] = results;
+    if (checkedOut?.state !== "success") {
+      err.write(`pyci: could not get the code: ${checkedOut?.summary}\n`);
+      return 2;
+    }
+    if (next?.name === "config") {
+      err.write(`pyci: ${next.summary}\n`);
+      return 2;
+    }
     const docs = results.find((r) => r.name === "docs" && r.state === "success");
     if (options.docsOut && docs) {
       await rm(options.docsOut, { recursive: true, force: true });
@@ -185,14 +159,14 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
       out.write(`\nHTML written to ${options.docsOut} (open ${join(options.docsOut, "index.html")})\n`);
     }
 
-    // 5. the report
-    out.write(`\n${summaryMarkdown(steps)}\n\nLogs: ${logDir}\n`);
+    // 4. the report
+    out.write(`\n${summaryMarkdown(results)}\n\nLogs: ${logDir}\n`);
     if (results.some((r) => r.state === "error")) return 2;
     if (results.some((r) => r.state === "failure")) return 1;
     return 0;
   } finally {
     progress.stop();
-    // 6. nothing left behind but the logs
+    // 5. nothing left behind but the logs
     await workspace.remove();
   }
 }

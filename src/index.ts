@@ -1,6 +1,8 @@
 import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
+import { cloneEachBuild } from "./builds/clone-each-build.js";
+import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { resumeBuilds } from "./builds/resume-builds.js";
 import { shutdownBuilds } from "./builds/shutdown-builds.js";
 import type { Config } from "./config.js";
@@ -70,8 +72,10 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
-      source: { kind: "clone" },
-      metrics,
+      // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names
+      codeSource: cloneEachBuild(config),
+      sandbox: () => sandboxSettings(config),
+      events: metrics,
     };
     if (options.resumeInterrupted) {
       // the steps of a killed process may still run: they must not race their builds' re-runs

@@ -1,3 +1,4 @@
+import type { BuildEvents, DeliveryDetail, DeliveryOutcome } from "../metrics/build-events.js";
 import type { BuildRecord } from "../store/build-store.js";
 
 export interface Verdict {
@@ -12,7 +13,7 @@ export interface Verdict {
  * (live records, final once the queue is idle), why it started none, and
  * whether a handler threw. The job's exit code is decided from it.
  */
-export class ActionsOutcome {
+export class ActionsOutcome implements BuildEvents {
   readonly builds: BuildRecord[] = [];
   readonly ignored: string[] = [];
   readonly errors: Error[] = [];
@@ -21,6 +22,15 @@ export class ActionsOutcome {
   received(name: string, action: unknown): void {
     this.event = typeof action === "string" ? `${name}.${action}` : name;
   }
+
+  /** The handlers tell what became of the event's delivery. */
+  delivery(_event: string, outcome: DeliveryOutcome, detail: DeliveryDetail = {}): void {
+    if (outcome === "accepted" && detail.record) this.accepted(detail.record);
+    if (outcome === "ignored" && detail.reason !== undefined) this.ignoredBecause(detail.reason);
+  }
+
+  /** Steps are printed from the store once the queue is idle (print-step-logs.ts). */
+  stepFinished(): void {}
 
   accepted(record: BuildRecord): void {
     this.builds.push(record);

@@ -1,6 +1,7 @@
 import type { ApplicationFunction } from "probot";
 import type { BuildDeps } from "../builds/build-deps.js";
 import type { BuildQueue } from "../builds/build-queue.js";
+import { existingCheckout } from "../checkout/code-source.js";
 import type { Config } from "../config.js";
 import { registerHandlers } from "../handlers/register-handlers.js";
 import type { BuildStore } from "../store/build-store.js";
@@ -39,9 +40,10 @@ export function createActionsApp(config: Config, options: ActionsAppOptions): Ap
       log: app.log,
       secrets: options.secrets,
       buildUrl: () => options.runUrl,
-      source: { kind: "existing", dir: options.workspace },
-      onAccepted: (record) => outcome.accepted(record),
-      onIgnored: (reason) => outcome.ignoredBecause(reason),
+      // the job's own checkout, brought to the build's commit; the job's throwaway runner is the sandbox
+      codeSource: async (request) => existingCheckout(options.workspace, request.sha, request.prNumber),
+      // what became of the event: the job's exit code
+      events: outcome,
     };
     app.onAny((event) => outcome.received(event.name, (event.payload as { action?: unknown }).action));
     app.onError((error) => outcome.failed(error));

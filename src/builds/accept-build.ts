@@ -35,7 +35,6 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
     return accepted;
   }
   log.info({ event: request.event, pipeline: request.pipeline, pr: request.prNumber }, "build accepted");
-  deps.onAccepted?.(record);
 
   // 2. older heads of the pull request stop
   const superseded = supersedeBuilds(deps, record);

@@ -2,14 +2,24 @@ import type { Logger } from "probot";
 import type { Config } from "../config.js";
 import type { GitHubOutbox } from "../github/github-outbox.js";
 import type { Octokit } from "../github/types.js";
-import type { BuildMetrics } from "../metrics/build-metrics.js";
-import type { BuildRecord, BuildStore } from "../store/build-store.js";
+import type { BuildEvents } from "../metrics/build-events.js";
+import type { BuildStore } from "../store/build-store.js";
 import type { BuildQueue } from "./build-queue.js";
-import type { GitHubAuth } from "../model/build-request.js";
+import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
+import type { CodeSource } from "../checkout/code-source.js";
+import type { SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
 
+/**
+ * What handlers and builds work with, made once by the wiring (index.ts for
+ * the server, actions/create-actions-app.ts for GitHub Actions). Nothing here
+ * says which of the two it is: where they differ, each field says how.
+ */
 export interface BuildDeps {
+  /** pyci's settings (CI_*), parsed once (config.ts). */
   config: Config;
+  /** Build records and step logs (SQLite): a build is stored before GitHub hears of it. */
   store: BuildStore;
+  /** Runs accepted builds, CI_CONCURRENCY at a time; newer heads of a pull request stop older ones. */
   queue: BuildQueue;
   /** Whether deliveries must name an App installation ("installation"), or one token serves all ("token"). */
   auth: GitHubAuth;
@@ -24,23 +34,25 @@ export interface BuildDeps {
    * none (GitHub Actions): every failure is thrown to the reporting code.
    */
   outbox: GitHubOutbox | undefined;
+  /** pyci's logger; each build logs through a child of it naming the build (build-log.ts). */
   log: Logger;
   /** Values that must never be stored or shown (webhook secret, private key). */
   secrets: string[];
   /** The page a build's statuses and check run link to. */
   buildUrl(id: string): string;
   /**
-   * Where the code comes from: a fresh clone per build (the server), or a
-   * checkout that already exists (GitHub Actions' actions/checkout), which
-   * is brought to the build's commit and never removed.
+   * Where a build's code comes from (checkout/code-source.ts): a fresh clone
+   * per build (the server: cloneEachBuild), or the job's own checkout (GitHub
+   * Actions' actions/checkout), brought to the build's commit and never removed.
    */
-  source: { kind: "clone" } | { kind: "existing"; dir: string };
-  /** Told of every build accepted (the live record, updated until it ends): GitHub Actions sets its exit code from them. */
-  onAccepted?(record: BuildRecord): void;
-  /** Told why a delivery starts no build (it is logged too). */
-  onIgnored?(reason: string): void;
-  /** Counts deliveries, step durations and GitHub API errors for /metrics (the server only). */
-  metrics?: BuildMetrics;
+  codeSource(request: BuildRequest, octokit: Octokit): Promise<CodeSource>;
+  /**
+   * How a build's code under test is confined (CI_SANDBOX), asked for each build (what it hides is
+   * looked for each time); absent: the job's throwaway runner is the sandbox (GitHub Actions).
+   */
+  sandbox?(): SandboxSettings;
+  /** Told what became of each delivery and step: the server's /metrics counts them, a GitHub Actions job sets its exit code from them. */
+  events?: BuildEvents;
 }
 
 /** The server's build pages: `<CI_PUBLIC_URL>/builds/<id>`. */

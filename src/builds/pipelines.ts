@@ -8,7 +8,8 @@ export type { PipelineName };
 
 /** A pipeline and how it shows on GitHub: commit statuses and one check run. */
 export interface PipelineSpec {
-  stages: Pipeline;
+  /** The checkout and the steps after it (pipeline/pr-pipeline.ts, docs-pipeline.ts). */
+  pipeline: Pipeline;
   /**
    * Commit status context → the steps it reports, from each step's `status`
    * (and the docs release's `publish`). The status takes the first failing
@@ -22,13 +23,13 @@ export interface PipelineSpec {
 
 export const PIPELINES: Record<PipelineName, PipelineSpec> = {
   pr: {
-    stages: PR_PIPELINE,
+    pipeline: PR_PIPELINE,
     contexts: statusContexts(PR_PIPELINE),
     checkRunName: "pyci",
     publishesDocs: false,
   },
   docs: {
-    stages: DOCS_PIPELINE,
+    pipeline: DOCS_PIPELINE,
     contexts: statusContexts(DOCS_PIPELINE, { "ci/docs": ["publish"] }),
     checkRunName: "pyci docs",
     publishesDocs: true,
@@ -36,9 +37,9 @@ export const PIPELINES: Record<PipelineName, PipelineSpec> = {
 };
 
 /** Each status context and the steps it reports, in the pipeline's order; `extra` adds steps that run outside it. */
-function statusContexts(stages: Pipeline, extra: Record<string, string[]> = {}): Record<string, string[]> {
+function statusContexts(pipeline: Pipeline, extra: Record<string, string[]> = {}): Record<string, string[]> {
   const contexts: Record<string, string[]> = {};
-  for (const step of stages.flat()) if (step.status) (contexts[step.status] ??= []).push(step.name);
+  for (const step of pipeline.stages.flat()) if (step.status) (contexts[step.status] ??= []).push(step.name);
   for (const [context, names] of Object.entries(extra)) (contexts[context] ??= []).push(...names);
   return contexts;
 }

@@ -16,8 +16,6 @@ export { CheckoutError, gitEnv, redactUrl, type CloneSource } from "./git-comman
 export type { CacheSettings } from "./repo-cache.js";
 
 export interface CheckoutRequest {
-  workRoot: string;
-  buildId: string;
   source: CloneSource;
   /** The exact commit to build … */
   sha?: string;
@@ -30,7 +28,7 @@ export interface CheckoutRequest {
   signal?: AbortSignal;
   /** Fetch through the per-repository git cache (repo-cache.ts) in this data dir; absent: a plain clone. */
   cache?: CacheSettings;
-  /** Refuse to clone with less free disk than this in `workRoot` (CI_MIN_FREE_DISK). */
+  /** Refuse to clone with less free disk than this where the workspace is (CI_MIN_FREE_DISK). */
   minFreeDiskBytes?: number;
 }
 
@@ -130,7 +128,7 @@ export async function checkoutExisting(
  */
 export async function checkout(workspace: Workspace, request: CheckoutRequest): Promise<string> {
   // 1. room for it
-  if (request.minFreeDiskBytes !== undefined) await ensureFreeDisk(request.workRoot, request.minFreeDiskBytes);
+  if (request.minFreeDiskBytes !== undefined) await ensureFreeDisk(workspace.dir, request.minFreeDiskBytes);
   const git = gitRunner(workspace, request);
   if (request.sha === undefined) {
     await initCheckout(git, request);
@@ -287,13 +285,13 @@ async function checkoutRef(workspace: Workspace, request: CheckoutRequest, git: 
 }
 
 /** CI_MIN_FREE_DISK: a build that would fill the disk fails before it starts, saying so. */
-async function ensureFreeDisk(workRoot: string, minFreeBytes: number): Promise<void> {
+async function ensureFreeDisk(dir: string, minFreeBytes: number): Promise<void> {
   let free: number;
   try {
-    const info = await statfs(workRoot);
+    const info = await statfs(dir);
     free = info.bavail * info.bsize;
   } catch (error) {
-    throw new CheckoutError(`Could not read the free disk of CI_WORK_DIR (${workRoot}): ${(error as Error).message}`);
+    throw new CheckoutError(`Could not read the free disk of CI_WORK_DIR (${dir}): ${(error as Error).message}`);
   }
   if (free >= minFreeBytes) return;
   throw new CheckoutError(

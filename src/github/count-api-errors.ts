@@ -1,4 +1,4 @@
-import type { BuildMetrics } from "../metrics/build-metrics.js";
+import type { PyciMetrics } from "../metrics/create-metrics.js";
 import type { Octokit } from "./types.js";
 
 /**
@@ -6,7 +6,7 @@ import type { Octokit } from "./types.js";
  * Probot's retries), then lets the error through unchanged. Returns the
  * same Octokit.
  */
-export function countApiErrors(octokit: Octokit, metrics: Pick<BuildMetrics, "githubApiError">): Octokit {
+export function countApiErrors(octokit: Octokit, metrics: Pick<PyciMetrics, "githubApiError">): Octokit {
   octokit.hook.error("request", (error) => {
     const { status, response } = error as { status?: number; response?: unknown };
     // @octokit/request reports a request that got no response at all as a 500 without a response

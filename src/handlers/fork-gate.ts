@@ -8,6 +8,7 @@ import { BuildReporter } from "../github/build-reporter.js";
 import { approvalPullRequest } from "../github/fork-approval.js";
 import type { GitHubWriter } from "../github/types.js";
 import { forkPolicy } from "./fork-policy.js";
+import { deliveryIgnored } from "./delivery-handled.js";
 
 type GatedEvent = "pull_request" | "check_run" | "check_suite";
 
@@ -35,8 +36,7 @@ export async function forkGate<E extends GatedEvent>(
   const log = buildLog(deps.log, request, undefined, { event: request.event });
   const held = (reason: string) => {
     log.info({ reason }, "fork commit not built");
-    deps.onIgnored?.(reason);
-    deps.metrics?.delivery(context.name, "ignored");
+    deliveryIgnored(deps, context.name, reason);
     return undefined;
   };
   const spec = PIPELINES[request.pipeline];

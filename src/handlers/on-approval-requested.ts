@@ -8,6 +8,7 @@ import { hasWriteAccess } from "../github/has-write-access.js";
 import { APPROVE_ACTION, approvalPullRequest } from "../github/fork-approval.js";
 import type { GitHubWriter } from "../github/types.js";
 import { fromPullRequest, Ignored } from "./build-request-from.js";
+import { deliveryAccepted, deliveryIgnored } from "./delivery-handled.js";
 
 const SHA = /^[0-9a-f]{40}$/;
 
@@ -30,8 +31,7 @@ export function onApprovalRequested(deps: BuildDeps) {
         { deliveryId: context.id, event: "check_run.requested_action", reason, sender: payload.sender?.login },
         "approval ignored",
       );
-      deps.onIgnored?.(reason);
-      deps.metrics?.delivery(context.name, "ignored");
+      deliveryIgnored(deps, context.name, reason);
     };
 
     // 1. pyci's approval run, under a policy that builds approved forks
@@ -77,8 +77,7 @@ export function onApprovalRequested(deps: BuildDeps) {
       );
       if (request instanceof Ignored) return ignore(request.reason);
       log.info({ approvedBy: sender }, "fork commit approved");
-      const { outcome } = acceptBuild(deps, { ...request, event: "check_run.requested_action" });
-      deps.metrics?.delivery(context.name, outcome === "created" ? "accepted" : outcome);
+      deliveryAccepted(deps, context.name, acceptBuild(deps, { ...request, event: "check_run.requested_action" }));
     } catch (error) {
       log.error({ err: error, sender }, "could not check an approval with GitHub; nothing is built");
       ignore("GitHub could not be asked about the approval");

@@ -4,6 +4,7 @@ import type { BuildDeps } from "../builds/build-deps.js";
 import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
 import { Ignored } from "./build-request-from.js";
 import { forkGate } from "./fork-gate.js";
+import { deliveryAccepted, deliveryIgnored } from "./delivery-handled.js";
 
 type BuildEvent = "pull_request" | "check_run" | "check_suite";
 
@@ -21,13 +22,11 @@ export function onBuildEvent<E extends BuildEvent>(
     const request = toRequest(context.payload, context.id, deps.auth);
     if (request instanceof Ignored) {
       context.log.info({ deliveryId: context.id, event: context.name, reason: request.reason }, "delivery ignored");
-      deps.onIgnored?.(request.reason);
-      deps.metrics?.delivery(context.name, "ignored");
+      deliveryIgnored(deps, context.name, request.reason);
       return;
     }
     const allowed = await forkGate(deps, context, request);
     if (allowed === undefined) return;
-    const { outcome } = acceptBuild(deps, allowed);
-    deps.metrics?.delivery(context.name, outcome === "created" ? "accepted" : outcome);
+    deliveryAccepted(deps, context.name, acceptBuild(deps, allowed));
   };
 }

@@ -3,6 +3,7 @@ import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
 import { parseRepoConfig, REPO_CONFIG_PATH } from "../pipeline/repo-config.js";
 import { fromMergedPullRequest, Ignored } from "./build-request-from.js";
+import { deliveryAccepted, deliveryIgnored } from "./delivery-handled.js";
 
 /**
  * `pull_request.closed`: a merge into the default branch (or a branch that
@@ -13,8 +14,7 @@ export function onMergedPullRequest(deps: BuildDeps) {
     const request = fromMergedPullRequest(context.payload, context.id, deps.auth);
     const ignore = (reason: string) => {
       context.log.info({ deliveryId: context.id, event: "pull_request.closed", reason }, "delivery ignored");
-      deps.onIgnored?.(reason);
-      deps.metrics?.delivery(context.name, "ignored");
+      deliveryIgnored(deps, context.name, reason);
     };
     if (request instanceof Ignored) return ignore(request.reason);
     const defaultBranch = context.payload.repository.default_branch;
@@ -23,8 +23,7 @@ export function onMergedPullRequest(deps: BuildDeps) {
         `merged into ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`,
       );
     }
-    const { outcome } = acceptBuild(deps, request);
-    deps.metrics?.delivery(context.name, outcome === "created" ? "accepted" : outcome);
+    deliveryAccepted(deps, context.name, acceptBuild(deps, request));
   };
 }
 

@@ -4,6 +4,7 @@ import { fromCheckRun, fromCheckSuite, fromPullRequest } from "./build-request-f
 import { onApprovalRequested } from "./on-approval-requested.js";
 import { onBuildEvent } from "./on-build-event.js";
 import { onMergedPullRequest } from "./on-merged-pull-request.js";
+import { deliveryIgnored } from "./delivery-handled.js";
 
 /** The event names Probot's app.on() takes (`pull_request`, `pull_request.opened`, …). */
 type EventName = Extract<Parameters<Probot["on"]>[0], string>;
@@ -35,6 +36,6 @@ export function registerHandlers(app: Probot, deps: BuildDeps): void {
     const action = (context.payload as { action?: unknown }).action;
     const handler = handlers.get(typeof action === "string" ? `${context.name}.${action}` : context.name);
     if (handler) return handler(context as Context);
-    deps.metrics?.delivery(context.name, "ignored");
+    deliveryIgnored(deps, context.name);
   });
 }

@@ -1,12 +1,14 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { BuildStore } from "../store/build-store.js";
-import type { BuildMetrics } from "./build-metrics.js";
+import type { BuildEvents } from "./build-events.js";
 
-export type { BuildMetrics, DeliveryOutcome } from "./build-metrics.js";
+export type { BuildEvents, DeliveryOutcome } from "./build-events.js";
 
 /** pyci's metrics in their own registry (nothing global), served as Prometheus text on /metrics. */
-export interface PyciMetrics extends BuildMetrics {
+export interface PyciMetrics extends BuildEvents {
   registry: Registry;
+  /** A GitHub API request failed; `status` is undefined when no response came (network). */
+  githubApiError(status: number | undefined): void;
 }
 
 export interface MetricsSources {

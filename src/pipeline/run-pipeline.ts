@@ -1,176 +1,114 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
-import { describeLimitHit, type LimitKind } from "../process/limits/build-limits.js";
-import { prepareSandbox, type PreparedSandbox } from "../process/sandbox/prepare-sandbox.js";
-import { resolveSandbox, type SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
-import type { RepoConfig, Step, StepCache, StepContext, StepResult } from "./types.js";
+import type { CodeSource } from "../checkout/code-source.js";
+import type { Workspace } from "../checkout/workspace.js";
 import type { LogSink } from "../model/log-sink.js";
-import type { Sandbox } from "../process/sandbox/sandbox.js";
+import type { SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
+import { runStages, type Stages } from "./run-stages.js";
+import type { CheckoutStep } from "./steps/checkout.js";
+import type { RepoConfig, StepCache, StepResult } from "./types.js";
 
-/** Stages run in order; the steps of one stage run side by side. */
-export type Pipeline = Step[][];
+/** A pipeline: the checkout, then its stages in order (the steps of one stage side by side). */
+export interface Pipeline {
+  checkout: CheckoutStep;
+  stages: Stages;
+}
 
 export interface PipelineOptions {
-  dir: string;
-  scratchDir: string;
-  repoConfig: RepoConfig;
+  /** Where the code comes from (checkout/code-source.ts) … */
+  source: CodeSource;
+  /** … and the directories it goes to (made by `source.workspace()`; the caller removes them). */
+  workspace: Workspace;
+  /**
+   * The repository's config, asked for once the code is here: from the checkout
+   * (`pyci run`) or from the default branch on GitHub (asked for earlier).
+   */
+  repoConfig(dir: string): Promise<RepoConfig>;
+  /** The interpreter, unless the repository's config names one (CI_PYTHON). */
   python: string;
   timeoutMs: number;
   signal?: AbortSignal;
-  /** How to confine the code under test (CI_SANDBOX); absent: not at all (`pyci run` on a developer's machine, GitHub Actions' throwaway runner). */
+  /** How to confine the code under test (CI_SANDBOX); absent: not at all (`pyci run`, GitHub Actions' throwaway runner). */
   sandbox?: SandboxSettings;
+  /** Lets steps reuse results of the same tree (check, docs), when the checkout knows its tree; absent: every step runs. */
+  cache?: Omit<StepCache, "tree">;
   /** A log for one step; closed by the pipeline when the step ends. */
   openLog(step: string): LogSink & { close(): void };
   onStepStart?(step: string): void;
   onStepEnd?(result: StepResult): void;
-  /** Lets steps reuse results of the same tree (check, docs); absent: every step runs. */
-  cache?: StepCache;
 }
 
 /**
- * Runs the stages of a pipeline over a checkout. A step that fails or errors
- * stops the later stages; their steps are reported as not run, with the
- * state of the step that stopped them (a failed install fails the tests).
- * A step that throws is a bug in pyci: it ends in `error`, never a crash.
+ * Runs a pipeline for one build:
+ * 1. the checkout step brings the code into the workspace;
+ * 2. the repository's config is read;
+ * 3. the stages run over the checkout, in the sandbox (run-stages.ts).
+ * When the code or its config cannot be had there is nothing to run: the
+ * results end with the step that says why.
  */
 export async function runPipeline(pipeline: Pipeline, options: PipelineOptions): Promise<StepResult[]> {
-  const results: StepResult[] = [];
-  // HOME and TMPDIR of the code under test, made before any of it runs
-  await Promise.all(["home", "tmp"].map((dir) => mkdir(join(options.scratchDir, dir), { recursive: true })));
-
-  // the sandbox, fitted to this build; a sandbox that cannot run stops every step
-  const started = performance.now();
-  const prepared = options.sandbox
-    ? await prepareSandbox(await resolveSandbox(options.sandbox), {
-        dir: options.dir,
-        scratchDir: options.scratchDir,
-        python: options.python,
-        timeoutMs: options.timeoutMs,
-        ...(options.signal ? { signal: options.signal } : {}),
-      })
-    : unconfined(options);
-  if (!prepared.ok) {
-    const blocker: StepResult = {
-      name: "sandbox",
-      state: "error",
-      summary: prepared.problem,
-      exitCode: null,
-      durationMs: Math.round(performance.now() - started),
-    };
-    results.push(blocker);
-    options.onStepEnd?.(blocker);
-    await runStages(pipeline, options, results, { ...unconfined(options), blocker });
-    return results;
-  }
-  try {
-    await runStages(pipeline, options, results, { ...prepared, blocker: undefined });
-  } finally {
-    // nothing the build started outlives it
-    await prepared.release();
-  }
-  return results;
-}
-
-/** No sandbox (`pyci run`, GitHub Actions): the build's own directories, pyci's user, no limits. */
-function unconfined(options: PipelineOptions): Extract<PreparedSandbox, { ok: true }> {
-  return {
-    ok: true,
-    python: options.python,
-    sandbox: { kind: "off", hidden: [], readable: [], writable: [options.dir, options.scratchDir] },
-    limitHit: async () => undefined,
-    release: async () => undefined,
-  };
-}
-
-interface Start {
-  python: string;
-  sandbox: Sandbox;
-  blocker: StepResult | undefined;
-  limitHit(): Promise<LimitKind | undefined>;
-}
-
-async function runStages(
-  pipeline: Pipeline,
-  options: PipelineOptions,
-  results: StepResult[],
-  start: Start,
-): Promise<void> {
-  let { python, blocker } = start;
-  const sandbox = start.sandbox;
-  for (const stage of pipeline) {
-    const ctxBase = {
-      dir: options.dir,
-      scratchDir: options.scratchDir,
-      repoConfig: options.repoConfig,
-      python,
+  const { workspace } = options;
+  // 1. the code
+  const checkedOut = await runStep(options, pipeline.checkout.name, (log) =>
+    pipeline.checkout.run({
+      source: options.source,
+      workspace,
+      log,
       timeoutMs: options.timeoutMs,
-      sandbox,
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.cache ? { cache: options.cache } : {}),
-    };
-    const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
-    if (blocker) {
-      const stopped = blocker;
-      results.push(...applicable.map((step) => notRun(step.name, stopped)));
-      continue;
-    }
-    const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options, start.limitHit)));
-    for (const result of stageResults) {
-      results.push(result);
-      if (result.python) python = result.python;
-      if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
-    }
-  }
-}
+    }),
+  );
+  if (checkedOut.state !== "success" || options.signal?.aborted) return [checkedOut];
 
-async function filterApplicable(stage: Step[], ctx: StepContext): Promise<Step[]> {
-  const checks = await Promise.all(stage.map((step) => (step.applies ? step.applies(ctx).catch(() => true) : true)));
-  return stage.filter((_, i) => checks[i]);
-}
-
-async function runStep(
-  step: Step,
-  ctxBase: Omit<StepContext, "log">,
-  options: PipelineOptions,
-  limitHit: () => Promise<LimitKind | undefined>,
-): Promise<StepResult> {
-  const log = options.openLog(step.name);
-  options.onStepStart?.(step.name);
-  const started = performance.now();
-  let result: StepResult;
+  // 2. its config
+  let repoConfig: RepoConfig;
   try {
-    result = await step.run({ ...ctxBase, log });
+    repoConfig = await options.repoConfig(workspace.dir);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    log.write(`\n[pyci: the ${step.name} step crashed: ${message}]\n`);
-    result = {
-      name: step.name,
+    const unread: StepResult = {
+      name: "config",
       state: "error",
-      summary: `pyci crashed: ${message}`.slice(0, 120),
+      summary: (error as Error).message,
       exitCode: null,
-      durationMs: Math.round(performance.now() - started),
+      durationMs: 0,
     };
+    options.onStepEnd?.(unread);
+    return [checkedOut, unread];
   }
-  // a step hurt by one of the build's limits (an OOM kill, a refused fork, a full disk) says which
-  const limits = options.sandbox?.limits;
-  const hurt = limits && result.state !== "success" && result.state !== "skipped";
-  const hit = hurt ? await limitHit().catch(() => undefined) : undefined;
-  if (hit && limits) {
-    const summary = `The build ${describeLimitHit(hit, limits)}`;
-    log.write(`\n[pyci: ${summary}]\n`);
-    result = { ...result, state: "error", summary };
-  }
-  log.close();
-  options.onStepEnd?.(result);
-  return result;
+
+  // 3. the stages; results of the same tree are reused (a tree taken before any of its code ran)
+  const results = await runStages(pipeline.stages, {
+    dir: workspace.dir,
+    scratchDir: workspace.scratchDir,
+    repoConfig,
+    python: repoConfig.python ?? options.python,
+    timeoutMs: options.timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+    ...(options.cache && workspace.tree ? { cache: { ...options.cache, tree: workspace.tree } } : {}),
+    openLog: options.openLog,
+    ...(options.onStepStart ? { onStepStart: options.onStepStart } : {}),
+    ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),
+  });
+  return [checkedOut, ...results];
 }
 
-function notRun(name: string, blocker: StepResult): StepResult {
-  return {
-    name,
-    state: blocker.state,
-    summary: `Not run: ${blocker.name} ${blocker.state === "error" ? "errored" : "failed"} (${blocker.summary})`,
-    exitCode: null,
-    durationMs: 0,
-  };
+/** The names a pipeline's results carry, in the order they come: the checkout, the config (when it cannot be read), the steps. */
+export function resultNames(pipeline: Pipeline): string[] {
+  return [pipeline.checkout.name, "config", ...pipeline.stages.flat().map((step) => step.name)];
+}
+
+/** The checkout as every step is run: its own log, told when it starts and ends. */
+async function runStep(
+  options: PipelineOptions,
+  name: string,
+  run: (log: LogSink) => Promise<StepResult>,
+): Promise<StepResult> {
+  const log = options.openLog(name);
+  options.onStepStart?.(name);
+  try {
+    const result = await run(log);
+    options.onStepEnd?.(result);
+    return result;
+  } finally {
+    log.close();
+  }
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { PIPELINES, type PipelineName } from "../builds/pipelines.js";
+import { resultNames } from "../pipeline/run-pipeline.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import { buildPage } from "./build-page.js";
 import { drained } from "./drained.js";
@@ -196,8 +197,8 @@ async function sendWholeLog(
 
 /** The build's steps in the order they ran, then steps with a log but no result yet, in pipeline order. */
 function stepOrder(build: BuildRecord, logged: string[]): string[] {
-  const pipeline = PIPELINES[build.pipeline as PipelineName]?.stages.flat().map((s) => s.name) ?? [];
-  const order = ["checkout", "config", ...pipeline, "publish", "pyci"];
+  const pipeline = PIPELINES[build.pipeline as PipelineName]?.pipeline;
+  const order = [...(pipeline ? resultNames(pipeline) : ["checkout", "config"]), "publish", "pyci"];
   const rank = (step: string) => (order.includes(step) ? order.indexOf(step) : order.length);
   const finished = build.steps.map((s) => s.name);
   const rest = logged.filter((s) => !finished.includes(s)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));

@@ -11,7 +11,7 @@ describe("PIPELINES", () => {
 
   it("gives a step without a status none: the install step shows in the check run and on the build page", () => {
     const reported = Object.values(PIPELINES.pr.contexts).flat();
-    const steps = PIPELINES.pr.stages.flat().map((step) => step.name);
+    const steps = PIPELINES.pr.pipeline.stages.flat().map((step) => step.name);
     expect(steps).toContain("install");
     expect(reported).not.toContain("install");
   });

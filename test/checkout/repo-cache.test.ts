@@ -23,7 +23,6 @@ const workRoot = join(root, "work");
 mkdirSync(workRoot);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-let ids = 0;
 function sink() {
   const parts: string[] = [];
   return { write: (t: string) => void parts.push(t), text: () => parts.join("") };
@@ -40,12 +39,9 @@ async function cachedCheckout(
   sha: string,
   extra: { prNumber?: number; maxBytes?: number } = {},
 ) {
-  const id = `t${++ids}`;
   const ws = await createWorkspace(workRoot);
   const log = sink();
   await checkout(ws, {
-    workRoot,
-    buildId: id,
     source,
     sha,
     log,
@@ -110,7 +106,7 @@ describe("checkout through the git cache", () => {
 
     const plainWs = await createWorkspace(workRoot);
     let started = performance.now();
-    await checkout(plainWs, { workRoot, buildId: "plain", source, sha: first, log: sink(), timeoutMs: 60_000 });
+    await checkout(plainWs, { source, sha: first, log: sink(), timeoutMs: 60_000 });
     const plainMs = performance.now() - started;
     await plainWs.remove();
 
@@ -348,12 +344,9 @@ describe("the git cache's lock", () => {
     mkdirSync(join(data, GIT_CACHE), { recursive: true });
     const holder = spawn("sleep", ["60"], { stdio: "ignore" });
     writeFileSync(`${mirror}.lock`, `${holder.pid} 11111111-0000-4000-8000-000000000000`);
-    const id = `t${++ids}`;
     const ws = await createWorkspace(workRoot);
     const log = sink();
     const pending = checkout(ws, {
-      workRoot,
-      buildId: id,
       source,
       sha: repo.sha,
       log,
@@ -487,8 +480,6 @@ describe("free disk", () => {
     const repo = makeRepo({ "a.py": "x = 1\n" });
     const ws = await createWorkspace(workRoot);
     const attempt = checkout(ws, {
-      workRoot,
-      buildId: "disk",
       source: { protocol: "local", url: repo.dir },
       sha: repo.sha,
       log: sink(),
@@ -502,8 +493,6 @@ describe("free disk", () => {
     expect(existsSync(join(ws.dir, ".git"))).toBe(false);
     // a minimum the disk has: the clone goes on
     await checkout(ws, {
-      workRoot,
-      buildId: "disk",
       source: { protocol: "local", url: repo.dir },
       sha: repo.sha,
       log: sink(),

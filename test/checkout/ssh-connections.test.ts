@@ -49,11 +49,11 @@ function masters(dir: string): number[] {
     .map(Number);
 }
 
-async function checkoutOnce(source: CloneSource, sha: string, id: string): Promise<void> {
+async function checkoutOnce(source: CloneSource, sha: string): Promise<void> {
   const workRoot = join(root, "work");
   const ws = await createWorkspace(workRoot);
   try {
-    await checkout(ws, { workRoot, buildId: id, source, sha, log: sink, timeoutMs: 30_000 });
+    await checkout(ws, { source, sha, log: sink, timeoutMs: 30_000 });
     expect(readFileSync(join(ws.dir, "a.py"), "utf8")).toContain("x =");
   } finally {
     await ws.remove();
@@ -74,10 +74,10 @@ describe("shared SSH connections", () => {
       controlDir: dir,
     };
     const before = logins();
-    await checkoutOnce(source, repo.sha, "mux-1");
+    await checkoutOnce(source, repo.sha);
     const second = repo.commit({ "a.py": "x = 2\n" });
-    await checkoutOnce(source, second, "mux-2");
-    await checkoutOnce(source, second, "mux-3");
+    await checkoutOnce(source, second);
+    await checkoutOnce(source, second);
     expect(logins() - before).toBe(1);
 
     const [master, ...others] = masters(dir);
@@ -92,7 +92,7 @@ describe("shared SSH connections", () => {
     await until(() => masters(dir).length === 0);
     expect(readdirSync(dir)).toEqual([]);
     // and the next fetch connects anew
-    await checkoutOnce(source, second, "mux-4");
+    await checkoutOnce(source, second);
     expect(logins() - before).toBe(2);
     await closeSshConnections(dir);
   });
@@ -105,8 +105,8 @@ describe("shared SSH connections", () => {
       knownHostsPath: sshd.knownHostsPath,
     };
     const before = logins();
-    await checkoutOnce(source, repo.sha, "plain-1");
-    await checkoutOnce(source, repo.sha, "plain-2");
+    await checkoutOnce(source, repo.sha);
+    await checkoutOnce(source, repo.sha);
     expect(logins() - before).toBe(2);
   });
 
@@ -121,12 +121,12 @@ describe("shared SSH connections", () => {
       knownHostsPath: sshd.knownHostsPath,
       controlDir: dir,
     };
-    await checkoutOnce(source, repo.sha, "stale-1");
+    await checkoutOnce(source, repo.sha);
     for (const pid of masters(dir)) process.kill(pid, "SIGKILL");
     await until(() => masters(dir).length === 0);
     expect(readdirSync(dir).length).toBe(1); // a killed master leaves its socket
     const before = logins();
-    await checkoutOnce(source, repo.sha, "stale-2");
+    await checkoutOnce(source, repo.sha);
     expect(logins() - before).toBe(1);
     expect(masters(dir).length).toBe(1);
     await closeSshConnections(dir);

@@ -29,8 +29,6 @@ describe("checkout", () => {
     repo.commit({ "a.py": "x = 2\n" });
     const ws = await createWorkspace(workRoot);
     await checkout(ws, {
-      workRoot,
-      buildId: "exact",
       source: { protocol: "local", url: repo.dir },
       sha: first,
       log: sink(),
@@ -52,8 +50,6 @@ describe("checkout", () => {
     const log = sink();
     const ws = await createWorkspace(workRoot);
     await checkout(ws, {
-      workRoot,
-      buildId: "fork",
       source: { protocol: "local", url: `file://${base.dir}` },
       sha: fork.sha,
       prNumber: 7,
@@ -71,8 +67,6 @@ describe("checkout", () => {
     const ws = await createWorkspace(workRoot);
     await expect(
       checkout(ws, {
-        workRoot,
-        buildId: "missing",
         source: { protocol: "local", url: repo.dir },
         sha: "0123456789abcdef0123456789abcdef01234567",
         log: sink(),
@@ -96,8 +90,6 @@ describe("checkoutExisting", () => {
     const ws = await existingWorkspace(workRoot, clone.dir);
     const log = sink();
     await checkoutExisting(ws, {
-      workRoot,
-      buildId: "existing",
       source: { protocol: "local", url: clone.dir },
       sha: first,
       log,
@@ -105,8 +97,6 @@ describe("checkoutExisting", () => {
     });
     expect(log.text()).toContain(`Using the existing checkout of ${clone.dir} at ${first}`);
     await checkoutExisting(ws, {
-      workRoot,
-      buildId: "existing",
       source: { protocol: "local", url: clone.dir },
       sha: second,
       log,

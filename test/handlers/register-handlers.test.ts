@@ -2,7 +2,7 @@ import { Probot, ProbotOctokit } from "probot";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { BuildDeps } from "../../src/builds/build-deps.js";
 import { registerHandlers } from "../../src/handlers/register-handlers.js";
-import type { BuildMetrics } from "../../src/metrics/build-metrics.js";
+import type { BuildEvents } from "../../src/metrics/build-events.js";
 import { generateAppKey } from "../support/app-key.js";
 import { pullRequestPayload } from "../support/payloads.js";
 
@@ -26,17 +26,15 @@ describe("registerHandlers", () => {
       logLevel: "warn",
       baseUrl: "http://127.0.0.1:9/api/v3",
     });
-    const metrics: BuildMetrics = {
-      delivery: (event, outcome) => void deliveries.push([event, outcome]),
+    const events: BuildEvents = {
+      delivery: (event, outcome, detail) => {
+        deliveries.push([event, outcome]);
+        if (detail?.reason !== undefined) ignored.push(detail.reason);
+      },
       stepFinished: () => expect.unreachable("no step runs"),
-      githubApiError: () => expect.unreachable("no request is made"),
     };
     // the deliveries below end in their handlers' guards, before anything else of deps is used
-    const deps = {
-      auth: "installation",
-      metrics,
-      onIgnored: (reason: string) => void ignored.push(reason),
-    } as unknown as BuildDeps;
+    const deps = { auth: "installation", events } as unknown as BuildDeps;
     await probot.load((app) => registerHandlers(app, deps));
   });
 

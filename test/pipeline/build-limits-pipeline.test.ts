@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { buildCgroupLayout } from "../../src/process/limits/build-cgroup.js";
 import { DEFAULT_BUILD_LIMITS, type BuildLimits } from "../../src/process/limits/build-limits.js";
 import type { SandboxSettings } from "../../src/process/sandbox/resolve-sandbox.js";
-import { runPipeline } from "../../src/pipeline/run-pipeline.js";
+import { runStages } from "../../src/pipeline/run-stages.js";
 import { testStep } from "../../src/pipeline/steps/test.js";
 import type { RepoConfig, StepResult } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
@@ -57,7 +57,7 @@ async function build(
   );
   let text = "";
   const started = Date.now();
-  const [result] = await runPipeline([[testStep]], {
+  const [result] = await runStages([[testStep]], {
     dir: repo.dir,
     scratchDir,
     repoConfig: config,

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DOCS_PIPELINE } from "../../src/pipeline/docs-pipeline.js";
 import type { SandboxSettings } from "../../src/process/sandbox/resolve-sandbox.js";
-import { runPipeline } from "../../src/pipeline/run-pipeline.js";
+import { runStages } from "../../src/pipeline/run-stages.js";
 import { testStep } from "../../src/pipeline/steps/test.js";
 import type { RepoConfig, StepResult } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
@@ -130,7 +130,7 @@ async function pipeline(
   settings: SandboxSettings,
   files: Record<string, string>,
   repoConfig: RepoConfig,
-  stages = DOCS_PIPELINE,
+  stages = DOCS_PIPELINE.stages,
 ) {
   const repo = makeRepo(files);
   const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
@@ -139,7 +139,7 @@ async function pipeline(
     () => rmSync(scratchDir, { recursive: true, force: true }),
   );
   let text = "";
-  const results: StepResult[] = await runPipeline(stages, {
+  const results: StepResult[] = await runStages(stages, {
     dir: repo.dir,
     scratchDir,
     repoConfig,

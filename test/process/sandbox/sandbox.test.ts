@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveSandbox, type SandboxSettings } from "../../../src/process/sandbox/resolve-sandbox.js";
-import { runPipeline } from "../../../src/pipeline/run-pipeline.js";
+import { runStages } from "../../../src/pipeline/run-stages.js";
 import { sandboxCommand } from "../../../src/process/sandbox/sandbox-command.js";
 import { checkStep } from "../../../src/pipeline/steps/check.js";
 import { installStep } from "../../../src/pipeline/steps/install.js";
@@ -112,7 +112,7 @@ async function pipeline(
     () => rmSync(scratchDir, { recursive: true, force: true }),
   );
   const logs = new Map<string, string>();
-  const results: StepResult[] = await runPipeline(stages, {
+  const results: StepResult[] = await runStages(stages, {
     dir: repo.dir,
     scratchDir,
     repoConfig,
@@ -245,7 +245,7 @@ describe("the sandbox of the code under test", () => {
       );
       execFileSync("git", ["clone", "-q", "--shared", mirror, checkout]);
       let text = "";
-      const results = await runPipeline([[testStep]], {
+      const results = await runStages([[testStep]], {
         dir: checkout,
         scratchDir,
         repoConfig: config(),
