@@ -1,11 +1,10 @@
 import { EventEmitter } from "node:events";
-import { accessSync, constants, mkdirSync, rmSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type Database from "better-sqlite3";
 import { isBuildId } from "./build-id.js";
-import { buildDataDirs, isStepName, logDir, logPath } from "./build-files.js";
-import { BUILD_STATES, UNFINISHED_STATES, type BuildRecord, type BuildState } from "./build-record.js";
+import { logDir, logPath } from "./build-files.js";
+import { BUILD_STATES, type BuildRecord, type BuildState } from "./build-record.js";
 import {
   fromRows,
   toRows,
@@ -16,13 +15,45 @@ import {
   type TestRow,
 } from "./build-rows.js";
 import { openDatabase } from "./open-database.js";
-import { readLogRange, type LogChunk, type LogRange } from "./read-log-range.js";
+import type {
+  Accepted,
+  BuildEvent,
+  BuildStoreOptions,
+  LatestQuery,
+  ListQuery,
+  RetentionPolicy,
+  StoreLog,
+} from "./store-types.js";
+import type { LogChunk, LogRange } from "./read-log-range.js";
 import { statementCache } from "./statement-cache.js";
+import { pruneBuilds } from "./prune-builds.js";
+import { readStepLog, readStepLogRange, removeStepLogs, stepLogSize, stepLogSizes } from "./step-log-files.js";
+import {
+  BY_AGE_SORTED,
+  IDS,
+  INSERT_BUILD,
+  INSERT_DIAGNOSTIC,
+  INSERT_STEP,
+  INSERT_TEST,
+  latestSql,
+  listSql,
+  UNFINISHED_SQL,
+  UPSERT_BUILD,
+} from "./build-sql.js";
 import { openStepLog, type StepLog } from "./step-log.js";
 
 export { isBuildId, newBuildId } from "./build-id.js";
 export type { BuildRecord, BuildState } from "./build-record.js";
 export type { LogChunk, LogRange } from "./read-log-range.js";
+export type {
+  Accepted,
+  BuildEvent,
+  BuildStoreOptions,
+  LatestQuery,
+  ListQuery,
+  RetentionPolicy,
+  StoreLog,
+} from "./store-types.js";
 
 /** The database's file name in CI_DATA_DIR (with its -wal and -shm companions). */
 export const DATABASE_FILE = "pyci.db";
@@ -30,67 +61,14 @@ export const DATABASE_FILE = "pyci.db";
 /** How often startRetention prunes, after once at start. */
 export const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-const MAX_LIST = 500;
-
-/** What subscribers of a build hear: each stored (masked) piece of a step's log, and each save. */
-export type BuildEvent = { type: "log"; step: string; text: string } | { type: "build"; record: BuildRecord };
-
-/** What accept() did with a delivery; `record` is the build it started or joined. */
-export interface Accepted {
-  outcome: "created" | "joined" | "duplicate";
-  record: BuildRecord;
-}
-
-export interface ListQuery {
-  owner?: string;
-  repo?: string;
-  branch?: string;
-  state?: BuildState;
-  /** At most this many, newest first: default 50, at most 500. */
-  limit?: number;
-  /** Cursor: only builds created before this createdAt (the last one of the previous page). */
-  before?: string;
-  /** With `before`, the previous page's last id: builds created in the same millisecond are neither skipped nor repeated. */
-  beforeId?: string;
-}
-
-export interface LatestQuery {
-  owner: string;
-  repo: string;
-  /** Any branch when absent. */
-  branch?: string;
-  pipeline?: string;
-  /** Only builds with a result (not queued or running); default true. */
-  finishedOnly?: boolean;
-}
-
-/** Either or both; a finished build matching either is removed. Unfinished builds are never removed. */
-export interface RetentionPolicy {
-  /** Remove finished builds created more than this many days ago. */
-  olderThanDays?: number;
-  /** Keep only the newest this-many builds (unfinished ones count, and are kept regardless). */
-  keepBuilds?: number;
-}
-
-/** The part of Probot's (pino's) logger the store uses. */
-export interface StoreLog {
-  info(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-export interface BuildStoreOptions {
-  /** Prune with this policy at open and then every hour (see startRetention). */
-  retention?: RetentionPolicy;
-  /** Where retention reports what it removed and what it could not. */
-  log?: StoreLog;
-}
-
 /**
  * Builds in SQLite (CI_DATA_DIR/pyci.db, schema in ./migrations), their step
  * logs as files beside it (CI_DATA_DIR/logs/<id>/<step>.log, each capped at
  * STEP_LOG_CAP_BYTES), and live events for pages watching a build.
  * Every method is synchronous except those that read log files.
+ * It is one class because it is the one way into pyci.db; each method is one
+ * query or one transaction, its longer SQL is in build-sql.ts, the log files
+ * in step-log-files.ts, retention in prune-builds.ts.
  */
 export class BuildStore {
   readonly dataDir: string;
@@ -187,38 +165,13 @@ export class BuildStore {
    * and artifacts, but no `tests` or `diagnostics` lists (get(id) has them).
    */
   list(query: ListQuery = {}): BuildRecord[] {
-    const where: string[] = [];
-    const params: Record<string, string | number> = {};
-    for (const key of ["owner", "repo", "branch", "state"] as const) {
-      const value = query[key];
-      if (value === undefined) continue;
-      where.push(`${key} = @${key}`);
-      params[key] = value;
-    }
-    if (query.before !== undefined) {
-      params.before = query.before;
-      if (query.beforeId !== undefined) params.beforeId = query.beforeId;
-      where.push(query.beforeId !== undefined ? "(created_at, id) < (@before, @beforeId)" : "created_at < @before");
-    }
-    params.limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), MAX_LIST);
-    const sql = `SELECT * FROM builds ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT @limit`;
+    const { sql, params } = listSql(query);
     return this.assemble(this.statement(sql).all(params) as BuildRow[], false);
   }
 
   /** The newest build of a repository (on a branch), with summary steps as in list(): for badges. */
   latest(query: LatestQuery): BuildRecord | undefined {
-    const where = ["owner = @owner", "repo = @repo"];
-    const params: Record<string, string> = { owner: query.owner, repo: query.repo };
-    if (query.branch !== undefined) {
-      where.push("branch = @branch");
-      params.branch = query.branch;
-    }
-    if (query.pipeline !== undefined) {
-      where.push("pipeline = @pipeline");
-      params.pipeline = query.pipeline;
-    }
-    if (query.finishedOnly ?? true) where.push(`state NOT IN (${UNFINISHED_SQL})`);
-    const sql = `SELECT * FROM builds WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT 1`;
+    const { sql, params } = latestSql(query);
     const row = this.statement(sql).get(params) as BuildRow | undefined;
     return row && this.assemble([row], false)[0];
   }
@@ -278,53 +231,27 @@ export class BuildStore {
 
   /** Removes every step log of a build (before it runs again). */
   removeLogs(id: string): void {
-    if (!isBuildId(id)) return;
-    rmSync(logDir(this.dataDir, id), { recursive: true, force: true });
+    removeStepLogs(this.dataDir, id);
   }
 
   /** The whole stored log of a step, or undefined when it has none. */
-  async readLog(id: string, step: string): Promise<string | undefined> {
-    if (!isBuildId(id) || !isStepName(step)) return undefined;
-    try {
-      return await readFile(logPath(this.dataDir, id, step), "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
+  readLog(id: string, step: string): Promise<string | undefined> {
+    return readStepLog(this.dataDir, id, step);
   }
 
   /** Bytes [start, end) of a step's log (e.g. `{ start: -65536 }` for its tail) and its whole size; see LogChunk. */
-  async readLogRange(id: string, step: string, range: LogRange = {}): Promise<LogChunk | undefined> {
-    if (!isBuildId(id) || !isStepName(step)) return undefined;
-    return readLogRange(logPath(this.dataDir, id, step), range);
+  readLogRange(id: string, step: string, range: LogRange = {}): Promise<LogChunk | undefined> {
+    return readStepLogRange(this.dataDir, id, step, range);
   }
 
   /** A step's log size in bytes, or undefined when it has none. */
-  async logSize(id: string, step: string): Promise<number | undefined> {
-    if (!isBuildId(id) || !isStepName(step)) return undefined;
-    try {
-      return (await stat(logPath(this.dataDir, id, step))).size;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw error;
-    }
+  logSize(id: string, step: string): Promise<number | undefined> {
+    return stepLogSize(this.dataDir, id, step);
   }
 
   /** The steps that have a log, by name, with their sizes. */
-  async logSteps(id: string): Promise<{ step: string; size: number }[]> {
-    if (!isBuildId(id)) return [];
-    let names: string[];
-    try {
-      names = await readdir(logDir(this.dataDir, id));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-      throw error;
-    }
-    const steps = names
-      .filter((n) => n.endsWith(".log") && isStepName(n.slice(0, -4)))
-      .map((n) => n.slice(0, -4))
-      .sort();
-    return Promise.all(steps.map(async (step) => ({ step, size: (await stat(logPath(this.dataDir, id, step))).size })));
+  logSteps(id: string): Promise<{ step: string; size: number }[]> {
+    return stepLogSizes(this.dataDir, id);
   }
 
   /**
@@ -344,42 +271,9 @@ export class BuildStore {
     return () => this.events.off(id, guarded);
   }
 
-  /**
-   * Removes the finished builds the policy no longer keeps: their rows (with
-   * steps, tests, diagnostics) and their files (logs, artifacts). A build
-   * whose files cannot be removed keeps its row, to be tried again.
-   * Returns how many builds were removed.
-   */
+  /** Removes the finished builds the policy no longer keeps, rows and files (prune-builds.ts); returns how many. */
   prune(policy: RetentionPolicy): number {
-    const doomed: string[] = [];
-    const params: Record<string, string | number> = {};
-    if (policy.olderThanDays !== undefined) {
-      positive("olderThanDays", policy.olderThanDays);
-      params.cutoff = new Date(Date.now() - policy.olderThanDays * DAY_MS).toISOString();
-      doomed.push("created_at < @cutoff");
-    }
-    if (policy.keepBuilds !== undefined) {
-      positive("keepBuilds", policy.keepBuilds);
-      params.keep = policy.keepBuilds;
-      doomed.push("id NOT IN (SELECT id FROM builds ORDER BY created_at DESC, id DESC LIMIT @keep)");
-    }
-    if (doomed.length === 0) return 0;
-    const sql = `SELECT id FROM builds WHERE state NOT IN (${UNFINISHED_SQL}) AND (${doomed.join(" OR ")})`;
-    const ids = (this.statement(sql).all(params) as { id: string }[]).map((r) => r.id);
-    let removed = 0;
-    for (const id of ids) {
-      try {
-        for (const dir of buildDataDirs(this.dataDir, id)) rmSync(dir, { recursive: true, force: true });
-      } catch (error) {
-        this.log?.error(
-          { err: error, buildId: id },
-          "could not remove an old build's files; it is kept until the next pruning",
-        );
-        continue;
-      }
-      removed += this.statement("DELETE FROM builds WHERE id = ?").run(id).changes;
-    }
-    return removed;
+    return pruneBuilds(this.statement, this.dataDir, policy, this.log);
   }
 
   /**
@@ -463,89 +357,6 @@ export class BuildStore {
   }
 }
 
-const UNFINISHED_SQL = UNFINISHED_STATES.map((s) => `'${s}'`).join(", ");
-/**
- * Oldest first, for the few unfinished builds of a commit or pull request: sorted after the lookup
- * (the unary `+` keeps SQLite from reading them in builds_by_repo's order instead, which walks every
- * build the repository ever had: ~1 ms per delivery with 10,000 kept, growing with the history).
- */
-const BY_AGE_SORTED = "+created_at, +id";
-/** The build ids of a query, passed as one JSON array parameter. */
-const IDS = "(SELECT value FROM json_each(?))";
-
-const BUILD_COLUMNS = [
-  "id",
-  "owner",
-  "repo",
-  "sha",
-  "event",
-  "pipeline",
-  "delivery_id",
-  "pr_number",
-  "pr_title",
-  "pr_url",
-  "branch",
-  "state",
-  "error",
-  "created_at",
-  "started_at",
-  "finished_at",
-  "check_run_id",
-  "request_json",
-  "attempts",
-] as const;
-const INSERT_BUILD = insert("builds", BUILD_COLUMNS);
-const UPSERT_BUILD = `${INSERT_BUILD} ON CONFLICT (id) DO UPDATE SET ${BUILD_COLUMNS.filter((c) => c !== "id")
-  .map((c) => `${c} = excluded.${c}`)
-  .join(", ")}`;
-const INSERT_STEP = insert("steps", [
-  "build_id",
-  "position",
-  "name",
-  "state",
-  "summary",
-  "exit_code",
-  "duration_ms",
-  "enforced",
-  "python",
-  "test_count",
-  "diagnostic_count",
-  "test_counts_json",
-  "counts_json",
-  "artifacts_json",
-  "reused_json",
-]);
-const INSERT_TEST = insert("test_results", [
-  "build_id",
-  "step",
-  "position",
-  "test_id",
-  "outcome",
-  "duration_ms",
-  "message",
-  "traceback",
-  "file",
-  "line",
-]);
-const INSERT_DIAGNOSTIC = insert("diagnostics", [
-  "build_id",
-  "step",
-  "position",
-  "file",
-  "line",
-  "column",
-  "end_line",
-  "end_column",
-  "severity",
-  "rule",
-  "message",
-  "syntax",
-]);
-
-function insert(table: string, columns: readonly string[]): string {
-  return `INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(", ")}) VALUES (${columns.map((c) => `@${c}`).join(", ")})`;
-}
-
 function byBuild<T extends { build_id: string }>(rows: T[]): Map<string, T[]> {
   const map = new Map<string, T[]>();
   for (const row of rows) {
@@ -554,9 +365,4 @@ function byBuild<T extends { build_id: string }>(rows: T[]): Map<string, T[]> {
     else map.set(row.build_id, [row]);
   }
   return map;
-}
-
-function positive(name: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1)
-    throw new RangeError(`Retention ${name} must be a whole number of at least 1, not ${value}`);
 }
