@@ -89,13 +89,18 @@ function spawnServer(env: Record<string, string>, cwd: string): ServerProcess {
   return server;
 }
 
-/** Every file under `dir`, as [path, text]. */
+/** Every file under `dir`, as [path, text]; a file removed while the tree is read (a git cache reader let go) is left out. */
 function readTree(dir: string): [string, string][] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: "utf8" })
-    .map((name) => join(dir, name))
-    .filter((path) => statSync(path).isFile())
-    .map((path) => [path, readFileSync(path, "utf8")]);
+  const read = (path: string): [string, string][] => {
+    try {
+      return statSync(path).isFile() ? [[path, readFileSync(path, "utf8")]] : [];
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      throw error;
+    }
+  };
+  return readdirSync(dir, { recursive: true, encoding: "utf8" }).flatMap((name) => read(join(dir, name)));
 }
 
 function checkoutDirs(workDir: string): string[] {
