@@ -1,17 +1,10 @@
-import { createHash, randomUUID } from "node:crypto";
-import { appendFile, mkdir, readdir, readFile, rename, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { appendFile, mkdir, readdir, readFile, rename, rm, unlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileLock, LockCancelledError, LockTimeoutError } from "./file-lock.js";
-import {
-  CheckoutError,
-  GitAbortedError,
-  gitCommand,
-  redactUrl,
-  type CloneSource,
-  type GitCommand,
-} from "./git-command.js";
+import { CheckoutError, GitAbortedError, gitCommand, type CloneSource, type GitCommand } from "./git-command.js";
 import { exists } from "./exists.js";
-import { alive } from "../process/alive.js";
+import { GIT_CACHE, LAST_USED, liveReaders, mirrorLockPath, mirrorName, READERS } from "./mirror-files.js";
 import type { LogSink } from "../model/log-sink.js";
 
 /** Where the caches live and how big they may grow (CI_DATA_DIR, CI_CACHE_MAX_SIZE). */
@@ -48,13 +41,10 @@ export interface MirrorLease {
   release(): Promise<void>;
 }
 
-export const GIT_CACHE = "git-cache";
 /** Compact a mirror (one pack, old refs dropped) once it has this many packs (each fetch adds one). */
 const MAX_PACKS = 32;
 /** refs/pyci/* kept by a compaction: the newest commits; what only older ones reach is dropped. */
 const KEEP_REFS = 256;
-const READERS = "pyci-readers";
-const LAST_USED = "pyci-last-used";
 const DAMAGED = "pyci-damaged";
 
 /**
@@ -158,60 +148,6 @@ export async function leaseMirror(request: MirrorRequest): Promise<MirrorLease |
   } finally {
     await release();
   }
-}
-
-/**
- * The mirror's directory name: a readable slug of the URL (host and path,
- * without any user or password; only [A-Za-z0-9._-], so it cannot leave
- * git-cache/) and a hash of the whole URL (two URLs never share a mirror).
- */
-export function mirrorName(url: string): string {
-  const hash = createHash("sha256").update(url).digest("hex").slice(0, 16);
-  const slug = redactUrl(url)
-    .replace(/^[a-z][a-z0-9+.-]*:\/\//i, "")
-    .replace(/^[^@/]*@/, "")
-    .replace(/\.git\/?$/, "")
-    .replace(/[^A-Za-z0-9._-]+/g, "_")
-    .slice(-60)
-    .replace(/^[._-]+/, "");
-  return `${slug || "repo"}-${hash}.git`;
-}
-
-/** Every mirror's lock file: <mirror>.lock, next to it (it outlives the mirror's removal). */
-export function mirrorLockPath(mirror: string): string {
-  return `${mirror}.lock`;
-}
-
-/** The checkouts that borrow from a mirror right now (their process is alive and their checkout exists). */
-export async function liveReaders(mirror: string): Promise<string[]> {
-  const dir = join(mirror, READERS);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const live: string[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
-    const reader = await readFile(path, "utf8").then(
-      (text) => JSON.parse(text) as { pid?: unknown; checkout?: unknown },
-      () => undefined,
-    );
-    if (
-      reader &&
-      typeof reader.pid === "number" &&
-      typeof reader.checkout === "string" &&
-      alive(reader.pid) &&
-      (await exists(reader.checkout))
-    ) {
-      live.push(reader.checkout);
-    } else {
-      await unlink(path).catch(() => undefined);
-    }
-  }
-  return live;
-}
-
-/** When a mirror was last used (for eviction): the mtime of its marker, else of the directory. */
-export async function mirrorLastUsed(mirror: string): Promise<number> {
-  const marker = await stat(join(mirror, LAST_USED)).catch(() => undefined);
-  return marker?.mtimeMs ?? (await stat(mirror)).mtimeMs;
 }
 
 async function lockMirror(mirror: string, request: MirrorRequest): Promise<() => Promise<void>> {

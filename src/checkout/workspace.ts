@@ -1,52 +1,12 @@
-import { lstat, mkdir, mkdtemp, readdir, rm, statfs, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  CheckoutError,
-  GitAbortedError,
-  gitCommand,
-  redactUrl,
-  type CloneSource,
-  type GitCommand,
-} from "./git-command.js";
-import { rootTreeFromIndex } from "./index-tree.js";
-import { leaseMirror, type CacheSettings, type MirrorLease } from "./repo-cache.js";
-import type { LogSink } from "../model/log-sink.js";
+import { CheckoutError, gitCommand, redactUrl, type GitCommand } from "./git-command.js";
+import { checkoutFromCache } from "./checkout-from-cache.js";
+import type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
 export { CheckoutError, gitEnv, redactUrl, type CloneSource } from "./git-command.js";
 export type { CacheSettings } from "./repo-cache.js";
-
-export interface CheckoutRequest {
-  source: CloneSource;
-  /** The exact commit to build … */
-  sha?: string;
-  /** … or a branch, tag or commit to resolve (the CLI's --ref; HEAD when neither is given). */
-  ref?: string;
-  /** For pull requests: refs/pull/<n>/head is fetched when the commit itself cannot be (forks). */
-  prNumber?: number;
-  log: LogSink;
-  timeoutMs: number;
-  signal?: AbortSignal;
-  /** Fetch through the per-repository git cache (repo-cache.ts) in this data dir; absent: a plain clone. */
-  cache?: CacheSettings;
-  /** Refuse to clone with less free disk than this where the workspace is (CI_MIN_FREE_DISK). */
-  minFreeDiskBytes?: number;
-}
-
-export interface Workspace {
-  /** The checkout: the repository at `sha`. */
-  dir: string;
-  /** Throwaway HOME, TMPDIR and virtualenv of the code under test; outside the checkout. */
-  scratchDir: string;
-  /** The checkout's git tree (`HEAD^{tree}`), set by `checkout` before any of its code runs. */
-  tree?: string;
-  /** The git cache's mirrors the checkout borrows objects from (set by `checkout`): `remove()` lets them go. */
-  leases: MirrorLease[];
-  /**
-   * Removes the checkout and lets its mirrors go. The caches are not bounded here: the caller
-   * that asked for them calls evictCaches (pipeline/evict-caches.ts) when it is done.
-   */
-  remove(): Promise<void>;
-}
+export type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
 const PREFIX = "pyci-build-";
 const MIB = 1024 * 1024;
@@ -159,95 +119,6 @@ export async function checkout(workspace: Workspace, request: CheckoutRequest): 
   return finishCheckout(workspace, request, git, sha);
 }
 
-type CachedRequest = CheckoutRequest & { sha: string; cache: CacheSettings };
-
-/** True when the checkout is done from the cache; false when the caller should clone without it (the directory is then empty). */
-async function checkoutFromCache(workspace: Workspace, request: CachedRequest, git: GitCommand): Promise<boolean> {
-  const mirrorRequest = {
-    cache: request.cache,
-    source: request.source,
-    sha: request.sha,
-    ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
-    checkoutDir: workspace.dir,
-    scratchDir: workspace.scratchDir,
-    log: request.log,
-    timeoutMs: request.timeoutMs,
-    ...(request.signal ? { signal: request.signal } : {}),
-  };
-  let lease = await leaseMirror(mirrorRequest);
-  if (!lease) return false;
-  try {
-    await borrowFrom(lease, workspace, request, git);
-  } catch (error) {
-    await lease.release();
-    if (lease.fresh || error instanceof GitAbortedError) throw error;
-    request.log.write("The checkout from the git cache failed: trying again with a fresh cache\n");
-    await emptyDir(workspace.dir);
-    lease = await leaseMirror({ ...mirrorRequest, rebuild: true });
-    if (!lease) return false;
-    try {
-      await borrowFrom(lease, workspace, request, git);
-    } catch (again) {
-      await lease.release();
-      throw again;
-    }
-  }
-  workspace.leases.push(lease);
-  return true;
-}
-
-/**
- * A checkout whose object store is the mirror's (read-only to it), HEAD
- * detached at the commit. Its .git is written directly, not by `git init`
- * and `git checkout` (git processes are the fast path's cost): the format is
- * git's oldest, and one `git read-tree` writes the files and the index.
- */
-async function borrowFrom(
-  lease: MirrorLease,
-  workspace: Workspace,
-  request: CachedRequest,
-  git: GitCommand,
-): Promise<void> {
-  const gitDir = join(workspace.dir, ".git");
-  await Promise.all(
-    ["objects/info", "objects/pack", "refs/heads", "refs/tags"].map((dir) =>
-      mkdir(join(gitDir, dir), { recursive: true }),
-    ),
-  );
-  await Promise.all([
-    writeFile(join(gitDir, "HEAD"), `${request.sha}\n`),
-    writeFile(join(gitDir, "config"), checkoutConfig(request.source.url)),
-    writeFile(join(gitDir, "objects", "info", "alternates"), `${lease.objectsDir}\n`),
-    lease.shallow ? writeFile(join(gitDir, "shallow"), lease.shallow) : undefined,
-  ]);
-  request.log.write(
-    `A checkout whose origin is ${redactUrl(request.source.url)}, borrowing the objects of the git cache\n`,
-  );
-  // the files and the index of the commit's tree; unlike `git checkout`, read-tree fails when an object is missing
-  if (!(await git(["read-tree", "-u", "--reset", request.sha], { allowFailure: true })))
-    throw new CheckoutError("The checkout from the git cache is incomplete");
-  // the tree as read-tree recorded it (else finishCheckout asks git)
-  const tree = await rootTreeFromIndex(join(gitDir, "index"));
-  if (tree) workspace.tree = tree;
-}
-
-/** What `git init` and `git remote add origin <url>` would write. */
-function checkoutConfig(url: string): string {
-  if (/[\n\r\0]/.test(url)) throw new CheckoutError("The repository URL has a line break in it");
-  const quoted = `"${url.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
-  return [
-    "[core]",
-    "\trepositoryformatversion = 0",
-    "\tfilemode = true",
-    "\tbare = false",
-    "\tlogallrefupdates = true",
-    '[remote "origin"]',
-    `\turl = ${quoted}`,
-    "\tfetch = +refs/heads/*:refs/remotes/origin/*",
-    "",
-  ].join("\n");
-}
-
 async function finishCheckout(
   workspace: Workspace,
   request: CheckoutRequest,
@@ -319,11 +190,6 @@ function gitRunner(workspace: Workspace, request: CheckoutRequest): GitCommand {
     timeoutMs: request.timeoutMs,
     ...(request.signal ? { signal: request.signal } : {}),
   });
-}
-
-async function emptyDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true, mode: 0o700 });
 }
 
 /**

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import { lstat, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { tryFileLock } from "../checkout/file-lock.js";
-import { GIT_CACHE, liveReaders, mirrorLastUsed, mirrorLockPath, type CacheSettings } from "../checkout/repo-cache.js";
+import { GIT_CACHE, liveReaders, mirrorLastUsed, mirrorLockPath } from "../checkout/mirror-files.js";
+import type { CacheSettings } from "../checkout/repo-cache.js";
 import { RESULTS, resultLastUsed } from "./result-cache.js";
 
 export interface Eviction {

@@ -12,7 +12,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GIT_CACHE, liveReaders, mirrorName } from "../../src/checkout/repo-cache.js";
+import { GIT_CACHE, liveReaders, mirrorName } from "../../src/checkout/mirror-files.js";
 import { checkout, CheckoutError, createWorkspace, type CloneSource } from "../../src/checkout/workspace.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
