@@ -45,15 +45,7 @@ import { openStepLog, type StepLog } from "./step-log.js";
 export { isBuildId, newBuildId } from "./build-id.js";
 export type { BuildRecord, BuildState } from "./build-record.js";
 export type { LogChunk, LogRange } from "./read-log-range.js";
-export type {
-  Accepted,
-  BuildEvent,
-  BuildStoreOptions,
-  LatestQuery,
-  ListQuery,
-  RetentionPolicy,
-  StoreLog,
-} from "./store-types.js";
+export type * from "./store-types.js";
 
 /** The database's file name in CI_DATA_DIR (with its -wal and -shm companions). */
 export const DATABASE_FILE = "pyci.db";
