@@ -1,5 +1,6 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
 import { truncate } from "../text/truncate.js";
+import { testLabel } from "./test-label.js";
 
 /**
  * A check-run annotation, in GitHub's shape. Paths are relative to the
@@ -71,7 +72,7 @@ function fromTest(t: TestCaseResult): Annotation | undefined {
     start_line: t.line,
     end_line: t.line,
     annotation_level: "failure",
-    title: truncate(`${t.id} ${verb}`, 255),
+    title: truncate(`${testLabel(t)} ${verb}`, 255),
     message: truncate(t.message || `Test ${verb}`, MAX_DETAILS),
     ...(t.traceback ? { raw_details: truncate(t.traceback, MAX_DETAILS) } : {}),
   };

@@ -65,6 +65,8 @@ export interface TestRow {
   step: number;
   position: number;
   test_id: string;
+  subtest: string | null;
+  module: string | null;
   outcome: TestOutcome;
   duration_ms: number;
   message: string | null;
@@ -141,6 +143,8 @@ export function toRows(record: BuildRecord): BuildRows {
         step: position,
         position: i,
         test_id: t.id,
+        subtest: t.subtest ?? null,
+        module: t.module ?? null,
         outcome: t.outcome,
         duration_ms: t.durationMs,
         message: t.message ?? null,
@@ -225,6 +229,8 @@ function stepFrom(s: StepRow, rows: BuildRows, detail: boolean): StepResult {
 function testFrom(t: TestRow): TestCaseResult {
   return {
     id: t.test_id,
+    ...present("subtest", t.subtest),
+    ...present("module", t.module),
     outcome: t.outcome,
     durationMs: t.duration_ms,
     ...present("message", t.message),

@@ -520,6 +520,8 @@ const INSERT_TEST = insert("test_results", [
   "step",
   "position",
   "test_id",
+  "subtest",
+  "module",
   "outcome",
   "duration_ms",
   "message",

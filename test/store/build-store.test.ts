@@ -126,7 +126,7 @@ function rich(): BuildRecord {
       {
         name: "test",
         state: "failure",
-        summary: "1 of 3 tests failed",
+        summary: "2 failures in 4 tests",
         exitCode: 1,
         durationMs: 1234,
         tests: [
@@ -142,11 +142,18 @@ function rich(): BuildRecord {
             line: 9,
           },
           { id: "tests.test_calc.AddTest.test_skip", outcome: "skip", durationMs: 0, message: "not today" },
+          {
+            id: "tests.test_calc.AddTest.test_loop",
+            subtest: "(i=2)",
+            module: "tests.test_more",
+            outcome: "fail",
+            durationMs: 1.5,
+            message: "AssertionError: 2 not less than 2",
+          },
         ],
         testCounts: {
-          total: 3,
-          passed: 1,
-          failed: 1,
+          run: 4,
+          failures: 2,
           errors: 0,
           skipped: 1,
           expectedFailures: 0,
