@@ -12,11 +12,15 @@ export type StepState = "success" | "failure" | "error" | "skipped";
 export type Severity = "error" | "warning" | "information";
 
 export interface Diagnostic {
-  /** Path relative to the repository root, with forward slashes. */
-  file: string;
+  /**
+   * Path relative to the repository root, with forward slashes. Absent, with
+   * line and column, when the tool names no place (a Sphinx warning about
+   * the configuration): the message goes in the summary, not on a file.
+   */
+  file?: string;
   /** 1-based line and column. */
-  line: number;
-  column: number;
+  line?: number;
+  column?: number;
   endLine?: number;
   endColumn?: number;
   severity: Severity;
@@ -25,6 +29,12 @@ export interface Diagnostic {
   message: string;
   /** True for syntax (parse) errors, which always fail the check step. */
   syntax: boolean;
+  /**
+   * A parse error pyright reports in a file after the one syntax error that
+   * counts (where Python's compiler stops): usually a consequence of it;
+   * shown, never counted.
+   */
+  followOn?: boolean;
 }
 
 export type TestOutcome = "pass" | "fail" | "error" | "skip" | "expected_failure" | "unexpected_success";

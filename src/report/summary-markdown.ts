@@ -1,8 +1,10 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
 import { codeBlock } from "./code-block.js";
 import { markdownText } from "./markdown-text.js";
+import { plural } from "../text/plural.js";
 import { truncate } from "../text/truncate.js";
 import { testLabel } from "./test-label.js";
+import { diagnosticKind, diagnosticPlace } from "./diagnostic-place.js";
 
 export const MAX_OUTPUT_CHARS = 65_535;
 
@@ -57,19 +59,26 @@ function failures(failing: TestCaseResult[]): string {
   return `### Failing tests (${failing.length})\n\n${shown.join("\n\n")}${more}`;
 }
 
+/**
+ * The diagnostics, syntax errors first; follow-ons of a syntax error last
+ * and not in the count. One without a place is its message alone.
+ */
 function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
   const sorted = [...items].sort((a, b) => rank(a) - rank(b));
   const lines = sorted.slice(0, MAX_DIAGNOSTICS).map(({ d, enforced }) => {
-    const kind = d.syntax ? "syntax error" : d.severity === "error" && !enforced ? "error (not enforced)" : d.severity;
+    const place = diagnosticPlace(d);
     const rule = d.rule && !d.syntax ? ` (${markdownText(d.rule)})` : "";
-    return `- ${markdownText(`${d.file}:${d.line}:${d.column}`)} ${kind}: ${markdownText(d.message)}${rule}`;
+    return `- ${place ? `${markdownText(place)} ` : ""}${diagnosticKind(d, enforced)}: ${markdownText(d.message)}${rule}`;
   });
   const more =
     items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
-  return `### Problems found (${items.length})\n\n${lines.join("\n")}${more}`;
+  const followOns = items.filter(({ d }) => d.followOn).length;
+  const count = `${items.length - followOns}${followOns > 0 ? `; ${plural(followOns, "follow-on parse error")}, not counted` : ""}`;
+  return `### Problems found (${count})\n\n${lines.join("\n")}${more}`;
 }
 
-function rank({ d, enforced }: { d: { syntax: boolean; severity: string }; enforced: boolean }): number {
+function rank({ d, enforced }: { d: Diagnostic; enforced: boolean }): number {
+  if (d.followOn) return 5;
   if (d.syntax) return 0;
   if (d.severity === "error") return enforced ? 1 : 2;
   return d.severity === "warning" ? 3 : 4;

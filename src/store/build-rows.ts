@@ -79,6 +79,7 @@ export interface DiagnosticRow {
   build_id: string;
   step: number;
   position: number;
+  /** '' (and line and column 0) for a diagnostic without a place. */
   file: string;
   line: number;
   column: number;
@@ -88,6 +89,7 @@ export interface DiagnosticRow {
   rule: string;
   message: string;
   syntax: 0 | 1;
+  follow_on: 0 | 1;
 }
 
 /** A record split into rows; what has no column of its own is stored as JSON. */
@@ -158,15 +160,16 @@ export function toRows(record: BuildRecord): BuildRows {
         build_id: id,
         step: position,
         position: i,
-        file: d.file,
-        line: d.line,
-        column: d.column,
+        file: d.file ?? "",
+        line: d.line ?? 0,
+        column: d.column ?? 0,
         end_line: d.endLine ?? null,
         end_column: d.endColumn ?? null,
         severity: d.severity,
         rule: d.rule,
         message: d.message,
         syntax: d.syntax ? 1 : 0,
+        follow_on: d.followOn ? 1 : 0,
       });
     });
   });
@@ -242,15 +245,14 @@ function testFrom(t: TestRow): TestCaseResult {
 
 function diagnosticFrom(d: DiagnosticRow): Diagnostic {
   return {
-    file: d.file,
-    line: d.line,
-    column: d.column,
+    ...(d.file === "" ? {} : { file: d.file, line: d.line, column: d.column }),
     ...present("endLine", d.end_line),
     ...present("endColumn", d.end_column),
     severity: d.severity,
     rule: d.rule,
     message: d.message,
     syntax: d.syntax === 1,
+    ...(d.follow_on === 1 ? { followOn: true } : {}),
   };
 }
 

@@ -542,6 +542,7 @@ const INSERT_DIAGNOSTIC = insert("diagnostics", [
   "rule",
   "message",
   "syntax",
+  "follow_on",
 ]);
 
 function insert(table: string, columns: readonly string[]): string {

@@ -2,6 +2,8 @@ import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.j
 import { describeTestCounts } from "../pipeline/describe-test-counts.js";
 import { formatDuration } from "../report/summary-markdown.js";
 import { testLabel } from "../report/test-label.js";
+import { plural } from "../text/plural.js";
+import { diagnosticKind, diagnosticPlace } from "../report/diagnostic-place.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { UNFINISHED_STATES } from "../store/build-record.js";
 import { assetModule } from "./asset-module.js";
@@ -119,19 +121,22 @@ function failure(t: TestCaseResult): string {
   return `<details class="failure" open><summary><code>${h(testLabel(t))}</code> <span class="s-failure">${outcome}</span>${where}</summary><pre>${h(t.traceback ?? t.message ?? "")}</pre></details>`;
 }
 
-/** pyright's (and other tools') findings, errors first. */
+/** pyright's (and other tools') findings, errors first; a syntax error's follow-ons last, not counted. */
 function diagnostics(steps: StepResult[]): string {
-  const found = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ step: s.name, d })));
+  const found = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ step: s, d })));
   if (found.length === 0) return "";
   found.sort((a, b) => rank(a.d) - rank(b.d));
   const rows = found.map(
     ({ step, d }) =>
-      `<tr><td><code>${h(d.file)}:${h(d.line)}:${h(d.column)}</code></td><td class="sev-${h(d.severity)}">${h(d.syntax ? "syntax error" : d.severity)}</td><td>${h(d.message)}${d.rule && !d.syntax ? ` <small>(${h(d.rule)})</small>` : ""}</td><td>${h(step)}</td></tr>`,
+      `<tr><td>${d.file === undefined ? "" : `<code>${h(diagnosticPlace(d))}</code>`}</td><td class="sev-${h(d.followOn ? "information" : d.severity)}">${h(diagnosticKind(d, step.enforced ?? true))}</td><td>${h(d.message)}${d.rule && !d.syntax ? ` <small>(${h(d.rule)})</small>` : ""}</td><td>${h(step.name)}</td></tr>`,
   );
-  return `<section id="diagnostics"><h2>Diagnostics (${found.length})</h2><table><thead><tr><th>Where</th><th>Severity</th><th>Message</th><th>Step</th></tr></thead><tbody>${rows.join("")}</tbody></table></section>`;
+  const followOns = found.filter(({ d }) => d.followOn).length;
+  const count = `${found.length - followOns}${followOns > 0 ? `; ${plural(followOns, "follow-on parse error")}, not counted` : ""}`;
+  return `<section id="diagnostics"><h2>Diagnostics (${h(count)})</h2><table><thead><tr><th>Where</th><th>Severity</th><th>Message</th><th>Step</th></tr></thead><tbody>${rows.join("")}</tbody></table></section>`;
 }
 
 function rank(d: Diagnostic): number {
+  if (d.followOn) return SEVERITY_ORDER.length;
   return d.syntax ? -1 : SEVERITY_ORDER.indexOf(d.severity);
 }
 

@@ -121,6 +121,22 @@ function rich(): BuildRecord {
             message: "Cannot access attribute",
             syntax: false,
           },
+          {
+            file: "calc.py",
+            line: 9,
+            column: 1,
+            severity: "error",
+            rule: "syntax",
+            message: "Expected expression",
+            syntax: true,
+            followOn: true,
+          },
+          {
+            severity: "warning",
+            rule: "sphinx",
+            message: "html_static_path entry '_static' does not exist",
+            syntax: false,
+          },
         ],
       },
       {

@@ -5,6 +5,7 @@ import { v3Deliveries } from "./v3-deliveries.js";
 import { v4Outbox } from "./v4-outbox.js";
 import { v5StepReused } from "./v5-step-reused.js";
 import { v6TestRuns } from "./v6-test-runs.js";
+import { v7DiagnosticFollowOns } from "./v7-diagnostic-follow-ons.js";
 
 /** The schema's whole history, oldest first. Add a file and an entry; never change a released one. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: readonly Migration[] = [
   v4Outbox,
   v5StepReused,
   v6TestRuns,
+  v7DiagnosticFollowOns,
 ];
