@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkStep } from "../../../src/pipeline/steps/check.js";
 import { annotationsFor } from "../../../src/report/annotations.js";
+import { summaryMarkdown } from "../../../src/report/summary-markdown.js";
 import { plural } from "../../../src/text/plural.js";
 import { PYTHON3, stepContext } from "../../support/step-context.js";
 
@@ -89,6 +90,7 @@ describe("checkStep syntax errors, compared with python -c compile(...)", () => 
     const annotations = annotationsFor([result]).filter((a) => a.path === "test/test_mount.py");
     expect(annotations.filter((a) => a.annotation_level === "failure")).toHaveLength(compiled.length);
     expect(annotations.filter((a) => a.title?.startsWith("Follow-on parse error"))).toHaveLength(followOns.length);
+    expect(summaryMarkdown([result])).toContain(`; ${plural(followOns.length, "follow-on parse error")}, not counted)`);
   });
 
   it("counts one error in each broken file", async () => {
