@@ -5,9 +5,11 @@ Usage: python pyci_syntax.py ROOT
 Compiles every .py file under ROOT with this interpreter, exactly as an
 import would (parser, then symbol table: "'return' outside function",
 "cannot assign to __debug__", "annotated name 'x' can't be global"), and
-prints a JSON list on stdout, one entry per file that does not compile:
+prints on stdout a JSON object: the interpreter's version and one entry per
+file that does not compile:
 
-    [{"file": "pkg/mod.py", "line": 3, "column": 5, "message": "invalid syntax"}]
+    {"python": "3.11.7",
+     "errors": [{"file": "pkg/mod.py", "line": 3, "column": 5, "message": "invalid syntax"}]}
 
 file is relative to ROOT with forward slashes; line and column are 1-based.
 Python stops at a file's first error, so there is at most one entry a file.
@@ -86,7 +88,8 @@ def main(argv):
         if error is not None:
             line, column, message = error
             found.append({"file": relative(path, root), "line": line, "column": column, "message": message})
-    json.dump(found, sys.stdout, indent=1)
+    version = "%d.%d.%d" % tuple(sys.version_info[:3])
+    json.dump({"python": version, "errors": found}, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0
 

@@ -10,12 +10,24 @@ pattern "test*.py", top-level dir = start dir). The console shows what
 `python -m unittest -v` shows; stderr is merged into stdout so the log keeps
 the order in which things happened. RESULTS.json receives
 
-    {"tests": [{"id", "outcome", "duration_ms", "message"?, "traceback"?,
-                "file"?, "line"?}], "load_errors": n}
+    {"tests": [{"id", "outcome", "duration_ms", "subtest"?, "module"?,
+                "message"?, "traceback"?, "file"?, "line"?}],
+     "load_errors": n,
+     "counts": {"run", "failures", "errors", "skipped", "expected_failures",
+                "unexpected_successes"}}
 
-with outcome one of pass, fail, error, skip, expected_failure,
-unexpected_success; file/line is the innermost traceback frame inside the
-repository (relative path, forward slashes).
+with one entry per outcome unittest reports, in the order it reports them:
+outcome one of pass, fail, error, skip, expected_failure,
+unexpected_success. A failing, erroring or skipped subtest is an entry of
+its own, with "subtest" its parameters as unittest prints them ("(i=1)"),
+so a test with two failing subtests is two failures, as unittest counts
+them; duration_ms is that of the whole test. "module" is the module the
+test was loaded from when the id does not start with it (a base class
+imported into another test module runs there again under the same id).
+file/line is the innermost traceback frame inside the repository
+(relative path, forward slashes). "counts" are unittest's own figures:
+testsRun and the lengths of its failures, errors, skipped,
+expectedFailures and unexpectedSuccesses lists, what its summary line says.
 
 Exit codes: 0 all tests passed, 1 some did not, 5 no tests were found,
 2 usage or internal error (RESULTS.json is then not written).
@@ -40,17 +52,6 @@ EXIT_TESTS_FAILED = 1
 EXIT_INTERNAL_ERROR = 2
 EXIT_NO_TESTS = 5
 
-# When several things happened to one test (a failure in the test and an
-# error in tearDown, a skipped subtest in a passing test), the worst wins.
-OUTCOME_RANK = {
-    "error": 6,
-    "fail": 5,
-    "unexpected_success": 4,
-    "expected_failure": 3,
-    "pass": 2,
-    "skip": 1,
-}
-
 FRAME_LINE = re.compile(r'^\s*File "(.+)", line (\d+)', re.MULTILINE)
 LOADER_PREFIX = "unittest.loader."
 MESSAGE_LIMIT = 1000
@@ -62,7 +63,7 @@ def main(argv):
     merge_stderr_into_stdout()
     use_cwd_as_first_import_path(root)
 
-    loader = unittest.TestLoader()
+    loader = ModuleTaggingLoader()
     try:
         suite = loader.discover(args.start_dir, args.pattern, args.top_level_dir)
     except Exception as e:
@@ -84,9 +85,9 @@ def main(argv):
     result = runner.run(suite)
     sys.stdout.flush()
 
-    tests = result.records()
+    tests = result.entries()
     load_errors = sum(1 for t in tests if t.pop("load_error", False))
-    write_results(args.results, {"tests": tests, "load_errors": load_errors})
+    write_results(args.results, {"tests": tests, "load_errors": load_errors, "counts": result.counts()})
 
     if result.testsRun == 0 and not (result.errors or result.failures or result.skipped):
         print("NO TESTS RAN", flush=True)
@@ -184,97 +185,136 @@ def is_within(path, directory):
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
+class ModuleTaggingLoader(unittest.TestLoader):
+    """TestLoader that notes on each test the module it was loaded from.
+
+    A TestCase class imported into a second test module (a shared base
+    class re-exported by `from tests.test_a import Base`) is run once in
+    each module under the same id; the module tells the two runs apart."""
+
+    def loadTestsFromModule(self, module, *args, **kwargs):
+        suite = super(ModuleTaggingLoader, self).loadTestsFromModule(module, *args, **kwargs)
+        for test in iterate_tests(suite):
+            if getattr(test, "_pyci_module", None) is None:
+                try:
+                    test._pyci_module = module.__name__
+                except AttributeError:  # a test object that refuses attributes
+                    pass
+        return suite
+
+
+def iterate_tests(suite):
+    if isinstance(suite, unittest.TestSuite):
+        for test in suite:
+            for inner in iterate_tests(test):
+                yield inner
+    else:
+        yield suite
+
+
 class RecordingResult(unittest.TextTestResult):
-    """TextTestResult that also records one entry per test id."""
+    """TextTestResult that also records one entry per thing it reports:
+    each success, failure, error, skip, expected failure and unexpected
+    success, a failing subtest being one failure of its own (as unittest
+    counts it in `failures`)."""
 
     locator = None
 
     def __init__(self, *args, **kwargs):
         super(RecordingResult, self).__init__(*args, **kwargs)
-        self._records = {}
+        self._entries = []
+        self._runs = {}
 
     # -- lifecycle -----------------------------------------------------
 
     def startTest(self, test):
-        record = self._record(test)
-        record["started"] = time.perf_counter()
+        self._runs[id(test)] = {"started": time.perf_counter(), "entries": []}
         super(RecordingResult, self).startTest(test)
 
     def stopTest(self, test):
         super(RecordingResult, self).stopTest(test)
-        record = self._record(test)
-        if record.get("started") is not None:
-            record["duration"] += time.perf_counter() - record["started"]
-            record["started"] = None
+        run = self._runs.pop(id(test), None)
+        if run is not None:
+            duration_ms = round((time.perf_counter() - run["started"]) * 1000.0, 3)
+            for entry in run["entries"]:
+                entry["duration_ms"] = duration_ms
 
     # -- outcomes ------------------------------------------------------
 
     def addSuccess(self, test):
         super(RecordingResult, self).addSuccess(test)
-        self._part(test, "pass")
+        self._entry(test, "pass")
 
     def addFailure(self, test, err):
         super(RecordingResult, self).addFailure(test, err)
-        self._part(test, "fail", err=err)
+        self._entry(test, "fail", err=err)
 
     def addError(self, test, err):
         super(RecordingResult, self).addError(test, err)
-        self._part(test, "error", err=err)
+        self._entry(test, "error", err=err)
 
     def addSkip(self, test, reason):
         super(RecordingResult, self).addSkip(test, reason)
-        self._part(test, "skip", message=str(reason))
+        self._entry(test, "skip", message=str(reason))
 
     def addExpectedFailure(self, test, err):
         super(RecordingResult, self).addExpectedFailure(test, err)
-        self._part(test, "expected_failure", err=err, with_traceback=False)
+        self._entry(test, "expected_failure", err=err, with_traceback=False)
 
     def addUnexpectedSuccess(self, test):
         super(RecordingResult, self).addUnexpectedSuccess(test)
-        self._part(test, "unexpected_success", message="unexpected success")
+        self._entry(test, "unexpected_success", message="unexpected success")
 
     def addSubTest(self, test, subtest, err):
         super(RecordingResult, self).addSubTest(test, subtest, err)
         if err is None:
             return
         outcome = "fail" if issubclass(err[0], test.failureException) else "error"
-        self._part(test, outcome, err=err, prefix=describe_subtest(subtest))
+        self._entry(subtest, outcome, err=err)
 
     # -- bookkeeping ---------------------------------------------------
 
-    def _record(self, test):
+    def _entry(self, test, outcome, err=None, message=None, with_traceback=True):
+        subtest = None
         if isinstance(test, unittest.case._SubTest):
-            test = test.test_case
+            subtest, test = test, test.test_case
         key = test_id(test)
-        record = self._records.get(key)
-        if record is None:
-            record = {
-                "id": key,
-                "parts": [],
-                "duration": 0.0,
-                "started": None,
-                "load_error": isinstance(test, unittest.loader._FailedTest),
-            }
-            self._records[key] = record
-        return record
-
-    def _part(self, test, outcome, err=None, message=None, prefix=None, with_traceback=True):
-        record = self._record(test)
-        part = {"outcome": outcome}
+        entry = {"id": key, "outcome": outcome, "duration_ms": 0.0}
+        if subtest is not None:
+            entry["subtest"] = describe_subtest(subtest)
+        module = getattr(test, "_pyci_module", None)
+        if module and not key.startswith(module + "."):
+            entry["module"] = module
+        if isinstance(test, unittest.loader._FailedTest):
+            entry["load_error"] = True
         if err is not None:
             embedded = embedded_traceback(test, err)
             message = one_line_message(err, embedded)
             if with_traceback:
-                part["traceback"] = embedded or self._exc_info_to_string(err, test)
+                entry["traceback"] = embedded or self._exc_info_to_string(err, test)
                 where = self.locator.from_exc_info(err) or (embedded and self.locator.from_text(embedded))
                 if where:
-                    part["file"], part["line"] = where
+                    entry["file"], entry["line"] = where
         if message is not None:
-            part["message"] = truncate("%s: %s" % (prefix, message) if prefix else message)
-        record["parts"].append(part)
+            entry["message"] = truncate(message)
+        self._entries.append(entry)
+        run = self._runs.get(id(test))
+        if run is not None:
+            run["entries"].append(entry)
 
-    def records(self):
-        return [finish(record) for record in self._records.values()]
+    def entries(self):
+        return self._entries
+
+    def counts(self):
+        """unittest's own figures, as its summary line prints them."""
+        return {
+            "run": self.testsRun,
+            "failures": len(self.failures),
+            "errors": len(self.errors),
+            "skipped": len(self.skipped),
+            "expected_failures": len(self.expectedFailures),
+            "unexpected_successes": len(self.unexpectedSuccesses),
+        }
 
 
 def test_id(test):
@@ -286,8 +326,9 @@ def test_id(test):
 
 
 def describe_subtest(subtest):
+    """The subtest's message and parameters as unittest prints them: "(i=1)", "[label] (i=1)"."""
     describe = getattr(subtest, "_subDescription", None)
-    return "subtest %s" % (describe() if describe else str(subtest))
+    return describe() if describe else str(subtest)
 
 
 def embedded_traceback(test, err):
@@ -316,31 +357,6 @@ def one_line_message(err, embedded):
 
 def truncate(text):
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."
-
-
-def finish(record):
-    parts = record["parts"]
-    worst = max(parts, key=lambda p: OUTCOME_RANK[p["outcome"]]) if parts else {"outcome": "pass"}
-    outcome = worst["outcome"]
-    same = [p for p in parts if p["outcome"] == outcome]
-    entry = {
-        "id": record["id"],
-        "outcome": outcome,
-        "duration_ms": round(record["duration"] * 1000.0, 3),
-    }
-    if "message" in worst:
-        extra = len(same) - 1
-        entry["message"] = worst["message"] + (" (and %d more)" % extra if extra > 0 and outcome in ("fail", "error") else "")
-    tracebacks = [p["traceback"] for p in parts if "traceback" in p]
-    if tracebacks:
-        entry["traceback"] = "\n".join(tracebacks)
-    located = next((p for p in same if "file" in p), None) or next((p for p in parts if "file" in p), None)
-    if located and outcome in ("fail", "error"):
-        entry["file"] = located["file"]
-        entry["line"] = located["line"]
-    if record["load_error"]:
-        entry["load_error"] = True
-    return entry
 
 
 if __name__ == "__main__":

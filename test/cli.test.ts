@@ -46,7 +46,7 @@ describe("pyci run", () => {
     const out = capture();
     const code = await main(["run", repo.dir], out, capture());
     expect(code).toBe(1);
-    expect(out.text()).toMatch(/✗ test: 1 of 1 failed/);
+    expect(out.text()).toMatch(/✗ test: 1 failure in 1 test/);
     expect(out.text()).toContain("tests.test_shapes.AreaTest.test_area");
     expect(out.text()).toContain("(failed) at tests/test_shapes.py:7");
     expect(out.text()).toContain('File "tests/test_shapes.py", line 7, in test_area');

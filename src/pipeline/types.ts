@@ -12,11 +12,15 @@ export type StepState = "success" | "failure" | "error" | "skipped";
 export type Severity = "error" | "warning" | "information";
 
 export interface Diagnostic {
-  /** Path relative to the repository root, with forward slashes. */
-  file: string;
+  /**
+   * Path relative to the repository root, with forward slashes. Absent, with
+   * line and column, when the tool names no place (a Sphinx warning about
+   * the configuration): the message goes in the summary, not on a file.
+   */
+  file?: string;
   /** 1-based line and column. */
-  line: number;
-  column: number;
+  line?: number;
+  column?: number;
   endLine?: number;
   endColumn?: number;
   severity: Severity;
@@ -25,14 +29,35 @@ export interface Diagnostic {
   message: string;
   /** True for syntax (parse) errors, which always fail the check step. */
   syntax: boolean;
+  /**
+   * A parse error pyright reports in a file after the one syntax error that
+   * counts (where Python's compiler stops): usually a consequence of it;
+   * shown, never counted.
+   */
+  followOn?: boolean;
 }
 
 export type TestOutcome = "pass" | "fail" | "error" | "skip" | "expected_failure" | "unexpected_success";
 
+/**
+ * One outcome unittest reported: a test's success, failure, error, skip,
+ * expected failure or unexpected success, or one failing, erroring or
+ * skipped subtest (a test with two failing subtests is two failures, as
+ * unittest counts them).
+ */
 export interface TestCaseResult {
   /** unittest id, e.g. "tests.test_math.MathTest.test_add". */
   id: string;
+  /** The subtest's parameters as unittest prints them: "(i=1)", "[label] (i=1)". */
+  subtest?: string;
+  /**
+   * The module the test ran from, when its id does not start with it: a
+   * base class imported into a second test module runs there again under
+   * the same id.
+   */
+  module?: string;
   outcome: TestOutcome;
+  /** The whole test's duration (shared by the results of its subtests). */
   durationMs: number;
   /** Skip reason or the exception's one-line message. */
   message?: string;
@@ -42,10 +67,15 @@ export interface TestCaseResult {
   line?: number;
 }
 
+/**
+ * unittest's own figures, as its summary line prints them ("Ran 1 test …
+ * FAILED (failures=2)"): tests run, and how many failures, errors, skips,
+ * expected failures and unexpected successes it reported (subtests each
+ * count: one test can have several failures).
+ */
 export interface TestCounts {
-  total: number;
-  passed: number;
-  failed: number;
+  run: number;
+  failures: number;
   errors: number;
   skipped: number;
   expectedFailures: number;

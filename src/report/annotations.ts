@@ -1,5 +1,6 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
 import { truncate } from "../text/truncate.js";
+import { testLabel } from "./test-label.js";
 
 /**
  * A check-run annotation, in GitHub's shape. Paths are relative to the
@@ -29,7 +30,10 @@ export function annotationsFor(steps: StepResult[]): Annotation[] {
   const annotations: Annotation[] = [];
   for (const step of steps) {
     const tool = TOOL[step.name] ?? step.name;
-    for (const d of step.diagnostics ?? []) annotations.push(fromDiagnostic(d, step.enforced ?? true, tool));
+    for (const d of step.diagnostics ?? []) {
+      const annotation = fromDiagnostic(d, step.enforced ?? true, tool);
+      if (annotation) annotations.push(annotation);
+    }
     for (const t of step.tests ?? []) {
       const annotation = fromTest(t);
       if (annotation) annotations.push(annotation);
@@ -41,23 +45,35 @@ export function annotationsFor(steps: StepResult[]): Annotation[] {
 /** Which tool a step's diagnostics come from, for annotation titles. */
 const TOOL: Record<string, string> = { check: "pyright", docs: "Sphinx" };
 
-function fromDiagnostic(d: Diagnostic, enforced: boolean, tool: string): Annotation {
-  const level =
-    d.severity === "error"
+/**
+ * A diagnostic at its place; none for one without a place (the summary
+ * lists it). A syntax error's follow-ons are notices: shown, not counted.
+ */
+function fromDiagnostic(d: Diagnostic, enforced: boolean, tool: string): Annotation | undefined {
+  if (d.file === undefined || d.line === undefined) return undefined;
+  const level = d.followOn
+    ? "notice"
+    : d.severity === "error"
       ? d.syntax || enforced
         ? "failure"
         : "warning"
       : d.severity === "warning"
         ? "warning"
         : "notice";
+  const column = d.column ?? 1;
   const sameLine = (d.endLine ?? d.line) === d.line;
+  const title = d.followOn
+    ? `Follow-on parse error (${tool}), not counted`
+    : d.syntax
+      ? "Syntax error"
+      : `${tool}: ${d.rule && d.rule !== "sphinx" ? d.rule : d.severity}`;
   return {
     path: d.file,
     start_line: d.line,
     end_line: d.endLine ?? d.line,
-    ...(sameLine ? { start_column: d.column, end_column: Math.max(d.column, d.endColumn ?? d.column) } : {}),
+    ...(sameLine ? { start_column: column, end_column: Math.max(column, d.endColumn ?? column) } : {}),
     annotation_level: level,
-    title: truncate(d.syntax ? "Syntax error" : `${tool}: ${d.rule && d.rule !== "sphinx" ? d.rule : d.severity}`, 255),
+    title: truncate(title, 255),
     message: truncate(d.message, MAX_DETAILS),
   };
 }
@@ -71,7 +87,7 @@ function fromTest(t: TestCaseResult): Annotation | undefined {
     start_line: t.line,
     end_line: t.line,
     annotation_level: "failure",
-    title: truncate(`${t.id} ${verb}`, 255),
+    title: truncate(`${testLabel(t)} ${verb}`, 255),
     message: truncate(t.message || `Test ${verb}`, MAX_DETAILS),
     ...(t.traceback ? { raw_details: truncate(t.traceback, MAX_DETAILS) } : {}),
   };

@@ -1,7 +1,10 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
 import { codeBlock } from "./code-block.js";
 import { markdownText } from "./markdown-text.js";
+import { plural } from "../text/plural.js";
 import { truncate } from "../text/truncate.js";
+import { testLabel } from "./test-label.js";
+import { diagnosticKind, diagnosticPlace } from "./diagnostic-place.js";
 
 export const MAX_OUTPUT_CHARS = 65_535;
 
@@ -29,10 +32,7 @@ export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string 
   if (failing.length > 0) parts.push(failures(failing));
   const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? true })));
   if (diagnostics.length > 0) parts.push(problems(diagnostics));
-  const timed = tests
-    .filter((t) => t.durationMs > 0)
-    .sort((a, b) => b.durationMs - a.durationMs)
-    .slice(0, SLOWEST);
+  const timed = slowestTests(tests);
   if (timed.length > 0) parts.push(slowest(timed));
   if (buildUrl) parts.push(`[Full output of every step](${buildUrl})`);
   return truncate(parts.join("\n\n"), MAX_OUTPUT_CHARS);
@@ -53,32 +53,48 @@ function failures(failing: TestCaseResult[]): string {
     const traceback = (t.traceback ?? t.message ?? "").trimEnd().split("\n");
     const head = traceback.slice(0, TRACEBACK_LINES);
     if (traceback.length > TRACEBACK_LINES) head.push(`… ${traceback.length - TRACEBACK_LINES} more lines`);
-    return `**${markdownText(t.id)}** (${verb})${where}\n\n${codeBlock(head.join("\n"))}`;
+    return `**${markdownText(testLabel(t))}** (${verb})${where}\n\n${codeBlock(head.join("\n"))}`;
   });
   const more = failing.length > MAX_FAILURES ? `\n\n…and ${failing.length - MAX_FAILURES} more.` : "";
   return `### Failing tests (${failing.length})\n\n${shown.join("\n\n")}${more}`;
 }
 
+/**
+ * The diagnostics, syntax errors first; follow-ons of a syntax error last
+ * and not in the count. One without a place is its message alone.
+ */
 function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
   const sorted = [...items].sort((a, b) => rank(a) - rank(b));
   const lines = sorted.slice(0, MAX_DIAGNOSTICS).map(({ d, enforced }) => {
-    const kind = d.syntax ? "syntax error" : d.severity === "error" && !enforced ? "error (not enforced)" : d.severity;
+    const place = diagnosticPlace(d);
     const rule = d.rule && !d.syntax ? ` (${markdownText(d.rule)})` : "";
-    return `- ${markdownText(`${d.file}:${d.line}:${d.column}`)} ${kind}: ${markdownText(d.message)}${rule}`;
+    return `- ${place ? `${markdownText(place)} ` : ""}${diagnosticKind(d, enforced)}: ${markdownText(d.message)}${rule}`;
   });
   const more =
     items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
-  return `### Problems found (${items.length})\n\n${lines.join("\n")}${more}`;
+  const followOns = items.filter(({ d }) => d.followOn).length;
+  const count = `${items.length - followOns}${followOns > 0 ? `; ${plural(followOns, "follow-on parse error")}, not counted` : ""}`;
+  return `### Problems found (${count})\n\n${lines.join("\n")}${more}`;
 }
 
-function rank({ d, enforced }: { d: { syntax: boolean; severity: string }; enforced: boolean }): number {
+function rank({ d, enforced }: { d: Diagnostic; enforced: boolean }): number {
+  if (d.followOn) return 5;
   if (d.syntax) return 0;
   if (d.severity === "error") return enforced ? 1 : 2;
   return d.severity === "warning" ? 3 : 4;
 }
 
+/** The slowest tests, each once: the results of a test's subtests share its duration. */
+function slowestTests(tests: TestCaseResult[]): TestCaseResult[] {
+  const runs = new Map<string, TestCaseResult>();
+  for (const t of tests) if (t.durationMs > 0) runs.set(testLabel({ id: t.id, module: t.module }), t);
+  return [...runs.values()].sort((a, b) => b.durationMs - a.durationMs).slice(0, SLOWEST);
+}
+
 function slowest(tests: TestCaseResult[]): string {
-  const rows = tests.map((t) => `| ${markdownText(t.id)} | ${formatDuration(t.durationMs)} |`);
+  const rows = tests.map(
+    (t) => `| ${markdownText(testLabel({ id: t.id, module: t.module }))} | ${formatDuration(t.durationMs)} |`,
+  );
   return ["### Slowest tests", "", "| Test | Duration |", "| --- | --- |", ...rows].join("\n");
 }
 

@@ -65,6 +65,8 @@ export interface TestRow {
   step: number;
   position: number;
   test_id: string;
+  subtest: string | null;
+  module: string | null;
   outcome: TestOutcome;
   duration_ms: number;
   message: string | null;
@@ -77,6 +79,7 @@ export interface DiagnosticRow {
   build_id: string;
   step: number;
   position: number;
+  /** '' (and line and column 0) for a diagnostic without a place. */
   file: string;
   line: number;
   column: number;
@@ -86,6 +89,7 @@ export interface DiagnosticRow {
   rule: string;
   message: string;
   syntax: 0 | 1;
+  follow_on: 0 | 1;
 }
 
 /** A record split into rows; what has no column of its own is stored as JSON. */
@@ -141,6 +145,8 @@ export function toRows(record: BuildRecord): BuildRows {
         step: position,
         position: i,
         test_id: t.id,
+        subtest: t.subtest ?? null,
+        module: t.module ?? null,
         outcome: t.outcome,
         duration_ms: t.durationMs,
         message: t.message ?? null,
@@ -154,15 +160,16 @@ export function toRows(record: BuildRecord): BuildRows {
         build_id: id,
         step: position,
         position: i,
-        file: d.file,
-        line: d.line,
-        column: d.column,
+        file: d.file ?? "",
+        line: d.line ?? 0,
+        column: d.column ?? 0,
         end_line: d.endLine ?? null,
         end_column: d.endColumn ?? null,
         severity: d.severity,
         rule: d.rule,
         message: d.message,
         syntax: d.syntax ? 1 : 0,
+        follow_on: d.followOn ? 1 : 0,
       });
     });
   });
@@ -225,6 +232,8 @@ function stepFrom(s: StepRow, rows: BuildRows, detail: boolean): StepResult {
 function testFrom(t: TestRow): TestCaseResult {
   return {
     id: t.test_id,
+    ...present("subtest", t.subtest),
+    ...present("module", t.module),
     outcome: t.outcome,
     durationMs: t.duration_ms,
     ...present("message", t.message),
@@ -236,15 +245,14 @@ function testFrom(t: TestRow): TestCaseResult {
 
 function diagnosticFrom(d: DiagnosticRow): Diagnostic {
   return {
-    file: d.file,
-    line: d.line,
-    column: d.column,
+    ...(d.file === "" ? {} : { file: d.file, line: d.line, column: d.column }),
     ...present("endLine", d.end_line),
     ...present("endColumn", d.end_column),
     severity: d.severity,
     rule: d.rule,
     message: d.message,
     syntax: d.syntax === 1,
+    ...(d.follow_on === 1 ? { followOn: true } : {}),
   };
 }
 

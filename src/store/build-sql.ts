@@ -60,6 +60,8 @@ export const INSERT_TEST = insert("test_results", [
   "step",
   "position",
   "test_id",
+  "subtest",
+  "module",
   "outcome",
   "duration_ms",
   "message",
@@ -80,6 +82,7 @@ export const INSERT_DIAGNOSTIC = insert("diagnostics", [
   "rule",
   "message",
   "syntax",
+  "follow_on",
 ]);
 
 function insert(table: string, columns: readonly string[]): string {

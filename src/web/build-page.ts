@@ -1,5 +1,9 @@
 import type { Diagnostic, StepResult, TestCaseResult } from "../pipeline/types.js";
+import { describeTestCounts } from "../pipeline/describe-test-counts.js";
 import { formatDuration } from "../report/summary-markdown.js";
+import { testLabel } from "../report/test-label.js";
+import { plural } from "../text/plural.js";
+import { diagnosticKind, diagnosticPlace } from "../report/diagnostic-place.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { UNFINISHED_STATES } from "../store/build-record.js";
 import { assetModule } from "./asset-module.js";
@@ -81,26 +85,30 @@ function pendingRow(name: string, unfinished: boolean): string {
   return `<tr data-step="${h(name)}"><td><a href="#log-${h(name)}">${h(name)}</a></td><td><span class="state s-${state}">${state}</span></td><td class="dur"></td><td></td></tr>`;
 }
 
-/** Failures first, each with its traceback; then skips with their reasons; passes folded away. */
+/**
+ * unittest's counts in the words of the commit status; failures first, each
+ * with its traceback; then skips with their reasons; passes folded away.
+ */
 function testResults(steps: StepResult[]): string {
   const tests = steps.flatMap((s) => s.tests ?? []);
   if (tests.length === 0) return "";
   const failed = tests.filter((t) => FAILED.includes(t.outcome));
   const skipped = tests.filter((t) => t.outcome === "skip" || t.outcome === "expected_failure");
   const passed = tests.filter((t) => t.outcome === "pass");
-  const parts = [`<h2>Tests</h2><p class="meta">${h(counts(failed.length, skipped.length, passed.length))}</p>`];
+  const counts = steps.flatMap((s) => (s.testCounts ? [describeTestCounts(s.testCounts)] : []));
+  const parts = [`<h2>Tests</h2><p class="meta">${h(counts.join(" · "))}</p>`];
   if (failed.length)
     parts.push(
       `<section id="failures"><h3>Failing tests (${failed.length})</h3>${failed.map(failure).join("")}</section>`,
     );
   if (skipped.length) {
     parts.push(
-      `<details><summary>Skipped (${skipped.length})</summary><ul>${skipped.map((t) => `<li><code>${h(t.id)}</code> ${h(t.outcome === "skip" ? "skipped" : "expected failure")}${t.message ? `: ${h(t.message)}` : ""}</li>`).join("")}</ul></details>`,
+      `<details><summary>Skipped (${skipped.length})</summary><ul>${skipped.map((t) => `<li><code>${h(testLabel(t))}</code> ${h(t.outcome === "skip" ? "skipped" : "expected failure")}${t.message ? `: ${h(t.message)}` : ""}</li>`).join("")}</ul></details>`,
     );
   }
   if (passed.length) {
     parts.push(
-      `<details><summary>Passed (${passed.length})</summary><ul>${passed.map((t) => `<li><code>${h(t.id)}</code> <small>${h(formatDuration(t.durationMs))}</small></li>`).join("")}</ul></details>`,
+      `<details><summary>Passed (${passed.length})</summary><ul>${passed.map((t) => `<li><code>${h(testLabel(t))}</code> <small>${h(formatDuration(t.durationMs))}</small></li>`).join("")}</ul></details>`,
     );
   }
   return parts.join("");
@@ -110,26 +118,25 @@ function failure(t: TestCaseResult): string {
   const where = t.file ? ` at <code>${h(t.file)}:${h(t.line)}</code>` : "";
   const outcome =
     t.outcome === "unexpected_success" ? "unexpected success" : t.outcome === "error" ? "error" : "failed";
-  return `<details class="failure" open><summary><code>${h(t.id)}</code> <span class="s-failure">${outcome}</span>${where}</summary><pre>${h(t.traceback ?? t.message ?? "")}</pre></details>`;
+  return `<details class="failure" open><summary><code>${h(testLabel(t))}</code> <span class="s-failure">${outcome}</span>${where}</summary><pre>${h(t.traceback ?? t.message ?? "")}</pre></details>`;
 }
 
-function counts(failed: number, skipped: number, passed: number): string {
-  return [`${failed} failed`, `${passed} passed`, ...(skipped ? [`${skipped} skipped`] : [])].join(" · ");
-}
-
-/** pyright's (and other tools') findings, errors first. */
+/** pyright's (and other tools') findings, errors first; a syntax error's follow-ons last, not counted. */
 function diagnostics(steps: StepResult[]): string {
-  const found = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ step: s.name, d })));
+  const found = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ step: s, d })));
   if (found.length === 0) return "";
   found.sort((a, b) => rank(a.d) - rank(b.d));
   const rows = found.map(
     ({ step, d }) =>
-      `<tr><td><code>${h(d.file)}:${h(d.line)}:${h(d.column)}</code></td><td class="sev-${h(d.severity)}">${h(d.syntax ? "syntax error" : d.severity)}</td><td>${h(d.message)}${d.rule && !d.syntax ? ` <small>(${h(d.rule)})</small>` : ""}</td><td>${h(step)}</td></tr>`,
+      `<tr><td>${d.file === undefined ? "" : `<code>${h(diagnosticPlace(d))}</code>`}</td><td class="sev-${h(d.followOn ? "information" : d.severity)}">${h(diagnosticKind(d, step.enforced ?? true))}</td><td>${h(d.message)}${d.rule && !d.syntax ? ` <small>(${h(d.rule)})</small>` : ""}</td><td>${h(step.name)}</td></tr>`,
   );
-  return `<section id="diagnostics"><h2>Diagnostics (${found.length})</h2><table><thead><tr><th>Where</th><th>Severity</th><th>Message</th><th>Step</th></tr></thead><tbody>${rows.join("")}</tbody></table></section>`;
+  const followOns = found.filter(({ d }) => d.followOn).length;
+  const count = `${found.length - followOns}${followOns > 0 ? `; ${plural(followOns, "follow-on parse error")}, not counted` : ""}`;
+  return `<section id="diagnostics"><h2>Diagnostics (${h(count)})</h2><table><thead><tr><th>Where</th><th>Severity</th><th>Message</th><th>Step</th></tr></thead><tbody>${rows.join("")}</tbody></table></section>`;
 }
 
 function rank(d: Diagnostic): number {
+  if (d.followOn) return SEVERITY_ORDER.length;
   return d.syntax ? -1 : SEVERITY_ORDER.indexOf(d.severity);
 }
 

@@ -44,11 +44,11 @@ describe("ActionsOutcome.verdict", () => {
       o.accepted(
         build("failure", [
           { name: "check", summary: "ok" },
-          { name: "test", state: "failure", summary: "1 of 2 failed" },
+          { name: "test", state: "failure", summary: "1 failure in 2 tests" },
         ]),
       ),
     );
-    expect(v).toEqual({ exitCode: 1, lines: ["build of 1a2b3c4: failure (test: 1 of 2 failed)"] });
+    expect(v).toEqual({ exitCode: 1, lines: ["build of 1a2b3c4: failure (test: 1 failure in 2 tests)"] });
   });
 
   it("exits 2 when pyci could not run a step, could not finish a build, or a handler threw", () => {

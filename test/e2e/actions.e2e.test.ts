@@ -208,7 +208,7 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
 
     expect(latestStatus(fake.statuses, failing, "ci/test")!.body).toMatchObject({
       state: "failure",
-      description: "1 of 1 failed",
+      description: "1 failure in 1 test",
       target_url: run.runUrl,
     });
     expect(latestStatus(fake.statuses, failing, "ci/check")!.body.state).toBe("success");
@@ -217,7 +217,9 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     expect(checkRun.annotations).toContainEqual(
       expect.objectContaining({ path: "test_calc.py", annotation_level: "failure" }),
     );
-    expect(run.output).toContain(`::error title=pyci::build of ${failing.slice(0, 7)}: failure (test: 1 of 1 failed)`);
+    expect(run.output).toContain(
+      `::error title=pyci::build of ${failing.slice(0, 7)}: failure (test: 1 failure in 1 test)`,
+    );
     expect(execFileSync("git", ["rev-parse", "HEAD"], { cwd: run.workspace, encoding: "utf8" }).trim()).toBe(failing);
     expectCleanJob(run);
   }, 60_000);

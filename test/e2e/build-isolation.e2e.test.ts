@@ -377,7 +377,7 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
         expect.soft(noted, "A's daemon rewrote B's tests").not.toMatch(/ REWROTE /);
         expect.soft(noted, "A's daemon fetched B's build page").not.toMatch(/ FETCHED \S+ 200/);
         expect(bTest.state, `${JSON.stringify(bTest)}; A's daemon noted:\n${noted}`).toBe("failure");
-        expect(bTest.description).toBe("1 of 2 failed");
+        expect(bTest.description).toBe("1 failure in 2 tests");
       } finally {
         killPids(processesCarrying(token));
       }
@@ -420,7 +420,7 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
         expect.soft(noted, "A's daemons rewrote B's tests").not.toMatch(/ REWROTE /);
         expect.soft(noted, "A's daemons fetched B's build page").not.toMatch(/ FETCHED \S+ 200/);
         expect(bTest.state, `${JSON.stringify(bTest)}; A's daemons noted:\n${noted}`).toBe("failure");
-        expect(bTest.description).toBe("1 of 2 failed");
+        expect(bTest.description).toBe("1 failure in 2 tests");
       } finally {
         killPids(processesCarrying(token));
       }

@@ -56,10 +56,10 @@ const checkout: StepResult = {
 const failingTest: StepResult = {
   name: "test",
   state: "failure",
-  summary: "1 of 2 tests failed",
+  summary: "1 failure in 2 tests",
   exitCode: 1,
   durationMs: 2300,
-  testCounts: { total: 2, passed: 1, failed: 1, errors: 0, skipped: 0, expectedFailures: 0, unexpectedSuccesses: 0 },
+  testCounts: { run: 2, failures: 1, errors: 0, skipped: 0, expectedFailures: 0, unexpectedSuccesses: 0 },
   tests: [
     { id: "test_calc.AddTest.test_adds", outcome: "pass", durationMs: 1 },
     {

@@ -239,7 +239,7 @@ describe("the pyci server process (node dist/server.js)", () => {
     expect(check.target_url).toBe(buildUrl);
     const test = latestStatus(fake.statuses, repo.sha, "ci/test")!.body;
     expect(test.state, JSON.stringify(test)).toBe("failure");
-    expect(test.description).toBe("1 of 2 failed");
+    expect(test.description).toBe("1 failure in 2 tests");
     expect(test.target_url).toBe(buildUrl);
     expect(fake.statuses.filter((s) => s.sha === repo.sha)).toHaveLength(4);
 

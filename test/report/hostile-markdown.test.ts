@@ -63,7 +63,7 @@ const steps: StepResult[] = [
   {
     name: "test",
     state: "failure",
-    summary: "1 of 1 failed",
+    summary: "1 failure in 1 test",
     exitCode: 1,
     durationMs: 300,
     tests: [

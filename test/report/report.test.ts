@@ -47,7 +47,7 @@ const check: StepResult = {
 const test: StepResult = {
   name: "test",
   state: "failure",
-  summary: "1 of 3 failed",
+  summary: "1 failure in 3 tests",
   exitCode: 1,
   durationMs: 900,
   tests: [
@@ -162,7 +162,9 @@ describe("state map", () => {
     expect(statusState("skipped")).toBe("success");
     expect(checkConclusion([{ ...test, state: "success" }])).toBe("success");
     expect(checkConclusion([{ ...test, state: "error" }])).toBe("failure");
-    expect(buildTitle([check, test])).toBe("check: 1 syntax error; 1 type error not enforced; test: 1 of 3 failed");
+    expect(buildTitle([check, test])).toBe(
+      "check: 1 syntax error; 1 type error not enforced; test: 1 failure in 3 tests",
+    );
   });
 });
 

@@ -39,8 +39,19 @@ function createVersion1(id: string): void {
      VALUES (?, 'octo-org', 'calc', ?, 'pull_request.opened', 'pr', 'd-1', 3, 'failure', '2024-01-02T03:04:05.000Z', '2024-01-02T03:05:00.000Z', ?)`,
   ).run(id, "c".repeat(40), JSON.stringify(request));
   db.prepare(
-    `INSERT INTO steps (build_id, position, name, state, summary, exit_code, duration_ms, test_count) VALUES (?, 0, 'test', 'failure', '1 test failed', 1, 42, 1)`,
-  ).run(id);
+    `INSERT INTO steps (build_id, position, name, state, summary, exit_code, duration_ms, test_count, test_counts_json) VALUES (?, 0, 'test', 'failure', '1 test failed', 1, 42, 1, ?)`,
+  ).run(
+    id,
+    JSON.stringify({
+      total: 1,
+      passed: 0,
+      failed: 1,
+      errors: 0,
+      skipped: 0,
+      expectedFailures: 0,
+      unexpectedSuccesses: 0,
+    }),
+  );
   db.prepare(
     `INSERT INTO test_results (build_id, step, position, test_id, outcome, duration_ms, message) VALUES (?, 0, 0, 't.T.test_round', 'fail', 1.5, 'AssertionError')`,
   ).run(id);
@@ -83,6 +94,8 @@ describe("schema migrations", () => {
           exitCode: 1,
           durationMs: 42,
           tests: [{ id: "t.T.test_round", outcome: "fail", durationMs: 1.5, message: "AssertionError" }],
+          // version 6: the per-test counts of before, renamed to unittest's figures
+          testCounts: { run: 1, failures: 1, errors: 0, skipped: 0, expectedFailures: 0, unexpectedSuccesses: 0 },
         },
       ],
     });

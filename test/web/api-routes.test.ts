@@ -218,7 +218,7 @@ describe("with CI_ADMIN_TOKEN", () => {
           {
             name: "test",
             state: "failure",
-            summary: "1 of 2 failed",
+            summary: "1 failure in 2 tests",
             exitCode: 1,
             durationMs: 1200,
             tests: [

@@ -50,9 +50,10 @@ const build: BuildRecord = {
     {
       name: "test",
       state: "failure",
-      summary: "1 of 3 failed",
+      summary: "2 failures in 3 tests, 1 skipped",
       exitCode: 1,
       durationMs: 10,
+      testCounts: { run: 3, failures: 2, errors: 0, skipped: 1, expectedFailures: 0, unexpectedSuccesses: 0 },
       tests: [
         { id: "t.T.test_ok", outcome: "pass", durationMs: 1 },
         { id: "t.T.test_skip", outcome: "skip", durationMs: 0, message: "no <network>" },
@@ -63,6 +64,14 @@ const build: BuildRecord = {
           traceback: "Traceback (most recent call last):\nAssertionError: <b>",
           file: "t.py",
           line: 4,
+        },
+        {
+          id: "t.T.test_x",
+          subtest: "(i=2)",
+          module: "t2",
+          outcome: "fail",
+          durationMs: 1,
+          traceback: "Traceback (most recent call last):\nAssertionError: 2",
         },
       ],
     },
@@ -118,6 +127,9 @@ describe("buildPage", () => {
     expect(html.indexOf("Skipped (1)")).toBeGreaterThan(failures);
     expect(html.indexOf("Passed (1)")).toBeGreaterThan(html.indexOf("Skipped (1)"));
     expect(html).toContain("Traceback (most recent call last):");
+    expect(html).toContain('<p class="meta">2 failures in 3 tests, 1 skipped</p>');
+    expect(html).toContain("Failing tests (2)");
+    expect(html).toContain("<code>t.T.test_x (i=2) (run from t2)</code>");
     expect(html.indexOf("bad.py:1:1")).toBeLessThan(html.indexOf("calc.py:6:12"));
     expect(html).toContain("syntax error");
     expect(html).toContain("took 3.5 s");

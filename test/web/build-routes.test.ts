@@ -202,7 +202,13 @@ describe("the build page routes", () => {
     ]);
     await events.until("a heartbeat", () => events.comments.length > 0);
 
-    build.steps.push({ name: "test", state: "failure", summary: "1 of 2 failed", exitCode: 1, durationMs: 1234 });
+    build.steps.push({
+      name: "test",
+      state: "failure",
+      summary: "1 failure in 2 tests",
+      exitCode: 1,
+      durationMs: 1234,
+    });
     app.store.save(build);
     await events.until("the step's result", () =>
       events.received.some((e) => e.event === "build" && JSON.parse(e.data).steps.length === 1),
@@ -210,7 +216,7 @@ describe("the build page routes", () => {
     const summary = JSON.parse(events.received.filter((e) => e.event === "build").at(-1)!.data);
     expect(summary).toMatchObject({
       state: "running",
-      steps: [{ name: "test", state: "failure", summary: "1 of 2 failed", durationMs: 1234, duration: "1.2 s" }],
+      steps: [{ name: "test", state: "failure", summary: "1 failure in 2 tests", durationMs: 1234, duration: "1.2 s" }],
     });
 
     test.write("fourth\n");

@@ -27,22 +27,22 @@ const ANSI = /\x1b\[[0-9;]*m/g;
  * diagnostics, one per WARNING, ERROR or CRITICAL line, plus the warning
  * that `-W` turned into the fatal "Warning, treated as error:". Severity:
  * WARNING → warning; ERROR and CRITICAL (docutils' error and severe
- * reports) → error. Rule "sphinx"; column 1.
+ * reports) → error, whatever -W makes of them. Rule "sphinx"; column 1.
  *
  * Locations become paths relative to `repoRoot` (Sphinx prints absolute
  * paths; relative ones are relative to its working directory, the
  * checkout). A warning without a location (`WARNING: html_static_path
  * entry '_static' does not exist`), one at `<unknown>`, and one in a file
- * outside the repository (a docstring of an installed package) is put on
- * line 1 of `<srcDir>/conf.py`, the outside location kept in the message.
+ * outside the repository (a docstring of an installed package) has no place
+ * (no `file`): it is no file's fault, so it goes in the summary, not on a
+ * line of conf.py; an outside location is kept in the message.
  * A warning in a docstring (`/r/pkg/mod.py:docstring of pkg.mod.f:3`) is
  * put on line 1 of that module; its line counts from the docstring's
  * start, so it goes into the message instead. Only a message's first line
  * is kept: docutils follows some with the offending source, which the
  * location already points at.
  */
-export function parseSphinxWarnings(output: string, repoRoot: string, srcDir: string): Diagnostic[] {
-  const confPy = posix.join(srcDir.split(sep).join("/"), "conf.py");
+export function parseSphinxWarnings(output: string, repoRoot: string): Diagnostic[] {
   const lines = output.replace(ANSI, "").split(/\r?\n/);
   const diagnostics: Diagnostic[] = [];
   lines.forEach((text, index) => {
@@ -51,19 +51,19 @@ export function parseSphinxWarnings(output: string, repoRoot: string, srcDir: st
       const match = RAISED.exec(raised);
       const groups = match?.groups;
       if (!groups) {
-        diagnostics.push(diagnostic(confPy, 1, "warning", raised.trim()));
+        diagnostics.push(unlocated("warning", raised.trim()));
         return;
       }
       const location = `${groups.location ?? ""}${groups.docstring ?? ""}${groups.line ? `:${groups.line}` : ""}`;
-      diagnostics.push(located(location, "warning", (groups.message ?? "").trim(), repoRoot, confPy));
+      diagnostics.push(located(location, "warning", (groups.message ?? "").trim(), repoRoot));
       return;
     }
     const groups = LOGGED.exec(text)?.groups;
     if (!groups) return;
     const severity = SEVERITIES[groups.level ?? ""] ?? "warning";
     const message = (groups.message ?? "").trim();
-    if (groups.location === undefined) diagnostics.push(diagnostic(confPy, 1, severity, message));
-    else diagnostics.push(located(trimProgress(groups.location, repoRoot), severity, message, repoRoot, confPy));
+    if (groups.location === undefined) diagnostics.push(unlocated(severity, message));
+    else diagnostics.push(located(trimProgress(groups.location, repoRoot), severity, message, repoRoot));
   });
   return diagnostics;
 }
@@ -74,14 +74,14 @@ function trimProgress(location: string, repoRoot: string): string {
   return inRepo > 0 ? location.slice(inRepo) : location;
 }
 
-function located(location: string, severity: Severity, message: string, repoRoot: string, confPy: string): Diagnostic {
+function located(location: string, severity: Severity, message: string, repoRoot: string): Diagnostic {
   const lineMatch = /^(?<where>.*?):(?<line>\d*)$/.exec(location);
   const where = lineMatch?.groups?.where ?? location;
   const line = Number(lineMatch?.groups?.line) || undefined;
   const docstring = DOCSTRING.exec(where)?.groups;
   const path = docstring?.file ?? where;
   const file = path === "<unknown>" ? undefined : inRepository(path, repoRoot);
-  if (file === undefined) return diagnostic(confPy, 1, severity, `${location}: ${message}`);
+  if (file === undefined) return unlocated(severity, `${location}: ${message}`);
   if (docstring)
     return diagnostic(file, 1, severity, `In the ${docstring.docstring}${line ? `, line ${line}` : ""}: ${message}`);
   return diagnostic(file, line ?? 1, severity, message);
@@ -96,4 +96,8 @@ function inRepository(path: string, repoRoot: string): string | undefined {
 
 function diagnostic(file: string, line: number, severity: Severity, message: string): Diagnostic {
   return { file, line, column: 1, severity, rule: "sphinx", message, syntax: false };
+}
+
+function unlocated(severity: Severity, message: string): Diagnostic {
+  return { severity, rule: "sphinx", message, syntax: false };
 }

@@ -35,7 +35,9 @@ const PYRIGHT_RESULT_CODES = [0, 1];
  * 2. Ask the interpreter for its absolute path.
  * 3. Run pyright and python/pyci_syntax.py with it, side by side; either
  *    could not run: `error`.
- * 4. Merge Python's syntax errors into pyright's diagnostics; log a listing.
+ * 4. Merge Python's syntax errors into pyright's diagnostics: one counted a
+ *    file, where Python's compiler stops, pyright's other parse errors in
+ *    it follow-ons; log a listing.
  * 5. Syntax errors always fail; type errors fail when enforced.
  */
 export const checkStep: Step = {
@@ -169,15 +171,18 @@ async function interpreterPath(
 
 interface Counts {
   syntax: number;
+  /** pyright's parse errors after a file's counted syntax error: listed, not counted. */
+  followOns: number;
   typeErrors: number;
   warnings: number;
   information: number;
 }
 
 function countDiagnostics(diagnostics: Diagnostic[]): Counts {
-  const counts: Counts = { syntax: 0, typeErrors: 0, warnings: 0, information: 0 };
+  const counts: Counts = { syntax: 0, followOns: 0, typeErrors: 0, warnings: 0, information: 0 };
   for (const d of diagnostics) {
-    if (d.syntax) counts.syntax += 1;
+    if (d.followOn) counts.followOns += 1;
+    else if (d.syntax) counts.syntax += 1;
     else if (d.severity === "error") counts.typeErrors += 1;
     else if (d.severity === "warning") counts.warnings += 1;
     else counts.information += 1;
@@ -208,10 +213,11 @@ function writeListing(log: LogSink, diagnostics: Diagnostic[], counts: Counts, s
   const lines = diagnostics.map((d) => {
     const [first = "", ...rest] = d.message.split("\n");
     const text = [first, ...rest.map((line) => `    ${line}`)].join("\n");
-    return `${d.file}:${d.line}:${d.column} - ${d.severity}: ${text}${d.rule ? ` (${d.rule})` : ""}\n`;
+    const severity = d.followOn ? "follow-on parse error (not counted)" : d.severity;
+    return `${d.file}:${d.line}:${d.column} - ${severity}: ${text}${d.rule ? ` (${d.rule})` : ""}\n`;
   });
   const total = [
-    plural(counts.syntax, "syntax error"),
+    `${plural(counts.syntax, "syntax error")}${counts.followOns > 0 ? ` (and ${plural(counts.followOns, "follow-on parse error")}, not counted)` : ""}`,
     `${plural(counts.typeErrors, "type error")} (${enforced ? "enforced" : "not enforced"})`,
     plural(counts.warnings, "warning"),
     `${counts.information} information`,

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { describeTestCounts, parseUnittestResults } from "../parsers/unittest-results.js";
+import { parseUnittestResults } from "../parsers/unittest-results.js";
+import { describeTestCounts } from "../describe-test-counts.js";
 import { BuildFileError, readBuildFile } from "../../process/sandbox/read-build-file.js";
 import { runInBuild } from "../run-in-build.js";
 import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
@@ -81,7 +82,7 @@ export const testStep: Step = {
     // that says "passed" when nothing ran (wrong pattern, tests outside the
     // start dir, a package missing its __init__.py) would hide exactly the
     // mistakes this step exists to catch.
-    if (counts.total === 0) {
+    if (counts.run + counts.failures + counts.errors + counts.skipped === 0) {
       const where = [`start dir ${startDir}`, `pattern ${pattern}`];
       if (topLevelDir !== undefined) where.push(`top-level dir ${topLevelDir}`);
       return {
@@ -90,7 +91,7 @@ export const testStep: Step = {
         summary: oneLine(`No tests found (unittest discovery: ${where.join(", ")})`),
       };
     }
-    if (counts.failed + counts.errors + counts.unexpectedSuccesses > 0) {
+    if (counts.failures + counts.errors + counts.unexpectedSuccesses > 0) {
       return { ...withTests, state: "failure", summary: describeTestCounts(counts) };
     }
     if (r.exitCode !== EXIT_OK) {

@@ -4,6 +4,16 @@ import { v2BuildBranch } from "./v2-build-branch.js";
 import { v3Deliveries } from "./v3-deliveries.js";
 import { v4Outbox } from "./v4-outbox.js";
 import { v5StepReused } from "./v5-step-reused.js";
+import { v6TestRuns } from "./v6-test-runs.js";
+import { v7DiagnosticFollowOns } from "./v7-diagnostic-follow-ons.js";
 
 /** The schema's whole history, oldest first. Add a file and an entry; never change a released one. */
-export const MIGRATIONS: readonly Migration[] = [v1Initial, v2BuildBranch, v3Deliveries, v4Outbox, v5StepReused];
+export const MIGRATIONS: readonly Migration[] = [
+  v1Initial,
+  v2BuildBranch,
+  v3Deliveries,
+  v4Outbox,
+  v5StepReused,
+  v6TestRuns,
+  v7DiagnosticFollowOns,
+];

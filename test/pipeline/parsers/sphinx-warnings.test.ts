@@ -30,7 +30,7 @@ function fixture(name: string, root: string): string {
 const ROOT = "/srv/pyci/work/acme-docs";
 
 const WARNINGS = [
-  ["docs/conf.py", 1, "warning", "html_static_path entry '_static' does not exist"],
+  [undefined, undefined, "warning", "html_static_path entry '_static' does not exist"],
   ["pkg/mod.py", 1, "warning", "In the docstring of pkg.mod, line 1: Inline emphasis start-string without end-string."],
   ["docs/index.rst", 14, "error", 'Unknown directive type "unknown-directive".'],
   ["docs/levels.rst", 13, "error", "Title level inconsistent:"],
@@ -40,10 +40,10 @@ const WARNINGS = [
 ];
 
 describe("parseSphinxWarnings", () => {
-  it("reads every WARNING, ERROR and CRITICAL of a build, as many as Sphinx counts", () => {
+  it("reads every WARNING, ERROR and CRITICAL of a build, as many as Sphinx counts, an unlocated one without a place", () => {
     const output = fixture("sphinx-warnings.txt", ROOT);
     expect(output).toContain("build succeeded, 7 warnings.");
-    const diagnostics = parseSphinxWarnings(output, ROOT, "docs");
+    const diagnostics = parseSphinxWarnings(output, ROOT);
     expect(diagnostics.map((d) => [d.file, d.line, d.severity, d.message])).toEqual(WARNINGS);
     expect(diagnostics[6]).toEqual({
       file: "docs/index.rst",
@@ -59,13 +59,11 @@ describe("parseSphinxWarnings", () => {
   it("reads the same warnings from a -W --keep-going build", () => {
     const output = fixture("sphinx-keep-going.txt", ROOT);
     expect(output).toContain("build finished with problems, 7 warnings.");
-    expect(parseSphinxWarnings(output, ROOT, "docs").map((d) => [d.file, d.line, d.severity, d.message])).toEqual(
-      WARNINGS,
-    );
+    expect(parseSphinxWarnings(output, ROOT).map((d) => [d.file, d.line, d.severity, d.message])).toEqual(WARNINGS);
   });
 
   it("reads the warning that -W turned into an error", () => {
-    expect(parseSphinxWarnings(fixture("sphinx-treated-as-error.txt", ROOT), ROOT, "docs")).toEqual([
+    expect(parseSphinxWarnings(fixture("sphinx-treated-as-error.txt", ROOT), ROOT)).toEqual([
       {
         file: "pkg/mod.py",
         line: 1,
@@ -79,13 +77,13 @@ describe("parseSphinxWarnings", () => {
   });
 
   it("finds nothing in a clean build", () => {
-    expect(parseSphinxWarnings(fixture("sphinx-clean.txt", ROOT), ROOT, "docs")).toEqual([]);
+    expect(parseSphinxWarnings(fixture("sphinx-clean.txt", ROOT), ROOT)).toEqual([]);
   });
 
   it("reads -W's error for a location with a line, without one, and without a location", () => {
     const raised = (line: string) => `Running Sphinx v5.3.0\n\nWarning, treated as error:\n${line}\n`;
-    const read = (line: string, srcDir = "docs") =>
-      parseSphinxWarnings(raised(line), ROOT, srcDir).map((d) => [d.file, d.line, d.severity, d.message]);
+    const read = (line: string) =>
+      parseSphinxWarnings(raised(line), ROOT).map((d) => [d.file, d.line, d.severity, d.message]);
     expect(read(`${ROOT}/docs/index.rst:8:undefined label: 'nope'`)).toEqual([
       ["docs/index.rst", 8, "warning", "undefined label: 'nope'"],
     ]);
@@ -101,11 +99,11 @@ describe("parseSphinxWarnings", () => {
     expect(read(`${ROOT}/pkg/mod.py:docstring of pkg.mod.func:3:Unexpected indentation.`)).toEqual([
       ["pkg/mod.py", 1, "warning", "In the docstring of pkg.mod.func, line 3: Unexpected indentation."],
     ]);
-    expect(read("html_static_path entry '_static' does not exist", ".")).toEqual([
-      ["conf.py", 1, "warning", "html_static_path entry '_static' does not exist"],
+    expect(read("html_static_path entry '_static' does not exist")).toEqual([
+      [undefined, undefined, "warning", "html_static_path entry '_static' does not exist"],
     ]);
-    expect(read("unknown config value: 'x' in override, ignoring", "doc/source")).toEqual([
-      ["doc/source/conf.py", 1, "warning", "unknown config value: 'x' in override, ignoring"],
+    expect(read("unknown config value: 'x' in override, ignoring")).toEqual([
+      [undefined, undefined, "warning", "unknown config value: 'x' in override, ignoring"],
     ]);
   });
 
@@ -123,14 +121,14 @@ describe("parseSphinxWarnings", () => {
       "reading sources... [ 50%] index",
       "Some text that mentions WARNING without the colon",
     ].join("\n");
-    expect(parseSphinxWarnings(output, ROOT, "docs").map((d) => [d.file, d.line, d.severity, d.message])).toEqual([
+    expect(parseSphinxWarnings(output, ROOT).map((d) => [d.file, d.line, d.severity, d.message])).toEqual([
       ["docs/index.rst", 12, "warning", "undefined label: 'nope' [ref.ref]"],
       ["docs/api.rst", 7, "warning", "duplicate label api"],
       ["docs/a.rst", 2, "warning", "red"],
-      ["docs/conf.py", 1, "error", "<unknown>:5: nowhere in particular"],
+      [undefined, undefined, "error", "<unknown>:5: nowhere in particular"],
       [
-        "docs/conf.py",
-        1,
+        undefined,
+        undefined,
         "warning",
         "/usr/lib/python3/dist-packages/requests/api.py:docstring of requests.api.get:4: outside",
       ],

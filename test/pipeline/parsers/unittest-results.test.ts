@@ -1,22 +1,24 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { describeTestCounts, parseUnittestResults } from "../../../src/pipeline/parsers/unittest-results.js";
+import { parseUnittestResults } from "../../../src/pipeline/parsers/unittest-results.js";
 import type { TestCounts } from "../../../src/pipeline/types.js";
 
 /**
  * Fixtures recorded by running python/pyci_unittest.py (CPython 3.11):
  * - mixed: a repository (/tmp/pyci-sample) with a passing test that prints, a failing
  *   assert, an error raised inside the package, a skip, an expected failure, an
- *   unexpected success, failing subtests, a failing setUpClass, a module with a
- *   missing import and a module with a syntax error;
+ *   unexpected success, a test whose subtests pass, skip, fail and raise, a failing
+ *   setUpClass, a module with a missing import, a module with a syntax error, and a
+ *   base class run again from a second module that imports it (tests/test_b.py);
+ *   `python -m unittest` says of it: Ran 11 tests … FAILED (failures=2, errors=5,
+ *   skipped=2, expected failures=1, unexpected successes=1);
  * - passing: two passing tests and a skip; empty: a directory without tests.
  */
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/tool-output/${name}`, import.meta.url), "utf8");
 
 const counts = (over: Partial<TestCounts>): TestCounts => ({
-  total: 0,
-  passed: 0,
-  failed: 0,
+  run: 0,
+  failures: 0,
   errors: 0,
   skipped: 0,
   expectedFailures: 0,
@@ -25,19 +27,19 @@ const counts = (over: Partial<TestCounts>): TestCounts => ({
 });
 
 describe("parseUnittestResults", () => {
-  it("maps every outcome of the mixed fixture and counts them", () => {
+  it("maps every outcome of the mixed fixture and takes unittest's counts", () => {
     const { tests, counts: c } = parseUnittestResults(fixture("unittest-results-mixed.json"));
     expect(c).toEqual(
-      counts({ total: 10, passed: 1, failed: 2, errors: 4, skipped: 1, expectedFailures: 1, unexpectedSuccesses: 1 }),
+      counts({ run: 11, failures: 2, errors: 5, skipped: 2, expectedFailures: 1, unexpectedSuccesses: 1 }),
     );
-    const byId = new Map(tests.map((t) => [t.id, t]));
+    const byId = new Map(tests.filter((t) => !t.subtest).map((t) => [t.id, t]));
 
     const fail = byId.get("tests.test_mixed.MixedTest.test_fail");
     expect(fail).toMatchObject({
       outcome: "fail",
       message: "AssertionError: 3 != 4",
       file: "tests/test_mixed.py",
-      line: 13,
+      line: 11,
     });
     expect(fail?.traceback).toContain("self.assertEqual(add(1, 2), 4)");
     expect(fail?.durationMs).toBeGreaterThan(0);
@@ -58,12 +60,24 @@ describe("parseUnittestResults", () => {
     });
   });
 
-  it("reports failing subtests as a failure of the parent test", () => {
+  it("reports each failing, erroring or skipped subtest as a result of its own", () => {
     const { tests } = parseUnittestResults(fixture("unittest-results-mixed.json"));
-    const parent = tests.find((t) => t.id === "tests.test_mixed.MixedTest.test_subtests");
-    expect(parent).toMatchObject({ outcome: "fail", file: "tests/test_mixed.py", line: 33 });
-    expect(parent?.message).toBe("subtest (i=2): AssertionError: 2 not less than 2 (and 1 more)");
-    expect(tests.filter((t) => t.id.includes("test_subtests"))).toHaveLength(1);
+    const subtests = tests.filter((t) => t.id === "tests.test_mixed.MixedTest.test_subtests");
+    expect(subtests.map((t) => [t.subtest, t.outcome, t.message, t.file, t.line])).toEqual([
+      ["(i=1)", "skip", "odd one", undefined, undefined],
+      ["(i=2)", "fail", "AssertionError: 2 not less than 2", "tests/test_mixed.py", 35],
+      ["(i=3)", "error", "KeyError: 3", "tests/test_mixed.py", 34],
+    ]);
+    expect(subtests[1]?.traceback).toContain("self.assertLess(i, 2)");
+    expect(subtests[1]?.traceback).not.toContain("KeyError");
+  });
+
+  it("keeps a test run from two modules as two results, naming the second module", () => {
+    const { tests } = parseUnittestResults(fixture("unittest-results-mixed.json"));
+    expect(tests.filter((t) => t.id === "tests.test_a.Base.test_value")).toEqual([
+      { id: "tests.test_a.Base.test_value", outcome: "pass", durationMs: expect.any(Number) },
+      { id: "tests.test_a.Base.test_value", module: "tests.test_b", outcome: "pass", durationMs: expect.any(Number) },
+    ]);
   });
 
   it("reports import and syntax errors in test modules as errors at the module's line", () => {
@@ -84,13 +98,13 @@ describe("parseUnittestResults", () => {
       outcome: "error",
       message: "RuntimeError: no database",
       file: "tests/test_mixed.py",
-      line: 39,
+      line: 41,
     });
   });
 
   it("parses a passing run and an empty run", () => {
     expect(parseUnittestResults(fixture("unittest-results-passing.json")).counts).toEqual(
-      counts({ total: 3, passed: 2, skipped: 1 }),
+      counts({ run: 3, skipped: 1 }),
     );
     expect(parseUnittestResults(fixture("unittest-results-empty.json"))).toEqual({ tests: [], counts: counts({}) });
   });
@@ -100,6 +114,10 @@ describe("parseUnittestResults", () => {
     expect(() => parseUnittestResults("[]")).toThrow(/expected a JSON object/);
     expect(() => parseUnittestResults('{"tests": {}, "load_errors": 0}')).toThrow(/"tests" must be an array/);
     expect(() => parseUnittestResults('{"tests": []}')).toThrow(/"load_errors"/);
+    expect(() => parseUnittestResults('{"tests": [], "load_errors": 0}')).toThrow(/"counts" must be an object/);
+    expect(() => parseUnittestResults('{"tests": [], "load_errors": 0, "counts": {"run": 1, "failures": -1}}')).toThrow(
+      /counts.failures must be a non-negative integer/,
+    );
     expect(() =>
       parseUnittestResults('{"tests": [{"id": "a", "outcome": "passed", "duration_ms": 1}], "load_errors": 0}'),
     ).toThrow(/tests\[0\]\.outcome must be one of pass, fail/);
@@ -111,42 +129,5 @@ describe("parseUnittestResults", () => {
         '{"tests": [{"id": "a", "outcome": "fail", "duration_ms": 1, "line": "3"}], "load_errors": 0}',
       ),
     ).toThrow(/tests\[0\]\.line must be a positive integer/);
-  });
-});
-
-describe("describeTestCounts", () => {
-  it.each([
-    [counts({}), "No tests found"],
-    [counts({ total: 901, passed: 901 }), "901 tests passed"],
-    [counts({ total: 1, passed: 1 }), "1 test passed"],
-    [counts({ total: 15, passed: 12, skipped: 3 }), "12 tests passed, 3 skipped"],
-    [counts({ total: 4, passed: 2, skipped: 1, expectedFailures: 1 }), "2 tests passed, 1 skipped, 1 expected failure"],
-    [counts({ total: 3, skipped: 3 }), "0 tests passed, 3 skipped"],
-    [counts({ total: 903, passed: 901, failed: 2 }), "2 of 903 failed"],
-    [counts({ total: 903, passed: 900, failed: 2, errors: 1 }), "2 of 903 failed, 1 error"],
-    [counts({ total: 10, passed: 8, errors: 2 }), "2 errors in 10 tests"],
-    [counts({ total: 10, passed: 9, unexpectedSuccesses: 1 }), "1 unexpected success in 10 tests"],
-    [
-      counts({ total: 10, passed: 1, failed: 2, errors: 4, skipped: 1, expectedFailures: 1, unexpectedSuccesses: 1 }),
-      "2 of 10 failed, 4 errors, 1 unexpected success, 1 skipped, 1 expected failure",
-    ],
-  ])("%j -> %s", (c, expected) => {
-    expect(describeTestCounts(c)).toBe(expected);
-  });
-
-  it("stays within 140 characters", () => {
-    const huge = 10 ** 15;
-    const line = describeTestCounts(
-      counts({
-        total: huge,
-        failed: huge,
-        errors: huge,
-        skipped: huge,
-        expectedFailures: huge,
-        unexpectedSuccesses: huge,
-      }),
-    );
-    expect(line.length).toBeLessThanOrEqual(140);
-    expect(line.startsWith(`${huge} of ${huge} failed`)).toBe(true);
   });
 });

@@ -75,7 +75,17 @@ describe.concurrent("checkStep", () => {
       { enforceTypeErrors: false },
     );
     expect(result).toMatchObject({ state: "failure", summary: "1 syntax error", enforced: false, exitCode: 1 });
+    // Python's compiler stops here: its error counts; pyright's at the same place follows on.
     expect(result.diagnostics).toEqual([
+      {
+        file: "calc/broken.py",
+        line: 4,
+        column: 15,
+        severity: "error",
+        rule: "syntax",
+        message: "invalid syntax",
+        syntax: true,
+      },
       {
         file: "calc/broken.py",
         line: 4,
@@ -86,11 +96,13 @@ describe.concurrent("checkStep", () => {
         rule: "syntax",
         message: "Expected expression",
         syntax: true,
+        followOn: true,
       },
     ]);
-    expect(log).toContain("calc/broken.py:4:15 - error: Expected expression (syntax)\n");
+    expect(log).toContain("calc/broken.py:4:15 - error: invalid syntax (syntax)\n");
+    expect(log).toContain("calc/broken.py:4:15 - follow-on parse error (not counted): Expected expression (syntax)\n");
     expect(log).toContain(
-      "1 syntax error, 0 type errors (not enforced), 0 warnings, 0 information in 3 files (pyright 1.1.414)\n",
+      "1 syntax error (and 1 follow-on parse error, not counted), 0 type errors (not enforced), 0 warnings, 0 information in 3 files (pyright 1.1.414)\n",
     );
   });
 
@@ -180,24 +192,29 @@ describe.concurrent("checkStep", () => {
   it("counts syntax errors, type errors and warnings of one run apart", async () => {
     const { result } = await check({
       "app/__init__.py": "",
-      // pyright: 3 syntax errors on line 2 (two unclosed parentheses, a missing newline at the end).
+      // pyright: 3 syntax errors on line 2 (two unclosed parentheses, a missing newline at the end);
+      // Python stops at the first: one syntax error, pyright's three its follow-ons.
       "app/broken.py": "import os\nprint((os.sep\n",
       // pyright: a type error; Python: `__debug__ = 1` cannot compile, which replaces pyright's type error on line 3.
       "app/flags.py": 'level: int = "high"\n\n__debug__ = 1\n',
       // pyright: a warning.
       "app/noise.py": "x = 1\nx == 2\n",
     });
-    expect(result.summary).toBe("4 syntax errors; 1 type error not enforced; 1 warning");
+    expect(result.summary).toBe("2 syntax errors; 1 type error not enforced; 1 warning");
     expect(result.state).toBe("failure");
-    expect(result.diagnostics?.map((d) => [d.file, d.line, d.column, d.severity, d.rule])).toEqual([
-      ["app/broken.py", 2, 6, "error", "syntax"],
-      ["app/broken.py", 2, 7, "error", "syntax"],
-      ["app/broken.py", 3, 1, "error", "syntax"],
-      ["app/flags.py", 1, 14, "error", "reportAssignmentType"],
-      ["app/flags.py", 3, 1, "error", "syntax"],
-      ["app/noise.py", 2, 1, "warning", "reportUnusedExpression"],
-    ]);
-    expect(result.diagnostics?.[4]?.message).toBe("cannot assign to __debug__");
+    expect(result.diagnostics?.map((d) => [d.file, d.line, d.column, d.severity, d.rule, d.followOn ?? false])).toEqual(
+      [
+        ["app/broken.py", 2, 6, "error", "syntax", true],
+        ["app/broken.py", 2, 7, "error", "syntax", false],
+        ["app/broken.py", 2, 7, "error", "syntax", true],
+        ["app/broken.py", 3, 1, "error", "syntax", true],
+        ["app/flags.py", 1, 14, "error", "reportAssignmentType", false],
+        ["app/flags.py", 3, 1, "error", "syntax", false],
+        ["app/noise.py", 2, 1, "warning", "reportUnusedExpression", false],
+      ],
+    );
+    expect(result.diagnostics?.[1]?.message).toBe("'(' was never closed");
+    expect(result.diagnostics?.[5]?.message).toBe("cannot assign to __debug__");
   });
 
   it("ignores files in virtual environments, hidden directories and node_modules", async () => {

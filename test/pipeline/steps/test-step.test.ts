@@ -76,7 +76,14 @@ class AddTest(unittest.TestCase):
     });
     const result = await testStep.run(ctx);
     expect(result).toMatchObject({ name: "test", state: "success", summary: "2 tests passed", exitCode: 0 });
-    expect(result.testCounts).toMatchObject({ total: 2, passed: 2 });
+    expect(result.testCounts).toEqual({
+      run: 2,
+      failures: 0,
+      errors: 0,
+      skipped: 0,
+      expectedFailures: 0,
+      unexpectedSuccesses: 0,
+    });
     expect(result.tests?.map((t) => t.id).sort()).toEqual([
       "test_calc.AddTest.test_negative",
       "test_calc.AddTest.test_small",
@@ -106,7 +113,7 @@ class AddTest(unittest.TestCase):
 `,
     });
     const result = await testStep.run(ctx);
-    expect(result).toMatchObject({ state: "failure", summary: "1 of 2 failed", exitCode: 1 });
+    expect(result).toMatchObject({ state: "failure", summary: "1 failure in 2 tests", exitCode: 1 });
     const failed = result.tests?.find((t) => t.outcome === "fail");
     expect(failed).toMatchObject({
       id: "tests.test_calc.AddTest.test_wrong",
@@ -167,7 +174,7 @@ ${
     const green = await testStep.run(context(files(false)).ctx);
     expect(green).toMatchObject({
       state: "success",
-      summary: "1 test passed, 1 skipped, 1 expected failure",
+      summary: "3 tests ran, 1 skipped, 1 expected failure",
       exitCode: 0,
     });
     expect(green.tests?.find((t) => t.id.endsWith("test_skip"))).toMatchObject({
@@ -241,7 +248,7 @@ class NoisyTest(unittest.TestCase):
       exitCode: 5,
       tests: [],
     });
-    expect(result.testCounts?.total).toBe(0);
+    expect(result.testCounts?.run).toBe(0);
   });
 
   it("honours the start dir, pattern and top-level dir of the repository config", async () => {

@@ -10,6 +10,7 @@ import { findDocs } from "./find-docs.js";
 import { findSphinx, type Sphinx } from "./find-sphinx.js";
 import { parseSphinxFatalError, type SphinxFatalError } from "../../parsers/sphinx-fatal-error.js";
 import { parseSphinxWarnings } from "../../parsers/sphinx-warnings.js";
+import { sphinxWarningCount } from "../../parsers/sphinx-warning-count.js";
 import { pythonEnvironment } from "../../python-environment.js";
 import { reuseResult } from "../../reuse-result.js";
 import { runInBuild, withReadable } from "../../run-in-build.js";
@@ -174,20 +175,20 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
   // 5. The verdict.
   const text = output.join("");
   const repoRoot = await realpath(ctx.dir);
-  const warnings = parseSphinxWarnings(text, repoRoot, srcDir).map(
-    (d): Diagnostic => (docs.warningsAsErrors ? { ...d, severity: "error" } : d),
-  );
+  // each line keeps its severity; the count is Sphinx's own (ERROR lines among its warnings)
+  const warnings = parseSphinxWarnings(text, repoRoot);
+  const warningCount = sphinxWarningCount(text) ?? warnings.length;
   if (built.exitCode !== 0) {
     const fatal = parseSphinxFatalError(text, repoRoot, srcDir);
     const diagnostics =
       fatal && fatal.category !== TREATED_AS_ERROR ? [...warnings, fatalDiagnostic(fatal, srcDir)] : warnings;
     return finish(
       "failure",
-      failureSummary(fatal, warnings.length, docs.warningsAsErrors, built.exitCode),
+      failureSummary(fatal, warningCount, docs.warningsAsErrors, built.exitCode),
       built.exitCode,
       {
         diagnostics,
-        counts: { warnings: warnings.length },
+        counts: { warnings: warningCount },
       },
     );
   }
@@ -196,11 +197,12 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
     return finish("error", `Could not read the HTML output: ${pages.message.replace(`${ctx.scratchDir}/`, "")}`, 0, {
       diagnostics: warnings,
     });
-  const counts = { pages, warnings: warnings.length };
+  const counts = { pages, warnings: warningCount };
   const packed = await pack(outDir, archive, { ...ctx, ...sandboxed }, remaining());
   if (packed) return finish("error", packed, 0, { diagnostics: warnings, counts });
   const artifacts: Artifact[] = [{ name: DOCS_ARCHIVE, path: archive, contentType: "application/gzip" }];
-  const summary = `Docs built: ${plural(pages, "page")}, ${warnings.length === 0 ? "no warnings" : plural(warnings.length, "warning")}`;
+  const errors = warnings.filter((d) => d.severity === "error").length;
+  const summary = `Docs built: ${plural(pages, "page")}, ${warningCount === 0 ? "no warnings" : plural(warningCount, "warning")}${errors > 0 ? ` (${errors} of them ${errors === 1 ? "an error" : "errors"})` : ""}`;
   return finish("success", summary, 0, { diagnostics: warnings, counts, artifacts });
 }
 
@@ -260,11 +262,11 @@ function failureSummary(
 }
 
 /** The error that stopped Sphinx, where it points, or on line 1 of conf.py. */
+/** At its place; a configuration error that names none at conf.py; any other error that names none without one. */
 function fatalDiagnostic(fatal: SphinxFatalError, srcDir: string): Diagnostic {
+  const file = fatal.file ?? (fatal.category === "Configuration error" ? posix.join(srcDir, "conf.py") : undefined);
   return {
-    file: fatal.file ?? posix.join(srcDir, "conf.py"),
-    line: fatal.line ?? 1,
-    column: 1,
+    ...(file === undefined ? {} : { file, line: fatal.line ?? 1, column: 1 }),
     severity: "error",
     rule: "sphinx",
     message: `${fatal.category}: ${fatal.message}`,
