@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { parseEnv } from "node:util";
-import { Probot, run } from "probot";
+import { Probot } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
 import { BodyBudget } from "./http/body-budget.js";
 import { createHttpServer, type Route } from "./http/create-http-server.js";
@@ -11,6 +11,7 @@ import { serverOptions, type ServerOptions } from "./http/server-options.js";
 import { shutDownOnSignals } from "./http/shut-down-on-signals.js";
 import { startWebhookProxy } from "./http/start-webhook-proxy.js";
 import { webhookRoute } from "./http/webhook-route.js";
+import { registrationRoutes } from "./web/registration-routes.js";
 import { createApp, type AppControl } from "./index.js";
 import { createServerLog } from "./server-log.js";
 import { PyciOctokit } from "./github/create-octokit-class.js";
@@ -33,7 +34,8 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
  * 2. checkouts and SSH connections a killed run left behind are removed; the
  *    sandbox and the spawn helper are checked (secret files the sandbox user
  *    could read refuse start-up);
- * 3. without App credentials (outside production), Probot's registration page;
+ * 3. without App credentials (outside production), the App's registration
+ *    (web/registration-routes.ts: pyci's manifest, credentials saved to `.env`);
  * 4. the app, loaded into a Probot made from the environment as run() makes it;
  * 5. the HTTP server: size limit, webhook endpoint, the app's routes; then listening;
  * 6. SIGTERM/SIGINT: deliveries refused, builds given CI_SHUTDOWN_GRACE, exit.
@@ -92,7 +94,29 @@ async function main(): Promise<void> {
           : "APP_ID is missing. Set it to your GitHub App's id.",
       ]);
     }
-    await run(() => undefined, { log });
+    // GitHub creates the App from pyci's manifest and sends the browser back with its credentials
+    const registration = createHttpServer({
+      log,
+      maxBodyBytes: WEBHOOK_BODY_CAP,
+      routes: [
+        registrationRoutes({
+          webhookUrl: options.webhookProxy ?? `${config.publicUrl}${options.webhookPath}`,
+          publicUrl: config.publicUrl,
+          baseUrl: options.baseUrl,
+          cwd: process.cwd(),
+          log,
+        }),
+      ],
+    });
+    const address = await listen(registration, options.host, options.port);
+    log.info(`No GitHub App credentials (APP_ID, PRIVATE_KEY): register the App at ${config.publicUrl}/probot`);
+    log.info(`Listening on http://${address}`);
+    shutDownOnSignals({
+      server: registration,
+      log,
+      stopDeliveries: () => undefined,
+      stopBuilds: async () => undefined,
+    });
     return;
   }
 

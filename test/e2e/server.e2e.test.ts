@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
-  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -14,7 +13,6 @@ import {
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
@@ -39,7 +37,6 @@ import {
  * Needs `npm run build` first.
  */
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const require = createRequire(import.meta.url);
 
 const APP_ID = 4242;
@@ -548,12 +545,10 @@ describe("starting the server process", () => {
     expect(exit!.code).not.toBeNull();
     expect(refused.output()).toContain("WEBHOOK_SECRET");
 
-    // no APP_ID / PRIVATE_KEY, NODE_ENV unset: Probot's registration page, built from app.yml in the cwd
+    // no APP_ID / PRIVATE_KEY, NODE_ENV unset: the registration page (registration.e2e.test.ts follows it through)
     const setupCwd = tempDir("pyci-e2e-setup-");
-    copyFileSync(join(ROOT, "app.yml"), join(setupCwd, "app.yml"));
     const setupPort = await freePort();
-    // NO_SMEE_SETUP: Probot would otherwise ask smee.io for a channel (tests never touch the internet)
-    const setup = spawnServer({ ...base(), PORT: String(setupPort), NO_SMEE_SETUP: "true" }, setupCwd);
+    const setup = spawnServer({ ...base(), PORT: String(setupPort) }, setupCwd);
     try {
       const page = await waitUntilServing(setup, "/");
       const html = await page.text();

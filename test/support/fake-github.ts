@@ -89,6 +89,13 @@ export interface FakeGitHubOptions {
   acceptTokens?: string[];
 }
 
+/** The App a manifest's conversion returns: start the fake with the same appId and privateKey to accept its JWTs. */
+export interface ManifestApp {
+  id: number;
+  privateKey: string;
+  webhookSecret: string;
+}
+
 export interface FailureInjection {
   method: string;
   /** Matched against the path after `/api/v3` or `/api/uploads` (string = exact match). */
@@ -159,6 +166,14 @@ export interface FakeGitHub {
    * those still held, unanswered and unrecorded.
    */
   holdNext(hold: HoldInjection): HeldRequests;
+  /**
+   * What github.com does with a manifest posted to its "new App" page: records it (see `manifests`) and
+   * returns the code it sends the browser back to the manifest's redirect_url with; POST
+   * /app-manifests/{code}/conversions then answers (once) with this App and its credentials.
+   */
+  createAppFromManifest(manifest: Record<string, unknown>, app: ManifestApp): string;
+  /** The manifests given to createAppFromManifest, in order. */
+  manifests: Record<string, unknown>[];
   /** Every issued installation token that occurs in `text`. */
   leakedTokens(text: string): string[];
   /** One line per request: `POST /repos/o/r/check-runs → 201`. */
@@ -333,7 +348,32 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     bot: () => ({ login: botUser().login, type: "Bot" }),
   });
 
+  const manifests: Record<string, unknown>[] = [];
+  const manifestCodes = new Map<string, { manifest: Record<string, unknown>; app: ManifestApp }>();
+
   const routes: Route[] = [
+    {
+      method: "POST",
+      pattern: /^\/app-manifests\/([^/]+)\/conversions$/,
+      handle: (ctx, [, code]) => {
+        const made = manifestCodes.get(code!);
+        if (!made) return notFound(ctx);
+        manifestCodes.delete(code!); // a code is good once
+        const { manifest, app } = made;
+        return {
+          status: 201,
+          body: {
+            ...appObject(origin, app.id, (manifest.default_permissions as Record<string, string>) ?? {}),
+            name: String(manifest.name ?? "pyci"),
+            events: (manifest.default_events as string[]) ?? [],
+            client_id: "Iv1.manifest0123456",
+            client_secret: randomBytes(20).toString("hex"),
+            webhook_secret: app.webhookSecret,
+            pem: app.privateKey,
+          },
+        };
+      },
+    },
     {
       method: "GET",
       pattern: /^\/app$/,
@@ -733,6 +773,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
           for (const resume of hold.waiting.splice(0)) resume();
         },
       };
+    },
+    manifests,
+    createAppFromManifest(manifest, app) {
+      manifests.push(manifest);
+      const code = randomBytes(10).toString("hex");
+      manifestCodes.set(code, { manifest, app });
+      return code;
     },
     leakedTokens(text) {
       return issuedTokens.map((t) => t.token).filter((t) => text.includes(t));
