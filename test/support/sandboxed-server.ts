@@ -18,18 +18,23 @@ const OWNER = "acme";
 export interface SandboxedServer {
   fake: FakeGitHub;
   sshd: TestSshd;
+  /** The server running now: after restart(), the new one. */
   server: ServerProcess;
+  /** Where it listens on 127.0.0.1 (the same after a restart). */
+  port: number;
   /** What it must never show: the App's key and the webhook secret it was started with. */
   privateKey: string;
   webhookSecret: string;
   /** With `keyFile`: the file (0600) that holds the App's key, in a directory of its own. */
   keyPath?: string;
-  /** Its CI_DATA_DIR, CI_WORK_DIR (0711, as the OS temp dir is to build uids) and working directory. */
+  /** Its CI_DATA_DIR, CI_WORK_DIR and working directory. */
   dataDir: string;
   workDir: string;
   cwd: string;
   /** Opens a pull request of a new repository holding `files`; resolves once it is delivered, with the commit. */
   openPullRequest(name: string, files: Record<string, string>): Promise<string>;
+  /** Starts the server again, on the same environment, directories and port, once the running one was stopped or killed. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -44,6 +49,8 @@ export interface SandboxedServerOptions {
   keyFile?: boolean;
   /** Files (0600) left in its working directory before it starts: a .env, say. */
   cwdFiles?: Record<string, string>;
+  /** CI_WORK_DIR's mode; by default 0711, as the OS temp dir is to build uids. */
+  workDirMode?: number;
 }
 
 /** Starts one for the end-to-end tests of hostile repository code: what they share. */
@@ -56,7 +63,7 @@ export async function startSandboxedServer(
   const [fake, sshd] = await Promise.all([startFakeGitHub({ appId: options.appId, privateKey }), startSshd()]);
   const dirs = ["cwd", "data", "work"].map((name) => mkdtempSync(join(tmpdir(), `pyci-e2e-${name}-`)));
   const [cwd, dataDir, workDir] = dirs as [string, string, string];
-  chmodSync(workDir, 0o711);
+  chmodSync(workDir, options.workDirMode ?? 0o711);
   for (const [name, content] of Object.entries(options.cwdFiles ?? {}))
     writeFileSync(join(cwd, name), content, { mode: 0o600 });
   let keyPath: string | undefined;
@@ -84,14 +91,20 @@ export async function startSandboxedServer(
     CI_PYTHON: mode.python,
     ...options.env,
   };
-  const server = spawnServer(env, cwd);
-  await waitUntilServing(server, "/ping");
+  const servers: ServerProcess[] = [];
+  const start = async () => {
+    const server = spawnServer(env, cwd);
+    servers.push(server);
+    await waitUntilServing(server, "/ping");
+    return server;
+  };
   const repos: TestRepo[] = [];
   let pr = 40;
-  return {
+  const pyci: SandboxedServer = {
     fake,
     sshd,
-    server,
+    server: await start(),
+    port,
     privateKey,
     webhookSecret,
     keyPath,
@@ -113,7 +126,7 @@ export async function startSandboxedServer(
         title: name,
       });
       const res = await sendWebhook({
-        url: `${server.url}/api/github/webhooks`,
+        url: `${pyci.server.url}/api/github/webhooks`,
         secret: webhookSecret,
         event: "pull_request",
         payload,
@@ -121,10 +134,14 @@ export async function startSandboxedServer(
       expect(res.status, res.body).toBeLessThan(300);
       return repo.sha;
     },
+    async restart() {
+      pyci.server = await start();
+    },
     async stop() {
-      await Promise.allSettled([server.stop(), sshd.stop(), fake.stop()]);
+      await Promise.allSettled([...servers.map((server) => server.stop()), sshd.stop(), fake.stop()]);
       for (const repo of repos) repo.remove();
       for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     },
   };
+  return pyci;
 }
