@@ -13,22 +13,10 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
-import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { latestStatus } from "../support/fake-github.js";
 import { killPids, processesCarrying, running, SANDBOX_MODES, SYSTEM_PYTHON } from "../support/hostile-build.js";
-import { pullRequestPayload } from "../support/payloads.js";
-import {
-  eventually,
-  freePort,
-  sleep,
-  spawnServer,
-  waitUntilServing,
-  type ServerProcess,
-  productionEnv,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
-import { sendWebhook } from "../support/webhook.js";
+import { startSandboxedServer, type SandboxedServer } from "../support/sandboxed-server.js";
+import { eventually, sleep } from "../support/server-process.js";
 
 /**
  * No process of a build outlives it, and nothing a build leaves behind can
@@ -45,7 +33,6 @@ import { sendWebhook } from "../support/webhook.js";
 
 const APP_ID = 4848;
 const INSTALLATION_ID = 83;
-const OWNER = "acme";
 const DAEMON_LIFETIME_S = 90;
 
 /** The build's directory a path lies in (its last component named pyci-build-*), in Python; shared by the daemons. */
@@ -245,64 +232,25 @@ function honestProject(tag: string): Record<string, string> {
 
 const FINAL = ["success", "failure", "error"];
 
-describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode", ({ mode, python, runs }) => {
-  const privateKey = generateAppKey();
-  const webhookSecret = `pyci-iso-${randomBytes(18).toString("base64url")}`;
-  let fake: FakeGitHub;
-  let sshd: TestSshd;
-  let server: ServerProcess;
-  let env: Record<string, string>;
-  let cwd: string;
-  let dataDir: string;
-  let workDir: string;
+describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode", (sandbox) => {
+  const { mode, runs } = sandbox;
+  let pyci: SandboxedServer;
   let reportDir: string;
-  let port: number;
-  const servers: ServerProcess[] = [];
-  const repos: TestRepo[] = [];
   const tokens: string[] = [];
-  let pr = 60;
 
-  const start = async () => {
-    server = spawnServer(env, cwd);
-    servers.push(server);
-    await waitUntilServing(server, "/ping");
-  };
   const newToken = () => {
     const token = `pyci-daemon-${randomBytes(12).toString("hex")}`;
     tokens.push(token);
     return token;
   };
-  const openPullRequest = async (name: string, files: Record<string, string>) => {
-    const repo = makeRepo(files);
-    repos.push(repo);
-    const payload = pullRequestPayload({
-      action: "opened",
-      owner: OWNER,
-      repo: name,
-      number: ++pr,
-      headSha: repo.sha,
-      sshUrl: sshd.sshUrl(repo.dir),
-      cloneUrl: `http://127.0.0.1:9/${OWNER}/${name}.git`,
-      installationId: INSTALLATION_ID,
-      title: name,
-    });
-    const res = await sendWebhook({
-      url: `${server.url}/api/github/webhooks`,
-      secret: webhookSecret,
-      event: "pull_request",
-      payload,
-    });
-    expect(res.status, res.body).toBeLessThan(300);
-    return repo.sha;
-  };
   const completed = (sha: string) =>
-    fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
+    pyci.fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
   const finished = async (sha: string, timeoutMs: number) => {
-    await fake.waitFor(
-      () => FINAL.includes(String(latestStatus(fake.statuses, sha, "ci/test")?.body.state)) && completed(sha),
+    await pyci.fake.waitFor(
+      () => FINAL.includes(String(latestStatus(pyci.fake.statuses, sha, "ci/test")?.body.state)) && completed(sha),
       timeoutMs,
     );
-    return latestStatus(fake.statuses, sha, "ci/test")!.body;
+    return latestStatus(pyci.fake.statuses, sha, "ci/test")!.body;
   };
   const report = (name: string) => {
     const path = join(reportDir, name);
@@ -312,44 +260,23 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
 
   beforeAll(async () => {
     if (!runs) return;
-    [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
-    cwd = mkdtempSync(join(tmpdir(), "pyci-iso-cwd-"));
-    dataDir = mkdtempSync(join(tmpdir(), "pyci-iso-data-"));
-    // as CI_WORK_DIR's default, the OS temp dir, is: anyone may list it and create in it
-    workDir = mkdtempSync(join(tmpdir(), "pyci-iso-work-"));
-    chmodSync(workDir, 0o1777);
+    pyci = await startSandboxedServer(sandbox, {
+      appId: APP_ID,
+      installationId: INSTALLATION_ID,
+      // as CI_WORK_DIR's default, the OS temp dir, is: anyone may list it and create in it
+      workDirMode: 0o1777,
+      env: { CI_CONCURRENCY: "1", CI_STEP_TIMEOUT: "120", CI_SHUTDOWN_GRACE: "1" },
+    });
     // where the daemons note what they did (bwrap's cannot reach it)
     reportDir = mkdtempSync(join(tmpdir(), "pyci-iso-report-"));
     chmodSync(reportDir, 0o777);
-    port = await freePort();
-    env = {
-      ...productionEnv(),
-      APP_ID: String(APP_ID),
-      PRIVATE_KEY: privateKey,
-      WEBHOOK_SECRET: webhookSecret,
-      PORT: String(port),
-      GHE_HOST: fake.host,
-      CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      CI_DATA_DIR: dataDir,
-      CI_WORK_DIR: workDir,
-      CI_SSH_KEY_PATH: sshd.clientKeyPath,
-      CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-      CI_SANDBOX: mode,
-      CI_PYTHON: python,
-      CI_CONCURRENCY: "1",
-      CI_STEP_TIMEOUT: "120",
-      CI_SHUTDOWN_GRACE: "1",
-    };
-    await start();
   }, 60_000);
 
   afterAll(async () => {
     if (!runs) return;
-    await Promise.allSettled(servers.map((s) => s.stop()));
+    await pyci?.stop();
     for (const token of tokens) killPids(processesCarrying(token));
-    await Promise.allSettled([sshd?.stop(), fake?.stop()]);
-    for (const repo of repos) repo.remove();
-    for (const dir of [cwd, dataDir, workDir, reportDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    if (reportDir) rmSync(reportDir, { recursive: true, force: true });
   });
 
   it.skipIf(!runs)(
@@ -357,10 +284,10 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
     async () => {
       const token = newToken();
       const notes = report(`${token}.log`);
-      const daemon = tamperingDaemon({ token, workDir, port, report: notes.path });
+      const daemon = tamperingDaemon({ token, workDir: pyci.workDir, port: pyci.port, report: notes.path });
       try {
         // A: starts the daemon, passes
-        const a = await openPullRequest("iso-a", { "test_starter.py": daemonStarter(daemon, token, 1) });
+        const a = await pyci.openPullRequest("iso-a", { "test_starter.py": daemonStarter(daemon, token, 1) });
         const aTest = await finished(a, 90_000);
         expect(aTest.state, JSON.stringify(aTest)).toBe("success");
         expect(await log(aTest.target_url as string, "test"), "A's daemon ran").toMatch(/DAEMON RUNNING \[\d+/);
@@ -371,7 +298,7 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
         expect.soft(left, `A's daemon still runs once A's build completed; it noted:\n${notes.text()}`).toEqual([]);
 
         // B: an honest pull request with a failing test, after A
-        const b = await openPullRequest("iso-b", honestProject(token));
+        const b = await pyci.openPullRequest("iso-b", honestProject(token));
         const bTest = await finished(b, 90_000);
         const noted = notes.text();
         expect.soft(noted, "A's daemon rewrote B's tests").not.toMatch(/ REWROTE /);
@@ -390,16 +317,16 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
     async () => {
       const token = newToken();
       const notes = report(`${token}.log`);
-      const daemon = tamperingDaemon({ token, workDir, port, report: notes.path });
+      const daemon = tamperingDaemon({ token, workDir: pyci.workDir, port: pyci.port, report: notes.path });
       try {
         // A: starts the daemon, then sleeps: the server is killed mid-build
-        const a = await openPullRequest("iso-restart-a", { "test_starter.py": daemonStarter(daemon, token, 10) });
+        const a = await pyci.openPullRequest("iso-restart-a", { "test_starter.py": daemonStarter(daemon, token, 10) });
         await eventually(() => processesCarrying(token).length > 0, 60_000, "A's daemon runs");
         const before = processesCarrying(token);
-        await server.kill9();
+        await pyci.server.kill9();
 
         // started again on the same data and work dirs
-        await start();
+        await pyci.restart();
         await sleep(2000);
         expect
           .soft(before.filter(running), `A's daemon survived the kill -9 and the start-up; it noted:\n${notes.text()}`)
@@ -414,7 +341,7 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
           .toEqual([]);
 
         // B: honest
-        const b = await openPullRequest("iso-restart-b", honestProject(token));
+        const b = await pyci.openPullRequest("iso-restart-b", honestProject(token));
         const bTest = await finished(b, 90_000);
         const noted = notes.text();
         expect.soft(noted, "A's daemons rewrote B's tests").not.toMatch(/ REWROTE /);
@@ -443,10 +370,10 @@ describe.each(SANDBOX_MODES)("builds isolated from each other, CI_SANDBOX=$mode"
       const was = { dir: statSync(victim), file: statSync(join(victim, "secret")) };
       const daemon = symlinkingDaemon({ token, victim, report: notes.path });
       try {
-        const a = await openPullRequest("iso-scratch", { "test_starter.py": daemonStarter(daemon, token, 10) });
+        const a = await pyci.openPullRequest("iso-scratch", { "test_starter.py": daemonStarter(daemon, token, 10) });
         await eventually(() => processesCarrying(token).length > 0, 60_000, "A's daemon runs");
-        await server.kill9();
-        await start();
+        await pyci.server.kill9();
+        await pyci.restart();
         // the build interrupted by the kill runs again, to its end
         const aTest = await finished(a, 120_000);
         await sleep(1000);

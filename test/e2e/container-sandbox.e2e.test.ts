@@ -22,6 +22,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const DIST = join(ROOT, "dist");
+/**
+ * The modules of dist/ the script below imports in the container, by path: a
+ * file moved in src/ must fail this test at its start, named, not inside the container.
+ */
+const DIST_MODULES = {
+  resolveSandbox: "process/sandbox/resolve-sandbox.js",
+  exec: "process/exec.js",
+  buildUids: "process/sandbox/build-uids.js",
+};
 const IMAGE = "pyci-test-base";
 const SUITE = "bookworm";
 const PACKAGES = "bubblewrap,python3,util-linux,procps";
@@ -132,9 +141,9 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 const dist = process.argv[2];
 const waitForReapingMs = Number(process.argv[3] ?? 0);
-const { resolveSandbox } = await import(dist + "/process/sandbox/resolve-sandbox.js");
-const { run } = await import(dist + "/process/exec.js");
-const { uidsWithProcesses } = await import(dist + "/process/sandbox/build-uids.js");
+const { resolveSandbox } = await import(dist + "/" + ${JSON.stringify(DIST_MODULES.resolveSandbox)});
+const { run } = await import(dist + "/" + ${JSON.stringify(DIST_MODULES.exec)});
+const { uidsWithProcesses } = await import(dist + "/" + ${JSON.stringify(DIST_MODULES.buildUids)});
 const COMMAND = ${JSON.stringify(COMMAND)};
 const uids = ${JSON.stringify(UIDS)};
 const report = { uid: process.getuid(), modes: {} };
@@ -270,8 +279,11 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
 
   beforeAll(async () => {
     if (skipReason) return;
-    if (!existsSync(join(DIST, "process", "sandbox", "resolve-sandbox.js")))
-      throw new Error("dist/ is missing: run `npm run build` first");
+    const missing = Object.values(DIST_MODULES).filter((path) => !existsSync(join(DIST, path)));
+    if (missing.length > 0)
+      throw new Error(
+        `dist/ lacks ${missing.join(", ")}: run \`npm run build\` first, or, if src/ moved them, update DIST_MODULES`,
+      );
     if ((await imageRecipe()) !== RECIPE) {
       if (!works("debootstrap", ["--version"]))
         throw new Error(

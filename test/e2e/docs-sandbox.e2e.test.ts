@@ -1,34 +1,16 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
-  chmodSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { constants as zlib, gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
+import { latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { keyLines, SANDBOX_MODES, secretsIn } from "../support/hostile-build.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import {
-  eventually,
-  freePort,
-  spawnServer,
-  waitUntilServing,
-  type ServerProcess,
-  productionEnv,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
+import { startSandboxedServer, type SandboxedServer } from "../support/sandboxed-server.js";
+import { eventually } from "../support/server-process.js";
 import { sendWebhook } from "../support/webhook.js";
 
 /**
@@ -174,26 +156,18 @@ function unpackAsset(archive: Buffer, scratch: string): { listing: string; bytes
   return { listing, bytes: `${archive.toString("latin1")}\n${tar}` };
 }
 
-describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mode", ({ mode, python, runs }) => {
-  const privateKey = generateAppKey();
-  const webhookSecret = `pyci-docs-${randomBytes(18).toString("base64url")}`;
+describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mode", (sandbox) => {
+  const { runs } = sandbox;
   const awsDecoy = `aws-decoy-${randomBytes(18).toString("hex")}`;
   const dotenvDecoy = `dotenv-decoy-${randomBytes(18).toString("hex")}`;
-  let fake: FakeGitHub;
-  let sshd: TestSshd;
-  let server: ServerProcess;
-  let secretsDir: string;
-  let cwd: string;
-  let dataDir: string;
-  let workDir: string;
+  let pyci: SandboxedServer;
   let scratch: string;
-  let keyPath: string;
-  let hookUrl: string;
   const repos: TestRepo[] = [];
   let pr = 20;
 
   /** Merges a pull request of `repo` (named `name`) and waits for its ci/docs to be final. */
   const merge = async (name: string, repo: TestRepo) => {
+    const { fake, sshd, server, webhookSecret } = pyci;
     const payload = pullRequestPayload({
       action: "closed",
       merged: true,
@@ -207,6 +181,7 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
       installationId: INSTALLATION_ID,
       title: "Docs",
     });
+    const hookUrl = `${server.url}/api/github/webhooks`;
     const res = await sendWebhook({ url: hookUrl, secret: webhookSecret, event: "pull_request", payload });
     expect(res.status, res.body).toBeLessThan(300);
     await fake.waitFor(
@@ -229,55 +204,29 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
 
   beforeAll(async () => {
     if (!runs) return;
-    [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
-    secretsDir = mkdtempSync(join(tmpdir(), "pyci-docs-secrets-"));
-    keyPath = join(secretsDir, "app.pem");
-    writeFileSync(keyPath, privateKey, { mode: 0o600 });
-    cwd = mkdtempSync(join(tmpdir(), "pyci-docs-cwd-"));
-    writeFileSync(join(cwd, ".env"), `DECOY_API_TOKEN=${dotenvDecoy}\n`, { mode: 0o600 });
-    dataDir = mkdtempSync(join(tmpdir(), "pyci-docs-data-"));
-    workDir = mkdtempSync(join(tmpdir(), "pyci-docs-work-"));
-    // as CI_WORK_DIR's default (the OS temp dir) is: searchable by the sandbox users
-    chmodSync(workDir, 0o711);
+    pyci = await startSandboxedServer(sandbox, {
+      appId: APP_ID,
+      installationId: INSTALLATION_ID,
+      keyFile: true,
+      cwdFiles: { ".env": `DECOY_API_TOKEN=${dotenvDecoy}\n` },
+      env: { AWS_SECRET_ACCESS_KEY: awsDecoy, CI_CONCURRENCY: "1", CI_STEP_TIMEOUT: "120" },
+    });
     scratch = mkdtempSync(join(tmpdir(), "pyci-docs-test-"));
-    const port = await freePort();
-    hookUrl = `http://127.0.0.1:${port}/api/github/webhooks`;
-    server = spawnServer(
-      {
-        ...productionEnv(),
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY_PATH: keyPath,
-        WEBHOOK_SECRET: webhookSecret,
-        AWS_SECRET_ACCESS_KEY: awsDecoy,
-        PORT: String(port),
-        GHE_HOST: fake.host,
-        CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
-        CI_DATA_DIR: dataDir,
-        CI_WORK_DIR: workDir,
-        CI_SSH_KEY_PATH: sshd.clientKeyPath,
-        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-        CI_SANDBOX: mode,
-        CI_PYTHON: python,
-        CI_CONCURRENCY: "1",
-        CI_STEP_TIMEOUT: "120",
-      },
-      cwd,
-    );
-    await waitUntilServing(server, "/ping");
   }, 60_000);
 
   afterAll(async () => {
     if (!runs) return;
-    await Promise.allSettled([server?.stop(), sshd?.stop(), fake?.stop()]);
+    await pyci?.stop();
     for (const repo of repos) repo.remove();
-    for (const dir of [secretsDir, cwd, dataDir, workDir, scratch])
-      if (dir) rmSync(dir, { recursive: true, force: true });
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
   it.skipIf(!runs)(
     "runs a hostile conf.py and docs.install sandboxed: the docs build, nothing secret gets out",
     async () => {
       const name = "hostile-docs";
+      const { fake, sshd, server, cwd, dataDir, privateKey, webhookSecret } = pyci;
+      const keyPath = pyci.keyPath!;
       const targets = {
         "app-key": keyPath,
         "ssh-key": sshd.clientKeyPath,
@@ -355,6 +304,7 @@ describe.each(SANDBOX_MODES)("the docs of a merged pull request, CI_SANDBOX=$mod
     "publishes nothing outside the HTML output, and overwrites nothing, whatever symlinks conf.py leaves",
     async () => {
       const name = "symlink-docs";
+      const { fake, workDir, dataDir } = pyci;
       // root's files, each with a content of its own
       const victimRoot = mkdtempSync(join(tmpdir(), "pyci-docs-victims-"));
       const victimDir = join(victimRoot, "dir");

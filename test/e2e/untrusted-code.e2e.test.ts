@@ -1,23 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
-import { makeRepo, type TestRepo } from "../support/git-repo.js";
-import { pullRequestPayload } from "../support/payloads.js";
-import {
-  freePort,
-  sandboxUids,
-  spawnServer,
-  waitUntilServing,
-  type ServerProcess,
-  productionEnv,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
-import { BWRAP, ROOT_USER, SYSTEM_PYTHON } from "../support/hostile-build.js";
-import { sendWebhook } from "../support/webhook.js";
+import { latestStatus } from "../support/fake-github.js";
+import { BWRAP, ROOT_USER, type SandboxMode, SYSTEM_PYTHON } from "../support/hostile-build.js";
+import { startSandboxedServer, type SandboxedServer } from "../support/sandboxed-server.js";
+import { sandboxUids } from "../support/server-process.js";
 
 /**
  * The code under test is hostile: it dumps its environment and tries to read
@@ -30,10 +18,9 @@ import { sendWebhook } from "../support/webhook.js";
 
 const APP_ID = 4343;
 const INSTALLATION_ID = 78;
-const OWNER = "acme";
 const REPO = "hostile";
 
-const modes: { mode: "bwrap" | "user"; python: string; runs: boolean }[] = [
+const modes: SandboxMode[] = [
   { mode: "bwrap", python: "python3", runs: BWRAP },
   { mode: "user", python: SYSTEM_PYTHON ?? "python3", runs: ROOT_USER && !!SYSTEM_PYTHON },
 ];
@@ -60,100 +47,45 @@ class Hostile(unittest.TestCase):
 `;
 }
 
-describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", ({ mode, python, runs }) => {
-  const privateKey = generateAppKey();
-  const webhookSecret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
+describe.each(modes)("untrusted code under test, CI_SANDBOX=$mode", (sandbox) => {
+  const { runs } = sandbox;
   const awsDecoy = `aws-decoy-${randomBytes(18).toString("hex")}`;
   const dotenvDecoy = `dotenv-decoy-${randomBytes(18).toString("hex")}`;
-  let fake: FakeGitHub;
-  let sshd: TestSshd;
-  let repo: TestRepo;
-  let server: ServerProcess;
-  let secretsDir: string;
-  let cwd: string;
-  let dataDir: string;
-  let workDir: string;
-  let keyPath: string;
-  let publicUrl: string;
+  let pyci: SandboxedServer;
 
   beforeAll(async () => {
     if (!runs) return;
-    [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
-    secretsDir = mkdtempSync(join(tmpdir(), "pyci-e2e-secrets-"));
-    keyPath = join(secretsDir, "app.pem");
-    writeFileSync(keyPath, privateKey, { mode: 0o600 });
-    cwd = mkdtempSync(join(tmpdir(), "pyci-e2e-cwd-"));
-    writeFileSync(join(cwd, ".env"), `DECOY_API_TOKEN=${dotenvDecoy}\n`, { mode: 0o600 });
-    dataDir = mkdtempSync(join(tmpdir(), "pyci-e2e-data-"));
-    workDir = mkdtempSync(join(tmpdir(), "pyci-e2e-work-"));
-    // as CI_WORK_DIR's default (the OS temp dir) is: searchable by the sandbox user
-    chmodSync(workDir, 0o711);
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    server = spawnServer(
-      {
-        ...productionEnv(),
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY_PATH: keyPath,
-        WEBHOOK_SECRET: webhookSecret,
-        AWS_SECRET_ACCESS_KEY: awsDecoy,
-        PORT: String(port),
-        GHE_HOST: fake.host,
-        CI_PUBLIC_URL: publicUrl,
-        CI_DATA_DIR: dataDir,
-        CI_WORK_DIR: workDir,
-        CI_SSH_KEY_PATH: sshd.clientKeyPath,
-        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-        CI_SANDBOX: mode,
-        CI_PYTHON: python,
-        CI_CONCURRENCY: "1",
-      },
-      cwd,
-    );
-    await waitUntilServing(server, "/ping");
-    const targets = [
-      keyPath,
-      sshd.clientKeyPath,
-      join(dataDir, "pyci.db"),
-      dataDir,
-      join(cwd, ".env"),
-      `/proc/${server.child.pid}/environ`,
-    ];
-    repo = makeRepo({ "test_hostile.py": hostileTest(targets) });
+    pyci = await startSandboxedServer(sandbox, {
+      appId: APP_ID,
+      installationId: INSTALLATION_ID,
+      keyFile: true,
+      cwdFiles: { ".env": `DECOY_API_TOKEN=${dotenvDecoy}\n` },
+      env: { AWS_SECRET_ACCESS_KEY: awsDecoy, CI_CONCURRENCY: "1" },
+    });
   }, 60_000);
 
   afterAll(async () => {
     if (!runs) return;
-    await Promise.allSettled([server?.stop(), sshd?.stop(), fake?.stop()]);
-    repo?.remove();
-    for (const dir of [secretsDir, cwd, dataDir, workDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+    await pyci?.stop();
   });
 
   it.skipIf(!runs)(
     "dumps nothing secret and reads none of the server's files",
     async () => {
-      const payload = pullRequestPayload({
-        action: "opened",
-        owner: OWNER,
-        repo: REPO,
-        number: 3,
-        headSha: repo.sha,
-        sshUrl: sshd.sshUrl(repo.dir),
-        cloneUrl: "http://127.0.0.1:9/acme/hostile.git",
-        installationId: INSTALLATION_ID,
-        title: "Totally harmless",
-      });
-      const res = await sendWebhook({
-        url: `${publicUrl}/api/github/webhooks`,
-        secret: webhookSecret,
-        event: "pull_request",
-        payload,
-      });
-      expect(res.status, res.body).toBeLessThan(300);
+      const { fake, sshd, server, cwd, dataDir, privateKey, webhookSecret } = pyci;
+      const targets = [
+        pyci.keyPath!,
+        sshd.clientKeyPath,
+        join(dataDir, "pyci.db"),
+        dataDir,
+        join(cwd, ".env"),
+        `/proc/${server.child.pid}/environ`,
+      ];
+      const sha = await pyci.openPullRequest(REPO, { "test_hostile.py": hostileTest(targets) });
       await fake.waitFor(() => fake.checkRuns.some((r) => r.fields.status === "completed"), 90_000);
 
       // the suite ran, in the sandbox, and its reads all failed
-      const test = latestStatus(fake.statuses, repo.sha, "ci/test")!.body;
+      const test = latestStatus(fake.statuses, sha, "ci/test")!.body;
       expect(test.state, JSON.stringify(test)).toBe("success");
       const buildUrl = test.target_url as string;
       const logText = await (await fetch(`${buildUrl}/test.log`)).text();
