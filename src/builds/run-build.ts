@@ -4,7 +4,7 @@ import type { GitHubWriter } from "../github/types.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import { evictCaches } from "../pipeline/evict-caches.js";
 import { runPipeline } from "../pipeline/run-pipeline.js";
-import type { RepoConfig, StepResult, StepState } from "../pipeline/types.js";
+import type { StepResult, StepState } from "../pipeline/types.js";
 import type { Workspace } from "../checkout/workspace.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { publishDocsRelease } from "../github/publish-docs-release.js";
@@ -40,7 +40,8 @@ export async function runBuild(
   const { config, store } = deps;
   let reporter: BuildReporter | undefined;
   let workspace: Workspace | undefined;
-  let repoConfig: Promise<RepoConfig> | undefined;
+  // the config's request: no request of a build outlives it, also when it ends before the config is read
+  let configAsked: Promise<unknown> = Promise.resolve();
   // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
   let running: Promise<unknown> = Promise.resolve();
   const finishAfter = async (results: StepResult[]) => {
@@ -58,11 +59,11 @@ export async function runBuild(
     const building = new BuildReporter({ octokit, outbox: deps.outbox, log });
     reporter = building;
 
-    // 2. the config, asked for now: the only request to GitHub while the code is fetched (each costs
-    //    this process milliseconds of CPU that git's processes would wait for on a small machine)
-    const asked = readRepoConfig(octokit, request.owner, request.repo);
-    asked.catch(() => undefined); // read after the checkout, which a failure then ends in `error`
-    repoConfig = asked;
+    // 2. the config, asked for now and read after the checkout (a failure then ends the build in
+    //    `error`): the only request to GitHub while the code is fetched (each costs this process
+    //    milliseconds of CPU that git's processes would wait for on a small machine)
+    const repoConfig = readRepoConfig(octokit, request.owner, request.repo);
+    configAsked = repoConfig.catch(() => undefined);
 
     // 3. the pipeline: checkout, then its steps
     const source = await deps.codeSource(request, octokit);
@@ -71,7 +72,7 @@ export async function runBuild(
     const results = await runPipeline(PIPELINES[request.pipeline].pipeline, {
       source,
       workspace,
-      repoConfig: () => asked,
+      repoConfig: () => repoConfig,
       python: config.python,
       timeoutMs: config.stepTimeoutMs,
       ...(signal ? { signal } : {}),
@@ -112,10 +113,9 @@ export async function runBuild(
     const crashed: StepResult = { name: "pyci", state: "error", summary: record.error, exitCode: null, durationMs: 0 };
     await finishAfter([crashed]).catch((err: unknown) => log.error({ err }, "could not report the crash"));
   } finally {
-    // 6. no checkout and no request to GitHub outlives its build (the config's, when the build
-    //    ended before it was read); the git cache and the result cache within CI_CACHE_MAX_SIZE,
-    //    now that this build holds neither
-    await repoConfig?.catch(() => undefined);
+    // 6. no checkout and no request to GitHub outlives its build; the git cache and the result
+    //    cache within CI_CACHE_MAX_SIZE, now that this build holds neither
+    await configAsked;
     const dir = workspace?.dir;
     await workspace?.remove().catch((err: unknown) => log.error({ err, dir }, "could not remove the checkout"));
     await evictCaches({ dir: config.dataDir, maxBytes: config.cacheMaxBytes }).catch((err: unknown) =>
