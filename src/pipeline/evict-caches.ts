@@ -38,7 +38,15 @@ interface Entry {
 }
 
 async function evict(cache: CacheSettings): Promise<Eviction> {
-  const entries = [...(await mirrors(join(cache.dir, GIT_CACHE))), ...(await results(join(cache.dir, RESULTS)))];
+  const entries = [
+    ...(await cacheEntries(
+      join(cache.dir, GIT_CACHE),
+      "mirror",
+      (path) => mirrorLastUsed(path).catch(() => 0),
+      (name) => name.endsWith(".git"),
+    )),
+    ...(await cacheEntries(join(cache.dir, RESULTS), "result", resultLastUsed)),
+  ];
   const beforeBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
   let total = beforeBytes;
   const evicted: string[] = [];
@@ -52,7 +60,16 @@ async function evict(cache: CacheSettings): Promise<Eviction> {
   return { beforeBytes, afterBytes: total, evicted };
 }
 
-async function mirrors(root: string): Promise<Entry[]> {
+/**
+ * The entries of one cache folder: each named one (`named`: mirrors end in .git) with its size and last
+ * use; what a killed server left half made (names starting with ".") is removed once it is old.
+ */
+async function cacheEntries(
+  root: string,
+  kind: Entry["kind"],
+  lastUsed: (path: string) => Promise<number>,
+  named: (name: string) => boolean = () => true,
+): Promise<Entry[]> {
   const entries: Entry[] = [];
   for (const name of await listOrEmpty(root)) {
     const path = join(root, name);
@@ -60,22 +77,8 @@ async function mirrors(root: string): Promise<Entry[]> {
       await removeLeftover(path);
       continue;
     }
-    if (!name.endsWith(".git")) continue;
-    const lastUsed = await mirrorLastUsed(path).catch(() => 0);
-    entries.push({ path, kind: "mirror", bytes: await sizeOf(path), lastUsed });
-  }
-  return entries;
-}
-
-async function results(root: string): Promise<Entry[]> {
-  const entries: Entry[] = [];
-  for (const name of await listOrEmpty(root)) {
-    const path = join(root, name);
-    if (name.startsWith(".")) {
-      await removeLeftover(path);
-      continue;
-    }
-    entries.push({ path, kind: "result", bytes: await sizeOf(path), lastUsed: await resultLastUsed(path) });
+    if (!named(name)) continue;
+    entries.push({ path, kind, bytes: await sizeOf(path), lastUsed: await lastUsed(path) });
   }
   return entries;
 }
