@@ -6,6 +6,7 @@ import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { resumeBuilds } from "./builds/resume-builds.js";
 import { shutdownBuilds } from "./builds/shutdown-builds.js";
 import type { Config } from "./config.js";
+import type { GitHubAuth } from "./model/build-request.js";
 import { countApiErrors } from "./github/count-api-errors.js";
 import { GitHubOutbox } from "./github/github-outbox.js";
 import { octokitPerInstallation } from "./github/octokit-per-installation.js";
@@ -41,6 +42,12 @@ export interface AppOptions {
   resumeInterrupted?: boolean;
   /** Filled in with the app's controls, for the server's signal handlers. */
   control?: AppControl;
+  /**
+   * "installation" (default): a GitHub App's deliveries, each built with its installation's token.
+   * "token": a repository webhook's deliveries, every build with the one token Probot was given
+   * (CI_GITHUB_TOKEN), which cannot write check runs: builds report commit statuses alone.
+   */
+  auth?: GitHubAuth;
 }
 
 /** The Probot app of the server: wiring only (the handlers, resuming interrupted builds, and the pages, API, badges and metrics as HTTP routes). */
@@ -66,8 +73,9 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       config,
       store,
       queue,
-      auth: "installation",
+      auth: options.auth ?? "installation",
       octokitFor,
+      checkRuns: (options.auth ?? "installation") === "installation",
       outbox,
       log: app.log,
       secrets: options.secrets ?? [],

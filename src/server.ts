@@ -10,7 +10,8 @@ import { WEBHOOK_BODY_CAP } from "./http/read-limited-body.js";
 import { serverOptions, type ServerOptions } from "./http/server-options.js";
 import { shutDownOnSignals } from "./http/shut-down-on-signals.js";
 import { startWebhookProxy } from "./http/start-webhook-proxy.js";
-import { webhookRoute } from "./http/webhook-route.js";
+import { specEndpoints } from "./http/spec-endpoints.js";
+import { webhookRoute, type VerifiedDelivery } from "./http/webhook-route.js";
 import { registrationRoutes } from "./web/registration-routes.js";
 import { createApp, type AppControl } from "./index.js";
 import { createServerLog } from "./server-log.js";
@@ -85,13 +86,14 @@ async function main(): Promise<void> {
       "processes are started by the server itself: the spawn helper is off or cannot run here (python3 3.9+ on Linux 5.3+)",
     );
 
-  // 3. registration
-  if (!options.appId || !options.privateKey) {
+  // 3. registration: without App credentials or a repository webhook's token
+  const appMode = !!options.appId && !!options.privateKey;
+  if (!appMode && !options.githubToken) {
     if (config.production) {
       throw new ConfigError([
         options.appId
           ? "The App's private key is missing. Set PRIVATE_KEY, or PRIVATE_KEY_PATH to the .pem file from the GitHub App's settings."
-          : "APP_ID is missing. Set it to your GitHub App's id.",
+          : "APP_ID is missing. Set it to your GitHub App's id (or, for a repository webhook without an App, set CI_GITHUB_TOKEN).",
       ]);
     }
     // GitHub creates the App from pyci's manifest and sends the browser back with its credentials
@@ -121,9 +123,9 @@ async function main(): Promise<void> {
   }
 
   // 4. the app; builds a killed or crashed run left queued or running are resumed (README: Restarts)
+  // a GitHub App's deliveries, or a repository webhook's with one token (README: Without a GitHub App)
   const probot = new Probot({
-    appId: options.appId,
-    privateKey: options.privateKey,
+    ...(appMode ? { appId: options.appId, privateKey: options.privateKey } : { githubToken: options.githubToken }),
     secret: options.secret,
     baseUrl: options.baseUrl,
     redisConfig: options.redisConfig,
@@ -132,7 +134,9 @@ async function main(): Promise<void> {
   });
   const appRoutes: Route[] = [];
   const control: AppControl = {};
+  if (!appMode) log.info("no GitHub App: builds report commit statuses with CI_GITHUB_TOKEN (no check runs)");
   const app = createApp(config, {
+    auth: appMode ? "installation" : "token",
     secrets: [...secretsOf(options), ...knownSecrets(process.env, config.sshKeyPath)],
     resumeInterrupted: true,
     control,
@@ -141,16 +145,17 @@ async function main(): Promise<void> {
 
   // 5. the HTTP server
   let closing = false;
-  const webhooks = webhookRoute({
-    path: options.webhookPath,
+  const deliveries = {
     secret: options.secret,
-    receive: (delivery) => probot.webhooks.receive(delivery as ReceivedEvent),
+    receive: (delivery: VerifiedDelivery) => probot.webhooks.receive(delivery as ReceivedEvent),
     log,
     maxBodyBytes: WEBHOOK_BODY_CAP,
     budget: new BodyBudget(config.webhookBufferBytes),
     closing: () => closing,
-  });
-  const server = createHttpServer({ log, maxBodyBytes: WEBHOOK_BODY_CAP, routes: [webhooks, ...appRoutes] });
+  };
+  // WEBHOOK_PATH takes every delivery; /build and /docs are the specification's endpoints
+  const webhooks = [webhookRoute({ ...deliveries, path: options.webhookPath }), ...specEndpoints(deliveries)];
+  const server = createHttpServer({ log, maxBodyBytes: WEBHOOK_BODY_CAP, routes: [...webhooks, ...appRoutes] });
   const address = await listen(server, options.host, options.port);
   log.info(`Listening on http://${address}`);
   if (options.webhookProxy) {
@@ -169,12 +174,12 @@ async function main(): Promise<void> {
   });
 }
 
-/** Masked in every stored log: the webhook secret and the private key, line by line (logs are masked a line at a time). */
+/** Masked in every stored log: the webhook secret, the token and the private key, line by line (logs are masked a line at a time). */
 function secretsOf(options: ServerOptions): string[] {
   const keyLines = (options.privateKey ?? "")
     .split("\n")
     .filter((line) => line.length >= 16 && !line.startsWith("-----"));
-  return [options.secret, ...keyLines].filter((s) => s !== "development");
+  return [options.secret, options.githubToken ?? "", ...keyLines].filter((s) => s !== "" && s !== "development");
 }
 
 /** Resolves with `host:port` once listening; rejects with a hint when the port is taken. */

@@ -1,7 +1,7 @@
 import type { Logger } from "probot";
-import { BuildReporter } from "../github/build-reporter.js";
 import { newBuildId, type Accepted, type BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
+import { reporterFor } from "./reporter-for.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { buildLog } from "./build-log.js";
 import { reportedBuild } from "./reported-build.js";
@@ -110,11 +110,7 @@ export async function reportQueued(
   await new Promise((resolve) => setImmediate(resolve));
   const description = ahead === undefined ? "Queued" : `Queued (${ahead} ahead)`;
   try {
-    const reporter = new BuildReporter({
-      octokit: await deps.octokitFor(request.installationId),
-      outbox: deps.outbox,
-      log,
-    });
+    const reporter = reporterFor(deps, await deps.octokitFor(request.installationId), log);
     record.checkRunId = await reporter.queued(reportedBuild(deps, request, record), description, {
       findLost: !!record.attempts,
     });

@@ -38,6 +38,11 @@ export interface BuildDeps {
   log: Logger;
   /** Values that must never be stored or shown (webhook secret, private key). */
   secrets: string[];
+  /**
+   * Whether builds report a check run beside their commit statuses: an App's token and an Actions
+   * job's can write them; a repository webhook's personal access token cannot (false: statuses only).
+   */
+  checkRuns?: boolean;
   /** The page a build's statuses and check run link to. */
   buildUrl(id: string): string;
   /**

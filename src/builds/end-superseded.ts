@@ -1,8 +1,8 @@
-import { BuildReporter } from "../github/build-reporter.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { supersededBy } from "../report/stop-text.js";
 import type { BuildRecord } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
+import { reporterFor } from "./reporter-for.js";
 import { buildLog } from "./build-log.js";
 import { reportedBuild } from "./reported-build.js";
 
@@ -27,11 +27,7 @@ export async function endSuperseded(
   deps.store.save(record);
   log.info({ by: bySha }, "build superseded by a newer push");
   try {
-    const reporter = new BuildReporter({
-      octokit: await deps.octokitFor(request.installationId),
-      outbox: deps.outbox,
-      log,
-    });
+    const reporter = reporterFor(deps, await deps.octokitFor(request.installationId), log);
     await reporter.superseded(reportedBuild(deps, request, record), bySha);
   } catch (error) {
     log.error({ err: error }, "could not report a superseded build to GitHub");

@@ -1,5 +1,5 @@
 import type { Logger } from "probot";
-import { BuildReporter } from "../github/build-reporter.js";
+import type { BuildReporter } from "../github/build-reporter.js";
 import type { GitHubWriter } from "../github/types.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import { evictCaches } from "../pipeline/evict-caches.js";
@@ -10,6 +10,7 @@ import type { BuildRecord } from "../store/build-store.js";
 import { publishDocsRelease } from "../github/publish-docs-release.js";
 import { keepArtifact } from "../store/keep-artifact.js";
 import type { BuildDeps } from "./build-deps.js";
+import { reporterFor } from "./reporter-for.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "./pipelines.js";
 import { readRepoConfig } from "./read-repo-config.js";
@@ -56,7 +57,7 @@ export async function runBuild(
     store.save(record);
     const octokit = await deps.octokitFor(request.installationId);
     const github: GitHubWriter = { octokit, log };
-    const building = new BuildReporter({ octokit, outbox: deps.outbox, log });
+    const building = reporterFor(deps, octokit, log);
     reporter = building;
 
     // 2. the config, asked for now and read after the checkout (a failure then ends the build in

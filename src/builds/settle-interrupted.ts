@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "probot";
-import { BuildReporter } from "../github/build-reporter.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { INTERRUPTED } from "../report/stop-text.js";
 import type { BuildRecord, BuildStore } from "../store/build-store.js";
 import type { BuildDeps } from "./build-deps.js";
+import { reporterFor } from "./reporter-for.js";
 import { buildLog } from "./build-log.js";
 import { reportedBuild } from "./reported-build.js";
 
@@ -109,11 +109,7 @@ async function settle(
 }
 
 async function tellGitHub(deps: BuildDeps, build: BuildRecord, request: BuildRequest, log: Logger): Promise<void> {
-  const reporter = new BuildReporter({
-    octokit: await deps.octokitFor(request.installationId),
-    outbox: deps.outbox,
-    log,
-  });
+  const reporter = reporterFor(deps, await deps.octokitFor(request.installationId), log);
   await reporter.interrupted(reportedBuild(deps, request, build), {
     // a newer build of the same commit and pipeline owns the statuses now
     statuses: !superseded(deps.store, build),

@@ -28,6 +28,11 @@ export interface BuildReporterOptions {
   outbox: GitHubOutbox | undefined;
   /** The build's (or delivery's) logger: see buildLog. */
   log: Logger;
+  /**
+   * False where the token cannot write check runs (a repository webhook's personal access token:
+   * only GitHub Apps can): every report is its commit statuses alone. Default true.
+   */
+  checkRuns?: boolean;
 }
 
 /** A build as GitHub shows it: its commit, its pipeline's commit statuses and check run, and its page. */
@@ -53,18 +58,21 @@ export interface ReportedBuild extends ReportTarget {
  */
 export class BuildReporter {
   private readonly writer: ReportWriter;
+  private readonly checkRuns: boolean;
 
-  constructor({ octokit, outbox, log }: BuildReporterOptions) {
+  constructor({ octokit, outbox, log, checkRuns = true }: BuildReporterOptions) {
     this.writer = { octokit, outbox, log };
+    this.checkRuns = checkRuns;
   }
 
   /**
    * Queued: every status `pending` `description`, and a queued check run
    * (created, unless the build has one; looked up by the build id first when
-   * `findLost`: a restart may have lost its id). Returns the check run's id.
+   * `findLost`: a restart may have lost its id). Returns the check run's id (none without check runs).
    */
-  async queued(build: ReportedBuild, description: string, options: { findLost: boolean }): Promise<number> {
+  async queued(build: ReportedBuild, description: string, options: { findLost: boolean }): Promise<number | undefined> {
     await this.statuses(build, "pending", description, build.url);
+    if (!this.checkRuns) return undefined;
     return (
       build.checkRunId ??
       (options.findLost ? await findOpenCheckRun(this.writer, build, build.checkRunName, build.id) : undefined) ??
@@ -140,6 +148,7 @@ export class BuildReporter {
     options: { statuses: boolean; was: string; found(checkRunId: number): void },
   ): Promise<void> {
     if (options.statuses) await this.statuses(build, "error", INTERRUPTED, build.url);
+    if (!this.checkRuns) return;
     const checkRunId = build.checkRunId ?? (await findOpenCheckRun(this.writer, build, build.checkRunName, build.id));
     if (!checkRunId) return;
     if (checkRunId !== build.checkRunId) options.found(checkRunId);
@@ -201,10 +210,26 @@ export class BuildReporter {
 
   /**
    * Skipped (a fork's commit, CI_FORK_POLICY=skip), so that nothing looks
-   * stuck: one completed check run, conclusion `skipped`. No status is set.
+   * stuck: one completed check run, conclusion `skipped`; no status is set.
+   * Without check runs, every status context `error` saying `why` instead.
    * Returns the check run's id.
    */
-  async forkSkipped(target: ReportTarget, checkRunName: string): Promise<number> {
+  async forkSkipped(
+    target: ReportTarget,
+    checkRunName: string,
+    fallback: { contexts: string[]; why: string; url: string },
+  ): Promise<number | undefined> {
+    if (!this.checkRuns) {
+      for (const context of fallback.contexts)
+        await setStatus(this.writer, target, {
+          context,
+          state: "error",
+          description: fallback.why,
+          targetUrl: fallback.url,
+        });
+      this.writer.log.info({ why: fallback.why }, "fork commit not built");
+      return undefined;
+    }
     const { data } = await this.writer.octokit.rest.checks.create({
       owner: target.owner,
       repo: target.repo,

@@ -1,10 +1,10 @@
 import type { Context } from "probot";
 import type { BuildDeps } from "../builds/build-deps.js";
 import { buildLog } from "../builds/build-log.js";
+import { reporterFor } from "../builds/reporter-for.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "../builds/pipelines.js";
 import { hasWriteAccess } from "../github/has-write-access.js";
-import { BuildReporter } from "../github/build-reporter.js";
 import { approvalPullRequest } from "../github/fork-approval.js";
 import type { GitHubWriter } from "../github/types.js";
 import { forkPolicy } from "./fork-policy.js";
@@ -51,10 +51,11 @@ export async function forkGate<E extends GatedEvent>(
   // 2. skip
   if (decision.action === "skip") {
     try {
-      await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).forkSkipped(
-        request,
-        spec.checkRunName,
-      );
+      await reporterFor(deps, github.octokit, log).forkSkipped(request, spec.checkRunName, {
+        contexts: Object.keys(spec.contexts),
+        why: "Not built: pull requests from forks are not built here (CI_FORK_POLICY=skip)",
+        url: request.prUrl ?? deps.config.publicUrl,
+      });
     } catch (error) {
       log.error({ err: error }, "could not report a skipped fork build to GitHub");
     }
@@ -84,8 +85,22 @@ export async function forkGate<E extends GatedEvent>(
   }
   if (request.prNumber === undefined)
     return held("a fork's commit without a pull request number (CI_FORK_POLICY=approve)");
+  // a repository webhook (no App) has no check run, no button to approve with: the commit is not built
+  if (deps.checkRuns === false) {
+    const why = "Not built: approving a fork's commit takes the GitHub App's button (CI_FORK_POLICY=approve)";
+    try {
+      await reporterFor(deps, github.octokit, log).forkSkipped(request, spec.checkRunName, {
+        contexts: Object.keys(spec.contexts),
+        why,
+        url: request.prUrl ?? deps.config.publicUrl,
+      });
+    } catch (error) {
+      log.error({ err: error }, "could not report a fork's commit not built to GitHub");
+    }
+    return held(`a fork's commit from someone without write access; ${why}`);
+  }
   try {
-    await new BuildReporter({ octokit: github.octokit, outbox: deps.outbox, log }).awaitingApproval(request, {
+    await reporterFor(deps, github.octokit, log).awaitingApproval(request, {
       checkRunName: spec.checkRunName,
       contexts: Object.keys(spec.contexts),
       prNumber: request.prNumber,

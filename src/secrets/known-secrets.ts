@@ -29,6 +29,13 @@ export function knownSecrets(env: NodeJS.ProcessEnv = process.env, sshKeyPath?: 
   return [...new Set(values.filter((value) => value.length >= 6))];
 }
 
+/** The files secrets are read from: every `<secret name>_FILE` (CI_GITHUB_TOKEN_FILE, WEBHOOK_SECRET_FILE, …). */
+export function secretFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.entries(env)
+    .filter(([name, value]) => /_FILE$/i.test(name) && SECRET_NAME.test(name.slice(0, -5)) && !!value?.trim())
+    .map(([, value]) => value!.trim());
+}
+
 function keyLines(text: string): string[] {
   if (!text.includes("-----BEGIN")) return [];
   return text.split(/\\n|\n/).filter((line) => line.length >= 16 && !line.startsWith("-----"));

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import type { BuildLimits } from "../limits/build-limits.js";
 import type { UidRange } from "./uid-range.js";
 import type { SandboxSettings } from "./resolve-sandbox.js";
+import { secretFiles } from "../../secrets/known-secrets.js";
 
 /** The parts of pyci's Config the sandbox needs (the pipeline does not import the Config). */
 export interface SandboxConfig {
@@ -16,7 +17,8 @@ export interface SandboxConfig {
 /**
  * The server's sandbox settings: CI_SANDBOX and CI_SANDBOX_UIDS, and what the
  * code under test must never see: the App's private key file, the SSH key,
- * the data dir (pyci.db, logs), the `.env` that may hold them all, and every
+ * the data dir (pyci.db, logs), the files secrets are read from (`*_FILE`:
+ * CI_GITHUB_TOKEN_FILE), the `.env` that may hold them all, and every
  * `*.pem` in the working directory — where Probot finds the App's key when
  * neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set (any other one there is
  * most likely a key too), as it is at each call. Paths are absolute.
@@ -26,7 +28,14 @@ export function sandboxSettings(
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): SandboxSettings {
-  const hidden = [config.dataDir, config.sshKeyPath, env.PRIVATE_KEY_PATH, resolve(cwd, ".env"), ...pemFiles(cwd)]
+  const hidden = [
+    config.dataDir,
+    config.sshKeyPath,
+    env.PRIVATE_KEY_PATH,
+    ...secretFiles(env),
+    resolve(cwd, ".env"),
+    ...pemFiles(cwd),
+  ]
     .filter((path): path is string => !!path)
     .map((path) => resolve(cwd, path));
   return { mode: config.sandbox, uids: config.sandboxUids, limits: config.buildLimits, hidden: [...new Set(hidden)] };
