@@ -53,6 +53,22 @@ describe("sandboxSettings", () => {
       join(dir, "keys/app.pem"),
     );
   });
+
+  it("hides the files secrets are read from (*_FILE), and refuses start-up in user mode while others can read one", async () => {
+    const dir = mkdtempSync(join(cwd, "secret-files-"));
+    chmodSync(dir, 0o755);
+    const token = file(join(dir, "token"), 0o644);
+    const env = { CI_GITHUB_TOKEN_FILE: token, CI_SANDBOX_UIDS_FILE: "/not/a/secret" };
+    const config = { sandbox: "user" as const, sandboxUids: UIDS, dataDir: join(dir, "data") };
+    const settings = sandboxSettings(config, env, dir);
+    expect(settings.hidden).toContain(token);
+    expect(settings.hidden).not.toContain("/not/a/secret");
+    if (process.getuid?.() === 0) {
+      expect((await sandboxStartupReport(settings)).refusals.join("\n")).toContain(token);
+      chmodSync(token, 0o600);
+      expect((await sandboxStartupReport(settings)).refusals).toEqual([]);
+    }
+  });
 });
 
 describe("sandboxStartupReport", () => {
