@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { parseEnv } from "node:util";
 import { Probot } from "probot";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, withSecretFiles } from "./config.js";
 import { BodyBudget } from "./http/body-budget.js";
 import { createHttpServer, type Route } from "./http/create-http-server.js";
 import { WEBHOOK_BODY_CAP } from "./http/read-limited-body.js";
@@ -31,7 +31,8 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
  * `npm start`: Probot's run(), made by hand so that pyci owns the HTTP server
  * (Probot's puts its webhook middleware before every other handler, which
  * buffers any body whole):
- * 1. the environment: `.env` (the file wins, as in Probot), pyci's configuration;
+ * 1. the environment: `.env` (the file wins, as in Probot), secrets from files
+ *    (`*_FILE`), pyci's configuration;
  * 2. checkouts and SSH connections a killed run left behind are removed; the
  *    sandbox and the spawn helper are checked (secret files the sandbox user
  *    could read refuse start-up);
@@ -44,6 +45,7 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
 async function main(): Promise<void> {
   // 1. the environment
   if (existsSync(".env")) Object.assign(process.env, parseEnv(readFileSync(".env", "utf8")));
+  Object.assign(process.env, withSecretFiles(process.env));
   const config = loadConfig();
   const options = serverOptions();
   const log = await createServerLog();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, GITHUB_KNOWN_HOSTS, loadConfig } from "../src/config.js";
+import { ConfigError, GITHUB_KNOWN_HOSTS, loadConfig, withSecretFiles } from "../src/config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyci-config-"));
 const key = join(dir, "id_ed25519");
@@ -212,5 +212,22 @@ describe("loadConfig: build limits", () => {
     ]);
     expect(found[0]).toMatch(/write 4G for 4 GiB/);
     expect(found[2]).toMatch(/not a size/);
+  });
+});
+
+describe("withSecretFiles", () => {
+  it("reads each secret's <NAME>_FILE (trailing newline dropped), refusing unreadable files and secrets set twice", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pyci-secret-files-"));
+    writeFileSync(join(dir, "hook"), "s3cret\n", { mode: 0o600 });
+    writeFileSync(join(dir, "admin"), "adm1n", { mode: 0o600 });
+    const env = withSecretFiles({ WEBHOOK_SECRET_FILE: join(dir, "hook"), CI_ADMIN_TOKEN_FILE: join(dir, "admin") });
+    expect(env).toMatchObject({ WEBHOOK_SECRET: "s3cret", CI_ADMIN_TOKEN: "adm1n" });
+    expect(() => withSecretFiles({ CI_GITHUB_TOKEN_FILE: join(dir, "missing") })).toThrow(
+      /CI_GITHUB_TOKEN_FILE=.*missing cannot be read/,
+    );
+    expect(() => withSecretFiles({ WEBHOOK_SECRET: "a", WEBHOOK_SECRET_FILE: join(dir, "hook") })).toThrow(
+      /Both WEBHOOK_SECRET and WEBHOOK_SECRET_FILE are set/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });

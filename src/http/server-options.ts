@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import { getPrivateKey } from "@probot/get-private-key";
-import { ConfigError } from "../config.js";
 
 /** What Probot's run() reads from the environment, read the same way. */
 export interface ServerOptions {
@@ -22,7 +20,7 @@ export interface ServerOptions {
   /** REDIS_URL, for Probot's throttling across processes. */
   redisConfig: string | undefined;
   /**
-   * CI_GITHUB_TOKEN, or the file CI_GITHUB_TOKEN_FILE names: without an App, the token of a
+   * CI_GITHUB_TOKEN (or CI_GITHUB_TOKEN_FILE, see withSecretFiles): without an App, the token of a
    * repository webhook's builds (a fine-grained personal access token: statuses and contents).
    */
   githubToken: string | undefined;
@@ -41,19 +39,6 @@ export function serverOptions(env: NodeJS.ProcessEnv = process.env): ServerOptio
     webhookProxy: env.WEBHOOK_PROXY_URL || undefined,
     baseUrl: env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : "https://api.github.com",
     redisConfig: env.REDIS_URL || undefined,
-    githubToken: secretFrom(env, "CI_GITHUB_TOKEN"),
+    githubToken: env.CI_GITHUB_TOKEN?.trim() || undefined,
   };
-}
-
-/** A secret from `NAME`, or from the file `NAME_FILE` names (trailing newline dropped); undefined when neither is set. */
-export function secretFrom(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const file = env[`${name}_FILE`]?.trim();
-  if (file) {
-    try {
-      return readFileSync(file, "utf8").replace(/\r?\n$/, "") || undefined;
-    } catch (error) {
-      throw new ConfigError([`${name}_FILE=${file} cannot be read: ${(error as Error).message}`]);
-    }
-  }
-  return env[name]?.trim() || undefined;
 }
