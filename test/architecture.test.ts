@@ -25,6 +25,7 @@ const LAYERS = [
   "actions",
   "http",
   "web",
+  "doctor",
   "server-log",
   "index",
   "actions.ts",

@@ -87,6 +87,8 @@ export interface FakeGitHubOptions {
   permissions?: Record<string, string>;
   /** Tokens accepted on repository routes besides the issued ones (a GitHub Actions job's GITHUB_TOKEN). */
   acceptTokens?: string[];
+  /** The accounts the App is installed on (GET /app/installations), by installation id. Default: { 1: "acme" }. */
+  installations?: Record<number, string>;
 }
 
 /** The App a manifest's conversion returns: start the fake with the same appId and privateKey to accept its JWTs. */
@@ -378,6 +380,26 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       method: "GET",
       pattern: /^\/app$/,
       handle: (ctx) => appAuth(ctx) ?? { status: 200, body: appObject(origin, options.appId, permissions) },
+    },
+    {
+      method: "GET",
+      pattern: /^\/app\/installations$/,
+      handle: (ctx) =>
+        appAuth(ctx) ?? {
+          status: 200,
+          body: Object.entries(options.installations ?? { 1: "acme" }).map(([id, login]) => ({
+            id: Number(id),
+            account: { login, id: Number(id) + 100, type: "Organization", site_admin: false },
+            app_id: Number(options.appId ?? 1),
+            target_type: "Organization",
+            repository_selection: "all",
+            html_url: `${origin}/organizations/${login}/settings/installations/${id}`,
+            permissions,
+            events: ["check_run", "check_suite", "pull_request"],
+            created_at: "2026-01-01T00:00:00Z",
+            updated_at: "2026-01-01T00:00:00Z",
+          })),
+        },
     },
     {
       method: "POST",

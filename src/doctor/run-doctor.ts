@@ -1,0 +1,50 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
+import { type Config, ConfigError, loadConfig, withSecretFiles } from "../config.js";
+import { serverOptions } from "../http/server-options.js";
+import { directories, githubAccess, sandbox, sshKey, tools, type Check } from "./doctor-checks.js";
+
+const MARK = { ok: "✓", warn: "!", fail: "✗" } as const;
+
+/**
+ * `pyci doctor`: checks what a server needs, as `npm start` would read it
+ * (`.env` in the working directory, the environment, `*_FILE` secrets), and
+ * prints one line per check with what to do. Returns 0 only when the server
+ * can run builds (warnings allowed), else 1.
+ */
+export async function runDoctor(
+  write: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Promise<number> {
+  const checks: Check[] = [];
+  const say = (check: Check) => {
+    checks.push(check);
+    write(`${MARK[check.level]} ${check.name}: ${check.detail}${check.fix ? ` → ${check.fix}` : ""}`);
+  };
+  let full: NodeJS.ProcessEnv;
+  let config: Config;
+  try {
+    const dotEnv = join(cwd, ".env");
+    full = withSecretFiles({ ...env, ...(existsSync(dotEnv) ? parseEnv(readFileSync(dotEnv, "utf8")) : {}) });
+    config = loadConfig(full);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) say({ name: "config", level: "fail", detail: problem });
+    return 1;
+  }
+  say({
+    name: "config",
+    level: "ok",
+    detail: `${config.production ? "production" : "development"}, ${config.publicUrl}`,
+  });
+  for (const check of await githubAccess(serverOptions(full))) say(check);
+  say(sshKey(config));
+  for (const check of await tools(config)) say(check);
+  for (const check of await sandbox(config)) say(check);
+  for (const check of directories(config)) say(check);
+  const failed = checks.filter((c) => c.level === "fail").length;
+  write(failed === 0 ? "pyci can run builds here." : `pyci cannot run builds here: ${failed} problem(s) above.`);
+  return failed === 0 ? 0 : 1;
+}
