@@ -1,3 +1,4 @@
+import { makeBadge } from "badge-maker";
 import { escapeHtml as x } from "./escape-html.js";
 
 export interface Badge {
@@ -9,41 +10,17 @@ export interface Badge {
   title: string;
 }
 
-const HEIGHT = 20;
-const PADDING = 6;
+/** badge-maker's one <title>: "label: message", escaped (no "<" inside). */
+const TITLE = /<title>[^<]*<\/title>/;
 
 /**
- * Pure: a shields.io-style "flat" badge, "label | message", as SVG. Every
- * text is escaped (the title carries owner, repository and branch names).
+ * Pure: a shields.io "flat" badge, "label | message", as SVG, drawn by
+ * badge-maker (shields.io's own renderer, which escapes every text it draws).
+ * Its tooltip says "label: message" only; pyci's adds the detail (owner,
+ * repository and branch names), escaped here.
  */
 export function badgeSvg(badge: Badge): string {
-  const labelWidth = textWidth(badge.label) + 2 * PADDING;
-  const messageWidth = textWidth(badge.message) + 2 * PADDING;
-  const width = labelWidth + messageWidth;
-  const name = `${badge.label}: ${badge.message}`;
-  const text = (value: string, x: number) =>
-    `<text x="${x}" y="15" fill="#010101" fill-opacity=".3">${value}</text><text x="${x}" y="14">${value}</text>`;
-  return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${HEIGHT}" role="img" aria-label="${x(name)}">` +
-    `<title>${x(`${name} (${badge.title})`)}</title>` +
-    `<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/><stop offset="1" stop-opacity=".1"/></linearGradient>` +
-    `<clipPath id="r"><rect width="${width}" height="${HEIGHT}" rx="3" fill="#fff"/></clipPath>` +
-    `<g clip-path="url(#r)"><rect width="${labelWidth}" height="${HEIGHT}" fill="#555"/><rect x="${labelWidth}" width="${messageWidth}" height="${HEIGHT}" fill="${x(badge.color)}"/><rect width="${width}" height="${HEIGHT}" fill="url(#s)"/></g>` +
-    `<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11">` +
-    text(x(badge.label), labelWidth / 2) +
-    text(x(badge.message), labelWidth + messageWidth / 2) +
-    `</g></svg>\n`
-  );
-}
-
-/** Approximate widths of Verdana 11px, as shields.io lays badges out: narrow, wide, and the rest. */
-function textWidth(text: string): number {
-  let width = 0;
-  for (const c of text) {
-    if ("ijlI|.,:;!'` ".includes(c)) width += 3.5;
-    else if ("mwMW@".includes(c)) width += 10.5;
-    else if (c >= "A" && c <= "Z") width += 8;
-    else width += 7;
-  }
-  return Math.ceil(width);
+  const svg = makeBadge({ label: badge.label, message: badge.message, color: badge.color, style: "flat" });
+  const title = `<title>${x(`${badge.label}: ${badge.message} (${badge.title})`)}</title>`;
+  return `${svg.replace(TITLE, () => title)}\n`;
 }

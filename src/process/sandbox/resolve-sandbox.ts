@@ -1,6 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { withDir } from "tmp-promise";
 import type { BuildLimits } from "../limits/build-limits.js";
 import { BuildUids, type UidRange } from "./build-uids.js";
 import { run } from "../exec.js";
@@ -104,7 +102,15 @@ async function decide(settings: SandboxSettings): Promise<SandboxPolicy> {
 
 /** Runs `true` in the sandbox (as one of the build uids); undefined when it worked, else what went wrong. */
 async function probe(base: Pick<Sandbox, "kind" | "hidden">, uids: BuildUids | undefined): Promise<string | undefined> {
-  const dir = await mkdtemp(join(tmpdir(), "pyci-sandbox-probe-"));
+  // a throwaway working directory (0700, a random name), removed with what is in it once the probe is done
+  return withDir(({ path: dir }) => probeIn(dir, base, uids), { prefix: "pyci-sandbox-probe", unsafeCleanup: true });
+}
+
+async function probeIn(
+  dir: string,
+  base: Pick<Sandbox, "kind" | "hidden">,
+  uids: BuildUids | undefined,
+): Promise<string | undefined> {
   const lease = await uids?.lease();
   try {
     const output: string[] = [];
@@ -127,6 +133,5 @@ async function probe(base: Pick<Sandbox, "kind" | "hidden">, uids: BuildUids | u
     return undefined;
   } finally {
     await lease?.release();
-    await rm(dir, { recursive: true, force: true });
   }
 }

@@ -14,6 +14,7 @@ describe("pyprojectConfiguresPyright", () => {
     ["an inline table under [tool]", '[tool]\npyright = { include = ["src"] }\n'],
     ["a dotted key at the top level", 'tool.pyright.include = ["src"]\n'],
     ["CRLF line endings", '[project]\r\nname = "x"\r\n[tool.pyright]\r\n'],
+    ["an inline table at the top level", 'tool = { pyright = { include = ["src"] } }\n'],
   ])("finds %s", (_, toml) => {
     expect(pyprojectConfiguresPyright(toml)).toBe(true);
   });
@@ -31,6 +32,10 @@ describe("pyprojectConfiguresPyright", () => {
     ["pyright nested below another tool", "[tool.hatch.pyright]\n"],
     ["a pyright key outside [tool]", '[project]\npyright = "1.1"\n'],
     ["an empty file", ""],
+    ["[tool] as an array of tables", "[[tool]]\npyright = 1\n"],
+    // pyright parses pyproject.toml with smol-toml too: it reports a configuration error and ignores the file
+    ["a file that is not TOML", '[project\nname = "x"\n[tool.pyright]\ntypeCheckingMode = "strict"\n'],
+    ["a table defined twice", "[tool.pyright]\n[tool.pyright]\n"],
   ])("does not take %s for pyright's configuration", (_, toml) => {
     expect(pyprojectConfiguresPyright(toml)).toBe(false);
   });
