@@ -2,6 +2,7 @@ import { lstat, mkdir, mkdtemp, readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckoutError, gitCommand, redactUrl, type GitCommand } from "./git-command.js";
 import { checkoutFromCache } from "./checkout-from-cache.js";
+import { ownerEnded, writeOwner } from "./workspace-owner.js";
 import type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
 export { CheckoutError, gitEnv, redactUrl, type CloneSource } from "./git-command.js";
@@ -16,11 +17,14 @@ const MIB = 1024 * 1024;
  * when the build ends. The directory is new (mkdtemp: made atomically, with
  * a random name that says nothing of the build, 0700, pyci's own), so that
  * nothing else — code a build left running, another user of a shared /tmp —
- * can have made it, or can know or replace its `src/` and `scratch/`.
+ * can have made it, or can know or replace its `src/` and `scratch/`. It
+ * names this process as its owner (workspace-owner.ts): sweepWorkspaces
+ * leaves it alone while this process lives.
  */
 export async function createWorkspace(workRoot: string): Promise<Workspace> {
   await mkdir(workRoot, { recursive: true });
   const root = await mkdtemp(join(workRoot, PREFIX));
+  await writeOwner(root);
   const dir = join(root, "src");
   const scratchDir = join(root, "scratch");
   await mkdir(dir, { mode: 0o700 });
@@ -44,6 +48,7 @@ export async function createWorkspace(workRoot: string): Promise<Workspace> {
 export async function existingWorkspace(workRoot: string, dir: string): Promise<Workspace> {
   await mkdir(workRoot, { recursive: true });
   const root = await mkdtemp(join(workRoot, PREFIX));
+  await writeOwner(root);
   const scratchDir = join(root, "scratch");
   await mkdir(scratchDir, { mode: 0o700 });
   return { dir, scratchDir, leases: [], remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
@@ -193,10 +198,15 @@ function gitRunner(workspace: Workspace, request: CheckoutRequest): GitCommand {
 }
 
 /**
- * Removes checkouts left behind by a crashed or killed server. Returns how
- * many. Only directories pyci made (its own, not links) are removed; call it
- * after the processes of earlier builds are killed (killLeftoverBuildUids),
- * so that none can change a tree while it is removed.
+ * Removes the workspaces in `workRoot` whose pyci process has ended (a
+ * crashed or killed server, an interrupted `pyci run`). Returns how many.
+ * A workspace of a live process — another server's build, a `pyci run`
+ * beside this server in the same CI_WORK_DIR — is left alone, as is
+ * anything pyci did not make (other names, links, other users' files).
+ * The server calls it after the processes of earlier builds are killed
+ * (killLeftoverBuildUids), so that none can change a tree while it is
+ * removed; `pyci run` before making its own. One that cannot be removed
+ * (files of another uid) is left and not counted.
  */
 export async function sweepWorkspaces(workRoot: string): Promise<number> {
   let entries: string[];
@@ -208,9 +218,18 @@ export async function sweepWorkspaces(workRoot: string): Promise<number> {
   const own = process.getuid?.();
   const leftovers: string[] = [];
   for (const name of entries.filter((entry) => entry.startsWith(PREFIX))) {
-    const info = await lstat(join(workRoot, name)).catch(() => undefined);
-    if (info?.isDirectory() && (own === undefined || info.uid === own)) leftovers.push(name);
+    const root = join(workRoot, name);
+    const info = await lstat(root).catch(() => undefined);
+    if (!info?.isDirectory() || (own !== undefined && info.uid !== own)) continue;
+    if (await ownerEnded(root)) leftovers.push(root);
   }
-  await Promise.all(leftovers.map((name) => rm(join(workRoot, name), { recursive: true, force: true })));
-  return leftovers.length;
+  const removed = await Promise.all(
+    leftovers.map((root) =>
+      rm(root, { recursive: true, force: true, maxRetries: 3 }).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return removed.filter(Boolean).length;
 }
