@@ -1,4 +1,5 @@
-import { lstat, readFile, writeFile } from "node:fs/promises";
+import { lstatSync, readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { alive } from "../process/alive.js";
 import { processStartTime } from "../process/process-start-time.js";
@@ -20,15 +21,19 @@ export async function writeOwner(root: string): Promise<void> {
 
 /**
  * Whether the process that made the workspace at `root` has ended: its pid
- * is not alive, or is alive with another start time (the pid was reused).
- * A workspace of a live pyci process — a server's build, a running `pyci
- * run` — is never its owner's leftover, whoever asks.
+ * is not alive, or is alive with another start time (the pid was reused);
+ * a workspace that is gone has no owner left either. A workspace of a live
+ * pyci process — a server's build, a running `pyci run` — is never its
+ * owner's leftover, whoever asks. Synchronous: the server asks for each
+ * process it finds in a checkout at start-up.
  */
-export async function ownerEnded(root: string, now = Date.now()): Promise<boolean> {
-  const text = await readFile(join(root, OWNER_FILE), "utf8").catch(() => undefined);
-  if (text === undefined) {
-    const info = await lstat(root).catch(() => undefined);
-    return info !== undefined && now - info.mtimeMs > UNOWNED_GRACE_MS;
+export function ownerEnded(root: string, now = Date.now()): boolean {
+  let text: string;
+  try {
+    text = readFileSync(join(root, OWNER_FILE), "utf8");
+  } catch {
+    const info = lstatIfAny(root);
+    return info === undefined || now - info.mtimeMs > UNOWNED_GRACE_MS;
   }
   const [pidText, start] = text.trim().split(" ");
   const pid = Number(pidText);
@@ -36,4 +41,12 @@ export async function ownerEnded(root: string, now = Date.now()): Promise<boolea
   if (!start) return false;
   const current = processStartTime(pid);
   return current !== undefined && current !== start;
+}
+
+function lstatIfAny(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }

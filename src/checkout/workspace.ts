@@ -6,6 +6,7 @@ import { ownerEnded, writeOwner } from "./workspace-owner.js";
 import type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
 export { CheckoutError, gitEnv, redactUrl, type CloneSource } from "./git-command.js";
+export { ownerEnded } from "./workspace-owner.js";
 export type { CacheSettings } from "./repo-cache.js";
 export type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
@@ -221,7 +222,7 @@ export async function sweepWorkspaces(workRoot: string): Promise<number> {
     const root = join(workRoot, name);
     const info = await lstat(root).catch(() => undefined);
     if (!info?.isDirectory() || (own !== undefined && info.uid !== own)) continue;
-    if (await ownerEnded(root)) leftovers.push(root);
+    if (ownerEnded(root)) leftovers.push(root);
   }
   const removed = await Promise.all(
     leftovers.map((root) =>
