@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { mkdtempSync, realpathSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import { cp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { freshClone, workingTreeCopy } from "./checkout/code-source.js";
+import { type CodeSource, freshClone, workingTreeCopy } from "./checkout/code-source.js";
+import { sweepWorkspaces, type Workspace } from "./checkout/workspace.js";
+import { abortOnSignals, type SignalAbort } from "./process/abort-on-signals.js";
 import { maskSecrets } from "./secrets/mask-secrets.js";
 import { DOCS_PIPELINE } from "./pipeline/docs-pipeline.js";
 import { DOCS_HTML_DIR } from "./pipeline/steps/docs/docs.js";
@@ -14,6 +16,7 @@ import { readRepoConfigFile } from "./pipeline/repo-config.js";
 import { runPipeline } from "./pipeline/run-pipeline.js";
 import type { StepResult } from "./pipeline/types.js";
 import { formatDuration, summaryMarkdown } from "./report/summary-markdown.js";
+import { newRunLogDir } from "./store/run-log-dir.js";
 import { openStepLog } from "./store/step-log.js";
 
 const USAGE = `Usage: pyci run <directory|git-url> [--ref REF] [--verbose]
@@ -33,9 +36,10 @@ writes the HTML to DIR (default ./pyci-docs).
   --out DIR     with --docs: where to write the HTML (replaced if it exists)
 
 Environment: CI_PYTHON (default python3), CI_STEP_TIMEOUT (seconds, default 1800),
-CI_WORK_DIR (where the throwaway checkout is made, default the OS temp dir).
+CI_WORK_DIR (where the throwaway checkout is made, default the OS temp dir; the
+logs of the last 10 runs are kept in its pyci-logs-<uid>/ folder).
 Exit status: 0 when every step passed, 1 when a step failed, 2 when pyci could
-not run a step (or on bad usage).`;
+not run a step (or on bad usage), 130 on Ctrl-C (143 on SIGTERM).`;
 
 type Output = { write(text: string): void; isTTY?: boolean };
 
@@ -102,47 +106,76 @@ interface LocalRun {
 }
 
 /**
- * 1. the code's source: the working tree copied, or a clone at --ref;
- * 2. a workspace for it;
- * 3. the pipeline — the checkout, the repository's .github/pyci.yml read
- *    from it, the steps — with progress;
- * 4. the report;
- * 5. the workspace removed. Logs are kept.
+ * 1. leftovers of runs that ended (killed, or interrupted twice) swept, and
+ *    a folder for this run's logs (the last few runs' are kept);
+ * 2. the code's source: the working tree copied, or a clone at --ref;
+ * 3. a workspace for it;
+ * 4. the pipeline — the checkout, the repository's .github/pyci.yml read
+ *    from it, the steps — with progress; Ctrl-C (SIGINT) or SIGTERM stops it;
+ * 5. the report;
+ * 6. the workspace removed, whatever happened. Logs are kept.
  */
 async function runLocal(options: LocalRun, out: Output, err: Output): Promise<number> {
   const workRoot = resolve(process.env.CI_WORK_DIR ?? tmpdir());
-  const logDir = mkdtempSync(join(tmpdir(), "pyci-logs-"));
+  const interrupt = abortOnSignals();
+  try {
+    // 1. leftovers, and the logs
+    const swept = await sweepWorkspaces(workRoot);
+    if (swept > 0) err.write(`pyci: removed ${swept} checkout(s) that ended pyci runs left in ${workRoot}\n`);
+    const logDir = await newRunLogDir(workRoot);
+    // 2. the code's source
+    const isDir = await stat(options.target).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+    const source =
+      isDir && options.ref === undefined
+        ? workingTreeCopy(resolve(options.target))
+        : freshClone({
+            source: { protocol: "local", url: isDir ? resolve(options.target) : options.target },
+            ...(options.ref ? { ref: options.ref } : {}),
+          });
+    // 3. a workspace
+    const workspace = await source.workspace(workRoot);
+    try {
+      return await runInWorkspace(options, { source, workspace, logDir, interrupt }, out, err);
+    } finally {
+      // 6. nothing left behind but the logs
+      await workspace.remove();
+      if (interrupt.received())
+        err.write(`pyci: interrupted (${interrupt.received()}); the checkout is removed, the logs are in ${logDir}\n`);
+    }
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+async function runInWorkspace(
+  options: LocalRun,
+  run: { source: CodeSource; workspace: Workspace; logDir: string; interrupt: SignalAbort },
+  out: Output,
+  err: Output,
+): Promise<number> {
+  const { workspace, logDir } = run;
   const progress = new Progress(out);
   const mask = maskSecrets([]);
-  // 1. the code's source
-  const isDir = await stat(options.target).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-  const source =
-    isDir && options.ref === undefined
-      ? workingTreeCopy(resolve(options.target))
-      : freshClone({
-          source: { protocol: "local", url: isDir ? resolve(options.target) : options.target },
-          ...(options.ref ? { ref: options.ref } : {}),
-        });
-  // 2. a workspace
-  const workspace = await source.workspace(workRoot);
   try {
-    // 3. the pipeline
+    // 4. the pipeline
     progress.start();
     const results = await runPipeline(options.docsOut ? DOCS_PIPELINE : PR_PIPELINE, {
-      source,
+      source: run.source,
       workspace,
       repoConfig: readRepoConfigFile,
       python: process.env.CI_PYTHON ?? "python3",
       timeoutMs: options.timeoutMs,
+      signal: run.interrupt.signal,
       openLog: (step) =>
         openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined),
       onStepStart: (step) => progress.stepStarted(step),
       onStepEnd: (result) => progress.stepEnded(result),
     });
     progress.stop();
+    if (run.interrupt.received()) return run.interrupt.exitCode();
     const [checkedOut, next] = results;
     if (checkedOut?.state !== "success") {
       err.write(`pyci: could not get the code: ${checkedOut?.summary}\n`);
@@ -159,15 +192,13 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
       out.write(`\nHTML written to ${options.docsOut} (open ${join(options.docsOut, "index.html")})\n`);
     }
 
-    // 4. the report
+    // 5. the report
     out.write(`\n${summaryMarkdown(results)}\n\nLogs: ${logDir}\n`);
     if (results.some((r) => r.state === "error")) return 2;
     if (results.some((r) => r.state === "failure")) return 1;
     return 0;
   } finally {
     progress.stop();
-    // 5. nothing left behind but the logs
-    await workspace.remove();
   }
 }
 

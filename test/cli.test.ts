@@ -1,13 +1,22 @@
-import { execFile } from "node:child_process";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
 import { makeRepo, type TestRepo } from "./support/git-repo.js";
 
 const repos: TestRepo[] = [];
-afterAll(() => repos.forEach((r) => r.remove()));
+/** Every run's checkouts and logs go to a work dir of this file's own. */
+const workDir = mkdtempSync(join(tmpdir(), "pyci-cli-work-"));
+const LOGS = join(workDir, `pyci-logs-${process.getuid!()}`);
+beforeAll(() => void (process.env.CI_WORK_DIR = workDir));
+afterAll(() => {
+  delete process.env.CI_WORK_DIR;
+  repos.forEach((r) => r.remove());
+  rmSync(workDir, { recursive: true, force: true });
+});
 
 function capture() {
   const parts: string[] = [];
@@ -35,7 +44,9 @@ describe("pyci run", () => {
     expect(out.text()).toMatch(/✓ test: 1 test passed/);
     expect(out.text()).toContain("| test | ✅ success |");
     const logDir = /Logs: (.+)\n/.exec(out.text())![1]!;
+    expect(dirname(logDir)).toBe(LOGS);
     expect(readdirSync(logDir).sort()).toEqual(["check.log", "checkout.log", "test.log"]);
+    expect(readdirSync(workDir).filter((name) => name.startsWith("pyci-build-"))).toEqual([]);
     // nothing was written into the working tree
     expect(existsSync(join(repo.dir, "__pycache__"))).toBe(false);
   });
@@ -93,6 +104,27 @@ describe("pyci run", () => {
     const err2 = capture();
     expect(await main(["run", "/nonexistent/pyci-repo"], capture(), err2)).toBe(2);
     expect(err2.text()).toMatch(/could not get the code/);
+  });
+
+  it("removes what runs that ended left, keeps the logs of the last ten runs in one folder, and says so", async () => {
+    const repo = makeRepo(PROJECT);
+    repos.push(repo);
+    const dead = spawnSync("true").pid!;
+    mkdirSync(join(workDir, "pyci-build-killed", "src"), { recursive: true });
+    writeFileSync(join(workDir, "pyci-build-killed", "owner"), `${dead} 1\n`);
+    const older = Array.from({ length: 12 }, (_, i) => `20200101-0000${String(i).padStart(2, "0")}.000-1-abc`);
+    for (const name of older) mkdirSync(join(LOGS, name), { recursive: true });
+    const out = capture();
+    const err = capture();
+    expect(await main(["run", repo.dir], out, err)).toBe(0);
+    expect(err.text()).toBe(`pyci: removed 1 checkout(s) that ended pyci runs left in ${workDir}\n`);
+    expect(existsSync(join(workDir, "pyci-build-killed"))).toBe(false);
+    const runs = readdirSync(LOGS).sort();
+    expect(runs).toHaveLength(10);
+    // the oldest went first: what is left of the twelve is their newest
+    const keptOlder = runs.filter((name) => older.includes(name));
+    expect(keptOlder).toEqual(older.slice(older.length - keptOlder.length));
+    expect(join(LOGS, runs.at(-1)!)).toBe(/Logs: (.+)\n/.exec(out.text())![1]);
   });
 
   it("works as the installed bin (npx pyci)", async () => {
