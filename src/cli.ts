@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { realpathSync } from "node:fs";
-import { cp, rm, stat } from "node:fs/promises";
+import { cp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type CodeSource, freshClone, workingTreeCopy } from "./checkout/code-source.js";
+import type { CodeSource } from "./checkout/code-source.js";
+import { localTarget } from "./checkout/local-target.js";
 import { sweepWorkspaces, type Workspace } from "./checkout/workspace.js";
 import { abortOnSignals, type SignalAbort } from "./process/abort-on-signals.js";
 import { maskSecrets } from "./secrets/mask-secrets.js";
@@ -56,7 +57,7 @@ export async function main(
     return 0;
   }
   if (command !== "run" || !target || extra.length > 0) {
-    err.write(`${command && command !== "run" ? `pyci: unknown command "${command}"\n\n` : ""}${USAGE}\n`);
+    err.write(`${usageProblem(command, target, extra)}\n\n${USAGE}\n`);
     return 2;
   }
   const timeout = Number(process.env.CI_STEP_TIMEOUT ?? 1800);
@@ -74,6 +75,14 @@ export async function main(
     out,
     err,
   );
+}
+
+/** What is wrong with the command line, in one line. */
+function usageProblem(command: string | undefined, target: string | undefined, extra: string[]): string {
+  if (command === undefined) return "pyci: no command given";
+  if (command !== "run") return `pyci: unknown command "${command}"`;
+  if (target === undefined) return "pyci: run needs the directory of a Python project or a git URL to build";
+  return `pyci: run builds one project; also given: ${extra.join(" ")}`;
 }
 
 /** The command line, or undefined when it cannot be read (said on `err`, with the usage). */
@@ -124,17 +133,12 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
     if (swept > 0) err.write(`pyci: removed ${swept} checkout(s) that ended pyci runs left in ${workRoot}\n`);
     const logDir = await newRunLogDir(workRoot);
     // 2. the code's source
-    const isDir = await stat(options.target).then(
-      (s) => s.isDirectory(),
-      () => false,
-    );
-    const source =
-      isDir && options.ref === undefined
-        ? workingTreeCopy(resolve(options.target))
-        : freshClone({
-            source: { protocol: "local", url: isDir ? resolve(options.target) : options.target },
-            ...(options.ref ? { ref: options.ref } : {}),
-          });
+    const target = await localTarget(options.target, options.ref);
+    if ("problem" in target) {
+      err.write(`pyci: ${target.problem}\n`);
+      return 2;
+    }
+    const { source } = target;
     // 3. a workspace
     const workspace = await source.workspace(workRoot);
     try {
@@ -178,7 +182,7 @@ async function runInWorkspace(
     if (run.interrupt.received()) return run.interrupt.exitCode();
     const [checkedOut, next] = results;
     if (checkedOut?.state !== "success") {
-      err.write(`pyci: could not get the code: ${checkedOut?.summary}\n`);
+      err.write(`pyci: could not get the code: ${checkedOut?.summary} (log: ${join(logDir, "checkout.log")})\n`);
       return 2;
     }
     if (next?.name === "config") {

@@ -102,8 +102,63 @@ describe("pyci run", () => {
     expect(err.text()).toContain('unknown command "frobnicate"');
     expect(err.text()).toContain("Usage: pyci run");
     const err2 = capture();
-    expect(await main(["run", "/nonexistent/pyci-repo"], capture(), err2)).toBe(2);
-    expect(err2.text()).toMatch(/could not get the code/);
+    expect(await main(["run"], capture(), err2)).toBe(2);
+    expect(err2.text()).toMatch(/^pyci: run needs the directory of a Python project or a git URL to build\n/);
+    const err3 = capture();
+    expect(await main(["run", ".", "--ref"], capture(), err3)).toBe(2);
+    expect(err3.text()).toMatch(/^pyci: Option '--ref <value>' argument missing/);
+  });
+
+  /** What `pyci run` prints on stderr for `args`: one line, and exit status 2. */
+  async function oneLineFailure(...args: string[]): Promise<string> {
+    const err = capture();
+    expect(await main(["run", ...args], capture(), err)).toBe(2);
+    const lines = err
+      .text()
+      .split("\n")
+      .filter((line) => line !== "");
+    expect(lines, err.text()).toHaveLength(1);
+    return lines[0]!;
+  }
+
+  it("says in one line why it could not get the code, with git's own words", async () => {
+    const repo = makeRepo(PROJECT);
+    repos.push(repo);
+    const missing = join(workDir, "no-such-project");
+    expect(await oneLineFailure(missing)).toBe(
+      `pyci: No such directory: ${missing} (a repository to clone is given as a URL: https://…, ssh://…, git@host:path or file://…)`,
+    );
+    expect(await oneLineFailure(join(repo.dir, "shapes.py"))).toBe(
+      `pyci: ${join(repo.dir, "shapes.py")} is a file: give the project's directory or a git URL`,
+    );
+    expect(await oneLineFailure(`file://${missing}`)).toMatch(
+      new RegExp(
+        `^pyci: could not get the code: Clone failed: file://${missing} is not a git repository \\(or does not exist\\) \\(git: fatal: '${missing}' does not appear to be a git repository\\) \\(log: .+/checkout\\.log\\)$`,
+      ),
+    );
+    const plain = join(workDir, "plain-dir");
+    mkdirSync(plain, { recursive: true });
+    expect(await oneLineFailure(plain, "--ref", "main")).toMatch(
+      `Clone failed: ${plain} is not a git repository (or does not exist) (git: fatal: '${plain}' does not appear to be a git repository)`,
+    );
+    expect(await oneLineFailure(repo.dir, "--ref", "no-such-branch")).toContain(
+      `Clone failed: ${repo.dir} has no branch, tag or commit "no-such-branch" (git: fatal: couldn't find remote ref no-such-branch)`,
+    );
+    expect(await oneLineFailure(`file://${repo.dir}`, "--ref", "abcdef1")).toContain(
+      `Clone failed: file://${repo.dir} has no branch, tag or commit "abcdef1" (log: `,
+    );
+  });
+
+  it("builds a commit given by its short id", async () => {
+    const repo = makeRepo({ ...PROJECT, "shapes.py": "def area(w: int, h: int) -> int:\n    return w + h\n" });
+    repos.push(repo);
+    const broken = repo.sha;
+    repo.commit(PROJECT, "fix");
+    const out = capture();
+    expect(await main(["run", `file://${repo.dir}`, "--ref", broken.slice(0, 7)], out, capture())).toBe(1);
+    expect(out.text()).toMatch(/✓ checkout: Checked out [0-9a-f]{7}/);
+    expect(out.text()).toMatch(/✗ test: 1 failure in 1 test/);
+    expect(await main(["run", repo.dir, "--ref", repo.sha.slice(0, 8)], capture(), capture())).toBe(0);
   });
 
   it("removes what runs that ended left, keeps the logs of the last ten runs in one folder, and says so", async () => {

@@ -1,7 +1,9 @@
 import { lstat, mkdir, mkdtemp, readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckoutError, gitCommand, redactUrl, type GitCommand } from "./git-command.js";
+import { lastLines } from "../text/last-lines.js";
 import { checkoutFromCache } from "./checkout-from-cache.js";
+import { fetchFailure } from "./fetch-failure.js";
 import { ownerEnded, writeOwner } from "./workspace-owner.js";
 import type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
@@ -12,6 +14,8 @@ export type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
 const PREFIX = "pyci-build-";
 const MIB = 1024 * 1024;
+/** An abbreviated commit id, as `git log --oneline` shows them. */
+const SHORT_SHA = /^[0-9a-f]{4,39}$/i;
 
 /**
  * Creates the build's directory; call `checkout` next. Always `remove()` it
@@ -148,13 +152,32 @@ async function initCheckout(git: GitCommand, request: CheckoutRequest): Promise<
   await git(["remote", "add", "origin", request.source.url]);
 }
 
+/**
+ * `--ref` (or HEAD): fetched by name at depth 1; a commit given by a short
+ * id, which a fetch cannot name, is looked for in every branch and tag. A
+ * fetch that fails says why in one line (fetch-failure.ts), from git's own.
+ */
 async function checkoutRef(workspace: Workspace, request: CheckoutRequest, git: GitCommand): Promise<string> {
   const ref = request.ref ?? "HEAD";
   if (ref.startsWith("-") || /[\s\u0000-\u001f]/.test(ref))
     throw new CheckoutError(`Not a git ref: ${JSON.stringify(ref)}`);
-  const fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", ref], { allowFailure: true });
-  if (!fetched) throw new CheckoutError(`Could not fetch ${ref} from ${redactUrl(request.source.url)}`);
-  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", "FETCH_HEAD"]);
+  const log = lastLines(request.log, 20);
+  const fetching = gitRunner(workspace, { ...request, log });
+  let target = "FETCH_HEAD";
+  if (!(await fetching(["fetch", "-q", "--no-tags", "--depth=1", "origin", ref], { allowFailure: true }))) {
+    const refNotFound = /couldn't find remote ref/.test(log.lines().join("\n"));
+    if (!refNotFound || !SHORT_SHA.test(ref))
+      throw new CheckoutError(fetchFailure(log.lines(), request.source.url, ref));
+    request.log.write(`${ref} may be a commit's short id: fetching every branch and tag to find it\n`);
+    const all = ["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"];
+    if (!(await fetching(all, { allowFailure: true })))
+      throw new CheckoutError(fetchFailure(log.lines(), request.source.url, ref));
+    const found = (await git.output(["rev-parse", "--verify", "-q", `${ref}^{commit}`]))?.trim();
+    if (!found)
+      throw new CheckoutError(`${redactUrl(request.source.url)} has no branch, tag or commit ${JSON.stringify(ref)}`);
+    target = found;
+  }
+  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", target]);
   const sha = (await readHead(workspace)).trim();
   await readTree(workspace, git);
   request.log.write(`Checked out ${ref} at ${sha}\n`);
