@@ -149,6 +149,14 @@ describe("pyci run", () => {
     );
   });
 
+  it("reports an unknown key of .github/pyci.yml with the nearest valid one", async () => {
+    const repo = makeRepo({ ...PROJECT, ".github/pyci.yml": "test:\n  startdir: tests\n" });
+    repos.push(repo);
+    expect(await oneLineFailure(repo.dir)).toBe(
+      "pyci: Invalid .github/pyci.yml: unknown key test.startdir (did you mean test.start_dir?)",
+    );
+  });
+
   it("builds a commit given by its short id", async () => {
     const repo = makeRepo({ ...PROJECT, "shapes.py": "def area(w: int, h: int) -> int:\n    return w + h\n" });
     repos.push(repo);
