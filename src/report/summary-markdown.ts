@@ -25,6 +25,11 @@ const SLOWEST = 5;
  */
 export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string {
   const parts: string[] = [stepTable(steps)];
+  const advice = steps.filter((s) => s.advice);
+  if (advice.length > 0)
+    parts.push(
+      `### What to do\n\n${advice.map((s) => `- **${markdownText(s.name)}**: ${markdownText(s.advice!)}`).join("\n")}`,
+    );
   const tests = steps.flatMap((s) => s.tests ?? []);
   const failing = tests.filter(
     (t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success",
