@@ -16,6 +16,7 @@ import { PR_PIPELINE } from "./pipeline/pr-pipeline.js";
 import { readRepoConfigFile } from "./pipeline/repo-config.js";
 import { runPipeline } from "./pipeline/run-pipeline.js";
 import type { StepResult } from "./pipeline/types.js";
+import { prefixLines } from "./report/prefix-lines.js";
 import { formatDuration, summaryMarkdown } from "./report/summary-markdown.js";
 import { newRunLogDir } from "./store/run-log-dir.js";
 import { openStepLog } from "./store/step-log.js";
@@ -32,7 +33,7 @@ writes the HTML to DIR (default ./pyci-docs).
                 uncommitted changes included (unless --ref is given)
   <git-url>     a repository to clone (https://, ssh://, git@host:path, file://)
   --ref REF     build this branch, tag or commit instead of the working tree / HEAD
-  --verbose     stream every step's output while it runs
+  --verbose     stream every step's output while it runs, each line after [step]
   --docs        build the Sphinx docs (what a merged pull request publishes)
   --out DIR     with --docs: where to write the HTML (replaced if it exists)
 
@@ -174,7 +175,11 @@ async function runInWorkspace(
       timeoutMs: options.timeoutMs,
       signal: run.interrupt.signal,
       openLog: (step) =>
-        openStepLog(join(logDir, `${step}.log`), mask, options.verbose ? (t) => out.write(t) : undefined),
+        openStepLog(
+          join(logDir, `${step}.log`),
+          mask,
+          options.verbose ? prefixLines(`[${step}] `, (t) => progress.print(t)) : undefined,
+        ),
       onStepStart: (step) => progress.stepStarted(step),
       onStepEnd: (result) => progress.stepEnded(result),
     });
@@ -197,7 +202,7 @@ async function runInWorkspace(
     }
 
     // 5. the report
-    out.write(`\n${summaryMarkdown(results)}\n\nLogs: ${logDir}\n`);
+    out.write(`\n${summaryMarkdown(results, undefined, `the logs in ${logDir}`)}\n\nLogs: ${logDir}\n`);
     if (results.some((r) => r.state === "error")) return 2;
     if (results.some((r) => r.state === "failure")) return 1;
     return 0;
@@ -206,10 +211,21 @@ async function runInWorkspace(
   }
 }
 
-/** Which steps are running and for how long: one rewritten line on a terminal, plain lines elsewhere. */
+/** A step's mark in the progress: a failure (the tool said no) is not an error (pyci could not run it). */
+const MARKS: Record<StepResult["state"], string> = { success: "✓", failure: "✗", error: "⚠", skipped: "-" };
+
+/**
+ * The one writer of `pyci run`'s screen while the pipeline runs: which steps
+ * are running and for how long (one rewritten line on a terminal, plain
+ * lines elsewhere), each step's end, and with --verbose the steps' output.
+ * A mark always starts a line, even after output that did not end one.
+ */
 class Progress {
   private readonly running = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
+  private atLineStart = true;
+  /** Whether the running steps' line is on the terminal, to be cleared before anything else is written. */
+  private drawn = false;
 
   constructor(private readonly out: Output) {}
 
@@ -217,17 +233,23 @@ class Progress {
     if (this.out.isTTY) this.timer = setInterval(() => this.draw(), 500);
   }
 
+  /** A step's output (--verbose). */
+  print(text: string): void {
+    if (text === "") return;
+    this.clear();
+    this.write(text);
+  }
+
   stepStarted(step: string): void {
     this.running.set(step, performance.now());
-    if (!this.out.isTTY) this.out.write(`▶ ${step} started\n`);
+    if (!this.out.isTTY) this.line(`▶ ${step} started`);
     else this.draw();
   }
 
   stepEnded(result: StepResult): void {
     this.running.delete(result.name);
-    const mark = result.state === "success" ? "✓" : result.state === "skipped" ? "-" : "✗";
     this.clear();
-    this.out.write(`${mark} ${result.name}: ${result.summary} (${formatDuration(result.durationMs)})\n`);
+    this.line(`${MARKS[result.state]} ${result.name}: ${result.summary} (${formatDuration(result.durationMs)})`);
   }
 
   stop(): void {
@@ -236,15 +258,26 @@ class Progress {
     this.clear();
   }
 
+  private line(text: string): void {
+    this.write(`${this.atLineStart ? "" : "\n"}${text}\n`);
+  }
+
+  private write(text: string): void {
+    this.out.write(text);
+    this.atLineStart = text.endsWith("\n");
+  }
+
   private draw(): void {
-    if (this.running.size === 0) return;
+    if (this.running.size === 0 || !this.atLineStart) return;
     const now = performance.now();
     const parts = [...this.running].map(([step, since]) => `${step} ${Math.floor((now - since) / 1000)}s`);
     this.out.write(`\r\u001b[2K… running ${parts.join(", ")}`);
+    this.drawn = true;
   }
 
   private clear(): void {
-    if (this.out.isTTY) this.out.write("\r\u001b[2K");
+    if (this.drawn) this.out.write("\r\u001b[2K");
+    this.drawn = false;
   }
 }
 

@@ -190,6 +190,31 @@ describe("pyci run", () => {
     expect(join(LOGS, runs.at(-1)!)).toBe(/Logs: (.+)\n/.exec(out.text())![1]);
   });
 
+  it("marks an error apart from a failure, names each --verbose line's step, and points at its logs, not annotations", async () => {
+    const lines = Array.from({ length: 35 }, (_, i) => `v${i}: int = "s${i}"`).join("\n");
+    const repo = makeRepo({
+      ...PROJECT,
+      "many.py": `${lines}\n`,
+      "tests/test_slow.py":
+        "import time\nimport unittest\n\nclass Slow(unittest.TestCase):\n    def test_slow(self):\n        time.sleep(30)\n",
+    });
+    repos.push(repo);
+    const out = capture();
+    process.env.CI_STEP_TIMEOUT = "3";
+    try {
+      expect(await main(["run", repo.dir, "--verbose"], out, capture())).toBe(2);
+    } finally {
+      delete process.env.CI_STEP_TIMEOUT;
+    }
+    const text = out.text();
+    expect(text).toMatch(/^⚠ test: unittest .*timed out after 3s/m);
+    expect(text).toMatch(/^✓ check: /m);
+    expect(text).toMatch(/^\[test\] .*computing area$/m);
+    expect(text).toMatch(/^\[checkout\] Copied \d+ files/m);
+    expect(text).toContain("- …and 5 more (see the logs in ");
+    expect(text).not.toContain("annotation");
+  });
+
   it("works as the installed bin (npx pyci)", async () => {
     const repo = makeRepo(PROJECT);
     repos.push(repo);
