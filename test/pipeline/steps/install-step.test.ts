@@ -123,7 +123,7 @@ describe.concurrent("installStep", () => {
     expect(result.advice).toMatch(/^Check that the version exists for this Python .* install: in \.github\/pyci\.yml/);
     expect(result.python).toBeUndefined();
     expect(log()).toMatch(
-      /\npyci: pip install -r requirements.txt failed with exit code 1; it said:\n(  ERROR: .*\n)*  ERROR: No matching distribution found for pyci-demo==9\.9\npyci: Check that/,
+      /\npyci: pip install -r requirements.txt failed with exit code 1; it said:\n( {2}ERROR: .*\n)* {2}ERROR: No matching distribution found for pyci-demo==9\.9\npyci: Check that/,
     );
   });
 
