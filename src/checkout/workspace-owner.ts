@@ -1,4 +1,4 @@
-import { lstatSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { alive } from "../process/alive.js";
@@ -6,12 +6,6 @@ import { processStartTime } from "../process/process-start-time.js";
 
 /** The file in a workspace's root that names the pyci process whose build it is. */
 const OWNER_FILE = "owner";
-/**
- * A workspace gets its owner file within milliseconds of being made: one
- * without it that is older than this was left by a pyci from before owner
- * files, or by one killed between the two.
- */
-export const UNOWNED_GRACE_MS = 60_000;
 
 /** Records this process (pid and start time) as the owner of the workspace at `root`. */
 export async function writeOwner(root: string): Promise<void> {
@@ -21,19 +15,21 @@ export async function writeOwner(root: string): Promise<void> {
 
 /**
  * Whether the process that made the workspace at `root` has ended: its pid
- * is not alive, or is alive with another start time (the pid was reused);
- * a workspace that is gone has no owner left either. A workspace of a live
+ * is not alive, or is alive with another start time (the pid was reused).
+ * A workspace without an owner file has none left: it was made by a pyci
+ * from before owner files, or is gone. (A workspace gets its owner file
+ * right after mkdtemp makes it; a sweep that lists it in between, within a
+ * millisecond, takes it for a leftover.) A workspace of a live
  * pyci process — a server's build, a running `pyci run` — is never its
  * owner's leftover, whoever asks. Synchronous: the server asks for each
  * process it finds in a checkout at start-up.
  */
-export function ownerEnded(root: string, now = Date.now()): boolean {
+export function ownerEnded(root: string): boolean {
   let text: string;
   try {
     text = readFileSync(join(root, OWNER_FILE), "utf8");
   } catch {
-    const info = lstatIfAny(root);
-    return info === undefined || now - info.mtimeMs > UNOWNED_GRACE_MS;
+    return true;
   }
   const [pidText, start] = text.trim().split(" ");
   const pid = Number(pidText);
@@ -41,12 +37,4 @@ export function ownerEnded(root: string, now = Date.now()): boolean {
   if (!start) return false;
   const current = processStartTime(pid);
   return current !== undefined && current !== start;
-}
-
-function lstatIfAny(path: string) {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
-  }
 }

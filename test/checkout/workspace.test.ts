@@ -1,14 +1,5 @@
 import { spawnSync } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -22,7 +13,6 @@ import {
   redactUrl,
   sweepWorkspaces,
 } from "../../src/checkout/workspace.js";
-import { UNOWNED_GRACE_MS } from "../../src/checkout/workspace-owner.js";
 import { processStartTime } from "../../src/process/process-start-time.js";
 import { makeRepo } from "../support/git-repo.js";
 
@@ -164,10 +154,7 @@ describe("sweepWorkspaces", () => {
     owned("pyci-build-dead", `${dead} 123\n`);
     owned("pyci-build-reused", `${process.pid} ${Number(start) + 1}\n`);
     owned("pyci-build-live", `${process.pid} ${start}\n`);
-    mkdirSync(join(root, "pyci-build-unowned-old"));
-    const old = new Date(Date.now() - 2 * UNOWNED_GRACE_MS);
-    utimesSync(join(root, "pyci-build-unowned-old"), old, old);
-    mkdirSync(join(root, "pyci-build-unowned-new"));
+    mkdirSync(join(root, "pyci-build-unowned", "src"), { recursive: true });
     mkdirSync(join(root, "someone-else"));
     const mine = await createWorkspace(root);
     expect(await sweepWorkspaces(root)).toBe(3);
@@ -175,7 +162,7 @@ describe("sweepWorkspaces", () => {
       readdirSync(root)
         .filter((name) => !mine.dir.startsWith(join(root, name)))
         .sort(),
-    ).toEqual(["pyci-build-live", "pyci-build-unowned-new", "someone-else"]);
+    ).toEqual(["pyci-build-live", "someone-else"]);
     expect(existsSync(mine.dir)).toBe(true);
     await mine.remove();
     rmSync(root, { recursive: true, force: true });
