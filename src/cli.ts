@@ -116,9 +116,10 @@ interface LocalRun {
 }
 
 /**
- * 1. leftovers of runs that ended (killed, or interrupted twice) swept, and
- *    a folder for this run's logs (the last few runs' are kept);
- * 2. the code's source: the working tree copied, or a clone at --ref;
+ * 1. leftovers of runs that ended (killed, or interrupted twice) swept;
+ * 2. the code's source: the working tree copied, or a clone at --ref (or
+ *    why neither, in one line); a folder for this run's logs (the last
+ *    few runs' are kept);
  * 3. a workspace for it;
  * 4. the pipeline — the checkout, the repository's .github/pyci.yml read
  *    from it, the steps — with progress; Ctrl-C (SIGINT) or SIGTERM stops it;
@@ -129,17 +130,17 @@ async function runLocal(options: LocalRun, out: Output, err: Output): Promise<nu
   const workRoot = resolve(process.env.CI_WORK_DIR ?? tmpdir());
   const interrupt = abortOnSignals();
   try {
-    // 1. leftovers, and the logs
+    // 1. leftovers
     const swept = await sweepWorkspaces(workRoot);
     if (swept > 0) err.write(`pyci: removed ${swept} checkout(s) that ended pyci runs left in ${workRoot}\n`);
-    const logDir = await newRunLogDir(workRoot);
-    // 2. the code's source
+    // 2. the code's source, and a folder for the logs
     const target = await localTarget(options.target, options.ref);
     if ("problem" in target) {
       err.write(`pyci: ${target.problem}\n`);
       return 2;
     }
     const { source } = target;
+    const logDir = await newRunLogDir(workRoot);
     // 3. a workspace
     const workspace = await source.workspace(workRoot);
     try {

@@ -125,9 +125,11 @@ describe("pyci run", () => {
     const repo = makeRepo(PROJECT);
     repos.push(repo);
     const missing = join(workDir, "no-such-project");
+    const logsBefore = readdirSync(LOGS).length;
     expect(await oneLineFailure(missing)).toBe(
       `pyci: No such directory: ${missing} (a repository to clone is given as a URL: https://…, ssh://…, git@host:path or file://…)`,
     );
+    expect(readdirSync(LOGS), "no logs of a run that never started").toHaveLength(logsBefore);
     expect(await oneLineFailure(join(repo.dir, "shapes.py"))).toBe(
       `pyci: ${join(repo.dir, "shapes.py")} is a file: give the project's directory or a git URL`,
     );
