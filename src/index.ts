@@ -11,6 +11,7 @@ import { countApiErrors } from "./github/count-api-errors.js";
 import { GitHubOutbox } from "./github/github-outbox.js";
 import { octokitPerInstallation } from "./github/octokit-per-installation.js";
 import { registerHandlers } from "./handlers/register-handlers.js";
+import { ownerEnded } from "./checkout/workspace.js";
 import { killLeftoverProcesses } from "./process/kill-leftover-processes.js";
 import { createMetrics } from "./metrics/create-metrics.js";
 import { BuildStore } from "./store/build-store.js";
@@ -87,7 +88,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     };
     if (options.resumeInterrupted) {
       // the steps of a killed process may still run: they must not race their builds' re-runs
-      const killed = killLeftoverProcesses(config.workDir);
+      const killed = killLeftoverProcesses(config.workDir, ownerEnded);
       if (killed.length > 0)
         app.log.warn({ pids: killed }, "killed processes an earlier pyci left running in its checkouts");
       void resumeBuilds(deps);

@@ -1,26 +1,35 @@
 import { lstat, mkdir, mkdtemp, readdir, rm, statfs } from "node:fs/promises";
 import { join } from "node:path";
 import { CheckoutError, gitCommand, redactUrl, type GitCommand } from "./git-command.js";
+import { lastLines } from "../text/last-lines.js";
 import { checkoutFromCache } from "./checkout-from-cache.js";
+import { fetchFailure } from "./fetch-failure.js";
+import { ownerEnded, writeOwner } from "./workspace-owner.js";
 import type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
 export { CheckoutError, gitEnv, redactUrl, type CloneSource } from "./git-command.js";
+export { ownerEnded } from "./workspace-owner.js";
 export type { CacheSettings } from "./repo-cache.js";
 export type { CheckoutRequest, Workspace } from "./workspace-types.js";
 
 const PREFIX = "pyci-build-";
 const MIB = 1024 * 1024;
+/** An abbreviated commit id, as `git log --oneline` shows them. */
+const SHORT_SHA = /^[0-9a-f]{4,39}$/i;
 
 /**
  * Creates the build's directory; call `checkout` next. Always `remove()` it
  * when the build ends. The directory is new (mkdtemp: made atomically, with
  * a random name that says nothing of the build, 0700, pyci's own), so that
  * nothing else — code a build left running, another user of a shared /tmp —
- * can have made it, or can know or replace its `src/` and `scratch/`.
+ * can have made it, or can know or replace its `src/` and `scratch/`. It
+ * names this process as its owner (workspace-owner.ts): sweepWorkspaces
+ * leaves it alone while this process lives.
  */
 export async function createWorkspace(workRoot: string): Promise<Workspace> {
   await mkdir(workRoot, { recursive: true });
   const root = await mkdtemp(join(workRoot, PREFIX));
+  await writeOwner(root);
   const dir = join(root, "src");
   const scratchDir = join(root, "scratch");
   await mkdir(dir, { mode: 0o700 });
@@ -44,6 +53,7 @@ export async function createWorkspace(workRoot: string): Promise<Workspace> {
 export async function existingWorkspace(workRoot: string, dir: string): Promise<Workspace> {
   await mkdir(workRoot, { recursive: true });
   const root = await mkdtemp(join(workRoot, PREFIX));
+  await writeOwner(root);
   const scratchDir = join(root, "scratch");
   await mkdir(scratchDir, { mode: 0o700 });
   return { dir, scratchDir, leases: [], remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
@@ -142,13 +152,32 @@ async function initCheckout(git: GitCommand, request: CheckoutRequest): Promise<
   await git(["remote", "add", "origin", request.source.url]);
 }
 
+/**
+ * `--ref` (or HEAD): fetched by name at depth 1; a commit given by a short
+ * id, which a fetch cannot name, is looked for in every branch and tag. A
+ * fetch that fails says why in one line (fetch-failure.ts), from git's own.
+ */
 async function checkoutRef(workspace: Workspace, request: CheckoutRequest, git: GitCommand): Promise<string> {
   const ref = request.ref ?? "HEAD";
   if (ref.startsWith("-") || /[\s\u0000-\u001f]/.test(ref))
     throw new CheckoutError(`Not a git ref: ${JSON.stringify(ref)}`);
-  const fetched = await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", ref], { allowFailure: true });
-  if (!fetched) throw new CheckoutError(`Could not fetch ${ref} from ${redactUrl(request.source.url)}`);
-  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", "FETCH_HEAD"]);
+  const log = lastLines(request.log, 20);
+  const fetching = gitRunner(workspace, { ...request, log });
+  let target = "FETCH_HEAD";
+  if (!(await fetching(["fetch", "-q", "--no-tags", "--depth=1", "origin", ref], { allowFailure: true }))) {
+    const refNotFound = /couldn't find remote ref/.test(log.lines().join("\n"));
+    if (!refNotFound || !SHORT_SHA.test(ref))
+      throw new CheckoutError(fetchFailure(log.lines(), request.source.url, ref));
+    request.log.write(`${ref} may be a commit's short id: fetching every branch and tag to find it\n`);
+    const all = ["fetch", "-q", "--tags", "origin", "+refs/heads/*:refs/remotes/origin/*"];
+    if (!(await fetching(all, { allowFailure: true })))
+      throw new CheckoutError(fetchFailure(log.lines(), request.source.url, ref));
+    const found = (await git.output(["rev-parse", "--verify", "-q", `${ref}^{commit}`]))?.trim();
+    if (!found)
+      throw new CheckoutError(`${redactUrl(request.source.url)} has no branch, tag or commit ${JSON.stringify(ref)}`);
+    target = found;
+  }
+  await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", target]);
   const sha = (await readHead(workspace)).trim();
   await readTree(workspace, git);
   request.log.write(`Checked out ${ref} at ${sha}\n`);
@@ -193,10 +222,15 @@ function gitRunner(workspace: Workspace, request: CheckoutRequest): GitCommand {
 }
 
 /**
- * Removes checkouts left behind by a crashed or killed server. Returns how
- * many. Only directories pyci made (its own, not links) are removed; call it
- * after the processes of earlier builds are killed (killLeftoverBuildUids),
- * so that none can change a tree while it is removed.
+ * Removes the workspaces in `workRoot` whose pyci process has ended (a
+ * crashed or killed server, an interrupted `pyci run`). Returns how many.
+ * A workspace of a live process — another server's build, a `pyci run`
+ * beside this server in the same CI_WORK_DIR — is left alone, as is
+ * anything pyci did not make (other names, links, other users' files).
+ * The server calls it after the processes of earlier builds are killed
+ * (killLeftoverBuildUids), so that none can change a tree while it is
+ * removed; `pyci run` before making its own. One that cannot be removed
+ * (files of another uid) is left and not counted.
  */
 export async function sweepWorkspaces(workRoot: string): Promise<number> {
   let entries: string[];
@@ -208,9 +242,18 @@ export async function sweepWorkspaces(workRoot: string): Promise<number> {
   const own = process.getuid?.();
   const leftovers: string[] = [];
   for (const name of entries.filter((entry) => entry.startsWith(PREFIX))) {
-    const info = await lstat(join(workRoot, name)).catch(() => undefined);
-    if (info?.isDirectory() && (own === undefined || info.uid === own)) leftovers.push(name);
+    const root = join(workRoot, name);
+    const info = await lstat(root).catch(() => undefined);
+    if (!info?.isDirectory() || (own !== undefined && info.uid !== own)) continue;
+    if (ownerEnded(root)) leftovers.push(root);
   }
-  await Promise.all(leftovers.map((name) => rm(join(workRoot, name), { recursive: true, force: true })));
-  return leftovers.length;
+  const removed = await Promise.all(
+    leftovers.map((root) =>
+      rm(root, { recursive: true, force: true, maxRetries: 3 }).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return removed.filter(Boolean).length;
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { envNameProblem } from "../process/sandbox/sandbox-env.js";
+import { nearestWord } from "../text/nearest-word.js";
 import type { RepoConfig } from "./types.js";
 
 /** The file maintainers put on their default branch; `pyci run` reads it from the working tree. */
@@ -34,6 +35,8 @@ export function parseRepoConfig(raw: unknown): RepoConfig {
   const config = defaultRepoConfig();
   if (raw === null || raw === undefined) return config;
   const root = object(raw, "the file");
+  const unknown = unknownKeys(root);
+  if (unknown.length > 0) throw new RepoConfigError(unknown.join("; "));
   const check = root.check === undefined ? {} : object(root.check, "check");
   if (check.enforce_type_errors !== undefined) {
     if (typeof check.enforce_type_errors !== "boolean")
@@ -75,6 +78,49 @@ export function parseRepoConfig(raw: unknown): RepoConfig {
   return config;
 }
 
+/** The keys of each mapping of the file (`env:` names variables: any name). */
+const KEYS = {
+  "": ["check", "test", "install", "python", "env", "docs"],
+  check: ["enforce_type_errors"],
+  test: ["start_dir", "pattern", "top_level_dir"],
+  docs: ["dir", "install", "warnings_as_errors", "branches"],
+} as const;
+
+/**
+ * Every key the file has that pyci does not know, each with the nearest
+ * known one ("unknown key tests (did you mean test?)"): a typo would
+ * otherwise be ignored and the build fail far from it.
+ */
+function unknownKeys(root: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const check = (mapping: unknown, where: keyof typeof KEYS) => {
+    if (typeof mapping !== "object" || mapping === null || Array.isArray(mapping)) return;
+    const known: readonly string[] = KEYS[where];
+    for (const key of Object.keys(mapping)) {
+      if (known.includes(key)) continue;
+      const name = where === "" ? key : `${where}.${key}`;
+      const near = nearestWord(key, known) ?? (where === "" ? nestedKey(key) : undefined);
+      problems.push(
+        near
+          ? `unknown key ${name} (did you mean ${where === "" || near.includes(".") ? near : `${where}.${near}`}?)`
+          : `unknown key ${name} (${where === "" ? "the keys are" : `${where} has`} ${known.join(", ")})`,
+      );
+    }
+  };
+  check(root, "");
+  for (const where of ["check", "test", "docs"] as const) check(root[where], where);
+  return problems;
+}
+
+/** A key of a section written at the top (`start_dir:` for `test.start_dir`), as `section.key`. */
+function nestedKey(key: string): string | undefined {
+  for (const where of ["check", "test", "docs"] as const) {
+    const near = nearestWord(key, KEYS[where]);
+    if (near) return `${where}.${near}`;
+  }
+  return undefined;
+}
+
 const MAX_ENV_VARIABLES = 100;
 const MAX_ENV_VALUE_LENGTH = 4096;
 
@@ -109,7 +155,7 @@ export async function readRepoConfigFile(dir: string): Promise<RepoConfig> {
   try {
     return parseRepoConfig(parse(text));
   } catch (error) {
-    if (error instanceof RepoConfigError) throw error;
+    if (error instanceof RepoConfigError) throw new RepoConfigError(`Invalid ${REPO_CONFIG_PATH}: ${error.message}`);
     throw new RepoConfigError(`${REPO_CONFIG_PATH} is not valid YAML: ${(error as Error).message}`);
   }
 }

@@ -102,6 +102,8 @@ export interface StepResult {
   counts?: Record<string, number>;
   /** The earlier build whose result this is (the result cache): the step did not run again. */
   reused?: ReusedFrom;
+  /** What the author can do about a failure the step understood (a pip error): a sentence for the report. */
+  advice?: string;
 }
 
 export interface ReusedFrom {

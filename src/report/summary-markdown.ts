@@ -21,17 +21,23 @@ const SLOWEST = 5;
  * and what `pyci run` prints. Whatever the repository or its tools wrote
  * (test ids, messages, paths, rules, step summaries) is escaped to read as
  * the text it is (markdownText); tracebacks go in a code block no line of
- * theirs can close (codeBlock).
+ * theirs can close (codeBlock). Problems beyond those listed are said to be
+ * in `rest`: the check run's annotations, `pyci run`'s logs.
  */
-export function summaryMarkdown(steps: StepResult[], buildUrl?: string): string {
+export function summaryMarkdown(steps: StepResult[], buildUrl?: string, rest = "the annotations"): string {
   const parts: string[] = [stepTable(steps)];
+  const advice = steps.filter((s) => s.advice);
+  if (advice.length > 0)
+    parts.push(
+      `### What to do\n\n${advice.map((s) => `- **${markdownText(s.name)}**: ${markdownText(s.advice!)}`).join("\n")}`,
+    );
   const tests = steps.flatMap((s) => s.tests ?? []);
   const failing = tests.filter(
     (t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success",
   );
   if (failing.length > 0) parts.push(failures(failing));
   const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? true })));
-  if (diagnostics.length > 0) parts.push(problems(diagnostics));
+  if (diagnostics.length > 0) parts.push(problems(diagnostics, rest));
   const timed = slowestTests(tests);
   if (timed.length > 0) parts.push(slowest(timed));
   if (buildUrl) parts.push(`[Full output of every step](${buildUrl})`);
@@ -63,7 +69,7 @@ function failures(failing: TestCaseResult[]): string {
  * The diagnostics, syntax errors first; follow-ons of a syntax error last
  * and not in the count. One without a place is its message alone.
  */
-function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
+function problems(items: { d: Diagnostic; enforced: boolean }[], rest: string): string {
   const sorted = [...items].sort((a, b) => rank(a) - rank(b));
   const lines = sorted.slice(0, MAX_DIAGNOSTICS).map(({ d, enforced }) => {
     const place = diagnosticPlace(d);
@@ -71,7 +77,7 @@ function problems(items: { d: Diagnostic; enforced: boolean }[]): string {
     return `- ${place ? `${markdownText(place)} ` : ""}${diagnosticKind(d, enforced)}: ${markdownText(d.message)}${rule}`;
   });
   const more =
-    items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see the annotations)` : "";
+    items.length > MAX_DIAGNOSTICS ? `\n- …and ${items.length - MAX_DIAGNOSTICS} more (see ${markdownText(rest)})` : "";
   const followOns = items.filter(({ d }) => d.followOn).length;
   const count = `${items.length - followOns}${followOns > 0 ? `; ${plural(followOns, "follow-on parse error")}, not counted` : ""}`;
   return `### Problems found (${count})\n\n${lines.join("\n")}${more}`;

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import {
   redactUrl,
   sweepWorkspaces,
 } from "../../src/checkout/workspace.js";
+import { processStartTime } from "../../src/process/process-start-time.js";
 import { makeRepo } from "../support/git-repo.js";
 
 const workRoot = mkdtempSync(join(tmpdir(), "pyci-work-"));
@@ -140,13 +142,29 @@ describe("gitEnv", () => {
 });
 
 describe("sweepWorkspaces", () => {
-  it("removes leftover build directories and nothing else", async () => {
+  it("removes the workspaces of pyci processes that ended, never a live one's, nor anything else", async () => {
     const root = mkdtempSync(join(tmpdir(), "pyci-sweep-"));
-    mkdirSync(join(root, "pyci-build-old1", "src"), { recursive: true });
-    mkdirSync(join(root, "pyci-build-old2"), { recursive: true });
-    mkdirSync(join(root, "someone-else"), { recursive: true });
-    expect(await sweepWorkspaces(root)).toBe(2);
-    expect(readdirSync(root)).toEqual(["someone-else"]);
+    const owned = (name: string, owner: string) => {
+      mkdirSync(join(root, name, "src"), { recursive: true });
+      writeFileSync(join(root, name, "owner"), owner);
+    };
+    const dead = spawnSync("true").pid!;
+    const start = processStartTime(process.pid)!;
+    expect(start).toMatch(/^\d+$/);
+    owned("pyci-build-dead", `${dead} 123\n`);
+    owned("pyci-build-reused", `${process.pid} ${Number(start) + 1}\n`);
+    owned("pyci-build-live", `${process.pid} ${start}\n`);
+    mkdirSync(join(root, "pyci-build-unowned", "src"), { recursive: true });
+    mkdirSync(join(root, "someone-else"));
+    const mine = await createWorkspace(root);
+    expect(await sweepWorkspaces(root)).toBe(3);
+    expect(
+      readdirSync(root)
+        .filter((name) => !mine.dir.startsWith(join(root, name)))
+        .sort(),
+    ).toEqual(["pyci-build-live", "someone-else"]);
+    expect(existsSync(mine.dir)).toBe(true);
+    await mine.remove();
     rmSync(root, { recursive: true, force: true });
   });
 });

@@ -183,6 +183,17 @@ describe("pull_request.opened", () => {
     expect(annotation).toMatchObject({ start_line: 1, annotation_level: "failure" });
   });
 
+  it("reports an unknown key of .github/pyci.yml with the nearest valid one, on the statuses and the check run", async () => {
+    const repo = makeRepo(PASSING);
+    repos.push(repo);
+    const recorded = mockGitHub(repo.sha, { pyciYml: "tests:\n  pattern: 'check_*.py'\n" });
+    await probot.receive({ id: "delivery-typo", name: "pull_request", payload: payloadFor(repo) as any });
+    await queue.onIdle();
+    const message = "Invalid .github/pyci.yml: unknown key tests (did you mean test?)";
+    expect(byContext(recorded, "ci/test").at(-1)).toMatchObject({ state: "error", description: message });
+    expect(recorded.checkRuns.at(-1)!.output.summary).toContain(message);
+  });
+
   it("sends more than 50 annotations in batches of 50, the last with the conclusion", async () => {
     const lines = Array.from({ length: 60 }, (_, i) => `v${i}: int = "s${i}"`).join("\n");
     const repo = makeRepo({ ...PASSING, "many.py": `${lines}\n` });

@@ -53,6 +53,17 @@ describe("parseRepoConfig", () => {
     [{ env: { LD_PRELOAD: "./evil.so" } }, /LD_PRELOAD would steer the dynamic loader/],
     [{ env: { "BAD-NAME": "x" } }, /"BAD-NAME" is not a variable name/],
     [{ env: { SECRET: { from: "vault" } } }, /env.SECRET must be a literal value/],
+    [{ tests: { pattern: "t*.py" } }, "unknown key tests (did you mean test?)"],
+    [{ test: { startdir: "t" } }, "unknown key test.startdir (did you mean test.start_dir?)"],
+    [{ start_dir: "t" }, "unknown key start_dir (did you mean test.start_dir?)"],
+    [
+      { docs: { warnings_are_errors: true } },
+      "unknown key docs.warnings_are_errors (did you mean docs.warnings_as_errors?)",
+    ],
+    [
+      { lint: true, pyhton: "python3" },
+      "unknown key lint (the keys are check, test, install, python, env, docs); unknown key pyhton (did you mean python?)",
+    ],
   ])("rejects %j with a clear message", (raw, message) => {
     expect(() => parseRepoConfig(raw)).toThrow(RepoConfigError);
     expect(() => parseRepoConfig(raw)).toThrow(message);

@@ -141,6 +141,22 @@ describe("summaryMarkdown", () => {
     expect(md).not.toMatch(/\| test \|[^\n]*reused/);
   });
 
+  it("says what to do about a failure a step understood, after the table", () => {
+    const install: StepResult = {
+      name: "install",
+      state: "failure",
+      summary:
+        "pip install -r requirements.txt failed with exit code 1: No matching distribution found for furo>=2025.07.19",
+      advice: "Ship wheels_ in the repository",
+      exitCode: 1,
+      durationMs: 900,
+    };
+    expect(summaryMarkdown([install])).toContain(
+      "|\n\n### What to do\n\n- **install**: Ship wheels\\_ in the repository",
+    );
+    expect(summaryMarkdown([check])).not.toContain("What to do");
+  });
+
   it("stays within GitHub's 65535 characters however many tests fail", () => {
     const many: StepResult = {
       ...test,

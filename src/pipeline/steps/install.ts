@@ -8,8 +8,12 @@ import type { Step, StepContext, StepResult } from "../types.js";
 import { cannotRun } from "./cannot-run.js";
 import { stepFinisher } from "./step-finisher.js";
 import { plural } from "../../text/plural.js";
+import { lastLines } from "../../text/last-lines.js";
+import { INSTALL_TAIL_LINES, installFailure } from "./install-failure.js";
 
 const REQUIREMENTS = "requirements.txt";
+const ADVICE =
+  "Check that the version exists for this Python and that the build can reach the package index, or install wheels shipped in the repository with install: in .github/pyci.yml (pip install --no-index --find-links wheels -r requirements.txt)";
 
 /**
  * Creates a virtualenv in the scratch dir and installs the repository's
@@ -36,16 +40,23 @@ export const installStep: Step = {
       const problem = cannotRun(r, what, ctx.timeoutMs);
       return problem === undefined ? undefined : finish("error", problem, null);
     };
+    /** The command's last lines, read for why it failed. */
+    let output = lastLines(ctx.log, INSTALL_TAIL_LINES);
     const step = (cmd: string, args: string[], echo: string, env: Record<string, string>) => {
       ctx.log.write(`$ ${echo}\n`);
+      output = lastLines(ctx.log, INSTALL_TAIL_LINES);
       return runInBuild(ctx, {
         cmd,
         args,
         cwd: ctx.dir,
         env,
         timeoutMs: Math.max(1, deadline - Date.now()),
-        log: ctx.log,
+        log: output,
       });
+    };
+    const failed = (what: string, exitCode: number | null) => {
+      const { summary, advice } = installFailure(what, output.lines(), ADVICE, ctx.log);
+      return finish("failure", summary, exitCode, advice ? { advice } : {});
     };
 
     // 1. A fresh virtualenv, outside the checkout.
@@ -84,7 +95,7 @@ export const installStep: Step = {
       const problem = notRun(r, "pip");
       if (problem) return problem;
       if (r.exitCode !== 0)
-        return finish("failure", `pip install -r ${REQUIREMENTS} failed with exit code ${r.exitCode}`, r.exitCode);
+        return failed(`pip install -r ${REQUIREMENTS} failed with exit code ${r.exitCode}`, r.exitCode);
       return finish("success", `Installed ${REQUIREMENTS} into a virtualenv`, 0, { python: venvPython });
     }
     for (const command of commands) {
@@ -92,7 +103,7 @@ export const installStep: Step = {
       const problem = notRun(r, `"${command}"`);
       if (problem) return problem;
       if (r.exitCode !== 0)
-        return finish("failure", `Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
+        return failed(`Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
     }
     return finish("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, {
       python: venvPython,

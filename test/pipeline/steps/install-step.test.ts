@@ -116,11 +116,15 @@ describe.concurrent("installStep", () => {
     const result = await installStep.run(ctx);
     expect(result).toMatchObject({
       state: "failure",
-      summary: "pip install -r requirements.txt failed with exit code 1",
+      summary:
+        "pip install -r requirements.txt failed with exit code 1: No matching distribution found for pyci-demo==9.9",
       exitCode: 1,
     });
+    expect(result.advice).toMatch(/^Check that the version exists for this Python .* install: in \.github\/pyci\.yml/);
     expect(result.python).toBeUndefined();
-    expect(log()).toMatch(/No matching distribution found for pyci-demo==9\.9/);
+    expect(log()).toMatch(
+      /\npyci: pip install -r requirements.txt failed with exit code 1; it said:\n( {2}ERROR: .*\n)* {2}ERROR: No matching distribution found for pyci-demo==9\.9\npyci: Check that/,
+    );
   });
 
   it("runs configured install commands in the activated venv and fails on the first non-zero exit", async () => {

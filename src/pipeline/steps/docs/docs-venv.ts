@@ -8,6 +8,8 @@ import type { StepState } from "../../types.js";
 import type { LogSink } from "../../../model/log-sink.js";
 import type { Sandbox } from "../../../process/sandbox/sandbox.js";
 import { cannotRun } from "../cannot-run.js";
+import { lastLines } from "../../../text/last-lines.js";
+import { INSTALL_TAIL_LINES, installFailure } from "../install-failure.js";
 
 /** What to install: docs.install commands (run with `sh -c`), or a requirements file, relative to the checkout. */
 export type DocsRequirements = { commands: string[] } | { requirementsFile: string };
@@ -29,7 +31,10 @@ export interface DocsVenvOptions {
 
 export type DocsVenv =
   | { ok: true; python: string; venv: string }
-  | { ok: false; state: StepState; summary: string; exitCode: number | null };
+  | { ok: false; state: StepState; summary: string; advice?: string; exitCode: number | null };
+
+const DOCS_ADVICE =
+  "Check that the version exists for this Python and that the build can reach the package index, or install the docs' requirements your way with docs.install in .github/pyci.yml (e.g. from wheels shipped in the repository: pip install --no-index --find-links wheels -r docs/requirements.txt)";
 
 /** Names the file that makes a virtualenv-made-from-a-virtualenv see the first one's packages. */
 const BASE_PTH = "pyci-sphinx-base.pth";
@@ -64,17 +69,26 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     VIRTUAL_ENV: venv,
     PIP_NO_INPUT: "1",
   });
+  /** The command's last lines, read for why it failed. */
+  let output = lastLines(options.log, INSTALL_TAIL_LINES);
   const step = (cmd: string, args: string[], echo: string, env: Record<string, string>, cwd = options.dir) => {
     options.log.write(`$ ${echo}\n`);
+    output = lastLines(options.log, INSTALL_TAIL_LINES);
     return runInBuild(options, {
       cmd,
       args,
       cwd,
       env,
       timeoutMs: Math.max(1, options.deadline - Date.now()),
-      log: options.log,
+      log: output,
     });
   };
+  const failed = (what: string, exitCode: number | null): DocsVenv => ({
+    ok: false,
+    state: "failure",
+    ...installFailure(what, output.lines(), DOCS_ADVICE, options.log),
+    exitCode,
+  });
   const error = (summary: string, exitCode: number | null = null): DocsVenv => ({
     ok: false,
     state: "error",
@@ -130,27 +144,15 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     const r = await step(python, ["-m", "pip", "install", "-r", file], `python -m pip install -r ${file}`, activated);
     const problem = notRun(r, "pip");
     if (problem) return problem;
-    if (r.exitCode !== 0)
-      return {
-        ok: false,
-        state: "failure",
-        summary: `pip install -r ${file} failed with exit code ${r.exitCode}`,
-        exitCode: r.exitCode,
-      };
+    if (r.exitCode !== 0) return failed(`pip install -r ${file} failed with exit code ${r.exitCode}`, r.exitCode);
     return { ok: true, python, venv };
   }
   for (const command of options.requirements.commands) {
     const r = await step("sh", ["-c", command], command, activated);
     const problem = notRun(r, `"${command}"`);
     if (problem) return problem;
-    if (r.exitCode !== 0) {
-      return {
-        ok: false,
-        state: "failure",
-        summary: `Docs install command failed with exit code ${r.exitCode}: ${command}`,
-        exitCode: r.exitCode,
-      };
-    }
+    if (r.exitCode !== 0)
+      return failed(`Docs install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
   }
   return { ok: true, python, venv };
 }

@@ -146,7 +146,7 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
       log: ctx.log,
       ...sandboxed,
     });
-    if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode);
+    if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode, venv.advice ? { advice: venv.advice } : {});
     python = venv.python;
     env = sandboxEnv(ctx.scratchDir, { PATH: `${join(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
   }

@@ -287,6 +287,19 @@ describe.concurrent("docsStep", () => {
     expect(failing.log()).not.toContain("never");
   });
 
+  it("says why docs/requirements.txt could not be installed, in pip's words, and what to do", async () => {
+    const { ctx, log } = context({ ...DOCS, "docs/requirements.txt": "--no-index\nfuro>=2025.07.19\n" });
+    const result = await docsStep.run(ctx);
+    expect(result.state).toBe("failure");
+    expect(result.summary).toBe(
+      "pip install -r docs/requirements.txt failed with exit code 1: No matching distribution found for furo>=2025.07.19",
+    );
+    expect(result.advice).toMatch(/^Check that .* docs\.install in \.github\/pyci\.yml .*--find-links wheels/);
+    expect(log()).toMatch(
+      /pyci: pip install -r docs\/requirements\.txt failed with exit code 1; it said:\n {2}ERROR: Could not find a version that satisfies the requirement furo>=2025\.07\.19 \(from versions: none\)\n {2}ERROR: No matching distribution found for furo>=2025\.07\.19\npyci: Check that/,
+    );
+  });
+
   it("layers the docs virtualenv on a virtualenv python that has Sphinx", async () => {
     // The step's python: a venv of pyenv's CPython that sees Debian's Sphinx through a .pth file.
     const projectVenv = join(tempDir("pyci-venv-"), "venv");
