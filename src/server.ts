@@ -16,6 +16,7 @@ import { registrationRoutes } from "./web/registration-routes.js";
 import { createApp, type AppControl } from "./index.js";
 import { createServerLog } from "./server-log.js";
 import { PyciOctokit } from "./github/create-octokit-class.js";
+import { isMain } from "./process/is-main.js";
 import { closeSshConnections, sshControlDir } from "./checkout/ssh-connections.js";
 import { sweepWorkspaces } from "./checkout/workspace.js";
 import { buildCgroupLayout, removeLeftoverCgroups } from "./process/limits/build-cgroup.js";
@@ -200,11 +201,15 @@ function listen(server: Server, host: string, port: number): Promise<string> {
   });
 }
 
-process.on("unhandledRejection", (reason) => {
-  console.error("pyci: unhandled rejection (the server keeps running):", reason);
-});
+/** `pyci serve` / `npm start`: the server, until SIGTERM/SIGINT; a configuration that cannot run exits 1, saying why. */
+export async function serve(): Promise<void> {
+  process.on("unhandledRejection", (reason) => {
+    console.error("pyci: unhandled rejection (the server keeps running):", reason);
+  });
+  await main().catch((error: unknown) => {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  });
+}
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+if (isMain(import.meta.url)) void serve();

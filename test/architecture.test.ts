@@ -29,8 +29,8 @@ const LAYERS = [
   "server-log",
   "index",
   "actions.ts",
-  "cli",
   "server",
+  "cli",
 ];
 
 const SRC = join(process.cwd(), "src");

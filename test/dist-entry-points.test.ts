@@ -1,8 +1,10 @@
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { makeRepo } from "./support/git-repo.js";
+import { freePort } from "./support/server-process.js";
 
 /**
  * The built entry points, as users run them (`npm test` builds first): the
@@ -28,6 +30,42 @@ describe("dist/", () => {
     expect(r.stdout).toMatch(/1 test passed/);
     expect(r.stdout).toMatch(/^✓ check: No problems in 2 files/m);
   }, 150_000);
+
+  it("pyci --version, serve and doctor: the one command of an installed pyci", async () => {
+    const cli = join(DIST, "cli.js");
+    const version = (JSON.parse(readFileSync(join(process.cwd(), "package.json"), "utf8")) as { version: string })
+      .version;
+    expect(execFileSync(process.execPath, [cli, "--version"], { encoding: "utf8" }).trim()).toBe(`pyci ${version}`);
+    const cwd = mkdtempSync(join(tmpdir(), "pyci-serve-"));
+    const env = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      CI_DATA_DIR: join(cwd, "data"),
+      CI_WORK_DIR: join(cwd, "work"),
+    };
+    // doctor: no App, no token → one failing line that says what to do, exit 1
+    const doctor = spawnSync(process.execPath, [cli, "doctor"], { cwd, env, encoding: "utf8", timeout: 60_000 });
+    expect(doctor.status, doctor.stdout + doctor.stderr).toBe(1);
+    expect(doctor.stdout).toMatch(/^✗ github: no App credentials .* → register the App/m);
+    // serve: without credentials, the registration page, until SIGTERM
+    const port = await freePort();
+    const server = spawn(process.execPath, [cli, "serve"], {
+      cwd,
+      env: { ...env, PORT: String(port), HOST: "127.0.0.1" },
+    });
+    try {
+      let page: Response | undefined;
+      for (let i = 0; i < 100 && !page; i++) {
+        page = await fetch(`http://127.0.0.1:${port}/probot`).catch(() => undefined);
+        if (!page) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(page?.status).toBe(200);
+      expect(await page!.text()).toContain("Register pyci's GitHub App");
+    } finally {
+      server.kill("SIGTERM");
+      await new Promise((resolve) => server.once("exit", resolve));
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it("the server's modules find the web assets and known_hosts", () => {
     const script = `
