@@ -2,13 +2,14 @@
 // pyci inside a GitHub Actions job: `node dist/actions.js` (bin `pyci-actions`; see action.yml).
 //
 // Probot 13 or 14: @probot/adapter-github-actions 4.0.3, the newest on the registry, declares
-// probot ^13, while pyci is built on probot 14. package.json's "overrides" hands the adapter
-// pyci's own probot 14 (`"probot": "$probot"`), so a single Probot 14 runs the same app
-// function as the server, and the adapter's types (its index.d.ts re-exports "probot") are
-// probot 14's too. A second, nested probot 13 would load its own Octokit and webhooks and
-// type the app function against 13. The adapter needs only what probot 14 still has, with the
-// same meaning: createProbot({ overrides: { githubToken, log } }), probot.load(app) — which
-// gives no addHandler, there being no server — and probot.receive({ id, name, payload }).
+// probot ^13, while pyci is built on probot 14. The adapter is a devDependency: `npm run build`
+// inlines it into dist/actions.js (scripts/bundle-actions.js) and leaves its `probot` and `pino`
+// imports to pyci's own, so a single Probot 14 runs the same app function as the server, in a
+// checkout and in an installed pyci alike (npm applies package.json "overrides", which hand the
+// adapter pyci's probot for its types here, only at a project's root). The adapter needs only
+// what probot 14 still has, with the same meaning: createProbot({ overrides: { githubToken, log } }),
+// probot.load(app) — which gives no addHandler, there being no server — and
+// probot.receive({ id, name, payload }).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
