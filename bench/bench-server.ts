@@ -64,7 +64,7 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
       CI_ADMIN_TOKEN: h.adminToken,
       LOG_LEVEL: "info",
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-      // as `npm start` sets it (README: Operations)
+      // as `npm start` sets it (docs/operations.md)
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
       CI_SHUTDOWN_GRACE: "1",
     },

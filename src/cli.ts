@@ -13,7 +13,7 @@ Commands:
   run <directory|git-url>   build a Python project here as a pull request is built
                             (install, pyright, unittest; --docs for the Sphinx docs)
   serve                     start the CI server (what npm start runs); settings from
-                            .env and the environment (README: Configuration)
+                            .env and the environment (docs/configuration.md)
   doctor                    check the server's settings and surroundings, one line
                             per check with what to do; exit 0 when builds can run
 

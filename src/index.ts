@@ -59,7 +59,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       log: app.log,
     });
     const queue = options.queue ?? new BuildQueue(config.concurrency);
-    // statuses and check-run updates GitHub fails for now are kept and retried (README: When GitHub is down)
+    // statuses and check-run updates GitHub fails for now are kept and retried (docs/operations.md: When GitHub is down)
     const outbox = new GitHubOutbox({
       store: new OutboxStore(config.dataDir),
       octokitFor: (id) => octokitFor(id),

@@ -68,13 +68,13 @@ async function main(): Promise<void> {
   // SSH connections an earlier run kept open (maybe authenticated with another key): closed
   const sshDir = sshControlDir(config.dataDir);
   if (sshDir) await closeSshConnections(sshDir);
-  // which sandbox the code under test gets, and secret files others can read: refused where the sandbox does not hide them (README: The code under test)
+  // which sandbox the code under test gets, and secret files others can read: refused where the sandbox does not hide them (docs/security.md)
   const sandbox = await sandboxStartupReport(sandboxSettings(config));
   if (sandbox.refusals.length > 0) throw new ConfigError(sandbox.refusals);
   if (sandbox.problem) log.error({ problem: sandbox.problem }, "the sandbox cannot run: every build will error");
   else log.info({ sandbox: sandbox.description }, "code under test sandbox");
   for (const warning of sandbox.warnings) log.warn({ warning }, "sandbox warning");
-  // what holds each build to CI_BUILD_* (README: Limits)
+  // what holds each build to CI_BUILD_* (docs/security.md: Limits)
   const layout = await buildCgroupLayout();
   if (layout.kind === "none")
     log.warn(
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       "no cgroup for builds: memory and processes are bounded per process (rlimits), not per build",
     );
   else log.info({ cgroups: layout.kind, limits: config.buildLimits }, "each build gets a cgroup of its own");
-  // who starts the builds' processes (README: Starting processes)
+  // who starts the builds' processes (docs/operations.md: Starting processes)
   if (await spawnHelper()) log.info("processes are started by the spawn helper (python/pyci_spawner.py)");
   else
     log.warn(
@@ -125,8 +125,8 @@ async function main(): Promise<void> {
     return;
   }
 
-  // 4. the app; builds a killed or crashed run left queued or running are resumed (README: Restarts)
-  // a GitHub App's deliveries, or a repository webhook's with one token (README: Without a GitHub App)
+  // 4. the app; builds a killed or crashed run left queued or running are resumed (docs/operations.md: The queue, restarts and shutdown)
+  // a GitHub App's deliveries, or a repository webhook's with one token (docs/github-app.md: Without a GitHub App)
   const probot = new Probot({
     ...(appMode ? { appId: options.appId, privateKey: options.privateKey } : { githubToken: options.githubToken }),
     secret: options.secret,

@@ -30,7 +30,7 @@ export interface BuildDeps {
   octokitFor(installationId: number | undefined): Promise<Octokit>;
   /**
    * Where a build's statuses and check-run updates wait while GitHub fails
-   * (the server's; README: When GitHub is down). Undefined where there is
+   * (the server's; docs/operations.md: When GitHub is down). Undefined where there is
    * none (GitHub Actions): every failure is thrown to the reporting code.
    */
   outbox: GitHubOutbox | undefined;

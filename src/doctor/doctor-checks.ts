@@ -31,7 +31,7 @@ export async function githubAccess(options: ServerOptions): Promise<Check[]> {
       fail(
         "github",
         "no App credentials (APP_ID, PRIVATE_KEY) and no CI_GITHUB_TOKEN",
-        "register the App: start pyci without them and open <CI_PUBLIC_URL>/probot (README: Register)",
+        "register the App: start pyci without them and open <CI_PUBLIC_URL>/probot (docs/github-app.md)",
       ),
     ];
   }
@@ -119,10 +119,10 @@ export async function tools(config: Config): Promise<Check[]> {
 export async function sandbox(config: Config): Promise<Check[]> {
   const report = await sandboxStartupReport(sandboxSettings(config));
   const checks: Check[] = report.problem
-    ? [fail("sandbox", report.problem, "see README: The code under test")]
+    ? [fail("sandbox", report.problem, "see docs/security.md")]
     : [ok("sandbox", report.description ?? "")];
   for (const refusal of report.refusals) checks.push(fail("secrets", refusal, "see the fix above"));
-  for (const warning of report.warnings) checks.push(warn("sandbox", warning, "see README: The code under test"));
+  for (const warning of report.warnings) checks.push(warn("sandbox", warning, "see docs/security.md"));
   return checks;
 }
 

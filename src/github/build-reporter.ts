@@ -22,7 +22,7 @@ export interface BuildReporterOptions {
   octokit: Octokit;
   /**
    * The server's outbox: a status or check-run update GitHub fails for now is
-   * kept in SQLite and sent later (README: When GitHub is down). Undefined
+   * kept in SQLite and sent later (docs/operations.md: When GitHub is down). Undefined
    * where there is none (GitHub Actions): every failure is thrown.
    */
   outbox: GitHubOutbox | undefined;

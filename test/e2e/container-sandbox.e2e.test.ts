@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * its glibc and libstdc++ fit), dist/ (`npm run build` first), python/ and
  * node_modules, all bound read-only into a minimal Debian image built here
  * with debootstrap (no registry is needed) and kept as `pyci-test-base`
- * for the next run. The README's paragraph on containers says what this
+ * for the next run. docs/security.md's paragraph on containers says what this
  * test measures.
  */
 

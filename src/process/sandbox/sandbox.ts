@@ -1,5 +1,5 @@
 /**
- * How the code under test is confined (README: "The code under test"):
+ * How the code under test is confined (docs/security.md: "The code under test"):
  * - bwrap: bubblewrap shows it only the system's directories (read-only),
  *   the interpreter, pyci's helpers, and its own checkout and scratch dir
  *   (read-write), in pid/ipc/uts namespaces of its own; as root it also
