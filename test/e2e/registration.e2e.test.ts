@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +9,7 @@ import { generateAppKey } from "../support/app-key.js";
 import { latestStatus, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
+import { freePort, sandboxUids, spawnServer, waitUntilServing, type ServerProcess } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
 import { sendWebhook } from "../support/webhook.js";
 
@@ -113,7 +114,21 @@ describe("registering the GitHub App", () => {
     expect(setup.output()).toContain("restart pyci");
     await setup.stop();
 
-    // 4. restarted: the App's deliveries build
+    // 4. pyci doctor, where the server runs: the registered App authenticates and is installed
+    //    (asynchronously: the fake GitHub answers from this process)
+    const doctor = await new Promise<{ status: number | null; stdout: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [join(process.cwd(), "dist", "cli.js"), "doctor"],
+        { cwd, env: { ...env, CI_SANDBOX_UIDS: sandboxUids(env.CI_DATA_DIR) }, timeout: 60_000 },
+        (error, stdout) => resolve({ status: error ? ((error.code as number | undefined) ?? null) : 0, stdout }),
+      ),
+    );
+    expect(doctor.status, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toMatch(/^✓ github: App pyci-test \(id 4242\) authenticates$/m);
+    expect(doctor.stdout).toMatch(/^✓ installations: installed on /m);
+
+    // 5. restarted: the App's deliveries build
     const server = spawnServer(env, cwd);
     servers.push(server);
     await waitUntilServing(server, "/ping");

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { pullRequestPayload } from "../support/payloads.js";
 import {
   freePort,
   productionEnv,
+  sandboxUids,
   sleep,
   spawnServer,
   waitUntilServing,
@@ -38,6 +40,8 @@ const PROJECT = {
 let fake: FakeGitHub;
 let sshd: TestSshd;
 let server: ServerProcess;
+let env: Record<string, string>;
+let cwd: string;
 const repos: TestRepo[] = [];
 const dirs: string[] = [];
 const tempDir = (prefix: string) => {
@@ -76,21 +80,20 @@ beforeAll(async () => {
   const secrets = tempDir("pyci-e2e-secrets-");
   writeFileSync(join(secrets, "token"), `${TOKEN}\n`, { mode: 0o600 });
   const port = await freePort();
-  server = spawnServer(
-    {
-      ...productionEnv(),
-      CI_GITHUB_TOKEN_FILE: join(secrets, "token"),
-      WEBHOOK_SECRET: SECRET,
-      PORT: String(port),
-      GHE_HOST: fake.host,
-      CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
-      CI_DATA_DIR: tempDir("pyci-e2e-data-"),
-      CI_WORK_DIR: tempDir("pyci-e2e-work-"),
-      CI_SSH_KEY_PATH: sshd.clientKeyPath,
-      CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-    },
-    tempDir("pyci-e2e-cwd-"),
-  );
+  env = {
+    ...productionEnv(),
+    CI_GITHUB_TOKEN_FILE: join(secrets, "token"),
+    WEBHOOK_SECRET: SECRET,
+    PORT: String(port),
+    GHE_HOST: fake.host,
+    CI_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    CI_DATA_DIR: tempDir("pyci-e2e-data-"),
+    CI_WORK_DIR: tempDir("pyci-e2e-work-"),
+    CI_SSH_KEY_PATH: sshd.clientKeyPath,
+    CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+  };
+  cwd = tempDir("pyci-e2e-cwd-");
+  server = spawnServer(env, cwd);
   await waitUntilServing(server, "/ping");
 }, 30_000);
 
@@ -112,6 +115,23 @@ describe("without a GitHub App: a repository webhook and a token", () => {
     expect(fake.violations).toEqual([]);
     expect(server.output()).not.toContain(TOKEN);
   }, 120_000);
+
+  it("passes pyci doctor with the token instead of an App", async () => {
+    // asynchronously: the fake GitHub answers from this process
+    const doctor = await new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(
+        process.execPath,
+        [join(process.cwd(), "dist", "cli.js"), "doctor"],
+        { cwd, env: { ...env, CI_SANDBOX_UIDS: sandboxUids(env.CI_DATA_DIR!) }, timeout: 60_000 },
+        (error, stdout) => resolve({ code: error ? Number(error.code) : 0, stdout }),
+      ),
+    );
+    expect(doctor.code, doctor.stdout).toBe(0);
+    expect(doctor.stdout).toMatch(
+      /^✓ github: no App: a repository webhook's token \(CI_GITHUB_TOKEN\), statuses only$/m,
+    );
+    expect(doctor.stdout).not.toContain(TOKEN);
+  }, 90_000);
 
   it("takes at /docs only merges, and at /build no merge: one webhook per endpoint builds nothing twice", async () => {
     const repo = makeRepo(PROJECT);
