@@ -11,3 +11,6 @@ const ROOT = new URL("../", import.meta.url);
 export function packageFile(...parts: string[]): string {
   return fileURLToPath(new URL(parts.join("/"), ROOT));
 }
+
+/** The JSON Schema of a repository's `.github/pyci.yml`, shipped for ajv and for editors. */
+export const PYCI_YML_SCHEMA = packageFile("schema", "pyci.schema.json");
