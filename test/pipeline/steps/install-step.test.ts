@@ -1,16 +1,12 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { installStep } from "../../../src/pipeline/steps/install.js";
 import { testStep } from "../../../src/pipeline/steps/test.js";
-import type { StepContext } from "../../../src/pipeline/types.js";
-import { makeRepo } from "../../support/git-repo.js";
+import { PYTHON3, stepContext } from "../../support/step-context.js";
 import { writeWheel } from "../../support/write-wheel.js";
 
 /** python3 from PATH, resolved once: the pyenv shim costs a few hundred ms per start. */
-const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
 
 const cleanups: (() => void)[] = [];
 afterAll(() => {
@@ -21,27 +17,13 @@ function context(
   files: Record<string, string>,
   options: { install?: string[]; timeoutMs?: number; python?: string } = {},
 ) {
-  const repo = makeRepo(files);
-  const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
-  cleanups.push(
-    () => repo.remove(),
-    () => rmSync(scratchDir, { recursive: true, force: true }),
-  );
-  const parts: string[] = [];
-  const ctx: StepContext = {
-    dir: repo.dir,
-    repoConfig: {
-      check: { enforceTypeErrors: undefined },
-      test: { startDir: ".", pattern: "test*.py" },
-      install: options.install ?? [],
-    },
-    python: options.python ?? PYTHON3,
-    scratchDir,
-    timeoutMs: options.timeoutMs ?? 60_000,
-    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
-    log: { write: (text) => parts.push(text) },
-  };
-  return { ctx, log: () => parts.join("") };
+  const fixture = stepContext(files, {
+    repoConfig: { install: options.install ?? [] },
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.python ? { python: options.python } : {}),
+  });
+  cleanups.push(fixture.remove);
+  return { ctx: fixture.ctx, log: fixture.log };
 }
 
 /** Writes pyci_demo-0.1-py3-none-any.whl (a pure-Python package) into `dir`. */

@@ -1,15 +1,12 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { testStep } from "../../../src/pipeline/steps/test.js";
 import { openStepLog } from "../../../src/store/step-log.js";
-import type { RepoConfig, StepContext } from "../../../src/pipeline/types.js";
-import { makeRepo, type TestRepo } from "../../support/git-repo.js";
+import type { RepoConfig } from "../../../src/pipeline/types.js";
+import { stepContext } from "../../support/step-context.js";
 
 /** python3 from PATH, resolved once: the pyenv shim costs a few hundred ms per start. */
-const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -20,29 +17,13 @@ function context(
   files: Record<string, string>,
   options: { test?: Partial<RepoConfig["test"]>; timeoutMs?: number; python?: string } = {},
 ) {
-  const repo: TestRepo = makeRepo(files);
-  const scratchDir = mkdtempSync(join(tmpdir(), "pyci-scratch-"));
-  cleanups.push(
-    () => repo.remove(),
-    () => rmSync(scratchDir, { recursive: true, force: true }),
-  );
-  // HOME and TMPDIR, as the pipeline makes them before any step
-  for (const made of ["home", "tmp"]) mkdirSync(join(scratchDir, made));
-  const parts: string[] = [];
-  const ctx: StepContext = {
-    dir: repo.dir,
-    repoConfig: {
-      check: { enforceTypeErrors: undefined },
-      test: { startDir: ".", pattern: "test*.py", ...options.test },
-      install: [],
-    },
-    python: options.python ?? PYTHON3,
-    scratchDir,
+  const fixture = stepContext(files, {
+    repoConfig: { test: { startDir: ".", pattern: "test*.py", ...options.test } },
     timeoutMs: options.timeoutMs ?? 30_000,
-    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
-    log: { write: (text) => parts.push(text) },
-  };
-  return { ctx, repo, log: () => parts.join("") };
+    ...(options.python ? { python: options.python } : {}),
+  });
+  cleanups.push(fixture.remove);
+  return { ctx: fixture.ctx, repo: fixture.repo, log: fixture.log };
 }
 
 /** Whether a process runs (a zombie waiting for its reaper does not). */

@@ -4,15 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { docsStep } from "../../../../src/pipeline/steps/docs/docs.js";
-import type { RepoConfig, StepContext } from "../../../../src/pipeline/types.js";
-import { makeRepo } from "../../../support/git-repo.js";
+import type { RepoConfig } from "../../../../src/pipeline/types.js";
+import { PYTHON3, stepContext } from "../../../support/step-context.js";
 import { writeWheel } from "../../../support/write-wheel.js";
 
 /**
  * Real Sphinx: Debian's 5.3 for /usr/bin/python3. The step's python is
  * pyenv's python3 (no Sphinx), so the step finds sphinx-build on PATH.
  */
-const PYTHON3 = execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim();
 
 const cleanups: (() => void)[] = [];
 afterAll(() => {
@@ -30,26 +29,14 @@ function context(
   docs: Partial<RepoConfig["docs"]> = {},
   options: { timeoutMs?: number; python?: string; signal?: AbortSignal } = {},
 ) {
-  const repo = makeRepo(files);
-  cleanups.push(() => repo.remove());
-  const scratchDir = tempDir("pyci-scratch-");
-  const parts: string[] = [];
-  const ctx: StepContext = {
-    dir: repo.dir,
-    repoConfig: {
-      check: { enforceTypeErrors: undefined },
-      test: { startDir: ".", pattern: "test*.py" },
-      install: [],
-      docs: { install: [], warningsAsErrors: false, ...docs },
-    },
-    python: options.python ?? PYTHON3,
-    scratchDir,
-    timeoutMs: options.timeoutMs ?? 60_000,
-    sandbox: { kind: "off" as const, hidden: [], readable: [], writable: [] },
-    log: { write: (text) => parts.push(text) },
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
-  return { ctx, repo, log: () => parts.join("") };
+  const fixture = stepContext(files, {
+    repoConfig: { docs: { install: [], warningsAsErrors: false, ...docs } },
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.python ? { python: options.python } : {}),
+  });
+  cleanups.push(fixture.remove);
+  if (options.signal) fixture.ctx.signal = options.signal;
+  return { ctx: fixture.ctx, repo: fixture.repo, log: fixture.log };
 }
 
 const CONF = 'project = "Demo"\n';
