@@ -63,6 +63,59 @@ export async function githubAccess(options: ServerOptions): Promise<Check[]> {
   return [app_, ok("installations", `installed on ${where.join(", ")}`)];
 }
 
+/**
+ * SSH clones, as `ssh -T git@<host>` tries them (GitHub answers "Hi …! You've successfully
+ * authenticated" and exit 1): the key refused or the host's key unknown fail; a host that cannot
+ * be reached from here is a warning (a firewall may allow only the clones' own route).
+ */
+export async function sshLogin(config: Config, host: string, port = 22): Promise<Check> {
+  let said = "";
+  const probe = await run({
+    cmd: "ssh",
+    args: [
+      ...["-F", "/dev/null", "-T", "-i", config.sshKeyPath!],
+      ...[
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "ConnectTimeout=10",
+      ],
+      ...["-o", `UserKnownHostsFile=${config.knownHostsPath}`, "-p", String(port), `git@${host}`],
+    ],
+    cwd: "/",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    timeoutMs: 20_000,
+    log: { write: (text) => (said += text) },
+    trusted: true,
+  });
+  if (/successfully authenticated|Welcome to GitLab/i.test(said)) return ok("ssh login", `git@${host} accepts the key`);
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION/i.test(said))
+    return fail(
+      "ssh login",
+      `${host}'s host key is not in ${config.knownHostsPath}`,
+      "add it (ssh-keyscan, checked) to CI_SSH_KNOWN_HOSTS",
+    );
+  if (/Permission denied/i.test(said))
+    return fail(
+      "ssh login",
+      `git@${host} refuses the key`,
+      "add the key's .pub as a deploy key of the repositories (or a machine user's key)",
+    );
+  return warn(
+    "ssh login",
+    `could not reach git@${host}: ${lastLine(said) || probe.spawnError || "no answer"}`,
+    "check the network to the git host",
+  );
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").at(-1)?.trim() ?? "";
+}
+
 /** SSH clones: the key and known_hosts readable, the key not readable by others. */
 export function sshKey(config: Config): Check {
   if (config.cloneProtocol !== "ssh") return ok("ssh", "clones over HTTPS with the installation's token");

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { type Config, ConfigError, loadConfig, withSecretFiles } from "../config.js";
 import { serverOptions } from "../http/server-options.js";
-import { directories, githubAccess, sandbox, sshKey, tools, type Check } from "./doctor-checks.js";
+import { directories, githubAccess, sandbox, sshKey, sshLogin, tools, type Check } from "./doctor-checks.js";
 
 const MARK = { ok: "✓", warn: "!", fail: "✗" } as const;
 
@@ -40,11 +40,18 @@ export async function runDoctor(
     detail: `${config.production ? "production" : "development"}, ${config.publicUrl}`,
   });
   for (const check of await githubAccess(serverOptions(full))) say(check);
-  say(sshKey(config));
+  const ssh = sshKey(config);
+  say(ssh);
+  if (config.cloneProtocol === "ssh" && ssh.level === "ok") say(await sshLogin(config, gitHost(full)));
   for (const check of await tools(config)) say(check);
   for (const check of await sandbox(config)) say(check);
   for (const check of directories(config)) say(check);
   const failed = checks.filter((c) => c.level === "fail").length;
   write(failed === 0 ? "pyci can run builds here." : `pyci cannot run builds here: ${failed} problem(s) above.`);
   return failed === 0 ? 0 : 1;
+}
+
+/** Where repositories are cloned from: GitHub Enterprise's host (GHE_HOST, without its port), else github.com. */
+function gitHost(env: NodeJS.ProcessEnv): string {
+  return env.GHE_HOST?.trim().replace(/:\d+$/, "") || "github.com";
 }

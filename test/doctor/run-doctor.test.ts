@@ -1,10 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Config } from "../../src/config.js";
+import { sshLogin } from "../../src/doctor/doctor-checks.js";
 import { runDoctor } from "../../src/doctor/run-doctor.js";
 import { generateAppKey } from "../support/app-key.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
+import { freePort } from "../support/server-process.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
 
 /** `pyci doctor` against the fake GitHub, with this machine's Python, pyright, Sphinx and sandbox. */
 const APP_ID = 5150;
@@ -72,5 +77,36 @@ describe("pyci doctor", () => {
     const code = await runDoctor((line) => lines.push(line), { NODE_ENV: "production", CI_CONCURRENCY: "lots" }, dir);
     expect(code).toBe(1);
     expect(lines.filter((l) => l.startsWith("✗ config: ")).length).toBeGreaterThan(1);
+  });
+});
+
+describe("pyci doctor's SSH login", () => {
+  let sshd: TestSshd;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  }, 30_000);
+  afterAll(() => sshd?.stop());
+  const config = (key: string, knownHosts: string) =>
+    ({ cloneProtocol: "ssh", sshKeyPath: key, knownHostsPath: knownHosts }) as Config;
+
+  it("fails when the git host refuses the key, saying to add it as a deploy key", async () => {
+    const other = join(dir, "other_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", other]);
+    const check = await sshLogin(config(other, sshd.knownHostsPath), "127.0.0.1", sshd.port);
+    expect(check).toMatchObject({ level: "fail", detail: "git@127.0.0.1 refuses the key" });
+    expect(check.fix).toMatch(/deploy key/);
+  });
+
+  it("fails when the host's key is not in known_hosts", async () => {
+    const empty = join(dir, "known_hosts_empty");
+    writeFileSync(empty, "");
+    const check = await sshLogin(config(sshd.clientKeyPath, empty), "127.0.0.1", sshd.port);
+    expect(check).toMatchObject({ level: "fail", detail: `127.0.0.1's host key is not in ${empty}` });
+  });
+
+  it("warns when the host cannot be reached", async () => {
+    const check = await sshLogin(config(sshd.clientKeyPath, sshd.knownHostsPath), "127.0.0.1", await freePort());
+    expect(check.level).toBe("warn");
+    expect(check.detail).toMatch(/^could not reach git@127\.0\.0\.1: .*refused/i);
   });
 });
