@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { parseUidRange, type UidRange } from "./process/sandbox/uid-range.js";
@@ -52,35 +52,6 @@ export interface Config {
   liveClients: number;
   /** What one build may use: CI_BUILD_MEMORY, CI_BUILD_PROCESSES, CI_BUILD_TMP, CI_BUILD_DISK (see build-limits.ts). */
   buildLimits: BuildLimits;
-}
-
-/** The secrets that can come from a file: `<NAME>_FILE` names it (PRIVATE_KEY_PATH does this for the App's key). */
-export const SECRET_FILE_NAMES = ["WEBHOOK_SECRET", "CI_ADMIN_TOKEN", "CI_GITHUB_TOKEN"] as const;
-
-/**
- * `env` with each secret whose `<NAME>_FILE` is set read from that file (a
- * trailing newline dropped), for Docker/Kubernetes secrets and systemd
- * credentials. Throws a ConfigError naming every file that cannot be read,
- * and every secret set both ways.
- */
-export function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const read: Record<string, string> = {};
-  const problems: string[] = [];
-  for (const name of SECRET_FILE_NAMES) {
-    const file = env[`${name}_FILE`]?.trim();
-    if (!file) continue;
-    if (env[name]) {
-      problems.push(`Both ${name} and ${name}_FILE are set: keep one.`);
-      continue;
-    }
-    try {
-      read[name] = readFileSync(file, "utf8").replace(/\r?\n$/, "");
-    } catch (error) {
-      problems.push(`${name}_FILE=${file} cannot be read: ${(error as Error).message}`);
-    }
-  }
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { ...env, ...read };
 }
 
 export class ConfigError extends Error {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, GITHUB_KNOWN_HOSTS, loadConfig, withSecretFiles } from "../src/config.js";
+import { ConfigError, GITHUB_KNOWN_HOSTS, loadConfig } from "../src/config.js";
+import { withSecretFiles } from "../src/config/secret-files.js";
 
 const dir = mkdtempSync(join(tmpdir(), "pyci-config-"));
 const key = join(dir, "id_ed25519");

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { type Config, ConfigError, loadConfig, withSecretFiles } from "../config.js";
+import { type Config, ConfigError, loadConfig } from "../config.js";
+import { withSecretFiles } from "../config/secret-files.js";
 import { serverOptions } from "../http/server-options.js";
 import { directories, githubAccess, sandbox, sshKey, sshLogin, tools, type Check } from "./doctor-checks.js";
 
