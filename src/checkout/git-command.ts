@@ -100,18 +100,7 @@ export function gitEnv(scratchDir: string, source: CloneSource): Record<string, 
   if (source.protocol === "ssh") {
     const ssh = [
       "ssh",
-      "-F",
-      "/dev/null",
-      "-i",
-      shellQuote(resolve(source.sshKeyPath)),
-      "-o",
-      "IdentitiesOnly=yes",
-      "-o",
-      "BatchMode=yes",
-      "-o",
-      "StrictHostKeyChecking=yes",
-      "-o",
-      `UserKnownHostsFile=${shellQuote(resolve(source.knownHostsPath))}`,
+      ...sshOptions(source.sshKeyPath, source.knownHostsPath, shellQuote),
       ...(source.controlDir ? sshControlOptions(resolve(source.controlDir)).map(shellQuote) : []),
     ].join(" ");
     // A kept connection's ssh outlives the fetch that opened it (it leaves the process group): it must not
@@ -133,6 +122,18 @@ export function gitEnv(scratchDir: string, source: CloneSource): Record<string, 
 /** Drops any user:password@ from a URL before it is shown. */
 export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*:[^@/]*@/i, "$1***@");
+}
+
+/**
+ * The options of every SSH login to a git host: no config file, this key only, never a prompt, the host's
+ * key checked against known_hosts. `quote` is applied to the two paths (for a shell command line).
+ */
+export function sshOptions(keyPath: string, knownHostsPath: string, quote = (path: string) => path): string[] {
+  return [
+    ...["-F", "/dev/null", "-i", quote(resolve(keyPath))],
+    ...["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"],
+    ...["-o", `UserKnownHostsFile=${quote(resolve(knownHostsPath))}`],
+  ];
 }
 
 function shellQuote(value: string): string {

@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync, statfsSync, statSync } from "node:fs"
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { ProbotOctokit } from "probot";
+import { sshOptions } from "../checkout/git-command.js";
 import type { Config } from "../config.js";
 import type { ServerOptions } from "../http/server-options.js";
 import { run } from "../process/exec.js";
@@ -73,18 +74,8 @@ export async function sshLogin(config: Config, host: string, port = 22): Promise
   const probe = await run({
     cmd: "ssh",
     args: [
-      ...["-F", "/dev/null", "-T", "-i", config.sshKeyPath!],
-      ...[
-        "-o",
-        "IdentitiesOnly=yes",
-        "-o",
-        "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        "ConnectTimeout=10",
-      ],
-      ...["-o", `UserKnownHostsFile=${config.knownHostsPath}`, "-p", String(port), `git@${host}`],
+      ...sshOptions(config.sshKeyPath!, config.knownHostsPath),
+      ...["-T", "-o", "ConnectTimeout=10", "-p", String(port), `git@${host}`],
     ],
     cwd: "/",
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
