@@ -205,6 +205,11 @@ try {
   for (const status of finals)
     console.log(`container-test: ${status.context}: ${status.state} (${status.description})`);
   if (!finals.every((s) => s.state === "success")) throw new Error("a status is not success (the build page says why)");
+  // what GitHub would have refused or not known: the same rules as the e2e tests'
+  if (fake.violations.length > 0 || fake.unexpected.length > 0)
+    throw new Error(
+      `the fake GitHub saw requests GitHub would refuse:\n${[...fake.violations, fake.summary()].join("\n")}`,
+    );
 
   // 4.
   await timed("podman stop (SIGTERM)", () =>
