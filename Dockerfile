@@ -1,6 +1,5 @@
-# pyci's server image (docs/deploy.md#container). Build and run:
-#   docker build -t pyci .
-#   docker run -d --init --name pyci -p 3000:3000 --env-file .env -v pyci-data:/var/lib/pyci pyci
+# pyci's server image. Build it with `docker build -t pyci .` (podman: add `--format docker`, or the
+# HEALTHCHECK is dropped); docs/deploy.md#container says how to run it and which options its sandbox needs.
 # The base is an official Node image; any Debian bookworm with node and npm in /usr/local
 # will do (.ci/container-test passes one it makes with debootstrap: no registry of images there).
 ARG BASE=node:24-bookworm-slim
