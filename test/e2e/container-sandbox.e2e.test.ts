@@ -1,11 +1,16 @@
-import { execFile, execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BUILD_TIMEOUT_MS,
+  ensureTestBaseImage,
+  podman as podmanWithTimeout,
+  TEST_BASE_IMAGE as IMAGE,
+  works,
+} from "../support/test-base-image.js";
 
 /**
  * pyci in a container (issue 13): which sandbox pyci's own decision
@@ -31,12 +36,6 @@ const DIST_MODULES = {
   exec: "process/exec.js",
   buildUids: "process/sandbox/build-uids.js",
 };
-const IMAGE = "pyci-test-base";
-const SUITE = "bookworm";
-const PACKAGES = "bubblewrap,python3,util-linux,procps";
-const MIRROR = "http://deb.debian.org/debian";
-/** Names what the image holds: an image of another recipe is rebuilt, not reused. */
-const RECIPE = createHash("sha256").update(`${SUITE} minbase ${PACKAGES}`).digest("hex").slice(0, 16);
 /**
  * The build uids (CI_SANDBOX_UIDS) in the containers: a range of this file's own, outside the
  * default 900000-965535 and the other tests' ranges. Rootful podman shares the host's uids, so a
@@ -47,20 +46,7 @@ const RECIPE = createHash("sha256").update(`${SUITE} minbase ${PACKAGES}`).diges
 const UIDS = { first: 970_000, count: 1_000 };
 /** A user of the container that is not root (no such account in the image: a uid is enough). */
 const NON_ROOT = "1000:1000";
-const PODMAN = ["--runtime", "runc", "--cgroup-manager=cgroupfs"];
 const RUN_TIMEOUT_MS = 60_000;
-const BUILD_TIMEOUT_MS = 12 * 60_000;
-
-const exec = promisify(execFile);
-
-function works(cmd: string, args: string[]): boolean {
-  try {
-    execFileSync(cmd, args, { stdio: "ignore", timeout: 30_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Why this file cannot run here; undefined when it can. */
 const skipReason = (() => {
@@ -214,63 +200,8 @@ process.stdout.write("PYCI-REPORT " + JSON.stringify(report) + "\\n");
 process.exit(0);
 `;
 
-async function podman(args: string[], timeout = RUN_TIMEOUT_MS): Promise<{ stdout: string; stderr: string }> {
-  return exec("podman", [...PODMAN, ...args], { timeout, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 });
-}
-
-async function imageRecipe(): Promise<string | undefined> {
-  try {
-    await podman(["image", "exists", IMAGE]);
-  } catch {
-    return undefined;
-  }
-  const { stdout } = await podman(["image", "inspect", "--format", '{{index .Config.Labels "pyci.test-base"}}', IMAGE]);
-  return stdout.trim();
-}
-
-/** Debian bookworm (minbase) with bubblewrap, python3, setpriv and ps, from Debian's mirror: no registry. */
-async function buildImage(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "pyci-test-base-"));
-  try {
-    const rootfs = join(dir, "rootfs");
-    await exec("debootstrap", ["--variant=minbase", `--include=${PACKAGES}`, SUITE, rootfs, MIRROR], {
-      timeout: BUILD_TIMEOUT_MS - 60_000,
-      killSignal: "SIGKILL",
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    await exec(
-      "bash",
-      [
-        "-c",
-        'set -euo pipefail; tar -C "$1" -c . | podman "${@:4}" import --change "LABEL pyci.test-base=$3" - "$2" >/dev/null',
-        "_",
-        rootfs,
-        IMAGE,
-        RECIPE,
-        ...PODMAN,
-      ],
-      {
-        timeout: 5 * 60_000,
-        killSignal: "SIGKILL",
-      },
-    );
-  } finally {
-    await removeRootfs(dir);
-  }
-}
-
-/**
- * A debootstrap that was stopped may leave /proc, /sys or the host's device nodes mounted in the
- * tree: those are unmounted first, and rm never crosses into another file system.
- */
-async function removeRootfs(dir: string): Promise<void> {
-  const mounts = readFileSync("/proc/self/mounts", "utf8")
-    .split("\n")
-    .map((line) => line.split(" ")[1] ?? "")
-    .filter((point) => point.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const point of mounts) await exec("umount", ["--lazy", point]).catch(() => undefined);
-  await exec("rm", ["-rf", "--one-file-system", "--", dir], { timeout: 5 * 60_000 });
+function podman(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return podmanWithTimeout(args, RUN_TIMEOUT_MS);
 }
 
 describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
@@ -284,16 +215,7 @@ describe(`pyci's sandbox in rootful podman${skipReason ? ` (skipped: ${skipReaso
       throw new Error(
         `dist/ lacks ${missing.join(", ")}: run \`npm run build\` first, or, if src/ moved them, update DIST_MODULES`,
       );
-    if ((await imageRecipe()) !== RECIPE) {
-      if (!works("debootstrap", ["--version"]))
-        throw new Error(
-          `the image ${IMAGE} is missing (or of another recipe) and debootstrap is not installed to build it (apt-get install debootstrap)`,
-        );
-      const started = performance.now();
-      console.log(`[container-sandbox] building ${IMAGE} with debootstrap (once; kept for the next runs)`);
-      await buildImage();
-      console.log(`[container-sandbox] built ${IMAGE} in ${Math.round((performance.now() - started) / 1000)} s`);
-    }
+    await ensureTestBaseImage((line) => console.log(`[container-sandbox] ${line}`));
     scriptDir = mkdtempSync(join(tmpdir(), "pyci-container-script-"));
     writeFileSync(join(scriptDir, "decide.mjs"), SCRIPT);
     chmodSync(scriptDir, 0o755); // readable by the container's non-root user too
