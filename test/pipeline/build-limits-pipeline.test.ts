@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { runStages } from "../../src/pipeline/run-stages.js";
 import { testStep } from "../../src/pipeline/steps/test.js";
 import type { RepoConfig, StepResult } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
+import { BWRAP, ROOT_USER } from "../support/hostile-build.js";
 
 /**
  * A build that hogs memory, forks without end or fills the disk is stopped by
@@ -19,15 +19,6 @@ import { makeRepo } from "../support/git-repo.js";
  * sleeping processes, 400 MiB of disk; the step's timeout), so that a limit
  * that does not hold fails the test instead of the machine.
  */
-const ROOT = process.getuid?.() === 0;
-const BWRAP = (() => {
-  try {
-    execFileSync("bwrap", ["--ro-bind", "/", "/", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const CGROUP = (await buildCgroupLayout()).kind !== "none";
 const MIB = 1024 * 1024;
 const LIMITS: BuildLimits = { memoryBytes: 128 * MIB, processes: 64, tmpBytes: 16 * MIB, diskBytes: 64 * MIB };
@@ -81,8 +72,8 @@ ${body
 `;
 
 const modes = [
-  { mode: "bwrap" as const, runs: BWRAP && ROOT },
-  { mode: "user" as const, runs: ROOT },
+  { mode: "bwrap" as const, runs: BWRAP && ROOT_USER },
+  { mode: "user" as const, runs: ROOT_USER },
 ];
 
 describe.each(modes)("a build's limits, CI_SANDBOX=$mode", ({ mode, runs }) => {

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -20,7 +19,7 @@ import { runStages } from "../../src/pipeline/run-stages.js";
 import { testStep } from "../../src/pipeline/steps/test.js";
 import type { RepoConfig, StepResult } from "../../src/pipeline/types.js";
 import { makeRepo } from "../support/git-repo.js";
-import { base32Decode } from "../support/hostile-build.js";
+import { BWRAP, ROOT_USER, base32Decode } from "../support/hostile-build.js";
 
 /**
  * The repository's code beyond its tests: the docs' conf.py (and what it
@@ -28,15 +27,6 @@ import { base32Decode } from "../support/hostile-build.js";
  * leaves where pyci reads its results. Each is run as the server runs it,
  * in each sandbox this machine has, and must get nothing of the server's.
  */
-const ROOT = process.getuid?.() === 0;
-const BWRAP = (() => {
-  try {
-    execFileSync("bwrap", ["--ro-bind", "/", "/", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 /** Debian's python3, which has Sphinx and which every uid can run. */
 const SYSTEM_PYTHON = "/usr/bin/python3";
 const UIDS = { first: 920_000, count: 1_000 };
@@ -58,7 +48,7 @@ const NEIGHBOUR = `neighbour-${randomBytes(12).toString("hex")}`;
 mkdirSync(join(neighbour, "src"), { mode: 0o700 });
 writeFileSync(neighbourFile, `TOKEN = "${NEIGHBOUR}"\n`, { mode: 0o600 });
 chmodSync(neighbour, 0o711);
-if (ROOT) {
+if (ROOT_USER) {
   for (const path of [join(neighbour, "src"), neighbourFile]) chownSync(path, UIDS.first + 999, UIDS.first + 999);
 }
 const cleanups: (() => void)[] = [
@@ -157,7 +147,7 @@ function stolen(text: string): string[] {
 
 const modes = [
   { mode: "bwrap" as const, runs: BWRAP },
-  { mode: "user" as const, runs: ROOT && existsSync(SYSTEM_PYTHON) },
+  { mode: "user" as const, runs: ROOT_USER && existsSync(SYSTEM_PYTHON) },
 ];
 
 describe.each(modes)("repository code beyond the tests, CI_SANDBOX=$mode", ({ mode, runs }) => {
@@ -179,7 +169,7 @@ describe.each(modes)("repository code beyond the tests, CI_SANDBOX=$mode", ({ mo
       ]);
       for (const where of ["CONF", "INSTALL"]) {
         const uid = Number(new RegExp(`^${where} UID (\\d+)$`, "m").exec(text)?.[1]);
-        if (ROOT) expect(uid, where).toBeGreaterThanOrEqual(UIDS.first);
+        if (ROOT_USER) expect(uid, where).toBeGreaterThanOrEqual(UIDS.first);
         expect(text).toMatch(new RegExp(`^${where} ENVIRONS-WITH-SECRETS 0$`, "m"));
         for (const path of [keyPath, dataDir, neighbourFile])
           expect(text).toMatch(new RegExp(`^${where} DENIED ${path} (PermissionError|FileNotFoundError)$`, "m"));

@@ -1,20 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sandboxSettings } from "../../../src/process/sandbox/sandbox-settings.js";
 import { sandboxStartupReport } from "../../../src/process/sandbox/sandbox-startup-report.js";
-
-const ROOT = process.getuid?.() === 0;
-const BWRAP = (() => {
-  try {
-    execFileSync("bwrap", ["--ro-bind", "/", "/", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+import { BWRAP, ROOT_USER } from "../../support/hostile-build.js";
 
 const UIDS = { first: 900_000, count: 65_536 };
 
@@ -93,14 +83,14 @@ describe("sandboxStartupReport", () => {
     ]);
   });
 
-  it.skipIf(!ROOT || !BWRAP)("bwrap: hides them, so a warning and no refusal", async () => {
+  it.skipIf(!ROOT_USER || !BWRAP)("bwrap: hides them, so a warning and no refusal", async () => {
     const report = await sandboxStartupReport(settings("bwrap"));
     expect(report.description).toMatch(/^bwrap/);
     expect(report.refusals).toEqual([]);
     expect(report.warnings.join("\n")).toContain(`chmod o-rwx ${pem}`);
   });
 
-  it.skipIf(!ROOT)("user: hides nothing, so start-up refuses, naming each file and its chmod", async () => {
+  it.skipIf(!ROOT_USER)("user: hides nothing, so start-up refuses, naming each file and its chmod", async () => {
     const report = await sandboxStartupReport(settings("user"));
     expect(report.description).toMatch(/^user/);
     expect(report.refusals).toEqual([
@@ -109,7 +99,7 @@ describe("sandboxStartupReport", () => {
     ]);
   });
 
-  it.skipIf(!ROOT)("user: starts once the files are closed, or the directory above them is", async () => {
+  it.skipIf(!ROOT_USER)("user: starts once the files are closed, or the directory above them is", async () => {
     const closed = mkdtempSync(join(cwd, "closed-"));
     chmodSync(closed, 0o700);
     file(join(closed, "app.pem"), 0o644);

@@ -11,18 +11,7 @@ import { installStep } from "../../../src/pipeline/steps/install.js";
 import { testStep } from "../../../src/pipeline/steps/test.js";
 import type { RepoConfig, StepResult } from "../../../src/pipeline/types.js";
 import { makeRepo } from "../../support/git-repo.js";
-
-const ROOT = process.getuid?.() === 0;
-const BWRAP = (() => {
-  try {
-    execFileSync("bwrap", ["--ro-bind", "/", "/", "true"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-/** An interpreter every user can run (pyenv's, under /root, is not one). */
-const SYSTEM_PYTHON = ["/usr/bin/python3", "/usr/local/bin/python3"].find((p) => existsSync(p));
+import { BWRAP, ROOT_USER, SYSTEM_PYTHON } from "../../support/hostile-build.js";
 
 /** What the server has and the code under test must not get. */
 const KEY_CONTENT = "-----BEGIN RSA PRIVATE KEY-----\nMIIEsandboxtestkeycontent0123456789\n";
@@ -152,7 +141,7 @@ describe("the sandbox of the code under test", () => {
     expect(results[0]).toMatchObject({ name: "test", state: "success" });
     // the environment is an allow-list in every mode
     expect(text).not.toContain(DECOY);
-    if (ROOT) expect(text).toContain("MIIEsandboxtestkeycontent");
+    if (ROOT_USER) expect(text).toContain("MIIEsandboxtestkeycontent");
   });
 
   it.skipIf(!BWRAP)(
@@ -164,12 +153,12 @@ describe("the sandbox of the code under test", () => {
       expect(results.map((r) => [r.name, r.state, r.summary])).toEqual([["test", "success", "1 test passed"]]);
       expectNothingLeaked(text);
       expect(text).toMatch(new RegExp(`DENIED ${keyPath} FileNotFoundError`));
-      if (ROOT) expect(buildUid(text)).toBeGreaterThanOrEqual(UIDS.first);
+      if (ROOT_USER) expect(buildUid(text)).toBeGreaterThanOrEqual(UIDS.first);
       expect(existsSync(join(repo.dir, "written-by-test.txt"))).toBe(true);
     },
   );
 
-  it.skipIf(!ROOT || !SYSTEM_PYTHON)(
+  it.skipIf(!ROOT_USER || !SYSTEM_PYTHON)(
     "user: steps run as a uid of the build's own, which cannot read the server's key files",
     async () => {
       const { results, text, repo } = await pipeline({ mode: "user", uids: UIDS, hidden }, SYSTEM_PYTHON!, {
@@ -184,7 +173,7 @@ describe("the sandbox of the code under test", () => {
     },
   );
 
-  it.skipIf(!ROOT || !SYSTEM_PYTHON)(
+  it.skipIf(!ROOT_USER || !SYSTEM_PYTHON)(
     "user: an interpreter the sandbox user cannot run errors every step, saying so",
     async () => {
       const hiddenPython = mkdtempSync(join(tmpdir(), "pyci-private-python-"));
@@ -258,7 +247,7 @@ describe("the sandbox of the code under test", () => {
       expect(text).toContain(`HEAD ${origin.sha}`);
       expect(text).toMatch(new RegExp(`DENIED ${dbPath} FileNotFoundError`));
       // the data dir on the way to the mirror's objects is an empty stand-in, and not even that can be listed
-      if (ROOT) expect(text).toMatch(new RegExp(`DENIED ${dataDir} PermissionError`));
+      if (ROOT_USER) expect(text).toMatch(new RegExp(`DENIED ${dataDir} PermissionError`));
       expect(text).not.toContain("LISTED");
     },
   );
@@ -288,7 +277,7 @@ describe("the sandbox of the code under test", () => {
 
   it("auto picks bwrap where it works, else the user mode when root, else none: never off unless asked", async () => {
     const policy = await resolveSandbox({ mode: "auto", uids: UIDS, hidden });
-    if (!BWRAP && !ROOT) {
+    if (!BWRAP && !ROOT_USER) {
       expect(policy).toEqual({
         ok: false,
         problem: expect.stringMatching(/no sandbox works here: .* set CI_SANDBOX=off/),
