@@ -48,17 +48,18 @@ export async function forkGate<E extends GatedEvent>(
     return held("a fork's commit, and GitHub could not be reached to apply CI_FORK_POLICY");
   }
 
+  const reporter = reporterFor(deps, github.octokit, log);
+  /** Not built, said on GitHub: a skipped check run, or (statuses only) every status `error` saying `why`. */
+  const notBuilt = async (why: string) => {
+    const fallback = { contexts: Object.keys(spec.contexts), why, url: request.prUrl ?? deps.config.publicUrl };
+    await reporter
+      .forkSkipped(request, spec.checkRunName, fallback)
+      .catch((error: unknown) => log.error({ err: error }, "could not report a fork's commit not built to GitHub"));
+  };
+
   // 2. skip
   if (decision.action === "skip") {
-    try {
-      await reporterFor(deps, github.octokit, log).forkSkipped(request, spec.checkRunName, {
-        contexts: Object.keys(spec.contexts),
-        why: "Not built: pull requests from forks are not built here (CI_FORK_POLICY=skip)",
-        url: request.prUrl ?? deps.config.publicUrl,
-      });
-    } catch (error) {
-      log.error({ err: error }, "could not report a skipped fork build to GitHub");
-    }
+    await notBuilt("Not built: pull requests from forks are not built here (CI_FORK_POLICY=skip)");
     return held("a fork's commit (CI_FORK_POLICY=skip)");
   }
 
@@ -88,19 +89,11 @@ export async function forkGate<E extends GatedEvent>(
   // a repository webhook (no App) has no check run, no button to approve with: the commit is not built
   if (deps.checkRuns === false) {
     const why = "Not built: approving a fork's commit takes the GitHub App's button (CI_FORK_POLICY=approve)";
-    try {
-      await reporterFor(deps, github.octokit, log).forkSkipped(request, spec.checkRunName, {
-        contexts: Object.keys(spec.contexts),
-        why,
-        url: request.prUrl ?? deps.config.publicUrl,
-      });
-    } catch (error) {
-      log.error({ err: error }, "could not report a fork's commit not built to GitHub");
-    }
+    await notBuilt(why);
     return held(`a fork's commit from someone without write access; ${why}`);
   }
   try {
-    await reporterFor(deps, github.octokit, log).awaitingApproval(request, {
+    await reporter.awaitingApproval(request, {
       checkRunName: spec.checkRunName,
       contexts: Object.keys(spec.contexts),
       prNumber: request.prNumber,
