@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from "node:fs";
 import type { Server } from "node:http";
-import { parseEnv } from "node:util";
 import { Probot } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
-import { withSecretFiles } from "./config/secret-files.js";
+import { serverEnv } from "./config/server-env.js";
 import { BodyBudget } from "./http/body-budget.js";
 import { createHttpServer, type Route } from "./http/create-http-server.js";
 import { WEBHOOK_BODY_CAP } from "./http/read-limited-body.js";
@@ -46,8 +44,7 @@ type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
  */
 async function main(): Promise<void> {
   // 1. the environment
-  if (existsSync(".env")) Object.assign(process.env, parseEnv(readFileSync(".env", "utf8")));
-  Object.assign(process.env, withSecretFiles(process.env));
+  Object.assign(process.env, serverEnv(process.cwd(), process.env));
   const config = loadConfig();
   const options = serverOptions();
   const log = await createServerLog();

@@ -1,8 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseEnv } from "node:util";
 import { type Config, ConfigError, loadConfig } from "../config.js";
-import { withSecretFiles } from "../config/secret-files.js";
+import { serverEnv } from "../config/server-env.js";
 import { serverOptions } from "../http/server-options.js";
 import { directories, githubAccess, sandbox, sshKey, sshLogin, tools, type Check } from "./doctor-checks.js";
 
@@ -27,8 +24,7 @@ export async function runDoctor(
   let full: NodeJS.ProcessEnv;
   let config: Config;
   try {
-    const dotEnv = join(cwd, ".env");
-    full = withSecretFiles({ ...env, ...(existsSync(dotEnv) ? parseEnv(readFileSync(dotEnv, "utf8")) : {}) });
+    full = serverEnv(cwd, env);
     config = loadConfig(full);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
