@@ -2,7 +2,7 @@ import type { CodeSource } from "../checkout/code-source.js";
 import type { Workspace } from "../checkout/workspace.js";
 import type { LogSink } from "../model/log-sink.js";
 import type { SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
-import { runStages, type Stages } from "./run-stages.js";
+import { runLoggedStep, runStages, type Stages } from "./run-stages.js";
 import type { CheckoutStep } from "./steps/checkout.js";
 import type { RepoConfig, StepCache, StepResult } from "./types.js";
 
@@ -47,7 +47,7 @@ export interface PipelineOptions {
 export async function runPipeline(pipeline: Pipeline, options: PipelineOptions): Promise<StepResult[]> {
   const { workspace } = options;
   // 1. the code
-  const checkedOut = await runStep(options, pipeline.checkout.name, (log) =>
+  const checkedOut = await runLoggedStep(pipeline.checkout.name, options, (log) =>
     pipeline.checkout.run({
       source: options.source,
       workspace,
@@ -94,21 +94,4 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
 /** The names a pipeline's results carry, in the order they come: the checkout, the config (when it cannot be read), the steps. */
 export function resultNames(pipeline: Pipeline): string[] {
   return [pipeline.checkout.name, "config", ...pipeline.stages.flat().map((step) => step.name)];
-}
-
-/** The checkout as every step is run: its own log, told when it starts and ends. */
-async function runStep(
-  options: PipelineOptions,
-  name: string,
-  run: (log: LogSink) => Promise<StepResult>,
-): Promise<StepResult> {
-  const log = options.openLog(name);
-  options.onStepStart?.(name);
-  try {
-    const result = await run(log);
-    options.onStepEnd?.(result);
-    return result;
-  } finally {
-    log.close();
-  }
 }

@@ -135,32 +135,52 @@ async function runStep(
   options: StagesOptions,
   limitHit: () => Promise<LimitKind | undefined>,
 ): Promise<StepResult> {
-  const log = options.openLog(step.name);
-  options.onStepStart?.(step.name);
+  return runLoggedStep(
+    step.name,
+    options,
+    (log) => step.run({ ...ctxBase, log }),
+    async (result, log) => {
+      // a step hurt by one of the build's limits (an OOM kill, a refused fork, a full disk) says which
+      const limits = options.sandbox?.limits;
+      const hurt = limits && result.state !== "success" && result.state !== "skipped";
+      const hit = hurt ? await limitHit().catch(() => undefined) : undefined;
+      if (!hit || !limits) return result;
+      const summary = `The build ${describeLimitHit(hit, limits)}`;
+      log.write(`\n[pyci: ${summary}]\n`);
+      return { ...result, state: "error", summary };
+    },
+  );
+}
+
+/**
+ * One step as every step is run, the checkout too: a log of its own, told when it starts and ends;
+ * `amend` may change the result before the log closes. A step that throws is a bug in pyci: it ends
+ * in `error`, never a crash.
+ */
+export async function runLoggedStep(
+  name: string,
+  options: Pick<StagesOptions, "openLog" | "onStepStart" | "onStepEnd">,
+  run: (log: LogSink) => Promise<StepResult>,
+  amend: (result: StepResult, log: LogSink) => Promise<StepResult> = async (result) => result,
+): Promise<StepResult> {
+  const log = options.openLog(name);
+  options.onStepStart?.(name);
   const started = performance.now();
   let result: StepResult;
   try {
-    result = await step.run({ ...ctxBase, log });
+    result = await run(log);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    log.write(`\n[pyci: the ${step.name} step crashed: ${message}]\n`);
+    log.write(`\n[pyci: the ${name} step crashed: ${message}]\n`);
     result = {
-      name: step.name,
+      name,
       state: "error",
       summary: `pyci crashed: ${message}`.slice(0, 120),
       exitCode: null,
       durationMs: Math.round(performance.now() - started),
     };
   }
-  // a step hurt by one of the build's limits (an OOM kill, a refused fork, a full disk) says which
-  const limits = options.sandbox?.limits;
-  const hurt = limits && result.state !== "success" && result.state !== "skipped";
-  const hit = hurt ? await limitHit().catch(() => undefined) : undefined;
-  if (hit && limits) {
-    const summary = `The build ${describeLimitHit(hit, limits)}`;
-    log.write(`\n[pyci: ${summary}]\n`);
-    result = { ...result, state: "error", summary };
-  }
+  result = await amend(result, log);
   log.close();
   options.onStepEnd?.(result);
   return result;
