@@ -53,15 +53,25 @@ export async function githubAccess(options: ServerOptions): Promise<Check[]> {
       ),
     ];
   }
-  const installations = (await octokit.request("GET /app/installations", { per_page: 100 })).data;
-  const app_ = ok("github", `App ${app.slug ?? options.appId} (id ${options.appId}) authenticates`);
+  const authenticated = ok("github", `App ${app.slug ?? options.appId} (id ${options.appId}) authenticates`);
+  let installations: { id: number; account: unknown }[];
+  try {
+    installations = (await octokit.request("GET /app/installations", { per_page: 100 })).data;
+  } catch (error) {
+    return [
+      authenticated,
+      fail("installations", `GitHub did not list the App's installations: ${(error as Error).message}`, "try again"),
+    ];
+  }
   if (installations.length === 0)
     return [
-      app_,
+      authenticated,
       fail("installations", "the App is installed nowhere", `install it: ${app.html_url}/installations/new`),
     ];
-  const where = installations.map((i) => (i.account && "login" in i.account ? i.account.login : String(i.id)));
-  return [app_, ok("installations", `installed on ${where.join(", ")}`)];
+  const where = installations.map((i) =>
+    i.account && typeof i.account === "object" && "login" in i.account ? String(i.account.login) : String(i.id),
+  );
+  return [authenticated, ok("installations", `installed on ${where.join(", ")}`)];
 }
 
 /**

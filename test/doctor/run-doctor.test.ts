@@ -21,9 +21,10 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function doctor(installations: Record<number, string>, key = privateKey) {
+async function doctor(installations: Record<number, string>, key = privateKey, prepare?: (fake: FakeGitHub) => void) {
   const fake = await startFakeGitHub({ appId: APP_ID, privateKey, installations });
   fakes.push(fake);
+  prepare?.(fake);
   const lines: string[] = [];
   const env = {
     PATH: process.env.PATH,
@@ -64,6 +65,15 @@ describe("pyci doctor", () => {
     expect(text).toMatch(
       /^✗ installations: the App is installed nowhere → install it: http:\/\/.*\/apps\/pyci-test\/installations\/new$/m,
     );
+  });
+
+  it("fails, without crashing, when GitHub does not list the installations", async () => {
+    const { code, text } = await doctor({ 7: "acme" }, privateKey, (fake) =>
+      fake.failNext({ method: "GET", path: "/app/installations", status: 502, times: 5 }),
+    );
+    expect(code).toBe(1);
+    expect(text).toMatch(/^✗ installations: GitHub did not list the App's installations: .* → try again$/m);
+    expect(text).toMatch(/pyci cannot run builds here: 1 problem\(s\) above\.$/);
   });
 
   it("fails when GitHub refuses the App's key", async () => {
