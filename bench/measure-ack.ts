@@ -6,7 +6,7 @@ import { startBenchServer } from "./bench-server.js";
 import { pullRequestDelivery, type Delivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
 import { median, p99, round as roundTo } from "./stats.js";
-import type { Row } from "./table.js";
+import { type Row, within } from "./table.js";
 import { tinyProject } from "./workload.js";
 
 export const CLIENTS = 50;
@@ -88,29 +88,33 @@ export async function measureAck(
       throw new Error(
         "the server's access log lacks some measured deliveries (is LOG_LEVEL info and LOG_FORMAT json?)",
       );
+    const p50Ratio = median(pyci) / median(bare);
     const rows: Row[] = [
       {
-        figure: "1. Acknowledgement p50",
-        target: "< 5 ms",
-        measured: median(pyci),
-        unit: "ms",
+        id: "ack_p50_vs_bare",
+        figure: "1. Ack p50 vs bare node:http",
+        target: 1.5,
+        op: "<=",
+        measured: p50Ratio,
+        unit: "x",
         baseline: median(bare),
         baselineWhat: "bare node:http",
-        ratio: median(pyci) / median(bare),
+        baselineUnit: "ms",
+        ratio: p50Ratio,
         n: pyci.length,
-        met: median(pyci) < 5,
-        note: `${CLIENTS} concurrent signed pull_request.synchronize deliveries (${COMMITS} distinct commits, ${CLIENTS} PRs), ${rounds} rounds after a warm-up; time from writing each request to the last byte of its answer, on kept-alive connections`,
+        met: within(p50Ratio, "<=", 1.5),
+        note: `${CLIENTS} concurrent signed pull_request.synchronize deliveries (${COMMITS} distinct commits, ${CLIENTS} PRs), ${rounds} rounds after a warm-up; time from writing each request to the last byte of its answer, on kept-alive connections; pyci's p50 ${median(pyci).toFixed(1)} ms`,
       },
       {
-        figure: "1. Acknowledgement p99",
-        target: "< 25 ms",
+        figure: "1. Acknowledgement p99 (info)",
+        target: "—",
         measured: p99(pyci),
         unit: "ms",
         baseline: p99(bare),
         baselineWhat: "bare node:http",
         ratio: p99(pyci) / p99(bare),
         n: pyci.length,
-        met: p99(pyci) < 25,
+        met: null,
       },
       {
         figure: "1. Ack, one at a time (info)",
@@ -126,16 +130,28 @@ export async function measureAck(
         note: "the same deliveries sent one after another: a delivery's own cost, with no queue of concurrent requests ahead of it",
       },
       {
-        figure: "1. Ack, server-side (info)",
+        id: "ack_server_ms_per_delivery",
+        figure: "1. Ack, in the server, one at a time",
+        target: 0.3,
+        op: "<=",
+        measured: median(serverAlone),
+        p99: p99(serverAlone),
+        unit: "ms",
+        n: serverAlone.length,
+        met: within(median(serverAlone), "<=", 0.3),
+        note:
+          "the one-at-a-time deliveries as the server timed them (access log: request headers → response end: verify, parse, record, dispatch, answer); " +
+          "with nothing else queued, the server's wall time bounds its CPU time per delivery from above",
+      },
+      {
+        figure: "1. Ack, in the server, concurrent (info)",
         target: "—",
         measured: median(serverSide),
         p99: p99(serverSide),
         unit: "ms",
         n: serverSide.length,
         met: null,
-        note:
-          `the concurrent rounds' deliveries as the server timed them (access log: request headers → response end; the client's own time, connecting and the wait before the server reads a request are not in it); ` +
-          `one at a time: median ${median(serverAlone).toFixed(2)} ms, p99 ${p99(serverAlone).toFixed(2)} ms`,
+        note: "the concurrent rounds' deliveries as the server timed them (the client's own time, connecting and the wait before the server reads a request are not in it)",
       },
     ];
     const detail = {

@@ -47,16 +47,14 @@ try {
       knownHostsPath: knownHosts,
       ...(controlDir ? { controlDir } : {}),
     };
-    const once = async (sha: string, id: string) => {
+    const once = async (sha: string) => {
       const marks: { at: number; what: string }[] = [];
       const log = {
         write: (text: string) => void marks.push({ at: performance.now(), what: text.split("\n")[0]!.slice(0, 60) }),
       };
-      const ws = await createWorkspace(work, id);
+      const ws = await createWorkspace(work);
       const started = performance.now();
       await checkout(ws, {
-        workRoot: work,
-        buildId: id,
         source,
         sha,
         prNumber: 1,
@@ -69,9 +67,9 @@ try {
       await ws.remove();
       return { ms, marks: [{ at: started, what: "(start)" }, ...marks, { at: started + ms, what: "(end)" }] };
     };
-    const c = await once(repo.sha, `cold-${i}`);
+    const c = await once(repo.sha);
     const sha = repo.commit(touchedModule(7, `round ${i}`), "change one module");
-    const w = await once(sha, `warm-${i}`);
+    const w = await once(sha);
     const cloneDir = join(work, `hand-${i}`);
     const cloneStarted = performance.now();
     // not execFileSync: the delaying proxy runs in this process's event loop

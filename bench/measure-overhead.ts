@@ -8,7 +8,7 @@ import { pullRequestDelivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
 import { rounded } from "./measure-pending.js";
 import { median } from "./stats.js";
-import type { Row } from "./table.js";
+import { type Row, within } from "./table.js";
 import { watchBuild, type BuildTiming } from "./watch-build.js";
 import { importHistory } from "./import-history.js";
 import { HISTORY_COMMITS, projectHistory, pythonProject } from "./workload.js";
@@ -96,17 +96,20 @@ export async function measureOverhead(
   const step = (name: string) => median(measured.map((r) => stepMs(r.build, name)));
   const rows: Row[] = [
     {
-      figure: "3. Overhead (first build / by hand)",
-      target: "<= 1.05",
-      measured: pyciMs,
-      unit: "ms",
+      id: "first_build_vs_hand",
+      figure: "3. First build / by hand",
+      target: 0.6,
+      op: "<=",
+      measured: pyciMs / handMs,
+      unit: "x",
       baseline: handMs,
+      baselineUnit: "ms",
       baselineWhat: "clone+pyright+unittest",
       ratio: pyciMs / handMs,
       n: measured.length,
-      met: pyciMs / handMs <= 1.05,
+      met: within(pyciMs / handMs, "<=", 0.6),
       note:
-        `cold first builds of a ${Object.keys(pythonProject("")).filter((p) => p.endsWith(".py")).length}-file project with ${HISTORY_COMMITS} commits of history, delivery → last final report; ` +
+        `pyci ${fmt(pyciMs)}: cold first builds of a ${Object.keys(pythonProject("")).filter((p) => p.endsWith(".py")).length}-file project with ${HISTORY_COMMITS} commits of history, delivery → last final report; ` +
         `pyci steps (median): checkout ${fmt(step("checkout"))}, check ${fmt(step("check"))}, test ${fmt(step("test"))}; ` +
         `by hand: clone ${fmt(median(measured.map((r) => r.hand.cloneMs)))}, pyright ${fmt(median(measured.map((r) => r.hand.pyrightMs)))}, ` +
         `unittest ${fmt(median(measured.map((r) => r.hand.unittestMs)))}`,

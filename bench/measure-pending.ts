@@ -3,7 +3,7 @@ import type { BenchServer } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
 import { median, p99 } from "./stats.js";
-import type { Row } from "./table.js";
+import { type Row, within } from "./table.js";
 import { watchBuild, type BuildTiming } from "./watch-build.js";
 
 /**
@@ -51,17 +51,18 @@ export async function measurePending(
   const ack = samples.map((s) => s.ackMs);
   const rows: Row[] = [
     {
+      id: "pending_p99_ms",
       figure: "2. Time to pending p99",
-      target: "< 100 ms",
-      measured: median(pending),
-      p99: p99(pending),
+      target: 50,
+      op: "<",
+      measured: p99(pending),
       unit: "ms",
       baseline: median(ack),
       baselineWhat: "ack",
-      ratio: median(pending) / median(ack),
+      ratio: p99(pending) / median(ack),
       n: pending.length,
-      met: p99(pending) < 100,
-      note: `delivery → first pending status at the fake GitHub, idle queue (one build at a time, ${pending.length} samples after a warm-up; p99 of ${pending.length} samples is about their maximum)`,
+      met: within(p99(pending), "<", 50),
+      note: `delivery → first pending status at the fake GitHub, idle queue (one build at a time, ${pending.length} samples after a warm-up; p99 of ${pending.length} samples is about their maximum); median ${median(pending).toFixed(1)} ms`,
     },
     {
       figure: "2. All pending + check run (info)",

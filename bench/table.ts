@@ -3,13 +3,28 @@ import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
 import { round } from "./stats.js";
 
+/** The figures a machine checks run after run: their names never change (bench/results/latest.json). */
+export type FigureId =
+  | "ack_p50_vs_bare"
+  | "ack_server_ms_per_delivery"
+  | "pending_p99_ms"
+  | "first_build_vs_hand"
+  | "warm_checkout_vs_clone"
+  | "install_reuse_ratio"
+  | "parallel_test_ratio"
+  | "idle_rss_mb"
+  | "rss_mb_per_100_builds";
+
 /** One line of the results table. Times in ms, sizes in MB, ratios plain. */
 export interface Row {
+  /** Set on the figures with a target: then `measured` is the value the target bounds, `target` a number, `op` its comparison. */
+  id?: FigureId;
   /** "1. Acknowledgement p50" … */
   figure: string;
-  /** The issue's target, as text: "< 5 ms". */
-  target: string;
-  /** The measured median (or the single value), with its unit in `unit`. */
+  /** The bound on `measured` (with `op`) when the row has an id; else what is expected, as text ("reused"), or "—". */
+  target: number | string;
+  op?: "<" | "<=";
+  /** The figure's value (the median, or the single value), with its unit in `unit`. */
   measured: number;
   p99?: number;
   unit: "ms" | "MB" | "MB/100 builds" | "x" | "%" | "";
@@ -42,7 +57,7 @@ export function formatTable(results: Results): string {
   const header = ["figure", "target", "median", "p99", "baseline (same run)", "ratio", "n", "met"];
   const lines = results.rows.map((r) => [
     r.figure,
-    r.target,
+    typeof r.target === "number" ? `${r.op ?? "<="} ${value(r.target, r.unit)}` : r.target,
     value(r.measured, r.unit),
     r.p99 === undefined ? "" : value(r.p99, r.unit),
     r.baseline === undefined
@@ -69,6 +84,12 @@ export function formatTable(results: Results): string {
     ...(notes.length > 0 ? ["", ...notes] : []),
     "",
   ].join("\n");
+}
+
+/** Whether `measured` is within `target` by `op`; null when it could not be measured. */
+export function within(measured: number, op: "<" | "<=", target: number): boolean | null {
+  if (!Number.isFinite(measured)) return null;
+  return op === "<" ? measured < target : measured <= target;
 }
 
 export function writeResults(path: string, results: Results): void {
