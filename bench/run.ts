@@ -8,6 +8,7 @@ import { startHarness } from "./harness.js";
 import { measureAck } from "./measure-ack.js";
 import { measureFootprint } from "./measure-footprint.js";
 import { measureOverhead } from "./measure-overhead.js";
+import { measureParallelTest } from "./measure-parallel-test.js";
 import { measurePending } from "./measure-pending.js";
 import { measureReuse } from "./measure-reuse.js";
 import { measureWarm } from "./measure-warm.js";
@@ -134,6 +135,9 @@ async function main(): Promise<void> {
     );
     rows.push(...reuse.rows);
     detail.reuse = reuse.detail;
+    const parallelTest = await measureParallelTest(envInt("BENCH_REPS", 3), progress);
+    rows.push(...parallelTest.rows);
+    detail.parallelTest = parallelTest.detail;
 
     // 8. footprint
     const footprint = await measureFootprint(

@@ -4,15 +4,19 @@ Usage (cwd = repository root):
 
     python pyci_unittest.py --results RESULTS.json [--start-dir DIR]
                             [--pattern PAT] [--top-level-dir DIR]
+                            [--shard K/N [--weights WEIGHTS.json] | --only IDS.json]
 
 Discovery uses the same defaults as `python -m unittest` (start dir ".",
 pattern "test*.py", top-level dir = start dir). The console shows what
 `python -m unittest -v` shows; stderr is merged into stdout so the log keeps
-the order in which things happened. RESULTS.json receives
+the order in which things happened. --shard K/N runs the K-th of N shares of
+the discovered tests (WEIGHTS.json: {test id: milliseconds} of an earlier
+build), --only the tests whose ids IDS.json lists (pyci_selection.py says
+how). RESULTS.json receives
 
     {"tests": [{"id", "outcome", "duration_ms", "subtest"?, "module"?,
                 "message"?, "traceback"?, "file"?, "line"?}],
-     "load_errors": n,
+     "load_errors": n, "selection"?: {"selected", "tests"?, "units"?, "fingerprint"?},
      "counts": {"run", "failures", "errors", "skipped", "expected_failures",
                 "unexpected_successes"}}
 
@@ -47,13 +51,27 @@ import unittest
 import unittest.case
 import unittest.loader
 
+
+def load_selection():
+    """pyci_selection.py beside this file, under a name no repository uses
+    (the repository's own modules come first on sys.path once main runs)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyci_selection.py")
+    spec = importlib.util.spec_from_file_location("_pyci_selection", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+selection = load_selection()
+
 EXIT_OK = 0
 EXIT_TESTS_FAILED = 1
 EXIT_INTERNAL_ERROR = 2
 EXIT_NO_TESTS = 5
 
 FRAME_LINE = re.compile(r'^\s*File "(.+)", line (\d+)', re.MULTILINE)
-LOADER_PREFIX = "unittest.loader."
 MESSAGE_LIMIT = 1000
 
 
@@ -74,6 +92,7 @@ def main(argv):
             flush=True,
         )
         return EXIT_INTERNAL_ERROR
+    suite, chosen = select(suite, args)
 
     RecordingResult.locator = FrameLocator(root)
     runner = unittest.TextTestRunner(
@@ -87,7 +106,10 @@ def main(argv):
 
     tests = result.entries()
     load_errors = sum(1 for t in tests if t.pop("load_error", False))
-    write_results(args.results, {"tests": tests, "load_errors": load_errors, "counts": result.counts()})
+    results = {"tests": tests, "load_errors": load_errors, "counts": result.counts()}
+    if chosen is not None:
+        results["selection"] = chosen
+    write_results(args.results, results)
 
     if result.testsRun == 0 and not (result.errors or result.failures or result.skipped):
         print("NO TESTS RAN", flush=True)
@@ -104,7 +126,33 @@ def parse_args(argv):
     parser.add_argument("--start-dir", default=".", help='directory to start discovery (default ".")')
     parser.add_argument("--pattern", default="test*.py", help='test file pattern (default "test*.py")')
     parser.add_argument("--top-level-dir", default=None, help="top-level directory of the project (default: start dir)")
-    return parser.parse_args(argv)
+    parser.add_argument("--shard", default=None, help="K/N: run the K-th of N shares of the tests")
+    parser.add_argument("--weights", default=None, help="JSON {test id: ms} that balances the shares")
+    parser.add_argument("--only", default=None, help="JSON list of the ids of the tests to run")
+    args = parser.parse_args(argv)
+    if args.shard is not None:
+        match = re.match(r"^([1-9][0-9]*)/([1-9][0-9]*)$", args.shard)
+        if not match or int(match.group(1)) > int(match.group(2)):
+            parser.error("--shard must be K/N with 1 <= K <= N")
+        args.shard = (int(match.group(1)) - 1, int(match.group(2)))
+    if args.shard is not None and args.only is not None:
+        parser.error("--shard and --only do not go together")
+    return args
+
+
+def select(suite, args):
+    """The tests this run runs, and what it says of the choice (None: all of them)."""
+    if args.only is not None:
+        return selection.only(suite, read_json(args.only))
+    if args.shard is not None:
+        weights = read_json(args.weights) if args.weights else {}
+        return selection.shard(suite, args.shard[0], args.shard[1], weights)
+    return suite, None
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
 
 
 def merge_stderr_into_stdout():
@@ -194,22 +242,13 @@ class ModuleTaggingLoader(unittest.TestLoader):
 
     def loadTestsFromModule(self, module, *args, **kwargs):
         suite = super(ModuleTaggingLoader, self).loadTestsFromModule(module, *args, **kwargs)
-        for test in iterate_tests(suite):
+        for test in selection.iterate_tests(suite):
             if getattr(test, "_pyci_module", None) is None:
                 try:
                     test._pyci_module = module.__name__
                 except AttributeError:  # a test object that refuses attributes
                     pass
         return suite
-
-
-def iterate_tests(suite):
-    if isinstance(suite, unittest.TestSuite):
-        for test in suite:
-            for inner in iterate_tests(test):
-                yield inner
-    else:
-        yield suite
 
 
 class RecordingResult(unittest.TextTestResult):
@@ -278,7 +317,7 @@ class RecordingResult(unittest.TextTestResult):
         subtest = None
         if isinstance(test, unittest.case._SubTest):
             subtest, test = test, test.test_case
-        key = test_id(test)
+        key = selection.test_id(test)
         entry = {"id": key, "outcome": outcome, "duration_ms": 0.0}
         if subtest is not None:
             entry["subtest"] = describe_subtest(subtest)
@@ -315,14 +354,6 @@ class RecordingResult(unittest.TextTestResult):
             "expected_failures": len(self.expectedFailures),
             "unexpected_successes": len(self.unexpectedSuccesses),
         }
-
-
-def test_id(test):
-    key = test.id()
-    if key.startswith(LOADER_PREFIX):
-        # unittest.loader._FailedTest.tests.test_x -> tests.test_x
-        key = key.split(".", 3)[-1] if key.count(".") >= 3 else key
-    return key
 
 
 def describe_subtest(subtest):

@@ -64,6 +64,9 @@ const SETTINGS: Record<string, Setting | Record<string, Setting>> = {
     top_level_dir: (config: RepoConfig, value: string) => {
       config.test.topLevelDir = value;
     },
+    parallel: (config: RepoConfig, value: number | "auto") => {
+      config.test.parallel = value;
+    },
   },
   install: (config: RepoConfig, value: string | string[]) => {
     config.install = [value].flat();

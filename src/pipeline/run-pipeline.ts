@@ -30,6 +30,8 @@ export interface PipelineOptions {
   sandbox?: SandboxSettings;
   /** Lets steps reuse results of the same tree (check, docs), when the checkout knows its tree; absent: every step runs. */
   cache?: Omit<StepCache, "tree">;
+  /** Test durations of the repository's last build with tests (StepContext.testDurations); absent: none known. */
+  testDurations?: ReadonlyMap<string, number>;
   /** A log for one step; closed by the pipeline when the step ends. */
   openLog(step: string): LogSink & { close(): void };
   onStepStart?(step: string): void;
@@ -84,6 +86,7 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     ...(options.cache && workspace.tree ? { cache: { ...options.cache, tree: workspace.tree } } : {}),
+    ...(options.testDurations ? { testDurations: options.testDurations } : {}),
     openLog: options.openLog,
     ...(options.onStepStart ? { onStepStart: options.onStepStart } : {}),
     ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),

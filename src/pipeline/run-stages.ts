@@ -26,6 +26,8 @@ export interface StagesOptions {
   onStepEnd?(result: StepResult): void;
   /** Lets steps reuse results of the same tree (check, docs); absent: every step runs. */
   cache?: StepCache;
+  /** Test durations of the repository's last build with tests (StepContext.testDurations). */
+  testDurations?: ReadonlyMap<string, number>;
 }
 
 /**
@@ -108,6 +110,7 @@ async function runEachStage(
       sandbox,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.testDurations ? { testDurations: options.testDurations } : {}),
     };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
     if (blocker) {

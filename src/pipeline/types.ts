@@ -65,6 +65,19 @@ export interface TestCaseResult {
   /** Where in the repository it failed (relative path, 1-based line). */
   file?: string;
   line?: number;
+  /**
+   * A test that failed in a parallel run and passed when run again alone: it
+   * counts as this (passing) result; this is how it failed beside the others.
+   */
+  onlyInParallel?: ParallelFailure;
+}
+
+/** How a test failed in a parallel run (test.parallel) that it passed alone. */
+export interface ParallelFailure {
+  outcome: TestOutcome;
+  message?: string;
+  file?: string;
+  line?: number;
 }
 
 /**
@@ -104,6 +117,8 @@ export interface StepResult {
   reused?: ReusedFrom;
   /** What the author can do about a failure the step understood (a pip error): a sentence for the report. */
   advice?: string;
+  /** What the report says beside the results, one sentence each: what running the tests in parallel would save. */
+  notes?: string[];
 }
 
 export interface ReusedFrom {
@@ -121,7 +136,13 @@ export interface Artifact {
 /** Settings from `.github/pyci.yml` (or defaults). */
 export interface RepoConfig {
   check: { enforceTypeErrors: boolean | undefined };
-  test: { startDir: string; pattern: string; topLevelDir?: string };
+  test: {
+    startDir: string;
+    pattern: string;
+    topLevelDir?: string;
+    /** Processes to split the tests over (`test.parallel`); absent: one, and the report says what more would save. */
+    parallel?: number | "auto";
+  };
   install: string[];
   python?: string;
   /** Extra variables for the code under test (`env:`), literal values; never PATH, HOME or TMPDIR. */
@@ -157,6 +178,8 @@ export interface StepContext {
   sandbox: Sandbox;
   /** Where steps may reuse an earlier result of the same tree (result-cache.ts); absent: no cache. */
   cache?: StepCache;
+  /** Test durations (ms by unittest id) of the repository's last build with tests: they balance a parallel run. */
+  testDurations?: ReadonlyMap<string, number>;
 }
 
 /** What a step needs to key, find and store its results in the result cache. */

@@ -23,7 +23,7 @@ const MAX_DETAILS = 64 * 1024 - 1;
 
 /**
  * Every diagnostic (pyright's, Sphinx's) and every failing or erroring
- * test, at its file:line. Errors a step does not enforce (type errors
+ * test, at its file:line; a test that failed only in parallel as a warning. Errors a step does not enforce (type errors
  * without pyright configuration) are warnings: shown, not failing.
  */
 export function annotationsFor(steps: StepResult[]): Annotation[] {
@@ -79,6 +79,7 @@ function fromDiagnostic(d: Diagnostic, enforced: boolean, tool: string): Annotat
 }
 
 function fromTest(t: TestCaseResult): Annotation | undefined {
+  if (t.onlyInParallel) return onlyInParallel(t);
   if (t.outcome !== "fail" && t.outcome !== "error" && t.outcome !== "unexpected_success") return undefined;
   if (!t.file || !t.line) return undefined;
   const verb = t.outcome === "fail" ? "failed" : t.outcome === "error" ? "errored" : "unexpectedly succeeded";
@@ -90,5 +91,22 @@ function fromTest(t: TestCaseResult): Annotation | undefined {
     title: truncate(`${testLabel(t)} ${verb}`, 255),
     message: truncate(t.message || `Test ${verb}`, MAX_DETAILS),
     ...(t.traceback ? { raw_details: truncate(t.traceback, MAX_DETAILS) } : {}),
+  };
+}
+
+/** A test that failed beside the others and passed alone: a warning where it failed, not a failure. */
+function onlyInParallel(t: TestCaseResult): Annotation | undefined {
+  const failure = t.onlyInParallel;
+  if (!failure?.file || !failure.line) return undefined;
+  return {
+    path: failure.file,
+    start_line: failure.line,
+    end_line: failure.line,
+    annotation_level: "warning",
+    title: truncate(`${testLabel(t)} fails only in parallel`, 255),
+    message: truncate(
+      `Failed when run beside other tests (test.parallel) and passed when run again alone: counted as passed. It probably shares state (files, ports, globals) with tests in another process.${failure.message ? `\n\n${failure.message}` : ""}`,
+      MAX_DETAILS,
+    ),
   };
 }

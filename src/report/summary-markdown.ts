@@ -16,8 +16,9 @@ const SLOWEST = 5;
 
 /**
  * The readable Markdown report of a build: steps, counts and durations,
- * failing tests with the first lines of their tracebacks, what pyright
- * found, and the slowest tests. The same text is the check run's summary
+ * failing tests with the first lines of their tracebacks, tests that failed
+ * only in parallel, what pyright found, the slowest tests and the steps'
+ * notes. The same text is the check run's summary
  * and what `pyci run` prints. Whatever the repository or its tools wrote
  * (test ids, messages, paths, rules, step summaries) is escaped to read as
  * the text it is (markdownText); tracebacks go in a code block no line of
@@ -36,10 +37,14 @@ export function summaryMarkdown(steps: StepResult[], buildUrl?: string, rest = "
     (t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success",
   );
   if (failing.length > 0) parts.push(failures(failing));
+  const parallelOnly = tests.filter((t) => t.onlyInParallel);
+  if (parallelOnly.length > 0) parts.push(onlyInParallel(parallelOnly));
   const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? true })));
   if (diagnostics.length > 0) parts.push(problems(diagnostics, rest));
   const timed = slowestTests(tests);
   if (timed.length > 0) parts.push(slowest(timed));
+  const notes = steps.flatMap((s) => s.notes ?? []);
+  if (notes.length > 0) parts.push(notes.map(markdownText).join("\n\n"));
   if (buildUrl) parts.push(`[Full output of every step](${buildUrl})`);
   return truncate(parts.join("\n\n"), MAX_OUTPUT_CHARS);
 }
@@ -63,6 +68,14 @@ function failures(failing: TestCaseResult[]): string {
   });
   const more = failing.length > MAX_FAILURES ? `\n\n…and ${failing.length - MAX_FAILURES} more.` : "";
   return `### Failing tests (${failing.length})\n\n${shown.join("\n\n")}${more}`;
+}
+
+/** Tests that failed beside the others and passed alone, each once (its subtests share the flag). */
+function onlyInParallel(tests: TestCaseResult[]): string {
+  const labels = [...new Set(tests.map((t) => testLabel({ id: t.id, module: t.module })))];
+  const shown = labels.slice(0, MAX_FAILURES).map((label) => `- ${markdownText(label)}`);
+  if (labels.length > MAX_FAILURES) shown.push(`- …and ${labels.length - MAX_FAILURES} more`);
+  return `### Failing only in parallel (${labels.length})\n\nThese failed when run beside other tests and passed when run again alone: they count as passed, and probably share state (files, ports, globals) with tests in another process.\n\n${shown.join("\n")}`;
 }
 
 /**

@@ -133,3 +133,13 @@ export function latestSql(query: LatestQuery): Query {
   const sql = `SELECT * FROM builds WHERE ${where.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT 1`;
   return { sql, params };
 }
+
+/** BuildStore.testDurations: each test's duration in the newest build of a repository whose test step has tests. */
+export const TEST_DURATIONS = `
+  SELECT t.test_id AS id, MAX(t.duration_ms) AS ms
+  FROM test_results t JOIN steps s ON s.build_id = t.build_id AND s.position = t.step
+  WHERE s.name = 'test' AND t.build_id = (
+    SELECT b.id FROM builds b JOIN steps bs ON bs.build_id = b.id
+    WHERE b.owner = @owner AND b.repo = @repo AND bs.name = 'test' AND bs.test_count > 0
+    ORDER BY b.created_at DESC, b.id DESC LIMIT 1)
+  GROUP BY t.test_id`;

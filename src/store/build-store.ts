@@ -37,6 +37,7 @@ import {
   INSERT_TEST,
   latestSql,
   listSql,
+  TEST_DURATIONS,
   UNFINISHED_SQL,
   UPSERT_BUILD,
 } from "./build-sql.js";
@@ -166,6 +167,12 @@ export class BuildStore {
     const { sql, params } = latestSql(query);
     const row = this.statement(sql).get(params) as BuildRow | undefined;
     return row && this.assemble([row], false)[0];
+  }
+
+  /** Each test's duration (ms by unittest id) in the repository's newest build with tests: what balances a parallel run. */
+  testDurations(owner: string, repo: string): Map<string, number> {
+    const rows = this.statement(TEST_DURATIONS).all({ owner, repo }) as { id: string; ms: number }[];
+    return new Map(rows.map((row) => [row.id, row.ms]));
   }
 
   /** Builds queued or running, oldest first, whole (as get): what a restart must re-queue or settle. */

@@ -22,24 +22,31 @@ describe("parseRepoConfig", () => {
   it("reads every setting", () => {
     const config = parseRepoConfig({
       check: { enforce_type_errors: true },
-      test: { start_dir: "tests", pattern: "*_test.py", top_level_dir: "." },
+      test: { start_dir: "tests", pattern: "*_test.py", top_level_dir: ".", parallel: "auto" },
       install: ["pip install -e ."],
       python: "python3.11",
       docs: { dir: "doc/source", install: "pip install furo", warnings_as_errors: true, branches: ["main", "release"] },
     });
     expect(config).toEqual({
       check: { enforceTypeErrors: true },
-      test: { startDir: "tests", pattern: "*_test.py", topLevelDir: "." },
+      test: { startDir: "tests", pattern: "*_test.py", topLevelDir: ".", parallel: "auto" },
       install: ["pip install -e ."],
       python: "python3.11",
       docs: { dir: "doc/source", install: ["pip install furo"], warningsAsErrors: true, branches: ["main", "release"] },
     });
   });
 
+  it("takes a number of test processes", () => {
+    expect(parseRepoConfig({ test: { parallel: 4 } }).test.parallel).toBe(4);
+  });
+
   it.each([
     [{ check: { enforce_type_errors: "yes" } }, /enforce_type_errors must be true or false/],
     [{ test: { start_dir: "../outside" } }, /start_dir must be a directory inside the repository/],
     [{ test: { start_dir: "/etc" } }, /start_dir must be a directory inside the repository/],
+    [{ test: { parallel: 0 } }, /test.parallel must be auto or a number of processes from 1 to 64/],
+    [{ test: { parallel: "all" } }, /test.parallel must be auto or a number of processes from 1 to 64/],
+    [{ test: { parallel: 2.5 } }, /test.parallel must be auto or a number of processes from 1 to 64/],
     [{ install: [1] }, /install must be a command/],
     [{ python: "rm -rf /" }, /python must name an interpreter/],
     [{ docs: { dir: "../x" } }, /docs.dir must be a directory inside the repository/],

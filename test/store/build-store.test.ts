@@ -591,3 +591,43 @@ describe("BuildStore retention", () => {
     stop();
   });
 });
+
+describe("BuildStore test durations", () => {
+  it("gives each test's duration in the repository's newest build with tests", () => {
+    const test = (id: string, durationMs: number) => ({ id, outcome: "pass" as const, durationMs });
+    const withTests = (durations: [string, number][], minutes: number, repo = "calc") =>
+      build({
+        repo,
+        createdAt: minutesAgo(minutes),
+        steps: [
+          {
+            name: "test",
+            state: "success",
+            summary: "",
+            exitCode: 0,
+            durationMs: 1,
+            tests: durations.map(([id, ms]) => test(id, ms)),
+          },
+        ],
+      });
+    store.create(withTests([["t.A.test_old", 5]], 30));
+    store.create(
+      withTests(
+        [
+          ["t.A.test_a", 120],
+          ["t.A.test_b", 7.5],
+        ],
+        20,
+      ),
+    );
+    store.create(withTests([["t.A.test_other", 1]], 10, "other"));
+    store.create(build({ createdAt: minutesAgo(5), steps: [] }));
+    expect(store.testDurations("octo-org", "calc")).toEqual(
+      new Map([
+        ["t.A.test_a", 120],
+        ["t.A.test_b", 7.5],
+      ]),
+    );
+    expect(store.testDurations("octo-org", "none")).toEqual(new Map());
+  });
+});

@@ -1,15 +1,26 @@
 import type { TestCaseResult, TestCounts, TestOutcome } from "../types.js";
 
+/** What a run of part of the tests (--shard, --only) says it chose: how many tests, of how many, by which deal. */
+export interface TestSelection {
+  selected: number;
+  tests?: number;
+  fingerprint?: string;
+}
+
 /**
  * Reads the RESULTS.json written by python/pyci_unittest.py:
  *   { "tests": [{ id, outcome, duration_ms, subtest?, module?, message?, traceback?, file?, line? }],
- *     "load_errors": n,
+ *     "load_errors": n, "selection"?: { selected, tests?, units?, fingerprint? },
  *     "counts": { run, failures, errors, skipped, expected_failures, unexpected_successes } }
  * `tests` has one entry per outcome unittest reported (each failing subtest
  * one); `counts` are unittest's own figures, taken as they are. Import
  * failures during discovery are among both (as errors).
  */
-export function parseUnittestResults(json: string): { tests: TestCaseResult[]; counts: TestCounts } {
+export function parseUnittestResults(json: string): {
+  tests: TestCaseResult[];
+  counts: TestCounts;
+  selection?: TestSelection;
+} {
   let data: unknown;
   try {
     data = JSON.parse(json);
@@ -22,7 +33,24 @@ export function parseUnittestResults(json: string): { tests: TestCaseResult[]; c
     throw new Error('unittest results: "load_errors" must be a non-negative integer');
   }
   const tests = data.tests.map((entry, index) => toTestCase(entry, `tests[${index}]`));
-  return { tests, counts: toCounts(data.counts) };
+  const counts = toCounts(data.counts);
+  return data.selection === undefined ? { tests, counts } : { tests, counts, selection: toSelection(data.selection) };
+}
+
+function toSelection(value: unknown): TestSelection {
+  if (!isRecord(value)) throw new Error('unittest results: "selection" must be an object');
+  const { selected, tests, fingerprint } = value;
+  const count = (n: unknown, where: string) => {
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
+      throw new Error(`unittest results: selection.${where} must be a non-negative integer`);
+    }
+    return n;
+  };
+  return {
+    selected: count(selected, "selected"),
+    ...(tests !== undefined ? { tests: count(tests, "tests") } : {}),
+    ...(fingerprint !== undefined ? { fingerprint: expectString(fingerprint, "selection.fingerprint") } : {}),
+  };
 }
 
 const OUTCOMES: readonly TestOutcome[] = ["pass", "fail", "error", "skip", "expected_failure", "unexpected_success"];

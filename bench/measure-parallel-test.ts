@@ -1,0 +1,98 @@
+import { testStep } from "../src/pipeline/steps/test.js";
+import type { RepoConfig, StepResult } from "../src/pipeline/types.js";
+import { stepContext } from "../test/support/step-context.js";
+import { median } from "./stats.js";
+import type { Row } from "./table.js";
+
+/** Test modules of the workload, and the target of the issue for `parallel_test_ratio`. */
+const MODULES = 24;
+const TARGET = 0.65;
+
+/**
+ * `parallel_test_ratio`: the test step alone (pyci's runner, real Python, no sandbox) on a generated
+ * suite shaped like a real project's — MODULES test modules of uneven size whose tests take most of
+ * the step's time (waits on I/O and some CPU) — with `test.parallel: 2` against the same step serial,
+ * run alternately `reps` times each. The parallel runs are balanced by the durations of the serial run
+ * before them, as a build is by the repository's last build.
+ */
+export async function measureParallelTest(
+  reps: number,
+  progress: (msg: string) => void,
+): Promise<{ rows: Row[]; detail: Record<string, unknown> }> {
+  const serial: number[] = [];
+  const parallel: number[] = [];
+  let durations = new Map<string, number>();
+  for (let rep = 0; rep < reps; rep++) {
+    const one = await runStep(undefined, durations);
+    const two = await runStep(2, durations);
+    durations = new Map((one.tests ?? []).map((t) => [t.id, t.durationMs]));
+    serial.push(one.durationMs);
+    parallel.push(two.durationMs);
+    progress(
+      `test step: serial ${(one.durationMs / 1000).toFixed(1)} s, parallel: 2 ${(two.durationMs / 1000).toFixed(1)} s`,
+    );
+  }
+  const ratio = median(parallel) / median(serial);
+  return {
+    rows: [
+      {
+        figure: "parallel_test_ratio",
+        target: `<= ${TARGET}`,
+        measured: median(parallel),
+        unit: "ms",
+        baseline: median(serial),
+        baselineWhat: "serial test step",
+        ratio,
+        n: reps,
+        met: ratio <= TARGET,
+        note: `the test step with test.parallel: 2 against the same step serial, ${MODULES} generated test modules; same counts required`,
+      },
+    ],
+    detail: { serial, parallel },
+  };
+}
+
+async function runStep(parallel: RepoConfig["test"]["parallel"], durations: Map<string, number>): Promise<StepResult> {
+  const made = stepContext(suite(), { repoConfig: { test: { startDir: ".", pattern: "test*.py", parallel } } });
+  try {
+    if (durations.size > 0) made.ctx.testDurations = durations;
+    const result = await testStep.run(made.ctx);
+    const run = result.testCounts?.run ?? 0;
+    if (result.state !== "success" || run !== expectedTests()) {
+      throw new Error(
+        `the test step did not pass all ${expectedTests()} tests: ${result.summary}\n${made.log().slice(-2000)}`,
+      );
+    }
+    return result;
+  } finally {
+    made.remove();
+  }
+}
+
+/** Module i holds 2 + i % 5 tests; each waits 60–140 ms (a database, a subprocess) and hashes for a while. */
+function suite(): Record<string, string> {
+  const files: Record<string, string> = { "tests/__init__.py": "" };
+  for (let i = 0; i < MODULES; i++) {
+    const tests = Array.from({ length: testsIn(i) }, (_, j) =>
+      [
+        `    def test_case_${j}(self):`,
+        `        time.sleep(${(60 + ((i * 7 + j * 13) % 5) * 20) / 1000})`,
+        `        digest = hashlib.sha256(b"${i}-${j}")`,
+        "        for _ in range(3000):",
+        "            digest = hashlib.sha256(digest.digest())",
+        "        self.assertEqual(len(digest.hexdigest()), 64)",
+      ].join("\n"),
+    );
+    files[`tests/test_module_${i}.py`] =
+      `import hashlib\nimport time\nimport unittest\n\n\nclass Module${i}Test(unittest.TestCase):\n${tests.join("\n\n")}\n`;
+  }
+  return files;
+}
+
+function testsIn(i: number): number {
+  return 2 + (i % 5);
+}
+
+function expectedTests(): number {
+  return Array.from({ length: MODULES }, (_, i) => testsIn(i)).reduce((a, b) => a + b, 0);
+}
