@@ -27,7 +27,7 @@ import { docsProject, tinyProject } from "./workload.js";
  * 4. Time to pending, one cheap build at a time.
  * 5. Overhead: cold first builds of the generated project vs the same work by hand.
  * 6. Warm checkouts: second builds of the same repositories.
- * 7. No repeated work: the same tree again; a docs re-run.
+ * 7. No repeated work: the same tree again; a docs re-run. The test step alone, in 2 processes vs serial.
  * 8. Footprint: RSS across as many cheap builds as fit (up to 1,000).
  * 9. The table.
  *
@@ -135,6 +135,7 @@ async function main(): Promise<void> {
     );
     rows.push(...reuse.rows);
     detail.reuse = reuse.detail;
+    // 7b. the test step across cores (without the server)
     const parallelTest = await measureParallelTest(envInt("BENCH_REPS", 3), progress);
     rows.push(...parallelTest.rows);
     detail.parallelTest = parallelTest.detail;
