@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { run } from "@probot/adapter-github-actions";
 import { ActionsOutcome } from "./actions/actions-outcome.js";
 import { createActionsApp } from "./actions/create-actions-app.js";
+import { appendJobSummary, forkNote, jobSummary } from "./actions/job-summary.js";
 import { loadActionsEnv } from "./actions/load-actions-env.js";
 import { printStepLogs } from "./actions/print-step-logs.js";
 import { BuildQueue } from "./builds/build-queue.js";
@@ -28,7 +29,9 @@ import { BuildStore } from "./store/build-store.js";
  * 2. points Probot at the job's API (GITHUB_API_URL → GHE_HOST/GHE_PROTOCOL);
  * 3. lets the adapter hand the event (GITHUB_EVENT_NAME/GITHUB_EVENT_PATH) to the app;
  * 4. waits for the builds the handlers queued;
- * 5. prints every step's log, then one line per build (or why there was none);
+ * 5. prints every step's log, then one line per build (or why there was none), and writes them
+ *    to the job summary; for a fork's pull request (read-only token: nothing was written to
+ *    GitHub), says why nothing shows on the commit;
  * 6. exits 0 (passed, or nothing to build), 1 (a step failed) or 2 (pyci could not run or report).
  */
 async function main(): Promise<number> {
@@ -51,6 +54,7 @@ async function main(): Promise<number> {
         runUrl: env.runUrl,
         secrets: [env.token],
         outcome,
+        readOnly: env.fork !== undefined,
       }),
     );
 
@@ -61,9 +65,13 @@ async function main(): Promise<number> {
     await printStepLogs(store, outcome.builds, (text) => process.stdout.write(text));
     const verdict = outcome.verdict();
     const mask = maskSecrets([env.token]);
-    for (const line of verdict.lines.map(mask)) {
+    verdict.lines = verdict.lines.map(mask);
+    if (env.fork) process.stdout.write(`::notice title=pyci::${escapeData(forkNote(env.fork))}\n`);
+    for (const line of verdict.lines) {
       process.stdout.write(verdict.exitCode === 0 ? `pyci: ${line}\n` : `::error title=pyci::${escapeData(line)}\n`);
     }
+    const failed = appendJobSummary(process.env.GITHUB_STEP_SUMMARY, jobSummary(verdict, env.runUrl, env.fork));
+    if (failed) process.stdout.write(`::warning title=pyci::${escapeData(`no job summary: ${failed.message}`)}\n`);
 
     // 6.
     return verdict.exitCode;

@@ -18,6 +18,8 @@ export interface ActionsAppOptions {
   /** Masked in every stored log (the job's token). */
   secrets: string[];
   outcome: ActionsOutcome;
+  /** The job's token cannot write (a fork's pull request): build, report nothing (BuildDeps.readOnly). */
+  readOnly: boolean;
 }
 
 /**
@@ -39,6 +41,7 @@ export function createActionsApp(config: Config, options: ActionsAppOptions): Ap
       outbox: undefined,
       log: app.log,
       secrets: options.secrets,
+      readOnly: options.readOnly,
       buildUrl: () => options.runUrl,
       // the job's own checkout, brought to the build's commit; the job's throwaway runner is the sandbox
       codeSource: async (request) => existingCheckout(options.workspace, request.sha, request.prNumber),
@@ -47,6 +50,7 @@ export function createActionsApp(config: Config, options: ActionsAppOptions): Ap
     };
     app.onAny((event) => outcome.received(event.name, (event.payload as { action?: unknown }).action));
     app.onError((error) => outcome.failed(error));
-    registerHandlers(app, deps);
+    // `push`: the docs job of the workflow (docs/github-actions.md)
+    registerHandlers(app, deps, { push: true });
   };
 }

@@ -1,6 +1,7 @@
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, isHttpUrl, loadConfig, readable, type Config } from "../config.js";
+import { jobFork } from "./job-fork.js";
 
 /** What a GitHub Actions job tells pyci, validated once at start-up. */
 export interface ActionsEnv {
@@ -14,6 +15,8 @@ export interface ActionsEnv {
   runUrl: string;
   /** GHE_HOST / GHE_PROTOCOL for Probot, derived from GITHUB_API_URL; empty for api.github.com. */
   probotEnv: Record<string, string>;
+  /** The fork a `pull_request` event comes from (its token is read-only: job-fork.ts); undefined otherwise. */
+  fork: string | undefined;
 }
 
 const REPOSITORY = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
@@ -39,9 +42,17 @@ export function loadActionsEnv(env: NodeJS.ProcessEnv, tempRoot: string): Action
       "GITHUB_TOKEN is not set. Give the step the job's token: `env: GITHUB_TOKEN: ${{ github.token }}` (pyci's action.yml does).",
     );
   const runner = "GitHub Actions sets it for every step; outside Actions, set it yourself.";
-  required("GITHUB_EVENT_NAME", runner);
+  const eventName = required("GITHUB_EVENT_NAME", runner);
   const eventPath = required("GITHUB_EVENT_PATH", runner);
+  let payload: unknown;
   if (eventPath && !readable(eventPath)) problems.push(`GITHUB_EVENT_PATH=${eventPath} cannot be read.`);
+  else if (eventPath) {
+    try {
+      payload = JSON.parse(readFileSync(eventPath, "utf8"));
+    } catch {
+      problems.push(`GITHUB_EVENT_PATH=${eventPath} is not the JSON of an event.`);
+    }
+  }
   const runId = required("GITHUB_RUN_ID", runner);
   const serverUrl = required("GITHUB_SERVER_URL", runner).replace(/\/+$/, "");
   if (serverUrl && !isHttpUrl(serverUrl)) problems.push(`GITHUB_SERVER_URL=${serverUrl} is not an http(s) URL.`);
@@ -82,7 +93,14 @@ export function loadActionsEnv(env: NodeJS.ProcessEnv, tempRoot: string): Action
   }
 
   if (problems.length > 0 || !config || typeof api === "string") throw new ConfigError(problems);
-  return { config, token, workspace, runUrl: `${serverUrl}/${repository}/actions/runs/${runId}`, probotEnv: api };
+  return {
+    config,
+    token,
+    workspace,
+    runUrl: `${serverUrl}/${repository}/actions/runs/${runId}`,
+    probotEnv: api,
+    fork: jobFork(eventName, payload),
+  };
 }
 
 /**

@@ -107,6 +107,7 @@ export async function reportQueued(
   log: Logger,
   ahead: number | undefined,
 ): Promise<void> {
+  if (deps.readOnly) return;
   await new Promise((resolve) => setImmediate(resolve));
   const description = ahead === undefined ? "Queued" : `Queued (${ahead} ahead)`;
   try {

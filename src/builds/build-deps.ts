@@ -43,6 +43,12 @@ export interface BuildDeps {
    * job's can write them; a repository webhook's personal access token cannot (false: statuses only).
    */
   checkRuns?: boolean;
+  /**
+   * True where the token can read but not write (a fork's pull request in GitHub Actions, whose
+   * GITHUB_TOKEN is read-only): builds run and are stored, and nothing is written to GitHub (no
+   * status, check run or release), so no write fails. Default false.
+   */
+  readOnly?: boolean;
   /** The page a build's statuses and check run link to. */
   buildUrl(id: string): string;
   /**

@@ -28,6 +28,7 @@ import type { StopReason } from "./stop-reason.js";
  *    the build is in progress;
  * 4. keeps the docs archive and, for merges, publishes it as a release;
  * 5. stores the results and reports the final statuses and check run;
+ * with a read-only token (deps.readOnly) it reports and publishes nothing;
  * 6. removes the workspace, whatever happened, and bounds the caches.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
@@ -57,7 +58,7 @@ export async function runBuild(
     store.save(record);
     const octokit = await deps.octokitFor(request.installationId);
     const github: GitHubWriter = { octokit, log };
-    const building = reporterFor(deps, octokit, log);
+    const building = deps.readOnly ? undefined : reporterFor(deps, octokit, log);
     reporter = building;
 
     // 2. the config, asked for now and read after the checkout (a failure then ends the build in
@@ -88,7 +89,13 @@ export async function runBuild(
         record.steps.push(result);
         store.save(record);
         // the code is here: the check run says so (the statuses stay pending)
-        if (result.name === "checkout" && result.state === "success" && record.checkRunId && !signal?.aborted) {
+        if (
+          building &&
+          result.name === "checkout" &&
+          result.state === "success" &&
+          record.checkRunId &&
+          !signal?.aborted
+        ) {
           running = building
             .running(reportedBuild(deps, request, record))
             .catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"));
@@ -99,7 +106,7 @@ export async function runBuild(
     if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
 
     // 4. the docs kept and published
-    if (PIPELINES[request.pipeline].publishesDocs) {
+    if (PIPELINES[request.pipeline].publishesDocs && !deps.readOnly) {
       const published = await publishDocs(deps, github, request, record, results);
       if (published) {
         deps.events?.stepFinished(published);

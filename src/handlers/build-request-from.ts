@@ -1,4 +1,9 @@
-import type { CheckRunRerequestedEvent, CheckSuiteRerequestedEvent, PullRequestEvent } from "@octokit/webhooks-types";
+import type {
+  CheckRunRerequestedEvent,
+  CheckSuiteRerequestedEvent,
+  PullRequestEvent,
+  PushEvent,
+} from "@octokit/webhooks-types";
 import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
 import { PIPELINES } from "../builds/pipelines.js";
 
@@ -56,6 +61,22 @@ export function fromMergedPullRequest(
     ...(typeof pr.title === "string" ? { prTitle: pr.title } : {}),
     ...(typeof pr.html_url === "string" ? { prUrl: pr.html_url } : {}),
   };
+}
+
+/**
+ * A push to a branch (GitHub Actions' docs job, `on: push`): the docs pipeline at the pushed
+ * commit, on that branch. Tags and deleted branches build nothing.
+ */
+export function fromPush(raw: unknown, deliveryId: string, auth: GitHubAuth = "installation"): BuildRequest | Ignored {
+  const payload = raw as Partial<PushEvent>;
+  if (typeof payload.ref !== "string" || !payload.ref.startsWith("refs/heads/"))
+    return new Ignored("a push of a tag or of no branch");
+  if (payload.deleted === true) return new Ignored("a branch was deleted");
+  const branch = payload.ref.slice("refs/heads/".length);
+  if (branch === "") return new Ignored("a push of no branch");
+  const base = common(payload, deliveryId, auth, "push", payload.after);
+  if (base instanceof Ignored) return base;
+  return { ...base, pipeline: "docs", branch };
 }
 
 export function fromCheckRun(

@@ -38,14 +38,15 @@ interface Repo {
   owner?: { login?: unknown };
 }
 
-interface Payload {
+export interface Payload {
   pull_request?: { head?: { repo?: Repo | null }; base?: { repo?: Repo | null } };
   check_run?: { check_suite?: { head_branch?: unknown } };
   check_suite?: { head_branch?: unknown };
   sender?: { login?: unknown };
 }
 
-function isForkPullRequest(payload: Payload): boolean {
+/** A pull request whose head is not the base repository (or is gone: a deleted fork). */
+export function isForkPullRequest(payload: Payload): boolean {
   const head = payload.pull_request?.head?.repo;
   const base = payload.pull_request?.base?.repo;
   return !head || typeof head.id !== "number" || head.id !== base?.id;

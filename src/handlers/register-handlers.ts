@@ -1,9 +1,15 @@
 import type { Context, Probot } from "probot";
 import type { BuildDeps } from "../builds/build-deps.js";
-import { fromCheckRun, fromCheckSuite, fromPullRequest } from "./build-request-from.js";
+import {
+  fromCheckRun,
+  fromCheckSuite,
+  fromMergedPullRequest,
+  fromPullRequest,
+  fromPush,
+} from "./build-request-from.js";
 import { onApprovalRequested } from "./on-approval-requested.js";
 import { onBuildEvent } from "./on-build-event.js";
-import { onMergedPullRequest } from "./on-merged-pull-request.js";
+import { onDocsEvent } from "./on-docs-event.js";
 import { deliveryIgnored } from "./delivery-handled.js";
 
 /** The event names Probot's app.on() takes (`pull_request`, `pull_request.opened`, …). */
@@ -18,15 +24,18 @@ const PULL_REQUEST_BUILDS = ["pull_request.opened", "pull_request.reopened", "pu
  * delivery (ping, installation, an action pyci does not build on) is counted as ignored. Probot gives
  * each hook an event reaches a Context with an installation Octokit of its own (~0.2 ms to build), so
  * a catch-all hook beside per-action hooks would build two for every delivery.
+ * `push` builds docs only where `options.push` says so (the Actions workflow's docs job): the
+ * server's App is not subscribed to it, and builds the docs of merged pull requests instead.
  */
-export function registerHandlers(app: Probot, deps: BuildDeps): void {
+export function registerHandlers(app: Probot, deps: BuildDeps, options: { push?: boolean } = {}): void {
   const handlers = new Map<string, Handler>();
   // typed as app.on(names, handler) would type it
   const on = <E extends EventName>(names: readonly E[], handler: Parameters<typeof app.on<NoInfer<E>>>[1]) => {
     for (const name of names) handlers.set(name, handler as unknown as Handler);
   };
   on(PULL_REQUEST_BUILDS, onBuildEvent(deps, fromPullRequest));
-  on(["pull_request.closed"], onMergedPullRequest(deps));
+  on(["pull_request.closed"], onDocsEvent(deps, "pull_request.closed", fromMergedPullRequest));
+  if (options.push) on(["push"], onDocsEvent(deps, "push", fromPush));
   on(["check_run.rerequested"], onBuildEvent(deps, fromCheckRun));
   on(["check_suite.rerequested"], onBuildEvent(deps, fromCheckSuite));
   // "Approve and run" on a fork's commit (CI_FORK_POLICY=approve)

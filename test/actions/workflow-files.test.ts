@@ -5,6 +5,7 @@ import { parse } from "yaml";
 
 const root = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const read = (path: string) => readFileSync(root(path), "utf8");
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
 
 /** The documented workflow and action.yml: what users copy must say what pyci needs. */
 describe("the GitHub Actions workflow and action.yml", () => {
@@ -16,26 +17,57 @@ describe("the GitHub Actions workflow and action.yml", () => {
     expect(blocks[0]).toBe(workflowText);
   });
 
-  it("runs on the pull_request actions pyci builds, with the permissions it writes with", () => {
-    expect(workflow.on).toEqual({ pull_request: { types: ["opened", "reopened", "synchronize", "closed"] } });
-    expect(workflow.permissions).toEqual({ statuses: "write", checks: "write", contents: "write" });
-    const steps = workflow.jobs.pyci.steps as { uses?: string; with?: Record<string, unknown> }[];
-    const checkout = steps.find((s) => s.uses?.startsWith("actions/checkout@"))!;
-    expect(checkout.with).toEqual({
-      ref: "${{ github.event.pull_request.merged && github.event.pull_request.merge_commit_sha || github.event.pull_request.head.sha }}",
+  it("checks pull requests in a job that cannot publish, with a concurrency group per pull request", () => {
+    expect(workflow.on.pull_request).toEqual({ types: ["opened", "reopened", "synchronize"] });
+    expect(workflow.permissions).toBeUndefined(); // each job says what it may write
+    const check = workflow.jobs.check;
+    expect(check.if).toBe("github.event_name == 'pull_request'");
+    expect(check.permissions).toEqual({ contents: "read", statuses: "write", checks: "write" });
+    expect(check.concurrency).toEqual({
+      group: "pyci-check-${{ github.event.pull_request.number }}",
+      "cancel-in-progress": true,
+    });
+    const steps = check.steps as Step[];
+    expect(steps.find((s) => s.uses?.startsWith("actions/checkout@"))!.with).toEqual({
+      ref: "${{ github.event.pull_request.head.sha }}",
       "persist-credentials": false,
     });
-    expect(steps.some((s) => s.uses?.startsWith("actions/setup-python@"))).toBe(true);
     expect(steps.at(-1)!.uses).toMatch(/\/pyci@/);
   });
 
-  it("action.yml is a composite action that sets up Node, installs pyci and runs dist/actions.js with the job's token", () => {
+  it("publishes docs only from pushes to the default branch, the one job with contents: write", () => {
+    expect(Object.keys(workflow.on)).toEqual(["pull_request", "push"]);
+    expect(workflow.on.push).toEqual({ branches: ["main"] });
+    const docs = workflow.jobs.docs;
+    expect(docs.if).toBe("github.event_name == 'push'");
+    expect(docs.permissions).toEqual({ contents: "write", statuses: "write", checks: "write" });
+    // the pushed commit itself (actions/checkout's default): never a pull request's head
+    const steps = docs.steps as Step[];
+    expect(steps.find((s) => s.uses?.startsWith("actions/checkout@"))!.with).toEqual({ "persist-credentials": false });
+    expect(steps.at(-1)!.uses).toMatch(/\/pyci@/);
+    const writers = Object.entries(workflow.jobs as Record<string, { permissions: Record<string, string> }>)
+      .filter(([, job]) => job.permissions.contents === "write")
+      .map(([name]) => name);
+    expect(writers).toEqual(["docs"]);
+  });
+
+  it("uses the current majors of GitHub's actions (Node 24)", () => {
+    const uses = [...`${workflowText}\n${read("action.yml")}`.matchAll(/uses: (actions\/[\w-]+)@(\S+)/g)].map(
+      (m) => `${m[1]}@${m[2]}`,
+    );
+    expect(new Set(uses)).toEqual(new Set(["actions/checkout@v7", "actions/setup-python@v6", "actions/setup-node@v6"]));
+  });
+
+  it("action.yml sets up Node 24, installs only pyright, and runs the committed bundle with the job's token", () => {
     const action = parse(read("action.yml"));
     expect(action.runs.using).toBe("composite");
-    const steps = action.runs.steps as { uses?: string; run?: string; env?: Record<string, string> }[];
+    const steps = action.runs.steps as Step[];
     expect(steps[0]!.uses).toMatch(/^actions\/setup-node@/);
-    expect(steps[1]!.run).toBe('cd "$GITHUB_ACTION_PATH" && npm ci --no-audit --no-fund');
-    expect(steps[2]!.run).toBe('node "$GITHUB_ACTION_PATH/dist/actions.js"');
+    expect(action.inputs["node-version"].default).toBe("24");
+    expect(steps[1]!.run).toBe(
+      'cd "$GITHUB_ACTION_PATH/action" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund',
+    );
+    expect(steps[2]!.run).toBe('node "$GITHUB_ACTION_PATH/action/index.js"');
     expect(steps[2]!.env).toEqual({
       GITHUB_TOKEN: "${{ inputs.token }}",
       CI_PYTHON: "${{ inputs.python }}",
@@ -48,5 +80,8 @@ describe("the GitHub Actions workflow and action.yml", () => {
     const pkg = JSON.parse(read("package.json"));
     expect(pkg.bin["pyci-actions"]).toBe("dist/actions.js");
     expect(pkg.scripts.build).toContain("dist/actions.js");
+    expect(pkg.scripts.build).toContain("node scripts/build-action.js");
+    // the npm package is the server and `pyci-actions`; the action is the repository
+    expect(pkg.files.some((f: string) => f.startsWith("action"))).toBe(false);
   });
 });

@@ -1,24 +1,26 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { actionCheckout, NO_SQLITE_REASON, NODE_HAS_SQLITE } from "../support/action-checkout.js";
 import { startFakeGitHub, type FakeGitHub, latestStatus } from "../support/fake-github.js";
 import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 
 /**
- * The GitHub Actions entry (`node dist/actions.js`, what action.yml runs) as a real child process,
+ * The GitHub Actions entry as a real child process, both ways it ships: `node dist/actions.js` (the
+ * npm package's `pyci-actions`; needs `npm run build` first) and the committed bundle action.yml
+ * runs (`action/index.js`, from a copy of what `uses:` checks out, with no node_modules but the
+ * pyright the action installs; see test/support/action-checkout.ts),
  * with the environment a workflow job gives a step: the event file (built from GitHub's example
  * payloads, without `installation`, as Actions writes it), the job's token, a real checkout at
  * GITHUB_WORKSPACE, and GITHUB_API_URL pointing at the fake GitHub (GitHub Enterprise layout).
- * Needs `npm run build` first.
  */
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const ENTRY = join(ROOT, "dist", "actions.js");
 
 const OWNER = "acme";
 const REPO = "widgets";
@@ -49,6 +51,8 @@ const DOCS = {
 interface JobRun {
   code: number | null;
   output: string;
+  /** What the job wrote to GITHUB_STEP_SUMMARY ("" for nothing). */
+  summary: string;
   runUrl: string;
   workspace: string;
   runnerTemp: string;
@@ -62,6 +66,23 @@ function tempDir(prefix: string): string {
 }
 
 describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
+  actionsJob(() => join(ROOT, "dist", "actions.js"));
+});
+
+describe.skipIf(!NODE_HAS_SQLITE)(
+  `pyci in a GitHub Actions job (the committed bundle, action/index.js)${NODE_HAS_SQLITE ? "" : ` — skipped: ${NO_SQLITE_REASON}`}`,
+  () => {
+    actionsJob(() => {
+      const dir = actionCheckout();
+      temps.push(dir);
+      return join(dir, "action", "index.js");
+    });
+  },
+);
+
+/** The job's tests, run with the entry `makeEntry` returns (called once, before them). */
+function actionsJob(makeEntry: () => string): void {
+  let ENTRY: string;
   let fake: FakeGitHub;
   let origin: TestRepo;
   let passing: string;
@@ -110,6 +131,7 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     const runnerTemp = tempDir("pyci-actions-runner-temp-");
     const eventPath = join(tempDir("pyci-actions-event-"), "event.json");
     writeFileSync(eventPath, JSON.stringify(payload));
+    const summaryPath = join(tempDir("pyci-actions-summary-"), "step-summary.md");
     const serverUrl = `http://${fake.host}`;
     const child = spawn(process.execPath, [ENTRY], {
       cwd: existsSync(workspace) ? workspace : runnerTemp,
@@ -127,6 +149,7 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
         GITHUB_API_URL: fake.baseUrl,
         GITHUB_WORKSPACE: workspace,
         RUNNER_TEMP: runnerTemp,
+        GITHUB_STEP_SUMMARY: summaryPath,
         CI_STEP_TIMEOUT: "120",
         ...overrides,
       },
@@ -137,7 +160,15 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     clearTimeout(timer);
-    return { code, output, runUrl: `${serverUrl}/${OWNER}/${REPO}/actions/runs/${runId}`, workspace, runnerTemp };
+    const summary = existsSync(summaryPath) ? readFileSync(summaryPath, "utf8") : "";
+    return {
+      code,
+      output,
+      summary,
+      runUrl: `${serverUrl}/${OWNER}/${REPO}/actions/runs/${runId}`,
+      workspace,
+      runnerTemp,
+    };
   }
 
   /** What every job must leave behind: no secret anywhere, only valid API calls with the job's token, nothing in RUNNER_TEMP. */
@@ -155,6 +186,7 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
   }
 
   beforeAll(async () => {
+    ENTRY = makeEntry();
     fake = await startFakeGitHub({ acceptTokens: [TOKEN] });
     origin = makeRepo({ "calc.py": CALC, "test_calc.py": testFile(4) });
     passing = origin.sha;
@@ -195,6 +227,9 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     expect(run.output.replace(stopped, "")).not.toContain("a workflow command printed by the code under test");
     expect(insideStops).toContain("token seen by the tests: None");
     expect(run.output).toContain(`pyci: build of ${passing.slice(0, 7)}: success`);
+    expect(run.summary).toContain(`- ✅ build of ${passing.slice(0, 7)}: success (`);
+    expect(run.summary).toContain(`[this workflow run](${run.runUrl})`);
+    expect(run.summary).not.toContain("Nothing was reported");
 
     // the checkout is actions/checkout's: built in place and left there
     expect(execFileSync("git", ["rev-parse", "HEAD"], { cwd: run.workspace, encoding: "utf8" }).trim()).toBe(passing);
@@ -262,6 +297,76 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     expectCleanJob(run);
   }, 60_000);
 
+  it("builds a fork's pull request without writing to GitHub (read-only token) and fails the job on its failing test", async () => {
+    const before = { requests: fake.requests.length, statuses: fake.statuses.length, checkRuns: fake.checkRuns.length };
+    const payload = pullRequestPayload({
+      action: "synchronize",
+      owner: OWNER,
+      repo: REPO,
+      number: 16,
+      headSha: failing,
+      sshUrl: `ssh://git@${fake.host.split(":")[0]}/${OWNER}/${REPO}.git`,
+      cloneUrl: `http://${fake.host}/${OWNER}/${REPO}.git`,
+      installationId: 1,
+      fork: true,
+      forkOwner: "contributor",
+    }) as unknown as Record<string, unknown>;
+    delete payload.installation;
+    const run = await job("pull_request", payload, checkout(failing));
+    expect(run.code, run.output).toBe(1);
+
+    // no write was even tried: no status, no check run (a read-only token would have them refused)
+    const sent = fake.requests.slice(before.requests).map((r) => `${r.method} ${r.path}`);
+    expect(sent.filter((r) => !r.startsWith("GET "))).toEqual([]);
+    expect(fake.statuses.length).toBe(before.statuses);
+    expect(fake.checkRuns.length).toBe(before.checkRuns);
+    // every step's result is in the log, with why nothing shows on the commit
+    expect(run.output).toMatch(/::group::pyci test: failure/);
+    expect(run.output).toContain(
+      "::notice title=pyci::Nothing was reported on the commit: this pull request comes from the fork contributor/widgets",
+    );
+    expect(run.output).toContain(
+      `::error title=pyci::build of ${failing.slice(0, 7)}: failure (test: 1 failure in 1 test)`,
+    );
+    expect(run.summary).toContain(
+      "> Nothing was reported on the commit: this pull request comes from the fork contributor/widgets",
+    );
+    expect(run.summary).toContain(`- ❌ build of ${failing.slice(0, 7)}: failure (test: 1 failure in 1 test)`);
+    expectCleanJob(run);
+  }, 60_000);
+
+  it("publishes the docs of a push to the default branch (the docs job), at the pushed commit", async () => {
+    const pr = event("opened", { headSha: merged, number: 17 }) as { repository: object; sender: object };
+    const push = {
+      ref: "refs/heads/main",
+      before: passing,
+      after: merged,
+      created: false,
+      deleted: false,
+      forced: false,
+      repository: pr.repository,
+      sender: pr.sender,
+      commits: [],
+      head_commit: null,
+    };
+    const tag = `docs-${merged.slice(0, 7)}`;
+    const run = await job("push", push, checkout(merged));
+    expect(run.code, run.output).toBe(0);
+    const docs = fake.statuses.filter((s) => s.sha === merged && s.body.context === "ci/docs");
+    expect(docs.at(-1)!.body).toMatchObject({ state: "success", target_url: run.runUrl });
+    expect(docs.at(-1)!.body.description).toContain(`published as release ${tag}`);
+    const release = fake.release(OWNER, REPO, tag)!;
+    expect(release.body).toContain(`Build output: ${run.runUrl}`);
+    expect(run.output).toContain(`pyci: docs build of ${merged.slice(0, 7)}: success`);
+    expect(run.summary).toContain(`- ✅ docs build of ${merged.slice(0, 7)}: success`);
+
+    // a push to another branch publishes nothing
+    const other = await job("push", { ...push, ref: "refs/heads/feature" }, checkout(merged));
+    expect(other.code, other.output).toBe(0);
+    expect(other.output).toContain("pyci: No build for push: pushed to feature, not the default branch");
+    expectCleanJob(other);
+  }, 60_000);
+
   it("exits 0 with the reason when the event starts no build (a pull request closed without merging)", async () => {
     const before = fake.requests.length;
     const run = await job(
@@ -288,4 +393,4 @@ describe("pyci in a GitHub Actions job (node dist/actions.js)", () => {
     expect(fake.requests.length).toBe(before);
     expect(readdirSync(run.runnerTemp)).toEqual([]);
   }, 30_000);
-});
+}

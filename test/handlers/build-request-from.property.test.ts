@@ -7,6 +7,7 @@ import {
   fromCheckSuite,
   fromMergedPullRequest,
   fromPullRequest,
+  fromPush,
   Ignored,
 } from "../../src/handlers/build-request-from.js";
 
@@ -161,6 +162,25 @@ const pullRequest = (): Record<string, unknown> => ({
   },
 });
 
+/** A push delivery (the Actions workflow's docs job). */
+const push = (): Record<string, unknown> => ({
+  ref: "refs/heads/main",
+  after: SHA,
+  deleted: false,
+  installation: { id: 42 },
+  repository: repository(),
+});
+const PUSH_PATHS = [
+  "ref",
+  "after",
+  "deleted",
+  "installation.id",
+  "repository.name",
+  "repository.owner.login",
+  "repository.ssh_url",
+  "repository.clone_url",
+];
+
 /** A check_run or check_suite payload, its object under `check` (renamed before parsing). */
 const checkPayload = () => {
   return {
@@ -213,6 +233,7 @@ describe("build requests from hostile payloads", () => {
   it("the unmodified payloads are built (so the properties below are not vacuous)", () => {
     expect(fromPullRequest(pullRequest(), "d")).not.toBeInstanceOf(Ignored);
     expect(fromMergedPullRequest(pullRequest(), "d")).not.toBeInstanceOf(Ignored);
+    expect(fromPush(push(), "d")).toMatchObject({ pipeline: "docs", sha: SHA, branch: "main", event: "push" });
     const check = checkPayload();
     expect(fromCheckRun({ ...check, check_run: check.check }, "d")).not.toBeInstanceOf(Ignored);
     expect(fromCheckSuite({ ...check, check_suite: check.check }, "d")).not.toBeInstanceOf(Ignored);
@@ -232,6 +253,20 @@ describe("build requests from hostile payloads", () => {
     );
   });
 
+  it("push: ignored, or a docs request whose fields pass the validators; tags and deleted branches build nothing", () => {
+    fc.assert(
+      fc.property(
+        mutated(push, PUSH_PATHS),
+        fc.constantFrom("installation", "token") as fc.Arbitrary<"installation" | "token">,
+        (payload, auth) => expectSafe(fromPush(payload, "delivery-4", auth), "delivery-4"),
+      ),
+      RUNS,
+    );
+    expect(fromPush({ ...push(), ref: "refs/tags/v1" }, "d")).toBeInstanceOf(Ignored);
+    expect(fromPush({ ...push(), deleted: true, after: "0".repeat(40) }, "d")).toBeInstanceOf(Ignored);
+    expect(fromPush({ ...push(), ref: "refs/heads/" }, "d")).toBeInstanceOf(Ignored);
+  });
+
   it("check_run and check_suite: ignored, or a request whose fields pass the validators", () => {
     fc.assert(
       fc.property(mutated(checkPayload, CHECK_PATHS), (payload) => {
@@ -247,11 +282,21 @@ describe("build requests from hostile payloads", () => {
     fc.assert(
       fc.property(
         fc.dictionary(
-          fc.constantFrom("action", "pull_request", "repository", "installation", "check_run", "check_suite", "number"),
+          fc.constantFrom(
+            "action",
+            "pull_request",
+            "repository",
+            "installation",
+            "check_run",
+            "check_suite",
+            "number",
+            "ref",
+            "after",
+          ),
           fc.jsonValue({ maxDepth: 3 }),
         ),
         (payload) => {
-          for (const parse of [fromPullRequest, fromMergedPullRequest, fromCheckRun, fromCheckSuite])
+          for (const parse of [fromPullRequest, fromMergedPullRequest, fromPush, fromCheckRun, fromCheckSuite])
             expectSafe(parse(payload, "d3"), "d3");
         },
       ),
