@@ -1,5 +1,5 @@
 // Builds action/index.js, the committed bundle that `uses: <owner>/pyci@<ref>` runs (action.yml):
-// `node scripts/build-action.js [outfile]`, run by `npm run build`; test/actions/action-bundle.test.ts
+// `node scripts/build-action.js [outfile]` (`npm run build:action`); test/actions/action-bundle.test.ts
 // fails when the committed file is not what this script makes of the sources.
 //
 // Everything is inlined from src/actions.ts down, so a job installs nothing but pyright, except:

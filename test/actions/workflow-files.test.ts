@@ -80,7 +80,7 @@ describe("the GitHub Actions workflow and action.yml", () => {
     const pkg = JSON.parse(read("package.json"));
     expect(pkg.bin["pyci-actions"]).toBe("dist/actions.js");
     expect(pkg.scripts.build).toContain("dist/actions.js");
-    expect(pkg.scripts.build).toContain("node scripts/build-action.js");
+    expect(pkg.scripts["build:action"]).toBe("node scripts/build-action.js");
     // the npm package is the server and `pyci-actions`; the action is the repository
     expect(pkg.files.some((f: string) => f.startsWith("action"))).toBe(false);
   });
