@@ -79,6 +79,7 @@ export async function runBuild(
       ...(signal ? { signal } : {}),
       ...(deps.sandbox ? { sandbox: deps.sandbox() } : {}),
       cache: { dir: config.dataDir, scope: request.cloneUrl, buildId: record.id },
+      ...(config.envCache ? { envCache: { dir: config.dataDir, scope: request.cloneUrl, fill: !request.fork } } : {}),
       openLog: (step) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");

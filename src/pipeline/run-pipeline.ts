@@ -4,7 +4,7 @@ import type { LogSink } from "../model/log-sink.js";
 import type { SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
 import { runLoggedStep, runStages, type Stages } from "./run-stages.js";
 import type { CheckoutStep } from "./steps/checkout.js";
-import type { RepoConfig, StepCache, StepResult } from "./types.js";
+import type { EnvCache, RepoConfig, StepCache, StepResult } from "./types.js";
 
 /** A pipeline: the checkout, then its stages in order (the steps of one stage side by side). */
 export interface Pipeline {
@@ -30,6 +30,8 @@ export interface PipelineOptions {
   sandbox?: SandboxSettings;
   /** Lets steps reuse results of the same tree (check, docs), when the checkout knows its tree; absent: every step runs. */
   cache?: Omit<StepCache, "tree">;
+  /** Lets the install step reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
+  envCache?: EnvCache;
   /** A log for one step; closed by the pipeline when the step ends. */
   openLog(step: string): LogSink & { close(): void };
   onStepStart?(step: string): void;
@@ -84,6 +86,7 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     ...(options.cache && workspace.tree ? { cache: { ...options.cache, tree: workspace.tree } } : {}),
+    ...(options.envCache ? { envCache: options.envCache } : {}),
     openLog: options.openLog,
     ...(options.onStepStart ? { onStepStart: options.onStepStart } : {}),
     ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),

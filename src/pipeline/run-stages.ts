@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describeLimitHit, type LimitKind } from "../process/limits/build-limits.js";
 import { prepareSandbox, type PreparedSandbox } from "../process/sandbox/prepare-sandbox.js";
 import { resolveSandbox, type SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
-import type { RepoConfig, Step, StepCache, StepContext, StepResult } from "./types.js";
+import type { EnvCache, RepoConfig, Step, StepCache, StepContext, StepResult } from "./types.js";
 import type { LogSink } from "../model/log-sink.js";
 import type { Sandbox } from "../process/sandbox/sandbox.js";
 
@@ -26,6 +26,8 @@ export interface StagesOptions {
   onStepEnd?(result: StepResult): void;
   /** Lets steps reuse results of the same tree (check, docs); absent: every step runs. */
   cache?: StepCache;
+  /** Lets the install step reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
+  envCache?: EnvCache;
 }
 
 /**
@@ -96,8 +98,7 @@ async function runEachStage(
   results: StepResult[],
   start: Start,
 ): Promise<void> {
-  let { python, blocker } = start;
-  const sandbox = start.sandbox;
+  let { python, blocker, sandbox } = start;
   for (const stage of stages) {
     const ctxBase = {
       dir: options.dir,
@@ -108,6 +109,7 @@ async function runEachStage(
       sandbox,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cache ? { cache: options.cache } : {}),
+      ...(options.envCache ? { envCache: options.envCache } : {}),
     };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
     if (blocker) {
@@ -119,6 +121,7 @@ async function runEachStage(
     for (const result of stageResults) {
       results.push(result);
       if (result.python) python = result.python;
+      if (result.mount) sandbox = { ...sandbox, mounts: [...(sandbox.mounts ?? []), result.mount] };
       if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
     }
   }
