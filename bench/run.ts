@@ -7,6 +7,7 @@ import { envInt } from "./env-int.js";
 import { startHarness } from "./harness.js";
 import { measureAck } from "./measure-ack.js";
 import { measureFootprint } from "./measure-footprint.js";
+import { measureInstallReuse } from "./measure-install-reuse.js";
 import { measureOverhead } from "./measure-overhead.js";
 import { measurePending } from "./measure-pending.js";
 import { measureReuse } from "./measure-reuse.js";
@@ -132,6 +133,9 @@ async function main(): Promise<void> {
     );
     rows.push(...reuse.rows);
     detail.reuse = reuse.detail;
+    const install = await measureInstallReuse(h, server, progress);
+    rows.push(...install.rows);
+    detail.installReuse = install.detail;
 
     // 8. footprint
     const footprint = await measureFootprint(
