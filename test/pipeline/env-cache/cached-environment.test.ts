@@ -127,6 +127,8 @@ describe.skipIf(!runs)("the environment cache (bwrap, each build its own uid)", 
       ["test", "success"],
     ]);
     expect(second.reused).toBe(first.cached);
+    // the results that are stored and shown name no path of the data dir
+    expect(JSON.stringify([first.results, second.results])).not.toContain(cache.dir);
     expect(second.install).not.toContain("-m venv");
     expect(second.test).toContain("PRISTINE True");
     expect(second.test).not.toContain("WROTE");
