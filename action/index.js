@@ -1157,8 +1157,8 @@ var require_time = __commonJS({
       const day = date.getUTCDate().toString().padStart(2, "0");
       const hours = date.getUTCHours().toString().padStart(2, "0");
       const minutes = date.getUTCMinutes().toString().padStart(2, "0");
-      const seconds = date.getUTCSeconds().toString().padStart(2, "0");
-      return `,"time":"${year}-${month}-${day}T${hours}:${minutes}:${seconds}.${nanosWithinSecond.toString().padStart(9, "0")}Z"`;
+      const seconds2 = date.getUTCSeconds().toString().padStart(2, "0");
+      return `,"time":"${year}-${month}-${day}T${hours}:${minutes}:${seconds2}.${nanosWithinSecond.toString().padStart(9, "0")}Z"`;
     };
     module2.exports = { nullTime, epochTime, unixTime, isoTime, isoTimeNano };
   }
@@ -1399,7 +1399,7 @@ var require_sonic_boom = __commonJS({
       if (!(this instanceof SonicBoom)) {
         return new SonicBoom(opts);
       }
-      let { fd, dest, minLength, maxLength, maxWrite, periodicFlush, sync, append = true, mkdir: mkdir6, retryEAGAIN, fsync, contentMode, mode } = opts || {};
+      let { fd, dest, minLength, maxLength, maxWrite, periodicFlush, sync, append = true, mkdir: mkdir8, retryEAGAIN, fsync, contentMode, mode } = opts || {};
       fd = fd || dest;
       this._len = 0;
       this.fd = -1;
@@ -1424,7 +1424,7 @@ var require_sonic_boom = __commonJS({
       this.append = append || false;
       this.mode = mode;
       this.retryEAGAIN = retryEAGAIN || (() => true);
-      this.mkdir = mkdir6 || false;
+      this.mkdir = mkdir8 || false;
       let fsWriteSync;
       let fsWrite;
       if (contentMode === kContentModeBuffer) {
@@ -2152,7 +2152,7 @@ var require_thread_stream = __commonJS({
     var { version } = require_package();
     var { EventEmitter: EventEmitter3 } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join23 } = __require("path");
+    var { join: join28 } = __require("path");
     var { pathToFileURL: pathToFileURL2 } = __require("url");
     var { wait: wait2 } = require_wait();
     var {
@@ -2204,7 +2204,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join23(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join28(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -2717,7 +2717,7 @@ var require_transport = __commonJS({
     var { createRequire: createRequire4 } = __require("module");
     var { existsSync: existsSync3 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join23, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
+    var { join: join28, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
     var { fileURLToPath: fileURLToPath6 } = __require("node:url");
     var sleep2 = require_atomic_sleep();
     var onExit2 = require_on_exit_leak_free();
@@ -2872,7 +2872,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join23(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
         options2.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -2893,7 +2893,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options2.pipelines.some((p) => p.some((t) => t.level != null));
         usesMultistream = options2.targets.length + options2.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline2) {
-        target = bundlerOverrides["pino-worker"] || join23(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
         options2.pipelines = [pipeline2.map((dest) => {
           return {
             ...dest,
@@ -2920,7 +2920,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join23(__dirname, "..", "file.js");
+          return join28(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -3900,7 +3900,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join23 = ",";
+            let join28 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -3914,7 +3914,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join23 = `,
+                join28 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -3922,13 +3922,13 @@ ${indentation}`;
               for (; i2 < maximumValuesToStringify - 1; i2++) {
                 const tmp2 = stringifyFnReplacer(String(i2), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join23;
+                res += join28;
               }
               const tmp = stringifyFnReplacer(String(i2), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join23}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join28}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -3949,7 +3949,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join23 = `,
+              join28 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -3963,13 +3963,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join23;
+                separator = join28;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join23;
+              separator = join28;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -4010,7 +4010,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join23 = ",";
+            let join28 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -4023,7 +4023,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join23 = `,
+                join28 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -4031,13 +4031,13 @@ ${indentation}`;
               for (; i2 < maximumValuesToStringify - 1; i2++) {
                 const tmp2 = stringifyArrayReplacer(String(i2), value[i2], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join23;
+                res += join28;
               }
               const tmp = stringifyArrayReplacer(String(i2), value[i2], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join23}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join28}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -4050,7 +4050,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join23 = `,
+              join28 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -4059,7 +4059,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join23;
+                separator = join28;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -4117,20 +4117,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join24 = `,
+              const join29 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i2 = 0;
               for (; i2 < maximumValuesToStringify - 1; i2++) {
                 const tmp2 = stringifyIndent(String(i2), value[i2], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join24;
+                res2 += join29;
               }
               const tmp = stringifyIndent(String(i2), value[i2], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join24}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join29}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -4146,16 +4146,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join23 = `,
+            const join28 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join23, maximumBreadth);
+              res += stringifyTypedArray(value, join28, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join23;
+              separator = join28;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -4166,13 +4166,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join23;
+                separator = join28;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join23;
+              separator = join28;
             }
             if (separator !== "") {
               res = `
@@ -4760,15 +4760,15 @@ var require_colorette = __commonJS({
     var isCI = "CI" in env && ("GITHUB_ACTIONS" in env || "GITLAB_CI" in env || "CIRCLECI" in env);
     var isColorSupported = !isDisabled && (isForced || isWindows && !isDumbTerminal || isCompatibleTerminal || isCI);
     var replaceClose = (index, string, close, replace, head = string.substring(0, index) + replace, tail2 = string.substring(index + close.length), next = tail2.indexOf(close)) => head + (next < 0 ? tail2 : replaceClose(next, tail2, close, replace));
-    var clearBleed = (index, string, open5, close, replace) => index < 0 ? open5 + string + close : open5 + replaceClose(index, string, close, replace) + close;
-    var filterEmpty = (open5, close, replace = open5, at = open5.length + 1) => (string) => string || !(string === "" || string === void 0) ? clearBleed(
+    var clearBleed = (index, string, open6, close, replace) => index < 0 ? open6 + string + close : open6 + replaceClose(index, string, close, replace) + close;
+    var filterEmpty = (open6, close, replace = open6, at = open6.length + 1) => (string) => string || !(string === "" || string === void 0) ? clearBleed(
       ("" + string).indexOf(close, at),
       string,
-      open5,
+      open6,
       close,
       replace
     ) : "";
-    var init2 = (open5, close, replace) => filterEmpty(`\x1B[${open5}m`, `\x1B[${close}m`, replace);
+    var init2 = (open6, close, replace) => filterEmpty(`\x1B[${open6}m`, `\x1B[${close}m`, replace);
     var colors = {
       reset: init2(0, 0),
       bold: init2(1, 22, "\x1B[22m\x1B[1m"),
@@ -5616,7 +5616,7 @@ var require_sonic_boom2 = __commonJS({
       if (!(this instanceof SonicBoom)) {
         return new SonicBoom(opts);
       }
-      let { fd, dest, minLength, maxLength, maxWrite, periodicFlush, sync, append = true, mkdir: mkdir6, retryEAGAIN, maxWriteRetries, fsync, contentMode, mode } = opts || {};
+      let { fd, dest, minLength, maxLength, maxWrite, periodicFlush, sync, append = true, mkdir: mkdir8, retryEAGAIN, maxWriteRetries, fsync, contentMode, mode } = opts || {};
       fd = fd || dest;
       this._len = 0;
       this.fd = -1;
@@ -5647,7 +5647,7 @@ var require_sonic_boom2 = __commonJS({
       this.retryEAGAIN = retryEAGAIN || (() => true);
       this.maxWriteRetries = maxWriteRetries || 0;
       this._writeRetries = 0;
-      this.mkdir = mkdir6 || false;
+      this.mkdir = mkdir8 || false;
       let fsWriteSync;
       let fsWrite;
       if (contentMode === kContentModeBuffer) {
@@ -10141,8 +10141,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count2, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count2);
+          for (const { count: count3, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count3);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -10250,13 +10250,13 @@ var require_Alias = __commonJS({
         const anchor = anchors2 && source && anchors2.get(source);
         return anchor ? anchor.count * anchor.aliasCount : 0;
       } else if (identity3.isCollection(node)) {
-        let count2 = 0;
+        let count3 = 0;
         for (const item of node.items) {
           const c3 = getAliasCount(doc, item, anchors2);
-          if (c3 > count2)
-            count2 = c3;
+          if (c3 > count3)
+            count3 = c3;
         }
-        return count2;
+        return count3;
       } else if (identity3.isPair(node)) {
         const kc = getAliasCount(doc, node.key, anchors2);
         const vc = getAliasCount(doc, node.value, anchors2);
@@ -13209,8 +13209,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count2, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count2);
+          for (const { count: count3, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count3);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -13287,12 +13287,12 @@ var require_errors = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count2 = 1;
+        let count3 = 1;
         const end = error.linePos[1];
         if (end?.line === line && end.col > col) {
-          count2 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count3 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count2);
+        const pointer = " ".repeat(ci) + "^".repeat(count3);
         error.message += `:
 
 ${lineStr}
@@ -20229,8 +20229,8 @@ var require_time2 = __commonJS({
       const day = date.getUTCDate().toString().padStart(2, "0");
       const hours = date.getUTCHours().toString().padStart(2, "0");
       const minutes = date.getUTCMinutes().toString().padStart(2, "0");
-      const seconds = date.getUTCSeconds().toString().padStart(2, "0");
-      return `,"time":"${year}-${month}-${day}T${hours}:${minutes}:${seconds}.${nanosWithinSecond.toString().padStart(9, "0")}Z"`;
+      const seconds2 = date.getUTCSeconds().toString().padStart(2, "0");
+      return `,"time":"${year}-${month}-${day}T${hours}:${minutes}:${seconds2}.${nanosWithinSecond.toString().padStart(9, "0")}Z"`;
     };
     module2.exports = { nullTime, epochTime, unixTime, isoTime, isoTimeNano };
   }
@@ -20379,7 +20379,7 @@ var require_thread_stream2 = __commonJS({
     var { version } = require_package2();
     var { EventEmitter: EventEmitter3 } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join23 } = __require("path");
+    var { join: join28 } = __require("path");
     var { pathToFileURL: pathToFileURL2 } = __require("url");
     var { wait: wait2 } = require_wait2();
     var {
@@ -20422,7 +20422,7 @@ var require_thread_stream2 = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join23(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join28(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         trackUnmanagedFds: false,
@@ -20825,7 +20825,7 @@ var require_transport2 = __commonJS({
     "use strict";
     var { createRequire: createRequire4 } = __require("module");
     var getCallers = require_caller2();
-    var { join: join23, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
+    var { join: join28, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
     var sleep2 = require_atomic_sleep();
     var onExit2 = require_on_exit_leak_free();
     var ThreadStream = require_thread_stream2();
@@ -20888,7 +20888,7 @@ var require_transport2 = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join23(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
         options2.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -20906,7 +20906,7 @@ var require_transport2 = __commonJS({
           });
         });
       } else if (pipeline2) {
-        target = bundlerOverrides["pino-worker"] || join23(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
         options2.pipelines = [pipeline2.map((dest) => {
           return {
             ...dest,
@@ -20928,7 +20928,7 @@ var require_transport2 = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join23(__dirname, "..", "file.js");
+          return join28(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -22250,7 +22250,7 @@ var require_buffer_list = __commonJS({
         }
       }, {
         key: "join",
-        value: function join23(s) {
+        value: function join28(s) {
           if (this.length === 0) return "";
           var p = this.head;
           var ret = "" + p.data;
@@ -22948,13 +22948,13 @@ var require_stream_writable = __commonJS({
         var buffer = new Array(l);
         var holder = state.corkedRequestsFree;
         holder.entry = entry;
-        var count2 = 0;
+        var count3 = 0;
         var allBuffers = true;
         while (entry) {
-          buffer[count2] = entry;
+          buffer[count3] = entry;
           if (!entry.isBuf) allBuffers = false;
           entry = entry.next;
-          count2 += 1;
+          count3 += 1;
         }
         buffer.allBuffers = allBuffers;
         doWrite(stream, state, true, state.length, buffer, "", holder.finish);
@@ -24872,7 +24872,7 @@ var require_through2 = __commonJS({
         return construct(options2, transform, flush);
       };
     }
-    var make = through2((options2, transform, flush) => {
+    var make2 = through2((options2, transform, flush) => {
       const t2 = new Transform3(options2);
       t2._transform = transform;
       if (flush) {
@@ -24903,7 +24903,7 @@ var require_through2 = __commonJS({
       }
       return t2;
     });
-    module2.exports = make;
+    module2.exports = make2;
     module2.exports.ctor = ctor;
     module2.exports.obj = obj;
   }
@@ -27496,7 +27496,7 @@ var require_parseParams = __commonJS({
 var require_basename = __commonJS({
   "node_modules/@fastify/busboy/lib/utils/basename.js"(exports2, module2) {
     "use strict";
-    module2.exports = function basename3(path7) {
+    module2.exports = function basename4(path7) {
       if (typeof path7 !== "string") {
         return "";
       }
@@ -27523,7 +27523,7 @@ var require_multipart = __commonJS({
     var Dicer = require_Dicer();
     var parseParams = require_parseParams();
     var decodeText = require_decodeText();
-    var basename3 = require_basename();
+    var basename4 = require_basename();
     var getLimit = require_getLimit();
     var RE_BOUNDARY = /^boundary$/i;
     var RE_FIELD = /^form-data$/i;
@@ -27640,7 +27640,7 @@ var require_multipart = __commonJS({
               } else if (RE_FILENAME.test(parsed[i2][0])) {
                 filename = parsed[i2][1];
                 if (!preservePath) {
-                  filename = basename3(filename);
+                  filename = basename4(filename);
                 }
               }
             }
@@ -31276,18 +31276,18 @@ var require_constants6 = __commonJS({
       TYPE2[TYPE2["REQUEST"] = 1] = "REQUEST";
       TYPE2[TYPE2["RESPONSE"] = 2] = "RESPONSE";
     })(TYPE = exports2.TYPE || (exports2.TYPE = {}));
-    var FLAGS;
-    (function(FLAGS2) {
-      FLAGS2[FLAGS2["CONNECTION_KEEP_ALIVE"] = 1] = "CONNECTION_KEEP_ALIVE";
-      FLAGS2[FLAGS2["CONNECTION_CLOSE"] = 2] = "CONNECTION_CLOSE";
-      FLAGS2[FLAGS2["CONNECTION_UPGRADE"] = 4] = "CONNECTION_UPGRADE";
-      FLAGS2[FLAGS2["CHUNKED"] = 8] = "CHUNKED";
-      FLAGS2[FLAGS2["UPGRADE"] = 16] = "UPGRADE";
-      FLAGS2[FLAGS2["CONTENT_LENGTH"] = 32] = "CONTENT_LENGTH";
-      FLAGS2[FLAGS2["SKIPBODY"] = 64] = "SKIPBODY";
-      FLAGS2[FLAGS2["TRAILING"] = 128] = "TRAILING";
-      FLAGS2[FLAGS2["TRANSFER_ENCODING"] = 512] = "TRANSFER_ENCODING";
-    })(FLAGS = exports2.FLAGS || (exports2.FLAGS = {}));
+    var FLAGS2;
+    (function(FLAGS3) {
+      FLAGS3[FLAGS3["CONNECTION_KEEP_ALIVE"] = 1] = "CONNECTION_KEEP_ALIVE";
+      FLAGS3[FLAGS3["CONNECTION_CLOSE"] = 2] = "CONNECTION_CLOSE";
+      FLAGS3[FLAGS3["CONNECTION_UPGRADE"] = 4] = "CONNECTION_UPGRADE";
+      FLAGS3[FLAGS3["CHUNKED"] = 8] = "CHUNKED";
+      FLAGS3[FLAGS3["UPGRADE"] = 16] = "UPGRADE";
+      FLAGS3[FLAGS3["CONTENT_LENGTH"] = 32] = "CONTENT_LENGTH";
+      FLAGS3[FLAGS3["SKIPBODY"] = 64] = "SKIPBODY";
+      FLAGS3[FLAGS3["TRAILING"] = 128] = "TRAILING";
+      FLAGS3[FLAGS3["TRANSFER_ENCODING"] = 512] = "TRANSFER_ENCODING";
+    })(FLAGS2 = exports2.FLAGS || (exports2.FLAGS = {}));
     var LENIENT_FLAGS;
     (function(LENIENT_FLAGS2) {
       LENIENT_FLAGS2[LENIENT_FLAGS2["HEADERS"] = 1] = "HEADERS";
@@ -32126,7 +32126,7 @@ var require_client = __commonJS({
       );
       resume(client);
     }
-    var constants8 = require_constants6();
+    var constants9 = require_constants6();
     var createRedirectInterceptor = require_redirectInterceptor();
     var EMPTY_BUF = Buffer.alloc(0);
     async function lazyllhttp() {
@@ -32193,7 +32193,7 @@ var require_client = __commonJS({
       constructor(client, socket, { exports: exports3 }) {
         assert(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports3;
-        this.ptr = this.llhttp.llhttp_alloc(constants8.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants9.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -32285,19 +32285,19 @@ var require_client = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret === constants8.ERROR.PAUSED_UPGRADE) {
+          if (ret === constants9.ERROR.PAUSED_UPGRADE) {
             this.onUpgrade(data.slice(offset));
-          } else if (ret === constants8.ERROR.PAUSED) {
+          } else if (ret === constants9.ERROR.PAUSED) {
             this.paused = true;
             socket.unshift(data.slice(offset));
-          } else if (ret !== constants8.ERROR.OK) {
+          } else if (ret !== constants9.ERROR.OK) {
             const ptr = llhttp.llhttp_get_error_reason(this.ptr);
             let message = "";
             if (ptr) {
               const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
               message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
             }
-            throw new HTTPParserError(message, constants8.ERROR[ret], data.slice(offset));
+            throw new HTTPParserError(message, constants9.ERROR[ret], data.slice(offset));
           }
         } catch (err) {
           util.destroy(socket, err);
@@ -32467,7 +32467,7 @@ var require_client = __commonJS({
           socket[kBlocking] = false;
           resume(client);
         }
-        return pause ? constants8.ERROR.PAUSED : 0;
+        return pause ? constants9.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -32489,7 +32489,7 @@ var require_client = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -32524,13 +32524,13 @@ var require_client = __commonJS({
         if (socket[kWriting]) {
           assert.strictEqual(client[kRunning], 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants8.ERROR.PAUSED;
+          return constants9.ERROR.PAUSED;
         } else if (client[kPipelining] === 1) {
           setImmediate(resume, client);
         } else {
@@ -35753,11 +35753,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count2) {
-        const one = count2 === 1;
+      pluralize(count3) {
+        const one = count3 === 1;
         const keys = one ? singulars : plurals;
         const noun = one ? this.singular : this.plural;
-        return { ...keys, count: count2, noun };
+        return { ...keys, count: count3, noun };
       }
     };
   }
@@ -43024,7 +43024,7 @@ var require_summary = __commonJS({
     exports2.summary = exports2.markdownSummary = exports2.SUMMARY_DOCS_URL = exports2.SUMMARY_ENV_VAR = void 0;
     var os_1 = __require("os");
     var fs_1 = __require("fs");
-    var { access: access3, appendFile, writeFile: writeFile5 } = fs_1.promises;
+    var { access: access3, appendFile, writeFile: writeFile7 } = fs_1.promises;
     exports2.SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY";
     exports2.SUMMARY_DOCS_URL = "https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary";
     var Summary = class {
@@ -43082,7 +43082,7 @@ var require_summary = __commonJS({
         return __awaiter(this, void 0, void 0, function* () {
           const overwrite = !!(options2 === null || options2 === void 0 ? void 0 : options2.overwrite);
           const filePath = yield this.filePath();
-          const writeFunc = overwrite ? writeFile5 : appendFile;
+          const writeFunc = overwrite ? writeFile7 : appendFile;
           yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
           return this.emptyBuffer();
         });
@@ -44715,15 +44715,15 @@ var require_windows = __commonJS({
       }
       return false;
     }
-    function checkStat(stat8, path7, options2) {
-      if (!stat8.isSymbolicLink() && !stat8.isFile()) {
+    function checkStat(stat10, path7, options2) {
+      if (!stat10.isSymbolicLink() && !stat10.isFile()) {
         return false;
       }
       return checkPathExt(path7, options2);
     }
     function isexe(path7, options2, cb) {
-      fs.stat(path7, function(er, stat8) {
-        cb(er, er ? false : checkStat(stat8, path7, options2));
+      fs.stat(path7, function(er, stat10) {
+        cb(er, er ? false : checkStat(stat10, path7, options2));
       });
     }
     function sync(path7, options2) {
@@ -44739,20 +44739,20 @@ var require_mode = __commonJS({
     isexe.sync = sync;
     var fs = __require("fs");
     function isexe(path7, options2, cb) {
-      fs.stat(path7, function(er, stat8) {
-        cb(er, er ? false : checkStat(stat8, options2));
+      fs.stat(path7, function(er, stat10) {
+        cb(er, er ? false : checkStat(stat10, options2));
       });
     }
     function sync(path7, options2) {
       return checkStat(fs.statSync(path7), options2);
     }
-    function checkStat(stat8, options2) {
-      return stat8.isFile() && checkMode(stat8, options2);
+    function checkStat(stat10, options2) {
+      return stat10.isFile() && checkMode(stat10, options2);
     }
-    function checkMode(stat8, options2) {
-      var mod = stat8.mode;
-      var uid = stat8.uid;
-      var gid = stat8.gid;
+    function checkMode(stat10, options2) {
+      var mod = stat10.mode;
+      var uid = stat10.uid;
+      var gid = stat10.gid;
       var myUid = options2.uid !== void 0 ? options2.uid : process.getuid && process.getuid();
       var myGid = options2.gid !== void 0 ? options2.gid : process.getgid && process.getgid();
       var u2 = parseInt("100", 8);
@@ -45454,8 +45454,8 @@ var require_tmp = __commonJS({
       if (!_isUndefined(options2.name)) {
         const name = options2.name;
         if (path7.isAbsolute(name)) throw new Error(`name option must not contain an absolute path, found "${name}".`);
-        const basename3 = path7.basename(name);
-        if (basename3 === ".." || basename3 === "." || basename3 !== name) {
+        const basename4 = path7.basename(name);
+        if (basename4 === ".." || basename4 === "." || basename4 !== name) {
           throw new Error(`name option must not contain a path, found "${name}".`);
         }
       }
@@ -45985,11 +45985,11 @@ var require_codegen = __commonJS({
         const rhs = this.rhs === void 0 ? "" : ` = ${this.rhs}`;
         return `${varKind} ${this.name}${rhs};` + _n;
       }
-      optimizeNames(names, constants8) {
+      optimizeNames(names, constants9) {
         if (!names[this.name.str])
           return;
         if (this.rhs)
-          this.rhs = optimizeExpr(this.rhs, names, constants8);
+          this.rhs = optimizeExpr(this.rhs, names, constants9);
         return this;
       }
       get names() {
@@ -46006,10 +46006,10 @@ var require_codegen = __commonJS({
       render({ _n }) {
         return `${this.lhs} = ${this.rhs};` + _n;
       }
-      optimizeNames(names, constants8) {
+      optimizeNames(names, constants9) {
         if (this.lhs instanceof code_1.Name && !names[this.lhs.str] && !this.sideEffects)
           return;
-        this.rhs = optimizeExpr(this.rhs, names, constants8);
+        this.rhs = optimizeExpr(this.rhs, names, constants9);
         return this;
       }
       get names() {
@@ -46070,8 +46070,8 @@ var require_codegen = __commonJS({
       optimizeNodes() {
         return `${this.code}` ? this : void 0;
       }
-      optimizeNames(names, constants8) {
-        this.code = optimizeExpr(this.code, names, constants8);
+      optimizeNames(names, constants9) {
+        this.code = optimizeExpr(this.code, names, constants9);
         return this;
       }
       get names() {
@@ -46100,12 +46100,12 @@ var require_codegen = __commonJS({
         }
         return nodes.length > 0 ? this : void 0;
       }
-      optimizeNames(names, constants8) {
+      optimizeNames(names, constants9) {
         const { nodes } = this;
         let i2 = nodes.length;
         while (i2--) {
           const n2 = nodes[i2];
-          if (n2.optimizeNames(names, constants8))
+          if (n2.optimizeNames(names, constants9))
             continue;
           subtractNames(names, n2.names);
           nodes.splice(i2, 1);
@@ -46158,12 +46158,12 @@ var require_codegen = __commonJS({
           return void 0;
         return this;
       }
-      optimizeNames(names, constants8) {
+      optimizeNames(names, constants9) {
         var _a;
-        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants8);
-        if (!(super.optimizeNames(names, constants8) || this.else))
+        this.else = (_a = this.else) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants9);
+        if (!(super.optimizeNames(names, constants9) || this.else))
           return;
-        this.condition = optimizeExpr(this.condition, names, constants8);
+        this.condition = optimizeExpr(this.condition, names, constants9);
         return this;
       }
       get names() {
@@ -46186,10 +46186,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.iteration})` + super.render(opts);
       }
-      optimizeNames(names, constants8) {
-        if (!super.optimizeNames(names, constants8))
+      optimizeNames(names, constants9) {
+        if (!super.optimizeNames(names, constants9))
           return;
-        this.iteration = optimizeExpr(this.iteration, names, constants8);
+        this.iteration = optimizeExpr(this.iteration, names, constants9);
         return this;
       }
       get names() {
@@ -46225,10 +46225,10 @@ var require_codegen = __commonJS({
       render(opts) {
         return `for(${this.varKind} ${this.name} ${this.loop} ${this.iterable})` + super.render(opts);
       }
-      optimizeNames(names, constants8) {
-        if (!super.optimizeNames(names, constants8))
+      optimizeNames(names, constants9) {
+        if (!super.optimizeNames(names, constants9))
           return;
-        this.iterable = optimizeExpr(this.iterable, names, constants8);
+        this.iterable = optimizeExpr(this.iterable, names, constants9);
         return this;
       }
       get names() {
@@ -46270,11 +46270,11 @@ var require_codegen = __commonJS({
         (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNodes();
         return this;
       }
-      optimizeNames(names, constants8) {
+      optimizeNames(names, constants9) {
         var _a, _b;
-        super.optimizeNames(names, constants8);
-        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants8);
-        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants8);
+        super.optimizeNames(names, constants9);
+        (_a = this.catch) === null || _a === void 0 ? void 0 : _a.optimizeNames(names, constants9);
+        (_b = this.finally) === null || _b === void 0 ? void 0 : _b.optimizeNames(names, constants9);
         return this;
       }
       get names() {
@@ -46575,7 +46575,7 @@ var require_codegen = __commonJS({
     function addExprNames(names, from) {
       return from instanceof code_1._CodeOrName ? addNames(names, from.names) : names;
     }
-    function optimizeExpr(expr, names, constants8) {
+    function optimizeExpr(expr, names, constants9) {
       if (expr instanceof code_1.Name)
         return replaceName(expr);
       if (!canOptimize(expr))
@@ -46590,14 +46590,14 @@ var require_codegen = __commonJS({
         return items;
       }, []));
       function replaceName(n2) {
-        const c3 = constants8[n2.str];
+        const c3 = constants9[n2.str];
         if (c3 === void 0 || names[n2.str] !== 1)
           return n2;
         delete names[n2.str];
         return c3;
       }
       function canOptimize(e) {
-        return e instanceof code_1._Code && e._items.some((c3) => c3 instanceof code_1.Name && names[c3.str] === 1 && constants8[c3.str] !== void 0);
+        return e instanceof code_1._Code && e._items.some((c3) => c3 instanceof code_1.Name && names[c3.str] === 1 && constants9[c3.str] !== void 0);
       }
     }
     function subtractNames(names, from) {
@@ -47795,20 +47795,20 @@ var require_resolve = __commonJS({
       return false;
     }
     function countKeys(schema) {
-      let count2 = 0;
+      let count3 = 0;
       for (const key in schema) {
         if (key === "$ref")
           return Infinity;
-        count2++;
+        count3++;
         if (SIMPLE_INLINED.has(key))
           continue;
         if (typeof schema[key] == "object") {
-          (0, util_1.eachItem)(schema[key], (sch) => count2 += countKeys(sch));
+          (0, util_1.eachItem)(schema[key], (sch) => count3 += countKeys(sch));
         }
-        if (count2 === Infinity)
+        if (count3 === Infinity)
           return Infinity;
       }
-      return count2;
+      return count3;
     }
     function getFullPath(resolver, id = "", normalize2) {
       if (normalize2 !== false)
@@ -51346,8 +51346,8 @@ var require_contains = __commonJS({
         cxt.result(valid, () => cxt.reset());
         function validateItemsWithCount() {
           const schValid = gen.name("_valid");
-          const count2 = gen.let("count", 0);
-          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count2)));
+          const count3 = gen.let("count", 0);
+          validateItems(schValid, () => gen.if(schValid, () => checkLimits(count3)));
         }
         function validateItems(_valid, block) {
           gen.forRange("i", 0, len, (i2) => {
@@ -51360,16 +51360,16 @@ var require_contains = __commonJS({
             block();
           });
         }
-        function checkLimits(count2) {
-          gen.code((0, codegen_1._)`${count2}++`);
+        function checkLimits(count3) {
+          gen.code((0, codegen_1._)`${count3}++`);
           if (max === void 0) {
-            gen.if((0, codegen_1._)`${count2} >= ${min}`, () => gen.assign(valid, true).break());
+            gen.if((0, codegen_1._)`${count3} >= ${min}`, () => gen.assign(valid, true).break());
           } else {
-            gen.if((0, codegen_1._)`${count2} > ${max}`, () => gen.assign(valid, false).break());
+            gen.if((0, codegen_1._)`${count3} > ${max}`, () => gen.assign(valid, false).break());
             if (min === 1)
               gen.assign(valid, true);
             else
-              gen.if((0, codegen_1._)`${count2} >= ${min}`, () => gen.assign(valid, true));
+              gen.if((0, codegen_1._)`${count3} >= ${min}`, () => gen.assign(valid, true));
           }
         }
       }
@@ -52516,7 +52516,7 @@ var require_ajv = __commonJS({
 // src/actions.ts
 import { mkdtempSync, rmSync as rmSync3 } from "node:fs";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join22 } from "node:path";
+import { join as join27 } from "node:path";
 
 // node_modules/probot/lib/context.js
 var import_deepmerge = __toESM(require_cjs(), 1);
@@ -58943,8 +58943,8 @@ function getCachedAuthentication(state, auth22) {
   const currentScope = authentication.scopes.join(" ");
   return newScope === currentScope ? authentication : false;
 }
-async function wait(seconds) {
-  await new Promise((resolve5) => setTimeout(resolve5, seconds * 1e3));
+async function wait(seconds2) {
+  await new Promise((resolve5) => setTimeout(resolve5, seconds2 * 1e3));
 }
 async function waitForAccessToken(request2, clientId, clientType, verification) {
   try {
@@ -60658,7 +60658,7 @@ function sandboxCommand(sandbox, command, cwd, exists2) {
   args.push("--proc", "/proc", "--dev", "/dev", "--perms", "1777");
   if (sandbox.limits) args.push("--size", String(sandbox.limits.tmpBytes));
   args.push("--tmpfs", "/tmp");
-  const mounts = [...sandbox.readable, ...sandbox.writable];
+  const mounts = [...sandbox.readable, ...sandbox.writable, ...(sandbox.mounts ?? []).map((m) => m.target)];
   for (const dir of ancestors(mounts)) {
     if (visible.some((v) => isInside(dir, v)) || mounts.includes(dir)) continue;
     args.push("--perms", "0711", "--dir", dir);
@@ -60670,6 +60670,10 @@ function sandboxCommand(sandbox, command, cwd, exists2) {
   for (const dir of sandbox.writable) {
     args.push("--bind", dir, dir);
     visible.push(dir);
+  }
+  for (const mount of sandbox.mounts ?? []) {
+    args.push(mount.writable ? "--bind" : "--ro-bind", mount.source, mount.target);
+    visible.push(mount.target);
   }
   for (const path7 of sandbox.hidden) {
     if (!visible.some((dir) => isInside(path7, dir))) continue;
@@ -61506,11 +61510,11 @@ var replacements = Object.entries(specialMainSymbols);
 // node_modules/yoctocolors/base.js
 import tty from "node:tty";
 var hasColors = tty?.WriteStream?.prototype?.hasColors?.() ?? false;
-var format = (open5, close) => {
+var format = (open6, close) => {
   if (!hasColors) {
     return (input) => input;
   }
-  const openCode = `\x1B[${open5}m`;
+  const openCode = `\x1B[${open6}m`;
   const closeCode = `\x1B[${close}m`;
   return (input) => {
     const string = input + "";
@@ -63979,7 +63983,7 @@ function parseMilliseconds(milliseconds) {
 
 // node_modules/pretty-ms/index.js
 var isZero = (value) => value === 0 || value === 0n;
-var pluralize = (word, count2) => count2 === 1 || count2 === 1n ? word : `${word}s`;
+var pluralize = (word, count3) => count3 === 1 || count3 === 1n ? word : `${word}s`;
 var SECOND_ROUNDING_EPSILON = 1e-7;
 var ONE_DAY_IN_MILLISECONDS = 24n * 60n * 60n * 1000n;
 function prettyMilliseconds(milliseconds, options2) {
@@ -64037,11 +64041,11 @@ function prettyMilliseconds(milliseconds, options2) {
   add(Number(parsed.minutes), "minute", "m");
   if (!options2.hideSeconds) {
     if (options2.separateMilliseconds || options2.formatSubMilliseconds || !options2.colonNotation && milliseconds < 1e3 && !options2.subSecondsAsDecimals) {
-      const seconds = Number(parsed.seconds);
+      const seconds2 = Number(parsed.seconds);
       const milliseconds2 = Number(parsed.milliseconds);
       const microseconds = Number(parsed.microseconds);
       const nanoseconds = Number(parsed.nanoseconds);
-      add(seconds, "second", "s");
+      add(seconds2, "second", "s");
       if (options2.formatSubMilliseconds) {
         add(milliseconds2, "millisecond", "ms");
         add(microseconds, "microsecond", "\xB5s");
@@ -64060,9 +64064,9 @@ function prettyMilliseconds(milliseconds, options2) {
         );
       }
     } else {
-      const seconds = (isBigInt ? Number(milliseconds % ONE_DAY_IN_MILLISECONDS) : milliseconds) / 1e3 % 60;
+      const seconds2 = (isBigInt ? Number(milliseconds % ONE_DAY_IN_MILLISECONDS) : milliseconds) / 1e3 % 60;
       const secondsDecimalDigits = typeof options2.secondsDecimalDigits === "number" ? options2.secondsDecimalDigits : 1;
-      const secondsFixed = floorDecimals(seconds, secondsDecimalDigits);
+      const secondsFixed = floorDecimals(seconds2, secondsDecimalDigits);
       const secondsString = options2.keepDecimalsOnWholeSeconds ? secondsFixed : secondsFixed.replace(/\.0+$/, "");
       add(Number.parseFloat(secondsString), "second", "s", secondsString);
     }
@@ -66216,12 +66220,12 @@ var SignalExit = class extends SignalExitBase {
     for (const sig of signals) {
       this.#sigListeners[sig] = () => {
         const listeners = this.#process.listeners(sig);
-        let { count: count2 } = this.#emitter;
+        let { count: count3 } = this.#emitter;
         const p = process10;
         if (typeof p.__signal_exit_emitter__ === "object" && typeof p.__signal_exit_emitter__.count === "number") {
-          count2 += p.__signal_exit_emitter__.count;
+          count3 += p.__signal_exit_emitter__.count;
         }
-        if (listeners.length === count2) {
+        if (listeners.length === count3) {
           this.unload();
           const ret = this.#emitter.emit("exit", null, sig);
           const s = sig === "SIGHUP" ? this.#hupSig : sig;
@@ -67927,7 +67931,7 @@ function shellQuote(value) {
 }
 
 // src/text/last-lines.ts
-function lastLines(sink, count2) {
+function lastLines(sink, count3) {
   let kept = [];
   let pending = "";
   return {
@@ -67935,9 +67939,9 @@ function lastLines(sink, count2) {
       sink.write(text);
       const parts = (pending + text).split(/\r?\n/);
       pending = parts.pop() ?? "";
-      kept = [...kept, ...parts].slice(-count2);
+      kept = [...kept, ...parts].slice(-count3);
     },
-    lines: () => pending === "" ? [...kept] : [...kept, pending].slice(-count2)
+    lines: () => pending === "" ? [...kept] : [...kept, pending].slice(-count3)
   };
 }
 
@@ -68150,13 +68154,13 @@ import { join as join3 } from "node:path";
 import { readFileSync as readFileSync6 } from "node:fs";
 function processStartTime(pid) {
   if (!Number.isInteger(pid) || pid <= 0) return void 0;
-  let stat8;
+  let stat10;
   try {
-    stat8 = readFileSync6(`/proc/${pid}/stat`, "utf8");
+    stat10 = readFileSync6(`/proc/${pid}/stat`, "utf8");
   } catch {
     return void 0;
   }
-  const fields = stat8.slice(stat8.lastIndexOf(")") + 2).split(" ");
+  const fields = stat10.slice(stat10.lastIndexOf(")") + 2).split(" ");
   const start = fields[19];
   return start && /^\d+$/.test(start) ? start : void 0;
 }
@@ -68191,8 +68195,8 @@ async function checkoutExisting(workspace, request2) {
   const git = gitRunner(workspace, request2);
   request2.log.write(`The existing checkout is at ${head || "no commit"}; fetching ${request2.sha}
 `);
-  const present2 = await git(["cat-file", "-e", `${request2.sha}^{commit}`], { allowFailure: true });
-  if (!present2 && !await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", request2.sha], { allowFailure: true })) {
+  const present3 = await git(["cat-file", "-e", `${request2.sha}^{commit}`], { allowFailure: true });
+  if (!present3 && !await git(["fetch", "-q", "--no-tags", "--depth=1", "origin", request2.sha], { allowFailure: true })) {
     throw new CheckoutError(`Could not fetch ${request2.sha.slice(0, 7)} into the existing checkout`);
   }
   await git(["-c", "advice.detachedHead=false", "checkout", "-q", "--detach", request2.sha]);
@@ -68279,16 +68283,16 @@ async function countHtmlPages(outDir) {
   if (!(await lstat2(outDir)).isDirectory()) throw new Error(`${outDir} is not a directory`);
   let seen = 0;
   const walk = async (dir, top) => {
-    let count2 = 0;
+    let count3 = 0;
     for (const entry of await readdir3(dir, { withFileTypes: true })) {
-      if ((seen += 1) > MAX_ENTRIES) return count2;
+      if ((seen += 1) > MAX_ENTRIES) return count3;
       if (entry.isDirectory()) {
-        if (!(top && NOT_PAGES.has(entry.name))) count2 += await walk(join5(dir, entry.name), false);
+        if (!(top && NOT_PAGES.has(entry.name))) count3 += await walk(join5(dir, entry.name), false);
       } else if (entry.isFile() && entry.name.endsWith(".html") && !(top && GENERATED_PAGES.has(entry.name))) {
-        count2 += 1;
+        count3 += 1;
       }
     }
-    return count2;
+    return count3;
   };
   return walk(outDir, true);
 }
@@ -68355,8 +68359,8 @@ function oneLine(text) {
   return truncate(text.replace(/\s+/g, " ").trim(), 140);
 }
 function formatSeconds(ms2) {
-  const seconds = ms2 / 1e3;
-  return `${Number.isInteger(seconds) ? seconds : seconds.toFixed(1)}s`;
+  const seconds2 = ms2 / 1e3;
+  return `${Number.isInteger(seconds2) ? seconds2 : seconds2.toFixed(1)}s`;
 }
 
 // src/pipeline/steps/cannot-run.ts
@@ -68759,8 +68763,9 @@ import { stat as stat4 } from "node:fs/promises";
 import { isAbsolute as isAbsolute4 } from "node:path";
 
 // src/process/sandbox/inside-build.ts
+var BUILD_MOUNTS = "/pyci";
 function insideBuild(path7, build) {
-  return [build.dir, build.scratchDir].some((dir) => path7.startsWith(`${dir}/`));
+  return [build.dir, build.scratchDir, BUILD_MOUNTS].some((dir) => path7.startsWith(`${dir}/`));
 }
 
 // src/pipeline/python-environment.ts
@@ -68769,7 +68774,12 @@ import json, os, sys
 from importlib import metadata
 dists = sorted({"%s==%s" % (d.metadata["Name"], d.version) for d in metadata.distributions()})
 watched = [os.path.realpath(sys.executable)] + [p for p in sys.path if os.path.isdir(p)]
-print(json.dumps({"version": sys.version, "implementation": sys.implementation.name, "distributions": dists, "watched": watched}))
+try:
+    import ensurepip
+    pip = ensurepip.version()
+except Exception:
+    pip = None
+print(json.dumps({"version": sys.version, "implementation": sys.implementation.name, "distributions": dists, "pip": pip, "watched": watched}))
 `;
 var known = /* @__PURE__ */ new Map();
 async function pythonEnvironment(python, options2, build) {
@@ -68789,7 +68799,8 @@ async function pythonEnvironment(python, options2, build) {
   const environment2 = {
     version: parsed.version,
     implementation: String(parsed.implementation),
-    distributions: parsed.distributions.map(String)
+    distributions: parsed.distributions.map(String),
+    ...typeof parsed.pip === "string" ? { pip: parsed.pip } : {}
   };
   const watched = Array.isArray(parsed.watched) ? parsed.watched.filter((p) => typeof p === "string" && p.startsWith("/")) : [];
   if (stable && watched.length > 0) known.set(key, { environment: environment2, watched, stamp: await stampOf(watched) });
@@ -68885,10 +68896,10 @@ function recordingLog(log) {
   let dropped = 0;
   const trim = () => {
     const joined = parts.join("");
-    const keep = joined.slice(-LOG_LIMIT);
-    dropped += joined.length - keep.length;
-    parts = [keep];
-    size2 = keep.length;
+    const keep2 = joined.slice(-LOG_LIMIT);
+    dropped += joined.length - keep2.length;
+    parts = [keep2];
+    size2 = keep2.length;
   };
   return {
     write(text) {
@@ -69110,8 +69121,8 @@ async function docsRequirements(dir, srcDir, commands) {
 }
 function failureSummary(fatal, warnings, warningsAsErrors, exitCode) {
   if (fatal?.category === TREATED_AS_ERROR2 || !fatal && warningsAsErrors && warnings > 0) {
-    const count2 = Math.max(warnings, 1);
-    return `Sphinx failed: ${plural(count2, "warning")} treated as ${count2 === 1 ? "error" : "errors"}`;
+    const count3 = Math.max(warnings, 1);
+    return `Sphinx failed: ${plural(count3, "warning")} treated as ${count3 === 1 ? "error" : "errors"}`;
   }
   if (!fatal) return `Sphinx failed with exit code ${exitCode}; see the log`;
   if (fatal.category === "Configuration error") {
@@ -70220,95 +70231,655 @@ async function repoConfiguresPyright(dir) {
 }
 
 // src/pipeline/steps/install.ts
-import { rm as rm5 } from "node:fs/promises";
+import { rm as rm6 } from "node:fs/promises";
+import { join as join17 } from "node:path";
+
+// src/pipeline/env-cache/cached-environment.ts
+import { randomUUID as randomUUID4 } from "node:crypto";
+import { mkdir as mkdir4, rename as rename3, rm as rm5, stat as stat7, utimes as utimes3, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join16 } from "node:path";
+
+// src/process/sandbox/chown-tree.ts
+import { lchown, lstat as lstat3, readdir as readdir5 } from "node:fs/promises";
 import { join as join13 } from "node:path";
-var REQUIREMENTS = "requirements.txt";
+async function chownTree(dir, uid, gid) {
+  if (!(await lstat3(dir)).isDirectory())
+    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
+  await lchown(dir, uid, gid);
+  for (const entry of await readdir5(dir, { withFileTypes: true })) {
+    const path7 = join13(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path7, uid, gid);
+    else await lchown(path7, uid, gid);
+  }
+}
+
+// src/pipeline/env-cache/env-files.ts
+import { stat as stat6 } from "node:fs/promises";
+import { join as join14 } from "node:path";
+var ENVS = "envs";
+var ENV_JSON = "env.json";
+function isEnvName(name) {
+  return /^[0-9a-f]{64}$/.test(name);
+}
+function envLockPath(envs, key) {
+  return join14(envs, `.${key}.lock`);
+}
+async function envLastUsed(env) {
+  const marker = await stat6(join14(env, ENV_JSON)).catch(() => void 0);
+  return marker?.mtimeMs ?? (await stat6(env)).mtimeMs;
+}
+
+// src/pipeline/env-cache/env-key.ts
+import { createHash as createHash4 } from "node:crypto";
+import { readFileSync as readFileSync9 } from "node:fs";
+var FORMAT2 = 1;
+var pyciVersion;
+async function envKey(ctx, scope, recipe, inputs) {
+  const options2 = { cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs };
+  const python = await pythonEnvironment(ctx.python, options2, ctx);
+  if (!python) return void 0;
+  pyciVersion ??= JSON.parse(readFileSync9(packageFile("package.json"), "utf8")).version;
+  const material = JSON.stringify({
+    format: FORMAT2,
+    pyci: pyciVersion,
+    scope,
+    name: recipe.name,
+    interpreter: ctx.python,
+    python,
+    defines: recipe.defines,
+    env: Object.entries(ctx.repoConfig.env ?? {}).sort(([a2], [b]) => a2.localeCompare(b)),
+    inputs
+  });
+  return createHash4("sha256").update(material).digest("hex");
+}
+
+// src/pipeline/env-cache/install-inputs.ts
+import { posix as posix5 } from "node:path";
+var FLAGS = /* @__PURE__ */ new Set([
+  "--no-index",
+  "--pre",
+  "-U",
+  "--upgrade",
+  "--prefer-binary",
+  "-q",
+  "--quiet",
+  "-v",
+  "--verbose",
+  "--no-deps",
+  "--require-hashes",
+  "--no-build-isolation",
+  "--no-cache-dir",
+  "--disable-pip-version-check"
+]);
+var VALUED = /* @__PURE__ */ new Set([
+  "--only-binary",
+  "--no-binary",
+  "--upgrade-strategy",
+  "--progress-bar",
+  "--hash",
+  "--trusted-host"
+]);
+var REQUIREMENTS = /* @__PURE__ */ new Set(["-r", "--requirement", "-c", "--constraint"]);
+var FIND_LINKS = /* @__PURE__ */ new Set(["-f", "--find-links"]);
+var INDEX = /* @__PURE__ */ new Set(["-i", "--index-url", "--extra-index-url"]);
+var EDITABLE = /* @__PURE__ */ new Set(["-e", "--editable"]);
+var ARCHIVE = /\.(whl|zip|tar|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz)$/i;
+function installInputs(args, base = ".") {
+  const inputs = [];
+  for (let i2 = 0; i2 < args.length; i2++) {
+    const arg = args[i2];
+    if (arg.includes("${")) return { problem: `${arg} names an environment variable` };
+    if (!arg.startsWith("-")) {
+      const problem2 = requirement(arg, inputs);
+      if (problem2) return { problem: problem2 };
+      continue;
+    }
+    const [name, attached] = splitOption(arg);
+    if (FLAGS.has(name) && attached === void 0) continue;
+    if (EDITABLE.has(name)) return { problem: `an editable install (${arg}) points at one build's checkout` };
+    if (![...VALUED, ...REQUIREMENTS, ...FIND_LINKS, ...INDEX].includes(name))
+      return { problem: `pyci does not cache installs with ${name}` };
+    const value = attached ?? args[++i2];
+    if (value === void 0) return { problem: `${name} has no value` };
+    if (value.includes("${")) return { problem: `${value} names an environment variable` };
+    if (REQUIREMENTS.has(name)) {
+      const path7 = inRepository3(posix5.join(base, value));
+      if (typeof path7 !== "string") return path7;
+      inputs.push({ kind: "requirements", path: path7 });
+    } else if (FIND_LINKS.has(name) && !isUrl2(value)) {
+      const local = value.startsWith("file:") ? value.replace(/^file:(\/\/)?/, "") : value;
+      const path7 = inRepository3(local);
+      if (typeof path7 !== "string") return path7;
+      const beside = base === "." ? void 0 : inRepository3(posix5.join(base, local));
+      inputs.push(typeof beside === "string" ? { kind: "path", path: beside, orElse: path7 } : { kind: "path", path: path7 });
+    } else if (INDEX.has(name) && !isUrl2(value)) {
+      return { problem: `${name} ${value} is not an http(s) index` };
+    }
+  }
+  return { inputs };
+}
+function requirement(spec, inputs) {
+  if (/^file:/i.test(spec) || /@\s*file:/i.test(spec)) return `${spec} is a file: URL`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || /\s@\s/.test(spec)) return void 0;
+  const looksLikePath = spec.startsWith(".") || spec.startsWith("/") || spec.includes("/") || ARCHIVE.test(spec);
+  if (!looksLikePath) return void 0;
+  const path7 = inRepository3(spec.replace(/\[[^\]]*\]$/, ""));
+  if (typeof path7 !== "string") return path7.problem;
+  inputs.push({ kind: "path", path: path7 });
+  return void 0;
+}
+function inRepository3(path7) {
+  if (posix5.isAbsolute(path7)) return { problem: `${path7} is outside the repository` };
+  const normal = posix5.normalize(path7).replace(/\/+$/, "");
+  if (normal === "." || normal === "") return { problem: "it installs the repository itself (.)" };
+  if (normal === ".." || normal.startsWith("../")) return { problem: `${path7} is outside the repository` };
+  return normal;
+}
+function isUrl2(value) {
+  return /^https?:\/\//i.test(value);
+}
+function splitOption(arg) {
+  if (arg.startsWith("--")) {
+    const eq = arg.indexOf("=");
+    return eq < 0 ? [arg, void 0] : [arg.slice(0, eq), arg.slice(eq + 1)];
+  }
+  return arg.length > 2 && !FLAGS.has(arg) ? [arg.slice(0, 2), arg.slice(2)] : [arg, void 0];
+}
+
+// src/pipeline/env-cache/stage-inputs.ts
+import { createHash as createHash5 } from "node:crypto";
+import { lstat as lstat4, mkdir as mkdir3, readdir as readdir6, readFile as readFile4, writeFile as writeFile3 } from "node:fs/promises";
+import { dirname as dirname4, join as join15, posix as posix6 } from "node:path";
+
+// src/process/sandbox/read-build-file.ts
+import { constants as constants5 } from "node:fs";
+import { open as open3 } from "node:fs/promises";
+var BuildFileError = class extends Error {
+  name = "BuildFileError";
+};
+async function openBuildFile(path7, maxBytes) {
+  let file;
+  try {
+    file = await open3(path7, constants5.O_RDONLY | constants5.O_NOFOLLOW | constants5.O_NONBLOCK);
+  } catch (error) {
+    const code = error.code;
+    if (code === "ENOENT") return void 0;
+    if (code === "ELOOP") throw new BuildFileError(`${path7} is a symbolic link, not a file`);
+    throw new BuildFileError(`${path7} could not be opened (${code ?? error.message})`);
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) throw new BuildFileError(`${path7} is not a regular file`);
+    if (info.nlink !== 1) throw new BuildFileError(`${path7} has ${info.nlink} names (a hard link), not one`);
+    if (info.size > maxBytes)
+      throw new BuildFileError(`${path7} has ${info.size} bytes, more than the ${maxBytes} pyci reads`);
+    return { file, size: info.size };
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+async function readBuildFile(path7, maxBytes) {
+  const opened = await openBuildFile(path7, maxBytes);
+  if (!opened) return void 0;
+  const { file, size: size2 } = opened;
+  try {
+    const buffer = Buffer.alloc(size2 + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > size2) throw new BuildFileError(`${path7} grew while pyci read it`);
+    return buffer.subarray(0, length);
+  } finally {
+    await file.close();
+  }
+}
+
+// src/pipeline/env-cache/stage-inputs.ts
+var MAX_BYTES = 256 * 1024 * 1024;
+async function stageInputs(dir, inputs, into) {
+  const queue = [...inputs];
+  const seen = /* @__PURE__ */ new Set();
+  let bytes = 0;
+  for (let input = queue.shift(); input; input = queue.shift()) {
+    const path7 = input.kind === "path" && input.orElse && !await present(dir, input.path) ? input.orElse : input.path;
+    if (seen.has(path7)) continue;
+    seen.add(path7);
+    const copied = await copyIn(dir, path7, into, MAX_BYTES - bytes);
+    if (typeof copied === "string") return { problem: copied };
+    bytes += copied;
+    if (input.kind !== "requirements" || copied === 0) continue;
+    for (const args of requirementLines(await readFile4(join15(into, path7), "utf8"))) {
+      const more = installInputs(args, posix6.dirname(path7));
+      if ("problem" in more) return { problem: `${path7}: ${more.problem}` };
+      queue.push(...more.inputs);
+    }
+  }
+  return { hash: await hashTree(into) };
+}
+function requirementLines(text) {
+  const lines = text.replace(/\\\r?\n/g, " ").split(/\r?\n/).map((line) => line.replace(/(^|\s)#.*$/, "").trim()).filter((line) => line !== "");
+  return lines.map((line) => {
+    if (line.startsWith("-")) return line.split(/\s+/);
+    const [spec = "", ...options2] = line.split(/\s+(?=--)/);
+    return [spec.split(";")[0].trim(), ...options2.flatMap((option) => option.split(/\s+/))];
+  });
+}
+async function present(dir, path7) {
+  return await lstat4(join15(dir, path7)).catch(() => void 0) !== void 0;
+}
+async function copyIn(dir, path7, into, budget) {
+  for (let up = posix6.dirname(path7); up !== "."; up = posix6.dirname(up)) {
+    const info2 = await lstat4(join15(dir, up)).catch(() => void 0);
+    if (info2?.isSymbolicLink()) return `${up} is a symbolic link`;
+  }
+  const info = await lstat4(join15(dir, path7)).catch(() => void 0);
+  if (!info) return 0;
+  if (info.isSymbolicLink()) return `${path7} is a symbolic link`;
+  if (info.isDirectory()) {
+    await mkdir3(join15(into, path7), { recursive: true });
+    let total = 0;
+    for (const name of (await readdir6(join15(dir, path7))).sort()) {
+      const copied = await copyIn(dir, posix6.join(path7, name), into, budget - total);
+      if (typeof copied === "string") return copied;
+      total += copied;
+    }
+    return total;
+  }
+  if (!info.isFile()) return `${path7} is not a regular file`;
+  if (info.size > budget) return `the files the install reads are larger than ${MAX_BYTES / 1024 / 1024} MiB`;
+  const content = await readBuildFile(join15(dir, path7), budget).catch((error) => error);
+  if (content instanceof Error) return content.message;
+  if (!content) return 0;
+  await mkdir3(dirname4(join15(into, path7)), { recursive: true });
+  await writeFile3(join15(into, path7), content, { mode: info.mode & 73 ? 493 : 420 });
+  return content.length;
+}
+async function hashTree(root) {
+  const hash = createHash5("sha256");
+  const walk = async (rel) => {
+    for (const name of (await readdir6(join15(root, rel))).sort()) {
+      const path7 = posix6.join(rel, name);
+      const info = await lstat4(join15(root, path7));
+      if (info.isDirectory()) {
+        hash.update(`d ${path7}\0`);
+        await walk(path7);
+      } else {
+        const digest = createHash5("sha256").update(await readFile4(join15(root, path7))).digest("hex");
+        hash.update(`f ${path7} ${info.mode & 73 ? "x" : "-"} ${digest}\0`);
+      }
+    }
+  };
+  await walk(".");
+  return hash.digest("hex");
+}
+
+// src/pipeline/env-cache/cached-environment.ts
+async function cachedEnvironment(ctx, recipe) {
+  const cache = ctx.envCache;
+  if (!cache) return void 0;
+  const uncached = (why) => {
+    ctx.log.write(`pyci: environment not cached: ${why}
+`);
+    return void 0;
+  };
+  if (ctx.sandbox.kind !== "bwrap") return uncached("it needs the bwrap sandbox (CI_SANDBOX)");
+  const started = performance.now();
+  const inputs = [];
+  for (const pip of recipe.pipArgs) {
+    const read = "args" in pip ? installInputs(pip.args) : pip;
+    if ("problem" in read) return uncached(`pyci caches only pip installs of requirement files, and ${read.problem}`);
+    inputs.push(...read.inputs);
+  }
+  const envs = join16(cache.dir, ENVS);
+  await mkdir4(envs, { recursive: true, mode: 448 });
+  const fill = join16(envs, `.fill-${randomUUID4()}`);
+  try {
+    await mkdir4(join16(fill, "src"), { recursive: true });
+    const staged = await stageInputs(ctx.dir, inputs, join16(fill, "src"));
+    if ("problem" in staged) return uncached(staged.problem);
+    const key = await envKey(ctx, cache.scope, recipe, staged.hash);
+    if (!key) return uncached(`${ctx.python} did not say what it is`);
+    const short = key.slice(0, 12);
+    const release = await fileLock(envLockPath(envs, key), {
+      timeoutMs: ctx.timeoutMs,
+      ...ctx.signal ? { signal: ctx.signal } : {},
+      onWait: () => ctx.log.write(`pyci: waiting for another build making the same environment (key ${short})
+`)
+    });
+    try {
+      const env = join16(envs, key);
+      const mount = { source: join16(env, "venv"), target: `${BUILD_MOUNTS}/${recipe.name}` };
+      const python = `${mount.target}/bin/python`;
+      if (await lend(env, ctx.scratchDir)) {
+        ctx.log.write(`pyci: environment reused (key ${short})
+`);
+        const durationMs = Math.round(performance.now() - started);
+        const summary = "Reused the virtualenv of an earlier build with the same requirements";
+        return { name: recipe.step, state: "success", summary, exitCode: 0, durationMs, python, mount };
+      }
+      if (!cache.fill) return uncached(`a build of a fork's pull request uses cached environments, never adds one`);
+      ctx.log.write(`pyci: making the environment for the cache (key ${short}), apart from the checkout
+`);
+      const made = await make(ctx, recipe, fill, mount);
+      if (made.state !== "success") return made;
+      await keep(fill, env, cache, recipe);
+      await lend(env, ctx.scratchDir);
+      ctx.log.write(`pyci: environment cached (key ${short})
+`);
+      return { ...made, python, mount, durationMs: Math.round(performance.now() - started) };
+    } finally {
+      await release();
+    }
+  } finally {
+    await rm5(fill, { recursive: true, force: true });
+  }
+}
+async function make(ctx, recipe, fill, mount) {
+  const [src, scratch, venv] = ["src", "scratch", "venv"].map((dir) => join16(fill, dir));
+  await Promise.all([venv, join16(scratch, "home"), join16(scratch, "tmp")].map((dir) => mkdir4(dir, { recursive: true })));
+  const user = ctx.sandbox.user;
+  if (user) await chownTree(fill, user.uid, user.gid);
+  const dataDir = ctx.envCache.dir;
+  const sandbox = {
+    ...ctx.sandbox,
+    // the interpreter and pyci's helpers, never the checkout's borrowed objects (in CI_DATA_DIR)
+    readable: ctx.sandbox.readable.filter((dir) => dir !== dataDir && !dir.startsWith(`${dataDir}/`)),
+    writable: [src, scratch],
+    mounts: [...ctx.sandbox.mounts ?? [], { source: venv, target: mount.target, writable: true }]
+  };
+  const result = await recipe.make({ venv: mount.target, cwd: src, scratchDir: scratch, sandbox });
+  if (user) await chownTree(fill, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  return result;
+}
+async function keep(fill, env, cache, recipe) {
+  await Promise.all(["src", "scratch"].map((dir) => rm5(join16(fill, dir), { recursive: true, force: true })));
+  await rm5(env, { recursive: true, force: true });
+  await mkdir4(join16(fill, READERS));
+  const description = {
+    name: recipe.name,
+    scope: cache.scope,
+    defines: recipe.defines,
+    made: (/* @__PURE__ */ new Date()).toISOString()
+  };
+  await writeFile4(join16(fill, ENV_JSON), `${JSON.stringify(description, null, 2)}
+`);
+  await rename3(fill, env);
+}
+async function lend(env, scratchDir) {
+  const info = await stat7(join16(env, ENV_JSON)).catch(() => void 0);
+  if (!info?.isFile()) return false;
+  await mkdir4(join16(env, READERS), { recursive: true });
+  await writeFile4(join16(env, READERS, randomUUID4()), JSON.stringify({ pid: process.pid, checkout: scratchDir }));
+  const now = /* @__PURE__ */ new Date();
+  await utimes3(join16(env, ENV_JSON), now, now).catch(() => void 0);
+  return true;
+}
+
+// src/pipeline/env-cache/pip-command-args.ts
+var PIP = [
+  ["pip", "install"],
+  ["pip3", "install"],
+  ["python", "-m", "pip", "install"],
+  ["python3", "-m", "pip", "install"]
+];
+var SHELL = /[^A-Za-z0-9_\-.,/:=+@%\s]/;
+function pipCommandArgs(command) {
+  const shell = SHELL.exec(command);
+  if (shell) return { problem: `"${command}" uses shell syntax (${shell[0]})` };
+  const words = command.trim().split(/\s+/);
+  const start = PIP.find((prefix) => prefix.every((word, i2) => words[i2] === word));
+  if (!start) return { problem: `"${command}" is not a pip install` };
+  return { args: words.slice(start.length) };
+}
+
+// src/pipeline/steps/make-venv.ts
+var REQUIREMENTS2 = "requirements.txt";
 var ADVICE = "Check that the version exists for this Python and that the build can reach the package index, or install wheels shipped in the repository with install: in .github/pyci.yml (pip install --no-index --find-links wheels -r requirements.txt)";
+async function makeVenv(ctx, place) {
+  const finish2 = stepFinisher("install");
+  const deadline = Date.now() + ctx.timeoutMs;
+  const { venv } = place;
+  const venvBin = `${venv}/bin`;
+  const venvPython = `${venvBin}/python`;
+  const where2 = { sandbox: place.sandbox, ...ctx.signal ? { signal: ctx.signal } : {} };
+  const notRun2 = (r, what) => {
+    const problem2 = cannotRun(r, what, ctx.timeoutMs);
+    return problem2 === void 0 ? void 0 : finish2("error", problem2, null);
+  };
+  let output = lastLines(ctx.log, INSTALL_TAIL_LINES);
+  const step = (cmd, args, echo, env2) => {
+    ctx.log.write(`$ ${echo}
+`);
+    output = lastLines(ctx.log, INSTALL_TAIL_LINES);
+    return runInBuild(where2, {
+      cmd,
+      args,
+      cwd: place.cwd,
+      env: env2,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      log: output
+    });
+  };
+  const failed = (what, exitCode) => {
+    const { summary, advice } = installFailure(what, output.lines(), ADVICE, ctx.log);
+    return finish2("failure", summary, exitCode, advice ? { advice } : {});
+  };
+  const created = await step(
+    ctx.python,
+    ["-m", "venv", venv],
+    `${ctx.python} -m venv ${venv}`,
+    sandboxEnv(place.scratchDir, {}, ctx.repoConfig.env)
+  );
+  const venvProblem = notRun2(created, `${ctx.python} -m venv`);
+  if (venvProblem) return venvProblem;
+  if (created.exitCode !== 0) {
+    return finish2(
+      "error",
+      `Could not create a virtualenv (${ctx.python} -m venv exited with code ${created.exitCode})`,
+      created.exitCode
+    );
+  }
+  const plain = sandboxEnv(place.scratchDir);
+  const env = sandboxEnv(
+    place.scratchDir,
+    { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" },
+    ctx.repoConfig.env
+  );
+  const commands = ctx.repoConfig.install;
+  if (commands.length === 0) {
+    const r = await step(
+      venvPython,
+      ["-m", "pip", "install", "-r", REQUIREMENTS2],
+      `python -m pip install -r ${REQUIREMENTS2}`,
+      env
+    );
+    const problem2 = notRun2(r, "pip");
+    if (problem2) return problem2;
+    if (r.exitCode !== 0)
+      return failed(`pip install -r ${REQUIREMENTS2} failed with exit code ${r.exitCode}`, r.exitCode);
+    return finish2("success", `Installed ${REQUIREMENTS2} into a virtualenv`, 0, { python: venvPython });
+  }
+  for (const command of commands) {
+    const r = await step("sh", ["-c", command], command, env);
+    const problem2 = notRun2(r, `"${command}"`);
+    if (problem2) return problem2;
+    if (r.exitCode !== 0) return failed(`Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
+  }
+  return finish2("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, {
+    python: venvPython
+  });
+}
+
+// src/pipeline/steps/install.ts
 var installStep = {
   name: "install",
   async applies(ctx) {
-    return ctx.repoConfig.install.length > 0 || await exists(join13(ctx.dir, REQUIREMENTS));
+    return ctx.repoConfig.install.length > 0 || await exists(join17(ctx.dir, REQUIREMENTS2));
   },
   async run(ctx) {
-    const finish2 = stepFinisher("install");
-    const deadline = Date.now() + ctx.timeoutMs;
-    const venv = join13(ctx.scratchDir, "venv");
-    const venvBin = join13(venv, "bin");
-    const venvPython = join13(venvBin, "python");
-    const notRun2 = (r, what) => {
-      const problem2 = cannotRun(r, what, ctx.timeoutMs);
-      return problem2 === void 0 ? void 0 : finish2("error", problem2, null);
-    };
-    let output = lastLines(ctx.log, INSTALL_TAIL_LINES);
-    const step = (cmd, args, echo, env2) => {
-      ctx.log.write(`$ ${echo}
-`);
-      output = lastLines(ctx.log, INSTALL_TAIL_LINES);
-      return runInBuild(ctx, {
-        cmd,
-        args,
-        cwd: ctx.dir,
-        env: env2,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-        log: output
-      });
-    };
-    const failed = (what, exitCode) => {
-      const { summary, advice } = installFailure(what, output.lines(), ADVICE, ctx.log);
-      return finish2("failure", summary, exitCode, advice ? { advice } : {});
-    };
-    await rm5(venv, { recursive: true, force: true });
-    const created = await step(
-      ctx.python,
-      ["-m", "venv", venv],
-      `${ctx.python} -m venv ${venv}`,
-      sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env)
-    );
-    const venvProblem = notRun2(created, `${ctx.python} -m venv`);
-    if (venvProblem) return venvProblem;
-    if (created.exitCode !== 0) {
-      return finish2(
-        "error",
-        `Could not create a virtualenv (${ctx.python} -m venv exited with code ${created.exitCode})`,
-        created.exitCode
-      );
-    }
-    const plain = sandboxEnv(ctx.scratchDir);
-    const env = sandboxEnv(
-      ctx.scratchDir,
-      { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" },
-      ctx.repoConfig.env
-    );
     const commands = ctx.repoConfig.install;
-    if (commands.length === 0) {
-      const r = await step(
-        venvPython,
-        ["-m", "pip", "install", "-r", REQUIREMENTS],
-        `python -m pip install -r ${REQUIREMENTS}`,
-        env
-      );
-      const problem2 = notRun2(r, "pip");
-      if (problem2) return problem2;
-      if (r.exitCode !== 0)
-        return failed(`pip install -r ${REQUIREMENTS} failed with exit code ${r.exitCode}`, r.exitCode);
-      return finish2("success", `Installed ${REQUIREMENTS} into a virtualenv`, 0, { python: venvPython });
-    }
-    for (const command of commands) {
-      const r = await step("sh", ["-c", command], command, env);
-      const problem2 = notRun2(r, `"${command}"`);
-      if (problem2) return problem2;
-      if (r.exitCode !== 0)
-        return failed(`Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
-    }
-    return finish2("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, {
-      python: venvPython
+    const cached = await cachedEnvironment(ctx, {
+      step: "install",
+      name: "venv",
+      pipArgs: commands.length === 0 ? [{ args: ["-r", REQUIREMENTS2] }] : commands.map(pipCommandArgs),
+      defines: { commands },
+      make: (place) => makeVenv(ctx, place)
     });
+    if (cached) return cached;
+    const venv = join17(ctx.scratchDir, "venv");
+    await rm6(venv, { recursive: true, force: true });
+    return makeVenv(ctx, { venv, cwd: ctx.dir, scratchDir: ctx.scratchDir, sandbox: ctx.sandbox });
   }
 };
 
 // src/pipeline/steps/test.ts
-import { rm as rm6 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { join as join19 } from "node:path";
+
+// src/pipeline/describe-test-counts.ts
+function describeTestCounts(counts) {
+  const problems2 = [];
+  if (counts.failures > 0) problems2.push(plural(counts.failures, "failure"));
+  if (counts.errors > 0) problems2.push(plural(counts.errors, "error"));
+  if (counts.unexpectedSuccesses > 0)
+    problems2.push(plural(counts.unexpectedSuccesses, "unexpected success", "unexpected successes"));
+  const extras = [];
+  if (counts.skipped > 0) extras.push(`${counts.skipped} skipped`);
+  if (counts.expectedFailures > 0) extras.push(plural(counts.expectedFailures, "expected failure"));
+  if (counts.run === 0 && problems2.length === 0 && extras.length === 0) return "No tests found";
+  const tests = plural(counts.run, "test");
+  const head = problems2.length > 0 ? `${problems2.join(", ")} in ${tests}` : extras.length > 0 ? `${tests} ran` : `${tests} passed`;
+  const line = [head, ...extras].join(", ");
+  return line.length <= 140 ? line : `${line.slice(0, 139)}\u2026`;
+}
+
+// src/pipeline/parallel-saving.ts
+var LONG_TEST_STEP_MS = 6e4;
+var WORTH = 0.2;
+function parallelSavingNote(tests, durationMs, processes2) {
+  if (processes2 < 2 || durationMs < LONG_TEST_STEP_MS) return void 0;
+  const runs = /* @__PURE__ */ new Map();
+  for (const t of tests) runs.set(`${t.id}\0${t.module ?? ""}`, t.durationMs);
+  const classes = /* @__PURE__ */ new Map();
+  for (const [key, ms2] of runs) {
+    const id = key.slice(0, key.indexOf("\0"));
+    const unit = id.includes(".") ? id.slice(0, id.lastIndexOf(".")) : id;
+    classes.set(unit, (classes.get(unit) ?? 0) + ms2);
+  }
+  const loads = new Array(processes2).fill(0);
+  for (const ms2 of [...classes.values()].sort((a2, b) => b - a2)) {
+    const least = loads.indexOf(Math.min(...loads));
+    loads[least] = (loads[least] ?? 0) + ms2;
+  }
+  const inTests = [...runs.values()].reduce((sum, ms2) => sum + ms2, 0);
+  const likely = Math.max(0, durationMs - inTests) + Math.max(...loads);
+  if (durationMs - likely < durationMs * WORTH) return void 0;
+  return `The tests took ${seconds(durationMs)} in one process; with test.parallel: auto in .github/pyci.yml (${processes2} processes on this server) they would likely take about ${seconds(likely)}.`;
+}
+function seconds(ms2) {
+  return `${Math.round(ms2 / 1e3)} s`;
+}
+
+// src/pipeline/test-processes.ts
+import { availableParallelism } from "node:os";
+var MAX_AUTO_PROCESSES = 8;
+function testProcesses(parallel, cpus = availableParallelism()) {
+  if (parallel === void 0) return 1;
+  if (parallel === "auto") return Math.max(1, Math.min(cpus, MAX_AUTO_PROCESSES));
+  return parallel;
+}
+
+// src/pipeline/steps/parallel-tests.ts
+import { join as join18 } from "node:path";
+
+// src/process/sandbox/write-build-file.ts
+import { constants as constants6 } from "node:fs";
+import { open as open4, rm as rm7 } from "node:fs/promises";
+async function writeBuildFile(path7, text) {
+  await rm7(path7, { force: true });
+  const file = await open4(
+    path7,
+    constants6.O_WRONLY | constants6.O_CREAT | constants6.O_EXCL | constants6.O_NOFOLLOW,
+    420
+  );
+  try {
+    await file.writeFile(text, "utf8");
+  } finally {
+    await file.close();
+  }
+}
+
+// src/pipeline/merge-test-runs.ts
+var EXIT_OK = 0;
+var EXIT_TESTS_FAILED = 1;
+var EXIT_NO_TESTS = 5;
+var FAILING = ["fail", "error", "unexpected_success"];
+function isFailing(t) {
+  return FAILING.includes(t.outcome);
+}
+function mergeTestRuns(runs) {
+  const counts = zeroCounts();
+  for (const run4 of runs) for (const key of COUNT_KEYS) counts[key] += run4.counts[key];
+  const exitCode = runs.some((r) => r.exitCode === EXIT_TESTS_FAILED) ? EXIT_TESTS_FAILED : runs.every((r) => r.exitCode === EXIT_NO_TESTS) ? EXIT_NO_TESTS : EXIT_OK;
+  return { exitCode, tests: runs.flatMap((r) => r.tests), counts };
+}
+function passedAlone(run4, alone) {
+  const retried = new Set(run4.tests.filter(isFailing).map((t) => t.id));
+  if (alone.tests.some((t) => isFailing(t) && !retried.has(t.id))) return run4;
+  const byId = /* @__PURE__ */ new Map();
+  for (const t of alone.tests) byId.set(t.id, [...byId.get(t.id) ?? [], t]);
+  const passed = new Set(
+    [...byId].filter(([id, results]) => retried.has(id) && !results.some(isFailing)).map(([id]) => id)
+  );
+  if (passed.size === 0) return run4;
+  const counts = { ...run4.counts };
+  const tests = [];
+  for (const t of run4.tests) {
+    if (!passed.has(t.id)) {
+      tests.push(t);
+      continue;
+    }
+    count2(counts, t.outcome, -1);
+    const instead = byId.get(t.id);
+    if (!instead) continue;
+    byId.delete(t.id);
+    const failure = run4.tests.find((r) => r.id === t.id && isFailing(r));
+    const onlyInParallel3 = {
+      outcome: failure.outcome,
+      ...failure.message !== void 0 ? { message: failure.message } : {},
+      ...failure.file !== void 0 ? { file: failure.file } : {},
+      ...failure.line !== void 0 ? { line: failure.line } : {}
+    };
+    for (const result of instead) {
+      count2(counts, result.outcome, 1);
+      tests.push({ ...result, onlyInParallel: onlyInParallel3 });
+    }
+  }
+  const stillFailing = counts.failures + counts.errors + counts.unexpectedSuccesses > 0;
+  return { exitCode: stillFailing ? EXIT_TESTS_FAILED : EXIT_OK, tests, counts };
+}
+var COUNT_KEYS = ["run", "failures", "errors", "skipped", "expectedFailures", "unexpectedSuccesses"];
+var COUNTED = {
+  pass: void 0,
+  fail: "failures",
+  error: "errors",
+  skip: "skipped",
+  expected_failure: "expectedFailures",
+  unexpected_success: "unexpectedSuccesses"
+};
+function count2(counts, outcome, by) {
+  const key = COUNTED[outcome];
+  if (key) counts[key] += by;
+}
+function zeroCounts() {
+  return { run: 0, failures: 0, errors: 0, skipped: 0, expectedFailures: 0, unexpectedSuccesses: 0 };
+}
+
+// src/pipeline/steps/unittest-process.ts
+import { rm as rm8 } from "node:fs/promises";
 
 // src/pipeline/parsers/unittest-results.ts
 function parseUnittestResults(json2) {
@@ -70324,7 +70895,23 @@ function parseUnittestResults(json2) {
     throw new Error('unittest results: "load_errors" must be a non-negative integer');
   }
   const tests = data.tests.map((entry, index) => toTestCase(entry, `tests[${index}]`));
-  return { tests, counts: toCounts(data.counts) };
+  const counts = toCounts(data.counts);
+  return data.selection === void 0 ? { tests, counts } : { tests, counts, selection: toSelection(data.selection) };
+}
+function toSelection(value) {
+  if (!isRecord(value)) throw new Error('unittest results: "selection" must be an object');
+  const { selected, tests, fingerprint } = value;
+  const count3 = (n2, where2) => {
+    if (typeof n2 !== "number" || !Number.isInteger(n2) || n2 < 0) {
+      throw new Error(`unittest results: selection.${where2} must be a non-negative integer`);
+    }
+    return n2;
+  };
+  return {
+    selected: count3(selected, "selected"),
+    ...tests !== void 0 ? { tests: count3(tests, "tests") } : {},
+    ...fingerprint !== void 0 ? { fingerprint: expectString(fingerprint, "selection.fingerprint") } : {}
+  };
 }
 var OUTCOMES = ["pass", "fail", "error", "skip", "expected_failure", "unexpected_success"];
 function toTestCase(entry, where2) {
@@ -70381,122 +70968,170 @@ function isRecord(value) {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-// src/pipeline/describe-test-counts.ts
-function describeTestCounts(counts) {
-  const problems2 = [];
-  if (counts.failures > 0) problems2.push(plural(counts.failures, "failure"));
-  if (counts.errors > 0) problems2.push(plural(counts.errors, "error"));
-  if (counts.unexpectedSuccesses > 0)
-    problems2.push(plural(counts.unexpectedSuccesses, "unexpected success", "unexpected successes"));
-  const extras = [];
-  if (counts.skipped > 0) extras.push(`${counts.skipped} skipped`);
-  if (counts.expectedFailures > 0) extras.push(plural(counts.expectedFailures, "expected failure"));
-  if (counts.run === 0 && problems2.length === 0 && extras.length === 0) return "No tests found";
-  const tests = plural(counts.run, "test");
-  const head = problems2.length > 0 ? `${problems2.join(", ")} in ${tests}` : extras.length > 0 ? `${tests} ran` : `${tests} passed`;
-  const line = [head, ...extras].join(", ");
-  return line.length <= 140 ? line : `${line.slice(0, 139)}\u2026`;
+// src/pipeline/steps/unittest-process.ts
+var RUNNER = packageFile("python", "pyci_unittest.py");
+var EXIT_OK2 = 0;
+var EXIT_TESTS_FAILED2 = 1;
+var EXIT_NO_TESTS2 = 5;
+var MAX_RESULTS_BYTES = 64 * 1024 * 1024;
+async function runUnittestProcess(ctx, options2) {
+  const { startDir, pattern, topLevelDir } = ctx.repoConfig.test;
+  const { resultsPath } = options2;
+  const log = options2.log ?? ctx.log;
+  const timeoutMs = options2.timeoutMs ?? ctx.timeoutMs;
+  await rm8(resultsPath, { force: true });
+  const args = [RUNNER, "--results", resultsPath, "--start-dir", startDir, "--pattern", pattern];
+  if (topLevelDir !== void 0) args.push("--top-level-dir", topLevelDir);
+  args.push(...options2.select ?? []);
+  log.write(`$ ${[ctx.python, ...args].join(" ")}
+`);
+  const r = await runInBuild(ctx, {
+    cmd: ctx.python,
+    args,
+    cwd: ctx.dir,
+    env: sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env),
+    timeoutMs,
+    log
+  });
+  const failed = (problem3) => ({
+    ok: false,
+    exitCode: r.exitCode,
+    durationMs: r.durationMs,
+    problem: problem3
+  });
+  const problem2 = cannotRun(r, "unittest runner", timeoutMs);
+  if (problem2) return failed(problem2);
+  if (![EXIT_OK2, EXIT_TESTS_FAILED2, EXIT_NO_TESTS2].includes(r.exitCode ?? -1)) {
+    return failed(`unittest runner exited with code ${r.exitCode} without results; see the log`);
+  }
+  let json2;
+  try {
+    json2 = (await readBuildFile(resultsPath, MAX_RESULTS_BYTES))?.toString("utf8");
+  } catch (err) {
+    if (!(err instanceof BuildFileError)) throw err;
+    return failed(`The unittest runner's results could not be read: ${err.message.replace(`${ctx.scratchDir}/`, "")}`);
+  }
+  if (json2 === void 0)
+    return failed(`unittest runner exited with code ${r.exitCode} without writing results; see the log`);
+  let parsed;
+  try {
+    parsed = parseUnittestResults(json2);
+  } catch (err) {
+    return failed(err.message);
+  }
+  const root = `${ctx.dir}/`;
+  const tests = parsed.tests.map((t) => t.traceback ? { ...t, traceback: t.traceback.split(root).join("") } : t);
+  return { ...parsed, ok: true, tests, exitCode: r.exitCode ?? EXIT_OK2, durationMs: r.durationMs };
 }
 
-// src/process/sandbox/read-build-file.ts
-import { constants as constants5 } from "node:fs";
-import { open as open3 } from "node:fs/promises";
-var BuildFileError = class extends Error {
-  name = "BuildFileError";
-};
-async function openBuildFile(path7, maxBytes) {
-  let file;
-  try {
-    file = await open3(path7, constants5.O_RDONLY | constants5.O_NOFOLLOW | constants5.O_NONBLOCK);
-  } catch (error) {
-    const code = error.code;
-    if (code === "ENOENT") return void 0;
-    if (code === "ELOOP") throw new BuildFileError(`${path7} is a symbolic link, not a file`);
-    throw new BuildFileError(`${path7} could not be opened (${code ?? error.message})`);
+// src/pipeline/steps/parallel-tests.ts
+var MAX_RETRIED = 100;
+var MAX_CONSOLE_CHARS = 16 * 1024 * 1024;
+async function runTestsInParallel(ctx, processes2) {
+  const weights = [];
+  if (ctx.testDurations && ctx.testDurations.size > 0) {
+    const path7 = join18(ctx.scratchDir, "unittest-weights.json");
+    await writeBuildFile(path7, JSON.stringify(Object.fromEntries(ctx.testDurations)));
+    weights.push("--weights", path7);
   }
-  try {
-    const info = await file.stat();
-    if (!info.isFile()) throw new BuildFileError(`${path7} is not a regular file`);
-    if (info.nlink !== 1) throw new BuildFileError(`${path7} has ${info.nlink} names (a hard link), not one`);
-    if (info.size > maxBytes)
-      throw new BuildFileError(`${path7} has ${info.size} bytes, more than the ${maxBytes} pyci reads`);
-    return { file, size: info.size };
-  } catch (error) {
-    await file.close();
-    throw error;
+  const started = performance.now();
+  const runs = await Promise.all(
+    Array.from({ length: processes2 }, async (_, i2) => {
+      const console2 = new KeptConsole();
+      const run4 = await runUnittestProcess(ctx, {
+        resultsPath: join18(ctx.scratchDir, `unittest-results-${i2 + 1}.json`),
+        select: ["--shard", `${i2 + 1}/${processes2}`, ...weights],
+        log: console2
+      });
+      ctx.log.write(`
+\u2500\u2500 tests, process ${i2 + 1} of ${processes2} \u2500\u2500
+${console2.text()}`);
+      return run4;
+    })
+  );
+  const elapsed = () => Math.round(performance.now() - started);
+  const broken = runs.findIndex((r) => !r.ok);
+  if (broken >= 0) {
+    const run4 = runs[broken];
+    return { ...run4, durationMs: elapsed(), problem: `Test process ${broken + 1} of ${processes2}: ${run4.problem}` };
   }
+  const shares = runs;
+  if (!oneDeal(shares)) {
+    ctx.log.write(
+      "\n[pyci: the test processes discovered different tests (tests made at random, or imports that differ between runs); running them in one process]\n"
+    );
+    return runUnittestProcess(ctx, { resultsPath: join18(ctx.scratchDir, "unittest-results.json") });
+  }
+  const merged = mergeTestRuns(shares);
+  const retried = await runAlone(ctx, merged, ctx.timeoutMs - elapsed());
+  return { ok: true, ...retried, durationMs: elapsed() };
 }
-async function readBuildFile(path7, maxBytes) {
-  const opened = await openBuildFile(path7, maxBytes);
-  if (!opened) return void 0;
-  const { file, size: size2 } = opened;
-  try {
-    const buffer = Buffer.alloc(size2 + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
+function oneDeal(shares) {
+  const first = shares[0]?.selection;
+  if (!first?.fingerprint || first.tests === void 0) return false;
+  const selected = shares.reduce((sum, s) => sum + (s.selection?.selected ?? 0), 0);
+  return selected === first.tests && shares.every((s) => s.selection?.fingerprint === first.fingerprint);
+}
+async function runAlone(ctx, run4, timeoutMs) {
+  const failing = [...new Set(run4.tests.filter(isFailing).map((t) => t.id))];
+  if (failing.length === 0) return run4;
+  if (failing.length > MAX_RETRIED || timeoutMs <= 0) {
+    ctx.log.write(`
+[pyci: ${plural(failing.length, "test")} failed in parallel; not run again alone]
+`);
+    return run4;
+  }
+  const ids = join18(ctx.scratchDir, "unittest-retry.json");
+  await writeBuildFile(ids, JSON.stringify(failing));
+  ctx.log.write(`
+\u2500\u2500 run again alone: ${plural(failing.length, "test")} that failed in parallel \u2500\u2500
+`);
+  const alone = await runUnittestProcess(ctx, {
+    resultsPath: join18(ctx.scratchDir, "unittest-results-alone.json"),
+    select: ["--only", ids],
+    timeoutMs
+  });
+  if (!alone.ok) {
+    ctx.log.write(`
+[pyci: the run alone did not finish (${alone.problem}); the results in parallel stand]
+`);
+    return run4;
+  }
+  return passedAlone(run4, alone);
+}
+var KeptConsole = class {
+  parts = [];
+  size = 0;
+  dropped = 0;
+  write(text) {
+    if (this.size + text.length > MAX_CONSOLE_CHARS) {
+      this.dropped += text.length;
+      return;
     }
-    if (length > size2) throw new BuildFileError(`${path7} grew while pyci read it`);
-    return buffer.subarray(0, length);
-  } finally {
-    await file.close();
+    this.parts.push(text);
+    this.size += text.length;
   }
-}
+  text() {
+    const cut = this.dropped > 0 ? `
+[pyci: ${this.dropped} more characters of this process's output not kept]
+` : "";
+    return `${this.parts.join("")}${cut}`;
+  }
+};
 
 // src/pipeline/steps/test.ts
-var RUNNER = packageFile("python", "pyci_unittest.py");
-var EXIT_OK = 0;
-var EXIT_TESTS_FAILED = 1;
-var EXIT_NO_TESTS = 5;
-var MAX_RESULTS_BYTES = 64 * 1024 * 1024;
 var testStep = {
   name: "test",
   status: "ci/test",
   async run(ctx) {
-    const { startDir, pattern, topLevelDir } = ctx.repoConfig.test;
-    const resultsPath = join14(ctx.scratchDir, "unittest-results.json");
-    await rm6(resultsPath, { force: true });
-    const args = [RUNNER, "--results", resultsPath, "--start-dir", startDir, "--pattern", pattern];
-    if (topLevelDir !== void 0) args.push("--top-level-dir", topLevelDir);
-    ctx.log.write(`$ ${[ctx.python, ...args].join(" ")}
-`);
-    const r = await runInBuild(ctx, {
-      cmd: ctx.python,
-      args,
-      cwd: ctx.dir,
-      env: sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env),
-      timeoutMs: ctx.timeoutMs,
-      log: ctx.log
-    });
+    const { startDir, pattern, topLevelDir, parallel } = ctx.repoConfig.test;
+    const processes2 = testProcesses(parallel);
+    const r = processes2 > 1 ? await runTestsInParallel(ctx, processes2) : await runUnittestProcess(ctx, { resultsPath: join19(ctx.scratchDir, "unittest-results.json") });
     const base = { name: "test", exitCode: r.exitCode, durationMs: r.durationMs };
-    const error = (summary) => ({ ...base, state: "error", summary: oneLine(summary) });
-    const problem2 = cannotRun(r, "unittest runner", ctx.timeoutMs);
-    if (problem2) return error(problem2);
-    if (![EXIT_OK, EXIT_TESTS_FAILED, EXIT_NO_TESTS].includes(r.exitCode ?? -1)) {
-      return error(`unittest runner exited with code ${r.exitCode} without results; see the log`);
-    }
-    let json2;
-    try {
-      json2 = (await readBuildFile(resultsPath, MAX_RESULTS_BYTES))?.toString("utf8");
-    } catch (err) {
-      if (!(err instanceof BuildFileError)) throw err;
-      return error(`The unittest runner's results could not be read: ${err.message.replace(`${ctx.scratchDir}/`, "")}`);
-    }
-    if (json2 === void 0) {
-      return error(`unittest runner exited with code ${r.exitCode} without writing results; see the log`);
-    }
-    let parsed;
-    try {
-      parsed = parseUnittestResults(json2);
-    } catch (err) {
-      return error(err.message);
-    }
-    const { counts } = parsed;
-    const root = `${ctx.dir}/`;
-    const tests = parsed.tests.map((t) => t.traceback ? { ...t, traceback: t.traceback.split(root).join("") } : t);
-    const withTests = { ...base, tests, testCounts: counts };
+    if (!r.ok) return { ...base, state: "error", summary: oneLine(r.problem) };
+    const { counts, tests } = r;
+    const notes = parallel === void 0 ? parallelSavingNote(tests, r.durationMs, testProcesses("auto")) : void 0;
+    const withTests = { ...base, tests, testCounts: counts, ...notes ? { notes: [notes] } : {} };
     if (counts.run + counts.failures + counts.errors + counts.skipped === 0) {
       const where2 = [`start dir ${startDir}`, `pattern ${pattern}`];
       if (topLevelDir !== void 0) where2.push(`top-level dir ${topLevelDir}`);
@@ -70509,7 +71144,7 @@ var testStep = {
     if (counts.failures + counts.errors + counts.unexpectedSuccesses > 0) {
       return { ...withTests, state: "failure", summary: describeTestCounts(counts) };
     }
-    if (r.exitCode !== EXIT_OK) {
+    if (r.exitCode !== EXIT_OK2) {
       return {
         ...withTests,
         state: "error",
@@ -70659,8 +71294,8 @@ function isGitUrl(value) {
 
 // src/store/build-store.ts
 import { EventEmitter as EventEmitter2 } from "node:events";
-import { accessSync, constants as constants6, mkdirSync } from "node:fs";
-import { join as join16 } from "node:path";
+import { accessSync, constants as constants7, mkdirSync } from "node:fs";
+import { join as join21 } from "node:path";
 
 // src/store/build-id.ts
 import { randomBytes } from "node:crypto";
@@ -70673,25 +71308,25 @@ function isBuildId(value) {
 }
 
 // src/store/build-files.ts
-import { join as join15 } from "node:path";
+import { join as join20 } from "node:path";
 var STEP_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
 function isStepName(value) {
   return STEP_PATTERN.test(value);
 }
 function logDir(dataDir, id) {
   if (!isBuildId(id)) throw new Error(`Not a build id: ${JSON.stringify(id)}`);
-  return join15(dataDir, "logs", id);
+  return join20(dataDir, "logs", id);
 }
 function logPath(dataDir, id, step) {
   if (!isStepName(step)) throw new Error(`Not a step name: ${JSON.stringify(step)}`);
-  return join15(logDir(dataDir, id), `${step}.log`);
+  return join20(logDir(dataDir, id), `${step}.log`);
 }
 function artifactDir(dataDir, id) {
   if (!isBuildId(id)) throw new Error(`Not a build id: ${JSON.stringify(id)}`);
-  return join15(dataDir, "artifacts", id);
+  return join20(dataDir, "artifacts", id);
 }
 function buildDataDirs(dataDir, id) {
-  return [logDir(dataDir, id), artifactDir(dataDir, id), join15(dataDir, "builds", id)];
+  return [logDir(dataDir, id), artifactDir(dataDir, id), join20(dataDir, "builds", id)];
 }
 
 // src/store/build-record.ts
@@ -70790,20 +71425,20 @@ function fromRows(rows, detail) {
     sha: b.sha,
     event: b.event,
     pipeline: b.pipeline,
-    ...present("deliveryId", b.delivery_id),
-    ...present("prNumber", b.pr_number),
-    ...present("prTitle", b.pr_title),
-    ...present("prUrl", b.pr_url),
+    ...present2("deliveryId", b.delivery_id),
+    ...present2("prNumber", b.pr_number),
+    ...present2("prTitle", b.pr_title),
+    ...present2("prUrl", b.pr_url),
     state: b.state,
-    ...present("error", b.error),
+    ...present2("error", b.error),
     createdAt: b.created_at,
-    ...present("startedAt", b.started_at),
-    ...present("finishedAt", b.finished_at),
+    ...present2("startedAt", b.started_at),
+    ...present2("finishedAt", b.finished_at),
     steps: rows.steps.map((s) => stepFrom(s, rows, detail)),
-    ...present("checkRunId", b.check_run_id),
-    ...present("branch", b.branch),
-    ...present("request", parse4(b.request_json)),
-    ...present("attempts", b.attempts || null)
+    ...present2("checkRunId", b.check_run_id),
+    ...present2("branch", b.branch),
+    ...present2("request", parse4(b.request_json)),
+    ...present2("attempts", b.attempts || null)
   };
 }
 function stepFrom(s, rows, detail) {
@@ -70815,34 +71450,34 @@ function stepFrom(s, rows, detail) {
     summary: s.summary,
     exitCode: s.exit_code,
     durationMs: s.duration_ms,
-    ...present("diagnostics", diagnostics),
-    ...present("tests", tests),
-    ...present("testCounts", parse4(s.test_counts_json)),
-    ...present("enforced", s.enforced === null ? null : s.enforced === 1),
-    ...present("python", s.python),
-    ...present("artifacts", parse4(s.artifacts_json)),
-    ...present("counts", parse4(s.counts_json)),
-    ...present("reused", parse4(s.reused_json))
+    ...present2("diagnostics", diagnostics),
+    ...present2("tests", tests),
+    ...present2("testCounts", parse4(s.test_counts_json)),
+    ...present2("enforced", s.enforced === null ? null : s.enforced === 1),
+    ...present2("python", s.python),
+    ...present2("artifacts", parse4(s.artifacts_json)),
+    ...present2("counts", parse4(s.counts_json)),
+    ...present2("reused", parse4(s.reused_json))
   };
 }
 function testFrom(t) {
   return {
     id: t.test_id,
-    ...present("subtest", t.subtest),
-    ...present("module", t.module),
+    ...present2("subtest", t.subtest),
+    ...present2("module", t.module),
     outcome: t.outcome,
     durationMs: t.duration_ms,
-    ...present("message", t.message),
-    ...present("traceback", t.traceback),
-    ...present("file", t.file),
-    ...present("line", t.line)
+    ...present2("message", t.message),
+    ...present2("traceback", t.traceback),
+    ...present2("file", t.file),
+    ...present2("line", t.line)
   };
 }
 function diagnosticFrom(d) {
   return {
     ...d.file === "" ? {} : { file: d.file, line: d.line, column: d.column },
-    ...present("endLine", d.end_line),
-    ...present("endColumn", d.end_column),
+    ...present2("endLine", d.end_line),
+    ...present2("endColumn", d.end_column),
     severity: d.severity,
     rule: d.rule,
     message: d.message,
@@ -70850,7 +71485,7 @@ function diagnosticFrom(d) {
     ...d.follow_on === 1 ? { followOn: true } : {}
   };
 }
-function present(key, value) {
+function present2(key, value) {
   return value === null ? {} : { [key]: value };
 }
 function json(value) {
@@ -71288,6 +71923,14 @@ function latestSql(query) {
   const sql = `SELECT * FROM builds WHERE ${where2.join(" AND ")} ORDER BY created_at DESC, id DESC LIMIT 1`;
   return { sql, params };
 }
+var TEST_DURATIONS = `
+  SELECT t.test_id AS id, MAX(t.duration_ms) AS ms
+  FROM test_results t JOIN steps s ON s.build_id = t.build_id AND s.position = t.step
+  WHERE s.name = 'test' AND t.build_id = (
+    SELECT b.id FROM builds b JOIN steps bs ON bs.build_id = b.id
+    WHERE b.owner = @owner AND b.repo = @repo AND bs.name = 'test' AND bs.test_count > 0
+    ORDER BY b.created_at DESC, b.id DESC LIMIT 1)
+  GROUP BY t.test_id`;
 
 // src/store/prune-builds.ts
 var DAY_MS = 24 * 60 * 60 * 1e3;
@@ -71329,10 +71972,10 @@ function positive(name, value) {
 
 // src/store/step-log-files.ts
 import { rmSync as rmSync2 } from "node:fs";
-import { readdir as readdir5, readFile as readFile4, stat as stat6 } from "node:fs/promises";
+import { readdir as readdir7, readFile as readFile5, stat as stat8 } from "node:fs/promises";
 
 // src/store/read-log-range.ts
-import { open as open4 } from "node:fs/promises";
+import { open as open5 } from "node:fs/promises";
 async function readLogRange(path7, range = {}) {
   for (const [name, value] of Object.entries(range)) {
     if (value !== void 0 && !Number.isSafeInteger(value))
@@ -71340,7 +71983,7 @@ async function readLogRange(path7, range = {}) {
   }
   let file;
   try {
-    file = await open4(path7, "r");
+    file = await open5(path7, "r");
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -71390,7 +72033,7 @@ function removeStepLogs(dataDir, id) {
 async function readStepLog(dataDir, id, step) {
   if (!isBuildId(id) || !isStepName(step)) return void 0;
   try {
-    return await readFile4(logPath(dataDir, id, step), "utf8");
+    return await readFile5(logPath(dataDir, id, step), "utf8");
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -71403,7 +72046,7 @@ async function readStepLogRange(dataDir, id, step, range = {}) {
 async function stepLogSize(dataDir, id, step) {
   if (!isBuildId(id) || !isStepName(step)) return void 0;
   try {
-    return (await stat6(logPath(dataDir, id, step))).size;
+    return (await stat8(logPath(dataDir, id, step))).size;
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -71413,13 +72056,13 @@ async function stepLogSizes(dataDir, id) {
   if (!isBuildId(id)) return [];
   let names;
   try {
-    names = await readdir5(logDir(dataDir, id));
+    names = await readdir7(logDir(dataDir, id));
   } catch (error) {
     if (error.code === "ENOENT") return [];
     throw error;
   }
   const steps = names.filter((n2) => n2.endsWith(".log") && isStepName(n2.slice(0, -4))).map((n2) => n2.slice(0, -4)).sort();
-  return Promise.all(steps.map(async (step) => ({ step, size: (await stat6(logPath(dataDir, id, step))).size })));
+  return Promise.all(steps.map(async (step) => ({ step, size: (await stat8(logPath(dataDir, id, step))).size })));
 }
 
 // src/store/step-log.ts
@@ -71550,8 +72193,8 @@ var BuildStore = class {
   constructor(dataDir, options2 = {}) {
     this.dataDir = dataDir;
     this.log = options2.log;
-    mkdirSync(join16(dataDir, "logs"), { recursive: true, mode: 448 });
-    this.db = openDatabase(join16(dataDir, DATABASE_FILE));
+    mkdirSync(join21(dataDir, "logs"), { recursive: true, mode: 448 });
+    this.db = openDatabase(join21(dataDir, DATABASE_FILE));
     this.statement = statementCache(this.db);
     this.events.setMaxListeners(0);
     this.writeRows = this.db.transaction((rows, insert2) => {
@@ -71632,6 +72275,11 @@ var BuildStore = class {
     const row = this.statement(sql).get(params);
     return row && this.assemble([row], false)[0];
   }
+  /** Each test's duration (ms by unittest id) in the repository's newest build with tests: what balances a parallel run. */
+  testDurations(owner2, repo) {
+    const rows = this.statement(TEST_DURATIONS).all({ owner: owner2, repo });
+    return new Map(rows.map((row) => [row.id, row.ms]));
+  }
   /** Builds queued or running, oldest first, whole (as get): what a restart must re-queue or settle. */
   unfinished() {
     const rows = this.statement(
@@ -71649,7 +72297,7 @@ var BuildStore = class {
   /** True while the database answers a query and the log directory is writable: for /healthz. */
   healthy() {
     try {
-      accessSync(join16(this.dataDir, "logs"), constants6.W_OK);
+      accessSync(join21(this.dataDir, "logs"), constants7.W_OK);
       return this.statement("SELECT 1 AS ok").get().ok === 1;
     } catch {
       return false;
@@ -71835,6 +72483,7 @@ function fromDiagnostic(d, enforced, tool) {
   };
 }
 function fromTest(t) {
+  if (t.onlyInParallel) return onlyInParallel(t);
   if (t.outcome !== "fail" && t.outcome !== "error" && t.outcome !== "unexpected_success") return void 0;
   if (!t.file || !t.line) return void 0;
   const verb = t.outcome === "fail" ? "failed" : t.outcome === "error" ? "errored" : "unexpectedly succeeded";
@@ -71846,6 +72495,23 @@ function fromTest(t) {
     title: truncate(`${testLabel(t)} ${verb}`, 255),
     message: truncate(t.message || `Test ${verb}`, MAX_DETAILS),
     ...t.traceback ? { raw_details: truncate(t.traceback, MAX_DETAILS) } : {}
+  };
+}
+function onlyInParallel(t) {
+  const failure = t.onlyInParallel;
+  if (!failure?.file || !failure.line) return void 0;
+  return {
+    path: failure.file,
+    start_line: failure.line,
+    end_line: failure.line,
+    annotation_level: "warning",
+    title: truncate(`${testLabel(t)} fails only in parallel`, 255),
+    message: truncate(
+      `Failed when run beside other tests (test.parallel) and passed when run again alone: counted as passed. It probably shares state (files, ports, globals) with tests in another process.${failure.message ? `
+
+${failure.message}` : ""}`,
+      MAX_DETAILS
+    )
   };
 }
 
@@ -71900,10 +72566,14 @@ ${advice.map((s) => `- **${markdownText(s.name)}**: ${markdownText(s.advice)}`).
     (t) => t.outcome === "fail" || t.outcome === "error" || t.outcome === "unexpected_success"
   );
   if (failing.length > 0) parts.push(failures(failing));
+  const parallelOnly = tests.filter((t) => t.onlyInParallel);
+  if (parallelOnly.length > 0) parts.push(onlyInParallel2(parallelOnly));
   const diagnostics = steps.flatMap((s) => (s.diagnostics ?? []).map((d) => ({ d, enforced: s.enforced ?? true })));
   if (diagnostics.length > 0) parts.push(problems(diagnostics, rest));
   const timed = slowestTests(tests);
   if (timed.length > 0) parts.push(slowest(timed));
+  const notes = steps.flatMap((s) => s.notes ?? []);
+  if (notes.length > 0) parts.push(notes.map(markdownText).join("\n\n"));
   if (buildUrl) parts.push(`[Full output of every step](${buildUrl})`);
   return truncate(parts.join("\n\n"), MAX_OUTPUT_CHARS);
 }
@@ -71931,6 +72601,16 @@ ${codeBlock(head.join("\n"))}`;
 
 ${shown.join("\n\n")}${more}`;
 }
+function onlyInParallel2(tests) {
+  const labels = [...new Set(tests.map((t) => testLabel({ id: t.id, module: t.module })))];
+  const shown = labels.slice(0, MAX_FAILURES).map((label) => `- ${markdownText(label)}`);
+  if (labels.length > MAX_FAILURES) shown.push(`- \u2026and ${labels.length - MAX_FAILURES} more`);
+  return `### Failing only in parallel (${labels.length})
+
+These failed when run beside other tests and passed when run again alone: they count as passed, and probably share state (files, ports, globals) with tests in another process.
+
+${shown.join("\n")}`;
+}
 function problems(items, rest) {
   const sorted = [...items].sort((a2, b) => rank(a2) - rank(b));
   const lines = sorted.slice(0, MAX_DIAGNOSTICS).map(({ d, enforced }) => {
@@ -71941,8 +72621,8 @@ function problems(items, rest) {
   const more = items.length > MAX_DIAGNOSTICS ? `
 - \u2026and ${items.length - MAX_DIAGNOSTICS} more (see ${markdownText(rest)})` : "";
   const followOns = items.filter(({ d }) => d.followOn).length;
-  const count2 = `${items.length - followOns}${followOns > 0 ? `; ${plural(followOns, "follow-on parse error")}, not counted` : ""}`;
-  return `### Problems found (${count2})
+  const count3 = `${items.length - followOns}${followOns > 0 ? `; ${plural(followOns, "follow-on parse error")}, not counted` : ""}`;
+  return `### Problems found (${count3})
 
 ${lines.join("\n")}${more}`;
 }
@@ -72456,9 +73136,9 @@ function escapeRegExp(value) {
 }
 
 // src/pipeline/evict-caches.ts
-import { randomUUID as randomUUID4 } from "node:crypto";
-import { lstat as lstat3, readdir as readdir6, rename as rename3, rm as rm7 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { randomUUID as randomUUID5 } from "node:crypto";
+import { lstat as lstat5, readdir as readdir8, rename as rename4, rm as rm9 } from "node:fs/promises";
+import { basename as basename2, join as join22 } from "node:path";
 var LEFTOVER_AGE_MS = 60 * 60 * 1e3;
 var running;
 function evictCaches(cache) {
@@ -72468,12 +73148,13 @@ function evictCaches(cache) {
 async function evict(cache) {
   const entries = [
     ...await cacheEntries(
-      join17(cache.dir, GIT_CACHE),
+      join22(cache.dir, GIT_CACHE),
       "mirror",
       (path7) => mirrorLastUsed(path7).catch(() => 0),
       (name) => name.endsWith(".git")
     ),
-    ...await cacheEntries(join17(cache.dir, RESULTS), "result", resultLastUsed)
+    ...await cacheEntries(join22(cache.dir, RESULTS), "result", resultLastUsed),
+    ...await cacheEntries(join22(cache.dir, ENVS), "env", envLastUsed, isEnvName)
   ];
   const beforeBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
   let total = beforeBytes;
@@ -72490,7 +73171,7 @@ async function evict(cache) {
 async function cacheEntries(root, kind, lastUsed, named = () => true) {
   const entries = [];
   for (const name of await listOrEmpty(root)) {
-    const path7 = join17(root, name);
+    const path7 = join22(root, name);
     if (name.startsWith(".")) {
       await removeLeftover(path7);
       continue;
@@ -72502,7 +73183,8 @@ async function cacheEntries(root, kind, lastUsed, named = () => true) {
 }
 async function remove(entry) {
   if (entry.kind === "result") return removeAside(entry.path);
-  const release = await tryFileLock(mirrorLockPath(entry.path));
+  const lock = entry.kind === "env" ? envLockPath(join22(entry.path, ".."), basename2(entry.path)) : mirrorLockPath(entry.path);
+  const release = await tryFileLock(lock);
   if (!release) return false;
   try {
     if ((await liveReaders(entry.path)).length > 0) return false;
@@ -72512,34 +73194,34 @@ async function remove(entry) {
   }
 }
 async function removeAside(path7) {
-  const aside = join17(path7, "..", `.evict-${randomUUID4()}`);
+  const aside = join22(path7, "..", `.evict-${randomUUID5()}`);
   try {
-    await rename3(path7, aside);
+    await rename4(path7, aside);
   } catch {
     return false;
   }
-  await rm7(aside, { recursive: true, force: true });
+  await rm9(aside, { recursive: true, force: true });
   return true;
 }
 async function removeLeftover(path7) {
-  const info = await lstat3(path7).catch(() => void 0);
-  if (info && Date.now() - info.mtimeMs > LEFTOVER_AGE_MS) await rm7(path7, { recursive: true, force: true });
+  const info = await lstat5(path7).catch(() => void 0);
+  if (info && Date.now() - info.mtimeMs > LEFTOVER_AGE_MS) await rm9(path7, { recursive: true, force: true });
 }
 async function sizeOf(path7) {
-  const info = await lstat3(path7).catch(() => void 0);
+  const info = await lstat5(path7).catch(() => void 0);
   if (!info) return 0;
   if (!info.isDirectory()) return info.size;
   let total = 0;
-  for (const name of await listOrEmpty(path7)) total += await sizeOf(join17(path7, name));
+  for (const name of await listOrEmpty(path7)) total += await sizeOf(join22(path7, name));
   return total;
 }
 async function listOrEmpty(dir) {
-  return readdir6(dir).catch(() => []);
+  return readdir8(dir).catch(() => []);
 }
 
 // src/pipeline/run-stages.ts
-import { mkdir as mkdir4 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { mkdir as mkdir6 } from "node:fs/promises";
+import { join as join24 } from "node:path";
 
 // src/process/limits/build-limits.ts
 var MIB2 = 1024 * 1024;
@@ -72574,16 +73256,16 @@ function formatBytes(bytes) {
 }
 
 // src/process/sandbox/prepare-sandbox.ts
-import { chmod, lchown, lstat as lstat4, readdir as readdir8, readFile as readFile7, realpath as realpath2, stat as stat7 } from "node:fs/promises";
+import { chmod, readFile as readFile8, realpath as realpath2, stat as stat9 } from "node:fs/promises";
 import { createRequire as createRequire3 } from "node:module";
-import { dirname as dirname4, isAbsolute as isAbsolute7, join as join18, resolve as resolve3 } from "node:path";
+import { dirname as dirname5, isAbsolute as isAbsolute7, join as join23, resolve as resolve3 } from "node:path";
 
 // src/process/limits/bound-build.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
 
 // src/process/limits/build-cgroup.ts
-import { readFileSync as readFileSync9 } from "node:fs";
-import { mkdir as mkdir3, readdir as readdir7, readFile as readFile6, rmdir, writeFile as writeFile4 } from "node:fs/promises";
+import { readFileSync as readFileSync10 } from "node:fs";
+import { mkdir as mkdir5, readdir as readdir9, readFile as readFile7, rmdir, writeFile as writeFile6 } from "node:fs/promises";
 
 // src/process/limits/cgroup-layout.ts
 function cgroupLayout(selfCgroup, mountinfo, read) {
@@ -72652,13 +73334,13 @@ function unescapeField(field) {
 }
 
 // src/process/limits/kill-cgroup.ts
-import { readFile as readFile5, writeFile as writeFile3 } from "node:fs/promises";
+import { readFile as readFile6, writeFile as writeFile5 } from "node:fs/promises";
 var GIVE_UP_MS = 1e4;
 var FREEZE_MS = 1e3;
 async function killCgroup(cgroup) {
   const dirs = cgroup.version === 2 ? [cgroup.dir] : cgroup.dirs;
   if (cgroup.version === 2)
-    await writeFile3(`${cgroup.dir}/cgroup.kill`, "1").catch(unlessMissing);
+    await writeFile5(`${cgroup.dir}/cgroup.kill`, "1").catch(unlessMissing);
   else if (cgroup.freezer) await killFrozen(cgroup.freezer);
   for (const end = Date.now() + GIVE_UP_MS; ; ) {
     const pids = (await Promise.all(dirs.map(processes))).flat();
@@ -72675,21 +73357,21 @@ async function killCgroup(cgroup) {
 async function killFrozen(freezer) {
   const state = `${freezer}/freezer.state`;
   try {
-    await writeFile3(state, "FROZEN");
+    await writeFile5(state, "FROZEN");
   } catch (error) {
     return unlessMissing(error);
   }
   try {
-    for (const end = Date.now() + FREEZE_MS; (await readFile5(state, "utf8")).trim() !== "FROZEN" && Date.now() < end; ) {
+    for (const end = Date.now() + FREEZE_MS; (await readFile6(state, "utf8")).trim() !== "FROZEN" && Date.now() < end; ) {
       await new Promise((resolve5) => setTimeout(resolve5, 5));
     }
     (await processes(freezer)).forEach(kill);
   } finally {
-    await writeFile3(state, "THAWED");
+    await writeFile5(state, "THAWED");
   }
 }
 async function processes(dir) {
-  const listed = await readFile5(`${dir}/cgroup.procs`, "utf8").catch(unlessMissing);
+  const listed = await readFile6(`${dir}/cgroup.procs`, "utf8").catch(unlessMissing);
   return (listed ?? "").split("\n").filter(Boolean).map(Number);
 }
 function unlessMissing(error) {
@@ -72724,7 +73406,7 @@ async function createBuildCgroup(name, limits) {
   const made = [];
   try {
     for (const dir of dirs) {
-      await mkdir3(dir);
+      await mkdir5(dir);
       made.push(dir);
     }
     const memory = Math.floor(limits.memoryBytes / 4096) * 4096;
@@ -72734,7 +73416,7 @@ async function createBuildCgroup(name, limits) {
       await limit(`${cgroup.dir}/pids.max`, limits.processes);
     } else {
       const [memoryDir, pidsDir] = dirs;
-      await writeFile4(`${memoryDir}/memory.oom_control`, "0");
+      await writeFile6(`${memoryDir}/memory.oom_control`, "0");
       await limit(`${memoryDir}/memory.limit_in_bytes`, memory);
       await limit(`${memoryDir}/memory.memsw.limit_in_bytes`, memory, { optional: true });
       await limit(`${pidsDir}/pids.max`, limits.processes);
@@ -72792,8 +73474,8 @@ async function detect() {
   let layout;
   try {
     layout = cgroupLayout(
-      await readFile6("/proc/self/cgroup", "utf8"),
-      await readFile6("/proc/self/mountinfo", "utf8"),
+      await readFile7("/proc/self/cgroup", "utf8"),
+      await readFile7("/proc/self/mountinfo", "utf8"),
       readIfThere
     );
   } catch (error) {
@@ -72805,7 +73487,7 @@ async function detect() {
     if (layout.kind === "v2") await handDownControllers(layout.dir);
     for (const parent of parents) {
       const probe3 = `${parent}/pyci-probe-${process.pid}`;
-      await mkdir3(probe3, { recursive: true });
+      await mkdir5(probe3, { recursive: true });
       await rmdir(probe3);
     }
     return layout;
@@ -72816,35 +73498,35 @@ async function detect() {
 }
 async function handDownControllers(dir) {
   const control = `${dir}/cgroup.subtree_control`;
-  const enabled = (await readFile6(control, "utf8")).trim().split(/\s+/);
+  const enabled = (await readFile7(control, "utf8")).trim().split(/\s+/);
   if (enabled.includes("memory") && enabled.includes("pids")) return;
   try {
-    return await writeFile4(control, "+memory +pids");
+    return await writeFile6(control, "+memory +pids");
   } catch (error) {
     if (error.code !== "EBUSY") throw error;
   }
   const leaf = `${dir}/${SERVER_LEAF}`;
-  await mkdir3(leaf, { recursive: true });
+  await mkdir5(leaf, { recursive: true });
   for (let round = 0; round < 10; round++) {
-    const pids = (await readFile6(`${dir}/cgroup.procs`, "utf8")).split("\n").filter(Boolean);
+    const pids = (await readFile7(`${dir}/cgroup.procs`, "utf8")).split("\n").filter(Boolean);
     if (pids.length === 0) break;
-    for (const pid of pids) await writeFile4(`${leaf}/cgroup.procs`, pid).catch(unlessExited);
+    for (const pid of pids) await writeFile6(`${leaf}/cgroup.procs`, pid).catch(unlessExited);
   }
-  await writeFile4(control, "+memory +pids");
+  await writeFile6(control, "+memory +pids");
 }
 async function limit(file, value, { optional = false } = {}) {
   try {
-    await writeFile4(file, String(value));
+    await writeFile6(file, String(value));
   } catch (error) {
     if (optional && error.code === "ENOENT") return;
     throw error;
   }
-  const kept = Number((await readFile6(file, "utf8")).trim());
+  const kept = Number((await readFile7(file, "utf8")).trim());
   if (!(kept <= value && kept > value - MAX_PAGE))
     throw new Error(`${file} reads ${kept} after pyci wrote ${value} to it`);
 }
 async function counter(file, key) {
-  const text = await readFile6(file, "utf8").catch(() => "");
+  const text = await readFile7(file, "utf8").catch(() => "");
   return Number(new RegExp(`^${key} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
 }
 async function removeDir(dir) {
@@ -72861,7 +73543,7 @@ async function removeDir(dir) {
 }
 function owner(pid) {
   try {
-    const fields = readFileSync9(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+    const fields = readFileSync10(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
     return `${pid}.${fields[19]}`;
   } catch {
     return void 0;
@@ -72869,7 +73551,7 @@ function owner(pid) {
 }
 function readIfThere(path7) {
   try {
-    return readFileSync9(path7, "utf8");
+    return readFileSync10(path7, "utf8");
   } catch {
     return void 0;
   }
@@ -72960,7 +73642,7 @@ async function boundBuild(limits, dirs, stopAll) {
 }
 
 // src/process/sandbox/build-uids.ts
-import { readdirSync as readdirSync3, readFileSync as readFileSync10 } from "node:fs";
+import { readdirSync as readdirSync3, readFileSync as readFileSync11 } from "node:fs";
 var KILL_ROUNDS = 20;
 var KILL_TIMEOUT_MS = 1e4;
 var BuildUids = class {
@@ -73021,7 +73703,7 @@ function uidsWithProcesses(range) {
     if (!/^\d+$/.test(entry)) continue;
     let status2;
     try {
-      status2 = readFileSync10(`/proc/${entry}/status`, "utf8");
+      status2 = readFileSync11(`/proc/${entry}/status`, "utf8");
     } catch {
       continue;
     }
@@ -73034,7 +73716,7 @@ function uidsWithProcesses(range) {
 
 // src/process/sandbox/prepare-sandbox.ts
 var PYCI_PYTHON_DIR = packageFile("python");
-var PYRIGHT_DIR = dirname4(createRequire3(import.meta.url).resolve("pyright/package.json"));
+var PYRIGHT_DIR = dirname5(createRequire3(import.meta.url).resolve("pyright/package.json"));
 var PROBE3 = "import os, sys; os.listdir('.'); open(os.path.join(os.environ['TMPDIR'], '.pyci-probe'), 'w').close(); print(sys.prefix)";
 async function prepareSandbox(policy, build) {
   if (!policy.ok) return { ok: false, problem: `The sandbox cannot run: ${policy.problem}` };
@@ -73078,11 +73760,11 @@ async function prepareWith(base, user, build) {
   const readable3 = unique([
     prefix,
     basePrefix,
-    dirname4(python),
-    dirname4(await realpath2(python)),
+    dirname5(python),
+    dirname5(await realpath2(python)),
     PYCI_PYTHON_DIR,
     PYRIGHT_DIR,
-    dirname4(dirname4(process.execPath)),
+    dirname5(dirname5(process.execPath)),
     ...borrowed
   ]);
   const sandbox = { ...base, ...user ? { user } : {}, readable: readable3, writable: writable3 };
@@ -73129,7 +73811,7 @@ var interpreters = /* @__PURE__ */ new Map();
 var startsInSandbox = /* @__PURE__ */ new Set();
 async function askInterpreter(build, common3) {
   const known2 = interpreters.get(build.python);
-  if (known2 && await stat7(known2.python).then(
+  if (known2 && await stat9(known2.python).then(
     (s) => s.isFile(),
     () => false
   ))
@@ -73155,17 +73837,17 @@ async function askInterpreter(build, common3) {
   return interpreter;
 }
 async function alternates(dir) {
-  const objects = join18(dir, ".git", "objects");
+  const objects = join23(dir, ".git", "objects");
   let text;
   try {
-    text = await readFile7(join18(objects, "info", "alternates"), "utf8");
+    text = await readFile8(join23(objects, "info", "alternates"), "utf8");
   } catch {
     return [];
   }
   const paths = text.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#")).map((line) => resolve3(objects, line));
   const existing = await Promise.all(
     paths.map(
-      (path7) => stat7(path7).then(
+      (path7) => stat9(path7).then(
         (s) => s.isDirectory() ? path7 : void 0,
         () => void 0
       )
@@ -73173,25 +73855,15 @@ async function alternates(dir) {
   );
   return existing.filter((path7) => path7 !== void 0);
 }
-async function chownTree(dir, uid, gid) {
-  if (!(await lstat4(dir)).isDirectory())
-    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
-  await lchown(dir, uid, gid);
-  for (const entry of await readdir8(dir, { withFileTypes: true })) {
-    const path7 = join18(dir, entry.name);
-    if (entry.isDirectory()) await chownTree(path7, uid, gid);
-    else await lchown(path7, uid, gid);
-  }
-}
 async function openWayTo(dir) {
-  const parent = dirname4(dir);
-  const mode = (await stat7(parent)).mode & 4095;
+  const parent = dirname5(dir);
+  const mode = (await stat9(parent)).mode & 4095;
   if ((mode & 1) === 0) await chmod(parent, mode | 1);
 }
 async function closedAncestor(dirs) {
   for (const dir of dirs) {
-    for (let up = dirname4(dirname4(dir)); up !== "/"; up = dirname4(up)) {
-      if (((await stat7(up)).mode & 1) === 0) return up;
+    for (let up = dirname5(dirname5(dir)); up !== "/"; up = dirname5(up)) {
+      if (((await stat9(up)).mode & 1) === 0) return up;
     }
   }
   return void 0;
@@ -73291,7 +73963,7 @@ async function probeIn(dir, base, uids) {
 // src/pipeline/run-stages.ts
 async function runStages(stages, options2) {
   const results = [];
-  await Promise.all(["home", "tmp"].map((dir) => mkdir4(join19(options2.scratchDir, dir), { recursive: true })));
+  await Promise.all(["home", "tmp"].map((dir) => mkdir6(join24(options2.scratchDir, dir), { recursive: true })));
   const started = performance.now();
   const prepared = options2.sandbox ? await prepareSandbox(await resolveSandbox(options2.sandbox), {
     dir: options2.dir,
@@ -73330,8 +74002,7 @@ function unconfined(options2) {
   };
 }
 async function runEachStage(stages, options2, results, start) {
-  let { python, blocker } = start;
-  const sandbox = start.sandbox;
+  let { python, blocker, sandbox } = start;
   for (const stage of stages) {
     const ctxBase = {
       dir: options2.dir,
@@ -73341,7 +74012,9 @@ async function runEachStage(stages, options2, results, start) {
       timeoutMs: options2.timeoutMs,
       sandbox,
       ...options2.signal ? { signal: options2.signal } : {},
-      ...options2.cache ? { cache: options2.cache } : {}
+      ...options2.cache ? { cache: options2.cache } : {},
+      ...options2.testDurations ? { testDurations: options2.testDurations } : {},
+      ...options2.envCache ? { envCache: options2.envCache } : {}
     };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {
     } } });
@@ -73351,9 +74024,10 @@ async function runEachStage(stages, options2, results, start) {
       continue;
     }
     const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options2, start.limitHit)));
-    for (const result of stageResults) {
+    for (const { result, mount } of stageResults) {
       results.push(result);
       if (result.python) python = result.python;
+      if (mount) sandbox = { ...sandbox, mounts: [...sandbox.mounts ?? [], mount] };
       if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
     }
   }
@@ -73363,22 +74037,28 @@ async function filterApplicable(stage, ctx) {
   return stage.filter((_, i2) => checks[i2]);
 }
 async function runStep(step, ctxBase, options2, limitHit) {
-  return runLoggedStep(
+  let mount;
+  const result = await runLoggedStep(
     step.name,
     options2,
-    (log) => step.run({ ...ctxBase, log }),
-    async (result, log) => {
+    async (log) => {
+      const { mount: lent, ...result2 } = await step.run({ ...ctxBase, log });
+      mount = lent;
+      return result2;
+    },
+    async (result2, log) => {
       const limits = options2.sandbox?.limits;
-      const hurt = limits && result.state !== "success" && result.state !== "skipped";
+      const hurt = limits && result2.state !== "success" && result2.state !== "skipped";
       const hit = hurt ? await limitHit().catch(() => void 0) : void 0;
-      if (!hit || !limits) return result;
+      if (!hit || !limits) return result2;
       const summary = `The build ${describeLimitHit(hit, limits)}`;
       log.write(`
 [pyci: ${summary}]
 `);
-      return { ...result, state: "error", summary };
+      return { ...result2, state: "error", summary };
     }
   );
+  return mount ? { result, mount } : { result };
 }
 async function runLoggedStep(name, options2, run4, amend = async (result) => result) {
   const log = options2.openLog(name);
@@ -73453,6 +74133,8 @@ async function runPipeline(pipeline2, options2) {
     ...options2.signal ? { signal: options2.signal } : {},
     ...options2.sandbox ? { sandbox: options2.sandbox } : {},
     ...options2.cache && workspace.tree ? { cache: { ...options2.cache, tree: workspace.tree } } : {},
+    ...options2.testDurations ? { testDurations: options2.testDurations } : {},
+    ...options2.envCache ? { envCache: options2.envCache } : {},
     openLog: options2.openLog,
     ...options2.onStepStart ? { onStepStart: options2.onStepStart } : {},
     ...options2.onStepEnd ? { onStepEnd: options2.onStepEnd } : {}
@@ -73461,7 +74143,7 @@ async function runPipeline(pipeline2, options2) {
 }
 
 // src/github/publish-docs-release.ts
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile9 } from "node:fs/promises";
 var DOCS_RELEASE_MARKER = "<!-- pyci:docs-release -->";
 var DOCS_TAG_PREFIX = "docs-";
 function docsTag(sha, length = 7) {
@@ -73514,7 +74196,7 @@ async function upsertRelease(github, target, tag, release) {
 }
 async function replaceAsset(github, target, release, archive) {
   const { octokit } = github;
-  const data = await readFile8(archive.path);
+  const data = await readFile9(archive.path);
   for (let attempt = 1; ; attempt++) {
     const assets = await octokit.paginate(octokit.rest.repos.listReleaseAssets, {
       owner: target.owner,
@@ -73541,7 +74223,7 @@ async function replaceAsset(github, target, release, archive) {
     }
   }
 }
-async function pruneDocsReleases(github, target, keep, current) {
+async function pruneDocsReleases(github, target, keep2, current) {
   const { octokit } = github;
   const releases = await octokit.paginate(octokit.rest.repos.listReleases, {
     owner: target.owner,
@@ -73551,7 +74233,7 @@ async function pruneDocsReleases(github, target, keep, current) {
   const ours = releases.filter((r) => r.tag_name.startsWith(DOCS_TAG_PREFIX) && r.body?.includes(DOCS_RELEASE_MARKER)).sort(
     (a2, b) => (b.tag_name === current ? 1 : 0) - (a2.tag_name === current ? 1 : 0) || Date.parse(b.created_at) - Date.parse(a2.created_at)
   );
-  for (const old of ours.slice(Math.max(keep, 1))) {
+  for (const old of ours.slice(Math.max(keep2, 1))) {
     await octokit.rest.repos.deleteRelease({ owner: target.owner, repo: target.repo, release_id: old.id }).catch((error) => {
       if (status(error) !== 404) throw error;
     });
@@ -73594,8 +74276,8 @@ async function serialized(key, job) {
 
 // src/store/keep-artifact.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
-import { mkdir as mkdir5 } from "node:fs/promises";
-import { basename as basename2, join as join20 } from "node:path";
+import { mkdir as mkdir7 } from "node:fs/promises";
+import { basename as basename3, join as join25 } from "node:path";
 import { pipeline } from "node:stream/promises";
 var MAX_ARTIFACT_BYTES = 2 * 1024 * 1024 * 1024;
 async function keepArtifact(dataDir, buildId, artifact) {
@@ -73603,8 +74285,8 @@ async function keepArtifact(dataDir, buildId, artifact) {
   if (!opened) throw new BuildFileError(`${artifact.name} is missing`);
   try {
     const dir = artifactDir(dataDir, buildId);
-    await mkdir5(dir, { recursive: true, mode: 448 });
-    const path7 = join20(dir, basename2(artifact.name));
+    await mkdir7(dir, { recursive: true, mode: 448 });
+    const path7 = join25(dir, basename3(artifact.name));
     await pipeline(
       opened.file.createReadStream({ autoClose: false, start: 0, end: Math.max(0, opened.size - 1) }),
       createWriteStream2(path7, { mode: 384 })
@@ -73620,7 +74302,7 @@ var import_yaml3 = __toESM(require_dist(), 1);
 
 // src/pipeline/repo-config-problems.ts
 var import_ajv = __toESM(require_ajv(), 1);
-import { readFileSync as readFileSync11 } from "node:fs";
+import { readFileSync as readFileSync12 } from "node:fs";
 
 // src/text/nearest-word.ts
 function nearestWord(word, candidates) {
@@ -73657,7 +74339,7 @@ function repoConfigProblems(file) {
 var validator;
 function compiled() {
   if (validator) return validator;
-  const schema = JSON.parse(readFileSync11(PYCI_YML_SCHEMA, "utf8"));
+  const schema = JSON.parse(readFileSync12(PYCI_YML_SCHEMA, "utf8"));
   validator = { validate: repoConfigAjv().compile(schema), schema };
   return validator;
 }
@@ -73756,6 +74438,9 @@ var SETTINGS = {
     },
     top_level_dir: (config2, value) => {
       config2.test.topLevelDir = value;
+    },
+    parallel: (config2, value) => {
+      config2.test.parallel = value;
     }
   },
   install: (config2, value) => {
@@ -73846,6 +74531,8 @@ async function runBuild(deps, request2, record, log, signal) {
       ...signal ? { signal } : {},
       ...deps.sandbox ? { sandbox: deps.sandbox() } : {},
       cache: { dir: config2.dataDir, scope: request2.cloneUrl, buildId: record.id },
+      testDurations: store.testDurations(request2.owner, request2.repo),
+      ...config2.envCache ? { envCache: { dir: config2.dataDir, scope: request2.cloneUrl, fill: !request2.fork } } : {},
       openLog: (step) => store.openLog(record.id, step, mask, void 0, config2.stepOutputCapBytes),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
@@ -74099,7 +74786,8 @@ function onApprovalRequested(deps) {
       );
       if (request2 instanceof Ignored) return ignore(request2.reason);
       log.info({ approvedBy: sender }, "fork commit approved");
-      deliveryAccepted(deps, context.name, acceptBuild(deps, { ...request2, event: "check_run.requested_action" }));
+      const approved = { ...request2, event: "check_run.requested_action", fork: true };
+      deliveryAccepted(deps, context.name, acceptBuild(deps, approved));
     } catch (error) {
       log.error({ err: error, sender }, "could not check an approval with GitHub; nothing is built");
       ignore("GitHub could not be asked about the approval");
@@ -74111,13 +74799,16 @@ function onApprovalRequested(deps) {
 function forkPolicy(policy, event, raw) {
   if (policy === "run") return { action: "build" };
   const payload = raw;
-  const fork = event === "pull_request" ? isForkPullRequest(payload) : !onBaseBranch(event, payload);
-  if (!fork) return { action: "build" };
+  if (!fromFork(event, payload)) return { action: "build" };
   if (policy === "skip") return { action: "skip" };
   const sender = login(payload.sender);
   if (event !== "pull_request") return sender ? { action: "approve", approver: sender } : { action: "approve" };
   const forkOwner = login(payload.pull_request?.head?.repo?.owner);
   return sender && sender === forkOwner ? { action: "approve", approver: sender } : { action: "approve" };
+}
+function fromFork(event, raw) {
+  const payload = raw;
+  return event === "pull_request" ? isForkPullRequest(payload) : !onBaseBranch(event, payload);
 }
 function isForkPullRequest(payload) {
   const head = payload.pull_request?.head?.repo;
@@ -74133,7 +74824,8 @@ function login(user) {
 }
 
 // src/handlers/fork-gate.ts
-async function forkGate(deps, context, request2) {
+async function forkGate(deps, context, unmarked) {
+  const request2 = fromFork(context.name, context.payload) ? { ...unmarked, fork: true } : unmarked;
   const decision = forkPolicy(deps.config.forkPolicy, context.name, context.payload);
   if (decision.action === "build") return request2;
   const log = buildLog(deps.log, request2, void 0, { event: request2.event });
@@ -74332,12 +75024,12 @@ function appendJobSummary(path7, markdown) {
 }
 
 // src/actions/load-actions-env.ts
-import { readFileSync as readFileSync12, statSync as statSync3 } from "node:fs";
-import { join as join21 } from "node:path";
+import { readFileSync as readFileSync13, statSync as statSync3 } from "node:fs";
+import { join as join26 } from "node:path";
 
 // src/config.ts
-import { accessSync as accessSync2, constants as constants7, existsSync as existsSync2 } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { accessSync as accessSync2, constants as constants8, existsSync as existsSync2 } from "node:fs";
+import { availableParallelism as availableParallelism2, tmpdir } from "node:os";
 import { resolve as resolve4 } from "node:path";
 
 // src/process/sandbox/uid-range.ts
@@ -74405,7 +75097,7 @@ function loadConfig(env = process.env) {
       `CI_SSH_KNOWN_HOSTS=${knownHostsPath} cannot be read. It must hold the host keys of your git server (GitHub.com's are built in).`
     );
   }
-  const concurrency = positiveInt(env, "CI_CONCURRENCY", availableParallelism(), problems2);
+  const concurrency = positiveInt(env, "CI_CONCURRENCY", availableParallelism2(), problems2);
   const stepTimeout = positiveInt(env, "CI_STEP_TIMEOUT", 1800, problems2);
   const python = env.CI_PYTHON?.trim() || "python3";
   const docsReleasesKeep = positiveInt(env, "CI_DOCS_RELEASES_KEEP", 10, problems2);
@@ -74434,6 +75126,7 @@ function loadConfig(env = process.env) {
   const stepOutputCap = positiveInt(env, "CI_STEP_OUTPUT_CAP", 32, problems2);
   const minFreeDisk = positiveInt(env, "CI_MIN_FREE_DISK", 1024, problems2);
   const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems2);
+  const envCache = oneOf(env, "CI_ENV_CACHE", ["on", "off"], problems2) === "on";
   const webhookBuffer = positiveInt(env, "CI_WEBHOOK_BUFFER", 64, problems2);
   if (webhookBuffer < WEBHOOK_BUFFER_MIN) {
     problems2.push(
@@ -74476,6 +75169,7 @@ function loadConfig(env = process.env) {
     stepOutputCapBytes: stepOutputCap * MIB3,
     minFreeDiskBytes: minFreeDisk * MIB3,
     cacheMaxBytes: cacheMax * MIB3,
+    envCache,
     webhookBufferBytes: webhookBuffer * MIB3,
     liveClientsPerBuild,
     liveClients,
@@ -74549,7 +75243,7 @@ function isHttpUrl(value) {
 }
 function readable2(path7) {
   try {
-    accessSync2(path7, constants7.R_OK);
+    accessSync2(path7, constants8.R_OK);
     return true;
   } catch {
     return false;
@@ -74557,7 +75251,7 @@ function readable2(path7) {
 }
 function writable2(path7) {
   try {
-    accessSync2(path7, constants7.W_OK);
+    accessSync2(path7, constants8.W_OK);
     return true;
   } catch {
     return false;
@@ -74593,7 +75287,7 @@ function loadActionsEnv(env, tempRoot) {
   if (eventPath && !readable2(eventPath)) problems2.push(`GITHUB_EVENT_PATH=${eventPath} cannot be read.`);
   else if (eventPath) {
     try {
-      payload = JSON.parse(readFileSync12(eventPath, "utf8"));
+      payload = JSON.parse(readFileSync13(eventPath, "utf8"));
     } catch {
       problems2.push(`GITHUB_EVENT_PATH=${eventPath} is not the JSON of an event.`);
     }
@@ -74618,8 +75312,8 @@ function loadActionsEnv(env, tempRoot) {
       CI_PYTHON: env.CI_PYTHON,
       CI_STEP_TIMEOUT: env.CI_STEP_TIMEOUT,
       CI_DOCS_RELEASES_KEEP: env.CI_DOCS_RELEASES_KEEP,
-      CI_DATA_DIR: join21(tempRoot, "data"),
-      CI_WORK_DIR: join21(tempRoot, "work"),
+      CI_DATA_DIR: join26(tempRoot, "data"),
+      CI_WORK_DIR: join26(tempRoot, "work"),
       CI_CONCURRENCY: "1",
       // a fork's workflow runs only as GitHub's own approval setting for fork workflows allows, with a
       // read-only token: pyci could not post an approval request, and the job is the approval already
@@ -74782,7 +75476,7 @@ var BuildQueue = class {
 
 // src/actions.ts
 async function main() {
-  const tempRoot = mkdtempSync(join22(process.env.RUNNER_TEMP?.trim() || tmpdir2(), "pyci-"));
+  const tempRoot = mkdtempSync(join27(process.env.RUNNER_TEMP?.trim() || tmpdir2(), "pyci-"));
   try {
     const env = loadActionsEnv(process.env, tempRoot);
     Object.assign(process.env, env.probotEnv);

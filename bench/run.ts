@@ -7,6 +7,7 @@ import { envInt } from "./env-int.js";
 import { startHarness } from "./harness.js";
 import { measureAck } from "./measure-ack.js";
 import { measureFootprint } from "./measure-footprint.js";
+import { measureInstallReuse } from "./measure-install-reuse.js";
 import { measureOverhead } from "./measure-overhead.js";
 import { measureParallelTest } from "./measure-parallel-test.js";
 import { measurePending } from "./measure-pending.js";
@@ -28,6 +29,7 @@ import { docsProject, tinyProject } from "./workload.js";
  * 5. Overhead: cold first builds of the generated project vs the same work by hand.
  * 6. Warm checkouts: second builds of the same repositories.
  * 7. No repeated work: the same tree again; a docs re-run. The test step alone, in 2 processes vs serial.
+ *    A second build's install step, reusing the first build's environment.
  * 8. Footprint: RSS across as many cheap builds as fit (up to 1,000).
  * 9. The table.
  *
@@ -139,6 +141,10 @@ async function main(): Promise<void> {
     const parallelTest = await measureParallelTest(envInt("BENCH_REPS", 3), progress);
     rows.push(...parallelTest.rows);
     detail.parallelTest = parallelTest.detail;
+    // 7c. a second build's install step, its environment reused
+    const install = await measureInstallReuse(h, server, progress);
+    rows.push(...install.rows);
+    detail.installReuse = install.detail;
 
     // 8. footprint
     const footprint = await measureFootprint(

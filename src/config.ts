@@ -43,8 +43,10 @@ export interface Config {
   stepOutputCapBytes: number;
   /** A build does not clone with less free disk than this in CI_WORK_DIR (CI_MIN_FREE_DISK MiB, default 1024). */
   minFreeDiskBytes: number;
-  /** Size bound of the git object cache and the result cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
+  /** Size bound of the git object cache, the result cache and the environment cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
   cacheMaxBytes: number;
+  /** Whether install steps reuse virtualenvs of earlier builds (CI_ENV_CACHE=on, default, or off). */
+  envCache: boolean;
   /** Bytes of webhook bodies held at once before their signature is checked (CI_WEBHOOK_BUFFER MiB, default 64, at least 25: GitHub's largest payload). */
   webhookBufferBytes: number;
   /** Live-log (Server-Sent Events) connections per build (CI_LIVE_CLIENTS_PER_BUILD, default 20) and in all (CI_LIVE_CLIENTS, default 200). */
@@ -144,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const stepOutputCap = positiveInt(env, "CI_STEP_OUTPUT_CAP", 32, problems);
   const minFreeDisk = positiveInt(env, "CI_MIN_FREE_DISK", 1024, problems);
   const cacheMax = positiveInt(env, "CI_CACHE_MAX_SIZE", 5120, problems);
+  const envCache = oneOf(env, "CI_ENV_CACHE", ["on", "off"] as const, problems) === "on";
   const webhookBuffer = positiveInt(env, "CI_WEBHOOK_BUFFER", 64, problems);
   if (webhookBuffer < WEBHOOK_BUFFER_MIN) {
     problems.push(
@@ -188,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     stepOutputCapBytes: stepOutputCap * MIB,
     minFreeDiskBytes: minFreeDisk * MIB,
     cacheMaxBytes: cacheMax * MIB,
+    envCache,
     webhookBufferBytes: webhookBuffer * MIB,
     liveClientsPerBuild,
     liveClients,

@@ -81,6 +81,7 @@ export async function runBuild(
       ...(deps.sandbox ? { sandbox: deps.sandbox() } : {}),
       cache: { dir: config.dataDir, scope: request.cloneUrl, buildId: record.id },
       testDurations: store.testDurations(request.owner, request.repo),
+      ...(config.envCache ? { envCache: { dir: config.dataDir, scope: request.cloneUrl, fill: !request.fork } } : {}),
       openLog: (step) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");

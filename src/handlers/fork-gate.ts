@@ -7,7 +7,7 @@ import { PIPELINES } from "../builds/pipelines.js";
 import { hasWriteAccess } from "../github/has-write-access.js";
 import { approvalPullRequest } from "../github/fork-approval.js";
 import type { GitHubWriter } from "../github/types.js";
-import { forkPolicy } from "./fork-policy.js";
+import { forkPolicy, fromFork } from "./fork-policy.js";
 import { deliveryIgnored } from "./delivery-handled.js";
 
 type GatedEvent = "pull_request" | "check_run" | "check_suite";
@@ -23,13 +23,15 @@ type GatedEvent = "pull_request" | "check_run" | "check_suite";
  *    pull request event is handed to the build reporter to ask a maintainer
  *    (an `action_required` check run with an "Approve and run" button,
  *    statuses `pending`), and a re-run request builds nothing.
- * GitHub errors are logged; they never let a fork's commit through.
+ * GitHub errors are logged; they never let a fork's commit through. A fork's
+ * commit that builds is marked `fork` (its build fills no cached environment).
  */
 export async function forkGate<E extends GatedEvent>(
   deps: BuildDeps,
   context: Context<E>,
-  request: BuildRequest,
+  unmarked: BuildRequest,
 ): Promise<BuildRequest | undefined> {
+  const request = fromFork(context.name, context.payload) ? { ...unmarked, fork: true } : unmarked;
   // 1. the decision
   const decision = forkPolicy(deps.config.forkPolicy, context.name, context.payload);
   if (decision.action === "build") return request;

@@ -24,13 +24,18 @@ export type ForkDecision = { action: "build" } | { action: "skip" } | { action: 
 export function forkPolicy(policy: Config["forkPolicy"], event: string, raw: unknown): ForkDecision {
   if (policy === "run") return { action: "build" };
   const payload = raw as Payload;
-  const fork = event === "pull_request" ? isForkPullRequest(payload) : !onBaseBranch(event, payload);
-  if (!fork) return { action: "build" };
+  if (!fromFork(event, payload)) return { action: "build" };
   if (policy === "skip") return { action: "skip" };
   const sender = login(payload.sender);
   if (event !== "pull_request") return sender ? { action: "approve", approver: sender } : { action: "approve" };
   const forkOwner = login(payload.pull_request?.head?.repo?.owner);
   return sender && sender === forkOwner ? { action: "approve", approver: sender } : { action: "approve" };
+}
+
+/** Pure: whether a delivery's commit is a fork's, as forkPolicy decides it, whatever CI_FORK_POLICY says. */
+export function fromFork(event: string, raw: unknown): boolean {
+  const payload = raw as Payload;
+  return event === "pull_request" ? isForkPullRequest(payload) : !onBaseBranch(event, payload);
 }
 
 interface Repo {

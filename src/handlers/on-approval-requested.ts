@@ -77,7 +77,9 @@ export function onApprovalRequested(deps: BuildDeps) {
       );
       if (request instanceof Ignored) return ignore(request.reason);
       log.info({ approvedBy: sender }, "fork commit approved");
-      deliveryAccepted(deps, context.name, acceptBuild(deps, { ...request, event: "check_run.requested_action" }));
+      // only a fork's commit waits for approval: its build fills no cached environment
+      const approved = { ...request, event: "check_run.requested_action", fork: true };
+      deliveryAccepted(deps, context.name, acceptBuild(deps, approved));
     } catch (error) {
       log.error({ err: error, sender }, "could not check an approval with GitHub; nothing is built");
       ignore("GitHub could not be asked about the approval");

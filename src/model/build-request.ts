@@ -23,6 +23,8 @@ export interface BuildRequest {
   prUrl?: string;
   /** PR head branch (pr pipeline) or the branch merged into (docs pipeline). */
   branch?: string;
+  /** The commit is a fork's (handlers/fork-gate.ts): its build may use cached environments, never add one. */
+  fork?: boolean;
 }
 
 /**

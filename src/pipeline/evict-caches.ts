@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { lstat, readdir, rename, rm } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { tryFileLock } from "../checkout/file-lock.js";
 import { GIT_CACHE, liveReaders, mirrorLastUsed, mirrorLockPath } from "../checkout/mirror-files.js";
 import type { CacheSettings } from "../checkout/repo-cache.js";
+import { ENVS, envLastUsed, envLockPath, isEnvName } from "./env-cache/env-files.js";
 import { RESULTS, resultLastUsed } from "./result-cache.js";
 
 export interface Eviction {
@@ -20,10 +21,11 @@ const LEFTOVER_AGE_MS = 60 * 60 * 1000;
 let running: Promise<Eviction> | undefined;
 
 /**
- * Keeps the git cache and the result cache together under `maxBytes`:
- * the least recently used entries go first, never a mirror that a
- * checkout borrows from or whose lock another build holds (it is skipped;
- * a later build evicts it). One eviction at a time per process.
+ * Keeps the git cache, the result cache and the environment cache together
+ * under `maxBytes`: the least recently used entries go first, never a
+ * mirror that a checkout borrows from or an environment a running build
+ * uses, nor one whose lock another build holds (it is skipped; a later
+ * build evicts it). One eviction at a time per process.
  */
 export function evictCaches(cache: CacheSettings): Promise<Eviction> {
   running ??= evict(cache).finally(() => (running = undefined));
@@ -32,7 +34,7 @@ export function evictCaches(cache: CacheSettings): Promise<Eviction> {
 
 interface Entry {
   path: string;
-  kind: "mirror" | "result";
+  kind: "mirror" | "result" | "env";
   bytes: number;
   lastUsed: number;
 }
@@ -46,6 +48,7 @@ async function evict(cache: CacheSettings): Promise<Eviction> {
       (name) => name.endsWith(".git"),
     )),
     ...(await cacheEntries(join(cache.dir, RESULTS), "result", resultLastUsed)),
+    ...(await cacheEntries(join(cache.dir, ENVS), "env", envLastUsed, isEnvName)),
   ];
   const beforeBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
   let total = beforeBytes;
@@ -85,7 +88,9 @@ async function cacheEntries(
 
 async function remove(entry: Entry): Promise<boolean> {
   if (entry.kind === "result") return removeAside(entry.path);
-  const release = await tryFileLock(mirrorLockPath(entry.path));
+  const lock =
+    entry.kind === "env" ? envLockPath(join(entry.path, ".."), basename(entry.path)) : mirrorLockPath(entry.path);
+  const release = await tryFileLock(lock);
   if (!release) return false;
   try {
     if ((await liveReaders(entry.path)).length > 0) return false;

@@ -12,6 +12,8 @@ export interface PythonEnvironment {
   implementation: string;
   /** Every installed distribution as "name==version", sorted. */
   distributions: string[];
+  /** The pip a new virtualenv of it gets (ensurepip's), when it has one. */
+  pip?: string;
 }
 
 const PROBE = `
@@ -19,7 +21,12 @@ import json, os, sys
 from importlib import metadata
 dists = sorted({"%s==%s" % (d.metadata["Name"], d.version) for d in metadata.distributions()})
 watched = [os.path.realpath(sys.executable)] + [p for p in sys.path if os.path.isdir(p)]
-print(json.dumps({"version": sys.version, "implementation": sys.implementation.name, "distributions": dists, "watched": watched}))
+try:
+    import ensurepip
+    pip = ensurepip.version()
+except Exception:
+    pip = None
+print(json.dumps({"version": sys.version, "implementation": sys.implementation.name, "distributions": dists, "pip": pip, "watched": watched}))
 `;
 
 interface Known {
@@ -68,6 +75,7 @@ export async function pythonEnvironment(
     version: parsed.version,
     implementation: String(parsed.implementation),
     distributions: parsed.distributions.map(String),
+    ...(typeof parsed.pip === "string" ? { pip: parsed.pip } : {}),
   };
   const watched = Array.isArray(parsed.watched)
     ? parsed.watched.filter((p): p is string => typeof p === "string" && p.startsWith("/"))

@@ -4,7 +4,7 @@ import type { LogSink } from "../model/log-sink.js";
 import type { SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
 import { runLoggedStep, runStages, type Stages } from "./run-stages.js";
 import type { CheckoutStep } from "./steps/checkout.js";
-import type { RepoConfig, StepCache, StepResult } from "./types.js";
+import type { EnvCache, RepoConfig, StepCache, StepResult } from "./types.js";
 
 /** A pipeline: the checkout, then its stages in order (the steps of one stage side by side). */
 export interface Pipeline {
@@ -32,6 +32,8 @@ export interface PipelineOptions {
   cache?: Omit<StepCache, "tree">;
   /** Test durations of the repository's last build with tests (StepContext.testDurations); absent: none known. */
   testDurations?: ReadonlyMap<string, number>;
+  /** Lets the install step reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
+  envCache?: EnvCache;
   /** A log for one step; closed by the pipeline when the step ends. */
   openLog(step: string): LogSink & { close(): void };
   onStepStart?(step: string): void;
@@ -87,6 +89,7 @@ export async function runPipeline(pipeline: Pipeline, options: PipelineOptions):
     ...(options.sandbox ? { sandbox: options.sandbox } : {}),
     ...(options.cache && workspace.tree ? { cache: { ...options.cache, tree: workspace.tree } } : {}),
     ...(options.testDurations ? { testDurations: options.testDurations } : {}),
+    ...(options.envCache ? { envCache: options.envCache } : {}),
     openLog: options.openLog,
     ...(options.onStepStart ? { onStepStart: options.onStepStart } : {}),
     ...(options.onStepEnd ? { onStepEnd: options.onStepEnd } : {}),

@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { describeLimitHit, type LimitKind } from "../process/limits/build-limits.js";
 import { prepareSandbox, type PreparedSandbox } from "../process/sandbox/prepare-sandbox.js";
 import { resolveSandbox, type SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
-import type { RepoConfig, Step, StepCache, StepContext, StepResult } from "./types.js";
+import type { EnvCache, RepoConfig, Step, StepCache, StepContext, StepResult } from "./types.js";
 import type { LogSink } from "../model/log-sink.js";
-import type { Sandbox } from "../process/sandbox/sandbox.js";
+import type { Sandbox, SandboxMount } from "../process/sandbox/sandbox.js";
 
 /** Stages run in order; the steps of one stage run side by side. */
 export type Stages = Step[][];
@@ -28,6 +28,8 @@ export interface StagesOptions {
   cache?: StepCache;
   /** Test durations of the repository's last build with tests (StepContext.testDurations). */
   testDurations?: ReadonlyMap<string, number>;
+  /** Lets the install step reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
+  envCache?: EnvCache;
 }
 
 /**
@@ -98,8 +100,7 @@ async function runEachStage(
   results: StepResult[],
   start: Start,
 ): Promise<void> {
-  let { python, blocker } = start;
-  const sandbox = start.sandbox;
+  let { python, blocker, sandbox } = start;
   for (const stage of stages) {
     const ctxBase = {
       dir: options.dir,
@@ -111,6 +112,7 @@ async function runEachStage(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.cache ? { cache: options.cache } : {}),
       ...(options.testDurations ? { testDurations: options.testDurations } : {}),
+      ...(options.envCache ? { envCache: options.envCache } : {}),
     };
     const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {} } });
     if (blocker) {
@@ -119,9 +121,10 @@ async function runEachStage(
       continue;
     }
     const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options, start.limitHit)));
-    for (const result of stageResults) {
+    for (const { result, mount } of stageResults) {
       results.push(result);
       if (result.python) python = result.python;
+      if (mount) sandbox = { ...sandbox, mounts: [...(sandbox.mounts ?? []), mount] };
       if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
     }
   }
@@ -137,11 +140,17 @@ async function runStep(
   ctxBase: Omit<StepContext, "log">,
   options: StagesOptions,
   limitHit: () => Promise<LimitKind | undefined>,
-): Promise<StepResult> {
-  return runLoggedStep(
+): Promise<{ result: StepResult; mount?: SandboxMount }> {
+  // a cached environment lent to the build is the sandbox's business, not the stored result's (its host path)
+  let mount: SandboxMount | undefined;
+  const result = await runLoggedStep(
     step.name,
     options,
-    (log) => step.run({ ...ctxBase, log }),
+    async (log) => {
+      const { mount: lent, ...result } = await step.run({ ...ctxBase, log });
+      mount = lent;
+      return result;
+    },
     async (result, log) => {
       // a step hurt by one of the build's limits (an OOM kill, a refused fork, a full disk) says which
       const limits = options.sandbox?.limits;
@@ -153,6 +162,7 @@ async function runStep(
       return { ...result, state: "error", summary };
     },
   );
+  return mount ? { result, mount } : { result };
 }
 
 /**

@@ -4,7 +4,7 @@
  * StepResult. Nothing here knows about GitHub.
  */
 import type { LogSink } from "../model/log-sink.js";
-import type { Sandbox } from "../process/sandbox/sandbox.js";
+import type { Sandbox, SandboxMount } from "../process/sandbox/sandbox.js";
 
 /** success: the tool said yes; failure: the tool said no; error: pyci could not run it. */
 export type StepState = "success" | "failure" | "error" | "skipped";
@@ -109,6 +109,8 @@ export interface StepResult {
   enforced?: boolean;
   /** Interpreter that later steps should use (set by the install step: the venv's python). */
   python?: string;
+  /** A cached environment later steps see, read-only, at the path it was made at (env-cache). */
+  mount?: SandboxMount;
   /** Files the step produced that outlive the checkout (absolute paths in the scratch dir). */
   artifacts?: Artifact[];
   /** Numbers a step reports beyond tests and diagnostics, e.g. { pages: 14 } for docs. */
@@ -180,6 +182,18 @@ export interface StepContext {
   cache?: StepCache;
   /** Test durations (ms by unittest id) of the repository's last build with tests: they balance a parallel run. */
   testDurations?: ReadonlyMap<string, number>;
+  /** Where the install steps reuse environments (env-cache/); absent: every build makes its own. */
+  envCache?: EnvCache;
+}
+
+/** The environment cache of a build (CI_ENV_CACHE): CI_DATA_DIR/envs. */
+export interface EnvCache {
+  /** CI_DATA_DIR: environments live in <dir>/envs. */
+  dir: string;
+  /** The repository (its clone URL): environments are never shared between repositories. */
+  scope: string;
+  /** Whether this build may add environments: never a fork's pull request, which only reuses them. */
+  fill: boolean;
 }
 
 /** What a step needs to key, find and store its results in the result cache. */

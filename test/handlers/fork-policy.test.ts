@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { forkPolicy } from "../../src/handlers/fork-policy.js";
+import { forkPolicy, fromFork } from "../../src/handlers/fork-policy.js";
 import { pullRequestPayload } from "../support/payloads.js";
 
 const SHA = "a".repeat(40);
@@ -59,5 +59,12 @@ describe("forkPolicy", () => {
     expect(forkPolicy("approve", "check_run", { check_run: { check_suite: { head_branch: "main" } } })).toEqual({
       action: "build",
     });
+  });
+
+  it("tells a fork's commit whatever the policy (its build fills no cached environment)", () => {
+    expect(fromFork("pull_request", fork())).toBe(true);
+    expect(fromFork("pull_request", same())).toBe(false);
+    expect(fromFork("check_suite", suite(null))).toBe(true);
+    expect(fromFork("check_suite", suite("main"))).toBe(false);
   });
 });

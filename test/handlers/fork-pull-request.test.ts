@@ -256,6 +256,8 @@ describe("CI_FORK_POLICY=approve (the default)", () => {
     expect(recorded.checkRuns[0]).toMatchObject({ name: "pyci", status: "queued" });
     expect(recorded.statuses.at(-1)).toMatchObject({ context: "ci/test", state: "success" });
     expect(builds().map((b) => [b.sha, b.state])).toEqual([[repo.sha, "success"]]);
+    // a fork's build: it may use cached environments, never add one
+    expect(builds()[0]?.request?.fork).toBe(true);
   });
 
   it("asks for approval when someone else (with write access) opened the fork's pull request, without asking GitHub who they are", async () => {
@@ -280,6 +282,7 @@ describe("CI_FORK_POLICY=approve (the default)", () => {
     await queue.onIdle();
     expect(recorded.statuses.at(-1)).toMatchObject({ context: "ci/test", state: "success" });
     expect(builds()).toHaveLength(1);
+    expect(builds()[0]?.request?.fork).toBeUndefined();
   });
 
   it("treats a pull request whose fork was deleted (head.repo null) as a fork's", async () => {
@@ -320,6 +323,7 @@ describe("Approve and run", () => {
       state: "success",
       deliveryId: "approve-click",
     });
+    expect(build?.request?.fork).toBe(true);
   });
 
   it("a click by someone with read access builds nothing and asks GitHub nothing more", async () => {

@@ -1,26 +1,22 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { exists } from "../../checkout/exists.js";
-import type { RunResult } from "../../process/exec.js";
-import { runInBuild } from "../run-in-build.js";
-import { sandboxEnv } from "../../process/sandbox/sandbox-env.js";
+import { cachedEnvironment } from "../env-cache/cached-environment.js";
+import { pipCommandArgs } from "../env-cache/pip-command-args.js";
 import type { Step, StepContext, StepResult } from "../types.js";
-import { cannotRun } from "./cannot-run.js";
-import { stepFinisher } from "./step-finisher.js";
-import { plural } from "../../text/plural.js";
-import { lastLines } from "../../text/last-lines.js";
-import { INSTALL_TAIL_LINES, installFailure } from "./install-failure.js";
-
-const REQUIREMENTS = "requirements.txt";
-const ADVICE =
-  "Check that the version exists for this Python and that the build can reach the package index, or install wheels shipped in the repository with install: in .github/pyci.yml (pip install --no-index --find-links wheels -r requirements.txt)";
+import { makeVenv, REQUIREMENTS } from "./make-venv.js";
 
 /**
- * Creates a virtualenv in the scratch dir and installs the repository's
- * dependencies into it: the commands of `install:` in .github/pyci.yml if
- * any, otherwise `pip install -r requirements.txt`. Later steps run with the
- * venv's python (StepResult.python). Everything runs in the sandbox: pip
- * runs the repository's setup code.
+ * Installs the repository's dependencies into a virtualenv: the commands
+ * of `install:` in .github/pyci.yml if any, otherwise `pip install -r
+ * requirements.txt`. Later steps run with the venv's python
+ * (StepResult.python). Everything runs in the sandbox: pip runs the
+ * repository's setup code.
+ *
+ * 1. The environment cache (env-cache/cached-environment.ts): when the
+ *    install is pip installing requirement files alone, the venv of an
+ *    earlier build with the same key, or one made now for later builds.
+ * 2. Otherwise a fresh virtualenv in the scratch dir, outside the checkout.
  */
 export const installStep: Step = {
   name: "install",
@@ -30,83 +26,20 @@ export const installStep: Step = {
   },
 
   async run(ctx: StepContext): Promise<StepResult> {
-    const finish = stepFinisher("install");
-    const deadline = Date.now() + ctx.timeoutMs;
-    const venv = join(ctx.scratchDir, "venv");
-    const venvBin = join(venv, "bin");
-    const venvPython = join(venvBin, "python");
-    /** Timeouts, cancellation and spawn errors are pyci's problem: state "error". */
-    const notRun = (r: RunResult, what: string): StepResult | undefined => {
-      const problem = cannotRun(r, what, ctx.timeoutMs);
-      return problem === undefined ? undefined : finish("error", problem, null);
-    };
-    /** The command's last lines, read for why it failed. */
-    let output = lastLines(ctx.log, INSTALL_TAIL_LINES);
-    const step = (cmd: string, args: string[], echo: string, env: Record<string, string>) => {
-      ctx.log.write(`$ ${echo}\n`);
-      output = lastLines(ctx.log, INSTALL_TAIL_LINES);
-      return runInBuild(ctx, {
-        cmd,
-        args,
-        cwd: ctx.dir,
-        env,
-        timeoutMs: Math.max(1, deadline - Date.now()),
-        log: output,
-      });
-    };
-    const failed = (what: string, exitCode: number | null) => {
-      const { summary, advice } = installFailure(what, output.lines(), ADVICE, ctx.log);
-      return finish("failure", summary, exitCode, advice ? { advice } : {});
-    };
-
-    // 1. A fresh virtualenv, outside the checkout.
-    await rm(venv, { recursive: true, force: true });
-    const created = await step(
-      ctx.python,
-      ["-m", "venv", venv],
-      `${ctx.python} -m venv ${venv}`,
-      sandboxEnv(ctx.scratchDir, {}, ctx.repoConfig.env),
-    );
-    const venvProblem = notRun(created, `${ctx.python} -m venv`);
-    if (venvProblem) return venvProblem;
-    if (created.exitCode !== 0) {
-      return finish(
-        "error",
-        `Could not create a virtualenv (${ctx.python} -m venv exited with code ${created.exitCode})`,
-        created.exitCode,
-      );
-    }
-
-    // 2. The repository's install commands (or pip), with the venv activated.
-    const plain = sandboxEnv(ctx.scratchDir);
-    const env = sandboxEnv(
-      ctx.scratchDir,
-      { PATH: `${venvBin}:${plain.PATH}`, VIRTUAL_ENV: venv, PIP_NO_INPUT: "1" },
-      ctx.repoConfig.env,
-    );
+    // 1. cached
     const commands = ctx.repoConfig.install;
-    if (commands.length === 0) {
-      const r = await step(
-        venvPython,
-        ["-m", "pip", "install", "-r", REQUIREMENTS],
-        `python -m pip install -r ${REQUIREMENTS}`,
-        env,
-      );
-      const problem = notRun(r, "pip");
-      if (problem) return problem;
-      if (r.exitCode !== 0)
-        return failed(`pip install -r ${REQUIREMENTS} failed with exit code ${r.exitCode}`, r.exitCode);
-      return finish("success", `Installed ${REQUIREMENTS} into a virtualenv`, 0, { python: venvPython });
-    }
-    for (const command of commands) {
-      const r = await step("sh", ["-c", command], command, env);
-      const problem = notRun(r, `"${command}"`);
-      if (problem) return problem;
-      if (r.exitCode !== 0)
-        return failed(`Install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
-    }
-    return finish("success", `Ran ${plural(commands.length, "install command")} in a virtualenv`, 0, {
-      python: venvPython,
+    const cached = await cachedEnvironment(ctx, {
+      step: "install",
+      name: "venv",
+      pipArgs: commands.length === 0 ? [{ args: ["-r", REQUIREMENTS] }] : commands.map(pipCommandArgs),
+      defines: { commands },
+      make: (place) => makeVenv(ctx, place),
     });
+    if (cached) return cached;
+
+    // 2. a fresh virtualenv
+    const venv = join(ctx.scratchDir, "venv");
+    await rm(venv, { recursive: true, force: true });
+    return makeVenv(ctx, { venv, cwd: ctx.dir, scratchDir: ctx.scratchDir, sandbox: ctx.sandbox });
   },
 };

@@ -1,9 +1,10 @@
-import { chmod, lchown, lstat, readdir, readFile, realpath, stat } from "node:fs/promises";
+import { chmod, readFile, realpath, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { boundBuild, type BuildBounds } from "../limits/bound-build.js";
 import type { LimitKind } from "../limits/build-limits.js";
 import { killUid } from "./build-uids.js";
+import { chownTree } from "./chown-tree.js";
 import { run } from "../exec.js";
 import { insideBuild } from "./inside-build.js";
 import type { SandboxPolicy } from "./resolve-sandbox.js";
@@ -252,22 +253,6 @@ async function alternates(dir: string): Promise<string[]> {
     ),
   );
   return existing.filter((path): path is string => path !== undefined);
-}
-
-/**
- * Gives a directory tree to the build's uid (symlinks themselves, never what
- * they point at). `dir` must be a directory, not a link to one: pyci made it,
- * in a directory of its own no build can write, before any code ran.
- */
-async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
-  if (!(await lstat(dir)).isDirectory())
-    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
-  await lchown(dir, uid, gid);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) await chownTree(path, uid, gid);
-    else await lchown(path, uid, gid);
-  }
 }
 
 /** The build's own directory (pyci-build-<id>, 0700) lets others through to `dir`, without listing it. */

@@ -19,7 +19,8 @@ export interface Command {
  * - bwrap: a mount namespace holding only the system directories and the
  *   sandbox's readable (read-only) and writable directories, with a private
  *   /tmp, /proc and /dev, its own pid, ipc and uts namespaces and session, and
- *   the network of the host (pip installs); it dies with pyci. Hidden paths
+ *   the network of the host (pip installs); it dies with pyci. Mounts show a
+ *   directory at another path (a cached environment, read-only). Hidden paths
  *   inside visible directories are covered. Run by root, bwrap keeps the
  *   capabilities to change user and `setpriv` drops to `user` inside; run by
  *   anyone else, it needs a user namespace of its own.
@@ -70,7 +71,7 @@ export function sandboxCommand(
   args.push("--tmpfs", "/tmp");
   // the way to the bound directories: searchable by the user, not listable (bwrap would make it 0700),
   // so that an empty stand-in for the hidden data dir, on the way to a mirror's objects, shows nothing either
-  const mounts = [...sandbox.readable, ...sandbox.writable];
+  const mounts = [...sandbox.readable, ...sandbox.writable, ...(sandbox.mounts ?? []).map((m) => m.target)];
   for (const dir of ancestors(mounts)) {
     if (visible.some((v) => isInside(dir, v)) || mounts.includes(dir)) continue;
     args.push("--perms", "0711", "--dir", dir);
@@ -82,6 +83,10 @@ export function sandboxCommand(
   for (const dir of sandbox.writable) {
     args.push("--bind", dir, dir);
     visible.push(dir);
+  }
+  for (const mount of sandbox.mounts ?? []) {
+    args.push(mount.writable ? "--bind" : "--ro-bind", mount.source, mount.target);
+    visible.push(mount.target);
   }
   for (const path of sandbox.hidden) {
     if (!visible.some((dir) => isInside(path, dir))) continue;

@@ -18,6 +18,8 @@ export interface Sandbox {
   readable: string[];
   /** Directories it writes: the checkout and the scratch dir (bwrap binds them; they are chowned to `user`). */
   writable: string[];
+  /** Directories bwrap shows at another path (a cached environment at the path it was built at); other modes cannot. */
+  mounts?: SandboxMount[];
   /** What bounds the build's use of the machine (CI_BUILD_*); absent: nothing (`pyci run`, GitHub Actions). */
   limits?: SandboxLimits;
 }
@@ -31,6 +33,13 @@ export interface SandboxLimits {
    * sets rlimits, then execs it. It goes outermost: it runs as root, before the sandbox drops root.
    */
   wrap(command: { cmd: string; args: string[] }): { cmd: string; args: string[] };
+}
+
+/** A host directory shown at `target` inside the bwrap sandbox: read-only unless `writable`. */
+export interface SandboxMount {
+  source: string;
+  target: string;
+  writable?: boolean;
 }
 
 /** Who the code under test runs as. */
