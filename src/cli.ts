@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs";
+import { BACKUP_USAGE, backupCommand } from "./cli/backup-command.js";
 import { RUN_USAGE, runCommand } from "./cli/run-command.js";
 import type { Output } from "./cli/progress.js";
 import { runDoctor } from "./doctor/run-doctor.js";
@@ -16,6 +17,8 @@ Commands:
                             .env and the environment (docs/configuration.md)
   doctor                    check the server's settings and surroundings, one line
                             per check with what to do; exit 0 when builds can run
+  backup <directory>        copy the build database, logs and docs archives of
+                            CI_DATA_DIR into a new directory, while the server runs
 
 Options: --help (also after a command), --version`;
 
@@ -48,6 +51,8 @@ export async function main(
   switch (command) {
     case "run":
       return runCommand(rest, out, err);
+    case "backup":
+      return backupCommand(rest, out, err);
     case "serve":
     case "doctor": {
       if (help) return say(out, command === "serve" ? SERVE_USAGE : DOCTOR_USAGE, 0);
@@ -61,7 +66,7 @@ export async function main(
       return say(out, version(), 0);
     case "--help":
     case "-h":
-      return say(out, `${USAGE}\n\n${RUN_USAGE}`, 0);
+      return say(out, `${USAGE}\n\n${RUN_USAGE}\n\n${BACKUP_USAGE}`, 0);
     case undefined:
       return say(err, `pyci: no command given\n\n${USAGE}\n\n${RUN_USAGE}`, 2);
     default:

@@ -162,7 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     diskBytes: size(env, "CI_BUILD_DISK", DEFAULT_BUILD_LIMITS.diskBytes, 64 * MIB, problems),
   };
 
-  const dataDir = resolve(env.CI_DATA_DIR?.trim() || "./data");
+  const dataDir = dataDirOf(env);
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
   if (existsSync(workDir) && !writable(workDir)) problems.push(`CI_WORK_DIR=${workDir} is not writable.`);
   if (existsSync(dataDir) && !writable(dataDir)) problems.push(`CI_DATA_DIR=${dataDir} is not writable.`);
@@ -197,6 +197,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     liveClients,
     buildLimits,
   };
+}
+
+/** CI_DATA_DIR as an absolute path (default ./data), for the commands that need only it (`pyci backup`). */
+export function dataDirOf(env: NodeJS.ProcessEnv): string {
+  return resolve(env.CI_DATA_DIR?.trim() || "./data");
 }
 
 const MIB = 1024 * 1024;

@@ -23,7 +23,7 @@ import { killLeftoverBuildUids } from "./process/sandbox/build-uids.js";
 import { knownSecrets } from "./secrets/known-secrets.js";
 import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { sandboxStartupReport } from "./process/sandbox/sandbox-startup-report.js";
-import { spawnHelper } from "./process/spawn-helper.js";
+import { spawnHelper, stopSpawnHelper } from "./process/spawn-helper.js";
 
 type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
 
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       server: registration,
       log,
       stopDeliveries: () => undefined,
-      stopBuilds: async () => undefined,
+      stopBuilds: stopSpawnHelper,
     });
     return;
   }
@@ -171,6 +171,7 @@ async function main(): Promise<void> {
     stopBuilds: async () => {
       await control.shutdown?.(config.shutdownGraceMs);
       if (sshDir) await closeSshConnections(sshDir);
+      await stopSpawnHelper();
     },
   });
 }

@@ -9,6 +9,11 @@ import { withSecretFiles } from "./secret-files.js";
  * that come from files (`*_FILE`). `pyci doctor` checks the same.
  */
 export function serverEnv(cwd: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return withSecretFiles(withDotEnv(cwd, env));
+}
+
+/** `env` with `.env` in `cwd` over it, secrets from files not read: for commands that need no secret (`pyci backup`). */
+export function withDotEnv(cwd: string, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const file = join(cwd, ".env");
-  return withSecretFiles({ ...env, ...(existsSync(file) ? parseEnv(readFileSync(file, "utf8")) : {}) });
+  return { ...env, ...(existsSync(file) ? parseEnv(readFileSync(file, "utf8")) : {}) };
 }

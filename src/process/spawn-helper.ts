@@ -20,6 +20,17 @@ export function spawnHelper(): Promise<SpawnHelper | undefined> {
   return helper;
 }
 
+/**
+ * Ends the helper, if one runs, and resolves once it has exited (its stdin closed: it kills the
+ * process groups it still runs and exits; SIGKILL after `timeoutMs`). The server calls it last when
+ * it shuts down, so that it leaves no process behind it: systemd's KillMode=mixed, which waits for
+ * every process of the service, then sees the service end with the server.
+ */
+export async function stopSpawnHelper(timeoutMs = 5000): Promise<void> {
+  const running = await helper;
+  await running?.stop(timeoutMs);
+}
+
 interface Waiting {
   listeners: ChildListeners;
   started(pid: number | undefined): void;
@@ -68,6 +79,21 @@ export class SpawnHelper {
       child.once("exit", () => created.lost());
       child.stdin!.on("error", () => created.lost());
       child.stdout!.on("data", (chunk: Buffer) => created.receive(chunk));
+    });
+  }
+
+  /** See stopSpawnHelper. */
+  stop(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.child.kill("SIGKILL");
+        resolve();
+      }, timeoutMs);
+      this.onGone(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.child.stdin?.end();
     });
   }
 

@@ -12,6 +12,7 @@ import { freePort, sleep } from "../support/server-process.js";
 import { startSshd } from "../support/sshd.js";
 import { PODMAN } from "../support/test-base-image.js";
 import { sendWebhook } from "../support/webhook.js";
+import { probeProject } from "./probe-project.js";
 
 /**
  * `npx vite-node test/container/run-image.ts <image> [podman run options…]` (.ci/container-test):
@@ -39,41 +40,6 @@ const SECRETS = "/run/pyci-secrets";
 /** Without them runc cannot set podman's defaults for RLIMIT_NOFILE and RLIMIT_NPROC here (above the host's hard limits). */
 const ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
 const STEP_TIMEOUT_MS = { start: 60_000, build: 180_000, stop: 100_000 };
-
-const PROJECT = {
-  "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
-  "test_calc.py": [
-    "import os",
-    "import unittest",
-    "",
-    "from calc import add",
-    "",
-    "",
-    "class AddTest(unittest.TestCase):",
-    "    def test_adds(self):",
-    "        self.assertEqual(add(2, 3), 5)",
-    "",
-    "",
-    "def readable(path):",
-    "    try:",
-    "        with open(path, 'rb'):",
-    "            return True",
-    "    except OSError:",
-    "        return False",
-    "",
-    "",
-    "class SandboxProbe(unittest.TestCase):",
-    "    def test_secrets_are_out_of_reach(self):",
-    `        self.assertFalse(readable(${JSON.stringify(`${SECRETS}/app.pem`)}))`,
-    "",
-    "    def test_data_dir_is_out_of_reach(self):",
-    "        self.assertFalse(readable('/var/lib/pyci/pyci.db'))",
-    "",
-    "    def test_server_environment_is_not_inherited(self):",
-    "        self.assertEqual([k for k in os.environ if k.startswith(('WEBHOOK', 'PRIVATE', 'APP_ID', 'CI_'))], [])",
-    "",
-  ].join("\n"),
-};
 
 /** Prints the end of each step log in the data dir. */
 const STEP_LOGS = 'find /var/lib/pyci -name "*.log" -type f | while read -r f; do echo "== $f"; tail -n 40 "$f"; done';
@@ -103,7 +69,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 const privateKey = generateAppKey();
 const secret = `pyci-container-${randomBytes(18).toString("base64url")}`;
 const [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);
-const repo = makeRepo(PROJECT);
+const repo = makeRepo(probeProject(SECRETS));
 const secrets = mkdtempSync(join(tmpdir(), "pyci-container-secrets-"));
 const name = `pyci-container-test-${randomBytes(6).toString("hex")}`;
 let failed = false;

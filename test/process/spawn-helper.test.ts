@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { run } from "../../src/process/exec.js";
-import { spawnHelper } from "../../src/process/spawn-helper.js";
+import { spawnHelper, stopSpawnHelper } from "../../src/process/spawn-helper.js";
 import { startChild } from "../../src/process/start-child.js";
 
 const ENV = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" };
@@ -146,5 +146,16 @@ describe("the spawn helper", () => {
     } finally {
       delete process.env.PYCI_SPAWN_HELPER;
     }
+  });
+
+  it("stopSpawnHelper: the helper has exited when it resolves (the server leaves no process behind); the next run gets a new one", async () => {
+    await spawnHelper();
+    const helperPid = Number((await sh('echo "$PPID"')).stdout.trim());
+    expect(commandLine(helperPid)).toContain("pyci_spawner.py");
+    await stopSpawnHelper();
+    expect(alive(helperPid)).toBe(false);
+    const next = await sh('echo "$PPID"');
+    expect(Number(next.stdout.trim())).not.toBe(helperPid);
+    expect(commandLine(Number(next.stdout.trim()))).toContain("pyci_spawner.py");
   });
 });
