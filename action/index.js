@@ -60773,6 +60773,20 @@ var SpawnHelper = class _SpawnHelper {
       child.stdout.on("data", (chunk2) => created.receive(chunk2));
     });
   }
+  /** See stopSpawnHelper. */
+  stop(timeoutMs) {
+    return new Promise((resolve5) => {
+      const timer = setTimeout(() => {
+        this.child.kill("SIGKILL");
+        resolve5();
+      }, timeoutMs);
+      this.onGone(() => {
+        clearTimeout(timer);
+        resolve5();
+      });
+      this.child.stdin?.end();
+    });
+  }
   onGone(listener) {
     if (this.gone) listener();
     else this.goneListeners.push(listener);
@@ -75141,7 +75155,7 @@ function loadConfig(env = process.env) {
     tmpBytes: size(env, "CI_BUILD_TMP", DEFAULT_BUILD_LIMITS.tmpBytes, 1 * MIB3, problems2),
     diskBytes: size(env, "CI_BUILD_DISK", DEFAULT_BUILD_LIMITS.diskBytes, 64 * MIB3, problems2)
   };
-  const dataDir = resolve4(env.CI_DATA_DIR?.trim() || "./data");
+  const dataDir = dataDirOf(env);
   const workDir = resolve4(env.CI_WORK_DIR?.trim() || tmpdir());
   if (existsSync2(workDir) && !writable2(workDir)) problems2.push(`CI_WORK_DIR=${workDir} is not writable.`);
   if (existsSync2(dataDir) && !writable2(dataDir)) problems2.push(`CI_DATA_DIR=${dataDir} is not writable.`);
@@ -75175,6 +75189,9 @@ function loadConfig(env = process.env) {
     liveClients,
     buildLimits
   };
+}
+function dataDirOf(env) {
+  return resolve4(env.CI_DATA_DIR?.trim() || "./data");
 }
 var MIB3 = 1024 * 1024;
 var DEFAULT_SANDBOX_UIDS = "900000-965535";
