@@ -60615,6 +60615,30 @@ function describe(record) {
   return `${what}: ${record.state}${detail ? ` (${detail})` : ""}`;
 }
 
+// src/actions/cancel-on-signals.ts
+var CANCELLED = { kind: "cancelled" };
+function cancelOnSignals(queue, outcome) {
+  let cancelled = false;
+  const cancel = () => {
+    cancelled = true;
+    queue.pause();
+    for (const build of outcome.builds) queue.cancel(build.id, CANCELLED);
+  };
+  process.on("SIGINT", cancel);
+  process.on("SIGTERM", cancel);
+  return {
+    get cancelled() {
+      return cancelled;
+    },
+    async settled() {
+      await queue.onIdle();
+      if (!cancelled) return;
+      cancel();
+      await queue.onIdle();
+    }
+  };
+}
+
 // src/process/exec.ts
 import { randomUUID } from "node:crypto";
 import { readdirSync as readdirSync2, readFileSync as readFileSync5 } from "node:fs";
@@ -72714,6 +72738,7 @@ function supersededBy(sha) {
   return `Superseded by ${sha.slice(0, 7)}`;
 }
 var INTERRUPTED = "Interrupted by a restart of pyci; re-run it from the check run";
+var CANCELLED2 = "Cancelled with its workflow run; re-run the workflow to build it";
 
 // src/github/write-or-keep.ts
 async function writeOrKeep({ octokit, outbox, log }, target, write) {
@@ -72914,13 +72939,27 @@ var BuildReporter = class {
   }
   /** Superseded by a newer head of its pull request: every status `error` and the check run `cancelled`, each saying so. */
   async superseded(build, bySha) {
-    const why = supersededBy(bySha);
+    await this.stoppedForGood(
+      build,
+      supersededBy(bySha),
+      `This build of ${build.sha.slice(0, 7)} was stopped: the pull request's head is now ${bySha.slice(0, 7)}, which is built instead.`
+    );
+  }
+  /** Its GitHub Actions job was cancelled (by hand, or by a newer run of its concurrency group): as superseded, saying so. */
+  async cancelled(build) {
+    await this.stoppedForGood(
+      build,
+      CANCELLED2,
+      `This build of ${build.sha.slice(0, 7)} was stopped: its workflow run was cancelled before it ended.`
+    );
+  }
+  async stoppedForGood(build, why, what) {
     await this.statuses(build, "error", why, build.url);
     if (!build.checkRunId) return;
     await completeCheckRun(this.writer, build, build.checkRunId, {
       conclusion: "cancelled",
       title: why,
-      summary: `This build of ${build.sha.slice(0, 7)} was stopped: the pull request's head is now ${bySha.slice(0, 7)}, which is built instead.
+      summary: `${what}
 
 What it did before: ${build.url}`,
       annotations: []
@@ -73068,21 +73107,23 @@ function reportedBuild(deps, request2, record) {
   };
 }
 
-// src/builds/end-superseded.ts
-async function endSuperseded(deps, request2, record, bySha) {
-  const why = supersededBy(bySha);
+// src/builds/end-stopped.ts
+async function endStopped(deps, request2, record, reason) {
+  const why = reason.kind === "superseded" ? supersededBy(reason.by) : CANCELLED2;
   const log = buildLog(deps.log, request2, record.id);
   record.state = "error";
   record.error = why;
   record.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
   record.steps.push({ name: "pyci", state: "error", summary: why, exitCode: null, durationMs: 0 });
   deps.store.save(record);
-  log.info({ by: bySha }, "build superseded by a newer push");
+  log.info(reason.kind === "superseded" ? { by: reason.by } : {}, `build ${reason.kind}`);
+  if (deps.readOnly) return;
   try {
     const reporter = reporterFor(deps, await deps.octokitFor(request2.installationId), log);
-    await reporter.superseded(reportedBuild(deps, request2, record), bySha);
+    const build = reportedBuild(deps, request2, record);
+    await (reason.kind === "superseded" ? reporter.superseded(build, reason.by) : reporter.cancelled(build));
   } catch (error) {
-    log.error({ err: error }, "could not report a superseded build to GitHub");
+    log.error({ err: error }, `could not report a ${reason.kind} build to GitHub`);
   }
 }
 
@@ -74583,7 +74624,7 @@ async function runBuild(deps, request2, record, log, signal) {
   }
 }
 async function stopped(deps, request2, record, reason) {
-  if (reason.kind === "superseded") return endSuperseded(deps, request2, record, reason.by);
+  if (reason.kind !== "shutdown") return endStopped(deps, request2, record, reason);
   record.state = "queued";
   record.steps = [];
   delete record.startedAt;
@@ -74683,7 +74724,7 @@ function enqueueBuild(deps, request2, record, log, reported = Promise.resolve())
     cancelled: async (reason) => {
       await reported;
       const stop = reason;
-      if (stop.kind === "superseded") await endSuperseded(deps, request2, record, stop.by);
+      if (stop.kind !== "shutdown") await endStopped(deps, request2, record, stop);
     }
   });
 }
@@ -75500,6 +75541,7 @@ async function main() {
     const store = new BuildStore(env.config.dataDir);
     const queue = new BuildQueue(env.config.concurrency);
     const outcome = new ActionsOutcome();
+    const cancellation = cancelOnSignals(queue, outcome);
     await run2(
       createActionsApp(env.config, {
         store,
@@ -75511,7 +75553,9 @@ async function main() {
         readOnly: env.fork !== void 0
       })
     );
-    await queue.onIdle();
+    await cancellation.settled();
+    if (cancellation.cancelled)
+      process.stdout.write("pyci: the job was cancelled: its builds are reported cancelled\n");
     await printStepLogs(store, outcome.builds, (text) => process.stdout.write(text));
     const verdict = outcome.verdict();
     const mask = maskSecrets([env.token]);

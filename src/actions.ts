@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "@probot/adapter-github-actions";
 import { ActionsOutcome } from "./actions/actions-outcome.js";
+import { cancelOnSignals } from "./actions/cancel-on-signals.js";
 import { createActionsApp } from "./actions/create-actions-app.js";
 import { appendJobSummary, forkNote, jobSummary } from "./actions/job-summary.js";
 import { loadActionsEnv } from "./actions/load-actions-env.js";
@@ -28,7 +29,8 @@ import { BuildStore } from "./store/build-store.js";
  * 1. validates the job's environment (GITHUB_* and pyci's CI_*);
  * 2. points Probot at the job's API (GITHUB_API_URL → GHE_HOST/GHE_PROTOCOL);
  * 3. lets the adapter hand the event (GITHUB_EVENT_NAME/GITHUB_EVENT_PATH) to the app;
- * 4. waits for the builds the handlers queued;
+ * 4. waits for the builds the handlers queued; a cancelled job (SIGINT, SIGTERM) cancels them, and
+ *    reports them so;
  * 5. prints every step's log, then one line per build (or why there was none), and writes them
  *    to the job summary; for a fork's pull request (read-only token: nothing was written to
  *    GitHub), says why nothing shows on the commit;
@@ -46,6 +48,7 @@ async function main(): Promise<number> {
     const store = new BuildStore(env.config.dataDir);
     const queue = new BuildQueue(env.config.concurrency);
     const outcome = new ActionsOutcome();
+    const cancellation = cancelOnSignals(queue, outcome);
     await run(
       createActionsApp(env.config, {
         store,
@@ -59,7 +62,9 @@ async function main(): Promise<number> {
     );
 
     // 4.
-    await queue.onIdle();
+    await cancellation.settled();
+    if (cancellation.cancelled)
+      process.stdout.write("pyci: the job was cancelled: its builds are reported cancelled\n");
 
     // 5.
     await printStepLogs(store, outcome.builds, (text) => process.stdout.write(text));

@@ -5,7 +5,7 @@ import { reporterFor } from "./reporter-for.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { buildLog } from "./build-log.js";
 import { reportedBuild } from "./reported-build.js";
-import { endSuperseded } from "./end-superseded.js";
+import { endStopped } from "./end-stopped.js";
 import type { StopReason } from "./stop-reason.js";
 import { runBuild } from "./run-build.js";
 import { supersedeBuilds } from "./supersede-builds.js";
@@ -68,7 +68,7 @@ export function enqueueBuild(
     cancelled: async (reason) => {
       await reported;
       const stop = reason as StopReason;
-      if (stop.kind === "superseded") await endSuperseded(deps, request, record, stop.by);
+      if (stop.kind !== "shutdown") await endStopped(deps, request, record, stop);
     },
   });
 }

@@ -3,7 +3,7 @@ import { enqueueBuild, reportQueued } from "./accept-build.js";
 import type { BuildDeps } from "./build-deps.js";
 import { buildLog } from "./build-log.js";
 import { settleInterrupted, type SettleOptions, type SettleReport } from "./settle-interrupted.js";
-import { endSuperseded } from "./end-superseded.js";
+import { endStopped } from "./end-stopped.js";
 
 /** A build a restart interrupted is run again until it has been started this often; then it is settled as `error`. */
 export const MAX_ATTEMPTS = 3;
@@ -40,7 +40,7 @@ export async function resumeBuilds(deps: BuildDeps, options: SettleOptions = {})
   const superseded = resumable.filter((build) => newerHead(unfinished, build) !== undefined);
   for (const build of superseded) {
     prepareRerun(deps, build);
-    await endSuperseded(deps, build.request!, build, newerHead(unfinished, build)!.sha);
+    await endStopped(deps, build.request!, build, { kind: "superseded", by: newerHead(unfinished, build)!.sha });
     report.superseded.push(build.id);
   }
 

@@ -15,7 +15,7 @@ import type { BuildRequest } from "../model/build-request.js";
 import { PIPELINES } from "./pipelines.js";
 import { readRepoConfig } from "./read-repo-config.js";
 import { reportedBuild } from "./reported-build.js";
-import { endSuperseded } from "./end-superseded.js";
+import { endStopped } from "./end-stopped.js";
 import type { StopReason } from "./stop-reason.js";
 
 /**
@@ -135,12 +135,12 @@ export async function runBuild(
 }
 
 /**
- * A build stopped from outside: superseded (reported so on GitHub), or
+ * A build stopped from outside: superseded or cancelled (ended for good, reported so on GitHub), or
  * stopped by a shutdown (back to `queued` with no steps: the next start of
  * pyci runs it again; its statuses stay `pending` meanwhile).
  */
 async function stopped(deps: BuildDeps, request: BuildRequest, record: BuildRecord, reason: StopReason): Promise<void> {
-  if (reason.kind === "superseded") return endSuperseded(deps, request, record, reason.by);
+  if (reason.kind !== "shutdown") return endStopped(deps, request, record, reason);
   record.state = "queued";
   record.steps = [];
   delete record.startedAt;

@@ -5,7 +5,7 @@ import { logTailText } from "../report/log-tail-text.js";
 import { markdownText } from "../report/markdown-text.js";
 import { reportedStep } from "../report/reported-step.js";
 import { buildTitle, checkConclusion, statusState } from "../report/state-map.js";
-import { INTERRUPTED, supersededBy } from "../report/stop-text.js";
+import { CANCELLED, INTERRUPTED, supersededBy } from "../report/stop-text.js";
 import { summaryMarkdown } from "../report/summary-markdown.js";
 import { completeCheckRun, createCheckRun, startCheckRun } from "./check-run.js";
 import { findOpenCheckRun } from "./find-check-run.js";
@@ -125,13 +125,29 @@ export class BuildReporter {
 
   /** Superseded by a newer head of its pull request: every status `error` and the check run `cancelled`, each saying so. */
   async superseded(build: ReportedBuild, bySha: string): Promise<void> {
-    const why = supersededBy(bySha);
+    await this.stoppedForGood(
+      build,
+      supersededBy(bySha),
+      `This build of ${build.sha.slice(0, 7)} was stopped: the pull request's head is now ${bySha.slice(0, 7)}, which is built instead.`,
+    );
+  }
+
+  /** Its GitHub Actions job was cancelled (by hand, or by a newer run of its concurrency group): as superseded, saying so. */
+  async cancelled(build: ReportedBuild): Promise<void> {
+    await this.stoppedForGood(
+      build,
+      CANCELLED,
+      `This build of ${build.sha.slice(0, 7)} was stopped: its workflow run was cancelled before it ended.`,
+    );
+  }
+
+  private async stoppedForGood(build: ReportedBuild, why: string, what: string): Promise<void> {
     await this.statuses(build, "error", why, build.url);
     if (!build.checkRunId) return;
     await completeCheckRun(this.writer, build, build.checkRunId, {
       conclusion: "cancelled",
       title: why,
-      summary: `This build of ${build.sha.slice(0, 7)} was stopped: the pull request's head is now ${bySha.slice(0, 7)}, which is built instead.\n\nWhat it did before: ${build.url}`,
+      summary: `${what}\n\nWhat it did before: ${build.url}`,
       annotations: [],
     });
   }

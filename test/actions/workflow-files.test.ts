@@ -25,8 +25,7 @@ describe("the GitHub Actions workflow and action.yml", () => {
     expect(check.permissions).toEqual({ contents: "read", statuses: "write", checks: "write" });
     expect(check.concurrency).toEqual({
       group: "pyci-check-${{ github.event.pull_request.number }}",
-      // a cancelled run would leave its statuses pending
-      "cancel-in-progress": false,
+      "cancel-in-progress": true,
     });
     const steps = check.steps as Step[];
     expect(steps.find((s) => s.uses?.startsWith("actions/checkout@"))!.with).toEqual({
@@ -68,7 +67,8 @@ describe("the GitHub Actions workflow and action.yml", () => {
     expect(steps[1]!.run).toBe(
       'cd "$GITHUB_ACTION_PATH/action" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund',
     );
-    expect(steps[2]!.run).toBe('node "$GITHUB_ACTION_PATH/action/index.js"');
+    // exec: the runner's SIGINT of a cancelled run reaches node, not only bash
+    expect(steps[2]!.run).toBe('exec node "$GITHUB_ACTION_PATH/action/index.js"');
     expect(steps[2]!.env).toEqual({
       GITHUB_TOKEN: "${{ inputs.token }}",
       CI_PYTHON: "${{ inputs.python }}",

@@ -126,6 +126,8 @@ function actionsJob(makeEntry: () => string): void {
     payload: object,
     workspace: string,
     overrides: Record<string, string | undefined> = {},
+    /** Polled every 50 ms: once true, the job gets SIGINT, as the runner cancels a run. */
+    cancelWhen?: () => boolean,
   ): Promise<JobRun> {
     const runId = String(9_000_000 + ++runs);
     const runnerTemp = tempDir("pyci-actions-runner-temp-");
@@ -158,8 +160,10 @@ function actionsJob(makeEntry: () => string): void {
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const poll = cancelWhen && setInterval(() => cancelWhen() && child.kill("SIGINT"), 50);
     const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
     clearTimeout(timer);
+    clearInterval(poll);
     const summary = existsSync(summaryPath) ? readFileSync(summaryPath, "utf8") : "";
     return {
       code,
@@ -294,6 +298,43 @@ function actionsJob(makeEntry: () => string): void {
     expect(listing).toContain("index.html");
     expect(listing).toContain("usage.html");
     expect(run.output).toContain(`pyci: docs build of ${merged.slice(0, 7)}: success`);
+    expectCleanJob(run);
+  }, 60_000);
+
+  it("reports a cancelled run (the runner's SIGINT) cancelled: statuses error, check run cancelled, the tests killed", async () => {
+    const marker = join(tempDir("pyci-actions-cancel-"), "tests-started");
+    const slow = origin.commit(
+      {
+        "test_calc.py": [
+          "import pathlib, time, unittest",
+          "",
+          "class SlowTest(unittest.TestCase):",
+          "    def test_waits(self):",
+          `        pathlib.Path(${JSON.stringify(marker)}).write_text('started')`,
+          "        time.sleep(50)",
+          "",
+        ].join("\n"),
+      },
+      "a test that takes its time",
+    );
+    const started = performance.now();
+    const run = await job("pull_request", event("synchronize", { headSha: slow, number: 17 }), checkout(slow), {}, () =>
+      existsSync(marker),
+    );
+    // ended long before the test's 50 s: its process was killed
+    expect(performance.now() - started).toBeLessThan(40_000);
+    expect(run.output).toContain("pyci: the job was cancelled: its builds are reported cancelled");
+
+    for (const context of ["ci/check", "ci/test"]) {
+      expect(latestStatus(fake.statuses, slow, context)!.body, context).toMatchObject({
+        state: "error",
+        description: "Cancelled with its workflow run; re-run the workflow to build it",
+        target_url: run.runUrl,
+      });
+    }
+    const checkRun = fake.checkRuns.find((r) => r.fields.head_sha === slow)!;
+    expect(checkRun.fields).toMatchObject({ status: "completed", conclusion: "cancelled" });
+    expect(run.output).toContain(`build of ${slow.slice(0, 7)}: error`);
     expectCleanJob(run);
   }, 60_000);
 
