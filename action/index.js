@@ -2152,7 +2152,7 @@ var require_thread_stream = __commonJS({
     var { version } = require_package();
     var { EventEmitter: EventEmitter3 } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join28 } = __require("path");
+    var { join: join29 } = __require("path");
     var { pathToFileURL: pathToFileURL2 } = __require("url");
     var { wait: wait2 } = require_wait();
     var {
@@ -2204,7 +2204,7 @@ var require_thread_stream = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join28(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join29(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         name: opts.workerOpts?.name || "thread-stream",
@@ -2717,7 +2717,7 @@ var require_transport = __commonJS({
     var { createRequire: createRequire4 } = __require("module");
     var { existsSync: existsSync3 } = __require("node:fs");
     var getCallers = require_caller();
-    var { join: join28, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
+    var { join: join29, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
     var { fileURLToPath: fileURLToPath6 } = __require("node:url");
     var sleep2 = require_atomic_sleep();
     var onExit2 = require_on_exit_leak_free();
@@ -2872,7 +2872,7 @@ var require_transport = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join29(__dirname, "worker.js");
         options2.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -2893,7 +2893,7 @@ var require_transport = __commonJS({
         const pipelinesHaveLevel = options2.pipelines.some((p) => p.some((t) => t.level != null));
         usesMultistream = options2.targets.length + options2.pipelines.length > 1 || targetsHaveLevel || pipelinesHaveLevel;
       } else if (pipeline2) {
-        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join29(__dirname, "worker.js");
         options2.pipelines = [pipeline2.map((dest) => {
           return {
             ...dest,
@@ -2920,7 +2920,7 @@ var require_transport = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join28(__dirname, "..", "file.js");
+          return join29(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -3900,7 +3900,7 @@ var require_safe_stable_stringify = __commonJS({
               return circularValue;
             }
             let res = "";
-            let join28 = ",";
+            let join29 = ",";
             const originalIndentation = indentation;
             if (Array.isArray(value)) {
               if (value.length === 0) {
@@ -3914,7 +3914,7 @@ var require_safe_stable_stringify = __commonJS({
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join28 = `,
+                join29 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -3922,13 +3922,13 @@ ${indentation}`;
               for (; i2 < maximumValuesToStringify - 1; i2++) {
                 const tmp2 = stringifyFnReplacer(String(i2), value, stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join28;
+                res += join29;
               }
               const tmp = stringifyFnReplacer(String(i2), value, stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join28}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join29}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -3949,7 +3949,7 @@ ${originalIndentation}`;
             let separator = "";
             if (spacer !== "") {
               indentation += spacer;
-              join28 = `,
+              join29 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -3963,13 +3963,13 @@ ${indentation}`;
               const tmp = stringifyFnReplacer(key2, value, stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join28;
+                separator = join29;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...":${whitespace}"${getItemCount(removedKeys)} not stringified"`;
-              separator = join28;
+              separator = join29;
             }
             if (spacer !== "" && separator.length > 1) {
               res = `
@@ -4010,7 +4010,7 @@ ${originalIndentation}`;
             }
             const originalIndentation = indentation;
             let res = "";
-            let join28 = ",";
+            let join29 = ",";
             if (Array.isArray(value)) {
               if (value.length === 0) {
                 return "[]";
@@ -4023,7 +4023,7 @@ ${originalIndentation}`;
                 indentation += spacer;
                 res += `
 ${indentation}`;
-                join28 = `,
+                join29 = `,
 ${indentation}`;
               }
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
@@ -4031,13 +4031,13 @@ ${indentation}`;
               for (; i2 < maximumValuesToStringify - 1; i2++) {
                 const tmp2 = stringifyArrayReplacer(String(i2), value[i2], stack, replacer, spacer, indentation);
                 res += tmp2 !== void 0 ? tmp2 : "null";
-                res += join28;
+                res += join29;
               }
               const tmp = stringifyArrayReplacer(String(i2), value[i2], stack, replacer, spacer, indentation);
               res += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res += `${join28}"... ${getItemCount(removedKeys)} not stringified"`;
+                res += `${join29}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               if (spacer !== "") {
                 res += `
@@ -4050,7 +4050,7 @@ ${originalIndentation}`;
             let whitespace = "";
             if (spacer !== "") {
               indentation += spacer;
-              join28 = `,
+              join29 = `,
 ${indentation}`;
               whitespace = " ";
             }
@@ -4059,7 +4059,7 @@ ${indentation}`;
               const tmp = stringifyArrayReplacer(key2, value[key2], stack, replacer, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}:${whitespace}${tmp}`;
-                separator = join28;
+                separator = join29;
               }
             }
             if (spacer !== "" && separator.length > 1) {
@@ -4117,20 +4117,20 @@ ${originalIndentation}`;
               indentation += spacer;
               let res2 = `
 ${indentation}`;
-              const join29 = `,
+              const join30 = `,
 ${indentation}`;
               const maximumValuesToStringify = Math.min(value.length, maximumBreadth);
               let i2 = 0;
               for (; i2 < maximumValuesToStringify - 1; i2++) {
                 const tmp2 = stringifyIndent(String(i2), value[i2], stack, spacer, indentation);
                 res2 += tmp2 !== void 0 ? tmp2 : "null";
-                res2 += join29;
+                res2 += join30;
               }
               const tmp = stringifyIndent(String(i2), value[i2], stack, spacer, indentation);
               res2 += tmp !== void 0 ? tmp : "null";
               if (value.length - 1 > maximumBreadth) {
                 const removedKeys = value.length - maximumBreadth - 1;
-                res2 += `${join29}"... ${getItemCount(removedKeys)} not stringified"`;
+                res2 += `${join30}"... ${getItemCount(removedKeys)} not stringified"`;
               }
               res2 += `
 ${originalIndentation}`;
@@ -4146,16 +4146,16 @@ ${originalIndentation}`;
               return '"[Object]"';
             }
             indentation += spacer;
-            const join28 = `,
+            const join29 = `,
 ${indentation}`;
             let res = "";
             let separator = "";
             let maximumPropertiesToStringify = Math.min(keyLength, maximumBreadth);
             if (isTypedArrayWithEntries(value)) {
-              res += stringifyTypedArray(value, join28, maximumBreadth);
+              res += stringifyTypedArray(value, join29, maximumBreadth);
               keys = keys.slice(value.length);
               maximumPropertiesToStringify -= value.length;
-              separator = join28;
+              separator = join29;
             }
             if (deterministic) {
               keys = sort(keys, comparator);
@@ -4166,13 +4166,13 @@ ${indentation}`;
               const tmp = stringifyIndent(key2, value[key2], stack, spacer, indentation);
               if (tmp !== void 0) {
                 res += `${separator}${strEscape(key2)}: ${tmp}`;
-                separator = join28;
+                separator = join29;
               }
             }
             if (keyLength > maximumBreadth) {
               const removedKeys = keyLength - maximumBreadth;
               res += `${separator}"...": "${getItemCount(removedKeys)} not stringified"`;
-              separator = join28;
+              separator = join29;
             }
             if (separator !== "") {
               res = `
@@ -20379,7 +20379,7 @@ var require_thread_stream2 = __commonJS({
     var { version } = require_package2();
     var { EventEmitter: EventEmitter3 } = __require("events");
     var { Worker } = __require("worker_threads");
-    var { join: join28 } = __require("path");
+    var { join: join29 } = __require("path");
     var { pathToFileURL: pathToFileURL2 } = __require("url");
     var { wait: wait2 } = require_wait2();
     var {
@@ -20422,7 +20422,7 @@ var require_thread_stream2 = __commonJS({
     function createWorker(stream, opts) {
       const { filename, workerData } = opts;
       const bundlerOverrides = "__bundlerPathsOverrides" in globalThis ? globalThis.__bundlerPathsOverrides : {};
-      const toExecute = bundlerOverrides["thread-stream-worker"] || join28(__dirname, "lib", "worker.js");
+      const toExecute = bundlerOverrides["thread-stream-worker"] || join29(__dirname, "lib", "worker.js");
       const worker = new Worker(toExecute, {
         ...opts.workerOpts,
         trackUnmanagedFds: false,
@@ -20825,7 +20825,7 @@ var require_transport2 = __commonJS({
     "use strict";
     var { createRequire: createRequire4 } = __require("module");
     var getCallers = require_caller2();
-    var { join: join28, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
+    var { join: join29, isAbsolute: isAbsolute8, sep: sep6 } = __require("node:path");
     var sleep2 = require_atomic_sleep();
     var onExit2 = require_on_exit_leak_free();
     var ThreadStream = require_thread_stream2();
@@ -20888,7 +20888,7 @@ var require_transport2 = __commonJS({
         throw new Error("only one of target or targets can be specified");
       }
       if (targets) {
-        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join29(__dirname, "worker.js");
         options2.targets = targets.filter((dest) => dest.target).map((dest) => {
           return {
             ...dest,
@@ -20906,7 +20906,7 @@ var require_transport2 = __commonJS({
           });
         });
       } else if (pipeline2) {
-        target = bundlerOverrides["pino-worker"] || join28(__dirname, "worker.js");
+        target = bundlerOverrides["pino-worker"] || join29(__dirname, "worker.js");
         options2.pipelines = [pipeline2.map((dest) => {
           return {
             ...dest,
@@ -20928,7 +20928,7 @@ var require_transport2 = __commonJS({
           return origin;
         }
         if (origin === "pino/file") {
-          return join28(__dirname, "..", "file.js");
+          return join29(__dirname, "..", "file.js");
         }
         let fixTarget2;
         for (const filePath of callers) {
@@ -22250,7 +22250,7 @@ var require_buffer_list = __commonJS({
         }
       }, {
         key: "join",
-        value: function join28(s) {
+        value: function join29(s) {
           if (this.length === 0) return "";
           var p = this.head;
           var ret = "" + p.data;
@@ -52516,7 +52516,7 @@ var require_ajv = __commonJS({
 // src/actions.ts
 import { mkdtempSync, rmSync as rmSync3 } from "node:fs";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join27 } from "node:path";
+import { join as join28 } from "node:path";
 
 // node_modules/probot/lib/context.js
 var import_deepmerge = __toESM(require_cjs(), 1);
@@ -68305,10 +68305,10 @@ var checkoutStep = {
 };
 
 // src/pipeline/steps/docs/docs.ts
-import { createHash as createHash2 } from "node:crypto";
-import { readFileSync as readFileSync7 } from "node:fs";
-import { readdir as readdir4, realpath, rm as rm4 } from "node:fs/promises";
-import { dirname as dirname2, join as join11, posix as posix4 } from "node:path";
+import { createHash as createHash4 } from "node:crypto";
+import { readFileSync as readFileSync8 } from "node:fs";
+import { readdir as readdir6, realpath, rm as rm5 } from "node:fs/promises";
+import { dirname as dirname3, join as join16, posix as posix7 } from "node:path";
 import { fileURLToPath as fileURLToPath4 } from "node:url";
 
 // src/pipeline/steps/docs/count-html-pages.ts
@@ -68335,26 +68335,60 @@ async function countHtmlPages(outDir) {
   return walk(outDir, true);
 }
 
-// src/pipeline/steps/docs/docs-venv.ts
-import { rm as rm2 } from "node:fs/promises";
-import { join as join7 } from "node:path";
+// src/pipeline/steps/docs/docs-environment.ts
+import { rm as rm3 } from "node:fs/promises";
+import { join as join11 } from "node:path";
 
-// src/pipeline/run-in-build.ts
-function runInBuild(ctx, options2) {
-  return run3({ ...options2, sandbox: ctx.sandbox, ...ctx.signal ? { signal: ctx.signal } : {} });
+// src/pipeline/env-cache/cached-environment.ts
+import { randomUUID as randomUUID3 } from "node:crypto";
+import { mkdir as mkdir3, rename as rename2, rm as rm2, stat as stat5, utimes as utimes2, writeFile as writeFile3 } from "node:fs/promises";
+import { join as join10 } from "node:path";
+
+// src/process/sandbox/chown-tree.ts
+import { lchown, lstat as lstat3, readdir as readdir4 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+async function chownTree(dir, uid, gid) {
+  if (!(await lstat3(dir)).isDirectory())
+    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
+  await lchown(dir, uid, gid);
+  for (const entry of await readdir4(dir, { withFileTypes: true })) {
+    const path7 = join6(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path7, uid, gid);
+    else await lchown(path7, uid, gid);
+  }
 }
-function withReadable(sandbox, dirs) {
-  const readable3 = [
-    .../* @__PURE__ */ new Set([...sandbox.readable, ...dirs.filter((dir) => dir.startsWith("/") && pathKind(dir) === "dir")])
-  ];
-  return { ...sandbox, readable: readable3 };
+
+// src/process/sandbox/inside-build.ts
+var BUILD_MOUNTS = "/pyci";
+function insideBuild(path7, build) {
+  return [build.dir, build.scratchDir, BUILD_MOUNTS].some((dir) => path7.startsWith(`${dir}/`));
 }
+
+// src/pipeline/env-cache/env-files.ts
+import { stat as stat3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
+var ENVS = "envs";
+var ENV_JSON = "env.json";
+function isEnvName(name) {
+  return /^[0-9a-f]{64}$/.test(name);
+}
+function envLockPath(envs, key) {
+  return join7(envs, `.${key}.lock`);
+}
+async function envLastUsed(env) {
+  const marker = await stat3(join7(env, ENV_JSON)).catch(() => void 0);
+  return marker?.mtimeMs ?? (await stat3(env)).mtimeMs;
+}
+
+// src/pipeline/env-cache/env-key.ts
+import { createHash } from "node:crypto";
+import { readFileSync as readFileSync7 } from "node:fs";
 
 // src/process/sandbox/sandbox-env.ts
-import { join as join6 } from "node:path";
+import { join as join8 } from "node:path";
 function sandboxEnv(scratchDir, extra = {}, declared = {}) {
-  const home = join6(scratchDir, "home");
-  const tmp = join6(scratchDir, "tmp");
+  const home = join8(scratchDir, "home");
+  const tmp = join8(scratchDir, "tmp");
   const own = Object.fromEntries(Object.entries(declared).filter(([name]) => envNameProblem(name) === void 0));
   return {
     ...own,
@@ -68378,6 +68412,437 @@ function envNameProblem(name) {
   if (OWN.has(name) || name.startsWith("PYCI_")) return `${name} is set by pyci`;
   if (LOADER.test(name)) return `${name} would steer the dynamic loader of the sandbox itself`;
   return void 0;
+}
+
+// src/pipeline/python-environment.ts
+import { stat as stat4 } from "node:fs/promises";
+import { isAbsolute } from "node:path";
+
+// src/pipeline/run-in-build.ts
+function runInBuild(ctx, options2) {
+  return run3({ ...options2, sandbox: ctx.sandbox, ...ctx.signal ? { signal: ctx.signal } : {} });
+}
+function withReadable(sandbox, dirs) {
+  const readable3 = [
+    .../* @__PURE__ */ new Set([...sandbox.readable, ...dirs.filter((dir) => dir.startsWith("/") && pathKind(dir) === "dir")])
+  ];
+  return { ...sandbox, readable: readable3 };
+}
+
+// src/pipeline/python-environment.ts
+var PROBE = `
+import json, os, sys
+from importlib import metadata
+dists = sorted({"%s==%s" % (d.metadata["Name"], d.version) for d in metadata.distributions()})
+watched = [os.path.realpath(sys.executable)] + [p for p in sys.path if os.path.isdir(p)]
+try:
+    import ensurepip
+    pip = ensurepip.version()
+except Exception:
+    pip = None
+print(json.dumps({"version": sys.version, "implementation": sys.implementation.name, "distributions": dists, "pip": pip, "watched": watched}))
+`;
+var known = /* @__PURE__ */ new Map();
+async function pythonEnvironment(python, options2, build) {
+  const stable = isAbsolute(python) && !insideBuild(python, build);
+  const key = [python, build.sandbox.kind, build.sandbox.user ? "uid" : ""].join("\0");
+  const before = stable ? known.get(key) : void 0;
+  if (before && await stampOf(before.watched) === before.stamp) return before.environment;
+  const r = await runInBuild(build, { ...options2, cmd: python, args: ["-I", "-c", PROBE], captureStdout: true });
+  if (r.exitCode !== 0) return void 0;
+  let parsed;
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    return void 0;
+  }
+  if (typeof parsed.version !== "string" || !Array.isArray(parsed.distributions)) return void 0;
+  const environment2 = {
+    version: parsed.version,
+    implementation: String(parsed.implementation),
+    distributions: parsed.distributions.map(String),
+    ...typeof parsed.pip === "string" ? { pip: parsed.pip } : {}
+  };
+  const watched = Array.isArray(parsed.watched) ? parsed.watched.filter((p) => typeof p === "string" && p.startsWith("/")) : [];
+  if (stable && watched.length > 0) known.set(key, { environment: environment2, watched, stamp: await stampOf(watched) });
+  return environment2;
+}
+async function stampOf(paths) {
+  const parts = await Promise.all(
+    paths.map(
+      (path7) => stat4(path7, { bigint: true }).then(
+        (s) => `${path7}\0${s.ino}\0${s.size}\0${s.mtimeNs}`,
+        () => `${path7}\0-`
+      )
+    )
+  );
+  return parts.join("\n");
+}
+
+// src/pipeline/env-cache/env-key.ts
+var FORMAT = 1;
+var pyciVersion;
+async function envKey(ctx, scope, recipe, inputs) {
+  const options2 = { cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs };
+  const python = await pythonEnvironment(ctx.python, options2, ctx);
+  if (!python) return void 0;
+  pyciVersion ??= JSON.parse(readFileSync7(packageFile("package.json"), "utf8")).version;
+  const material = JSON.stringify({
+    format: FORMAT,
+    pyci: pyciVersion,
+    scope,
+    name: recipe.name,
+    interpreter: ctx.python,
+    python,
+    defines: recipe.defines,
+    env: Object.entries(ctx.repoConfig.env ?? {}).sort(([a2], [b]) => a2.localeCompare(b)),
+    inputs
+  });
+  return createHash("sha256").update(material).digest("hex");
+}
+
+// src/pipeline/env-cache/install-inputs.ts
+import { posix } from "node:path";
+var FLAGS = /* @__PURE__ */ new Set([
+  "--no-index",
+  "--pre",
+  "-U",
+  "--upgrade",
+  "--prefer-binary",
+  "-q",
+  "--quiet",
+  "-v",
+  "--verbose",
+  "--no-deps",
+  "--require-hashes",
+  "--no-build-isolation",
+  "--no-cache-dir",
+  "--disable-pip-version-check"
+]);
+var VALUED = /* @__PURE__ */ new Set([
+  "--only-binary",
+  "--no-binary",
+  "--upgrade-strategy",
+  "--progress-bar",
+  "--hash",
+  "--trusted-host"
+]);
+var REQUIREMENTS = /* @__PURE__ */ new Set(["-r", "--requirement", "-c", "--constraint"]);
+var FIND_LINKS = /* @__PURE__ */ new Set(["-f", "--find-links"]);
+var INDEX = /* @__PURE__ */ new Set(["-i", "--index-url", "--extra-index-url"]);
+var EDITABLE = /* @__PURE__ */ new Set(["-e", "--editable"]);
+var ARCHIVE = /\.(whl|zip|tar|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz)$/i;
+function installInputs(args, base = ".") {
+  const inputs = [];
+  for (let i2 = 0; i2 < args.length; i2++) {
+    const arg = args[i2];
+    if (arg.includes("${")) return { problem: `${arg} names an environment variable` };
+    if (!arg.startsWith("-")) {
+      const problem2 = requirement(arg, inputs);
+      if (problem2) return { problem: problem2 };
+      continue;
+    }
+    const [name, attached] = splitOption(arg);
+    if (FLAGS.has(name) && attached === void 0) continue;
+    if (EDITABLE.has(name)) return { problem: `an editable install (${arg}) points at one build's checkout` };
+    if (![...VALUED, ...REQUIREMENTS, ...FIND_LINKS, ...INDEX].includes(name))
+      return { problem: `pyci does not cache installs with ${name}` };
+    const value = attached ?? args[++i2];
+    if (value === void 0) return { problem: `${name} has no value` };
+    if (value.includes("${")) return { problem: `${value} names an environment variable` };
+    if (REQUIREMENTS.has(name)) {
+      const path7 = inRepository(posix.join(base, value));
+      if (typeof path7 !== "string") return path7;
+      inputs.push({ kind: "requirements", path: path7 });
+    } else if (FIND_LINKS.has(name) && !isUrl2(value)) {
+      const local = value.startsWith("file:") ? value.replace(/^file:(\/\/)?/, "") : value;
+      const path7 = inRepository(local);
+      if (typeof path7 !== "string") return path7;
+      const beside = base === "." ? void 0 : inRepository(posix.join(base, local));
+      inputs.push(typeof beside === "string" ? { kind: "path", path: beside, orElse: path7 } : { kind: "path", path: path7 });
+    } else if (INDEX.has(name) && !isUrl2(value)) {
+      return { problem: `${name} ${value} is not an http(s) index` };
+    }
+  }
+  return { inputs };
+}
+function requirement(spec, inputs) {
+  if (/^file:/i.test(spec) || /@\s*file:/i.test(spec)) return `${spec} is a file: URL`;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || /\s@\s/.test(spec)) return void 0;
+  const looksLikePath = spec.startsWith(".") || spec.startsWith("/") || spec.includes("/") || ARCHIVE.test(spec);
+  if (!looksLikePath) return void 0;
+  const path7 = inRepository(spec.replace(/\[[^\]]*\]$/, ""));
+  if (typeof path7 !== "string") return path7.problem;
+  inputs.push({ kind: "path", path: path7 });
+  return void 0;
+}
+function inRepository(path7) {
+  if (posix.isAbsolute(path7)) return { problem: `${path7} is outside the repository` };
+  const normal = posix.normalize(path7).replace(/\/+$/, "");
+  if (normal === "." || normal === "") return { problem: "it installs the repository itself (.)" };
+  if (normal === ".." || normal.startsWith("../")) return { problem: `${path7} is outside the repository` };
+  return normal;
+}
+function isUrl2(value) {
+  return /^https?:\/\//i.test(value);
+}
+function splitOption(arg) {
+  if (arg.startsWith("--")) {
+    const eq = arg.indexOf("=");
+    return eq < 0 ? [arg, void 0] : [arg.slice(0, eq), arg.slice(eq + 1)];
+  }
+  return arg.length > 2 && !FLAGS.has(arg) ? [arg.slice(0, 2), arg.slice(2)] : [arg, void 0];
+}
+
+// src/pipeline/env-cache/stage-inputs.ts
+import { createHash as createHash2 } from "node:crypto";
+import { lstat as lstat4, mkdir as mkdir2, readdir as readdir5, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
+import { dirname as dirname2, join as join9, posix as posix2 } from "node:path";
+
+// src/process/sandbox/read-build-file.ts
+import { constants as constants4 } from "node:fs";
+import { open as open2 } from "node:fs/promises";
+var BuildFileError = class extends Error {
+  name = "BuildFileError";
+};
+async function openBuildFile(path7, maxBytes) {
+  let file;
+  try {
+    file = await open2(path7, constants4.O_RDONLY | constants4.O_NOFOLLOW | constants4.O_NONBLOCK);
+  } catch (error) {
+    const code = error.code;
+    if (code === "ENOENT") return void 0;
+    if (code === "ELOOP") throw new BuildFileError(`${path7} is a symbolic link, not a file`);
+    throw new BuildFileError(`${path7} could not be opened (${code ?? error.message})`);
+  }
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) throw new BuildFileError(`${path7} is not a regular file`);
+    if (info.nlink !== 1) throw new BuildFileError(`${path7} has ${info.nlink} names (a hard link), not one`);
+    if (info.size > maxBytes)
+      throw new BuildFileError(`${path7} has ${info.size} bytes, more than the ${maxBytes} pyci reads`);
+    return { file, size: info.size };
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+async function readBuildFile(path7, maxBytes) {
+  const opened = await openBuildFile(path7, maxBytes);
+  if (!opened) return void 0;
+  const { file, size: size2 } = opened;
+  try {
+    const buffer = Buffer.alloc(size2 + 1);
+    let length = 0;
+    while (length < buffer.length) {
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > size2) throw new BuildFileError(`${path7} grew while pyci read it`);
+    return buffer.subarray(0, length);
+  } finally {
+    await file.close();
+  }
+}
+
+// src/pipeline/env-cache/stage-inputs.ts
+var MAX_BYTES = 256 * 1024 * 1024;
+async function stageInputs(dir, inputs, into) {
+  const queue = [...inputs];
+  const seen = /* @__PURE__ */ new Set();
+  let bytes = 0;
+  for (let input = queue.shift(); input; input = queue.shift()) {
+    const path7 = input.kind === "path" && input.orElse && !await present(dir, input.path) ? input.orElse : input.path;
+    if (seen.has(path7)) continue;
+    seen.add(path7);
+    const copied = await copyIn(dir, path7, into, MAX_BYTES - bytes);
+    if (typeof copied === "string") return { problem: copied };
+    bytes += copied;
+    if (input.kind !== "requirements" || copied === 0) continue;
+    for (const args of requirementLines(await readFile3(join9(into, path7), "utf8"))) {
+      const more = installInputs(args, posix2.dirname(path7));
+      if ("problem" in more) return { problem: `${path7}: ${more.problem}` };
+      queue.push(...more.inputs);
+    }
+  }
+  return { hash: await hashTree(into) };
+}
+function requirementLines(text) {
+  const lines = text.replace(/\\\r?\n/g, " ").split(/\r?\n/).map((line) => line.replace(/(^|\s)#.*$/, "").trim()).filter((line) => line !== "");
+  return lines.map((line) => {
+    if (line.startsWith("-")) return line.split(/\s+/);
+    const [spec = "", ...options2] = line.split(/\s+(?=--)/);
+    return [spec.split(";")[0].trim(), ...options2.flatMap((option) => option.split(/\s+/))];
+  });
+}
+async function present(dir, path7) {
+  return await lstat4(join9(dir, path7)).catch(() => void 0) !== void 0;
+}
+async function copyIn(dir, path7, into, budget) {
+  for (let up = posix2.dirname(path7); up !== "."; up = posix2.dirname(up)) {
+    const info2 = await lstat4(join9(dir, up)).catch(() => void 0);
+    if (info2?.isSymbolicLink()) return `${up} is a symbolic link`;
+  }
+  const info = await lstat4(join9(dir, path7)).catch(() => void 0);
+  if (!info) return 0;
+  if (info.isSymbolicLink()) return `${path7} is a symbolic link`;
+  if (info.isDirectory()) {
+    await mkdir2(join9(into, path7), { recursive: true });
+    let total = 0;
+    for (const name of (await readdir5(join9(dir, path7))).sort()) {
+      const copied = await copyIn(dir, posix2.join(path7, name), into, budget - total);
+      if (typeof copied === "string") return copied;
+      total += copied;
+    }
+    return total;
+  }
+  if (!info.isFile()) return `${path7} is not a regular file`;
+  if (info.size > budget) return `the files the install reads are larger than ${MAX_BYTES / 1024 / 1024} MiB`;
+  const content = await readBuildFile(join9(dir, path7), budget).catch((error) => error);
+  if (content instanceof Error) return content.message;
+  if (!content) return 0;
+  await mkdir2(dirname2(join9(into, path7)), { recursive: true });
+  await writeFile2(join9(into, path7), content, { mode: info.mode & 73 ? 493 : 420 });
+  return content.length;
+}
+async function hashTree(root) {
+  const hash = createHash2("sha256");
+  const walk = async (rel) => {
+    for (const name of (await readdir5(join9(root, rel))).sort()) {
+      const path7 = posix2.join(rel, name);
+      const info = await lstat4(join9(root, path7));
+      if (info.isDirectory()) {
+        hash.update(`d ${path7}\0`);
+        await walk(path7);
+      } else {
+        const digest = createHash2("sha256").update(await readFile3(join9(root, path7))).digest("hex");
+        hash.update(`f ${path7} ${info.mode & 73 ? "x" : "-"} ${digest}\0`);
+      }
+    }
+  };
+  await walk(".");
+  return hash.digest("hex");
+}
+
+// src/pipeline/env-cache/cached-environment.ts
+async function cachedEnvironment(ctx, recipe) {
+  const cache = ctx.envCache;
+  if (!cache) return void 0;
+  const uncached = (why) => {
+    ctx.log.write(`pyci: environment not cached: ${why}
+`);
+    return void 0;
+  };
+  if (ctx.sandbox.kind !== "bwrap") return uncached("it needs the bwrap sandbox (CI_SANDBOX)");
+  if (insideBuild(ctx.python, ctx)) return uncached(`${ctx.python} is the build's own interpreter`);
+  const started = performance.now();
+  const inputs = [];
+  for (const pip of recipe.pipArgs) {
+    const read = "args" in pip ? installInputs(pip.args) : pip;
+    if ("problem" in read) return uncached(`pyci caches only pip installs of requirement files, and ${read.problem}`);
+    inputs.push(...read.inputs);
+  }
+  const envs = join10(cache.dir, ENVS);
+  await mkdir3(envs, { recursive: true, mode: 448 });
+  const fill = join10(envs, `.fill-${randomUUID3()}`);
+  try {
+    await mkdir3(join10(fill, "src"), { recursive: true });
+    const staged = await stageInputs(ctx.dir, inputs, join10(fill, "src"));
+    if ("problem" in staged) return uncached(staged.problem);
+    const key = await envKey(ctx, cache.scope, recipe, staged.hash);
+    if (!key) return uncached(`${ctx.python} did not say what it is`);
+    const short = key.slice(0, 12);
+    const release = await fileLock(envLockPath(envs, key), {
+      timeoutMs: ctx.timeoutMs,
+      ...ctx.signal ? { signal: ctx.signal } : {},
+      onWait: () => ctx.log.write(`pyci: waiting for another build making the same environment (key ${short})
+`)
+    });
+    try {
+      const env = join10(envs, key);
+      const mount = { source: join10(env, "venv"), target: `${BUILD_MOUNTS}/${recipe.name}` };
+      const python = `${mount.target}/bin/python`;
+      if (await lend(env, ctx.scratchDir)) {
+        ctx.log.write(`pyci: environment reused (key ${short})
+`);
+        const durationMs = Math.round(performance.now() - started);
+        const summary = "Reused the virtualenv of an earlier build with the same requirements";
+        return { name: recipe.step, state: "success", summary, exitCode: 0, durationMs, python, mount };
+      }
+      if (!cache.fill) return uncached(`a build of a fork's pull request uses cached environments, never adds one`);
+      ctx.log.write(`pyci: making the environment for the cache (key ${short}), apart from the checkout
+`);
+      const made = await make(ctx, recipe, fill, mount);
+      if (made.state !== "success") return made;
+      await keep(fill, env, cache, recipe);
+      await lend(env, ctx.scratchDir);
+      ctx.log.write(`pyci: environment cached (key ${short})
+`);
+      return { ...made, python, mount, durationMs: Math.round(performance.now() - started) };
+    } finally {
+      await release();
+    }
+  } finally {
+    await rm2(fill, { recursive: true, force: true });
+  }
+}
+async function make(ctx, recipe, fill, mount) {
+  const [src, scratch, venv] = ["src", "scratch", "venv"].map((dir) => join10(fill, dir));
+  await Promise.all([venv, join10(scratch, "home"), join10(scratch, "tmp")].map((dir) => mkdir3(dir, { recursive: true })));
+  const user = ctx.sandbox.user;
+  if (user) await chownTree(fill, user.uid, user.gid);
+  const dataDir = ctx.envCache.dir;
+  const sandbox = {
+    ...ctx.sandbox,
+    // the interpreter and pyci's helpers, never the checkout's borrowed objects (in CI_DATA_DIR)
+    readable: ctx.sandbox.readable.filter((dir) => dir !== dataDir && !dir.startsWith(`${dataDir}/`)),
+    writable: [src, scratch],
+    mounts: [...ctx.sandbox.mounts ?? [], { source: venv, target: mount.target, writable: true }]
+  };
+  const result = await recipe.make({ venv: mount.target, cwd: src, scratchDir: scratch, sandbox });
+  if (user) await chownTree(fill, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+  return result;
+}
+async function keep(fill, env, cache, recipe) {
+  await Promise.all(["src", "scratch"].map((dir) => rm2(join10(fill, dir), { recursive: true, force: true })));
+  await rm2(env, { recursive: true, force: true });
+  await mkdir3(join10(fill, READERS));
+  const description = {
+    name: recipe.name,
+    scope: cache.scope,
+    defines: recipe.defines,
+    made: (/* @__PURE__ */ new Date()).toISOString()
+  };
+  await writeFile3(join10(fill, ENV_JSON), `${JSON.stringify(description, null, 2)}
+`);
+  await rename2(fill, env);
+}
+async function lend(env, scratchDir) {
+  const info = await stat5(join10(env, ENV_JSON)).catch(() => void 0);
+  if (!info?.isFile()) return false;
+  await mkdir3(join10(env, READERS), { recursive: true });
+  await writeFile3(join10(env, READERS, randomUUID3()), JSON.stringify({ pid: process.pid, checkout: scratchDir }));
+  const now = /* @__PURE__ */ new Date();
+  await utimes2(join10(env, ENV_JSON), now, now).catch(() => void 0);
+  return true;
+}
+
+// src/pipeline/env-cache/pip-command-args.ts
+var PIP = [
+  ["pip", "install"],
+  ["pip3", "install"],
+  ["python", "-m", "pip", "install"],
+  ["python3", "-m", "pip", "install"]
+];
+var SHELL = /[^A-Za-z0-9_\-.,/:=+@%\s]/;
+function pipCommandArgs(command) {
+  const shell = SHELL.exec(command);
+  if (shell) return { problem: `"${command}" uses shell syntax (${shell[0]})` };
+  const words = command.trim().split(/\s+/);
+  const start = PIP.find((prefix) => prefix.every((word, i2) => words[i2] === word));
+  if (!start) return { problem: `"${command}" is not a pip install` };
+  return { args: words.slice(start.length) };
 }
 
 // src/text/truncate.ts
@@ -68409,6 +68874,19 @@ function cannotRun(r, what, timeoutMs) {
   if (r.cancelled) return "cancelled";
   if (r.exitCode === null) return `${what} was killed by ${r.signal ?? "a signal"}`;
   return void 0;
+}
+
+// src/pipeline/steps/step-finisher.ts
+function stepFinisher(name) {
+  const started = performance.now();
+  return (state, summary, exitCode, extra = {}) => ({
+    name,
+    state,
+    summary: oneLine(summary),
+    exitCode,
+    durationMs: Math.round(performance.now() - started),
+    ...extra
+  });
 }
 
 // src/pipeline/parsers/pip-errors.ts
@@ -68445,22 +68923,24 @@ ${errors.map((line) => `  ${line}
 var DOCS_ADVICE = "Check that the version exists for this Python and that the build can reach the package index, or install the docs' requirements your way with docs.install in .github/pyci.yml (e.g. from wheels shipped in the repository: pip install --no-index --find-links wheels -r docs/requirements.txt)";
 var BASE_PTH = "pyci-sphinx-base.pth";
 var WRITE_PTH = "import os, sys, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), sys.argv[1]), 'w').write(sys.argv[2])";
-async function makeDocsVenv(options2) {
-  const venv = join7(options2.scratchDir, "docs-venv");
-  const bin = join7(venv, "bin");
-  const python = join7(bin, "python");
-  const plain = sandboxEnv(options2.scratchDir);
-  const activated = sandboxEnv(options2.scratchDir, {
+async function makeDocsVenv(options2, place) {
+  const finish2 = stepFinisher("docs");
+  const { venv } = place;
+  const bin = `${venv}/bin`;
+  const python = `${bin}/python`;
+  const where2 = { sandbox: place.sandbox, ...options2.signal ? { signal: options2.signal } : {} };
+  const plain = sandboxEnv(place.scratchDir);
+  const activated = sandboxEnv(place.scratchDir, {
     PATH: `${bin}:${plain.PATH}`,
     VIRTUAL_ENV: venv,
     PIP_NO_INPUT: "1"
   });
   let output = lastLines(options2.log, INSTALL_TAIL_LINES);
-  const step = (cmd, args, echo, env, cwd = options2.dir) => {
+  const step = (cmd, args, echo, env, cwd = place.cwd) => {
     options2.log.write(`$ ${echo}
 `);
     output = lastLines(options2.log, INSTALL_TAIL_LINES);
-    return runInBuild(options2, {
+    return runInBuild(where2, {
       cmd,
       args,
       cwd,
@@ -68469,35 +68949,27 @@ async function makeDocsVenv(options2) {
       log: output
     });
   };
-  const failed = (what, exitCode) => ({
-    ok: false,
-    state: "failure",
-    ...installFailure(what, output.lines(), DOCS_ADVICE, options2.log),
-    exitCode
-  });
-  const error = (summary, exitCode = null) => ({
-    ok: false,
-    state: "error",
-    summary,
-    exitCode
-  });
+  const failed = (what, exitCode) => {
+    const { summary, advice } = installFailure(what, output.lines(), DOCS_ADVICE, options2.log);
+    return finish2("failure", summary, exitCode, advice ? { advice } : {});
+  };
   const notRun2 = (r, what) => {
     const problem2 = cannotRun(r, what, options2.timeoutMs);
-    return problem2 === void 0 ? void 0 : error(problem2);
+    return problem2 === void 0 ? void 0 : finish2("error", problem2, null);
   };
-  await rm2(venv, { recursive: true, force: true });
   const base = options2.sphinx.python;
   const created = await step(
     base,
     ["-m", "venv", "--system-site-packages", venv],
     `${base} -m venv --system-site-packages ${venv}`,
     plain,
-    options2.scratchDir
+    place.scratchDir
   );
   const createProblem = notRun2(created, `${base} -m venv`);
   if (createProblem) return createProblem;
   if (created.exitCode !== 0) {
-    return error(
+    return finish2(
+      "error",
       `Could not create the docs virtualenv (${base} -m venv exited with code ${created.exitCode})`,
       created.exitCode
     );
@@ -68505,10 +68977,10 @@ async function makeDocsVenv(options2) {
   if (options2.sphinx.inVirtualenv && options2.sphinx.sitePackages.length > 0) {
     const lines = options2.sphinx.sitePackages.map((dir) => `import site; site.addsitedir(${JSON.stringify(dir)})
 `);
-    const written = await runInBuild(options2, {
+    const written = await runInBuild(where2, {
       cmd: python,
       args: ["-I", "-c", WRITE_PTH, BASE_PTH, lines.join("")],
-      cwd: options2.scratchDir,
+      cwd: place.scratchDir,
       env: plain,
       timeoutMs: Math.max(1, options2.deadline - Date.now()),
       log: options2.log
@@ -68516,7 +68988,11 @@ async function makeDocsVenv(options2) {
     const writeProblem = notRun2(written, python);
     if (writeProblem) return writeProblem;
     if (written.exitCode !== 0)
-      return error(`The docs virtualenv's python exited with code ${written.exitCode}; see the log`, written.exitCode);
+      return finish2(
+        "error",
+        `The docs virtualenv's python exited with code ${written.exitCode}; see the log`,
+        written.exitCode
+      );
     options2.log.write(`Added ${options2.sphinx.sitePackages.join(", ")} to the docs virtualenv (${BASE_PTH})
 `);
   }
@@ -68526,7 +69002,7 @@ async function makeDocsVenv(options2) {
     const problem2 = notRun2(r, "pip");
     if (problem2) return problem2;
     if (r.exitCode !== 0) return failed(`pip install -r ${file} failed with exit code ${r.exitCode}`, r.exitCode);
-    return { ok: true, python, venv };
+    return finish2("success", `Installed ${file} into the docs virtualenv`, 0, { python });
   }
   for (const command of options2.requirements.commands) {
     const r = await step("sh", ["-c", command], command, activated);
@@ -68535,17 +69011,61 @@ async function makeDocsVenv(options2) {
     if (r.exitCode !== 0)
       return failed(`Docs install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
   }
-  return { ok: true, python, venv };
+  return finish2("success", "Ran the docs install commands in the docs virtualenv", 0, { python });
+}
+
+// src/pipeline/steps/docs/docs-environment.ts
+var DOCS_VENV = "docs-venv";
+async function docsEnvironment(ctx, sphinx, requirements, sandbox, deadline) {
+  const options2 = {
+    sphinx,
+    requirements,
+    timeoutMs: ctx.timeoutMs,
+    deadline,
+    log: ctx.log,
+    ...ctx.signal ? { signal: ctx.signal } : {}
+  };
+  const cached = await cachedEnvironment(
+    { ...ctx, python: sphinx.python, sandbox },
+    {
+      step: "docs",
+      name: DOCS_VENV,
+      pipArgs: "commands" in requirements ? requirements.commands.map(pipCommandArgs) : [{ args: ["-r", requirements.requirementsFile] }],
+      defines: {
+        requirements,
+        systemSitePackages: true,
+        sphinx: { version: sphinx.version, inVirtualenv: sphinx.inVirtualenv, sitePackages: sphinx.sitePackages }
+      },
+      make: (place) => makeDocsVenv(options2, place)
+    }
+  );
+  if (cached) return cached;
+  const venv = join11(ctx.scratchDir, DOCS_VENV);
+  await rm3(venv, { recursive: true, force: true });
+  return makeDocsVenv(options2, { venv, cwd: ctx.dir, scratchDir: ctx.scratchDir, sandbox });
+}
+
+// src/pipeline/steps/docs/docs-requirements.ts
+import { join as join12, posix as posix3 } from "node:path";
+async function docsRequirements(dir, srcDir, commands) {
+  if (commands.length > 0) return { commands };
+  const candidates = [posix3.join(srcDir, "requirements.txt")];
+  if (posix3.basename(srcDir) === "source") candidates.push(posix3.join(posix3.dirname(srcDir), "requirements.txt"));
+  candidates.push("docs/requirements.txt");
+  for (const requirementsFile of candidates) {
+    if (await exists(join12(dir, requirementsFile))) return { requirementsFile };
+  }
+  return void 0;
 }
 
 // src/pipeline/steps/docs/find-docs.ts
-import { join as join8, posix } from "node:path";
+import { join as join13, posix as posix4 } from "node:path";
 
 // src/checkout/is-file.ts
-import { stat as stat3 } from "node:fs/promises";
+import { stat as stat6 } from "node:fs/promises";
 async function isFile(path7) {
   try {
-    return (await stat3(path7)).isFile();
+    return (await stat6(path7)).isFile();
   } catch {
     return false;
   }
@@ -68556,19 +69076,19 @@ var DOCS_CANDIDATES = ["docs", "doc", "docs/source", "doc/source", "."];
 async function findDocs(dir, configured) {
   const candidates = configured === void 0 ? DOCS_CANDIDATES : [normalize(configured)];
   for (const candidate of candidates) {
-    if (await isFile(join8(dir, candidate, "conf.py"))) return candidate;
+    if (await isFile(join13(dir, candidate, "conf.py"))) return candidate;
   }
   return void 0;
 }
 function normalize(relativeDir) {
-  const normalized = posix.normalize(relativeDir.replaceAll("\\", "/"));
+  const normalized = posix4.normalize(relativeDir.replaceAll("\\", "/"));
   return normalized === "/" ? "." : normalized.replace(/\/+$/, "") || ".";
 }
 
 // src/pipeline/steps/docs/find-sphinx.ts
-import { access as access2, constants as constants4, open as open2 } from "node:fs/promises";
-import { delimiter, isAbsolute, join as join9 } from "node:path";
-var PROBE = `
+import { access as access2, constants as constants5, open as open3 } from "node:fs/promises";
+import { delimiter, isAbsolute as isAbsolute2, join as join14 } from "node:path";
+var PROBE2 = `
 import json, site, sys
 import sphinx
 print(json.dumps({
@@ -68608,9 +69128,9 @@ async function probe(python, via, options2, whose) {
     timeoutMs: options2.timeoutMs,
     captureStdout: true
   };
-  const r = whose === "build" ? await runInBuild(options2, { ...common3, args: ["-c", PROBE], cwd: options2.scratchDir }) : await run3({
+  const r = whose === "build" ? await runInBuild(options2, { ...common3, args: ["-c", PROBE2], cwd: options2.scratchDir }) : await run3({
     ...common3,
-    args: ["-I", "-c", PROBE],
+    args: ["-I", "-c", PROBE2],
     cwd: "/",
     ...options2.signal ? { signal: options2.signal } : {}
   });
@@ -68624,7 +69144,7 @@ async function probe(python, via, options2, whose) {
   } catch {
     return { reason: "imports sphinx but did not say where from" };
   }
-  const executable = typeof reported.executable === "string" && isAbsolute(reported.executable) ? reported.executable : python;
+  const executable = typeof reported.executable === "string" && isAbsolute2(reported.executable) ? reported.executable : python;
   const sphinx = {
     python: executable,
     version: typeof reported.version === "string" ? reported.version : "unknown",
@@ -68638,14 +69158,14 @@ async function probe(python, via, options2, whose) {
   return { sphinx };
 }
 function absolutePaths(value) {
-  return Array.isArray(value) ? value.filter((p) => typeof p === "string" && isAbsolute(p)) : [];
+  return Array.isArray(value) ? value.filter((p) => typeof p === "string" && isAbsolute2(p)) : [];
 }
 async function onPath(command, searchPath) {
   for (const dir of searchPath.split(delimiter)) {
-    if (!dir || !isAbsolute(dir)) continue;
-    const candidate = join9(dir, command);
+    if (!dir || !isAbsolute2(dir)) continue;
+    const candidate = join14(dir, command);
     try {
-      await access2(candidate, constants4.X_OK);
+      await access2(candidate, constants5.X_OK);
       return candidate;
     } catch {
     }
@@ -68655,7 +69175,7 @@ async function onPath(command, searchPath) {
 async function shebangInterpreter(script, searchPath) {
   let head;
   try {
-    const file = await open2(script, "r");
+    const file = await open3(script, "r");
     try {
       const buffer = Buffer.alloc(256);
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
@@ -68676,7 +69196,7 @@ async function shebangInterpreter(script, searchPath) {
 }
 
 // src/pipeline/parsers/sphinx-fatal-error.ts
-import { isAbsolute as isAbsolute2, posix as posix2, relative, sep as sep3 } from "node:path";
+import { isAbsolute as isAbsolute3, posix as posix5, relative, sep as sep3 } from "node:path";
 var HEADING = /^(?<category>[A-Z][A-Za-z ,.'-]{0,60}(?:error|Error|occurred)):$/;
 var BOILERPLATE = /^The full traceback has been saved in /;
 var SYNTAX_ERROR_AT = /\((?<file>[^,()]+), line (?<line>\d+)\)$/;
@@ -68704,27 +69224,27 @@ function parseSphinxFatalError(output, repoRoot, srcDir) {
 function where(messageLines, detail, repoRoot, srcDir) {
   const frames = messageLines.flatMap((text) => {
     const groups2 = FRAME.exec(text)?.groups;
-    const file = groups2?.file === void 0 ? void 0 : inRepository(groups2.file, repoRoot);
+    const file = groups2?.file === void 0 ? void 0 : inRepository2(groups2.file, repoRoot);
     return file === void 0 ? [] : [{ file, line: Number(groups2?.line) }];
   });
   const innermost = frames.at(-1);
   if (innermost) return innermost;
   const syntax = SYNTAX_ERROR_AT.exec(detail)?.groups;
   if (syntax?.file && syntax.line) {
-    const file = isAbsolute2(syntax.file) ? inRepository(syntax.file, repoRoot) : posix2.join(srcDir.split(sep3).join("/"), syntax.file);
+    const file = isAbsolute3(syntax.file) ? inRepository2(syntax.file, repoRoot) : posix5.join(srcDir.split(sep3).join("/"), syntax.file);
     if (file !== void 0) return { file, line: Number(syntax.line) };
   }
   return {};
 }
-function inRepository(path7, repoRoot) {
-  if (!isAbsolute2(path7)) return void 0;
+function inRepository2(path7, repoRoot) {
+  if (!isAbsolute3(path7)) return void 0;
   const rel = relative(repoRoot, path7);
-  if (rel === "" || rel.split(sep3)[0] === ".." || isAbsolute2(rel)) return void 0;
+  if (rel === "" || rel.split(sep3)[0] === ".." || isAbsolute3(rel)) return void 0;
   return rel.split(sep3).join("/");
 }
 
 // src/pipeline/parsers/sphinx-warnings.ts
-import { isAbsolute as isAbsolute3, posix as posix3, relative as relative2, sep as sep4 } from "node:path";
+import { isAbsolute as isAbsolute4, posix as posix6, relative as relative2, sep as sep4 } from "node:path";
 var SEVERITIES = { WARNING: "warning", ERROR: "error", CRITICAL: "error" };
 var LOGGED = /^(?:.*?\.\.\. )?(?:(?<location>.+?): )?(?<level>WARNING|ERROR|CRITICAL): (?<message>.*)$/;
 var TREATED_AS_ERROR = "Warning, treated as error:";
@@ -68766,15 +69286,15 @@ function located(location, severity, message, repoRoot) {
   const line = Number(lineMatch?.groups?.line) || void 0;
   const docstring = DOCSTRING.exec(where2)?.groups;
   const path7 = docstring?.file ?? where2;
-  const file = path7 === "<unknown>" ? void 0 : inRepository2(path7, repoRoot);
+  const file = path7 === "<unknown>" ? void 0 : inRepository3(path7, repoRoot);
   if (file === void 0) return unlocated(severity, `${location}: ${message}`);
   if (docstring)
     return diagnostic(file, 1, severity, `In the ${docstring.docstring}${line ? `, line ${line}` : ""}: ${message}`);
   return diagnostic(file, line ?? 1, severity, message);
 }
-function inRepository2(path7, repoRoot) {
-  const rel = isAbsolute3(path7) ? relative2(repoRoot, path7) : posix3.normalize(path7.split(sep4).join("/"));
-  if (rel === "" || rel.split(/[\\/]/)[0] === ".." || isAbsolute3(rel)) return void 0;
+function inRepository3(path7, repoRoot) {
+  const rel = isAbsolute4(path7) ? relative2(repoRoot, path7) : posix6.normalize(path7.split(sep4).join("/"));
+  if (rel === "" || rel.split(/[\\/]/)[0] === ".." || isAbsolute4(rel)) return void 0;
   return rel.split(sep4).join("/");
 }
 function diagnostic(file, line, severity, message) {
@@ -68796,91 +69316,31 @@ function sphinxWarningCount(output) {
   return void 0;
 }
 
-// src/pipeline/python-environment.ts
-import { stat as stat4 } from "node:fs/promises";
-import { isAbsolute as isAbsolute4 } from "node:path";
-
-// src/process/sandbox/inside-build.ts
-var BUILD_MOUNTS = "/pyci";
-function insideBuild(path7, build) {
-  return [build.dir, build.scratchDir, BUILD_MOUNTS].some((dir) => path7.startsWith(`${dir}/`));
-}
-
-// src/pipeline/python-environment.ts
-var PROBE2 = `
-import json, os, sys
-from importlib import metadata
-dists = sorted({"%s==%s" % (d.metadata["Name"], d.version) for d in metadata.distributions()})
-watched = [os.path.realpath(sys.executable)] + [p for p in sys.path if os.path.isdir(p)]
-try:
-    import ensurepip
-    pip = ensurepip.version()
-except Exception:
-    pip = None
-print(json.dumps({"version": sys.version, "implementation": sys.implementation.name, "distributions": dists, "pip": pip, "watched": watched}))
-`;
-var known = /* @__PURE__ */ new Map();
-async function pythonEnvironment(python, options2, build) {
-  const stable = isAbsolute4(python) && !insideBuild(python, build);
-  const key = [python, build.sandbox.kind, build.sandbox.user ? "uid" : ""].join("\0");
-  const before = stable ? known.get(key) : void 0;
-  if (before && await stampOf(before.watched) === before.stamp) return before.environment;
-  const r = await runInBuild(build, { ...options2, cmd: python, args: ["-I", "-c", PROBE2], captureStdout: true });
-  if (r.exitCode !== 0) return void 0;
-  let parsed;
-  try {
-    parsed = JSON.parse(r.stdout);
-  } catch {
-    return void 0;
-  }
-  if (typeof parsed.version !== "string" || !Array.isArray(parsed.distributions)) return void 0;
-  const environment2 = {
-    version: parsed.version,
-    implementation: String(parsed.implementation),
-    distributions: parsed.distributions.map(String),
-    ...typeof parsed.pip === "string" ? { pip: parsed.pip } : {}
-  };
-  const watched = Array.isArray(parsed.watched) ? parsed.watched.filter((p) => typeof p === "string" && p.startsWith("/")) : [];
-  if (stable && watched.length > 0) known.set(key, { environment: environment2, watched, stamp: await stampOf(watched) });
-  return environment2;
-}
-async function stampOf(paths) {
-  const parts = await Promise.all(
-    paths.map(
-      (path7) => stat4(path7, { bigint: true }).then(
-        (s) => `${path7}\0${s.ino}\0${s.size}\0${s.mtimeNs}`,
-        () => `${path7}\0-`
-      )
-    )
-  );
-  return parts.join("\n");
-}
-
 // src/pipeline/result-cache.ts
-import { createHash, randomUUID as randomUUID3 } from "node:crypto";
-import { copyFile, mkdir as mkdir2, readFile as readFile3, rename as rename2, rm as rm3, stat as stat5, utimes as utimes2, writeFile as writeFile2 } from "node:fs/promises";
-import { basename, join as join10 } from "node:path";
+import { createHash as createHash3, randomUUID as randomUUID4 } from "node:crypto";
+import { copyFile, mkdir as mkdir4, readFile as readFile4, rename as rename3, rm as rm4, stat as stat7, utimes as utimes3, writeFile as writeFile4 } from "node:fs/promises";
+import { basename, join as join15 } from "node:path";
 var RESULTS = "results";
-var FORMAT = 1;
+var FORMAT2 = 1;
 var LOG_LIMIT = 1024 * 1024;
 function resultKey(cache, step, inputs) {
-  const material = stableJson({ format: FORMAT, step, scope: cache.scope, tree: cache.tree, inputs });
-  return createHash("sha256").update(material).digest("hex");
+  const material = stableJson({ format: FORMAT2, step, scope: cache.scope, tree: cache.tree, inputs });
+  return createHash3("sha256").update(material).digest("hex");
 }
 async function readCachedResult(cache, step, key, scratchDir) {
-  const dir = join10(cache.dir, RESULTS, key);
+  const dir = join15(cache.dir, RESULTS, key);
   try {
-    const entry = JSON.parse(await readFile3(join10(dir, "result.json"), "utf8"));
-    if (entry.format !== FORMAT || entry.step !== step || entry.result?.name !== step) return void 0;
+    const entry = JSON.parse(await readFile4(join15(dir, "result.json"), "utf8"));
+    if (entry.format !== FORMAT2 || entry.step !== step || entry.result?.name !== step) return void 0;
     const { artifacts: stored, ...rest } = entry.result;
     const artifacts = [];
     for (const artifact of stored ?? []) {
-      const path7 = join10(scratchDir, artifact.file);
-      await copyFile(join10(dir, artifact.file), path7);
+      const path7 = join15(scratchDir, artifact.file);
+      await copyFile(join15(dir, artifact.file), path7);
       artifacts.push({ name: artifact.name, path: path7, contentType: artifact.contentType });
     }
     const now = /* @__PURE__ */ new Date();
-    await utimes2(join10(dir, "result.json"), now, now).catch(() => void 0);
+    await utimes3(join15(dir, "result.json"), now, now).catch(() => void 0);
     const result = { ...rest, durationMs: 0, ...stored ? { artifacts } : {} };
     return { result, buildId: entry.buildId, createdAt: entry.createdAt, log: entry.log };
   } catch {
@@ -68888,10 +69348,10 @@ async function readCachedResult(cache, step, key, scratchDir) {
   }
 }
 async function writeCachedResult(cache, key, result, log) {
-  const root = join10(cache.dir, RESULTS);
-  const temp = join10(root, `.tmp-${randomUUID3()}`);
+  const root = join15(cache.dir, RESULTS);
+  const temp = join15(root, `.tmp-${randomUUID4()}`);
   try {
-    await mkdir2(temp, { recursive: true });
+    await mkdir4(temp, { recursive: true });
     const { durationMs: _duration, artifacts, ...rest } = result;
     const stored = { ...rest };
     if (artifacts) {
@@ -68899,21 +69359,21 @@ async function writeCachedResult(cache, key, result, log) {
       for (const artifact of artifacts) {
         const file = basename(artifact.path);
         if (file === "result.json" || stored.artifacts.some((a2) => a2.file === file)) return false;
-        await copyFile(artifact.path, join10(temp, file));
+        await copyFile(artifact.path, join15(temp, file));
         stored.artifacts.push({ name: artifact.name, file, contentType: artifact.contentType });
       }
     }
     const entry = {
-      format: FORMAT,
+      format: FORMAT2,
       step: result.name,
       buildId: cache.buildId,
       createdAt: (/* @__PURE__ */ new Date()).toISOString(),
       result: stored,
       log
     };
-    await writeFile2(join10(temp, "result.json"), JSON.stringify(entry));
+    await writeFile4(join15(temp, "result.json"), JSON.stringify(entry));
     try {
-      await rename2(temp, join10(root, key));
+      await rename3(temp, join15(root, key));
     } catch {
       return false;
     }
@@ -68921,11 +69381,11 @@ async function writeCachedResult(cache, key, result, log) {
   } catch {
     return false;
   } finally {
-    await rm3(temp, { recursive: true, force: true }).catch(() => void 0);
+    await rm4(temp, { recursive: true, force: true }).catch(() => void 0);
   }
 }
 async function resultLastUsed(entryDir) {
-  const info = await stat5(join10(entryDir, "result.json")).catch(() => void 0) ?? await stat5(entryDir).catch(() => void 0);
+  const info = await stat7(join15(entryDir, "result.json")).catch(() => void 0) ?? await stat7(entryDir).catch(() => void 0);
   return info?.mtimeMs ?? 0;
 }
 function recordingLog(log) {
@@ -68995,19 +69455,6 @@ async function reuseResult(ctx, reusable) {
   return result;
 }
 
-// src/pipeline/steps/step-finisher.ts
-function stepFinisher(name) {
-  const started = performance.now();
-  return (state, summary, exitCode, extra = {}) => ({
-    name,
-    state,
-    summary: oneLine(summary),
-    exitCode,
-    durationMs: Math.round(performance.now() - started),
-    ...extra
-  });
-}
-
 // src/text/plural.ts
 function plural(n2, singular, pluralForm = `${singular}s`) {
   return `${n2} ${n2 === 1 ? singular : pluralForm}`;
@@ -69044,7 +69491,7 @@ async function docsInputs(ctx) {
     sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx)
   });
   if (!python) return void 0;
-  docsCode ??= createHash2("sha256").update(readFileSync7(fileURLToPath4(import.meta.url))).digest("hex");
+  docsCode ??= createHash4("sha256").update(readFileSync8(fileURLToPath4(import.meta.url))).digest("hex");
   return { sphinx: lookup.sphinx.version, python, docsCode, repoConfig: ctx.repoConfig };
 }
 var docsCode;
@@ -69059,7 +69506,7 @@ async function runDocs(ctx) {
     if (docs.dir !== void 0) {
       return finish2(
         "error",
-        `docs.dir in .github/pyci.yml is ${docs.dir}, but ${posix4.join(docs.dir, "conf.py")} does not exist`,
+        `docs.dir in .github/pyci.yml is ${docs.dir}, but ${posix7.join(docs.dir, "conf.py")} does not exist`,
         null
       );
     }
@@ -69077,31 +69524,26 @@ async function runDocs(ctx) {
     ...signal
   });
   if (!lookup.found) return finish2("error", lookup.problem, null);
-  const sandboxed = { sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx), ...signal };
+  let sandbox = sphinxSandbox(ctx.sandbox, lookup.sphinx);
   let python = lookup.sphinx.python;
   let env = sandboxEnv(ctx.scratchDir);
   const requirements = await docsRequirements(ctx.dir, srcDir, docs.install);
   if (requirements) {
-    const venv = await makeDocsVenv({
-      sphinx: lookup.sphinx,
-      requirements,
-      dir: ctx.dir,
-      scratchDir: ctx.scratchDir,
-      timeoutMs: ctx.timeoutMs,
-      deadline,
-      log: ctx.log,
-      ...sandboxed
-    });
-    if (!venv.ok) return finish2(venv.state, venv.summary, venv.exitCode, venv.advice ? { advice: venv.advice } : {});
+    const venv = await docsEnvironment(ctx, lookup.sphinx, requirements, sandbox, deadline);
+    if (venv.state !== "success" || !venv.python)
+      return finish2(venv.state, venv.summary, venv.exitCode, venv.advice ? { advice: venv.advice } : {});
     python = venv.python;
-    env = sandboxEnv(ctx.scratchDir, { PATH: `${join11(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
+    const bin = dirname3(venv.python);
+    env = sandboxEnv(ctx.scratchDir, { PATH: `${bin}:${env.PATH}`, VIRTUAL_ENV: dirname3(bin) });
+    if (venv.mount) sandbox = { ...sandbox, mounts: [...sandbox.mounts ?? [], venv.mount] };
   }
-  const outDir = join11(ctx.scratchDir, DOCS_HTML_DIR);
-  const archive = join11(ctx.scratchDir, DOCS_ARCHIVE);
+  const sandboxed = { sandbox, ...signal };
+  const outDir = join16(ctx.scratchDir, DOCS_HTML_DIR);
+  const archive = join16(ctx.scratchDir, DOCS_ARCHIVE);
   await Promise.all(
-    [outDir, archive, join11(ctx.scratchDir, "docs-doctrees")].map((path7) => rm4(path7, { recursive: true, force: true }))
+    [outDir, archive, join16(ctx.scratchDir, "docs-doctrees")].map((path7) => rm5(path7, { recursive: true, force: true }))
   );
-  const args = ["-m", "sphinx", "-b", "html", "-d", join11(ctx.scratchDir, "docs-doctrees")];
+  const args = ["-m", "sphinx", "-b", "html", "-d", join16(ctx.scratchDir, "docs-doctrees")];
   if (docs.warningsAsErrors) args.push("-W", "--keep-going");
   args.push(srcDir, outDir);
   ctx.log.write(`$ ${[python, ...args].join(" ")}
@@ -69147,16 +69589,6 @@ async function runDocs(ctx) {
   return finish2("success", summary, 0, { diagnostics: warnings, counts, artifacts });
 }
 var TREATED_AS_ERROR2 = "Warning, treated as error";
-async function docsRequirements(dir, srcDir, commands) {
-  if (commands.length > 0) return { commands };
-  const candidates = [posix4.join(srcDir, "requirements.txt")];
-  if (posix4.basename(srcDir) === "source") candidates.push(posix4.join(posix4.dirname(srcDir), "requirements.txt"));
-  candidates.push("docs/requirements.txt");
-  for (const requirementsFile of candidates) {
-    if (await exists(join11(dir, requirementsFile))) return { requirementsFile };
-  }
-  return void 0;
-}
 function failureSummary(fatal, warnings, warningsAsErrors, exitCode) {
   if (fatal?.category === TREATED_AS_ERROR2 || !fatal && warningsAsErrors && warnings > 0) {
     const count3 = Math.max(warnings, 1);
@@ -69176,7 +69608,7 @@ function failureSummary(fatal, warnings, warningsAsErrors, exitCode) {
   return `Sphinx failed: ${fatal.category.toLowerCase()}: ${fatal.detail}`;
 }
 function fatalDiagnostic(fatal, srcDir) {
-  const file = fatal.file ?? (fatal.category === "Configuration error" ? posix4.join(srcDir, "conf.py") : void 0);
+  const file = fatal.file ?? (fatal.category === "Configuration error" ? posix7.join(srcDir, "conf.py") : void 0);
   return {
     ...file === void 0 ? {} : { file, line: fatal.line ?? 1, column: 1 },
     severity: "error",
@@ -69186,11 +69618,11 @@ function fatalDiagnostic(fatal, srcDir) {
   };
 }
 async function pack(outDir, archive, ctx, timeoutMs) {
-  const entries = (await readdir4(outDir)).filter((name) => !name.startsWith(".")).sort();
+  const entries = (await readdir6(outDir)).filter((name) => !name.startsWith(".")).sort();
   const args = ["-czf", archive, "-C", outDir, "--", ...entries];
   ctx.log.write(`$ tar -czf ${archive} -C ${outDir} ${entries.join(" ")}
 `);
-  await rm4(archive, { force: true });
+  await rm5(archive, { force: true });
   const r = await runInBuild(ctx, {
     cmd: "tar",
     args,
@@ -69205,18 +69637,18 @@ async function pack(outDir, archive, ctx, timeoutMs) {
   return void 0;
 }
 function sphinxSandbox(sandbox, sphinx) {
-  return withReadable(sandbox, [...sphinx.prefixes, ...sphinx.sitePackages, dirname2(sphinx.python)]);
+  return withReadable(sandbox, [...sphinx.prefixes, ...sphinx.sitePackages, dirname3(sphinx.python)]);
 }
 
 // src/pipeline/docs-pipeline.ts
 var DOCS_PIPELINE = { checkout: checkoutStep, stages: [[docsStep]] };
 
 // src/pipeline/steps/check.ts
-import { readFileSync as readFileSync8, realpathSync } from "node:fs";
+import { readFileSync as readFileSync9, realpathSync } from "node:fs";
 import { createRequire as createRequire2 } from "node:module";
-import { dirname as dirname3, isAbsolute as isAbsolute6, join as join12 } from "node:path";
+import { dirname as dirname4, isAbsolute as isAbsolute6, join as join17 } from "node:path";
 import { fileURLToPath as fileURLToPath5 } from "node:url";
-import { createHash as createHash3 } from "node:crypto";
+import { createHash as createHash5 } from "node:crypto";
 
 // src/pipeline/parsers/merge-syntax-errors.ts
 var NEWER_SYNTAX = /requires? Python (\d+)\.(\d+) or newer/;
@@ -70120,7 +70552,7 @@ function parsePythonSyntaxErrors(json2) {
 }
 
 // src/pipeline/steps/check.ts
-var PYRIGHT = join12(dirname3(createRequire2(import.meta.url).resolve("pyright/package.json")), "index.js");
+var PYRIGHT = join17(dirname4(createRequire2(import.meta.url).resolve("pyright/package.json")), "index.js");
 var PYRIGHT_VERSION = createRequire2(import.meta.url)("pyright/package.json").version;
 var SYNTAX_HELPER = packageFile("python", "pyci_syntax.py");
 var PYRIGHT_RESULT_CODES = [0, 1];
@@ -70141,7 +70573,7 @@ async function checkInputs(ctx) {
     ctx
   );
   if (!python) return void 0;
-  checkCode ??= createHash3("sha256").update(readFileSync8(fileURLToPath5(import.meta.url))).update(readFileSync8(SYNTAX_HELPER)).digest("hex");
+  checkCode ??= createHash5("sha256").update(readFileSync9(fileURLToPath5(import.meta.url))).update(readFileSync9(SYNTAX_HELPER)).digest("hex");
   return { pyright: PYRIGHT_VERSION, checkCode, repoConfig: ctx.repoConfig, python };
 }
 var checkCode;
@@ -70263,416 +70695,14 @@ function writeListing(log, diagnostics, counts, scope, enforced) {
 `);
 }
 async function repoConfiguresPyright(dir) {
-  if (await isFile(join12(dir, "pyrightconfig.json"))) return true;
-  const pyproject = join12(dir, "pyproject.toml");
-  return await isFile(pyproject) && pyprojectConfiguresPyright(readFileSync8(pyproject, "utf8"));
+  if (await isFile(join17(dir, "pyrightconfig.json"))) return true;
+  const pyproject = join17(dir, "pyproject.toml");
+  return await isFile(pyproject) && pyprojectConfiguresPyright(readFileSync9(pyproject, "utf8"));
 }
 
 // src/pipeline/steps/install.ts
 import { rm as rm6 } from "node:fs/promises";
-import { join as join17 } from "node:path";
-
-// src/pipeline/env-cache/cached-environment.ts
-import { randomUUID as randomUUID4 } from "node:crypto";
-import { mkdir as mkdir4, rename as rename3, rm as rm5, stat as stat7, utimes as utimes3, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join16 } from "node:path";
-
-// src/process/sandbox/chown-tree.ts
-import { lchown, lstat as lstat3, readdir as readdir5 } from "node:fs/promises";
-import { join as join13 } from "node:path";
-async function chownTree(dir, uid, gid) {
-  if (!(await lstat3(dir)).isDirectory())
-    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
-  await lchown(dir, uid, gid);
-  for (const entry of await readdir5(dir, { withFileTypes: true })) {
-    const path7 = join13(dir, entry.name);
-    if (entry.isDirectory()) await chownTree(path7, uid, gid);
-    else await lchown(path7, uid, gid);
-  }
-}
-
-// src/pipeline/env-cache/env-files.ts
-import { stat as stat6 } from "node:fs/promises";
-import { join as join14 } from "node:path";
-var ENVS = "envs";
-var ENV_JSON = "env.json";
-function isEnvName(name) {
-  return /^[0-9a-f]{64}$/.test(name);
-}
-function envLockPath(envs, key) {
-  return join14(envs, `.${key}.lock`);
-}
-async function envLastUsed(env) {
-  const marker = await stat6(join14(env, ENV_JSON)).catch(() => void 0);
-  return marker?.mtimeMs ?? (await stat6(env)).mtimeMs;
-}
-
-// src/pipeline/env-cache/env-key.ts
-import { createHash as createHash4 } from "node:crypto";
-import { readFileSync as readFileSync9 } from "node:fs";
-var FORMAT2 = 1;
-var pyciVersion;
-async function envKey(ctx, scope, recipe, inputs) {
-  const options2 = { cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs };
-  const python = await pythonEnvironment(ctx.python, options2, ctx);
-  if (!python) return void 0;
-  pyciVersion ??= JSON.parse(readFileSync9(packageFile("package.json"), "utf8")).version;
-  const material = JSON.stringify({
-    format: FORMAT2,
-    pyci: pyciVersion,
-    scope,
-    name: recipe.name,
-    interpreter: ctx.python,
-    python,
-    defines: recipe.defines,
-    env: Object.entries(ctx.repoConfig.env ?? {}).sort(([a2], [b]) => a2.localeCompare(b)),
-    inputs
-  });
-  return createHash4("sha256").update(material).digest("hex");
-}
-
-// src/pipeline/env-cache/install-inputs.ts
-import { posix as posix5 } from "node:path";
-var FLAGS = /* @__PURE__ */ new Set([
-  "--no-index",
-  "--pre",
-  "-U",
-  "--upgrade",
-  "--prefer-binary",
-  "-q",
-  "--quiet",
-  "-v",
-  "--verbose",
-  "--no-deps",
-  "--require-hashes",
-  "--no-build-isolation",
-  "--no-cache-dir",
-  "--disable-pip-version-check"
-]);
-var VALUED = /* @__PURE__ */ new Set([
-  "--only-binary",
-  "--no-binary",
-  "--upgrade-strategy",
-  "--progress-bar",
-  "--hash",
-  "--trusted-host"
-]);
-var REQUIREMENTS = /* @__PURE__ */ new Set(["-r", "--requirement", "-c", "--constraint"]);
-var FIND_LINKS = /* @__PURE__ */ new Set(["-f", "--find-links"]);
-var INDEX = /* @__PURE__ */ new Set(["-i", "--index-url", "--extra-index-url"]);
-var EDITABLE = /* @__PURE__ */ new Set(["-e", "--editable"]);
-var ARCHIVE = /\.(whl|zip|tar|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz)$/i;
-function installInputs(args, base = ".") {
-  const inputs = [];
-  for (let i2 = 0; i2 < args.length; i2++) {
-    const arg = args[i2];
-    if (arg.includes("${")) return { problem: `${arg} names an environment variable` };
-    if (!arg.startsWith("-")) {
-      const problem2 = requirement(arg, inputs);
-      if (problem2) return { problem: problem2 };
-      continue;
-    }
-    const [name, attached] = splitOption(arg);
-    if (FLAGS.has(name) && attached === void 0) continue;
-    if (EDITABLE.has(name)) return { problem: `an editable install (${arg}) points at one build's checkout` };
-    if (![...VALUED, ...REQUIREMENTS, ...FIND_LINKS, ...INDEX].includes(name))
-      return { problem: `pyci does not cache installs with ${name}` };
-    const value = attached ?? args[++i2];
-    if (value === void 0) return { problem: `${name} has no value` };
-    if (value.includes("${")) return { problem: `${value} names an environment variable` };
-    if (REQUIREMENTS.has(name)) {
-      const path7 = inRepository3(posix5.join(base, value));
-      if (typeof path7 !== "string") return path7;
-      inputs.push({ kind: "requirements", path: path7 });
-    } else if (FIND_LINKS.has(name) && !isUrl2(value)) {
-      const local = value.startsWith("file:") ? value.replace(/^file:(\/\/)?/, "") : value;
-      const path7 = inRepository3(local);
-      if (typeof path7 !== "string") return path7;
-      const beside = base === "." ? void 0 : inRepository3(posix5.join(base, local));
-      inputs.push(typeof beside === "string" ? { kind: "path", path: beside, orElse: path7 } : { kind: "path", path: path7 });
-    } else if (INDEX.has(name) && !isUrl2(value)) {
-      return { problem: `${name} ${value} is not an http(s) index` };
-    }
-  }
-  return { inputs };
-}
-function requirement(spec, inputs) {
-  if (/^file:/i.test(spec) || /@\s*file:/i.test(spec)) return `${spec} is a file: URL`;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || /\s@\s/.test(spec)) return void 0;
-  const looksLikePath = spec.startsWith(".") || spec.startsWith("/") || spec.includes("/") || ARCHIVE.test(spec);
-  if (!looksLikePath) return void 0;
-  const path7 = inRepository3(spec.replace(/\[[^\]]*\]$/, ""));
-  if (typeof path7 !== "string") return path7.problem;
-  inputs.push({ kind: "path", path: path7 });
-  return void 0;
-}
-function inRepository3(path7) {
-  if (posix5.isAbsolute(path7)) return { problem: `${path7} is outside the repository` };
-  const normal = posix5.normalize(path7).replace(/\/+$/, "");
-  if (normal === "." || normal === "") return { problem: "it installs the repository itself (.)" };
-  if (normal === ".." || normal.startsWith("../")) return { problem: `${path7} is outside the repository` };
-  return normal;
-}
-function isUrl2(value) {
-  return /^https?:\/\//i.test(value);
-}
-function splitOption(arg) {
-  if (arg.startsWith("--")) {
-    const eq = arg.indexOf("=");
-    return eq < 0 ? [arg, void 0] : [arg.slice(0, eq), arg.slice(eq + 1)];
-  }
-  return arg.length > 2 && !FLAGS.has(arg) ? [arg.slice(0, 2), arg.slice(2)] : [arg, void 0];
-}
-
-// src/pipeline/env-cache/stage-inputs.ts
-import { createHash as createHash5 } from "node:crypto";
-import { lstat as lstat4, mkdir as mkdir3, readdir as readdir6, readFile as readFile4, writeFile as writeFile3 } from "node:fs/promises";
-import { dirname as dirname4, join as join15, posix as posix6 } from "node:path";
-
-// src/process/sandbox/read-build-file.ts
-import { constants as constants5 } from "node:fs";
-import { open as open3 } from "node:fs/promises";
-var BuildFileError = class extends Error {
-  name = "BuildFileError";
-};
-async function openBuildFile(path7, maxBytes) {
-  let file;
-  try {
-    file = await open3(path7, constants5.O_RDONLY | constants5.O_NOFOLLOW | constants5.O_NONBLOCK);
-  } catch (error) {
-    const code = error.code;
-    if (code === "ENOENT") return void 0;
-    if (code === "ELOOP") throw new BuildFileError(`${path7} is a symbolic link, not a file`);
-    throw new BuildFileError(`${path7} could not be opened (${code ?? error.message})`);
-  }
-  try {
-    const info = await file.stat();
-    if (!info.isFile()) throw new BuildFileError(`${path7} is not a regular file`);
-    if (info.nlink !== 1) throw new BuildFileError(`${path7} has ${info.nlink} names (a hard link), not one`);
-    if (info.size > maxBytes)
-      throw new BuildFileError(`${path7} has ${info.size} bytes, more than the ${maxBytes} pyci reads`);
-    return { file, size: info.size };
-  } catch (error) {
-    await file.close();
-    throw error;
-  }
-}
-async function readBuildFile(path7, maxBytes) {
-  const opened = await openBuildFile(path7, maxBytes);
-  if (!opened) return void 0;
-  const { file, size: size2 } = opened;
-  try {
-    const buffer = Buffer.alloc(size2 + 1);
-    let length = 0;
-    while (length < buffer.length) {
-      const { bytesRead } = await file.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-    }
-    if (length > size2) throw new BuildFileError(`${path7} grew while pyci read it`);
-    return buffer.subarray(0, length);
-  } finally {
-    await file.close();
-  }
-}
-
-// src/pipeline/env-cache/stage-inputs.ts
-var MAX_BYTES = 256 * 1024 * 1024;
-async function stageInputs(dir, inputs, into) {
-  const queue = [...inputs];
-  const seen = /* @__PURE__ */ new Set();
-  let bytes = 0;
-  for (let input = queue.shift(); input; input = queue.shift()) {
-    const path7 = input.kind === "path" && input.orElse && !await present(dir, input.path) ? input.orElse : input.path;
-    if (seen.has(path7)) continue;
-    seen.add(path7);
-    const copied = await copyIn(dir, path7, into, MAX_BYTES - bytes);
-    if (typeof copied === "string") return { problem: copied };
-    bytes += copied;
-    if (input.kind !== "requirements" || copied === 0) continue;
-    for (const args of requirementLines(await readFile4(join15(into, path7), "utf8"))) {
-      const more = installInputs(args, posix6.dirname(path7));
-      if ("problem" in more) return { problem: `${path7}: ${more.problem}` };
-      queue.push(...more.inputs);
-    }
-  }
-  return { hash: await hashTree(into) };
-}
-function requirementLines(text) {
-  const lines = text.replace(/\\\r?\n/g, " ").split(/\r?\n/).map((line) => line.replace(/(^|\s)#.*$/, "").trim()).filter((line) => line !== "");
-  return lines.map((line) => {
-    if (line.startsWith("-")) return line.split(/\s+/);
-    const [spec = "", ...options2] = line.split(/\s+(?=--)/);
-    return [spec.split(";")[0].trim(), ...options2.flatMap((option) => option.split(/\s+/))];
-  });
-}
-async function present(dir, path7) {
-  return await lstat4(join15(dir, path7)).catch(() => void 0) !== void 0;
-}
-async function copyIn(dir, path7, into, budget) {
-  for (let up = posix6.dirname(path7); up !== "."; up = posix6.dirname(up)) {
-    const info2 = await lstat4(join15(dir, up)).catch(() => void 0);
-    if (info2?.isSymbolicLink()) return `${up} is a symbolic link`;
-  }
-  const info = await lstat4(join15(dir, path7)).catch(() => void 0);
-  if (!info) return 0;
-  if (info.isSymbolicLink()) return `${path7} is a symbolic link`;
-  if (info.isDirectory()) {
-    await mkdir3(join15(into, path7), { recursive: true });
-    let total = 0;
-    for (const name of (await readdir6(join15(dir, path7))).sort()) {
-      const copied = await copyIn(dir, posix6.join(path7, name), into, budget - total);
-      if (typeof copied === "string") return copied;
-      total += copied;
-    }
-    return total;
-  }
-  if (!info.isFile()) return `${path7} is not a regular file`;
-  if (info.size > budget) return `the files the install reads are larger than ${MAX_BYTES / 1024 / 1024} MiB`;
-  const content = await readBuildFile(join15(dir, path7), budget).catch((error) => error);
-  if (content instanceof Error) return content.message;
-  if (!content) return 0;
-  await mkdir3(dirname4(join15(into, path7)), { recursive: true });
-  await writeFile3(join15(into, path7), content, { mode: info.mode & 73 ? 493 : 420 });
-  return content.length;
-}
-async function hashTree(root) {
-  const hash = createHash5("sha256");
-  const walk = async (rel) => {
-    for (const name of (await readdir6(join15(root, rel))).sort()) {
-      const path7 = posix6.join(rel, name);
-      const info = await lstat4(join15(root, path7));
-      if (info.isDirectory()) {
-        hash.update(`d ${path7}\0`);
-        await walk(path7);
-      } else {
-        const digest = createHash5("sha256").update(await readFile4(join15(root, path7))).digest("hex");
-        hash.update(`f ${path7} ${info.mode & 73 ? "x" : "-"} ${digest}\0`);
-      }
-    }
-  };
-  await walk(".");
-  return hash.digest("hex");
-}
-
-// src/pipeline/env-cache/cached-environment.ts
-async function cachedEnvironment(ctx, recipe) {
-  const cache = ctx.envCache;
-  if (!cache) return void 0;
-  const uncached = (why) => {
-    ctx.log.write(`pyci: environment not cached: ${why}
-`);
-    return void 0;
-  };
-  if (ctx.sandbox.kind !== "bwrap") return uncached("it needs the bwrap sandbox (CI_SANDBOX)");
-  const started = performance.now();
-  const inputs = [];
-  for (const pip of recipe.pipArgs) {
-    const read = "args" in pip ? installInputs(pip.args) : pip;
-    if ("problem" in read) return uncached(`pyci caches only pip installs of requirement files, and ${read.problem}`);
-    inputs.push(...read.inputs);
-  }
-  const envs = join16(cache.dir, ENVS);
-  await mkdir4(envs, { recursive: true, mode: 448 });
-  const fill = join16(envs, `.fill-${randomUUID4()}`);
-  try {
-    await mkdir4(join16(fill, "src"), { recursive: true });
-    const staged = await stageInputs(ctx.dir, inputs, join16(fill, "src"));
-    if ("problem" in staged) return uncached(staged.problem);
-    const key = await envKey(ctx, cache.scope, recipe, staged.hash);
-    if (!key) return uncached(`${ctx.python} did not say what it is`);
-    const short = key.slice(0, 12);
-    const release = await fileLock(envLockPath(envs, key), {
-      timeoutMs: ctx.timeoutMs,
-      ...ctx.signal ? { signal: ctx.signal } : {},
-      onWait: () => ctx.log.write(`pyci: waiting for another build making the same environment (key ${short})
-`)
-    });
-    try {
-      const env = join16(envs, key);
-      const mount = { source: join16(env, "venv"), target: `${BUILD_MOUNTS}/${recipe.name}` };
-      const python = `${mount.target}/bin/python`;
-      if (await lend(env, ctx.scratchDir)) {
-        ctx.log.write(`pyci: environment reused (key ${short})
-`);
-        const durationMs = Math.round(performance.now() - started);
-        const summary = "Reused the virtualenv of an earlier build with the same requirements";
-        return { name: recipe.step, state: "success", summary, exitCode: 0, durationMs, python, mount };
-      }
-      if (!cache.fill) return uncached(`a build of a fork's pull request uses cached environments, never adds one`);
-      ctx.log.write(`pyci: making the environment for the cache (key ${short}), apart from the checkout
-`);
-      const made = await make(ctx, recipe, fill, mount);
-      if (made.state !== "success") return made;
-      await keep(fill, env, cache, recipe);
-      await lend(env, ctx.scratchDir);
-      ctx.log.write(`pyci: environment cached (key ${short})
-`);
-      return { ...made, python, mount, durationMs: Math.round(performance.now() - started) };
-    } finally {
-      await release();
-    }
-  } finally {
-    await rm5(fill, { recursive: true, force: true });
-  }
-}
-async function make(ctx, recipe, fill, mount) {
-  const [src, scratch, venv] = ["src", "scratch", "venv"].map((dir) => join16(fill, dir));
-  await Promise.all([venv, join16(scratch, "home"), join16(scratch, "tmp")].map((dir) => mkdir4(dir, { recursive: true })));
-  const user = ctx.sandbox.user;
-  if (user) await chownTree(fill, user.uid, user.gid);
-  const dataDir = ctx.envCache.dir;
-  const sandbox = {
-    ...ctx.sandbox,
-    // the interpreter and pyci's helpers, never the checkout's borrowed objects (in CI_DATA_DIR)
-    readable: ctx.sandbox.readable.filter((dir) => dir !== dataDir && !dir.startsWith(`${dataDir}/`)),
-    writable: [src, scratch],
-    mounts: [...ctx.sandbox.mounts ?? [], { source: venv, target: mount.target, writable: true }]
-  };
-  const result = await recipe.make({ venv: mount.target, cwd: src, scratchDir: scratch, sandbox });
-  if (user) await chownTree(fill, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
-  return result;
-}
-async function keep(fill, env, cache, recipe) {
-  await Promise.all(["src", "scratch"].map((dir) => rm5(join16(fill, dir), { recursive: true, force: true })));
-  await rm5(env, { recursive: true, force: true });
-  await mkdir4(join16(fill, READERS));
-  const description = {
-    name: recipe.name,
-    scope: cache.scope,
-    defines: recipe.defines,
-    made: (/* @__PURE__ */ new Date()).toISOString()
-  };
-  await writeFile4(join16(fill, ENV_JSON), `${JSON.stringify(description, null, 2)}
-`);
-  await rename3(fill, env);
-}
-async function lend(env, scratchDir) {
-  const info = await stat7(join16(env, ENV_JSON)).catch(() => void 0);
-  if (!info?.isFile()) return false;
-  await mkdir4(join16(env, READERS), { recursive: true });
-  await writeFile4(join16(env, READERS, randomUUID4()), JSON.stringify({ pid: process.pid, checkout: scratchDir }));
-  const now = /* @__PURE__ */ new Date();
-  await utimes3(join16(env, ENV_JSON), now, now).catch(() => void 0);
-  return true;
-}
-
-// src/pipeline/env-cache/pip-command-args.ts
-var PIP = [
-  ["pip", "install"],
-  ["pip3", "install"],
-  ["python", "-m", "pip", "install"],
-  ["python3", "-m", "pip", "install"]
-];
-var SHELL = /[^A-Za-z0-9_\-.,/:=+@%\s]/;
-function pipCommandArgs(command) {
-  const shell = SHELL.exec(command);
-  if (shell) return { problem: `"${command}" uses shell syntax (${shell[0]})` };
-  const words = command.trim().split(/\s+/);
-  const start = PIP.find((prefix) => prefix.every((word, i2) => words[i2] === word));
-  if (!start) return { problem: `"${command}" is not a pip install` };
-  return { args: words.slice(start.length) };
-}
+import { join as join18 } from "node:path";
 
 // src/pipeline/steps/make-venv.ts
 var REQUIREMENTS2 = "requirements.txt";
@@ -70756,7 +70786,7 @@ async function makeVenv(ctx, place) {
 var installStep = {
   name: "install",
   async applies(ctx) {
-    return ctx.repoConfig.install.length > 0 || await exists(join17(ctx.dir, REQUIREMENTS2));
+    return ctx.repoConfig.install.length > 0 || await exists(join18(ctx.dir, REQUIREMENTS2));
   },
   async run(ctx) {
     const commands = ctx.repoConfig.install;
@@ -70768,14 +70798,14 @@ var installStep = {
       make: (place) => makeVenv(ctx, place)
     });
     if (cached) return cached;
-    const venv = join17(ctx.scratchDir, "venv");
+    const venv = join18(ctx.scratchDir, "venv");
     await rm6(venv, { recursive: true, force: true });
     return makeVenv(ctx, { venv, cwd: ctx.dir, scratchDir: ctx.scratchDir, sandbox: ctx.sandbox });
   }
 };
 
 // src/pipeline/steps/test.ts
-import { join as join19 } from "node:path";
+import { join as join20 } from "node:path";
 
 // src/pipeline/describe-test-counts.ts
 function describeTestCounts(counts) {
@@ -70831,7 +70861,7 @@ function testProcesses(parallel, cpus = availableParallelism()) {
 }
 
 // src/pipeline/steps/parallel-tests.ts
-import { join as join18 } from "node:path";
+import { join as join19 } from "node:path";
 
 // src/process/sandbox/write-build-file.ts
 import { constants as constants6 } from "node:fs";
@@ -71068,7 +71098,7 @@ var MAX_CONSOLE_CHARS = 16 * 1024 * 1024;
 async function runTestsInParallel(ctx, processes2) {
   const weights = [];
   if (ctx.testDurations && ctx.testDurations.size > 0) {
-    const path7 = join18(ctx.scratchDir, "unittest-weights.json");
+    const path7 = join19(ctx.scratchDir, "unittest-weights.json");
     await writeBuildFile(path7, JSON.stringify(Object.fromEntries(ctx.testDurations)));
     weights.push("--weights", path7);
   }
@@ -71077,7 +71107,7 @@ async function runTestsInParallel(ctx, processes2) {
     Array.from({ length: processes2 }, async (_, i2) => {
       const console2 = new KeptConsole();
       const run4 = await runUnittestProcess(ctx, {
-        resultsPath: join18(ctx.scratchDir, `unittest-results-${i2 + 1}.json`),
+        resultsPath: join19(ctx.scratchDir, `unittest-results-${i2 + 1}.json`),
         select: ["--shard", `${i2 + 1}/${processes2}`, ...weights],
         log: console2
       });
@@ -71098,7 +71128,7 @@ ${console2.text()}`);
     ctx.log.write(
       "\n[pyci: the test processes discovered different tests (tests made at random, or imports that differ between runs); running them in one process]\n"
     );
-    return runUnittestProcess(ctx, { resultsPath: join18(ctx.scratchDir, "unittest-results.json") });
+    return runUnittestProcess(ctx, { resultsPath: join19(ctx.scratchDir, "unittest-results.json") });
   }
   const merged = mergeTestRuns(shares);
   const retried = await runAlone(ctx, merged, ctx.timeoutMs - elapsed());
@@ -71119,13 +71149,13 @@ async function runAlone(ctx, run4, timeoutMs) {
 `);
     return run4;
   }
-  const ids = join18(ctx.scratchDir, "unittest-retry.json");
+  const ids = join19(ctx.scratchDir, "unittest-retry.json");
   await writeBuildFile(ids, JSON.stringify(failing));
   ctx.log.write(`
 \u2500\u2500 run again alone: ${plural(failing.length, "test")} that failed in parallel \u2500\u2500
 `);
   const alone = await runUnittestProcess(ctx, {
-    resultsPath: join18(ctx.scratchDir, "unittest-results-alone.json"),
+    resultsPath: join19(ctx.scratchDir, "unittest-results-alone.json"),
     select: ["--only", ids],
     timeoutMs
   });
@@ -71164,7 +71194,7 @@ var testStep = {
   async run(ctx) {
     const { startDir, pattern, topLevelDir, parallel } = ctx.repoConfig.test;
     const processes2 = testProcesses(parallel);
-    const r = processes2 > 1 ? await runTestsInParallel(ctx, processes2) : await runUnittestProcess(ctx, { resultsPath: join19(ctx.scratchDir, "unittest-results.json") });
+    const r = processes2 > 1 ? await runTestsInParallel(ctx, processes2) : await runUnittestProcess(ctx, { resultsPath: join20(ctx.scratchDir, "unittest-results.json") });
     const base = { name: "test", exitCode: r.exitCode, durationMs: r.durationMs };
     if (!r.ok) return { ...base, state: "error", summary: oneLine(r.problem) };
     const { counts, tests } = r;
@@ -71333,7 +71363,7 @@ function isGitUrl(value) {
 // src/store/build-store.ts
 import { EventEmitter as EventEmitter2 } from "node:events";
 import { accessSync, constants as constants7, mkdirSync } from "node:fs";
-import { join as join21 } from "node:path";
+import { join as join22 } from "node:path";
 
 // src/store/build-id.ts
 import { randomBytes } from "node:crypto";
@@ -71346,25 +71376,25 @@ function isBuildId(value) {
 }
 
 // src/store/build-files.ts
-import { join as join20 } from "node:path";
+import { join as join21 } from "node:path";
 var STEP_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
 function isStepName(value) {
   return STEP_PATTERN.test(value);
 }
 function logDir(dataDir, id) {
   if (!isBuildId(id)) throw new Error(`Not a build id: ${JSON.stringify(id)}`);
-  return join20(dataDir, "logs", id);
+  return join21(dataDir, "logs", id);
 }
 function logPath(dataDir, id, step) {
   if (!isStepName(step)) throw new Error(`Not a step name: ${JSON.stringify(step)}`);
-  return join20(logDir(dataDir, id), `${step}.log`);
+  return join21(logDir(dataDir, id), `${step}.log`);
 }
 function artifactDir(dataDir, id) {
   if (!isBuildId(id)) throw new Error(`Not a build id: ${JSON.stringify(id)}`);
-  return join20(dataDir, "artifacts", id);
+  return join21(dataDir, "artifacts", id);
 }
 function buildDataDirs(dataDir, id) {
-  return [logDir(dataDir, id), artifactDir(dataDir, id), join20(dataDir, "builds", id)];
+  return [logDir(dataDir, id), artifactDir(dataDir, id), join21(dataDir, "builds", id)];
 }
 
 // src/store/build-record.ts
@@ -72231,8 +72261,8 @@ var BuildStore = class {
   constructor(dataDir, options2 = {}) {
     this.dataDir = dataDir;
     this.log = options2.log;
-    mkdirSync(join21(dataDir, "logs"), { recursive: true, mode: 448 });
-    this.db = openDatabase(join21(dataDir, DATABASE_FILE));
+    mkdirSync(join22(dataDir, "logs"), { recursive: true, mode: 448 });
+    this.db = openDatabase(join22(dataDir, DATABASE_FILE));
     this.statement = statementCache(this.db);
     this.events.setMaxListeners(0);
     this.writeRows = this.db.transaction((rows, insert2) => {
@@ -72335,7 +72365,7 @@ var BuildStore = class {
   /** True while the database answers a query and the log directory is writable: for /healthz. */
   healthy() {
     try {
-      accessSync(join21(this.dataDir, "logs"), constants7.W_OK);
+      accessSync(join22(this.dataDir, "logs"), constants7.W_OK);
       return this.statement("SELECT 1 AS ok").get().ok === 1;
     } catch {
       return false;
@@ -73193,7 +73223,7 @@ function escapeRegExp(value) {
 // src/pipeline/evict-caches.ts
 import { randomUUID as randomUUID5 } from "node:crypto";
 import { lstat as lstat5, readdir as readdir8, rename as rename4, rm as rm9 } from "node:fs/promises";
-import { basename as basename2, join as join22 } from "node:path";
+import { basename as basename2, join as join23 } from "node:path";
 var LEFTOVER_AGE_MS = 60 * 60 * 1e3;
 var running;
 function evictCaches(cache) {
@@ -73203,13 +73233,13 @@ function evictCaches(cache) {
 async function evict(cache) {
   const entries = [
     ...await cacheEntries(
-      join22(cache.dir, GIT_CACHE),
+      join23(cache.dir, GIT_CACHE),
       "mirror",
       (path7) => mirrorLastUsed(path7).catch(() => 0),
       (name) => name.endsWith(".git")
     ),
-    ...await cacheEntries(join22(cache.dir, RESULTS), "result", resultLastUsed),
-    ...await cacheEntries(join22(cache.dir, ENVS), "env", envLastUsed, isEnvName)
+    ...await cacheEntries(join23(cache.dir, RESULTS), "result", resultLastUsed),
+    ...await cacheEntries(join23(cache.dir, ENVS), "env", envLastUsed, isEnvName)
   ];
   const beforeBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
   let total = beforeBytes;
@@ -73226,7 +73256,7 @@ async function evict(cache) {
 async function cacheEntries(root, kind, lastUsed, named = () => true) {
   const entries = [];
   for (const name of await listOrEmpty(root)) {
-    const path7 = join22(root, name);
+    const path7 = join23(root, name);
     if (name.startsWith(".")) {
       await removeLeftover(path7);
       continue;
@@ -73238,7 +73268,7 @@ async function cacheEntries(root, kind, lastUsed, named = () => true) {
 }
 async function remove(entry) {
   if (entry.kind === "result") return removeAside(entry.path);
-  const lock = entry.kind === "env" ? envLockPath(join22(entry.path, ".."), basename2(entry.path)) : mirrorLockPath(entry.path);
+  const lock = entry.kind === "env" ? envLockPath(join23(entry.path, ".."), basename2(entry.path)) : mirrorLockPath(entry.path);
   const release = await tryFileLock(lock);
   if (!release) return false;
   try {
@@ -73249,7 +73279,7 @@ async function remove(entry) {
   }
 }
 async function removeAside(path7) {
-  const aside = join22(path7, "..", `.evict-${randomUUID5()}`);
+  const aside = join23(path7, "..", `.evict-${randomUUID5()}`);
   try {
     await rename4(path7, aside);
   } catch {
@@ -73267,7 +73297,7 @@ async function sizeOf(path7) {
   if (!info) return 0;
   if (!info.isDirectory()) return info.size;
   let total = 0;
-  for (const name of await listOrEmpty(path7)) total += await sizeOf(join22(path7, name));
+  for (const name of await listOrEmpty(path7)) total += await sizeOf(join23(path7, name));
   return total;
 }
 async function listOrEmpty(dir) {
@@ -73276,7 +73306,7 @@ async function listOrEmpty(dir) {
 
 // src/pipeline/run-stages.ts
 import { mkdir as mkdir6 } from "node:fs/promises";
-import { join as join24 } from "node:path";
+import { join as join25 } from "node:path";
 
 // src/process/limits/build-limits.ts
 var MIB2 = 1024 * 1024;
@@ -73313,7 +73343,7 @@ function formatBytes(bytes) {
 // src/process/sandbox/prepare-sandbox.ts
 import { chmod, readFile as readFile8, realpath as realpath2, stat as stat9 } from "node:fs/promises";
 import { createRequire as createRequire3 } from "node:module";
-import { dirname as dirname5, isAbsolute as isAbsolute7, join as join23, resolve as resolve3 } from "node:path";
+import { dirname as dirname5, isAbsolute as isAbsolute7, join as join24, resolve as resolve3 } from "node:path";
 
 // src/process/limits/bound-build.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
@@ -73892,10 +73922,10 @@ async function askInterpreter(build, common3) {
   return interpreter;
 }
 async function alternates(dir) {
-  const objects = join23(dir, ".git", "objects");
+  const objects = join24(dir, ".git", "objects");
   let text;
   try {
-    text = await readFile8(join23(objects, "info", "alternates"), "utf8");
+    text = await readFile8(join24(objects, "info", "alternates"), "utf8");
   } catch {
     return [];
   }
@@ -74018,7 +74048,7 @@ async function probeIn(dir, base, uids) {
 // src/pipeline/run-stages.ts
 async function runStages(stages, options2) {
   const results = [];
-  await Promise.all(["home", "tmp"].map((dir) => mkdir6(join24(options2.scratchDir, dir), { recursive: true })));
+  await Promise.all(["home", "tmp"].map((dir) => mkdir6(join25(options2.scratchDir, dir), { recursive: true })));
   const started = performance.now();
   const prepared = options2.sandbox ? await prepareSandbox(await resolveSandbox(options2.sandbox), {
     dir: options2.dir,
@@ -74332,7 +74362,7 @@ async function serialized(key, job) {
 // src/store/keep-artifact.ts
 import { createWriteStream as createWriteStream2 } from "node:fs";
 import { mkdir as mkdir7 } from "node:fs/promises";
-import { basename as basename3, join as join25 } from "node:path";
+import { basename as basename3, join as join26 } from "node:path";
 import { pipeline } from "node:stream/promises";
 var MAX_ARTIFACT_BYTES = 2 * 1024 * 1024 * 1024;
 async function keepArtifact(dataDir, buildId, artifact) {
@@ -74341,7 +74371,7 @@ async function keepArtifact(dataDir, buildId, artifact) {
   try {
     const dir = artifactDir(dataDir, buildId);
     await mkdir7(dir, { recursive: true, mode: 448 });
-    const path7 = join25(dir, basename3(artifact.name));
+    const path7 = join26(dir, basename3(artifact.name));
     await pipeline(
       opened.file.createReadStream({ autoClose: false, start: 0, end: Math.max(0, opened.size - 1) }),
       createWriteStream2(path7, { mode: 384 })
@@ -75080,7 +75110,7 @@ function appendJobSummary(path7, markdown) {
 
 // src/actions/load-actions-env.ts
 import { readFileSync as readFileSync13, statSync as statSync3 } from "node:fs";
-import { join as join26 } from "node:path";
+import { join as join27 } from "node:path";
 
 // src/config.ts
 import { accessSync as accessSync2, constants as constants8, existsSync as existsSync2 } from "node:fs";
@@ -75370,8 +75400,8 @@ function loadActionsEnv(env, tempRoot) {
       CI_PYTHON: env.CI_PYTHON,
       CI_STEP_TIMEOUT: env.CI_STEP_TIMEOUT,
       CI_DOCS_RELEASES_KEEP: env.CI_DOCS_RELEASES_KEEP,
-      CI_DATA_DIR: join26(tempRoot, "data"),
-      CI_WORK_DIR: join26(tempRoot, "work"),
+      CI_DATA_DIR: join27(tempRoot, "data"),
+      CI_WORK_DIR: join27(tempRoot, "work"),
       CI_CONCURRENCY: "1",
       // a fork's workflow runs only as GitHub's own approval setting for fork workflows allows, with a
       // read-only token: pyci could not post an approval request, and the job is the approval already
@@ -75534,7 +75564,7 @@ var BuildQueue = class {
 
 // src/actions.ts
 async function main() {
-  const tempRoot = mkdtempSync(join27(process.env.RUNNER_TEMP?.trim() || tmpdir2(), "pyci-"));
+  const tempRoot = mkdtempSync(join28(process.env.RUNNER_TEMP?.trim() || tmpdir2(), "pyci-"));
   try {
     const env = loadActionsEnv(process.env, tempRoot);
     Object.assign(process.env, env.probotEnv);

@@ -45,7 +45,7 @@ export interface Config {
   minFreeDiskBytes: number;
   /** Size bound of the git object cache, the result cache and the environment cache in CI_DATA_DIR (CI_CACHE_MAX_SIZE MiB, default 5120). */
   cacheMaxBytes: number;
-  /** Whether install steps reuse virtualenvs of earlier builds (CI_ENV_CACHE=on, default, or off). */
+  /** Whether the install and docs steps reuse virtualenvs of earlier builds (CI_ENV_CACHE=on, default, or off). */
   envCache: boolean;
   /** Bytes of webhook bodies held at once before their signature is checked (CI_WEBHOOK_BUFFER MiB, default 64, at least 25: GitHub's largest payload). */
   webhookBufferBytes: number;

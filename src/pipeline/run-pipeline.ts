@@ -32,7 +32,7 @@ export interface PipelineOptions {
   cache?: Omit<StepCache, "tree">;
   /** Test durations of the repository's last build with tests (StepContext.testDurations); absent: none known. */
   testDurations?: ReadonlyMap<string, number>;
-  /** Lets the install step reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
+  /** Lets the install and docs steps reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
   envCache?: EnvCache;
   /** A log for one step; closed by the pipeline when the step ends. */
   openLog(step: string): LogSink & { close(): void };

@@ -28,7 +28,7 @@ export interface StagesOptions {
   cache?: StepCache;
   /** Test durations of the repository's last build with tests (StepContext.testDurations). */
   testDurations?: ReadonlyMap<string, number>;
-  /** Lets the install step reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
+  /** Lets the install and docs steps reuse environments (CI_ENV_CACHE); absent: every build makes its own. */
   envCache?: EnvCache;
 }
 

@@ -182,7 +182,7 @@ export interface StepContext {
   cache?: StepCache;
   /** Test durations (ms by unittest id) of the repository's last build with tests: they balance a parallel run. */
   testDurations?: ReadonlyMap<string, number>;
-  /** Where the install steps reuse environments (env-cache/); absent: every build makes its own. */
+  /** Where the install and docs steps reuse environments (env-cache/); absent: every build makes its own. */
   envCache?: EnvCache;
 }
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileLock } from "../../checkout/file-lock.js";
 import { READERS } from "../../checkout/mirror-files.js";
 import { chownTree } from "../../process/sandbox/chown-tree.js";
-import { BUILD_MOUNTS } from "../../process/sandbox/inside-build.js";
+import { BUILD_MOUNTS, insideBuild } from "../../process/sandbox/inside-build.js";
 import type { Sandbox, SandboxMount } from "../../process/sandbox/sandbox.js";
 import type { EnvCache, StepContext, StepResult } from "../types.js";
 import { ENV_JSON, ENVS, envLockPath } from "./env-files.js";
@@ -23,22 +23,25 @@ export interface VenvPlace {
 }
 
 export interface EnvRecipe {
-  /** The step it is made for, which names its results: "install". */
+  /** The step it is made for, which names its results: "install", "docs". */
   step: string;
-  /** Its directory under /pyci, where every build sees it: "venv". */
+  /** Its directory under /pyci, where every build sees it: "venv", "docs-venv". */
   name: string;
   /** Each install as pip install arguments, or why it is not one (another command, shell syntax). */
   pipArgs: ({ args: string[] } | { problem: string })[];
-  /** Everything else that defines it, for the key: the install commands as written. */
+  /** Everything else that defines it, for the key: the install commands as written, venv options. */
   defines: unknown;
   /** Makes the environment at `place`; a success names its python. */
   make(place: VenvPlace): Promise<StepResult>;
 }
 
 /**
- * The environment a recipe makes, from the build's environment cache
- * (ctx.envCache, CI_ENV_CACHE), or undefined when the build makes its own
- * (the log says why: no cache, not the bwrap sandbox, an install that is
+ * The environment a recipe makes from the interpreter ctx.python, in
+ * ctx.sandbox (a step whose venv is made from another interpreter, the
+ * docs step's Sphinx, passes that interpreter and a sandbox showing it),
+ * from the build's environment cache (ctx.envCache, CI_ENV_CACHE), or
+ * undefined when the build makes its own (the log says why: no cache, not
+ * the bwrap sandbox, an interpreter of the build's own, an install that is
  * not requirement files alone, a fork's build and nothing cached):
  *
  * 1. what the installs read is copied out of the checkout, and hashed
@@ -59,6 +62,7 @@ export async function cachedEnvironment(ctx: StepContext, recipe: EnvRecipe): Pr
     return undefined;
   };
   if (ctx.sandbox.kind !== "bwrap") return uncached("it needs the bwrap sandbox (CI_SANDBOX)");
+  if (insideBuild(ctx.python, ctx)) return uncached(`${ctx.python} is the build's own interpreter`);
   const started = performance.now();
   const inputs: InstallInput[] = [];
   for (const pip of recipe.pipArgs) {

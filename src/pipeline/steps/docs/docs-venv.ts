@@ -1,37 +1,25 @@
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
 import type { RunResult } from "../../../process/exec.js";
 import type { Sphinx } from "./find-sphinx.js";
+import type { DocsRequirements } from "./docs-requirements.js";
 import { runInBuild } from "../../run-in-build.js";
 import { sandboxEnv } from "../../../process/sandbox/sandbox-env.js";
-import type { StepState } from "../../types.js";
+import type { StepResult } from "../../types.js";
 import type { LogSink } from "../../../model/log-sink.js";
-import type { Sandbox } from "../../../process/sandbox/sandbox.js";
+import type { VenvPlace } from "../../env-cache/cached-environment.js";
 import { cannotRun } from "../cannot-run.js";
+import { stepFinisher } from "../step-finisher.js";
 import { lastLines } from "../../../text/last-lines.js";
 import { INSTALL_TAIL_LINES, installFailure } from "../install-failure.js";
-
-/** What to install: docs.install commands (run with `sh -c`), or a requirements file, relative to the checkout. */
-export type DocsRequirements = { commands: string[] } | { requirementsFile: string };
 
 export interface DocsVenvOptions {
   sphinx: Sphinx;
   requirements: DocsRequirements;
-  /** The checkout: the install commands' working directory. */
-  dir: string;
-  scratchDir: string;
   /** The step's timeout, for the summary, and the time (Date.now()) by which everything must be done. */
   timeoutMs: number;
   deadline: number;
   log: LogSink;
-  /** Where every command runs: the requirements' install is the repository's code (setup.py, docs.install). */
-  sandbox: Sandbox;
   signal?: AbortSignal;
 }
-
-export type DocsVenv =
-  | { ok: true; python: string; venv: string }
-  | { ok: false; state: StepState; summary: string; advice?: string; exitCode: number | null };
 
 const DOCS_ADVICE =
   "Check that the version exists for this Python and that the build can reach the package index, or install the docs' requirements your way with docs.install in .github/pyci.yml (e.g. from wheels shipped in the repository: pip install --no-index --find-links wheels -r docs/requirements.txt)";
@@ -43,8 +31,8 @@ const WRITE_PTH =
   "import os, sys, sysconfig; open(os.path.join(sysconfig.get_path('purelib'), sys.argv[1]), 'w').write(sys.argv[2])";
 
 /**
- * A virtualenv for building the docs, at <scratchDir>/docs-venv, made and
- * filled in the build's sandbox (options.sandbox):
+ * A virtualenv for building the docs, made and filled at `place` (in its
+ * sandbox: the requirements' install is the repository's code):
  *
  * 1. `<Sphinx's python> -m venv --system-site-packages`, so that the Sphinx
  *    found on the server (and whatever else that interpreter has) is there
@@ -57,24 +45,27 @@ const WRITE_PTH =
  *    command through `sh -c`, or `python -m pip install -r <file>`. A
  *    command or pip that fails is a `failure` (the repository's
  *    requirements cannot be installed); a venv that cannot be made, a
- *    timeout or a cancellation is an `error`.
+ *    timeout or a cancellation is an `error`. A success names the venv's
+ *    python (StepResult.python).
  */
-export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> {
-  const venv = join(options.scratchDir, "docs-venv");
-  const bin = join(venv, "bin");
-  const python = join(bin, "python");
-  const plain = sandboxEnv(options.scratchDir);
-  const activated = sandboxEnv(options.scratchDir, {
+export async function makeDocsVenv(options: DocsVenvOptions, place: VenvPlace): Promise<StepResult> {
+  const finish = stepFinisher("docs");
+  const { venv } = place;
+  const bin = `${venv}/bin`;
+  const python = `${bin}/python`;
+  const where = { sandbox: place.sandbox, ...(options.signal ? { signal: options.signal } : {}) };
+  const plain = sandboxEnv(place.scratchDir);
+  const activated = sandboxEnv(place.scratchDir, {
     PATH: `${bin}:${plain.PATH}`,
     VIRTUAL_ENV: venv,
     PIP_NO_INPUT: "1",
   });
   /** The command's last lines, read for why it failed. */
   let output = lastLines(options.log, INSTALL_TAIL_LINES);
-  const step = (cmd: string, args: string[], echo: string, env: Record<string, string>, cwd = options.dir) => {
+  const step = (cmd: string, args: string[], echo: string, env: Record<string, string>, cwd = place.cwd) => {
     options.log.write(`$ ${echo}\n`);
     output = lastLines(options.log, INSTALL_TAIL_LINES);
-    return runInBuild(options, {
+    return runInBuild(where, {
       cmd,
       args,
       cwd,
@@ -83,37 +74,29 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
       log: output,
     });
   };
-  const failed = (what: string, exitCode: number | null): DocsVenv => ({
-    ok: false,
-    state: "failure",
-    ...installFailure(what, output.lines(), DOCS_ADVICE, options.log),
-    exitCode,
-  });
-  const error = (summary: string, exitCode: number | null = null): DocsVenv => ({
-    ok: false,
-    state: "error",
-    summary,
-    exitCode,
-  });
-  const notRun = (r: RunResult, what: string): DocsVenv | undefined => {
+  const failed = (what: string, exitCode: number | null) => {
+    const { summary, advice } = installFailure(what, output.lines(), DOCS_ADVICE, options.log);
+    return finish("failure", summary, exitCode, advice ? { advice } : {});
+  };
+  const notRun = (r: RunResult, what: string): StepResult | undefined => {
     const problem = cannotRun(r, what, options.timeoutMs);
-    return problem === undefined ? undefined : error(problem);
+    return problem === undefined ? undefined : finish("error", problem, null);
   };
 
   // 1. The venv, on top of the interpreter that has Sphinx.
-  await rm(venv, { recursive: true, force: true });
   const base = options.sphinx.python;
   const created = await step(
     base,
     ["-m", "venv", "--system-site-packages", venv],
     `${base} -m venv --system-site-packages ${venv}`,
     plain,
-    options.scratchDir,
+    place.scratchDir,
   );
   const createProblem = notRun(created, `${base} -m venv`);
   if (createProblem) return createProblem;
   if (created.exitCode !== 0) {
-    return error(
+    return finish(
+      "error",
       `Could not create the docs virtualenv (${base} -m venv exited with code ${created.exitCode})`,
       created.exitCode,
     );
@@ -123,10 +106,10 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
   if (options.sphinx.inVirtualenv && options.sphinx.sitePackages.length > 0) {
     // `import` lines of a .pth run at startup; addsitedir also reads the .pth files there (editable installs).
     const lines = options.sphinx.sitePackages.map((dir) => `import site; site.addsitedir(${JSON.stringify(dir)})\n`);
-    const written = await runInBuild(options, {
+    const written = await runInBuild(where, {
       cmd: python,
       args: ["-I", "-c", WRITE_PTH, BASE_PTH, lines.join("")],
-      cwd: options.scratchDir,
+      cwd: place.scratchDir,
       env: plain,
       timeoutMs: Math.max(1, options.deadline - Date.now()),
       log: options.log,
@@ -134,7 +117,11 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     const writeProblem = notRun(written, python);
     if (writeProblem) return writeProblem;
     if (written.exitCode !== 0)
-      return error(`The docs virtualenv's python exited with code ${written.exitCode}; see the log`, written.exitCode);
+      return finish(
+        "error",
+        `The docs virtualenv's python exited with code ${written.exitCode}; see the log`,
+        written.exitCode,
+      );
     options.log.write(`Added ${options.sphinx.sitePackages.join(", ")} to the docs virtualenv (${BASE_PTH})\n`);
   }
 
@@ -145,7 +132,7 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     const problem = notRun(r, "pip");
     if (problem) return problem;
     if (r.exitCode !== 0) return failed(`pip install -r ${file} failed with exit code ${r.exitCode}`, r.exitCode);
-    return { ok: true, python, venv };
+    return finish("success", `Installed ${file} into the docs virtualenv`, 0, { python });
   }
   for (const command of options.requirements.commands) {
     const r = await step("sh", ["-c", command], command, activated);
@@ -154,5 +141,5 @@ export async function makeDocsVenv(options: DocsVenvOptions): Promise<DocsVenv> 
     if (r.exitCode !== 0)
       return failed(`Docs install command failed with exit code ${r.exitCode}: ${command}`, r.exitCode);
   }
-  return { ok: true, python, venv };
+  return finish("success", "Ran the docs install commands in the docs virtualenv", 0, { python });
 }

@@ -3,9 +3,9 @@ import { readFileSync } from "node:fs";
 import { readdir, realpath, rm } from "node:fs/promises";
 import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exists } from "../../../checkout/exists.js";
 import { countHtmlPages } from "./count-html-pages.js";
-import { makeDocsVenv, type DocsRequirements } from "./docs-venv.js";
+import { docsEnvironment } from "./docs-environment.js";
+import { docsRequirements } from "./docs-requirements.js";
 import { findDocs } from "./find-docs.js";
 import { findSphinx, type Sphinx } from "./find-sphinx.js";
 import { parseSphinxFatalError, type SphinxFatalError } from "../../parsers/sphinx-fatal-error.js";
@@ -31,7 +31,8 @@ export const DOCS_HTML_DIR = "docs-html";
  * 1. Find the docs (the directory holding conf.py); none: `skipped`.
  * 2. Find Sphinx on the server (see findSphinx); none: `error`.
  * 3. When the repository declares docs requirements, install them into a
- *    virtualenv on top of that Sphinx and build with the venv's python.
+ *    virtualenv on top of that Sphinx (reused from the environment cache
+ *    when it may be: docs-environment.ts) and build with the venv's python.
  * 4. Run `python -m sphinx -b html` (plus `-W --keep-going` when
  *    docs.warnings_as_errors) in the checkout, in the build's sandbox
  *    (with the Sphinx interpreter's directories readable there): conf.py,
@@ -129,29 +130,25 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
     ...signal,
   });
   if (!lookup.found) return finish("error", lookup.problem, null);
-  const sandboxed = { sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx), ...signal };
+  let sandbox = sphinxSandbox(ctx.sandbox, lookup.sphinx);
   let python = lookup.sphinx.python;
   let env = sandboxEnv(ctx.scratchDir);
 
   // 3. The docs' requirements, in a virtualenv on top of that Sphinx.
   const requirements = await docsRequirements(ctx.dir, srcDir, docs.install);
   if (requirements) {
-    const venv = await makeDocsVenv({
-      sphinx: lookup.sphinx,
-      requirements,
-      dir: ctx.dir,
-      scratchDir: ctx.scratchDir,
-      timeoutMs: ctx.timeoutMs,
-      deadline,
-      log: ctx.log,
-      ...sandboxed,
-    });
-    if (!venv.ok) return finish(venv.state, venv.summary, venv.exitCode, venv.advice ? { advice: venv.advice } : {});
+    const venv = await docsEnvironment(ctx, lookup.sphinx, requirements, sandbox, deadline);
+    if (venv.state !== "success" || !venv.python)
+      return finish(venv.state, venv.summary, venv.exitCode, venv.advice ? { advice: venv.advice } : {});
     python = venv.python;
-    env = sandboxEnv(ctx.scratchDir, { PATH: `${join(venv.venv, "bin")}:${env.PATH}`, VIRTUAL_ENV: venv.venv });
+    const bin = dirname(venv.python);
+    env = sandboxEnv(ctx.scratchDir, { PATH: `${bin}:${env.PATH}`, VIRTUAL_ENV: dirname(bin) });
+    // a cached venv: shown read-only where it was made
+    if (venv.mount) sandbox = { ...sandbox, mounts: [...(sandbox.mounts ?? []), venv.mount] };
   }
 
   // 4. Sphinx.
+  const sandboxed = { sandbox, ...signal };
   const outDir = join(ctx.scratchDir, DOCS_HTML_DIR);
   const archive = join(ctx.scratchDir, DOCS_ARCHIVE);
   await Promise.all(
@@ -207,27 +204,6 @@ async function runDocs(ctx: StepContext): Promise<StepResult> {
 }
 
 const TREATED_AS_ERROR = "Warning, treated as error";
-
-/**
- * What to install before building: the docs.install commands when
- * configured, otherwise the first requirements file of <docs dir>/, its
- * parent when the docs dir is a source/ folder (docs/source → docs/), and
- * docs/; undefined when the repository declares none.
- */
-async function docsRequirements(
-  dir: string,
-  srcDir: string,
-  commands: string[],
-): Promise<DocsRequirements | undefined> {
-  if (commands.length > 0) return { commands };
-  const candidates = [posix.join(srcDir, "requirements.txt")];
-  if (posix.basename(srcDir) === "source") candidates.push(posix.join(posix.dirname(srcDir), "requirements.txt"));
-  candidates.push("docs/requirements.txt");
-  for (const requirementsFile of candidates) {
-    if (await exists(join(dir, requirementsFile))) return { requirementsFile };
-  }
-  return undefined;
-}
 
 /**
  * "Sphinx failed: 1 warning treated as error", "Sphinx failed: conf.py has
