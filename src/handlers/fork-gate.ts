@@ -1,4 +1,4 @@
-import type { Context } from "probot";
+import type { Delivery } from "./delivery.js";
 import type { BuildDeps } from "../builds/build-deps.js";
 import { buildLog } from "../builds/build-log.js";
 import { reporterFor } from "../builds/reporter-for.js";
@@ -27,7 +27,7 @@ type GatedEvent = "pull_request" | "check_run" | "check_suite";
  */
 export async function forkGate<E extends GatedEvent>(
   deps: BuildDeps,
-  context: Context<E>,
+  context: Delivery<E>,
   request: BuildRequest,
 ): Promise<BuildRequest | undefined> {
   // 1. the decision

@@ -1,7 +1,9 @@
-import type { Context } from "probot";
+import type { Delivery } from "./delivery.js";
 import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
-import { parseRepoConfig, REPO_CONFIG_PATH } from "../pipeline/repo-config.js";
+import { readRepoConfig } from "../builds/read-repo-config.js";
+import type { BuildRequest } from "../model/build-request.js";
+import { REPO_CONFIG_PATH } from "../pipeline/repo-config.js";
 import { fromMergedPullRequest, Ignored } from "./build-request-from.js";
 import { deliveryAccepted, deliveryIgnored } from "./delivery-handled.js";
 
@@ -10,7 +12,7 @@ import { deliveryAccepted, deliveryIgnored } from "./delivery-handled.js";
  * `.github/pyci.yml` lists under docs.branches) builds and publishes the docs.
  */
 export function onMergedPullRequest(deps: BuildDeps) {
-  return async (context: Context<"pull_request.closed">): Promise<void> => {
+  return async (context: Delivery<"pull_request.closed">): Promise<void> => {
     const request = fromMergedPullRequest(context.payload, context.id, deps.auth);
     const ignore = (reason: string) => {
       context.log.info({ deliveryId: context.id, event: "pull_request.closed", reason }, "delivery ignored");
@@ -18,7 +20,7 @@ export function onMergedPullRequest(deps: BuildDeps) {
     };
     if (request instanceof Ignored) return ignore(request.reason);
     const defaultBranch = context.payload.repository.default_branch;
-    if (request.branch !== defaultBranch && !(await docsBranches(context)).includes(request.branch!)) {
+    if (request.branch !== defaultBranch && !(await docsBranches(deps, context, request)).includes(request.branch!)) {
       return ignore(
         `merged into ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`,
       );
@@ -28,9 +30,14 @@ export function onMergedPullRequest(deps: BuildDeps) {
 }
 
 /** Extra branches whose merges publish docs, from the default branch's config; none when it is missing or invalid. */
-async function docsBranches(context: Context<"pull_request.closed">): Promise<string[]> {
+async function docsBranches(
+  deps: BuildDeps,
+  context: Delivery<"pull_request.closed">,
+  request: BuildRequest,
+): Promise<string[]> {
   try {
-    return parseRepoConfig(await context.config("pyci.yml")).docs.branches ?? [];
+    const octokit = await deps.octokitFor(request.installationId);
+    return (await readRepoConfig(octokit, request.owner, request.repo)).docs.branches ?? [];
   } catch (error) {
     context.log.warn(
       { deliveryId: context.id, err: error },
