@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { AckReply, AckRequest } from "./ack-client.js";
+import { startFloorServer } from "./floor-server.js";
 import { measureAckCpu } from "./measure-ack-cpu.js";
 import { startBenchServer } from "./bench-server.js";
 import { pullRequestDelivery, type Delivery } from "./deliver.js";
@@ -234,30 +234,4 @@ function accessLogTimes(output: string): Map<string, number> {
     }
   }
   return times;
-}
-
-/** node:http answering 200 "ok" once the body is read: nothing else. */
-async function startFloorServer(): Promise<{ url: string; rssMb(): number; stop(): void }> {
-  const script = [
-    "const http = require('node:http');",
-    "const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }); res.end('ok\\n'); }); });",
-    "server.keepAliveTimeout = 5000;",
-    "server.listen(0, '127.0.0.1', () => console.log(server.address().port));",
-  ].join("\n");
-  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-  const reap = () => child.kill("SIGKILL");
-  process.once("exit", reap);
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.setEncoding("utf8").once("data", (line: string) => resolve(Number(line.trim())));
-    child.once("exit", (code) => reject(new Error(`the baseline server exited (${code})`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}/api/github/webhooks`,
-    rssMb: () =>
-      Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN) / 1024,
-    stop() {
-      child.kill("SIGKILL");
-      process.removeListener("exit", reap);
-    },
-  };
 }
