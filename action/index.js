@@ -75011,7 +75011,7 @@ function onDocsEvent(deps, event, from) {
     };
     if (request2 instanceof Ignored) return ignore(request2.reason);
     const defaultBranch = context.payload.repository.default_branch;
-    if (request2.branch !== defaultBranch && !(await docsBranches(context)).includes(request2.branch)) {
+    if (request2.branch !== defaultBranch && !(await docsBranches(deps, context, request2)).includes(request2.branch)) {
       const how = event === "push" ? "pushed to" : "merged into";
       return ignore(
         `${how} ${request2.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`
@@ -75020,9 +75020,10 @@ function onDocsEvent(deps, event, from) {
     deliveryAccepted(deps, context.name, acceptBuild(deps, request2));
   };
 }
-async function docsBranches(context) {
+async function docsBranches(deps, context, request2) {
   try {
-    return parseRepoConfig(await context.config("pyci.yml")).docs.branches ?? [];
+    const octokit = await deps.octokitFor(request2.installationId);
+    return (await readRepoConfig(octokit, request2.owner, request2.repo)).docs.branches ?? [];
   } catch (error) {
     context.log.warn(
       { deliveryId: context.id, err: error },
@@ -75045,12 +75046,22 @@ function registerHandlers(app, deps, options2 = {}) {
   on6(["check_run.rerequested"], onBuildEvent(deps, fromCheckRun));
   on6(["check_suite.rerequested"], onBuildEvent(deps, fromCheckSuite));
   on6(["check_run.requested_action"], onApprovalRequested(deps));
-  app.onAny(async (context) => {
-    const action = context.payload.action;
-    const handler2 = handlers.get(typeof action === "string" ? `${context.name}.${action}` : context.name);
-    if (handler2) return handler2(context);
-    deliveryIgnored(deps, context.name);
-  });
+  const handle = async (delivery) => {
+    const action = delivery.payload.action;
+    const handler2 = handlers.get(typeof action === "string" ? `${delivery.name}.${action}` : delivery.name);
+    if (handler2) return handler2(delivery);
+    deliveryIgnored(deps, delivery.name);
+  };
+  app.onAny((context) => handle(context));
+  return async (received) => {
+    const log = app.log.child({ name: "event", id: received.id });
+    try {
+      await handle({ ...received, log });
+    } catch (error) {
+      log.error({ err: error }, "a handler failed on this delivery");
+      throw error;
+    }
+  };
 }
 
 // src/actions/create-actions-app.ts

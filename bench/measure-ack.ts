@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { AckReply, AckRequest } from "./ack-client.js";
+import { startFloorServer } from "./floor-server.js";
+import { measureAckCpu } from "./measure-ack-cpu.js";
 import { startBenchServer } from "./bench-server.js";
 import { pullRequestDelivery, type Delivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
@@ -25,12 +26,14 @@ const COMMITS = 5;
  *    kept-alive connections, as a load generator does; this process answers the server's GitHub writes);
  *    then 50 one after another, for a delivery's own cost.
  * 4. The server's side of the same requests: its access log's time from request headers to response end.
+ * Before all that, the server's CPU per delivery on a server of its own (measureAckCpu).
  */
 export async function measureAck(
   h: Harness,
   rounds: number,
   progress: (msg: string) => void,
 ): Promise<{ rows: Row[]; detail: Record<string, unknown>; floorRssMb: number }> {
+  const cpuRows = await measureAckCpu(h, CLIENTS, progress);
   const repo = h.repo("bench-ack", tinyProject());
   const commits = [repo.sha];
   while (commits.length < COMMITS) commits.push(repo.commit({}, `known commit ${commits.length}`));
@@ -129,19 +132,16 @@ export async function measureAck(
         met: null,
         note: "the same deliveries sent one after another: a delivery's own cost, with no queue of concurrent requests ahead of it",
       },
+      ...cpuRows,
       {
-        id: "ack_server_ms_per_delivery",
-        figure: "1. Ack, in the server, one at a time",
-        target: 0.3,
-        op: "<=",
+        figure: "1. Ack, in the server, one at a time (info)",
+        target: "—",
         measured: median(serverAlone),
         p99: p99(serverAlone),
         unit: "ms",
         n: serverAlone.length,
-        met: within(median(serverAlone), "<=", 0.3),
-        note:
-          "the one-at-a-time deliveries as the server timed them (access log: request headers → response end: verify, parse, record, dispatch, answer); " +
-          "with nothing else queued, the server's wall time bounds its CPU time per delivery from above",
+        met: null,
+        note: "the one-at-a-time deliveries as the server timed them (access log: request headers → response end, wall time, with the builds of the concurrent rounds running)",
       },
       {
         figure: "1. Ack, in the server, concurrent (info)",
@@ -234,30 +234,4 @@ function accessLogTimes(output: string): Map<string, number> {
     }
   }
   return times;
-}
-
-/** node:http answering 200 "ok" once the body is read: nothing else. */
-async function startFloorServer(): Promise<{ url: string; rssMb(): number; stop(): void }> {
-  const script = [
-    "const http = require('node:http');",
-    "const server = http.createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 3 }); res.end('ok\\n'); }); });",
-    "server.keepAliveTimeout = 5000;",
-    "server.listen(0, '127.0.0.1', () => console.log(server.address().port));",
-  ].join("\n");
-  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-  const reap = () => child.kill("SIGKILL");
-  process.once("exit", reap);
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.setEncoding("utf8").once("data", (line: string) => resolve(Number(line.trim())));
-    child.once("exit", (code) => reject(new Error(`the baseline server exited (${code})`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}/api/github/webhooks`,
-    rssMb: () =>
-      Number(/^VmRSS:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN) / 1024,
-    stop() {
-      child.kill("SIGKILL");
-      process.removeListener("exit", reap);
-    },
-  };
 }

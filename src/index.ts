@@ -10,7 +10,7 @@ import type { GitHubAuth } from "./model/build-request.js";
 import { countApiErrors } from "./github/count-api-errors.js";
 import { GitHubOutbox } from "./github/github-outbox.js";
 import { octokitPerInstallation } from "./github/octokit-per-installation.js";
-import { registerHandlers } from "./handlers/register-handlers.js";
+import { registerHandlers, type ReceivedDelivery } from "./handlers/register-handlers.js";
 import { ownerEnded } from "./checkout/workspace.js";
 import { killLeftoverProcesses } from "./process/kill-leftover-processes.js";
 import { createMetrics } from "./metrics/create-metrics.js";
@@ -29,6 +29,12 @@ export interface AppControl {
    * get `graceMs` to finish, then are stopped and left queued for the next start.
    */
   shutdown?(graceMs: number): Promise<void>;
+  /**
+   * Runs the app's handlers on a delivery whose signature was checked, without
+   * Probot's webhooks (which build an authenticated Octokit for every delivery);
+   * rejects when a handler throws (it is logged with the delivery id).
+   */
+  receive?(delivery: ReceivedDelivery): Promise<void>;
 }
 
 export interface AppOptions {
@@ -99,7 +105,8 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       };
     }
     outbox.start();
-    registerHandlers(app, deps);
+    const receive = registerHandlers(app, deps);
+    if (options.control) options.control.receive = receive;
     addHandler(
       buildRoutes(store, {
         log: app.log,

@@ -25,8 +25,6 @@ import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { sandboxStartupReport } from "./process/sandbox/sandbox-startup-report.js";
 import { spawnHelper, stopSpawnHelper } from "./process/spawn-helper.js";
 
-type ReceivedEvent = Parameters<Probot["webhooks"]["receive"]>[0];
-
 /**
  * `npm start`: Probot's run(), made by hand so that pyci owns the HTTP server
  * (Probot's puts its webhook middleware before every other handler, which
@@ -148,7 +146,7 @@ async function main(): Promise<void> {
   let closing = false;
   const deliveries = {
     secret: options.secret,
-    receive: (delivery: VerifiedDelivery) => probot.webhooks.receive(delivery as ReceivedEvent),
+    receive: (delivery: VerifiedDelivery) => control.receive!(delivery),
     log,
     maxBodyBytes: WEBHOOK_BODY_CAP,
     budget: new BodyBudget(config.webhookBufferBytes),

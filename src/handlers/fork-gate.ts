@@ -1,4 +1,4 @@
-import type { Context } from "probot";
+import type { Delivery } from "./delivery.js";
 import type { BuildDeps } from "../builds/build-deps.js";
 import { buildLog } from "../builds/build-log.js";
 import { reporterFor } from "../builds/reporter-for.js";
@@ -28,7 +28,7 @@ type GatedEvent = "pull_request" | "check_run" | "check_suite";
  */
 export async function forkGate<E extends GatedEvent>(
   deps: BuildDeps,
-  context: Context<E>,
+  context: Delivery<E>,
   unmarked: BuildRequest,
 ): Promise<BuildRequest | undefined> {
   const request = fromFork(context.name, context.payload) ? { ...unmarked, fork: true } : unmarked;

@@ -1,4 +1,4 @@
-import type { Context } from "probot";
+import type { Delivery } from "./delivery.js";
 import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
 import { buildLog } from "../builds/build-log.js";
@@ -23,7 +23,7 @@ const SHA = /^[0-9a-f]{40}$/;
  * The build is then accepted as any other.
  */
 export function onApprovalRequested(deps: BuildDeps) {
-  return async (context: Context<"check_run.requested_action">): Promise<void> => {
+  return async (context: Delivery<"check_run.requested_action">): Promise<void> => {
     const payload = context.payload;
     const run = payload.check_run;
     const ignore = (reason: string, level: "info" | "warn" = "info") => {

@@ -1,4 +1,4 @@
-import type { Context } from "probot";
+import type { Delivery } from "./delivery.js";
 import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
 import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
@@ -18,7 +18,7 @@ export function onBuildEvent<E extends BuildEvent>(
   deps: BuildDeps,
   toRequest: (payload: unknown, deliveryId: string, auth: GitHubAuth) => BuildRequest | Ignored,
 ) {
-  return async (context: Context<E>): Promise<void> => {
+  return async (context: Delivery<E>): Promise<void> => {
     const request = toRequest(context.payload, context.id, deps.auth);
     if (request instanceof Ignored) {
       context.log.info({ deliveryId: context.id, event: context.name, reason: request.reason }, "delivery ignored");

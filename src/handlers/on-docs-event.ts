@@ -1,10 +1,11 @@
-import type { Context } from "probot";
 import { acceptBuild } from "../builds/accept-build.js";
 import type { BuildDeps } from "../builds/build-deps.js";
+import { readRepoConfig } from "../builds/read-repo-config.js";
 import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
-import { parseRepoConfig, REPO_CONFIG_PATH } from "../pipeline/repo-config.js";
+import { REPO_CONFIG_PATH } from "../pipeline/repo-config.js";
 import { Ignored } from "./build-request-from.js";
 import { deliveryAccepted, deliveryIgnored } from "./delivery-handled.js";
+import type { Delivery } from "./delivery.js";
 
 type DocsEvent = "pull_request.closed" | "push";
 type RequestFrom = (payload: unknown, deliveryId: string, auth: GitHubAuth) => BuildRequest | Ignored;
@@ -16,7 +17,7 @@ type RequestFrom = (payload: unknown, deliveryId: string, auth: GitHubAuth) => B
  * (the pushed commit; the docs job of the Actions workflow, docs/github-actions.md).
  */
 export function onDocsEvent(deps: BuildDeps, event: DocsEvent, from: RequestFrom) {
-  return async (context: Context<DocsEvent>): Promise<void> => {
+  return async (context: Delivery<DocsEvent>): Promise<void> => {
     const request = from(context.payload, context.id, deps.auth);
     const ignore = (reason: string) => {
       context.log.info({ deliveryId: context.id, event, reason }, "delivery ignored");
@@ -24,7 +25,7 @@ export function onDocsEvent(deps: BuildDeps, event: DocsEvent, from: RequestFrom
     };
     if (request instanceof Ignored) return ignore(request.reason);
     const defaultBranch = context.payload.repository.default_branch;
-    if (request.branch !== defaultBranch && !(await docsBranches(context)).includes(request.branch!)) {
+    if (request.branch !== defaultBranch && !(await docsBranches(deps, context, request)).includes(request.branch!)) {
       const how = event === "push" ? "pushed to" : "merged into";
       return ignore(
         `${how} ${request.branch}, not the default branch nor a docs.branches entry of ${REPO_CONFIG_PATH}`,
@@ -35,9 +36,10 @@ export function onDocsEvent(deps: BuildDeps, event: DocsEvent, from: RequestFrom
 }
 
 /** Extra branches whose commits publish docs, from the default branch's config; none when it is missing or invalid. */
-async function docsBranches(context: Context<DocsEvent>): Promise<string[]> {
+async function docsBranches(deps: BuildDeps, context: Delivery<DocsEvent>, request: BuildRequest): Promise<string[]> {
   try {
-    return parseRepoConfig(await context.config("pyci.yml")).docs.branches ?? [];
+    const octokit = await deps.octokitFor(request.installationId);
+    return (await readRepoConfig(octokit, request.owner, request.repo)).docs.branches ?? [];
   } catch (error) {
     context.log.warn(
       { deliveryId: context.id, err: error },

@@ -6,7 +6,7 @@ import { refuseTooLarge } from "./refuse-too-large.js";
 import { refuseUnread } from "./refuse-unread.js";
 import { verifySignature } from "./verify-signature.js";
 
-/** A delivery whose signature was checked, for Probot's event handlers. */
+/** A delivery whose signature was checked, for the app's event handlers. */
 export interface VerifiedDelivery {
   id: string;
   name: string;
@@ -18,7 +18,7 @@ export interface WebhookRouteOptions {
   path: string;
   /** WEBHOOK_SECRET. */
   secret: string;
-  /** Runs the app's handlers (Probot's webhooks.receive); rejects when one throws. */
+  /** Runs the app's handlers (AppControl.receive); rejects when one throws. */
   receive(delivery: VerifiedDelivery): Promise<void>;
   log: Logger;
   maxBodyBytes: number;
@@ -163,7 +163,7 @@ export function webhookRoute(options: WebhookRouteOptions) {
 async function answerWhenHandled(res: ServerResponse, handled: Promise<void>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<"late">((resolve) => (timer = setTimeout(() => resolve("late"), timeoutMs)));
-  // a handler's error is logged by Probot's error handler (with the delivery id)
+  // a handler's error is logged by the app (with the delivery id)
   const outcome = await Promise.race([
     handled.then(
       () => "ok" as const,
