@@ -8,9 +8,10 @@ import { generateAppKey } from "../support/app-key.js";
 import { latestStatus, startFakeGitHub } from "../support/fake-github.js";
 import { makeRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, sleep } from "../support/server-process.js";
+import { freePort } from "../support/server-process.js";
 import { startSshd } from "../support/sshd.js";
 import { PODMAN } from "../support/test-base-image.js";
+import { until } from "../support/until.js";
 import { sendWebhook } from "../support/webhook.js";
 import { probeProject } from "./probe-project.js";
 
@@ -56,15 +57,6 @@ async function timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs / 1000} s: ${what}`);
-    await sleep(250);
-  }
-}
 
 const privateKey = generateAppKey();
 const secret = `pyci-container-${randomBytes(18).toString("base64url")}`;

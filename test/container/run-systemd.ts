@@ -8,9 +8,10 @@ import { generateAppKey } from "../support/app-key.js";
 import { latestStatus, startFakeGitHub } from "../support/fake-github.js";
 import { makeRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
-import { freePort, sleep } from "../support/server-process.js";
+import { freePort } from "../support/server-process.js";
 import { startSshd } from "../support/sshd.js";
 import { PODMAN } from "../support/test-base-image.js";
+import { until } from "../support/until.js";
 import { sendWebhook } from "../support/webhook.js";
 import { probeProject } from "./probe-project.js";
 
@@ -42,15 +43,6 @@ const name = `pyci-systemd-test-${randomBytes(6).toString("hex")}`;
 const inside = async (script: string, timeout = 60_000) =>
   (await podman(["exec", name, "sh", "-c", script], timeout)).stdout.trim();
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs / 1000} s: ${what}`);
-    await sleep(250);
-  }
-}
 
 const durations: [string, number][] = [];
 async function timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
