@@ -57,7 +57,6 @@ async function timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
   return result;
 }
 
-
 const privateKey = generateAppKey();
 const secret = `pyci-container-${randomBytes(18).toString("base64url")}`;
 const [fake, sshd] = await Promise.all([startFakeGitHub({ appId: APP_ID, privateKey }), startSshd()]);

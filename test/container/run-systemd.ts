@@ -43,7 +43,6 @@ const name = `pyci-systemd-test-${randomBytes(6).toString("hex")}`;
 const inside = async (script: string, timeout = 60_000) =>
   (await podman(["exec", name, "sh", "-c", script], timeout)).stdout.trim();
 
-
 const durations: [string, number][] = [];
 async function timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
   const started = performance.now();
