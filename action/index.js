@@ -71446,7 +71446,9 @@ function toRows(record) {
       test_counts_json: json(step.testCounts),
       counts_json: json(step.counts),
       artifacts_json: json(step.artifacts),
-      reused_json: json(step.reused)
+      reused_json: json(step.reused),
+      advice: step.advice ?? null,
+      notes_json: json(step.notes)
     });
     step.tests?.forEach((t, i2) => {
       rows.tests.push({
@@ -71461,7 +71463,8 @@ function toRows(record) {
         message: t.message ?? null,
         traceback: t.traceback ?? null,
         file: t.file ?? null,
-        line: t.line ?? null
+        line: t.line ?? null,
+        only_in_parallel_json: json(t.onlyInParallel)
       });
     });
     step.diagnostics?.forEach((d, i2) => {
@@ -71525,7 +71528,9 @@ function stepFrom(s, rows, detail) {
     ...present2("python", s.python),
     ...present2("artifacts", parse4(s.artifacts_json)),
     ...present2("counts", parse4(s.counts_json)),
-    ...present2("reused", parse4(s.reused_json))
+    ...present2("reused", parse4(s.reused_json)),
+    ...present2("advice", s.advice),
+    ...present2("notes", parse4(s.notes_json))
   };
 }
 function testFrom(t) {
@@ -71538,7 +71543,8 @@ function testFrom(t) {
     ...present2("message", t.message),
     ...present2("traceback", t.traceback),
     ...present2("file", t.file),
-    ...present2("line", t.line)
+    ...present2("line", t.line),
+    ...present2("onlyInParallel", parse4(t.only_in_parallel_json))
   };
 }
 function diagnosticFrom(d) {
@@ -71811,6 +71817,17 @@ var v7DiagnosticFollowOns = {
   sql: `ALTER TABLE diagnostics ADD COLUMN follow_on INTEGER NOT NULL DEFAULT 0;`
 };
 
+// src/store/migrations/v8-step-advice.ts
+var v8StepAdvice = {
+  version: 8,
+  name: "step advice and notes; tests failing only in parallel",
+  sql: `
+    ALTER TABLE steps ADD COLUMN advice TEXT;
+    ALTER TABLE steps ADD COLUMN notes_json TEXT;
+    ALTER TABLE test_results ADD COLUMN only_in_parallel_json TEXT;
+  `
+};
+
 // src/store/migrations/migrations.ts
 var MIGRATIONS = [
   v1Initial,
@@ -71819,7 +71836,8 @@ var MIGRATIONS = [
   v4Outbox,
   v5StepReused,
   v6TestRuns,
-  v7DiagnosticFollowOns
+  v7DiagnosticFollowOns,
+  v8StepAdvice
 ];
 
 // src/store/migrate.ts
@@ -71923,7 +71941,9 @@ var INSERT_STEP = insert("steps", [
   "test_counts_json",
   "counts_json",
   "artifacts_json",
-  "reused_json"
+  "reused_json",
+  "advice",
+  "notes_json"
 ]);
 var INSERT_TEST = insert("test_results", [
   "build_id",
@@ -71937,7 +71957,8 @@ var INSERT_TEST = insert("test_results", [
   "message",
   "traceback",
   "file",
-  "line"
+  "line",
+  "only_in_parallel_json"
 ]);
 var INSERT_DIAGNOSTIC = insert("diagnostics", [
   "build_id",

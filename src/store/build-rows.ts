@@ -2,6 +2,7 @@ import type { BuildRequest } from "../model/build-request.js";
 import type {
   Artifact,
   Diagnostic,
+  ParallelFailure,
   ReusedFrom,
   Severity,
   StepResult,
@@ -58,6 +59,8 @@ export interface StepRow {
   counts_json: string | null;
   artifacts_json: string | null;
   reused_json: string | null;
+  advice: string | null;
+  notes_json: string | null;
 }
 
 export interface TestRow {
@@ -73,6 +76,7 @@ export interface TestRow {
   traceback: string | null;
   file: string | null;
   line: number | null;
+  only_in_parallel_json: string | null;
 }
 
 export interface DiagnosticRow {
@@ -138,6 +142,8 @@ export function toRows(record: BuildRecord): BuildRows {
       counts_json: json(step.counts),
       artifacts_json: json(step.artifacts),
       reused_json: json(step.reused),
+      advice: step.advice ?? null,
+      notes_json: json(step.notes),
     });
     step.tests?.forEach((t, i) => {
       rows.tests.push({
@@ -153,6 +159,7 @@ export function toRows(record: BuildRecord): BuildRows {
         traceback: t.traceback ?? null,
         file: t.file ?? null,
         line: t.line ?? null,
+        only_in_parallel_json: json(t.onlyInParallel),
       });
     });
     step.diagnostics?.forEach((d, i) => {
@@ -226,6 +233,8 @@ function stepFrom(s: StepRow, rows: BuildRows, detail: boolean): StepResult {
     ...present("artifacts", parse<Artifact[]>(s.artifacts_json)),
     ...present("counts", parse<Record<string, number>>(s.counts_json)),
     ...present("reused", parse<ReusedFrom>(s.reused_json)),
+    ...present("advice", s.advice),
+    ...present("notes", parse<string[]>(s.notes_json)),
   };
 }
 
@@ -240,6 +249,7 @@ function testFrom(t: TestRow): TestCaseResult {
     ...present("traceback", t.traceback),
     ...present("file", t.file),
     ...present("line", t.line),
+    ...present("onlyInParallel", parse<ParallelFailure>(t.only_in_parallel_json)),
   };
 }
 

@@ -54,6 +54,8 @@ export const INSERT_STEP = insert("steps", [
   "counts_json",
   "artifacts_json",
   "reused_json",
+  "advice",
+  "notes_json",
 ]);
 export const INSERT_TEST = insert("test_results", [
   "build_id",
@@ -68,6 +70,7 @@ export const INSERT_TEST = insert("test_results", [
   "traceback",
   "file",
   "line",
+  "only_in_parallel_json",
 ]);
 export const INSERT_DIAGNOSTIC = insert("diagnostics", [
   "build_id",

@@ -1,8 +1,8 @@
 import type { StepResult } from "../pipeline/types.js";
 import type { BuildRecord } from "../store/build-store.js";
 
-/** A step as the API shows it: no paths on the server (the interpreter, where artifacts are kept). */
-export type StepJson = Omit<StepResult, "python" | "artifacts"> & {
+/** A step as the API shows it: no paths on the server (the interpreter, where artifacts and environments are kept). */
+export type StepJson = Omit<StepResult, "python" | "artifacts" | "mount"> & {
   artifacts?: { name: string; contentType: string }[];
 };
 
@@ -24,7 +24,7 @@ export function buildJson(build: BuildRecord, url: string): BuildJson {
 }
 
 function stepJson(step: StepResult): StepJson {
-  const { python: _python, artifacts, ...fields } = step;
+  const { python: _python, mount: _mount, artifacts, ...fields } = step;
   return {
     ...fields,
     ...(artifacts ? { artifacts: artifacts.map(({ name, contentType }) => ({ name, contentType })) } : {}),

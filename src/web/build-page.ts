@@ -76,7 +76,11 @@ ${build.error ? `<p class="problem">${h(build.error)}</p>` : ""}
 }
 
 function stepRow(s: StepResult): string {
-  return `<tr data-step="${h(s.name)}"><td><a href="#log-${h(s.name)}">${h(s.name)}</a></td><td><span class="state s-${h(s.state)}">${h(s.state)}</span></td><td class="dur">${h(formatDuration(s.durationMs))}</td><td>${h(s.summary)}${s.reused ? ` <small class="reused">(reused from <a href="${h(encodeURIComponent(s.reused.buildId))}">build ${h(s.reused.buildId.slice(0, 8))}</a> of ${time(s.reused.createdAt)}: the same tree, tools and configuration)</small>` : ""}</td></tr>`;
+  const said = [
+    ...(s.advice ? [`<br><small class="advice">What to do: ${h(s.advice)}</small>`] : []),
+    ...(s.notes ?? []).map((note) => `<br><small class="note">${h(note)}</small>`),
+  ].join("");
+  return `<tr data-step="${h(s.name)}"><td><a href="#log-${h(s.name)}">${h(s.name)}</a></td><td><span class="state s-${h(s.state)}">${h(s.state)}</span></td><td class="dur">${h(formatDuration(s.durationMs))}</td><td>${h(s.summary)}${s.reused ? ` <small class="reused">(reused from <a href="${h(encodeURIComponent(s.reused.buildId))}">build ${h(s.reused.buildId.slice(0, 8))}</a> of ${time(s.reused.createdAt)}: the same tree, tools and configuration)</small>` : ""}${said}</td></tr>`;
 }
 
 /** A step with a log and no result: running while the build is, else it never reported one. */
@@ -87,7 +91,8 @@ function pendingRow(name: string, unfinished: boolean): string {
 
 /**
  * unittest's counts in the words of the commit status; failures first, each
- * with its traceback; then skips with their reasons; passes folded away.
+ * with its traceback; then the tests that failed only in a parallel run (they
+ * passed alone: counted as passed); then skips with their reasons; passes folded away.
  */
 function testResults(steps: StepResult[]): string {
   const tests = steps.flatMap((s) => s.tests ?? []);
@@ -100,6 +105,11 @@ function testResults(steps: StepResult[]): string {
   if (failed.length)
     parts.push(
       `<section id="failures"><h3>Failing tests (${failed.length})</h3>${failed.map(failure).join("")}</section>`,
+    );
+  const parallelOnly = tests.filter((t) => t.onlyInParallel);
+  if (parallelOnly.length)
+    parts.push(
+      `<section id="parallel-only"><h3>Failing only in parallel (${parallelOnly.length})</h3><p class="meta">They failed beside the other test processes (test.parallel) and passed when run again alone: counted as passed. Shared state between tests is the usual cause.</p><ul>${parallelOnly.map(parallelFailure).join("")}</ul></section>`,
     );
   if (skipped.length) {
     parts.push(
@@ -119,6 +129,12 @@ function failure(t: TestCaseResult): string {
   const outcome =
     t.outcome === "unexpected_success" ? "unexpected success" : t.outcome === "error" ? "error" : "failed";
   return `<details class="failure" open><summary><code>${h(testLabel(t))}</code> <span class="s-failure">${outcome}</span>${where}</summary><pre>${h(t.traceback ?? t.message ?? "")}</pre></details>`;
+}
+
+function parallelFailure(t: TestCaseResult): string {
+  const f = t.onlyInParallel!;
+  const where = f.file ? ` at <code>${h(f.file)}:${h(f.line)}</code>` : "";
+  return `<li><code>${h(testLabel(t))}</code> ${h(f.outcome === "error" ? "error" : "failed")}${where}${f.message ? `: ${h(f.message)}` : ""}</li>`;
 }
 
 /** pyright's (and other tools') findings, errors first; a syntax error's follow-ons last, not counted. */

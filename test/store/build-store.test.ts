@@ -159,6 +159,17 @@ function rich(): BuildRecord {
           },
           { id: "tests.test_calc.AddTest.test_skip", outcome: "skip", durationMs: 0, message: "not today" },
           {
+            id: "tests.test_calc.AddTest.test_shared_file",
+            outcome: "pass",
+            durationMs: 3,
+            onlyInParallel: {
+              outcome: "fail",
+              message: "AssertionError: locked",
+              file: "tests/test_calc.py",
+              line: 21,
+            },
+          },
+          {
             id: "tests.test_calc.AddTest.test_loop",
             subtest: "(i=2)",
             module: "tests.test_more",
@@ -167,6 +178,7 @@ function rich(): BuildRecord {
             message: "AssertionError: 2 not less than 2",
           },
         ],
+        notes: ["With test.parallel: auto this step would likely take 40% less time."],
         testCounts: {
           run: 4,
           failures: 2,
@@ -180,6 +192,7 @@ function rich(): BuildRecord {
         name: "lint",
         state: "success",
         summary: "nothing ran",
+        advice: "Pin the version pip could not find in requirements.txt.",
         exitCode: 0,
         durationMs: 3,
         tests: [],

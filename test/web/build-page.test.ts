@@ -86,6 +86,41 @@ function window(step: string, text: string, over: Partial<LogWindow> = {}): LogW
 const SCRIPT = "/assets/log-viewer.js?v=abc";
 
 describe("buildPage", () => {
+  it("says what the report says beside the results: advice, notes, and tests failing only in parallel, escaped", () => {
+    const said: BuildRecord = {
+      ...build,
+      steps: [
+        { ...build.steps[0]!, advice: "Pin <pkg> in requirements.txt." },
+        {
+          ...build.steps[1]!,
+          notes: ["With test.parallel: auto this step would likely take 40% less time."],
+          tests: [
+            ...(build.steps[1]!.tests ?? []),
+            {
+              id: "tests.test_io.FileTest.test_shared",
+              outcome: "pass",
+              durationMs: 3,
+              onlyInParallel: {
+                outcome: "fail",
+                message: "AssertionError: <locked>",
+                file: "tests/test_io.py",
+                line: 21,
+              },
+            },
+          ],
+        },
+      ],
+    };
+    const html = buildPage(said, [], { scriptSrc: SCRIPT });
+    expect(html).toMatch(/<tr data-step="check">.*What to do: Pin &lt;pkg&gt; in requirements.txt./);
+    expect(html).toMatch(/<tr data-step="test">.*would likely take 40% less time/);
+    expect(html).toContain("<h3>Failing only in parallel (1)</h3>");
+    expect(html).toMatch(
+      /<code>tests.test_io.FileTest.test_shared<\/code> failed at <code>tests\/test_io.py:21<\/code>: AssertionError: &lt;locked&gt;/,
+    );
+    expect(buildPage(build, [], { scriptSrc: SCRIPT })).not.toContain("Failing only in parallel");
+  });
+
   it("links a reused step to the build whose result it is", () => {
     const reused = {
       ...build,
