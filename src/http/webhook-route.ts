@@ -111,7 +111,7 @@ export function webhookRoute(options: WebhookRouteOptions) {
         deadlineMs: bodyTimeoutMs,
         beforeRead,
       });
-      signed = body.kind === "complete" && (await verifySignature(options.secret, body.bytes, signature));
+      signed = body.kind === "complete" && verifySignature(options.secret, body.bytes, signature);
     } finally {
       hold.release();
     }

@@ -25,7 +25,9 @@ const FLOOD = 60;
 const BODY = 25 * MiB;
 /**
  * The server's RSS may grow by at most this much under the flood: CI_WEBHOOK_BUFFER's default (64 MiB)
- * plus room for buffers the collector has not freed yet and socket buffers (seen: 85–135 MiB in all).
+ * plus room for buffers the collector has not freed yet and socket buffers (seen: 113 MiB in all on
+ * Node 20, 134–174 MiB on Node 24; with the signature checked on a text copy of each body, as
+ * @octokit/webhooks-methods' verify takes it, 189–264 MiB on Node 24).
  * Before the cap, every body was read whole: +1336 MiB.
  */
 const GROWTH_BOUND = 64 * MiB + 128 * MiB;
