@@ -2,6 +2,7 @@ import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
 import { cloneEachBuild } from "./builds/clone-each-build.js";
+import { localExecutor } from "./builds/local-executor.js";
 import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { resumeBuilds } from "./builds/resume-builds.js";
 import { shutdownBuilds } from "./builds/shutdown-builds.js";
@@ -88,8 +89,12 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
       // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names
-      codeSource: cloneEachBuild(config),
-      sandbox: () => sandboxSettings(config),
+      executor: localExecutor({
+        config,
+        secrets: options.secrets ?? [],
+        codeSource: cloneEachBuild(config),
+        sandbox: () => sandboxSettings(config),
+      }),
       events: metrics,
     };
     if (options.resumeInterrupted) {

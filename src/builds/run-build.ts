@@ -1,11 +1,7 @@
 import type { Logger } from "probot";
 import type { BuildReporter } from "../github/build-reporter.js";
 import type { GitHubWriter } from "../github/types.js";
-import { maskSecrets } from "../secrets/mask-secrets.js";
-import { evictCaches } from "../pipeline/evict-caches.js";
-import { runPipeline } from "../pipeline/run-pipeline.js";
 import type { StepResult, StepState } from "../pipeline/types.js";
-import type { Workspace } from "../checkout/workspace.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { publishDocsRelease } from "../github/publish-docs-release.js";
 import { keepArtifact } from "../store/keep-artifact.js";
@@ -23,13 +19,15 @@ import type { StopReason } from "./stop-reason.js";
  * 1. marks it running;
  * 2. asks GitHub for the repository's config, from its default branch (used
  *    once the code is here);
- * 3. runs its pipeline — the checkout from the build's code source, then the
- *    steps — in the build's sandbox; once the code is here, the check run says
- *    the build is in progress;
+ * 3. has its pipeline — the checkout, then the steps — run by the build
+ *    executor (here, or on a `pyci worker`), storing each step's log and
+ *    result as it comes; once the code is here, the check run says the build
+ *    is in progress;
  * 4. keeps the docs archive and, for merges, publishes it as a release;
  * 5. stores the results and reports the final statuses and check run;
  * with a read-only token (deps.readOnly) it reports and publishes nothing;
- * 6. removes the workspace, whatever happened, and bounds the caches.
+ * 6. lets no request to GitHub outlive the build (the executor removes the
+ *    workspace and bounds the caches).
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
 export async function runBuild(
@@ -41,7 +39,6 @@ export async function runBuild(
 ): Promise<void> {
   const { config, store } = deps;
   let reporter: BuildReporter | undefined;
-  let workspace: Workspace | undefined;
   // the config's request: no request of a build outlives it, also when it ends before the config is read
   let configAsked: Promise<unknown> = Promise.resolve();
   // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
@@ -67,22 +64,18 @@ export async function runBuild(
     const repoConfig = readRepoConfig(octokit, request.owner, request.repo);
     configAsked = repoConfig.catch(() => undefined);
 
-    // 3. the pipeline: checkout, then its steps
-    const source = await deps.codeSource(request, octokit);
-    workspace = await source.workspace(config.workDir);
-    const mask = maskSecrets([...deps.secrets, ...source.secrets]);
-    const results = await runPipeline(PIPELINES[request.pipeline].pipeline, {
-      source,
-      workspace,
-      repoConfig: () => repoConfig,
-      python: config.python,
-      timeoutMs: config.stepTimeoutMs,
-      ...(signal ? { signal } : {}),
-      ...(deps.sandbox ? { sandbox: deps.sandbox() } : {}),
-      cache: { dir: config.dataDir, scope: request.cloneUrl, buildId: record.id },
+    // 3. the pipeline: checkout, then its steps, wherever the executor runs them
+    const executed = {
+      request,
+      buildId: record.id,
+      repoConfig,
       testDurations: store.testDurations(request.owner, request.repo),
-      ...(config.envCache ? { envCache: { dir: config.dataDir, scope: request.cloneUrl, fill: !request.fork } } : {}),
-      openLog: (step) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
+      cloneToken: async () => ((await octokit.auth({ type: "installation" })) as { token?: string }).token,
+      log,
+      ...(signal ? { signal } : {}),
+    };
+    const results = await deps.executor.execute(executed, {
+      openLog: (step, mask) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
         deps.events?.stepFinished(result);
@@ -123,14 +116,8 @@ export async function runBuild(
     const crashed: StepResult = { name: "pyci", state: "error", summary: record.error, exitCode: null, durationMs: 0 };
     await finishAfter([crashed]).catch((err: unknown) => log.error({ err }, "could not report the crash"));
   } finally {
-    // 6. no checkout and no request to GitHub outlives its build; the git cache and the result
-    //    cache within CI_CACHE_MAX_SIZE, now that this build holds neither
+    // 6. no request to GitHub outlives its build
     await configAsked;
-    const dir = workspace?.dir;
-    await workspace?.remove().catch((err: unknown) => log.error({ err, dir }, "could not remove the checkout"));
-    await evictCaches({ dir: config.dataDir, maxBytes: config.cacheMaxBytes }).catch((err: unknown) =>
-      log.warn({ err }, "could not bound the caches"),
-    );
   }
 }
 
