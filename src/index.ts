@@ -3,6 +3,7 @@ import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
 import { cloneEachBuild } from "./builds/clone-each-build.js";
 import { localExecutor } from "./builds/local-executor.js";
+import { HANDED_OVER_AT_ONCE, handToWorkers } from "./workers/hand-to-workers.js";
 import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { resumeBuilds } from "./builds/resume-builds.js";
 import { shutdownBuilds } from "./builds/shutdown-builds.js";
@@ -65,7 +66,9 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds },
       log: app.log,
     });
-    const queue = options.queue ?? new BuildQueue(config.concurrency);
+    // with CI_REDIS_URL the builds run on `pyci worker`s, and this server only follows them
+    const workers = config.redisUrl ? handToWorkers(config.redisUrl, options.secrets ?? [], app.log) : undefined;
+    const queue = options.queue ?? new BuildQueue(workers ? HANDED_OVER_AT_ONCE : config.concurrency);
     // statuses and check-run updates GitHub fails for now are kept and retried (docs/operations.md: When GitHub is down)
     const outbox = new GitHubOutbox({
       store: new OutboxStore(config.dataDir),
@@ -88,13 +91,15 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
-      // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names
-      executor: localExecutor({
-        config,
-        secrets: options.secrets ?? [],
-        codeSource: cloneEachBuild(config),
-        sandbox: () => sandboxSettings(config),
-      }),
+      // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names (here or on a worker)
+      executor:
+        workers?.executor ??
+        localExecutor({
+          config,
+          secrets: options.secrets ?? [],
+          codeSource: cloneEachBuild(config),
+          sandbox: () => sandboxSettings(config),
+        }),
       events: metrics,
     };
     if (options.resumeInterrupted) {
@@ -107,6 +112,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     if (options.control) {
       options.control.shutdown = async (graceMs) => {
         await shutdownBuilds(deps, graceMs);
+        await workers?.close();
       };
     }
     outbox.start();

@@ -1,0 +1,78 @@
+import type { Redis } from "ioredis";
+import type { BuildSinks } from "../builds/build-executor.js";
+import type { LogSink } from "../model/log-sink.js";
+import type { StepResult } from "../pipeline/types.js";
+import { buildStreamKey, decodeEvent, type BuildStreamEvent } from "./build-stream.js";
+
+export interface FollowOptions {
+  /** A connection of its own: XREAD BLOCK holds it while it waits. Disconnected when the build ends. */
+  redis: Redis;
+  buildId: string;
+  sinks: BuildSinks;
+  /** The server's secrets, masked in every log line a worker sends (it should hold none of them). */
+  mask: (text: string) => string;
+  /** Tells who took the build (logged; the build page says so later). */
+  onTaken(worker: string, attempt: number): void;
+  signal?: AbortSignal;
+}
+
+/** How long one XREAD waits before it looks at the signal again. */
+const BLOCK_MS = 1000;
+
+/**
+ * Reads a build's event stream from its start into the sinks (step starts, logs, ends), until the
+ * worker says the build is done: its results. Aborted (the server stops or the build is stopped),
+ * it returns the results so far. Rejects when the worker could not run the build at all.
+ */
+export async function followBuildStream(options: FollowOptions): Promise<StepResult[]> {
+  const { redis, sinks, signal } = options;
+  const key = buildStreamKey(options.buildId);
+  const logs = new Map<string, LogSink & { close(): void }>();
+  const ended: StepResult[] = [];
+  const logOf = (step: string) => {
+    let log = logs.get(step);
+    if (!log) logs.set(step, (log = sinks.openLog(step, options.mask)));
+    return log;
+  };
+  const apply = (event: BuildStreamEvent): StepResult[] | undefined => {
+    switch (event.t) {
+      case "taken":
+        options.onTaken(event.worker, event.attempt);
+        return undefined;
+      case "start":
+        logOf(event.step);
+        sinks.onStepStart?.(event.step);
+        return undefined;
+      case "log":
+        logOf(event.step).write(event.text);
+        return undefined;
+      case "end":
+        logs.get(event.result.name)?.close();
+        logs.delete(event.result.name);
+        ended.push(event.result);
+        sinks.onStepEnd(event.result);
+        return undefined;
+      case "done":
+        return event.results;
+      case "failed":
+        throw new Error(event.message);
+    }
+  };
+  try {
+    let lastId = "0";
+    while (!signal?.aborted) {
+      const reply = await redis.xread("BLOCK", BLOCK_MS, "STREAMS", key, lastId);
+      for (const [, entries] of reply ?? []) {
+        for (const [id, fields] of entries) {
+          lastId = id;
+          const event = decodeEvent(fields);
+          const results = event && apply(event);
+          if (results) return results;
+        }
+      }
+    }
+    return ended;
+  } finally {
+    for (const log of logs.values()) log.close();
+  }
+}

@@ -1,0 +1,32 @@
+import { Queue } from "bullmq";
+import type { Logger } from "probot";
+import type { BuildExecutor } from "../builds/build-executor.js";
+import { buildQueueName, type BuildJob } from "./build-job.js";
+import { connectRedis } from "./connect-redis.js";
+import { queueExecutor } from "./queue-executor.js";
+
+/**
+ * Builds the server follows on workers at once (its BuildQueue's concurrency with CI_REDIS_URL):
+ * each costs the server a Redis connection and little else; the workers' CI_CONCURRENCY is what
+ * bounds the builds that run.
+ */
+export const HANDED_OVER_AT_ONCE = 256;
+
+/** The server's side of scale-out: the executor that queues builds for workers, and how to let go of Redis. */
+export function handToWorkers(
+  redisUrl: string,
+  secrets: string[],
+  log: Logger,
+): { executor: BuildExecutor; close(): Promise<void> } {
+  const redis = connectRedis(redisUrl, "pyci-server");
+  redis.on("error", (err: Error) => log.warn({ err: err.message }, "Redis connection error"));
+  const queue = new Queue<BuildJob>(buildQueueName(), { connection: connectRedis(redisUrl, "pyci-server-queue") });
+  queue.on("error", (err: Error) => log.warn({ err: err.message }, "BullMQ queue error"));
+  return {
+    executor: queueExecutor({ queue, redis, secrets }),
+    async close() {
+      await queue.close();
+      await redis.quit();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { BuildExecutor } from "../builds/build-executor.js";
+import type { StopReason } from "../builds/stop-reason.js";
+import { maskSecrets } from "../secrets/mask-secrets.js";
+import type { BuildJob } from "./build-job.js";
+import { buildStreamKey, CANCEL_CHANNEL } from "./build-stream.js";
+import { followBuildStream } from "./follow-build-stream.js";
+
+export interface QueueExecutorOptions {
+  /** The BullMQ queue of builds (build-job.ts). */
+  queue: Queue<BuildJob>;
+  /** The server's connection: each build's stream is read on a duplicate of it. */
+  redis: Redis;
+  /** The server's secrets (webhook secret, App key): masked in what workers send. */
+  secrets: string[];
+}
+
+/** How long a finished build's stream stays in Redis: long enough for a server that was away to read it. */
+const STREAM_TTL_SECONDS = 24 * 3600;
+
+/**
+ * Hands builds to `pyci worker`s (CI_REDIS_URL), in place of running them here:
+ * 1. waits for the repository's config the server reads, so that the job carries it;
+ * 2. queues the build as a BullMQ job whose id is the build's (queued once, however often);
+ * 3. reads the build's event stream into the sinks until the worker's results come;
+ *    stopped for good (superseded, cancelled), it tells the workers on the cancel channel;
+ * 4. lets the finished stream expire.
+ */
+export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
+  const mask = maskSecrets(options.secrets);
+  return {
+    async execute(build, sinks) {
+      const { buildId, log, signal } = build;
+      // 1. the config, or why not: the worker ends the build with that after its checkout
+      const repoConfig = await build.repoConfig.then(
+        (config) => ({ config }),
+        (error: unknown) => ({ error: (error as Error).message }),
+      );
+
+      // 2. the job
+      const job: BuildJob = {
+        buildId,
+        request: build.request,
+        repoConfig,
+        testDurations: [...build.testDurations],
+      };
+      await options.queue.add("build", job, {
+        jobId: buildId,
+        removeOnComplete: { age: STREAM_TTL_SECONDS },
+        removeOnFail: { age: STREAM_TTL_SECONDS },
+      });
+      log.info({ queue: options.queue.name }, "build handed to the workers");
+
+      // 3. its events
+      const reader = options.redis.duplicate();
+      const cancel = () => {
+        if ((signal?.reason as StopReason | undefined)?.kind === "shutdown") return;
+        options.redis.publish(CANCEL_CHANNEL, buildId).catch((err: unknown) => log.warn({ err }, "could not cancel"));
+      };
+      signal?.addEventListener("abort", cancel, { once: true });
+      try {
+        const results = await followBuildStream({
+          redis: reader,
+          buildId,
+          sinks,
+          mask,
+          onTaken: (worker, attempt) => log.info({ worker, attempt }, "a worker took the build"),
+          ...(signal ? { signal } : {}),
+        });
+        // 4. kept a while for a server that restarts before it has stored them
+        if (!signal?.aborted) await options.redis.expire(buildStreamKey(buildId), STREAM_TTL_SECONDS);
+        return results;
+      } finally {
+        signal?.removeEventListener("abort", cancel);
+        reader.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,64 @@
+import type { Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "probot";
+import type { BuildExecutor } from "../builds/build-executor.js";
+import { RepoConfigError } from "../pipeline/repo-config.js";
+import type { BuildJob } from "./build-job.js";
+import { streamSinks } from "./stream-sinks.js";
+
+export interface BuildJobDeps {
+  /** The worker's local executor: its work dir, caches, sandbox and SSH key. */
+  executor: BuildExecutor;
+  /** The worker's connection for the build streams. */
+  redis: Redis;
+  /** CI_WORKER_NAME: shown with the builds this worker runs. */
+  worker: string;
+  log: Logger;
+}
+
+/**
+ * Runs one job on a worker (BullMQ's processor):
+ * 1. says the worker took it (and which attempt this is);
+ * 2. runs the build's pipeline through the worker's executor, each step's events sent as they come;
+ * 3. sends the results, or why the build could not run at all.
+ * It never throws: the server learns everything from the stream, and BullMQ only re-runs a job
+ * whose worker stopped renewing its lock (killed, or its host lost).
+ */
+export async function runBuildJob(deps: BuildJobDeps, job: Job<BuildJob>, signal: AbortSignal): Promise<void> {
+  const { buildId, request } = job.data;
+  const log = deps.log.child({ buildId, repo: `${request.owner}/${request.repo}`, sha: request.sha });
+  const sinks = streamSinks(deps.redis, buildId, log);
+  // 1. taken
+  sinks.send({ t: "taken", worker: deps.worker, attempt: job.attemptsStarted || 1 });
+  log.info({ attempt: job.attemptsStarted }, "build taken");
+  try {
+    // 2. the pipeline
+    const { repoConfig } = job.data;
+    const config =
+      "config" in repoConfig
+        ? Promise.resolve(repoConfig.config)
+        : Promise.reject(new RepoConfigError(repoConfig.error));
+    // read only once the code is here: a failed checkout never reads it
+    config.catch(() => undefined);
+    const results = await deps.executor.execute(
+      {
+        request,
+        buildId,
+        repoConfig: config,
+        testDurations: new Map(job.data.testDurations),
+        // HTTPS clones need a token scoped to the repository, minted by the server: not yet (config.ts refuses https)
+        cloneToken: () => Promise.reject(new Error("pyci worker clones over SSH only")),
+        log,
+        signal,
+      },
+      sinks,
+    );
+    // 3. the results
+    sinks.send({ t: "done", results });
+    log.info({ steps: results.length }, "build done");
+  } catch (error) {
+    log.error({ err: error }, "build crashed on the worker");
+    sinks.send({ t: "failed", message: `pyci worker ${deps.worker} crashed: ${(error as Error).message}` });
+  }
+  await sinks.flushed();
+}

@@ -1,0 +1,37 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "probot";
+import type { BuildSinks } from "../builds/build-executor.js";
+import { buildStreamKey, encodeEvent, type BuildStreamEvent } from "./build-stream.js";
+
+/** Sinks that send a build's events to its stream, and `send` for the rest; `flushed` waits for all sent so far. */
+export interface StreamSinks extends BuildSinks {
+  send(event: BuildStreamEvent): void;
+  flushed(): Promise<void>;
+}
+
+/**
+ * A worker's sinks: every step start, log chunk (masked of the worker's secrets) and step end
+ * becomes an entry of the build's stream as it happens, so the server's live page keeps up.
+ * Entries are sent without waiting (one connection keeps their order); a failed XADD is logged.
+ */
+export function streamSinks(redis: Redis, buildId: string, log: Logger): StreamSinks {
+  const key = buildStreamKey(buildId);
+  let last: Promise<unknown> = Promise.resolve();
+  const send = (event: BuildStreamEvent) => {
+    last = redis
+      .xadd(key, "*", ...encodeEvent(event))
+      .catch((err: unknown) => log.error({ err, event: event.t }, "could not send a build event to Redis"));
+  };
+  return {
+    send,
+    flushed: async () => {
+      await last;
+    },
+    openLog: (step, mask) => ({
+      write: (text) => send({ t: "log", step, text: mask(text) }),
+      close: () => undefined,
+    }),
+    onStepStart: (step) => send({ t: "start", step }),
+    onStepEnd: (result) => send({ t: "end", result }),
+  };
+}

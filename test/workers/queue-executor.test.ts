@@ -1,0 +1,126 @@
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BuildExecutor, BuildSinks, ExecutedBuild } from "../../src/builds/build-executor.js";
+import type { BuildRequest } from "../../src/model/build-request.js";
+import { defaultRepoConfig } from "../../src/pipeline/repo-config.js";
+import type { StepResult } from "../../src/pipeline/types.js";
+import { handToWorkers } from "../../src/workers/hand-to-workers.js";
+import { startWorker, type RunningWorker } from "../../src/workers/start-worker.js";
+import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
+
+const missing = redisMissing();
+if (missing) console.warn(`skipped: ${missing}`);
+
+const SERVER_SECRET = "server-only-secret-value";
+const log = pino({ level: "silent" });
+
+/** A worker's executor that runs no pipeline: each build says hello in a `test` step (or waits to be stopped). */
+function fakeExecutor(ran: string[]): BuildExecutor {
+  return {
+    async execute(build: ExecutedBuild, sinks: BuildSinks): Promise<StepResult[]> {
+      ran.push(build.buildId);
+      const config = await build.repoConfig;
+      sinks.onStepStart?.("test");
+      const out = sinks.openLog("test", (text) => text);
+      out.write(`hello from ${build.request.repo} (python ${config.python ?? "default"}) ${SERVER_SECRET}\n`);
+      if (build.request.repo === "slow")
+        await new Promise((resolve) => build.signal?.addEventListener("abort", resolve, { once: true }));
+      out.close();
+      const result: StepResult = {
+        name: "test",
+        state: build.signal?.aborted ? "error" : "success",
+        summary: build.signal?.aborted ? "cancelled" : "1 test passed",
+        exitCode: 0,
+        durationMs: 1,
+      };
+      sinks.onStepEnd(result);
+      return [result];
+    },
+  };
+}
+
+function request(repo: string): BuildRequest {
+  return {
+    pipeline: "pr",
+    owner: "o",
+    repo,
+    sha: "a".repeat(40),
+    event: "pull_request.opened",
+    deliveryId: "d",
+    sshUrl: "git@example.com:o/r.git",
+    cloneUrl: "https://example.com/o/r.git",
+  };
+}
+
+/** Sinks that remember what the server would store. */
+function recording() {
+  const logs: string[] = [];
+  const ended: StepResult[] = [];
+  const sinks: BuildSinks = {
+    openLog: (_step, mask) => ({ write: (text) => logs.push(mask(text)), close: () => undefined }),
+    onStepEnd: (result) => ended.push(result),
+  };
+  return { logs, ended, sinks };
+}
+
+describe.skipIf(missing)("builds handed to a worker through Redis", () => {
+  let redis: TestRedis;
+  let worker: RunningWorker;
+  let server: ReturnType<typeof handToWorkers>;
+  const ran: string[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    server = handToWorkers(redis.url, [SERVER_SECRET], log);
+    worker = await startWorker({ redisUrl: redis.url, name: "w1", concurrency: 2, executor: fakeExecutor(ran), log });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await server?.close();
+    await redis?.stop();
+  });
+
+  const build = (id: string, repo: string, signal?: AbortSignal): ExecutedBuild => ({
+    request: request(repo),
+    buildId: id,
+    repoConfig: Promise.resolve({ ...defaultRepoConfig(), python: "python3.12" }),
+    testDurations: new Map(),
+    cloneToken: () => Promise.reject(new Error("no token on workers")),
+    log,
+    ...(signal ? { signal } : {}),
+  });
+
+  it("runs the build on the worker and brings back its log, step ends and results, masked of the server's secrets", async () => {
+    const { logs, ended, sinks } = recording();
+    const results = await server.executor.execute(build("build-one", "r"), sinks);
+    expect(results.map((r) => [r.name, r.state, r.summary])).toEqual([["test", "success", "1 test passed"]]);
+    expect(ended).toEqual(results);
+    expect(logs.join("")).toBe("hello from r (python python3.12) ***\n");
+    expect(ran).toEqual(["build-one"]);
+  });
+
+  it("queues a build once: handed over again (a restarted server), its results are read back, not run again", async () => {
+    const again = recording();
+    const results = await server.executor.execute(build("build-one", "r"), again.sinks);
+    expect(results.map((r) => r.summary)).toEqual(["1 test passed"]);
+    expect(again.logs.join("")).toContain("hello from r");
+    expect(ran).toEqual(["build-one"]);
+  });
+
+  it("stops a build on the worker when the server supersedes it (the cancel channel)", async () => {
+    const stop = new AbortController();
+    const { logs, sinks } = recording();
+    const executing = server.executor.execute(build("build-slow", "slow", stop.signal), sinks);
+    await until(() => logs.length > 0);
+    stop.abort({ kind: "superseded", by: "b".repeat(40) });
+    await executing;
+    // the worker's build saw its signal: it ends and sends its results, which the stream keeps
+    const after = recording();
+    const results = await server.executor.execute(build("build-slow", "slow"), after.sinks);
+    expect(results.map((r) => r.summary)).toEqual(["cancelled"]);
+  });
+});
+
+async function until(probe: () => boolean): Promise<void> {
+  while (!probe()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
