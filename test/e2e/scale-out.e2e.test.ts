@@ -1,0 +1,204 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateAppKey } from "../support/app-key.js";
+import { latestStatus, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
+import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { pullRequestPayload } from "../support/payloads.js";
+import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
+import {
+  eventually,
+  freePort,
+  productionEnv,
+  spawnServer,
+  spawnWorker,
+  waitUntilServing,
+  type ServerProcess,
+} from "../support/server-process.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
+import { sendWebhook } from "../support/webhook.js";
+
+/**
+ * Scale-out (docs/scale-out.md): the real server with CI_REDIS_URL hands builds to two real
+ * `pyci worker` processes through a real redis-server (password, AOF), against the fake GitHub
+ * and a real sshd. The server holds no SSH key and the workers no App key or webhook secret.
+ * Needs `npm run build` first.
+ */
+
+const missing = redisMissing();
+if (missing) console.warn(`scale-out e2e skipped: ${missing}`);
+
+const APP_ID = 4343;
+const INSTALLATION_ID = 78;
+const OWNER = "acme";
+const REPO = "gadgets";
+const PULL_REQUESTS = [21, 22, 23, 24];
+const WORKERS = ["worker-a", "worker-b"];
+
+const PROJECT = {
+  "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
+  "test_calc.py": [
+    "import unittest",
+    "",
+    "from calc import add",
+    "",
+    "",
+    "class AddTest(unittest.TestCase):",
+    "    def test_adds(self):",
+    "        print('adding two and three')",
+    "        self.assertEqual(add(2, 3), 5)",
+    "",
+    "    def test_broken(self):",
+    "        print('this one fails on purpose')",
+    "        self.assertEqual(add(2, 2), 5)",
+    "",
+  ].join("\n"),
+};
+
+describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
+  const privateKey = generateAppKey();
+  const secret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
+  let redis: TestRedis;
+  let fake: FakeGitHub;
+  let sshd: TestSshd;
+  let repo: TestRepo;
+  let server: ServerProcess;
+  const workers: ServerProcess[] = [];
+  const dirs: string[] = [];
+  let publicUrl: string;
+  const tempDir = (name: string) => {
+    const dir = mkdtempSync(join(tmpdir(), `pyci-scale-${name}-`));
+    dirs.push(dir);
+    return dir;
+  };
+
+  beforeAll(async () => {
+    [redis, fake, sshd] = await Promise.all([
+      startRedis(),
+      startFakeGitHub({ appId: APP_ID, privateKey }),
+      startSshd(),
+    ]);
+    repo = makeRepo(PROJECT);
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    // the server: the App, no SSH key (it clones nothing)
+    server = spawnServer(
+      {
+        ...productionEnv(),
+        APP_ID: String(APP_ID),
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: secret,
+        PORT: String(port),
+        GHE_HOST: fake.host,
+        CI_PUBLIC_URL: publicUrl,
+        CI_DATA_DIR: tempDir("server-data"),
+        CI_WORK_DIR: tempDir("server-work"),
+        CI_REDIS_URL: redis.url,
+      },
+      tempDir("server-cwd"),
+    );
+    // the workers: Redis and their own SSH key, nothing of the App
+    for (const name of WORKERS)
+      workers.push(
+        spawnWorker(
+          {
+            ...productionEnv(),
+            CI_REDIS_URL: redis.url,
+            CI_WORKER_NAME: name,
+            CI_CONCURRENCY: "1",
+            CI_DATA_DIR: tempDir(`${name}-data`),
+            CI_WORK_DIR: tempDir(`${name}-work`),
+            CI_SSH_KEY_PATH: sshd.clientKeyPath,
+            CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+          },
+          tempDir(`${name}-cwd`),
+        ),
+      );
+    await waitUntilServing(server, "/ping");
+    for (const worker of workers)
+      await eventually(() => worker.output().includes("pyci worker ready") || !worker.alive(), 20_000, "worker ready");
+    for (const worker of workers) expect(worker.alive(), worker.output()).toBe(true);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([server?.stop(), ...workers.map((w) => w.stop())]);
+    await Promise.allSettled([redis?.stop(), sshd?.stop(), fake?.stop()]);
+    repo?.remove();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("builds pull requests on both workers, reported and shown as builds of the server itself", async () => {
+    // 1. a commit per pull request, all delivered at once
+    const commits = PULL_REQUESTS.map((number) => ({
+      number,
+      sha: repo.commit({ [`notes_${number}.txt`]: `pull request ${number}\n` }, `change for #${number}`),
+    }));
+    for (const { number, sha } of commits) {
+      const res = await sendWebhook({
+        url: `${publicUrl}/api/github/webhooks`,
+        secret,
+        event: "pull_request",
+        payload: pullRequestPayload({
+          action: "opened",
+          owner: OWNER,
+          repo: REPO,
+          number,
+          headSha: sha,
+          sshUrl: sshd.sshUrl(repo.dir),
+          cloneUrl: "http://127.0.0.1:9/acme/gadgets.git",
+          installationId: INSTALLATION_ID,
+        }),
+      });
+      expect(res.status, res.body).toBeLessThan(300);
+    }
+
+    // 2. every commit ends with its statuses and one completed check run
+    const finished = (sha: string) =>
+      ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, sha, c)?.body.state !== "pending") &&
+      fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
+    await fake.waitFor(() => commits.every(({ sha }) => finished(sha)), 100_000);
+    for (const { sha } of commits) {
+      const check = latestStatus(fake.statuses, sha, "ci/check")!.body;
+      const test = latestStatus(fake.statuses, sha, "ci/test")!.body;
+      expect(check.state, JSON.stringify(check)).toBe("success");
+      expect(test.state, JSON.stringify(test)).toBe("failure");
+      expect(test.description).toBe("1 failure in 2 tests");
+      const runs = fake.checkRuns.filter((r) => r.fields.head_sha === sha);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.fields).toMatchObject({ name: "pyci", conclusion: "failure" });
+      expect((runs[0]!.fields.output as { summary: string }).summary).toContain("test_calc.AddTest.test_broken");
+
+      // 3. the build page and the step's log, stored by the server from the worker's stream
+      const buildUrl = test.target_url as string;
+      const html = await (await fetch(buildUrl)).text();
+      expect(html).toContain("this one fails on purpose");
+      expect(html).toContain("AssertionError: 4 != 5");
+      const log = await fetch(`${buildUrl}/test.log`);
+      expect(log.status).toBe(200);
+      expect(await log.text()).toContain("adding two and three");
+    }
+    expect(fake.violations).toEqual([]);
+
+    // 4. both workers built, each build once
+    const taken = WORKERS.map((name, i) => ({ name, builds: countTaken(workers[i]!.output()) }));
+    expect(
+      taken.every((w) => w.builds > 0),
+      JSON.stringify(taken),
+    ).toBe(true);
+    expect(taken.reduce((sum, w) => sum + w.builds, 0)).toBe(commits.length);
+
+    // 5. no secret in what either side logs: Redis's password, the webhook secret, installation tokens
+    for (const [where, text] of [["server", server.output()], ...workers.map((w, i) => [WORKERS[i]!, w.output()])]) {
+      expect(text!.includes(redis.password), `Redis password in the ${where}'s log`).toBe(false);
+      expect(text!.includes(secret), `webhook secret in the ${where}'s log`).toBe(false);
+      expect(fake.leakedTokens(text!), where).toEqual([]);
+    }
+  }, 120_000);
+});
+
+/** Builds a worker's log says it took (JSON lines, as in production). */
+function countTaken(output: string): number {
+  return output.split("\n").filter((line) => line.includes('"msg":"build taken"')).length;
+}
