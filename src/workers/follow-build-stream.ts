@@ -13,6 +13,11 @@ export interface FollowOptions {
   mask: (text: string) => string;
   /** Tells who took the build (logged; the build page says so later). */
   onTaken(worker: string, attempt: number): void;
+  /**
+   * Asked whenever the stream stays quiet for a while: why the build's job can no longer send
+   * anything (BullMQ failed it, e.g. stalled too often; it is gone from Redis), or undefined.
+   */
+  lost(): Promise<string | undefined>;
   signal?: AbortSignal;
 }
 
@@ -22,7 +27,8 @@ const BLOCK_MS = 1000;
 /**
  * Reads a build's event stream from its start into the sinks (step starts, logs, ends), until the
  * worker says the build is done: its results. Aborted (the server stops or the build is stopped),
- * it returns the results so far. Rejects when the worker could not run the build at all.
+ * it returns the results so far. Rejects when the worker could not run the build at all, or
+ * when its job is lost (then no worker will ever say more).
  */
 export async function followBuildStream(options: FollowOptions): Promise<StepResult[]> {
   const { redis, sinks, signal } = options;
@@ -62,6 +68,8 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     let lastId = "0";
     while (!signal?.aborted) {
       const reply = await redis.xread("BLOCK", BLOCK_MS, "STREAMS", key, lastId);
+      const lost = reply ? undefined : await options.lost();
+      if (lost) throw new Error(lost);
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
           lastId = id;

@@ -23,7 +23,8 @@ const STREAM_TTL_SECONDS = 24 * 3600;
  * Hands builds to `pyci worker`s (CI_REDIS_URL), in place of running them here:
  * 1. waits for the repository's config the server reads, so that the job carries it;
  * 2. queues the build as a BullMQ job whose id is the build's (queued once, however often);
- * 3. reads the build's event stream into the sinks until the worker's results come;
+ * 3. reads the build's event stream into the sinks until the worker's results come (or the job
+ *    is lost: failed by BullMQ, or gone from Redis);
  *    stopped for good (superseded, cancelled), it tells the workers on the cancel channel;
  * 4. lets the finished stream expire.
  */
@@ -66,6 +67,7 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           sinks,
           mask,
           onTaken: (worker, attempt) => log.info({ worker, attempt }, "a worker took the build"),
+          lost: () => lostJob(options.queue, buildId),
           ...(signal ? { signal } : {}),
         });
         // 4. kept a while for a server that restarts before it has stored them
@@ -77,4 +79,13 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
       }
     },
   };
+}
+
+/** Why a build's job will send nothing more, or undefined while it may. */
+async function lostJob(queue: Queue<BuildJob>, buildId: string): Promise<string | undefined> {
+  const state = await queue.getJobState(buildId);
+  if (state === "unknown") return "The build's job is gone from Redis (was Redis restarted without persistence?)";
+  if (state !== "failed") return undefined;
+  const job = await queue.getJob(buildId);
+  return `The build's job failed on the workers: ${job?.failedReason ?? "no reason given"}`;
 }

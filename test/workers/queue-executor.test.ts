@@ -1,9 +1,13 @@
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildExecutor, BuildSinks, ExecutedBuild } from "../../src/builds/build-executor.js";
 import type { BuildRequest } from "../../src/model/build-request.js";
 import { defaultRepoConfig } from "../../src/pipeline/repo-config.js";
 import type { StepResult } from "../../src/pipeline/types.js";
+import { buildQueueName } from "../../src/workers/build-job.js";
+import { CANCEL_CHANNEL } from "../../src/workers/build-stream.js";
 import { handToWorkers } from "../../src/workers/hand-to-workers.js";
 import { startWorker, type RunningWorker } from "../../src/workers/start-worker.js";
 import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
@@ -118,6 +122,23 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     const after = recording();
     const results = await server.executor.execute(build("build-slow", "slow"), after.sinks);
     expect(results.map((r) => r.summary)).toEqual(["cancelled"]);
+  });
+
+  it("ends the build with why when its job is lost from Redis, instead of waiting for ever", async () => {
+    const { logs, sinks } = recording();
+    const executing = server.executor.execute(build("build-lost", "slow"), sinks);
+    await until(() => logs.length > 0);
+    const admin = new Redis(redis.url);
+    try {
+      const queue = new Queue(buildQueueName(), { connection: admin });
+      await queue.obliterate({ force: true });
+      await queue.close();
+      await expect(executing).rejects.toThrow("The build's job is gone from Redis");
+      // the worker's build is still waiting: stop it, as the server would
+      await admin.publish(CANCEL_CHANNEL, "build-lost");
+    } finally {
+      admin.disconnect();
+    }
   });
 });
 
