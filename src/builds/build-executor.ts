@@ -38,4 +38,9 @@ export interface BuildSinks {
   openLog(step: string, mask: (text: string) => string): LogSink & { close(): void };
   onStepStart?(step: string): void;
   onStepEnd(result: StepResult): void;
+  /**
+   * The build starts over (another worker took it after the first was lost): forget the steps
+   * and logs reported so far; what follows is the build's whole story again.
+   */
+  restart(): void;
 }

@@ -95,6 +95,12 @@ export async function runBuild(
             .catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"));
         }
       },
+      restart: () => {
+        log.warn({ steps: record.steps.length }, "the build starts over on another worker");
+        record.steps = [];
+        store.save(record);
+        store.removeLogs(record.id);
+      },
     });
     await running;
     if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);

@@ -40,10 +40,19 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     if (!log) logs.set(step, (log = sinks.openLog(step, options.mask)));
     return log;
   };
+  let taken = false;
   const apply = (event: BuildStreamEvent): StepResult[] | undefined => {
     switch (event.t) {
       case "taken":
         options.onTaken(event.worker, event.attempt);
+        // a second "taken": the first worker was lost mid-build, what it said no longer counts
+        if (taken) {
+          for (const log of logs.values()) log.close();
+          logs.clear();
+          ended.length = 0;
+          sinks.restart();
+        }
+        taken = true;
         return undefined;
       case "start":
         logOf(event.step);

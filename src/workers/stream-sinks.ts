@@ -33,5 +33,7 @@ export function streamSinks(redis: Redis, buildId: string, log: Logger): StreamS
     }),
     onStepStart: (step) => send({ t: "start", step }),
     onStepEnd: (result) => send({ t: "end", result }),
+    // one job is one attempt: a build starts over only as another job attempt ("taken" again)
+    restart: () => undefined,
   };
 }

@@ -7,7 +7,8 @@ import type { BuildRequest } from "../../src/model/build-request.js";
 import { defaultRepoConfig } from "../../src/pipeline/repo-config.js";
 import type { StepResult } from "../../src/pipeline/types.js";
 import { buildQueueName } from "../../src/workers/build-job.js";
-import { CANCEL_CHANNEL } from "../../src/workers/build-stream.js";
+import { buildStreamKey, CANCEL_CHANNEL, encodeEvent, type BuildStreamEvent } from "../../src/workers/build-stream.js";
+import { followBuildStream } from "../../src/workers/follow-build-stream.js";
 import { handToWorkers } from "../../src/workers/hand-to-workers.js";
 import { startWorker, type RunningWorker } from "../../src/workers/start-worker.js";
 import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
@@ -60,11 +61,17 @@ function request(repo: string): BuildRequest {
 function recording() {
   const logs: string[] = [];
   const ended: StepResult[] = [];
+  let restarts = 0;
   const sinks: BuildSinks = {
     openLog: (_step, mask) => ({ write: (text) => logs.push(mask(text)), close: () => undefined }),
     onStepEnd: (result) => ended.push(result),
+    restart: () => {
+      restarts++;
+      logs.length = 0;
+      ended.length = 0;
+    },
   };
-  return { logs, ended, sinks };
+  return { logs, ended, sinks, restarts: () => restarts };
 }
 
 describe.skipIf(missing)("builds handed to a worker through Redis", () => {
@@ -122,6 +129,46 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     const after = recording();
     const results = await server.executor.execute(build("build-slow", "slow"), after.sinks);
     expect(results.map((r) => r.summary)).toEqual(["cancelled"]);
+  });
+
+  it("starts the build over when a second worker takes it: only the last attempt's steps count", async () => {
+    const admin = new Redis(redis.url);
+    const step = (summary: string): StepResult => ({
+      name: "test",
+      state: "success",
+      summary,
+      exitCode: 0,
+      durationMs: 1,
+    });
+    const events: BuildStreamEvent[] = [
+      { t: "taken", worker: "lost-one", attempt: 1 },
+      { t: "start", step: "test" },
+      { t: "log", step: "test", text: "first attempt\n" },
+      { t: "end", result: step("first") },
+      { t: "taken", worker: "w2", attempt: 2 },
+      { t: "start", step: "test" },
+      { t: "log", step: "test", text: "second attempt\n" },
+      { t: "end", result: step("second") },
+      { t: "done", results: [step("second")] },
+    ];
+    try {
+      for (const event of events) await admin.xadd(buildStreamKey("build-twice"), "*", ...encodeEvent(event));
+      const { logs, ended, sinks, restarts } = recording();
+      const results = await followBuildStream({
+        redis: admin,
+        buildId: "build-twice",
+        sinks,
+        mask: (text) => text,
+        onTaken: () => undefined,
+        lost: async () => undefined,
+      });
+      expect(results.map((r) => r.summary)).toEqual(["second"]);
+      expect(ended.map((r) => r.summary)).toEqual(["second"]);
+      expect(logs).toEqual(["second attempt\n"]);
+      expect(restarts()).toBe(1);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it("ends the build with why when its job is lost from Redis, instead of waiting for ever", async () => {
