@@ -18,7 +18,9 @@ environment: CI_REDIS_URL (required: redis://:password@host:6379, or
 rediss:// for TLS), CI_WORKER_NAME (default <hostname>-<pid>), CI_CONCURRENCY,
 CI_WORK_DIR, CI_DATA_DIR (this worker's caches), CI_SANDBOX, CI_PYTHON,
 CI_SSH_KEY_PATH and CI_SSH_KNOWN_HOSTS (the worker clones over SSH with its
-own key). A worker needs no App key, webhook secret or admin token.`;
+own key). On SIGTERM it takes no new build; running ones get CI_SHUTDOWN_GRACE
+seconds, then go back to the queue for another worker. A worker needs no App
+key, webhook secret or admin token.`;
 
 /** What a worker must not be given: the server's credentials (the worker needs none of them). */
 const SERVER_ONLY = ["PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "CI_ADMIN_TOKEN", "CI_GITHUB_TOKEN"];
@@ -28,7 +30,8 @@ const SERVER_ONLY = ["PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "CI_AD
  * 1. reads the settings (every problem at once) and names the worker;
  * 2. kills what an earlier worker left running in its checkouts;
  * 3. takes builds from Redis and runs them with the same executor as the server would
- *    (clone, pipeline, sandbox), until SIGTERM/SIGINT, then finishes the running ones and exits.
+ *    (clone, pipeline, sandbox), until SIGTERM/SIGINT; then the running ones get CI_SHUTDOWN_GRACE
+ *    to finish before they go back to the queue for another worker, and it exits.
  * Resolves with an exit code for a configuration that cannot run, else never (the process
  * exits from the signal handler).
  */
@@ -79,8 +82,8 @@ export async function workerCommand(
     }),
   });
   const stop = (signal: string) => {
-    log.info({ signal }, "stopping: no new builds, running ones finish");
-    running.close().then(
+    log.info({ signal, graceMs: config.shutdownGraceMs }, "stopping: no new builds, running ones finish or go back");
+    running.close(config.shutdownGraceMs).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error({ err: error }, "could not stop cleanly");

@@ -2,6 +2,7 @@ import type { Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "probot";
 import type { BuildExecutor } from "../builds/build-executor.js";
+import type { StopReason } from "../builds/stop-reason.js";
 import { RepoConfigError } from "../pipeline/repo-config.js";
 import type { BuildJob } from "./build-job.js";
 import { streamSinks } from "./stream-sinks.js";
@@ -20,11 +21,17 @@ export interface BuildJobDeps {
  * Runs one job on a worker (BullMQ's processor):
  * 1. says the worker took it (and which attempt this is);
  * 2. runs the build's pipeline through the worker's executor, each step's events sent as they come;
- * 3. sends the results, or why the build could not run at all.
+ * 3. sends the results, or why the build could not run at all — unless the worker is shutting
+ *    down (the signal's reason is `shutdown`): then it says nothing more and returns
+ *    "hand back", for the caller to put the job back in the queue for another worker.
  * It never throws: the server learns everything from the stream, and BullMQ only re-runs a job
  * whose worker stopped renewing its lock (killed, or its host lost).
  */
-export async function runBuildJob(deps: BuildJobDeps, job: Job<BuildJob>, signal: AbortSignal): Promise<void> {
+export async function runBuildJob(
+  deps: BuildJobDeps,
+  job: Job<BuildJob>,
+  signal: AbortSignal,
+): Promise<"done" | "hand back"> {
   const { buildId, request } = job.data;
   const log = deps.log.child({ buildId, repo: `${request.owner}/${request.repo}`, sha: request.sha });
   const sinks = streamSinks(deps.redis, buildId, log);
@@ -53,7 +60,12 @@ export async function runBuildJob(deps: BuildJobDeps, job: Job<BuildJob>, signal
       },
       sinks,
     );
-    // 3. the results
+    // 3. the results, unless another worker is to run the build again
+    if ((signal.reason as StopReason | undefined)?.kind === "shutdown") {
+      log.info("build handed back: this worker is shutting down");
+      await sinks.flushed();
+      return "hand back";
+    }
     sinks.send({ t: "done", results });
     log.info({ steps: results.length }, "build done");
   } catch (error) {
@@ -61,4 +73,5 @@ export async function runBuildJob(deps: BuildJobDeps, job: Job<BuildJob>, signal
     sinks.send({ t: "failed", message: `pyci worker ${deps.worker} crashed: ${(error as Error).message}` });
   }
   await sinks.flushed();
+  return "done";
 }

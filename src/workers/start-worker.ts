@@ -1,4 +1,4 @@
-import { Worker } from "bullmq";
+import { WaitingError, Worker } from "bullmq";
 import type { Logger } from "probot";
 import type { BuildExecutor } from "../builds/build-executor.js";
 import type { StopReason } from "../builds/stop-reason.js";
@@ -18,8 +18,11 @@ export interface WorkerOptions {
 }
 
 export interface RunningWorker {
-  /** Takes no more builds and waits for the running ones (BullMQ's graceful close). */
-  close(): Promise<void>;
+  /**
+   * Takes no more builds and waits `graceMs` for the running ones (CI_SHUTDOWN_GRACE); then
+   * stops them and puts them back in the queue, where another worker takes them from the start.
+   */
+  close(graceMs: number): Promise<void>;
 }
 
 /**
@@ -32,7 +35,8 @@ const LOCK_MS = 30_000;
  * `pyci worker`'s engine:
  * 1. connects to Redis (one connection for the streams, one for the cancel channel; BullMQ its own);
  * 2. takes builds from the queue, `concurrency` at a time, each run by runBuildJob;
- * 3. stops a running build when the server says it is superseded or cancelled.
+ * 3. stops a running build when the server says it is superseded or cancelled;
+ * 4. closed (SIGTERM), takes nothing more and hands back what outlives the grace.
  */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
   const { log } = options;
@@ -46,14 +50,18 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   // 2. the builds
   const worker = new Worker<BuildJob>(
     buildQueueName(),
-    async (job) => {
+    async (job, token) => {
       const controller = new AbortController();
       running.set(job.data.buildId, controller);
       try {
-        await runBuildJob({ executor: options.executor, redis, worker: options.name, log }, job, controller.signal);
+        const deps = { executor: options.executor, redis, worker: options.name, log };
+        if ((await runBuildJob(deps, job, controller.signal)) === "done") return;
       } finally {
         running.delete(job.data.buildId);
       }
+      // back to the queue, as it was: BullMQ's way for a processor to give a job up
+      await job.moveToWait(token);
+      throw new WaitingError();
     },
     {
       connection: connectRedis(options.redisUrl, `pyci-worker-queue:${options.name}`),
@@ -75,8 +83,12 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   await worker.waitUntilReady();
   log.info({ worker: options.name, concurrency: options.concurrency }, "pyci worker ready");
   return {
-    async close() {
+    async close(graceMs) {
+      const stop = setTimeout(() => {
+        for (const controller of running.values()) controller.abort({ kind: "shutdown" } satisfies StopReason);
+      }, graceMs);
       await worker.close();
+      clearTimeout(stop);
       await Promise.all([redis.quit(), cancels.quit()]);
     },
   };

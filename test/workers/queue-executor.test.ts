@@ -24,11 +24,13 @@ function fakeExecutor(ran: string[]): BuildExecutor {
   return {
     async execute(build: ExecutedBuild, sinks: BuildSinks): Promise<StepResult[]> {
       ran.push(build.buildId);
+      const attempt = ran.filter((id) => id === build.buildId).length;
       const config = await build.repoConfig;
       sinks.onStepStart?.("test");
       const out = sinks.openLog("test", (text) => text);
       out.write(`hello from ${build.request.repo} (python ${config.python ?? "default"}) ${SERVER_SECRET}\n`);
-      if (build.request.repo === "slow")
+      if (build.request.repo === "handback") out.write(`attempt ${attempt}\n`);
+      if (build.request.repo === "slow" || (build.request.repo === "handback" && attempt === 1))
         await new Promise((resolve) => build.signal?.addEventListener("abort", resolve, { once: true }));
       out.close();
       const result: StepResult = {
@@ -86,7 +88,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     worker = await startWorker({ redisUrl: redis.url, name: "w1", concurrency: 2, executor: fakeExecutor(ran), log });
   });
   afterAll(async () => {
-    await worker?.close();
+    await worker?.close(1000);
     await server?.close();
     await redis?.stop();
   });
@@ -169,6 +171,33 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     } finally {
       admin.disconnect();
     }
+  });
+
+  it("hands a build back when its worker stops (SIGTERM past the grace): another worker runs it from the start", async () => {
+    await worker.close(1000);
+    const leaving = await startWorker({
+      redisUrl: redis.url,
+      name: "leaving",
+      concurrency: 1,
+      executor: fakeExecutor(ran),
+      log,
+    });
+    const { logs, sinks, restarts } = recording();
+    const executing = server.executor.execute(build("build-handback", "handback"), sinks);
+    await until(() => logs.some((line) => line.includes("attempt 1")));
+    worker = await startWorker({
+      redisUrl: redis.url,
+      name: "staying",
+      concurrency: 1,
+      executor: fakeExecutor(ran),
+      log,
+    });
+    await leaving.close(0);
+    const results = await executing;
+    expect(results.map((r) => r.summary)).toEqual(["1 test passed"]);
+    expect(restarts()).toBe(1);
+    expect(logs.join("")).toContain("attempt 2");
+    expect(logs.join("")).not.toContain("attempt 1");
   });
 
   it("ends the build with why when its job is lost from Redis, instead of waiting for ever", async () => {
