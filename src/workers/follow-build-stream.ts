@@ -68,7 +68,8 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
         sinks.onStepEnd(event.result);
         return undefined;
       case "done":
-        return event.results;
+        // the very results the sinks were given: the caller tells a step it has from a new one by identity
+        return event.results.map((result) => ended.find((step) => step.name === result.name) ?? result);
       case "failed":
         throw new Error(event.message);
     }

@@ -107,7 +107,9 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     const { logs, ended, sinks } = recording();
     const results = await server.executor.execute(build("build-one", "r"), sinks);
     expect(results.map((r) => [r.name, r.state, r.summary])).toEqual([["test", "success", "1 test passed"]]);
-    expect(ended).toEqual(results);
+    // the same objects: runBuild adds to the record the results it was not told of as steps ended
+    expect(results).toHaveLength(ended.length);
+    results.forEach((result, i) => expect(result).toBe(ended[i]));
     expect(logs.join("")).toBe("hello from r (python python3.12) ***\n");
     expect(ran).toEqual(["build-one"]);
   });
