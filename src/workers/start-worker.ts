@@ -26,10 +26,13 @@ export interface RunningWorker {
 }
 
 /**
- * How long a worker's lock on a build lasts without renewal (BullMQ renews it at half that):
- * a worker killed mid-build loses its builds to another worker about this long after it died.
+ * How long a worker's lock on a build lasts without renewal (BullMQ renews it at half that), and
+ * how often workers look for builds whose lock expired: a worker killed mid-build loses its
+ * builds to another worker within about twice this (docs/scale-out.md).
  */
 const LOCK_MS = 30_000;
+/** Times a build may lose its worker and be taken by another; once more and it ends in `error`. */
+const MAX_HANDOVERS = 2;
 
 /**
  * `pyci worker`'s engine:
@@ -67,6 +70,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
       connection: connectRedis(options.redisUrl, `pyci-worker-queue:${options.name}`),
       concurrency: options.concurrency,
       lockDuration: LOCK_MS,
+      stalledInterval: LOCK_MS,
+      maxStalledCount: MAX_HANDOVERS,
       name: options.name,
     },
   );
