@@ -55,6 +55,8 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
 
       // 3. its events
       const reader = options.redis.duplicate();
+      // Redis away: the reader's commands wait for it; the server's own connection logs why
+      reader.on("error", () => undefined);
       const cancel = () => {
         if ((signal?.reason as StopReason | undefined)?.kind === "shutdown") return;
         options.redis.publish(CANCEL_CHANNEL, buildId).catch((err: unknown) => log.warn({ err }, "could not cancel"));
