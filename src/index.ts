@@ -127,7 +127,13 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));
     addHandler(badgeRoutes(store, config.publicBadges));
     addHandler(
-      opsRoutes({ store, workDir: config.workDir, registry: metrics.registry, adminToken: config.adminToken }),
+      opsRoutes({
+        store,
+        workDir: config.workDir,
+        registry: metrics.registry,
+        adminToken: config.adminToken,
+        ...(workers ? { handOverProblem: workers.problem } : {}),
+      }),
     );
   };
 }

@@ -12,18 +12,23 @@ import { queueExecutor } from "./queue-executor.js";
  */
 export const HANDED_OVER_AT_ONCE = 256;
 
-/** The server's side of scale-out: the executor that queues builds for workers, and how to let go of Redis. */
+/** The server's side of scale-out: the executor that queues builds for workers, whether Redis answers, and how to let go of it. */
 export function handToWorkers(
   redisUrl: string,
   secrets: string[],
   log: Logger,
-): { executor: BuildExecutor; close(): Promise<void> } {
+): { executor: BuildExecutor; problem(): string | undefined; close(): Promise<void> } {
   const redis = connectRedis(redisUrl, "pyci-server");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "Redis connection error"));
   const queue = new Queue<BuildJob>(buildQueueName(), { connection: connectRedis(redisUrl, "pyci-server-queue") });
   queue.on("error", (err: Error) => log.warn({ err: err.message }, "BullMQ queue error"));
   return {
     executor: queueExecutor({ queue, redis, secrets }),
+    // for /healthz: deliveries are still accepted and recorded, and handed over once Redis is back
+    problem: () =>
+      redis.status === "ready"
+        ? undefined
+        : "Redis (CI_REDIS_URL) does not answer: builds are recorded and wait to be handed to workers",
     async close() {
       await queue.close();
       await redis.quit();

@@ -112,6 +112,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     results.forEach((result, i) => expect(result).toBe(ended[i]));
     expect(logs.join("")).toBe("hello from r (python python3.12) ***\n");
     expect(ran).toEqual(["build-one"]);
+    expect(server.problem()).toBeUndefined();
   });
 
   it("queues a build once: handed over again (a restarted server), its results are read back, not run again", async () => {
