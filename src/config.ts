@@ -173,10 +173,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
 
   const redisUrl = env.CI_REDIS_URL?.trim() || undefined;
   problems.push(...redisUrlProblems(redisUrl, role));
-  if (role === "worker" && protocol === "https")
-    problems.push(
-      "pyci worker clones over SSH only, for now: set CI_SSH_KEY_PATH to the worker's own deploy key (docs/scale-out.md).",
-    );
 
   const dataDir = dataDirOf(env);
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());

@@ -67,7 +67,9 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       log: app.log,
     });
     // with CI_REDIS_URL the builds run on `pyci worker`s, and this server only follows them
-    const workers = config.redisUrl ? handToWorkers(config.redisUrl, options.secrets ?? [], app.log) : undefined;
+    const workers = config.redisUrl
+      ? handToWorkers(config.redisUrl, options.secrets ?? [], app.log, (id) => octokitFor(id))
+      : undefined;
     const queue = options.queue ?? new BuildQueue(workers ? HANDED_OVER_AT_ONCE : config.concurrency);
     // statuses and check-run updates GitHub fails for now are kept and retried (docs/operations.md: When GitHub is down)
     const outbox = new GitHubOutbox({

@@ -17,8 +17,9 @@ machine, CI_CONCURRENCY at a time, until SIGTERM/SIGINT. Reads the
 environment: CI_REDIS_URL (required: redis://:password@host:6379, or
 rediss:// for TLS), CI_WORKER_NAME (default <hostname>-<pid>), CI_CONCURRENCY,
 CI_WORK_DIR, CI_DATA_DIR (this worker's caches), CI_SANDBOX, CI_PYTHON,
-CI_SSH_KEY_PATH and CI_SSH_KNOWN_HOSTS (the worker clones over SSH with its
-own key). On SIGTERM it takes no new build; running ones get CI_SHUTDOWN_GRACE
+CI_SSH_KEY_PATH and CI_SSH_KNOWN_HOSTS (SSH clones with the worker's own key;
+without them it clones over HTTPS with a token the server mints for each build:
+one repository, read only). On SIGTERM it takes no new build; running ones get CI_SHUTDOWN_GRACE
 seconds, then go back to the queue for another worker. A worker needs no App
 key, webhook secret or admin token.`;
 

@@ -12,6 +12,8 @@ export type BuildStreamEvent =
   | { t: "start"; step: string }
   /** Console output of a step, masked of the worker's secrets. */
   | { t: "log"; step: string; text: string }
+  /** The worker needs a token to clone over HTTPS: the server sends it encrypted to this key (clone-token-exchange.ts). */
+  | { t: "token-request"; publicKey: string }
   | { t: "end"; result: StepResult }
   /** The pipeline's results: the build is over on the worker. */
   | { t: "done"; results: StepResult[] }

@@ -18,6 +18,8 @@ export interface FollowOptions {
    * anything (BullMQ failed it, e.g. stalled too often; it is gone from Redis), or undefined.
    */
   lost(): Promise<string | undefined>;
+  /** The worker asks for a clone token, to be sent encrypted to `publicKey`. */
+  onTokenRequest(publicKey: string): Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -41,7 +43,7 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     return log;
   };
   let taken = false;
-  const apply = (event: BuildStreamEvent): StepResult[] | undefined => {
+  const apply = async (event: BuildStreamEvent): Promise<StepResult[] | undefined> => {
     switch (event.t) {
       case "taken":
         options.onTaken(event.worker, event.attempt);
@@ -60,6 +62,9 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
         return undefined;
       case "log":
         logOf(event.step).write(event.text);
+        return undefined;
+      case "token-request":
+        await options.onTokenRequest(event.publicKey);
         return undefined;
       case "end":
         logs.get(event.result.name)?.close();
@@ -84,7 +89,7 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
         for (const [id, fields] of entries) {
           lastId = id;
           const event = decodeEvent(fields);
-          const results = event && apply(event);
+          const results = event && (await apply(event));
           if (results) return results;
         }
       }

@@ -1,4 +1,6 @@
 import { Queue } from "bullmq";
+import { scopedCloneToken } from "../github/scoped-clone-token.js";
+import type { Octokit } from "../github/types.js";
 import type { Logger } from "probot";
 import type { BuildExecutor } from "../builds/build-executor.js";
 import { buildQueueName, type BuildJob } from "./build-job.js";
@@ -17,13 +19,19 @@ export function handToWorkers(
   redisUrl: string,
   secrets: string[],
   log: Logger,
+  octokitFor: (installationId: number | undefined) => Promise<Octokit>,
 ): { executor: BuildExecutor; problem(): string | undefined; close(): Promise<void> } {
   const redis = connectRedis(redisUrl, "pyci-server");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "Redis connection error"));
   const queue = new Queue<BuildJob>(buildQueueName(), { connection: connectRedis(redisUrl, "pyci-server-queue") });
   queue.on("error", (err: Error) => log.warn({ err: err.message }, "BullMQ queue error"));
   return {
-    executor: queueExecutor({ queue, redis, secrets }),
+    executor: queueExecutor({
+      queue,
+      redis,
+      secrets,
+      scopedToken: async (request) => scopedCloneToken(await octokitFor(request.installationId), request.repo),
+    }),
     // for /healthz: deliveries are still accepted and recorded, and handed over once Redis is back
     problem: () =>
       redis.status === "ready"

@@ -4,7 +4,9 @@ import type { BuildExecutor } from "../builds/build-executor.js";
 import type { StopReason } from "../builds/stop-reason.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import type { BuildJob } from "./build-job.js";
+import type { BuildRequest } from "../model/build-request.js";
 import { buildStreamKey, CANCEL_CHANNEL } from "./build-stream.js";
+import { sendCloneToken } from "./clone-token-exchange.js";
 import { followBuildStream } from "./follow-build-stream.js";
 
 export interface QueueExecutorOptions {
@@ -14,6 +16,8 @@ export interface QueueExecutorOptions {
   redis: Redis;
   /** The server's secrets (webhook secret, App key): masked in what workers send. */
   secrets: string[];
+  /** A token that can read this build's repository and nothing else, for a worker's HTTPS clone (scopedCloneToken). */
+  scopedToken(request: BuildRequest): Promise<string>;
 }
 
 /** How long a finished build's stream stays in Redis: long enough for a server that was away to read it. */
@@ -70,6 +74,15 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           mask,
           onTaken: (worker, attempt) => log.info({ worker, attempt }, "a worker took the build"),
           lost: () => lostJob(options.queue, buildId),
+          onTokenRequest: async (publicKey) => {
+            try {
+              await sendCloneToken(options.redis, buildId, publicKey, await options.scopedToken(build.request));
+              log.info("clone token sent to the worker, encrypted to its key");
+            } catch (err) {
+              // the worker's clone then fails, saying it got no token
+              log.warn({ err }, "could not send a clone token to the worker");
+            }
+          },
           ...(signal ? { signal } : {}),
         });
         // 4. kept a while for a server that restarts before it has stored them

@@ -5,6 +5,7 @@ import type { BuildExecutor } from "../builds/build-executor.js";
 import type { StopReason } from "../builds/stop-reason.js";
 import { RepoConfigError } from "../pipeline/repo-config.js";
 import type { BuildJob } from "./build-job.js";
+import { requestCloneToken } from "./clone-token-exchange.js";
 import { streamSinks } from "./stream-sinks.js";
 
 export interface BuildJobDeps {
@@ -53,8 +54,9 @@ export async function runBuildJob(
         buildId,
         repoConfig: config,
         testDurations: new Map(job.data.testDurations),
-        // HTTPS clones need a token scoped to the repository, minted by the server: not yet (config.ts refuses https)
-        cloneToken: () => Promise.reject(new Error("pyci worker clones over SSH only")),
+        // asked for when the clone starts (a job may wait past a token's hour): one repository, read only
+        cloneToken: () =>
+          requestCloneToken(deps.redis, buildId, (publicKey) => sinks.send({ t: "token-request", publicKey })),
         log,
         signal,
       },

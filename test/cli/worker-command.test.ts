@@ -40,10 +40,14 @@ describe("pyci worker", () => {
     expect(run.err).not.toContain("redis.internal");
   });
 
-  it("refuses HTTPS clones (a worker gets no App token) and needs no App credentials", async () => {
-    const run = await worker([], { CI_REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:6379`, NODE_ENV: "production" });
+  it("needs none of the server's App settings, and never prints the Redis password", async () => {
+    const run = await worker([], {
+      CI_REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:6379`,
+      NODE_ENV: "production",
+      CI_CONCURRENCY: "none",
+    });
     expect(run.code).toBe(1);
-    expect(run.err).toContain("clones over SSH only");
+    expect(run.err).toContain("CI_CONCURRENCY=none");
     // the server's own requirements are not a worker's
     expect(run.err).not.toContain("WEBHOOK_SECRET");
     expect(run.err).not.toContain("CI_PUBLIC_URL");

@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildExecutor, BuildSinks, ExecutedBuild } from "../../src/builds/build-executor.js";
+import type { Octokit } from "../../src/github/types.js";
 import type { BuildRequest } from "../../src/model/build-request.js";
 import { defaultRepoConfig } from "../../src/pipeline/repo-config.js";
 import type { StepResult } from "../../src/pipeline/types.js";
@@ -17,6 +18,17 @@ const missing = redisMissing();
 if (missing) console.warn(`skipped: ${missing}`);
 
 const SERVER_SECRET = "server-only-secret-value";
+const CLONE_TOKEN = `ghs_${"x".repeat(36)}`;
+/** What the server asked GitHub for each clone token. */
+const minted: unknown[] = [];
+/** An installation's Octokit as far as minting a token goes. */
+const octokitFor = async () =>
+  ({
+    auth: async (options: unknown) => {
+      minted.push(options);
+      return { token: CLONE_TOKEN };
+    },
+  }) as unknown as Octokit;
 const log = pino({ level: "silent" });
 
 /** A worker's executor that runs no pipeline: each build says hello in a `test` step (or waits to be stopped). */
@@ -30,6 +42,8 @@ function fakeExecutor(ran: string[]): BuildExecutor {
       const out = sinks.openLog("test", (text) => text);
       out.write(`hello from ${build.request.repo} (python ${config.python ?? "default"}) ${SERVER_SECRET}\n`);
       if (build.request.repo === "handback") out.write(`attempt ${attempt}\n`);
+      if (build.request.repo === "https")
+        out.write(`clone token as minted: ${(await build.cloneToken()) === CLONE_TOKEN}\n`);
       if (build.request.repo === "slow" || (build.request.repo === "handback" && attempt === 1))
         await new Promise((resolve) => build.signal?.addEventListener("abort", resolve, { once: true }));
       out.close();
@@ -84,7 +98,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    server = handToWorkers(redis.url, [SERVER_SECRET], log);
+    server = handToWorkers(redis.url, [SERVER_SECRET], log, octokitFor);
     worker = await startWorker({ redisUrl: redis.url, name: "w1", concurrency: 2, executor: fakeExecutor(ran), log });
   });
   afterAll(async () => {
@@ -134,6 +148,23 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     const after = recording();
     const results = await server.executor.execute(build("build-slow", "slow"), after.sinks);
     expect(results.map((r) => r.summary)).toEqual(["cancelled"]);
+  });
+
+  it("gets a worker a clone token scoped to the repository, never readable in Redis", async () => {
+    // every command Redis runs meanwhile, with its arguments
+    const commands: string[] = [];
+    const monitor = await new Redis(redis.url).monitor();
+    monitor.on("monitor", (_time: string, args: string[]) => commands.push(args.join(" ")));
+    try {
+      const { logs, sinks } = recording();
+      await server.executor.execute(build("build-https", "https"), sinks);
+      expect(logs.join("")).toContain("clone token as minted: true");
+    } finally {
+      monitor.disconnect();
+    }
+    expect(minted).toEqual([{ type: "installation", repositoryNames: ["https"], permissions: { contents: "read" } }]);
+    expect(commands.some((c) => /^lpush pyci:build-token:build-https /i.test(c))).toBe(true);
+    expect(commands.filter((c) => c.includes(CLONE_TOKEN))).toEqual([]);
   });
 
   it("starts the build over when a second worker takes it: only the last attempt's steps count", async () => {
