@@ -68,7 +68,13 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     });
     // with CI_REDIS_URL the builds run on `pyci worker`s, and this server only follows them
     const workers = config.redisUrl
-      ? handToWorkers(config.redisUrl, options.secrets ?? [], app.log, (id) => octokitFor(id))
+      ? handToWorkers({
+          redisUrl: config.redisUrl,
+          dataDir: config.dataDir,
+          secrets: options.secrets ?? [],
+          log: app.log,
+          octokitFor: (id) => octokitFor(id),
+        })
       : undefined;
     const queue = options.queue ?? new BuildQueue(workers ? HANDED_OVER_AT_ONCE : config.concurrency);
     // statuses and check-run updates GitHub fails for now are kept and retried (docs/operations.md: When GitHub is down)

@@ -1,7 +1,7 @@
 import type { Logger } from "probot";
 import type { BuildRequest } from "../model/build-request.js";
 import type { LogSink } from "../model/log-sink.js";
-import type { RepoConfig, StepResult } from "../pipeline/types.js";
+import type { Artifact, RepoConfig, StepResult } from "../pipeline/types.js";
 
 /**
  * Where a build's pipeline runs: in this process (`localExecutor`), or on a `pyci worker`
@@ -43,4 +43,10 @@ export interface BuildSinks {
    * and logs reported so far; what follows is the build's whole story again.
    */
   restart(): void;
+  /**
+   * A file a step made that outlives the build (the docs archive), while it still exists: where
+   * it is kept from now on (the artifact as it is, where nothing keeps it). The executor asks
+   * before the build's directories go, and its results name the kept artifacts.
+   */
+  keepArtifact(artifact: Artifact): Promise<Artifact>;
 }

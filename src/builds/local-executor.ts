@@ -29,7 +29,7 @@ export interface LocalExecutorOptions {
  * job, and `pyci worker` for each job it takes:
  * 1. the build's code source and its workspace in CI_WORK_DIR;
  * 2. the pipeline (checkout, then the steps) in the build's sandbox, each step's log masked of
- *    this process's secrets and the source's;
+ *    this process's secrets and the source's; the files its steps made handed to the sinks to keep;
  * 3. the workspace removed, whatever happened, and the caches bounded to CI_CACHE_MAX_SIZE.
  */
 export function localExecutor(options: LocalExecutorOptions): BuildExecutor {
@@ -44,8 +44,8 @@ export function localExecutor(options: LocalExecutorOptions): BuildExecutor {
         workspace = await source.workspace(config.workDir);
         const mask = maskSecrets([...options.secrets, ...source.secrets]);
 
-        // 2. the pipeline
-        return await runPipeline(PIPELINES[request.pipeline].pipeline, {
+        // 2. the pipeline, and what it made kept before its directories go
+        const results = await runPipeline(PIPELINES[request.pipeline].pipeline, {
           source,
           workspace,
           repoConfig: () => build.repoConfig,
@@ -62,6 +62,9 @@ export function localExecutor(options: LocalExecutorOptions): BuildExecutor {
           ...(sinks.onStepStart ? { onStepStart: sinks.onStepStart } : {}),
           onStepEnd: sinks.onStepEnd,
         });
+        for (const result of results)
+          if (result.artifacts) result.artifacts = await Promise.all(result.artifacts.map(sinks.keepArtifact));
+        return results;
       } finally {
         // 3. no checkout outlives its build; the git cache and the result cache within
         //    CI_CACHE_MAX_SIZE, now that this build holds neither

@@ -65,6 +65,7 @@ export async function runBuild(
     configAsked = repoConfig.catch(() => undefined);
 
     // 3. the pipeline: checkout, then its steps, wherever the executor runs them
+    const unkept = new Map<string, string>();
     const executed = {
       request,
       buildId: record.id,
@@ -95,6 +96,14 @@ export async function runBuild(
             .catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"));
         }
       },
+      // the docs archive of a build that publishes it, kept in CI_DATA_DIR (or why not: step 4 says it)
+      keepArtifact: (artifact) =>
+        PIPELINES[request.pipeline].publishesDocs && !deps.readOnly
+          ? keepArtifact(config.dataDir, record.id, artifact).catch((error: unknown) => {
+              unkept.set(artifact.name, (error as Error).message);
+              return artifact;
+            })
+          : Promise.resolve(artifact),
       restart: () => {
         log.warn({ steps: record.steps.length }, "the build starts over on another worker");
         record.steps = [];
@@ -107,7 +116,7 @@ export async function runBuild(
 
     // 4. the docs kept and published
     if (PIPELINES[request.pipeline].publishesDocs && !deps.readOnly) {
-      const published = await publishDocs(deps, github, request, record, results);
+      const published = await publishDocs(deps, github, request, record, results, unkept);
       if (published) {
         deps.events?.stepFinished(published);
         results.push(published);
@@ -141,26 +150,30 @@ async function stopped(deps: BuildDeps, request: BuildRequest, record: BuildReco
   deps.store.removeLogs(record.id);
 }
 
-/** The `publish` step of a merge build: only a successful docs build with an archive publishes. */
+/**
+ * The `publish` step of a merge build: only a successful docs build with an archive publishes,
+ * the archive kept in CI_DATA_DIR by step 3 (`unkept`: why an artifact could not be kept).
+ */
 async function publishDocs(
   deps: BuildDeps,
   github: GitHubWriter,
   request: BuildRequest,
   record: BuildRecord,
   results: StepResult[],
+  unkept: ReadonlyMap<string, string>,
 ): Promise<StepResult | undefined> {
   const docs = results.find((r) => r.name === "docs");
   const archive = docs?.state === "success" ? docs.artifacts?.[0] : undefined;
   if (!docs || !archive) return undefined;
   const started = performance.now();
   try {
-    const kept = await keepArtifact(deps.config.dataDir, record.id, archive);
-    docs.artifacts = [kept];
+    const problem = unkept.get(archive.name);
+    if (problem) throw new Error(problem);
     const release = await publishDocsRelease(github, request, {
       ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
       ...(request.prTitle !== undefined ? { prTitle: request.prTitle } : {}),
       buildUrl: deps.buildUrl(record.id),
-      archive: kept,
+      archive,
       keep: deps.config.docsReleasesKeep,
     });
     return {

@@ -15,6 +15,10 @@ export type BuildStreamEvent =
   /** The worker needs a token to clone over HTTPS: the server sends it encrypted to this key (clone-token-exchange.ts). */
   | { t: "token-request"; publicKey: string }
   | { t: "end"; result: StepResult }
+  /** A piece of a file a step made (the docs archive), in order; `data` is base64. */
+  | { t: "artifact-chunk"; name: string; data: string }
+  /** The whole file was sent (or why it could not be: `error`): the server keeps it under `name`. */
+  | { t: "artifact-end"; name: string; contentType: string; error?: string }
   /** The pipeline's results: the build is over on the worker. */
   | { t: "done"; results: StepResult[] }
   /** The worker could not run the build at all (a crash of pyci, not of the build's code). */

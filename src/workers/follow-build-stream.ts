@@ -3,6 +3,7 @@ import type { BuildSinks } from "../builds/build-executor.js";
 import type { LogSink } from "../model/log-sink.js";
 import type { StepResult } from "../pipeline/types.js";
 import { buildStreamKey, decodeEvent, type BuildStreamEvent } from "./build-stream.js";
+import { receiveArtifacts } from "./receive-artifacts.js";
 
 export interface FollowOptions {
   /** A connection of its own: XREAD BLOCK holds it while it waits. Disconnected when the build ends. */
@@ -20,6 +21,8 @@ export interface FollowOptions {
   lost(): Promise<string | undefined>;
   /** The worker asks for a clone token, to be sent encrypted to `publicKey`. */
   onTokenRequest(publicKey: string): Promise<void>;
+  /** Where files the worker sends wait until they are whole (a directory of the server's CI_DATA_DIR). */
+  spoolDir: string;
   signal?: AbortSignal;
 }
 
@@ -42,6 +45,7 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     if (!log) logs.set(step, (log = sinks.openLog(step, options.mask)));
     return log;
   };
+  const artifacts = receiveArtifacts(options.spoolDir, options.buildId, sinks);
   let taken = false;
   const apply = async (event: BuildStreamEvent): Promise<StepResult[] | undefined> => {
     switch (event.t) {
@@ -52,6 +56,7 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
           for (const log of logs.values()) log.close();
           logs.clear();
           ended.length = 0;
+          await artifacts.clear();
           sinks.restart();
         }
         taken = true;
@@ -62,6 +67,12 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
         return undefined;
       case "log":
         logOf(event.step).write(event.text);
+        return undefined;
+      case "artifact-chunk":
+        await artifacts.chunk(event.name, event.data);
+        return undefined;
+      case "artifact-end":
+        await artifacts.end(event.name, event.contentType, event.error);
         return undefined;
       case "token-request":
         await options.onTokenRequest(event.publicKey);
@@ -74,7 +85,9 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
         return undefined;
       case "done":
         // the very results the sinks were given: the caller tells a step it has from a new one by identity
-        return event.results.map((result) => ended.find((step) => step.name === result.name) ?? result);
+        return artifacts.rename(
+          event.results.map((result) => ended.find((step) => step.name === result.name) ?? result),
+        );
       case "failed":
         throw new Error(event.message);
     }
@@ -97,5 +110,6 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     return ended;
   } finally {
     for (const log of logs.values()) log.close();
+    await artifacts.clear();
   }
 }

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { Queue } from "bullmq";
 import { scopedCloneToken } from "../github/scoped-clone-token.js";
 import type { Octokit } from "../github/types.js";
@@ -14,13 +15,25 @@ import { queueExecutor } from "./queue-executor.js";
  */
 export const HANDED_OVER_AT_ONCE = 256;
 
+export interface HandToWorkersOptions {
+  /** CI_REDIS_URL. */
+  redisUrl: string;
+  /** CI_DATA_DIR: files workers send wait in its `spool/` until they are whole. */
+  dataDir: string;
+  /** The server's secrets, masked in what workers send. */
+  secrets: string[];
+  log: Logger;
+  /** The installation's Octokit, to mint workers' clone tokens (scopedCloneToken). */
+  octokitFor(installationId: number | undefined): Promise<Octokit>;
+}
+
 /** The server's side of scale-out: the executor that queues builds for workers, whether Redis answers, and how to let go of it. */
-export function handToWorkers(
-  redisUrl: string,
-  secrets: string[],
-  log: Logger,
-  octokitFor: (installationId: number | undefined) => Promise<Octokit>,
-): { executor: BuildExecutor; problem(): string | undefined; close(): Promise<void> } {
+export function handToWorkers(options: HandToWorkersOptions): {
+  executor: BuildExecutor;
+  problem(): string | undefined;
+  close(): Promise<void>;
+} {
+  const { redisUrl, log } = options;
   const redis = connectRedis(redisUrl, "pyci-server");
   redis.on("error", (err: Error) => log.warn({ err: err.message }, "Redis connection error"));
   const queue = new Queue<BuildJob>(buildQueueName(), { connection: connectRedis(redisUrl, "pyci-server-queue") });
@@ -29,8 +42,9 @@ export function handToWorkers(
     executor: queueExecutor({
       queue,
       redis,
-      secrets,
-      scopedToken: async (request) => scopedCloneToken(await octokitFor(request.installationId), request.repo),
+      secrets: options.secrets,
+      scopedToken: async (request) => scopedCloneToken(await options.octokitFor(request.installationId), request.repo),
+      spoolDir: join(options.dataDir, "spool"),
     }),
     // for /healthz: deliveries are still accepted and recorded, and handed over once Redis is back
     problem: () =>

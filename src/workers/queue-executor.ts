@@ -18,6 +18,8 @@ export interface QueueExecutorOptions {
   secrets: string[];
   /** A token that can read this build's repository and nothing else, for a worker's HTTPS clone (scopedCloneToken). */
   scopedToken(request: BuildRequest): Promise<string>;
+  /** Where files workers send (docs archives) wait until they are whole: in CI_DATA_DIR. */
+  spoolDir: string;
 }
 
 /** How long a finished build's stream stays in Redis: long enough for a server that was away to read it. */
@@ -74,6 +76,7 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           mask,
           onTaken: (worker, attempt) => log.info({ worker, attempt }, "a worker took the build"),
           lost: () => lostJob(options.queue, buildId),
+          spoolDir: options.spoolDir,
           onTokenRequest: async (publicKey) => {
             try {
               await sendCloneToken(options.redis, buildId, publicKey, await options.scopedToken(build.request));

@@ -2,6 +2,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "probot";
 import type { BuildSinks } from "../builds/build-executor.js";
 import { buildStreamKey, encodeEvent, type BuildStreamEvent } from "./build-stream.js";
+import { sendArtifact } from "./send-artifact.js";
 
 /** Sinks that send a build's events to its stream, and `send` for the rest; `flushed` waits for all sent so far. */
 export interface StreamSinks extends BuildSinks {
@@ -10,8 +11,8 @@ export interface StreamSinks extends BuildSinks {
 }
 
 /**
- * A worker's sinks: every step start, log chunk (masked of the worker's secrets) and step end
- * becomes an entry of the build's stream as it happens, so the server's live page keeps up.
+ * A worker's sinks: every step start, log chunk (masked of the worker's secrets), step end and
+ * kept file becomes an entry of the build's stream as it happens, so the server's live page keeps up.
  * Entries are sent without waiting (one connection keeps their order); a failed XADD is logged.
  */
 export function streamSinks(redis: Redis, buildId: string, log: Logger): StreamSinks {
@@ -33,6 +34,11 @@ export function streamSinks(redis: Redis, buildId: string, log: Logger): StreamS
     }),
     onStepStart: (step) => send({ t: "start", step }),
     onStepEnd: (result) => send({ t: "end", result }),
+    // the file goes to the server; the results still name it by its path here (the server renames it)
+    keepArtifact: async (artifact) => {
+      await sendArtifact(artifact, send);
+      return artifact;
+    },
     // one job is one attempt: a build starts over only as another job attempt ("taken" again)
     restart: () => undefined,
   };

@@ -1,5 +1,8 @@
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BuildExecutor, BuildSinks, ExecutedBuild } from "../../src/builds/build-executor.js";
@@ -19,6 +22,8 @@ if (missing) console.warn(`skipped: ${missing}`);
 
 const SERVER_SECRET = "server-only-secret-value";
 const CLONE_TOKEN = `ghs_${"x".repeat(36)}`;
+/** A docs archive of several chunks (256 KiB each) and a part. */
+const ARCHIVE = randomBytes(700 * 1024 + 123);
 /** What the server asked GitHub for each clone token. */
 const minted: unknown[] = [];
 /** An installation's Octokit as far as minting a token goes. */
@@ -30,6 +35,8 @@ const octokitFor = async () =>
     },
   }) as unknown as Octokit;
 const log = pino({ level: "silent" });
+/** The test Redis's own directory (removed with it): the fake builds' files go there too. */
+let redisDir: string;
 
 /** A worker's executor that runs no pipeline: each build says hello in a `test` step (or waits to be stopped). */
 function fakeExecutor(ran: string[]): BuildExecutor {
@@ -54,7 +61,14 @@ function fakeExecutor(ran: string[]): BuildExecutor {
         exitCode: 0,
         durationMs: 1,
       };
+      if (build.request.repo === "docs") {
+        const path = join(mkdtempSync(join(redisDir, "archive-")), "docs.tar.gz");
+        writeFileSync(path, ARCHIVE);
+        result.artifacts = [{ name: "docs.tar.gz", path, contentType: "application/gzip" }];
+      }
       sinks.onStepEnd(result);
+      // as localExecutor does, before the build's directories go
+      if (result.artifacts) result.artifacts = await Promise.all(result.artifacts.map(sinks.keepArtifact));
       return [result];
     },
   };
@@ -77,8 +91,17 @@ function request(repo: string): BuildRequest {
 function recording() {
   const logs: string[] = [];
   const ended: StepResult[] = [];
+  const kept = new Map<string, Buffer | string>();
   let restarts = 0;
   const sinks: BuildSinks = {
+    keepArtifact: async (artifact) => {
+      try {
+        kept.set(artifact.name, readFileSync(artifact.path));
+      } catch (error) {
+        kept.set(artifact.name, (error as Error).message);
+      }
+      return { ...artifact, path: `/kept/${artifact.name}` };
+    },
     openLog: (_step, mask) => ({ write: (text) => logs.push(mask(text)), close: () => undefined }),
     onStepEnd: (result) => ended.push(result),
     restart: () => {
@@ -87,7 +110,7 @@ function recording() {
       ended.length = 0;
     },
   };
-  return { logs, ended, sinks, restarts: () => restarts };
+  return { logs, ended, kept, sinks, restarts: () => restarts };
 }
 
 describe.skipIf(missing)("builds handed to a worker through Redis", () => {
@@ -98,7 +121,8 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
 
   beforeAll(async () => {
     redis = await startRedis();
-    server = handToWorkers(redis.url, [SERVER_SECRET], log, octokitFor);
+    redisDir = redis.dir;
+    server = handToWorkers({ redisUrl: redis.url, dataDir: redis.dir, secrets: [SERVER_SECRET], log, octokitFor });
     worker = await startWorker({ redisUrl: redis.url, name: "w1", concurrency: 2, executor: fakeExecutor(ran), log });
   });
   afterAll(async () => {
@@ -165,6 +189,18 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     expect(minted).toEqual([{ type: "installation", repositoryNames: ["https"], permissions: { contents: "read" } }]);
     expect(commands.some((c) => /^lpush pyci:build-token:build-https /i.test(c))).toBe(true);
     expect(commands.filter((c) => c.includes(CLONE_TOKEN))).toEqual([]);
+  });
+
+  it("brings a docs archive back in chunks, whole, and the results name it where the server keeps it", async () => {
+    const { kept, sinks } = recording();
+    const [result] = await server.executor.execute(build("build-docs", "docs"), sinks);
+    expect(Buffer.isBuffer(kept.get("docs.tar.gz"))).toBe(true);
+    expect((kept.get("docs.tar.gz") as Buffer).equals(ARCHIVE)).toBe(true);
+    expect(result!.artifacts).toEqual([
+      { name: "docs.tar.gz", path: "/kept/docs.tar.gz", contentType: "application/gzip" },
+    ]);
+    // nothing left in the spool
+    expect(readdirSync(join(redis.dir, "spool"))).toEqual([]);
   });
 
   it("starts the build over when a second worker takes it: only the last attempt's steps count", async () => {
