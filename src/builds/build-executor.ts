@@ -9,8 +9,17 @@ import type { Artifact, RepoConfig, StepResult } from "../pipeline/types.js";
  * it hands over the build and the sinks its steps report to, and gets the steps' results.
  */
 export interface BuildExecutor {
-  /** The pipeline's results (the checkout first); rejects only when the build could not run at all. */
-  execute(build: ExecutedBuild, sinks: BuildSinks): Promise<StepResult[]>;
+  /**
+   * The pipeline's results (the checkout first), and what is left to do once they are reported;
+   * rejects only when the build could not run at all (having tidied up itself).
+   */
+  execute(build: ExecutedBuild, sinks: BuildSinks): Promise<Executed>;
+}
+
+export interface Executed {
+  results: StepResult[];
+  /** Removes the build's directories and bounds the caches: after the report, so that it waits for neither. Never rejects. */
+  tidy(): Promise<void>;
 }
 
 /** One build as an executor gets it: plain data the server decided, and nothing secret but `cloneToken`. */

@@ -4,10 +4,9 @@ import type { Config } from "../config.js";
 import type { BuildRequest } from "../model/build-request.js";
 import { evictCaches } from "../pipeline/evict-caches.js";
 import { runPipeline } from "../pipeline/run-pipeline.js";
-import type { StepResult } from "../pipeline/types.js";
 import type { SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
-import type { BuildExecutor, BuildSinks, ExecutedBuild } from "./build-executor.js";
+import type { BuildExecutor, BuildSinks, Executed, ExecutedBuild } from "./build-executor.js";
 import { PIPELINES } from "./pipelines.js";
 
 export interface LocalExecutorOptions {
@@ -30,21 +29,31 @@ export interface LocalExecutorOptions {
  * 1. the build's code source and its workspace in CI_WORK_DIR;
  * 2. the pipeline (checkout, then the steps) in the build's sandbox, each step's log masked of
  *    this process's secrets and the source's; the files its steps made handed to the sinks to keep;
- * 3. the workspace removed, whatever happened, and the caches bounded to CI_CACHE_MAX_SIZE.
+ * 3. the workspace removed, whatever happened, and the caches bounded to CI_CACHE_MAX_SIZE: by
+ *    `tidy`, once the caller has reported the results (at once when the build could not run).
  */
 export function localExecutor(options: LocalExecutorOptions): BuildExecutor {
   const { config } = options;
   return {
-    async execute(build: ExecutedBuild, sinks: BuildSinks): Promise<StepResult[]> {
+    async execute(build: ExecutedBuild, sinks: BuildSinks): Promise<Executed> {
       const { request, signal, log } = build;
       let workspace: Workspace | undefined;
+      // 3. no checkout outlives its build; the git cache and the result cache within
+      //    CI_CACHE_MAX_SIZE, now that this build holds neither
+      const tidy = async () => {
+        const dir = workspace?.dir;
+        await workspace?.remove().catch((err: unknown) => log.error({ err, dir }, "could not remove the checkout"));
+        await evictCaches({ dir: config.dataDir, maxBytes: config.cacheMaxBytes }).catch((err: unknown) =>
+          log.warn({ err }, "could not bound the caches"),
+        );
+      };
       try {
         // 1. the code's source and its directories
         const source = await options.codeSource(request, build.cloneToken);
         workspace = await source.workspace(config.workDir);
         const mask = maskSecrets([...options.secrets, ...source.secrets]);
 
-        // 2. the pipeline, and what it made kept before its directories go
+        // 2. the pipeline, and what it made kept while it exists
         const results = await runPipeline(PIPELINES[request.pipeline].pipeline, {
           source,
           workspace,
@@ -64,15 +73,10 @@ export function localExecutor(options: LocalExecutorOptions): BuildExecutor {
         });
         for (const result of results)
           if (result.artifacts) result.artifacts = await Promise.all(result.artifacts.map(sinks.keepArtifact));
-        return results;
-      } finally {
-        // 3. no checkout outlives its build; the git cache and the result cache within
-        //    CI_CACHE_MAX_SIZE, now that this build holds neither
-        const dir = workspace?.dir;
-        await workspace?.remove().catch((err: unknown) => log.error({ err, dir }, "could not remove the checkout"));
-        await evictCaches({ dir: config.dataDir, maxBytes: config.cacheMaxBytes }).catch((err: unknown) =>
-          log.warn({ err }, "could not bound the caches"),
-        );
+        return { results, tidy };
+      } catch (error) {
+        await tidy();
+        throw error;
       }
     },
   };

@@ -26,8 +26,8 @@ import type { StopReason } from "./stop-reason.js";
  * 4. keeps the docs archive and, for merges, publishes it as a release;
  * 5. stores the results and reports the final statuses and check run;
  * with a read-only token (deps.readOnly) it reports and publishes nothing;
- * 6. lets no request to GitHub outlive the build (the executor removes the
- *    workspace and bounds the caches).
+ * 6. lets no request to GitHub outlive the build, and has the executor remove
+ *    the workspace and bound the caches.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
 export async function runBuild(
@@ -41,6 +41,8 @@ export async function runBuild(
   let reporter: BuildReporter | undefined;
   // the config's request: no request of a build outlives it, also when it ends before the config is read
   let configAsked: Promise<unknown> = Promise.resolve();
+  // the executor's tidying up (workspace, caches): after the report, whatever happened
+  let tidy = async () => undefined as void;
   // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
   let running: Promise<unknown> = Promise.resolve();
   const finishAfter = async (results: StepResult[]) => {
@@ -75,7 +77,7 @@ export async function runBuild(
       log,
       ...(signal ? { signal } : {}),
     };
-    const results = await deps.executor.execute(executed, {
+    const { results, ...rest } = await deps.executor.execute(executed, {
       openLog: (step, mask) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
@@ -111,6 +113,7 @@ export async function runBuild(
         store.removeLogs(record.id);
       },
     });
+    tidy = rest.tidy;
     await running;
     if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
 
@@ -131,8 +134,9 @@ export async function runBuild(
     const crashed: StepResult = { name: "pyci", state: "error", summary: record.error, exitCode: null, durationMs: 0 };
     await finishAfter([crashed]).catch((err: unknown) => log.error({ err }, "could not report the crash"));
   } finally {
-    // 6. no request to GitHub outlives its build
+    // 6. no request to GitHub outlives its build, nor its directories
     await configAsked;
+    await tidy();
   }
 }
 

@@ -90,7 +90,8 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
         });
         // 4. kept a while for a server that restarts before it has stored them
         if (!signal?.aborted) await options.redis.expire(buildStreamKey(buildId), STREAM_TTL_SECONDS);
-        return results;
+        // the worker tidies its own directories
+        return { results, tidy: async () => undefined };
       } finally {
         signal?.removeEventListener("abort", cancel);
         reader.disconnect();

@@ -24,7 +24,8 @@ export interface BuildJobDeps {
  * 2. runs the build's pipeline through the worker's executor, each step's events sent as they come;
  * 3. sends the results, or why the build could not run at all — unless the worker is shutting
  *    down (the signal's reason is `shutdown`): then it says nothing more and returns
- *    "hand back", for the caller to put the job back in the queue for another worker.
+ *    "hand back", for the caller to put the job back in the queue for another worker;
+ * 4. removes the build's directories and bounds the caches.
  * It never throws: the server learns everything from the stream, and BullMQ only re-runs a job
  * whose worker stopped renewing its lock (killed, or its host lost).
  */
@@ -48,7 +49,7 @@ export async function runBuildJob(
         : Promise.reject(new RepoConfigError(repoConfig.error));
     // read only once the code is here: a failed checkout never reads it
     config.catch(() => undefined);
-    const results = await deps.executor.execute(
+    const { results, tidy } = await deps.executor.execute(
       {
         request,
         buildId,
@@ -63,13 +64,16 @@ export async function runBuildJob(
       sinks,
     );
     // 3. the results, unless another worker is to run the build again
-    if ((signal.reason as StopReason | undefined)?.kind === "shutdown") {
-      log.info("build handed back: this worker is shutting down");
-      await sinks.flushed();
-      return "hand back";
+    const handBack = (signal.reason as StopReason | undefined)?.kind === "shutdown";
+    if (handBack) log.info("build handed back: this worker is shutting down");
+    else {
+      sinks.send({ t: "done", results });
+      log.info({ steps: results.length }, "build done");
     }
-    sinks.send({ t: "done", results });
-    log.info({ steps: results.length }, "build done");
+    await sinks.flushed();
+    // 4. its directories and the caches, once the server has what it reports
+    await tidy();
+    return handBack ? "hand back" : "done";
   } catch (error) {
     log.error({ err: error }, "build crashed on the worker");
     sinks.send({ t: "failed", message: `pyci worker ${deps.worker} crashed: ${(error as Error).message}` });

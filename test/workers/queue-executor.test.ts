@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BuildExecutor, BuildSinks, ExecutedBuild } from "../../src/builds/build-executor.js";
+import type { BuildExecutor, BuildSinks, Executed, ExecutedBuild } from "../../src/builds/build-executor.js";
 import type { Octokit } from "../../src/github/types.js";
 import type { BuildRequest } from "../../src/model/build-request.js";
 import { defaultRepoConfig } from "../../src/pipeline/repo-config.js";
@@ -41,7 +41,7 @@ let redisDir: string;
 /** A worker's executor that runs no pipeline: each build says hello in a `test` step (or waits to be stopped). */
 function fakeExecutor(ran: string[]): BuildExecutor {
   return {
-    async execute(build: ExecutedBuild, sinks: BuildSinks): Promise<StepResult[]> {
+    async execute(build: ExecutedBuild, sinks: BuildSinks): Promise<Executed> {
       ran.push(build.buildId);
       const attempt = ran.filter((id) => id === build.buildId).length;
       const config = await build.repoConfig;
@@ -69,7 +69,7 @@ function fakeExecutor(ran: string[]): BuildExecutor {
       sinks.onStepEnd(result);
       // as localExecutor does, before the build's directories go
       if (result.artifacts) result.artifacts = await Promise.all(result.artifacts.map(sinks.keepArtifact));
-      return [result];
+      return { results: [result], tidy: async () => undefined };
     },
   };
 }
@@ -143,7 +143,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
 
   it("runs the build on the worker and brings back its log, step ends and results, masked of the server's secrets", async () => {
     const { logs, ended, sinks } = recording();
-    const results = await server.executor.execute(build("build-one", "r"), sinks);
+    const { results } = await server.executor.execute(build("build-one", "r"), sinks);
     expect(results.map((r) => [r.name, r.state, r.summary])).toEqual([["test", "success", "1 test passed"]]);
     // the same objects: runBuild adds to the record the results it was not told of as steps ended
     expect(results).toHaveLength(ended.length);
@@ -155,7 +155,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
 
   it("queues a build once: handed over again (a restarted server), its results are read back, not run again", async () => {
     const again = recording();
-    const results = await server.executor.execute(build("build-one", "r"), again.sinks);
+    const { results } = await server.executor.execute(build("build-one", "r"), again.sinks);
     expect(results.map((r) => r.summary)).toEqual(["1 test passed"]);
     expect(again.logs.join("")).toContain("hello from r");
     expect(ran).toEqual(["build-one"]);
@@ -170,7 +170,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     await executing;
     // the worker's build saw its signal: it ends and sends its results, which the stream keeps
     const after = recording();
-    const results = await server.executor.execute(build("build-slow", "slow"), after.sinks);
+    const { results } = await server.executor.execute(build("build-slow", "slow"), after.sinks);
     expect(results.map((r) => r.summary)).toEqual(["cancelled"]);
   });
 
@@ -193,7 +193,9 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
 
   it("brings a docs archive back in chunks, whole, and the results name it where the server keeps it", async () => {
     const { kept, sinks } = recording();
-    const [result] = await server.executor.execute(build("build-docs", "docs"), sinks);
+    const {
+      results: [result],
+    } = await server.executor.execute(build("build-docs", "docs"), sinks);
     expect(Buffer.isBuffer(kept.get("docs.tar.gz"))).toBe(true);
     expect((kept.get("docs.tar.gz") as Buffer).equals(ARCHIVE)).toBe(true);
     expect(result!.artifacts).toEqual([
@@ -233,6 +235,8 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
         mask: (text) => text,
         onTaken: () => undefined,
         lost: async () => undefined,
+        onTokenRequest: async () => undefined,
+        spoolDir: join(redisDir, "spool"),
       });
       expect(results.map((r) => r.summary)).toEqual(["second"]);
       expect(ended.map((r) => r.summary)).toEqual(["second"]);
@@ -263,7 +267,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
       log,
     });
     await leaving.close(0);
-    const results = await executing;
+    const { results } = await executing;
     expect(results.map((r) => r.summary)).toEqual(["1 test passed"]);
     expect(restarts()).toBe(1);
     expect(logs.join("")).toContain("attempt 2");
