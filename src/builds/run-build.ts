@@ -42,7 +42,7 @@ export async function runBuild(
   // the config's request: no request of a build outlives it, also when it ends before the config is read
   let configAsked: Promise<unknown> = Promise.resolve();
   // the executor's tidying up (workspace, caches): after the report, whatever happened
-  let tidy = async () => undefined as void;
+  let tidy: () => Promise<void> = async () => undefined;
   // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
   let running: Promise<unknown> = Promise.resolve();
   const finishAfter = async (results: StepResult[]) => {
