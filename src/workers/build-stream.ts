@@ -24,6 +24,12 @@ export type BuildStreamEvent =
   /** The worker could not run the build at all (a crash of pyci, not of the build's code). */
   | { t: "failed"; message: string };
 
+/**
+ * How long a build's stream stays in Redis once its worker is done with it (the worker sets it):
+ * long enough for a server that was away to read it again.
+ */
+export const STREAM_TTL_SECONDS = 24 * 3600;
+
 export function buildStreamKey(buildId: string): string {
   return `pyci:build-events:${buildId}`;
 }

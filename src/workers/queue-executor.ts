@@ -5,7 +5,7 @@ import type { StopReason } from "../builds/stop-reason.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import type { BuildJob } from "./build-job.js";
 import type { BuildRequest } from "../model/build-request.js";
-import { buildStreamKey, CANCEL_CHANNEL } from "./build-stream.js";
+import { CANCEL_CHANNEL, STREAM_TTL_SECONDS } from "./build-stream.js";
 import { sendCloneToken } from "./clone-token-exchange.js";
 import { followBuildStream } from "./follow-build-stream.js";
 
@@ -22,17 +22,13 @@ export interface QueueExecutorOptions {
   spoolDir: string;
 }
 
-/** How long a finished build's stream stays in Redis: long enough for a server that was away to read it. */
-const STREAM_TTL_SECONDS = 24 * 3600;
-
 /**
  * Hands builds to `pyci worker`s (CI_REDIS_URL), in place of running them here:
  * 1. waits for the repository's config the server reads, so that the job carries it;
  * 2. queues the build as a BullMQ job whose id is the build's (queued once, however often);
  * 3. reads the build's event stream into the sinks until the worker's results come (or the job
  *    is lost: failed by BullMQ, or gone from Redis);
- *    stopped for good (superseded, cancelled), it tells the workers on the cancel channel;
- * 4. lets the finished stream expire.
+ *    stopped for good (superseded, cancelled), it tells the workers on the cancel channel.
  */
 export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
   const mask = maskSecrets(options.secrets);
@@ -88,9 +84,7 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           },
           ...(signal ? { signal } : {}),
         });
-        // 4. kept a while for a server that restarts before it has stored them
-        if (!signal?.aborted) await options.redis.expire(buildStreamKey(buildId), STREAM_TTL_SECONDS);
-        // the worker tidies its own directories
+        // the worker tidies its own directories, and lets the stream expire
         return { results, tidy: async () => undefined };
       } finally {
         signal?.removeEventListener("abort", cancel);

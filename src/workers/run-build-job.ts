@@ -5,6 +5,7 @@ import type { BuildExecutor } from "../builds/build-executor.js";
 import type { StopReason } from "../builds/stop-reason.js";
 import { RepoConfigError } from "../pipeline/repo-config.js";
 import type { BuildJob } from "./build-job.js";
+import { buildStreamKey, STREAM_TTL_SECONDS } from "./build-stream.js";
 import { requestCloneToken } from "./clone-token-exchange.js";
 import { streamSinks } from "./stream-sinks.js";
 
@@ -71,6 +72,7 @@ export async function runBuildJob(
       log.info({ steps: results.length }, "build done");
     }
     await sinks.flushed();
+    if (!handBack) await expireStream(deps, buildId, log);
     // 4. its directories and the caches, once the server has what it reports
     await tidy();
     return handBack ? "hand back" : "done";
@@ -79,5 +81,13 @@ export async function runBuildJob(
     sinks.send({ t: "failed", message: `pyci worker ${deps.worker} crashed: ${(error as Error).message}` });
   }
   await sinks.flushed();
+  await expireStream(deps, buildId, log);
   return "done";
+}
+
+/** The build's stream, read by the server, kept a while for a server that was away (STREAM_TTL_SECONDS). */
+async function expireStream(deps: BuildJobDeps, buildId: string, log: Logger): Promise<void> {
+  await deps.redis
+    .expire(buildStreamKey(buildId), STREAM_TTL_SECONDS)
+    .catch((err: unknown) => log.warn({ err }, "could not let the build's stream expire"));
 }

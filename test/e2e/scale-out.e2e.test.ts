@@ -18,6 +18,7 @@ import {
   type ServerProcess,
 } from "../support/server-process.js";
 import { startSshd, type TestSshd } from "../support/sshd.js";
+import { until } from "../support/until.js";
 import { sendWebhook } from "../support/webhook.js";
 
 /**
@@ -196,7 +197,71 @@ describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
       expect(fake.leakedTokens(text!), where).toEqual([]);
     }
   }, 120_000);
+
+  it("stops a build on its worker when a newer commit supersedes it, and builds the newer one", async () => {
+    const deliver = (action: string, sha: string) =>
+      sendWebhook({
+        url: `${publicUrl}/api/github/webhooks`,
+        secret,
+        event: "pull_request",
+        payload: pullRequestPayload({
+          action,
+          owner: OWNER,
+          repo: REPO,
+          number: 31,
+          headSha: sha,
+          sshUrl: sshd.sshUrl(repo.dir),
+          cloneUrl: "http://127.0.0.1:9/acme/gadgets.git",
+          installationId: INSTALLATION_ID,
+        }),
+      });
+    // 1. a commit whose tests would take minutes, building on a worker
+    const slow = repo.commit({ "test_slow.py": SLOW_TEST }, "a slow test");
+    expect((await deliver("opened", slow)).status).toBeLessThan(300);
+    await fake.waitFor(
+      () => fake.checkRuns.some((r) => r.fields.head_sha === slow && r.fields.status === "in_progress"),
+      60_000,
+    );
+    // its output reaches the server's log while the step runs (the live page reads the same)
+    const buildUrl = latestStatus(fake.statuses, slow, "ci/test")!.body.target_url as string;
+    await until("the slow test's output on the server", 60_000, async () => {
+      const log = await fetch(`${buildUrl}/test.log`);
+      return log.ok && (await log.text()).includes("sleeping in the slow test") ? true : undefined;
+    });
+
+    // 2. a newer head: the older build is stopped on its worker and reported superseded
+    const fast = repo.commit({ "test_slow.py": "" }, "no slow test");
+    expect((await deliver("synchronize", fast)).status).toBeLessThan(300);
+    await fake.waitFor(
+      () =>
+        fake.checkRuns.some((r) => r.fields.head_sha === slow && r.fields.status === "completed") &&
+        ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, fast, c)?.body.state !== "pending") &&
+        fake.checkRuns.some((r) => r.fields.head_sha === fast && r.fields.status === "completed"),
+      90_000,
+    );
+    const stopped = fake.checkRuns.find((r) => r.fields.head_sha === slow)!;
+    expect(stopped.fields).toMatchObject({ conclusion: "cancelled" });
+    expect(latestStatus(fake.statuses, slow, "ci/test")!.body).toMatchObject({
+      state: "error",
+      description: `Superseded by ${fast.slice(0, 7)}`,
+    });
+    expect(workers.some((w) => w.output().includes('"msg":"build stopped by the server"'))).toBe(true);
+    expect(latestStatus(fake.statuses, fast, "ci/test")!.body.state).toBe("failure");
+  }, 120_000);
 });
+
+/** A test that sleeps for minutes: only a stop ends its build in time. */
+const SLOW_TEST = [
+  "import time",
+  "import unittest",
+  "",
+  "",
+  "class SlowTest(unittest.TestCase):",
+  "    def test_sleeps(self):",
+  "        print('sleeping in the slow test', flush=True)",
+  "        time.sleep(300)",
+  "",
+].join("\n");
 
 /** Builds a worker's log says it took (JSON lines, as in production). */
 function countTaken(output: string): number {

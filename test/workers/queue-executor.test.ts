@@ -151,6 +151,13 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     expect(logs.join("")).toBe("hello from r (python python3.12) ***\n");
     expect(ran).toEqual(["build-one"]);
     expect(server.problem()).toBeUndefined();
+    // the worker lets the stream expire, a day later
+    const admin = new Redis(redis.url);
+    try {
+      expect(await admin.ttl(buildStreamKey("build-one"))).toBeGreaterThan(3600);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   it("queues a build once: handed over again (a restarted server), its results are read back, not run again", async () => {
