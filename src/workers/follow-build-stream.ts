@@ -96,6 +96,8 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     let lastId = "0";
     while (!signal?.aborted) {
       const reply = await redis.xread("BLOCK", BLOCK_MS, "STREAMS", key, lastId);
+      // stopped meanwhile: what the stream says now (its job removed, a worker's last words) is not this build's end
+      if (signal?.aborted) break;
       const lost = reply ? undefined : await options.lost();
       if (lost) throw new Error(lost);
       for (const [, entries] of reply ?? []) {

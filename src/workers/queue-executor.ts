@@ -59,8 +59,10 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
       const reader = options.redis.duplicate();
       // Redis away: the reader's commands wait for it; the server's own connection logs why
       reader.on("error", () => undefined);
+      // a job still waiting is removed; the worker running one is told to stop it
       const cancel = () => {
         if ((signal?.reason as StopReason | undefined)?.kind === "shutdown") return;
+        options.queue.remove(buildId).catch(() => undefined);
         options.redis.publish(CANCEL_CHANNEL, buildId).catch((err: unknown) => log.warn({ err }, "could not cancel"));
       };
       signal?.addEventListener("abort", cancel, { once: true });

@@ -212,6 +212,32 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     expect(readdirSync(join(redis.dir, "spool"))).toEqual([]);
   });
 
+  it("removes a superseded build that no worker has taken yet", async () => {
+    await worker.close(1000);
+    const stop = new AbortController();
+    const { sinks } = recording();
+    const executing = server.executor.execute(build("build-unstarted", "r", stop.signal), sinks);
+    const admin = new Redis(redis.url);
+    try {
+      const queue = new Queue(buildQueueName(), { connection: admin });
+      for (let state = ""; state !== "waiting"; ) state = await queue.getJobState("build-unstarted");
+      stop.abort({ kind: "superseded", by: "c".repeat(40) });
+      await executing;
+      for (let state = ""; state !== "unknown"; ) state = await queue.getJobState("build-unstarted");
+      await queue.close();
+    } finally {
+      admin.disconnect();
+      worker = await startWorker({
+        redisUrl: redis.url,
+        name: "w1-again",
+        concurrency: 2,
+        executor: fakeExecutor(ran),
+        log,
+      });
+    }
+    expect(ran).not.toContain("build-unstarted");
+  });
+
   it("starts the build over when a second worker takes it: only the last attempt's steps count", async () => {
     const admin = new Redis(redis.url);
     const step = (summary: string): StepResult => ({
