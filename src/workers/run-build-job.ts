@@ -37,7 +37,7 @@ export async function runBuildJob(
 ): Promise<"done" | "hand back"> {
   const { buildId, request } = job.data;
   const log = deps.log.child({ buildId, repo: `${request.owner}/${request.repo}`, sha: request.sha });
-  const sinks = streamSinks(deps.redis, buildId, log);
+  const sinks = streamSinks(deps.redis, buildId, deps.worker, log);
   // 1. taken
   sinks.send({ t: "taken", worker: deps.worker, attempt: job.attemptsStarted || 1 });
   log.info({ attempt: job.attemptsStarted }, "build taken");

@@ -15,7 +15,7 @@ export interface StreamSinks extends BuildSinks {
  * kept file becomes an entry of the build's stream as it happens, so the server's live page keeps up.
  * Entries are sent without waiting (one connection keeps their order); a failed XADD is logged.
  */
-export function streamSinks(redis: Redis, buildId: string, log: Logger): StreamSinks {
+export function streamSinks(redis: Redis, buildId: string, worker: string, log: Logger): StreamSinks {
   const key = buildStreamKey(buildId);
   let last: Promise<unknown> = Promise.resolve();
   const send = (event: BuildStreamEvent) => {
@@ -33,7 +33,11 @@ export function streamSinks(redis: Redis, buildId: string, log: Logger): StreamS
       close: () => undefined,
     }),
     onStepStart: (step) => send({ t: "start", step }),
-    onStepEnd: (result) => send({ t: "end", result }),
+    // the checkout says where the build ran: the page, the check run and the statuses name the worker
+    onStepEnd: (result) => {
+      if (result.name === "checkout") result.summary = `${result.summary} on ${worker}`;
+      send({ t: "end", result });
+    },
     // the file goes to the server; the results still name it by its path here (the server renames it)
     keepArtifact: async (artifact) => {
       await sendArtifact(artifact, send);

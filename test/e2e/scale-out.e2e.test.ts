@@ -176,6 +176,8 @@ describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
       const html = await (await fetch(buildUrl)).text();
       expect(html).toContain("this one fails on purpose");
       expect(html).toContain("AssertionError: 4 != 5");
+      // which worker built it, as its checkout says
+      expect(html).toMatch(new RegExp(`Checked out ${sha.slice(0, 7)} on worker-[ab]`));
       const log = await fetch(`${buildUrl}/test.log`);
       expect(log.status).toBe(200);
       expect(await log.text()).toContain("adding two and three");
