@@ -59,6 +59,11 @@ export interface Config {
    * through BullMQ on this Redis instead of running them (docs/scale-out.md); a worker needs it.
    */
   redisUrl?: string;
+  /**
+   * `pyci worker`: how long its hold on a build lasts without renewal (CI_WORKER_LOCK seconds,
+   * default 30); a killed worker's builds go to another worker within about twice this.
+   */
+  workerLockMs: number;
 }
 
 /** Who reads the settings: the server (`pyci serve`), or `pyci worker`, which has no App and no webhook. */
@@ -172,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
   };
 
   const redisUrl = env.CI_REDIS_URL?.trim() || undefined;
+  const workerLock = positiveInt(env, "CI_WORKER_LOCK", 30, problems);
   problems.push(...redisUrlProblems(redisUrl, role));
 
   const dataDir = dataDirOf(env);
@@ -209,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
     liveClients,
     buildLimits,
     ...(redisUrl ? { redisUrl } : {}),
+    workerLockMs: workerLock * 1000,
   };
 }
 

@@ -16,6 +16,7 @@ Runs builds the server hands out through Redis (docs/scale-out.md), on this
 machine, CI_CONCURRENCY at a time, until SIGTERM/SIGINT. Reads the
 environment: CI_REDIS_URL (required: redis://:password@host:6379, or
 rediss:// for TLS), CI_WORKER_NAME (default <hostname>-<pid>), CI_CONCURRENCY,
+CI_WORKER_LOCK (seconds a killed worker holds its builds, default 30),
 CI_WORK_DIR, CI_DATA_DIR (this worker's caches), CI_SANDBOX, CI_PYTHON,
 CI_SSH_KEY_PATH and CI_SSH_KNOWN_HOSTS (SSH clones with the worker's own key;
 without them it clones over HTTPS with a token the server mints for each build:
@@ -74,6 +75,7 @@ export async function workerCommand(
     redisUrl: config.redisUrl!,
     name,
     concurrency: config.concurrency,
+    lockMs: config.workerLockMs,
     log,
     executor: localExecutor({
       config,

@@ -13,6 +13,12 @@ export interface WorkerOptions {
   name: string;
   /** CI_CONCURRENCY: builds this worker runs at once. */
   concurrency: number;
+  /**
+   * CI_WORKER_LOCK: how long the worker's lock on a build lasts without renewal (BullMQ renews it
+   * at half that), and how often workers look for builds whose lock expired: a worker killed
+   * mid-build loses its builds to another worker within about twice this (docs/scale-out.md).
+   */
+  lockMs: number;
   executor: BuildExecutor;
   log: Logger;
 }
@@ -25,12 +31,6 @@ export interface RunningWorker {
   close(graceMs: number): Promise<void>;
 }
 
-/**
- * How long a worker's lock on a build lasts without renewal (BullMQ renews it at half that), and
- * how often workers look for builds whose lock expired: a worker killed mid-build loses its
- * builds to another worker within about twice this (docs/scale-out.md).
- */
-const LOCK_MS = 30_000;
 /** Times a build may lose its worker and be taken by another; once more and it ends in `error`. */
 const MAX_HANDOVERS = 2;
 
@@ -69,8 +69,8 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     {
       connection: connectRedis(options.redisUrl, `pyci-worker-queue:${options.name}`),
       concurrency: options.concurrency,
-      lockDuration: LOCK_MS,
-      stalledInterval: LOCK_MS,
+      lockDuration: options.lockMs,
+      stalledInterval: options.lockMs,
       maxStalledCount: MAX_HANDOVERS,
       name: options.name,
     },

@@ -123,7 +123,14 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     redis = await startRedis();
     redisDir = redis.dir;
     server = handToWorkers({ redisUrl: redis.url, dataDir: redis.dir, secrets: [SERVER_SECRET], log, octokitFor });
-    worker = await startWorker({ redisUrl: redis.url, name: "w1", concurrency: 2, executor: fakeExecutor(ran), log });
+    worker = await startWorker({
+      redisUrl: redis.url,
+      name: "w1",
+      concurrency: 2,
+      lockMs: 30_000,
+      executor: fakeExecutor(ran),
+      log,
+    });
   });
   afterAll(async () => {
     await worker?.close(1000);
@@ -231,6 +238,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
         redisUrl: redis.url,
         name: "w1-again",
         concurrency: 2,
+        lockMs: 30_000,
         executor: fakeExecutor(ran),
         log,
       });
@@ -286,6 +294,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
       redisUrl: redis.url,
       name: "leaving",
       concurrency: 1,
+      lockMs: 30_000,
       executor: fakeExecutor(ran),
       log,
     });
@@ -296,6 +305,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
       redisUrl: redis.url,
       name: "staying",
       concurrency: 1,
+      lockMs: 30_000,
       executor: fakeExecutor(ran),
       log,
     });
