@@ -109,6 +109,8 @@ describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
             CI_REDIS_URL: redis.url,
             CI_WORKER_NAME: name,
             CI_CONCURRENCY: "1",
+            // a killed worker's build goes to the other within seconds
+            CI_WORKER_LOCK: "3",
             CI_DATA_DIR: tempDir(`${name}-data`),
             CI_WORK_DIR: tempDir(`${name}-work`),
             CI_SSH_KEY_PATH: sshd.clientKeyPath,
@@ -250,7 +252,69 @@ describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
     expect(workers.some((w) => w.output().includes('"msg":"build stopped by the server"'))).toBe(true);
     expect(latestStatus(fake.statuses, fast, "ci/test")!.body.state).toBe("failure");
   }, 120_000);
+
+  it("finishes on the other worker a build whose worker was killed (SIGKILL), on the same check run", async () => {
+    const sha = repo.commit({ "test_slow.py": SLOW_ONCE_TEST }, "a test that takes a while");
+    const res = await sendWebhook({
+      url: `${publicUrl}/api/github/webhooks`,
+      secret,
+      event: "pull_request",
+      payload: pullRequestPayload({
+        action: "opened",
+        owner: OWNER,
+        repo: REPO,
+        number: 41,
+        headSha: sha,
+        sshUrl: sshd.sshUrl(repo.dir),
+        cloneUrl: "http://127.0.0.1:9/acme/gadgets.git",
+        installationId: INSTALLATION_ID,
+      }),
+    });
+    expect(res.status).toBeLessThan(300);
+    // 1. its tests run on some worker: that one is killed
+    await fake.waitFor(() => !!latestStatus(fake.statuses, sha, "ci/test"), 30_000);
+    const buildUrl = latestStatus(fake.statuses, sha, "ci/test")!.body.target_url as string;
+    const buildId = buildUrl.split("/").at(-1)!;
+    await until("the test step's output on the server", 60_000, async () => {
+      const log = await fetch(`${buildUrl}/test.log`);
+      return log.ok && (await log.text()).includes("taking a while") ? true : undefined;
+    });
+    const victim = workers.findIndex((w) => w.output().includes(`"buildId":"${buildId}"`));
+    expect(victim).toBeGreaterThanOrEqual(0);
+    await workers[victim]!.kill9();
+
+    // 2. the other worker builds it again: one check run, final statuses, the page naming the survivor
+    await fake.waitFor(
+      () =>
+        ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, sha, c)?.body.state !== "pending") &&
+        fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed"),
+      90_000,
+    );
+    expect(fake.checkRuns.filter((r) => r.fields.head_sha === sha)).toHaveLength(1);
+    expect(latestStatus(fake.statuses, sha, "ci/test")!.body).toMatchObject({
+      state: "failure",
+      description: "1 failure in 3 tests",
+    });
+    const survivor = WORKERS[1 - victim]!;
+    const html = await (await fetch(buildUrl)).text();
+    expect(html).toContain(`Checked out ${sha.slice(0, 7)} on ${survivor}`);
+    expect(html).not.toContain(`on ${WORKERS[victim]}`);
+    expect(workers[1 - victim]!.output()).toContain(`"buildId":"${buildId}"`);
+  }, 120_000);
 });
+
+/** A test that takes long enough for its worker to be killed under it. */
+const SLOW_ONCE_TEST = [
+  "import time",
+  "import unittest",
+  "",
+  "",
+  "class SlowTest(unittest.TestCase):",
+  "    def test_takes_a_while(self):",
+  "        print('taking a while', flush=True)",
+  "        time.sleep(6)",
+  "",
+].join("\n");
 
 /** A test that sleeps for minutes: only a stop ends its build in time. */
 const SLOW_TEST = [
