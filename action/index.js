@@ -60639,8 +60639,185 @@ function cancelOnSignals(queue, outcome) {
   };
 }
 
-// src/process/exec.ts
+// src/pipeline/evict-caches.ts
+import { randomUUID as randomUUID4 } from "node:crypto";
+import { lstat, readdir as readdir2, rename as rename3, rm as rm2 } from "node:fs/promises";
+import { basename as basename2, join as join5 } from "node:path";
+
+// src/checkout/file-lock.ts
 import { randomUUID } from "node:crypto";
+import { link, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
+
+// src/process/alive.ts
+function alive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === "EPERM";
+  }
+}
+
+// src/checkout/file-lock.ts
+var LockTimeoutError = class extends Error {
+  name = "LockTimeoutError";
+};
+var LockCancelledError = class extends Error {
+  name = "LockCancelledError";
+};
+var HEARTBEAT_MS = 5e3;
+var STALE_LOCK_MS = 3e4;
+var POLL_MS = 100;
+var queues = /* @__PURE__ */ new Map();
+async function fileLock(path7, options2) {
+  const deadline = Date.now() + options2.timeoutMs;
+  let waited = false;
+  const wait2 = () => {
+    if (!waited) options2.onWait?.();
+    waited = true;
+  };
+  const before = queues.get(path7) ?? Promise.resolve();
+  let leaveQueue;
+  const mine = new Promise((resolve5) => leaveQueue = resolve5);
+  const queued = before.then(() => mine);
+  queues.set(path7, queued);
+  const dequeue = () => {
+    leaveQueue();
+    if (queues.get(path7) === queued) queues.delete(path7);
+  };
+  try {
+    if (!await settled(before, 0)) wait2();
+    await raceDeadline(before, deadline, options2.signal);
+  } catch (error) {
+    dequeue();
+    throw error;
+  }
+  const token = `${process.pid} ${randomUUID()}`;
+  try {
+    for (; ; ) {
+      if (await tryCreate(path7, token)) break;
+      if (await removeIfStale(path7)) continue;
+      wait2();
+      await raceDeadline(sleep(POLL_MS), deadline, options2.signal);
+    }
+  } catch (error) {
+    dequeue();
+    throw error;
+  }
+  const heartbeat = setInterval(() => {
+    const now = /* @__PURE__ */ new Date();
+    utimes(path7, now, now).catch(() => void 0);
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
+  let released = false;
+  return async () => {
+    if (released) return;
+    released = true;
+    clearInterval(heartbeat);
+    if (await readFile(path7, "utf8").catch(() => void 0) === token) await unlink(path7).catch(() => void 0);
+    dequeue();
+  };
+}
+async function tryFileLock(path7) {
+  if (queues.has(path7)) return void 0;
+  try {
+    return await fileLock(path7, { timeoutMs: 0 });
+  } catch (error) {
+    if (error instanceof LockTimeoutError) return void 0;
+    throw error;
+  }
+}
+async function tryCreate(path7, token) {
+  let handle;
+  try {
+    handle = await open(path7, "wx", 384);
+  } catch (error) {
+    if (error.code === "EEXIST") return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(token);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+async function removeIfStale(path7) {
+  let content;
+  let mtimeMs;
+  try {
+    [content, { mtimeMs }] = await Promise.all([readFile(path7, "utf8"), stat(path7)]);
+  } catch {
+    return true;
+  }
+  const pid = Number(content.split(" ")[0]);
+  if (content === "" && Date.now() - mtimeMs < STALE_LOCK_MS) return false;
+  if (alive(pid) && Date.now() - mtimeMs < STALE_LOCK_MS) return false;
+  const aside = `${path7}.stale-${randomUUID()}`;
+  try {
+    await rename(path7, aside);
+  } catch {
+    return true;
+  }
+  const moved = await readFile(aside, "utf8").catch(() => "");
+  if (moved !== content) {
+    await link(aside, path7).catch(() => void 0);
+  }
+  await unlink(aside).catch(() => void 0);
+  return true;
+}
+async function settled(promise, ms2) {
+  let done = false;
+  void promise.then(() => done = true);
+  await sleep(ms2);
+  return done;
+}
+function raceDeadline(promise, deadline, signal) {
+  return new Promise((resolve5, reject) => {
+    if (signal?.aborted) return reject(new LockCancelledError("Cancelled"));
+    const remaining = deadline - Date.now();
+    const timer = setTimeout(
+      () => finish2(() => reject(new LockTimeoutError("Timed out waiting for the lock"))),
+      Math.max(0, remaining)
+    );
+    const onAbort = () => finish2(() => reject(new LockCancelledError("Cancelled")));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    function finish2(settle) {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      settle();
+    }
+    promise.then(
+      (value) => finish2(() => resolve5(value)),
+      (error) => finish2(() => reject(error))
+    );
+  });
+}
+function sleep(ms2) {
+  return new Promise((resolve5) => setTimeout(resolve5, ms2));
+}
+
+// src/checkout/mirror-files.ts
+import { readdir, readFile as readFile2, stat as stat2, unlink as unlink2 } from "node:fs/promises";
+import { join as join2 } from "node:path";
+
+// src/checkout/exists.ts
+import { access } from "node:fs/promises";
+async function exists(path7) {
+  try {
+    await access(path7);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// src/checkout/git-command.ts
+import { join, resolve as resolve2 } from "node:path";
+
+// src/process/exec.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
 import { readdirSync as readdirSync2, readFileSync as readFileSync5 } from "node:fs";
 
 // src/process/sandbox/sandbox-command.ts
@@ -67762,7 +67939,7 @@ var MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
 var RUN_MARKER = "PYCI_RUN";
 async function run3(options2) {
   const started = performance.now();
-  const marker = randomUUID();
+  const marker = randomUUID2();
   const confined = options2.sandbox ? sandboxCommand(options2.sandbox, { cmd: options2.cmd, args: options2.args }, options2.cwd, pathKind) : options2;
   const command = options2.sandbox?.limits ? options2.sandbox.limits.wrap(confined) : confined;
   let timedOut = false;
@@ -67852,13 +68029,6 @@ function killMarked(marker, signal) {
     }
   }
 }
-
-// src/checkout/workspace.ts
-import { lstat, mkdir, mkdtemp, readdir as readdir2, rm, statfs } from "node:fs/promises";
-import { join as join4 } from "node:path";
-
-// src/checkout/git-command.ts
-import { join, resolve as resolve2 } from "node:path";
 
 // src/checkout/ssh-connections.ts
 var IDLE_SECONDS = 300;
@@ -67968,193 +68138,7 @@ function shellQuote(value) {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-// src/text/last-lines.ts
-function lastLines(sink, count3) {
-  let kept = [];
-  let pending = "";
-  return {
-    write(text) {
-      sink.write(text);
-      const parts = (pending + text).split(/\r?\n/);
-      pending = parts.pop() ?? "";
-      kept = [...kept, ...parts].slice(-count3);
-    },
-    lines: () => pending === "" ? [...kept] : [...kept, pending].slice(-count3)
-  };
-}
-
-// src/checkout/index-tree.ts
-var HASH_BYTES = 20;
-var ENTRY_FIXED_BYTES = 40 + HASH_BYTES + 2;
-
-// src/checkout/file-lock.ts
-import { randomUUID as randomUUID2 } from "node:crypto";
-import { link, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
-
-// src/process/alive.ts
-function alive(pid) {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return error.code === "EPERM";
-  }
-}
-
-// src/checkout/file-lock.ts
-var LockTimeoutError = class extends Error {
-  name = "LockTimeoutError";
-};
-var LockCancelledError = class extends Error {
-  name = "LockCancelledError";
-};
-var HEARTBEAT_MS = 5e3;
-var STALE_LOCK_MS = 3e4;
-var POLL_MS = 100;
-var queues = /* @__PURE__ */ new Map();
-async function fileLock(path7, options2) {
-  const deadline = Date.now() + options2.timeoutMs;
-  let waited = false;
-  const wait2 = () => {
-    if (!waited) options2.onWait?.();
-    waited = true;
-  };
-  const before = queues.get(path7) ?? Promise.resolve();
-  let leaveQueue;
-  const mine = new Promise((resolve5) => leaveQueue = resolve5);
-  const queued = before.then(() => mine);
-  queues.set(path7, queued);
-  const dequeue = () => {
-    leaveQueue();
-    if (queues.get(path7) === queued) queues.delete(path7);
-  };
-  try {
-    if (!await settled(before, 0)) wait2();
-    await raceDeadline(before, deadline, options2.signal);
-  } catch (error) {
-    dequeue();
-    throw error;
-  }
-  const token = `${process.pid} ${randomUUID2()}`;
-  try {
-    for (; ; ) {
-      if (await tryCreate(path7, token)) break;
-      if (await removeIfStale(path7)) continue;
-      wait2();
-      await raceDeadline(sleep(POLL_MS), deadline, options2.signal);
-    }
-  } catch (error) {
-    dequeue();
-    throw error;
-  }
-  const heartbeat = setInterval(() => {
-    const now = /* @__PURE__ */ new Date();
-    utimes(path7, now, now).catch(() => void 0);
-  }, HEARTBEAT_MS);
-  heartbeat.unref();
-  let released = false;
-  return async () => {
-    if (released) return;
-    released = true;
-    clearInterval(heartbeat);
-    if (await readFile(path7, "utf8").catch(() => void 0) === token) await unlink(path7).catch(() => void 0);
-    dequeue();
-  };
-}
-async function tryFileLock(path7) {
-  if (queues.has(path7)) return void 0;
-  try {
-    return await fileLock(path7, { timeoutMs: 0 });
-  } catch (error) {
-    if (error instanceof LockTimeoutError) return void 0;
-    throw error;
-  }
-}
-async function tryCreate(path7, token) {
-  let handle;
-  try {
-    handle = await open(path7, "wx", 384);
-  } catch (error) {
-    if (error.code === "EEXIST") return false;
-    throw error;
-  }
-  try {
-    await handle.writeFile(token);
-  } finally {
-    await handle.close();
-  }
-  return true;
-}
-async function removeIfStale(path7) {
-  let content;
-  let mtimeMs;
-  try {
-    [content, { mtimeMs }] = await Promise.all([readFile(path7, "utf8"), stat(path7)]);
-  } catch {
-    return true;
-  }
-  const pid = Number(content.split(" ")[0]);
-  if (content === "" && Date.now() - mtimeMs < STALE_LOCK_MS) return false;
-  if (alive(pid) && Date.now() - mtimeMs < STALE_LOCK_MS) return false;
-  const aside = `${path7}.stale-${randomUUID2()}`;
-  try {
-    await rename(path7, aside);
-  } catch {
-    return true;
-  }
-  const moved = await readFile(aside, "utf8").catch(() => "");
-  if (moved !== content) {
-    await link(aside, path7).catch(() => void 0);
-  }
-  await unlink(aside).catch(() => void 0);
-  return true;
-}
-async function settled(promise, ms2) {
-  let done = false;
-  void promise.then(() => done = true);
-  await sleep(ms2);
-  return done;
-}
-function raceDeadline(promise, deadline, signal) {
-  return new Promise((resolve5, reject) => {
-    if (signal?.aborted) return reject(new LockCancelledError("Cancelled"));
-    const remaining = deadline - Date.now();
-    const timer = setTimeout(
-      () => finish2(() => reject(new LockTimeoutError("Timed out waiting for the lock"))),
-      Math.max(0, remaining)
-    );
-    const onAbort = () => finish2(() => reject(new LockCancelledError("Cancelled")));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    function finish2(settle) {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      settle();
-    }
-    promise.then(
-      (value) => finish2(() => resolve5(value)),
-      (error) => finish2(() => reject(error))
-    );
-  });
-}
-function sleep(ms2) {
-  return new Promise((resolve5) => setTimeout(resolve5, ms2));
-}
-
-// src/checkout/exists.ts
-import { access } from "node:fs/promises";
-async function exists(path7) {
-  try {
-    await access(path7);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 // src/checkout/mirror-files.ts
-import { readdir, readFile as readFile2, stat as stat2, unlink as unlink2 } from "node:fs/promises";
-import { join as join2 } from "node:path";
 var GIT_CACHE = "git-cache";
 var READERS = "pyci-readers";
 var LAST_USED = "pyci-last-used";
@@ -68184,17 +68168,1289 @@ async function mirrorLastUsed(mirror) {
   return marker?.mtimeMs ?? (await stat2(mirror)).mtimeMs;
 }
 
-// src/checkout/workspace-owner.ts
-import { writeFile } from "node:fs/promises";
+// src/pipeline/env-cache/env-files.ts
+import { stat as stat3 } from "node:fs/promises";
 import { join as join3 } from "node:path";
+var ENVS = "envs";
+var ENV_JSON = "env.json";
+function isEnvName(name) {
+  return /^[0-9a-f]{64}$/.test(name);
+}
+function envLockPath(envs, key) {
+  return join3(envs, `.${key}.lock`);
+}
+async function envLastUsed(env) {
+  const marker = await stat3(join3(env, ENV_JSON)).catch(() => void 0);
+  return marker?.mtimeMs ?? (await stat3(env)).mtimeMs;
+}
+
+// src/pipeline/result-cache.ts
+import { createHash, randomUUID as randomUUID3 } from "node:crypto";
+import { copyFile, mkdir, readFile as readFile3, rename as rename2, rm, stat as stat4, utimes as utimes2, writeFile } from "node:fs/promises";
+import { basename, join as join4 } from "node:path";
+var RESULTS = "results";
+var FORMAT = 1;
+var LOG_LIMIT = 1024 * 1024;
+function resultKey(cache, step, inputs) {
+  const material = stableJson({ format: FORMAT, step, scope: cache.scope, tree: cache.tree, inputs });
+  return createHash("sha256").update(material).digest("hex");
+}
+async function readCachedResult(cache, step, key, scratchDir) {
+  const dir = join4(cache.dir, RESULTS, key);
+  try {
+    const entry = JSON.parse(await readFile3(join4(dir, "result.json"), "utf8"));
+    if (entry.format !== FORMAT || entry.step !== step || entry.result?.name !== step) return void 0;
+    const { artifacts: stored, ...rest } = entry.result;
+    const artifacts = [];
+    for (const artifact of stored ?? []) {
+      const path7 = join4(scratchDir, artifact.file);
+      await copyFile(join4(dir, artifact.file), path7);
+      artifacts.push({ name: artifact.name, path: path7, contentType: artifact.contentType });
+    }
+    const now = /* @__PURE__ */ new Date();
+    await utimes2(join4(dir, "result.json"), now, now).catch(() => void 0);
+    const result = { ...rest, durationMs: 0, ...stored ? { artifacts } : {} };
+    return { result, buildId: entry.buildId, createdAt: entry.createdAt, log: entry.log };
+  } catch {
+    return void 0;
+  }
+}
+async function writeCachedResult(cache, key, result, log) {
+  const root = join4(cache.dir, RESULTS);
+  const temp = join4(root, `.tmp-${randomUUID3()}`);
+  try {
+    await mkdir(temp, { recursive: true });
+    const { durationMs: _duration, artifacts, ...rest } = result;
+    const stored = { ...rest };
+    if (artifacts) {
+      stored.artifacts = [];
+      for (const artifact of artifacts) {
+        const file = basename(artifact.path);
+        if (file === "result.json" || stored.artifacts.some((a2) => a2.file === file)) return false;
+        await copyFile(artifact.path, join4(temp, file));
+        stored.artifacts.push({ name: artifact.name, file, contentType: artifact.contentType });
+      }
+    }
+    const entry = {
+      format: FORMAT,
+      step: result.name,
+      buildId: cache.buildId,
+      createdAt: (/* @__PURE__ */ new Date()).toISOString(),
+      result: stored,
+      log
+    };
+    await writeFile(join4(temp, "result.json"), JSON.stringify(entry));
+    try {
+      await rename2(temp, join4(root, key));
+    } catch {
+      return false;
+    }
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(temp, { recursive: true, force: true }).catch(() => void 0);
+  }
+}
+async function resultLastUsed(entryDir) {
+  const info = await stat4(join4(entryDir, "result.json")).catch(() => void 0) ?? await stat4(entryDir).catch(() => void 0);
+  return info?.mtimeMs ?? 0;
+}
+function recordingLog(log) {
+  let parts = [];
+  let size2 = 0;
+  let dropped = 0;
+  const trim = () => {
+    const joined = parts.join("");
+    const keep2 = joined.slice(-LOG_LIMIT);
+    dropped += joined.length - keep2.length;
+    parts = [keep2];
+    size2 = keep2.length;
+  };
+  return {
+    write(text) {
+      log.write(text);
+      parts.push(text);
+      size2 += text.length;
+      if (size2 > 2 * LOG_LIMIT) trim();
+    },
+    text() {
+      if (size2 > LOG_LIMIT) trim();
+      const kept = parts.join("");
+      return dropped === 0 ? kept : `[\u2026 the first ${dropped} characters of this log were not kept]
+${kept}`;
+    }
+  };
+}
+function replayCachedLog(log, cached, what) {
+  log.write(`[pyci: cached result from build ${cached.buildId} of ${cached.createdAt}: ${what}]
+`);
+  log.write(cached.log.endsWith("\n") || cached.log === "" ? cached.log : `${cached.log}
+`);
+  log.write("[pyci: end of the cached output]\n");
+}
+function stableJson(value) {
+  return JSON.stringify(value, (_key, v) => {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      return Object.fromEntries(
+        Object.entries(v).sort(([a2], [b]) => a2 < b ? -1 : a2 > b ? 1 : 0)
+      );
+    }
+    return v;
+  });
+}
+
+// src/pipeline/evict-caches.ts
+var LEFTOVER_AGE_MS = 60 * 60 * 1e3;
+var running;
+function evictCaches(cache) {
+  running ??= evict(cache).finally(() => running = void 0);
+  return running;
+}
+async function evict(cache) {
+  const entries = [
+    ...await cacheEntries(
+      join5(cache.dir, GIT_CACHE),
+      "mirror",
+      (path7) => mirrorLastUsed(path7).catch(() => 0),
+      (name) => name.endsWith(".git")
+    ),
+    ...await cacheEntries(join5(cache.dir, RESULTS), "result", resultLastUsed),
+    ...await cacheEntries(join5(cache.dir, ENVS), "env", envLastUsed, isEnvName)
+  ];
+  const beforeBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
+  let total = beforeBytes;
+  const evicted = [];
+  for (const entry of entries.sort((a2, b) => a2.lastUsed - b.lastUsed)) {
+    if (total <= cache.maxBytes) break;
+    if (await remove(entry)) {
+      total -= entry.bytes;
+      evicted.push(entry.path);
+    }
+  }
+  return { beforeBytes, afterBytes: total, evicted };
+}
+async function cacheEntries(root, kind, lastUsed, named = () => true) {
+  const entries = [];
+  for (const name of await listOrEmpty(root)) {
+    const path7 = join5(root, name);
+    if (name.startsWith(".")) {
+      await removeLeftover(path7);
+      continue;
+    }
+    if (!named(name)) continue;
+    entries.push({ path: path7, kind, bytes: await sizeOf(path7), lastUsed: await lastUsed(path7) });
+  }
+  return entries;
+}
+async function remove(entry) {
+  if (entry.kind === "result") return removeAside(entry.path);
+  const lock = entry.kind === "env" ? envLockPath(join5(entry.path, ".."), basename2(entry.path)) : mirrorLockPath(entry.path);
+  const release = await tryFileLock(lock);
+  if (!release) return false;
+  try {
+    if ((await liveReaders(entry.path)).length > 0) return false;
+    return await removeAside(entry.path);
+  } finally {
+    await release();
+  }
+}
+async function removeAside(path7) {
+  const aside = join5(path7, "..", `.evict-${randomUUID4()}`);
+  try {
+    await rename3(path7, aside);
+  } catch {
+    return false;
+  }
+  await rm2(aside, { recursive: true, force: true });
+  return true;
+}
+async function removeLeftover(path7) {
+  const info = await lstat(path7).catch(() => void 0);
+  if (info && Date.now() - info.mtimeMs > LEFTOVER_AGE_MS) await rm2(path7, { recursive: true, force: true });
+}
+async function sizeOf(path7) {
+  const info = await lstat(path7).catch(() => void 0);
+  if (!info) return 0;
+  if (!info.isDirectory()) return info.size;
+  let total = 0;
+  for (const name of await listOrEmpty(path7)) total += await sizeOf(join5(path7, name));
+  return total;
+}
+async function listOrEmpty(dir) {
+  return readdir2(dir).catch(() => []);
+}
+
+// src/pipeline/run-stages.ts
+import { mkdir as mkdir3 } from "node:fs/promises";
+import { join as join9 } from "node:path";
+
+// src/process/limits/build-limits.ts
+var MIB = 1024 * 1024;
+var GIB = 1024 * MIB;
+var DEFAULT_BUILD_LIMITS = {
+  memoryBytes: 4 * GIB,
+  processes: 4096,
+  tmpBytes: 1 * GIB,
+  diskBytes: 10 * GIB
+};
+function describeLimitHit(kind, limits) {
+  switch (kind) {
+    case "memory":
+      return `used more than ${formatBytes(limits.memoryBytes)} of memory (CI_BUILD_MEMORY)`;
+    case "processes":
+      return `started more than ${limits.processes} processes and threads at once (CI_BUILD_PROCESSES)`;
+    case "tmp":
+      return `filled its ${formatBytes(limits.tmpBytes)} /tmp (CI_BUILD_TMP)`;
+    case "disk":
+      return `wrote more than ${formatBytes(limits.diskBytes)} to disk (CI_BUILD_DISK)`;
+  }
+}
+function formatBytes(bytes) {
+  for (const [unit, size2] of [
+    ["GiB", GIB],
+    ["MiB", MIB],
+    ["KiB", 1024]
+  ]) {
+    if (bytes >= size2) return `${Math.round(bytes / size2 * 10) / 10} ${unit}`;
+  }
+  return `${bytes} bytes`;
+}
+
+// src/process/sandbox/prepare-sandbox.ts
+import { chmod, readFile as readFile6, realpath, stat as stat5 } from "node:fs/promises";
+import { createRequire as createRequire2 } from "node:module";
+import { dirname as dirname2, isAbsolute, join as join8, resolve as resolve3 } from "node:path";
+
+// src/process/limits/bound-build.ts
+import { randomBytes } from "node:crypto";
+
+// src/process/limits/build-cgroup.ts
+import { readFileSync as readFileSync6 } from "node:fs";
+import { mkdir as mkdir2, readdir as readdir3, readFile as readFile5, rmdir, writeFile as writeFile3 } from "node:fs/promises";
+
+// src/process/limits/cgroup-layout.ts
+function cgroupLayout(selfCgroup, mountinfo, read) {
+  const memberships = selfCgroup.split("\n").map((line) => /^(\d+):([^:]*):(.*)$/.exec(line.trim())).filter((match) => match !== null).map(([, id, controllers, path7]) => ({
+    v2: id === "0" && controllers === "",
+    controllers: controllers.split(","),
+    path: path7
+  }));
+  const mounts = mountinfo.split("\n").flatMap((line) => parseMount(line) ?? []);
+  const problems2 = [];
+  const unified = memberships.find((m) => m.v2);
+  const unifiedDir = unified && locate(
+    unified.path,
+    mounts.filter((m) => m.type === "cgroup2")
+  );
+  if (unifiedDir) {
+    const offered = (read(`${unifiedDir}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
+    if (offered.includes("memory") && offered.includes("pids")) return { kind: "v2", dir: unifiedDir };
+    problems2.push(
+      `cgroup v2 (${unifiedDir}) offers pyci's cgroup ${offered.length ? `only ${offered.join(", ")}` : "no controllers"}, not memory and pids`
+    );
+  }
+  const v1 = (controller) => {
+    const member = memberships.find((m) => !m.v2 && m.controllers.includes(controller));
+    return member && locate(
+      member.path,
+      mounts.filter((m) => m.type === "cgroup" && m.superOptions.includes(controller))
+    );
+  };
+  const memory = v1("memory");
+  const pids = v1("pids");
+  if (memory && pids) {
+    const freezer = v1("freezer");
+    return { kind: "v1", memory, pids, ...freezer ? { freezer } : {} };
+  }
+  if (memory || pids)
+    problems2.push(
+      `the cgroup v1 ${memory ? "pids" : "memory"} hierarchy is not mounted (or pyci's cgroup is not under it)`
+    );
+  else if (!unifiedDir) problems2.push("no cgroup hierarchy is mounted where pyci can see it (/proc/self/mountinfo)");
+  return { kind: "none", reason: problems2.join("; ") };
+}
+function locate(path7, mounts) {
+  for (const mount of mounts) {
+    const root = mount.root === "/" ? "" : mount.root;
+    if (path7 !== root && !path7.startsWith(`${root}/`)) continue;
+    const rest = path7.slice(root.length);
+    return rest === "/" || rest === "" ? mount.mountPoint : `${mount.mountPoint.replace(/\/$/, "")}${rest}`;
+  }
+  return void 0;
+}
+function parseMount(line) {
+  const [before, after] = line.split(" - ");
+  const fields = before?.split(" ");
+  const tail2 = after?.split(" ");
+  if (!fields || fields.length < 5 || !tail2 || tail2.length < 3) return void 0;
+  return {
+    root: unescapeField(fields[3]),
+    mountPoint: unescapeField(fields[4]),
+    type: tail2[0],
+    superOptions: tail2[2].split(",")
+  };
+}
+function unescapeField(field) {
+  return field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+// src/process/limits/kill-cgroup.ts
+import { readFile as readFile4, writeFile as writeFile2 } from "node:fs/promises";
+var GIVE_UP_MS = 1e4;
+var FREEZE_MS = 1e3;
+async function killCgroup(cgroup) {
+  const dirs = cgroup.version === 2 ? [cgroup.dir] : cgroup.dirs;
+  if (cgroup.version === 2)
+    await writeFile2(`${cgroup.dir}/cgroup.kill`, "1").catch(unlessMissing);
+  else if (cgroup.freezer) await killFrozen(cgroup.freezer);
+  for (const end = Date.now() + GIVE_UP_MS; ; ) {
+    const pids = (await Promise.all(dirs.map(processes))).flat();
+    if (pids.length === 0) return;
+    if (Date.now() > end) {
+      throw new Error(
+        `processes ${pids.join(", ")} in ${dirs.join(", ")} are still there 10 s after SIGKILL (uninterruptible sleep? see /proc/<pid>/stack)`
+      );
+    }
+    pids.forEach(kill);
+    await new Promise((resolve5) => setTimeout(resolve5, 10));
+  }
+}
+async function killFrozen(freezer) {
+  const state = `${freezer}/freezer.state`;
+  try {
+    await writeFile2(state, "FROZEN");
+  } catch (error) {
+    return unlessMissing(error);
+  }
+  try {
+    for (const end = Date.now() + FREEZE_MS; (await readFile4(state, "utf8")).trim() !== "FROZEN" && Date.now() < end; ) {
+      await new Promise((resolve5) => setTimeout(resolve5, 5));
+    }
+    (await processes(freezer)).forEach(kill);
+  } finally {
+    await writeFile2(state, "THAWED");
+  }
+}
+async function processes(dir) {
+  const listed = await readFile4(`${dir}/cgroup.procs`, "utf8").catch(unlessMissing);
+  return (listed ?? "").split("\n").filter(Boolean).map(Number);
+}
+function unlessMissing(error) {
+  if (error.code !== "ENOENT") throw error;
+  return void 0;
+}
+function kill(pid) {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+  }
+}
+
+// src/process/limits/build-cgroup.ts
+var PREFIX = "pyci-build-";
+var SERVER_LEAF = "pyci-server";
+var NAME = /^[A-Za-z0-9_-]{1,64}$/;
+var MAX_PAGE = 64 * 1024;
+var JOIN = `while [ "$1" != -- ]; do echo $$ > "$1" || { echo "pyci: cannot join the build's cgroup ($1)" >&2; exit 125; }; shift; done; shift; exec "$@"`;
+var detected;
+function buildCgroupLayout() {
+  detected ??= detect();
+  return detected;
+}
+async function createBuildCgroup(name, limits) {
+  if (!NAME.test(name))
+    throw new Error(`A build cgroup's name is 1 to 64 letters, digits, - and _, not ${JSON.stringify(name)}.`);
+  const layout = await buildCgroupLayout();
+  if (layout.kind === "none") return void 0;
+  const cgroup = cgroupDirs(layout, `${PREFIX}${owner(process.pid) ?? process.pid}-${name}`);
+  const dirs = allDirs(cgroup);
+  const made = [];
+  try {
+    for (const dir of dirs) {
+      await mkdir2(dir);
+      made.push(dir);
+    }
+    const memory = Math.floor(limits.memoryBytes / 4096) * 4096;
+    if (cgroup.version === 2) {
+      await limit(`${cgroup.dir}/memory.max`, memory);
+      await limit(`${cgroup.dir}/memory.swap.max`, 0, { optional: true });
+      await limit(`${cgroup.dir}/pids.max`, limits.processes);
+    } else {
+      const [memoryDir, pidsDir] = dirs;
+      await writeFile3(`${memoryDir}/memory.oom_control`, "0");
+      await limit(`${memoryDir}/memory.limit_in_bytes`, memory);
+      await limit(`${memoryDir}/memory.memsw.limit_in_bytes`, memory, { optional: true });
+      await limit(`${pidsDir}/pids.max`, limits.processes);
+    }
+  } catch (error) {
+    await Promise.all(made.map((dir) => rmdir(dir).catch(() => void 0)));
+    throw error;
+  }
+  return buildCgroup(cgroup);
+}
+function buildCgroup(cgroup) {
+  const dirs = allDirs(cgroup);
+  const memory = cgroup.version === 2 ? `${cgroup.dir}/memory.events` : `${cgroup.dirs[0]}/memory.oom_control`;
+  const pids = cgroup.version === 2 ? `${cgroup.dir}/pids.events` : `${cgroup.dirs[1]}/pids.events`;
+  const killAll = () => killCgroup(cgroup);
+  return {
+    dirs,
+    wrap: (command) => ({
+      cmd: "/bin/sh",
+      args: [
+        "-c",
+        JOIN,
+        "pyci-join-cgroup",
+        ...dirs.map((dir) => `${dir}/cgroup.procs`),
+        "--",
+        command.cmd,
+        ...command.args
+      ]
+    }),
+    killAll,
+    // oom_kill is counted since Linux 4.13; before it a hog is killed all the same, and not told apart here
+    exceeded: async () => ({
+      memory: await counter(memory, "oom_kill") > 0,
+      processes: await counter(pids, "max") > 0
+    }),
+    async remove() {
+      await killAll();
+      for (const dir of dirs) await removeDir(dir);
+    }
+  };
+}
+function cgroupDirs(layout, leaf) {
+  if (layout.kind === "v2") return { version: 2, dir: `${layout.dir}/${leaf}` };
+  const freezer = layout.freezer && `${layout.freezer}/${leaf}`;
+  return {
+    version: 1,
+    dirs: [`${layout.memory}/${leaf}`, `${layout.pids}/${leaf}`, ...freezer ? [freezer] : []],
+    ...freezer ? { freezer } : {}
+  };
+}
+function allDirs(cgroup) {
+  return cgroup.version === 2 ? [cgroup.dir] : cgroup.dirs;
+}
+async function detect() {
+  let layout;
+  try {
+    layout = cgroupLayout(
+      await readFile5("/proc/self/cgroup", "utf8"),
+      await readFile5("/proc/self/mountinfo", "utf8"),
+      readIfThere
+    );
+  } catch (error) {
+    return { kind: "none", reason: `/proc/self/cgroup cannot be read (${error.message})` };
+  }
+  if (layout.kind === "none") return layout;
+  const parents = layout.kind === "v2" ? [layout.dir] : [layout.memory, layout.pids, ...layout.freezer ? [layout.freezer] : []];
+  try {
+    if (layout.kind === "v2") await handDownControllers(layout.dir);
+    for (const parent of parents) {
+      const probe3 = `${parent}/pyci-probe-${process.pid}`;
+      await mkdir2(probe3, { recursive: true });
+      await rmdir(probe3);
+    }
+    return layout;
+  } catch (error) {
+    const reason = `pyci cannot make cgroups in ${parents.join(" and ")} (${error.message}); it needs root, or a cgroup delegated to its user`;
+    return { kind: "none", reason };
+  }
+}
+async function handDownControllers(dir) {
+  const control = `${dir}/cgroup.subtree_control`;
+  const enabled = (await readFile5(control, "utf8")).trim().split(/\s+/);
+  if (enabled.includes("memory") && enabled.includes("pids")) return;
+  try {
+    return await writeFile3(control, "+memory +pids");
+  } catch (error) {
+    if (error.code !== "EBUSY") throw error;
+  }
+  const leaf = `${dir}/${SERVER_LEAF}`;
+  await mkdir2(leaf, { recursive: true });
+  for (let round = 0; round < 10; round++) {
+    const pids = (await readFile5(`${dir}/cgroup.procs`, "utf8")).split("\n").filter(Boolean);
+    if (pids.length === 0) break;
+    for (const pid of pids) await writeFile3(`${leaf}/cgroup.procs`, pid).catch(unlessExited);
+  }
+  await writeFile3(control, "+memory +pids");
+}
+async function limit(file, value, { optional = false } = {}) {
+  try {
+    await writeFile3(file, String(value));
+  } catch (error) {
+    if (optional && error.code === "ENOENT") return;
+    throw error;
+  }
+  const kept = Number((await readFile5(file, "utf8")).trim());
+  if (!(kept <= value && kept > value - MAX_PAGE))
+    throw new Error(`${file} reads ${kept} after pyci wrote ${value} to it`);
+}
+async function counter(file, key) {
+  const text = await readFile5(file, "utf8").catch(() => "");
+  return Number(new RegExp(`^${key} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+}
+async function removeDir(dir) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await rmdir(dir);
+    } catch (error) {
+      const code = error.code;
+      if (code === "ENOENT") return;
+      if (code !== "EBUSY" || attempt >= 50) throw error;
+      await new Promise((resolve5) => setTimeout(resolve5, 20));
+    }
+  }
+}
+function owner(pid) {
+  try {
+    const fields = readFileSync6(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
+    return `${pid}.${fields[19]}`;
+  } catch {
+    return void 0;
+  }
+}
+function readIfThere(path7) {
+  try {
+    return readFileSync6(path7, "utf8");
+  } catch {
+    return void 0;
+  }
+}
+function unlessExited(error) {
+  if (error.code !== "ESRCH") throw error;
+}
+
+// src/process/limits/rlimit-command.ts
+function rlimitCommand(command, limits) {
+  const bounds = [`--nproc=${limits.processes}`, `--data=${limits.memoryBytes}`, `--fsize=${limits.diskBytes}`];
+  return { cmd: "prlimit", args: [...bounds, "--", command.cmd, ...command.args] };
+}
+
+// src/process/limits/watch-disk.ts
+var MEASURE_TIMEOUT_MS = 12e4;
+var DUTY = 20;
+function watchDisk(dirs, limitBytes, onExceeded, intervalMs = 2e3) {
+  const stopping = new AbortController();
+  let used = 0;
+  let timer;
+  const measure = async () => {
+    const started = performance.now();
+    const measured = await diskUsed(dirs, stopping.signal);
+    if (stopping.signal.aborted) return;
+    if (measured !== void 0) used = measured;
+    if (used > limitBytes) {
+      stopping.abort();
+      onExceeded(used);
+      return;
+    }
+    timer = setTimeout(measureAgain, Math.max(intervalMs, DUTY * (performance.now() - started)));
+    timer.unref();
+  };
+  const measureAgain = () => void measure();
+  measureAgain();
+  return {
+    stop() {
+      stopping.abort();
+      clearTimeout(timer);
+    },
+    usedBytes: () => used
+  };
+}
+async function diskUsed(dirs, signal) {
+  try {
+    const result = await run3({
+      cmd: "du",
+      args: ["-skx", "--", ...dirs],
+      cwd: "/",
+      env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
+      timeoutMs: MEASURE_TIMEOUT_MS,
+      captureStdout: true,
+      trusted: true,
+      signal
+    });
+    if (!result.stdout) return void 0;
+    const kib = result.stdout.split("\n").reduce((sum, line) => sum + (Number(/^(\d+)\t/.exec(line)?.[1]) || 0), 0);
+    return kib * 1024;
+  } catch {
+    return void 0;
+  }
+}
+
+// src/process/limits/bound-build.ts
+async function boundBuild(limits, dirs, stopAll) {
+  const cgroup = await createBuildCgroup(randomBytes(6).toString("hex"), limits);
+  const wrap = cgroup ? (command) => cgroup.wrap(command) : (command) => rlimitCommand(command, limits);
+  let diskFull = false;
+  const watch = watchDisk(dirs, limits.diskBytes, () => {
+    diskFull = true;
+    void (cgroup ? cgroup.killAll() : stopAll()).catch(() => void 0);
+  });
+  return {
+    limits: { tmpBytes: limits.tmpBytes, wrap },
+    async hit() {
+      if (diskFull) return "disk";
+      const exceeded = await cgroup?.exceeded();
+      if (exceeded?.memory) return "memory";
+      if (exceeded?.processes) return "processes";
+      return void 0;
+    },
+    async release() {
+      watch.stop();
+      await cgroup?.remove();
+    }
+  };
+}
+
+// src/process/sandbox/build-uids.ts
+import { readdirSync as readdirSync3, readFileSync as readFileSync7 } from "node:fs";
+var KILL_ROUNDS = 20;
+var KILL_TIMEOUT_MS = 1e4;
+var BuildUids = class {
+  constructor(range) {
+    this.range = range;
+  }
+  range;
+  held = /* @__PURE__ */ new Set();
+  next = 0;
+  async lease() {
+    const busy = uidsWithProcesses(this.range);
+    for (let tried = 0; tried < this.range.count; tried += 1) {
+      const uid = this.range.first + (this.next + tried) % this.range.count;
+      if (this.held.has(uid) || busy.has(uid)) continue;
+      this.next = (this.next + tried + 1) % this.range.count;
+      this.held.add(uid);
+      let released = false;
+      return {
+        uid,
+        user: { uid, gid: uid },
+        release: async () => {
+          if (released) return;
+          released = true;
+          await killUid(uid);
+          this.held.delete(uid);
+        }
+      };
+    }
+    throw new Error(
+      `All ${this.range.count} uids of CI_SANDBOX_UIDS are in use: widen the range or lower CI_CONCURRENCY`
+    );
+  }
+};
+async function killUid(uid) {
+  for (let round = 0; round < KILL_ROUNDS; round += 1) {
+    if (!uidsWithProcesses({ first: uid, count: 1 }).has(uid)) return;
+    const id = String(uid);
+    await run3({
+      cmd: "setpriv",
+      args: ["--reuid", id, "--regid", id, "--clear-groups", "--", "kill", "-9", "-1"],
+      cwd: "/",
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+      timeoutMs: KILL_TIMEOUT_MS,
+      trusted: true
+    });
+  }
+}
+function uidsWithProcesses(range) {
+  const found = /* @__PURE__ */ new Set();
+  let entries;
+  try {
+    entries = readdirSync3("/proc");
+  } catch {
+    return found;
+  }
+  const last = range.first + range.count - 1;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let status2;
+    try {
+      status2 = readFileSync7(`/proc/${entry}/status`, "utf8");
+    } catch {
+      continue;
+    }
+    if (/^State:\s+[ZX]/m.test(status2)) continue;
+    const uids = /^Uid:\s+(.*)$/m.exec(status2)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
+    for (const uid of uids) if (uid >= range.first && uid <= last) found.add(uid);
+  }
+  return found;
+}
+
+// src/process/sandbox/chown-tree.ts
+import { lchown, lstat as lstat2, readdir as readdir4 } from "node:fs/promises";
+import { join as join6 } from "node:path";
+async function chownTree(dir, uid, gid) {
+  if (!(await lstat2(dir)).isDirectory())
+    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
+  await lchown(dir, uid, gid);
+  for (const entry of await readdir4(dir, { withFileTypes: true })) {
+    const path7 = join6(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(path7, uid, gid);
+    else await lchown(path7, uid, gid);
+  }
+}
+
+// src/process/sandbox/inside-build.ts
+var BUILD_MOUNTS = "/pyci";
+function insideBuild(path7, build) {
+  return [build.dir, build.scratchDir, BUILD_MOUNTS].some((dir) => path7.startsWith(`${dir}/`));
+}
+
+// src/process/sandbox/sandbox-env.ts
+import { join as join7 } from "node:path";
+function sandboxEnv(scratchDir, extra = {}, declared = {}) {
+  const home = join7(scratchDir, "home");
+  const tmp = join7(scratchDir, "tmp");
+  const own = Object.fromEntries(Object.entries(declared).filter(([name]) => envNameProblem(name) === void 0));
+  return {
+    ...own,
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: home,
+    TMPDIR: tmp,
+    LANG: "C.UTF-8",
+    LC_ALL: "C.UTF-8",
+    PYTHONUNBUFFERED: "1",
+    PYTHONIOENCODING: "utf-8",
+    PYTHONDONTWRITEBYTECODE: "1",
+    PIP_DISABLE_PIP_VERSION_CHECK: "1",
+    ...extra
+  };
+}
+var OWN = /* @__PURE__ */ new Set(["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "VIRTUAL_ENV"]);
+var LOADER = /^(LD_|MALLOC_|GCONV_PATH$|GETCONF_DIR$|HOSTALIASES$|LOCPATH$|NLSPATH$|RESOLV_HOST_CONF$|RES_OPTIONS$|TZDIR$)/;
+function envNameProblem(name) {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+    return `${JSON.stringify(name)} is not a variable name (letters, digits and _)`;
+  if (OWN.has(name) || name.startsWith("PYCI_")) return `${name} is set by pyci`;
+  if (LOADER.test(name)) return `${name} would steer the dynamic loader of the sandbox itself`;
+  return void 0;
+}
+
+// src/process/sandbox/prepare-sandbox.ts
+var PYCI_PYTHON_DIR = packageFile("python");
+var PYRIGHT_DIR = dirname2(createRequire2(import.meta.url).resolve("pyright/package.json"));
+var PROBE = "import os, sys; os.listdir('.'); open(os.path.join(os.environ['TMPDIR'], '.pyci-probe'), 'w').close(); print(sys.prefix)";
+async function prepareSandbox(policy, build) {
+  if (!policy.ok) return { ok: false, problem: `The sandbox cannot run: ${policy.problem}` };
+  const writable3 = [build.dir, build.scratchDir];
+  const lease = policy.sandbox.kind === "off" ? void 0 : await policy.uids?.lease();
+  let bounds;
+  const release = async () => {
+    await bounds?.release();
+    await lease?.release();
+  };
+  try {
+    if (policy.limits) {
+      const stopAll = async () => lease ? killUid(lease.uid) : void 0;
+      const bounded = await boundBuild(policy.limits, writable3, stopAll).catch((error) => error);
+      if (bounded instanceof Error) {
+        await release();
+        return { ok: false, problem: `The build's limits (CI_BUILD_*) could not be set up: ${bounded.message}` };
+      }
+      bounds = bounded;
+    }
+    const prepared = policy.sandbox.kind === "off" ? { ok: true, sandbox: { ...policy.sandbox, readable: [], writable: writable3 }, python: build.python } : await prepareWith(policy.sandbox, lease?.user, build);
+    if (!prepared.ok) {
+      await release();
+      return prepared;
+    }
+    const limits = bounds ? { limits: bounds.limits } : {};
+    const limitHit = bounds ? () => bounds.hit() : async () => void 0;
+    return { ...prepared, sandbox: { ...prepared.sandbox, ...limits }, limitHit, release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+async function prepareWith(base, user, build) {
+  const writable3 = [build.dir, build.scratchDir];
+  const common3 = { timeoutMs: build.timeoutMs, ...build.signal ? { signal: build.signal } : {} };
+  const asked = await askInterpreter(build, common3);
+  if (!asked.ok) return asked;
+  const { python, prefix, basePrefix } = asked;
+  const borrowed = base.kind === "bwrap" ? await alternates(build.dir) : [];
+  const readable3 = unique([
+    prefix,
+    basePrefix,
+    dirname2(python),
+    dirname2(await realpath(python)),
+    PYCI_PYTHON_DIR,
+    PYRIGHT_DIR,
+    dirname2(dirname2(process.execPath)),
+    ...borrowed
+  ]);
+  const sandbox = { ...base, ...user ? { user } : {}, readable: readable3, writable: writable3 };
+  if (sandbox.user) {
+    for (const dir of writable3) {
+      await chownTree(dir, sandbox.user.uid, sandbox.user.gid);
+      await openWayTo(dir);
+    }
+  }
+  if (sandbox.kind === "user") {
+    const closed = await closedAncestor(writable3);
+    if (closed) {
+      return {
+        ok: false,
+        problem: `The build's uid cannot reach the checkout: ${closed} is not searchable by other users. Run chmod o+x ${closed}, or set CI_WORK_DIR to a directory they can search (such as /tmp)`
+      };
+    }
+  }
+  const probeKey = [sandbox.kind, sandbox.user ? "uid" : "", python].join("\0");
+  if (startsInSandbox.has(probeKey)) return { ok: true, sandbox, python };
+  const output = [];
+  const tried = await run3({
+    ...common3,
+    cmd: python,
+    args: ["-I", "-c", PROBE],
+    cwd: build.dir,
+    env: sandboxEnv(build.scratchDir),
+    sandbox,
+    captureStdout: true,
+    log: { write: (t) => output.push(t) }
+  });
+  if (tried.exitCode !== 0 || tried.stdout.trim() !== prefix) {
+    const detail = tried.spawnError ?? (tried.exitCode === 0 ? `it started with sys.prefix ${tried.stdout.trim()} instead of ${prefix}` : `exit code ${tried.exitCode ?? tried.signal}: ${output.join("").trim().slice(-200)}`);
+    const who = sandbox.user ? ` as the build's uid` : "";
+    return {
+      ok: false,
+      problem: `The interpreter ${python} cannot run in the ${sandbox.kind} sandbox${who}, or cannot read the checkout and write the scratch dir there (${detail}). It and its directories must be readable and executable by every user: install Python outside /root, or use CI_SANDBOX=bwrap`
+    };
+  }
+  startsInSandbox.add(probeKey);
+  return { ok: true, sandbox, python };
+}
+var interpreters = /* @__PURE__ */ new Map();
+var startsInSandbox = /* @__PURE__ */ new Set();
+async function askInterpreter(build, common3) {
+  const known2 = interpreters.get(build.python);
+  if (known2 && await stat5(known2.python).then(
+    (s) => s.isFile(),
+    () => false
+  ))
+    return known2;
+  const asked = await run3({
+    ...common3,
+    cmd: build.python,
+    args: ["-I", "-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"],
+    cwd: build.scratchDir,
+    env: sandboxEnv(build.scratchDir),
+    captureStdout: true
+  });
+  const [python = "", prefix = "", basePrefix = ""] = asked.stdout.trim().split("\n");
+  if (asked.exitCode !== 0 || ![python, prefix, basePrefix].every((path7) => path7.startsWith("/"))) {
+    return {
+      ok: false,
+      problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})`
+    };
+  }
+  const interpreter = { ok: true, python, prefix, basePrefix };
+  const stable = !build.python.includes("/") || isAbsolute(build.python) && !insideBuild(build.python, build);
+  if (stable) interpreters.set(build.python, interpreter);
+  return interpreter;
+}
+async function alternates(dir) {
+  const objects = join8(dir, ".git", "objects");
+  let text;
+  try {
+    text = await readFile6(join8(objects, "info", "alternates"), "utf8");
+  } catch {
+    return [];
+  }
+  const paths = text.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#")).map((line) => resolve3(objects, line));
+  const existing = await Promise.all(
+    paths.map(
+      (path7) => stat5(path7).then(
+        (s) => s.isDirectory() ? path7 : void 0,
+        () => void 0
+      )
+    )
+  );
+  return existing.filter((path7) => path7 !== void 0);
+}
+async function openWayTo(dir) {
+  const parent = dirname2(dir);
+  const mode = (await stat5(parent)).mode & 4095;
+  if ((mode & 1) === 0) await chmod(parent, mode | 1);
+}
+async function closedAncestor(dirs) {
+  for (const dir of dirs) {
+    for (let up = dirname2(dirname2(dir)); up !== "/"; up = dirname2(up)) {
+      if (((await stat5(up)).mode & 1) === 0) return up;
+    }
+  }
+  return void 0;
+}
+function unique(paths) {
+  return [...new Set(paths)].filter(
+    (path7, _, all) => !all.some((other) => other !== path7 && path7.startsWith(`${other}/`))
+  );
+}
+
+// src/process/sandbox/resolve-sandbox.ts
+var import_tmp_promise = __toESM(require_tmp_promise(), 1);
+var PROBE_TIMEOUT_MS = 15e3;
+var decided = /* @__PURE__ */ new Map();
+function resolveSandbox(settings) {
+  const key = JSON.stringify(settings);
+  let policy = decided.get(key);
+  if (!policy) {
+    policy = decide(settings).then(
+      (decision) => decision.ok && settings.limits ? { ...decision, limits: settings.limits } : decision
+    );
+    decided.set(key, policy);
+  }
+  return policy;
+}
+async function decide(settings) {
+  const root = process.getuid?.() === 0;
+  const hidden2 = settings.hidden;
+  if (settings.mode === "off")
+    return {
+      ok: true,
+      sandbox: { kind: "off", hidden: hidden2 },
+      description: "off: the code under test runs as pyci's own user, unconfined (CI_SANDBOX=off)"
+    };
+  const uids = root ? new BuildUids(settings.uids) : void 0;
+  const range = `${settings.uids.first}-${settings.uids.first + settings.uids.count - 1}`;
+  const notRoot = "pyci does not run as root, so it cannot run builds under uids of their own";
+  let bwrapProblem;
+  if (settings.mode === "bwrap" || settings.mode === "auto") {
+    bwrapProblem = await probe({ kind: "bwrap", hidden: hidden2 }, uids);
+    if (!bwrapProblem)
+      return {
+        ok: true,
+        sandbox: { kind: "bwrap", hidden: hidden2 },
+        ...uids ? { uids } : {},
+        description: `bwrap${uids ? `, each build as a uid of its own (${range})` : ""}`
+      };
+    if (settings.mode === "bwrap")
+      return { ok: false, problem: `CI_SANDBOX=bwrap, but bubblewrap does not work here: ${bwrapProblem}` };
+  }
+  if (!uids) {
+    if (settings.mode === "user") return { ok: false, problem: `CI_SANDBOX=user: ${notRoot}` };
+    return {
+      ok: false,
+      problem: `no sandbox works here: bubblewrap does not (${bwrapProblem}) and ${notRoot}. Install bubblewrap, run pyci as root, or set CI_SANDBOX=off to run the code under test unconfined as pyci's own user`
+    };
+  }
+  const problem2 = await probe({ kind: "user", hidden: hidden2 }, uids);
+  if (problem2)
+    return { ok: false, problem: `CI_SANDBOX=${settings.mode}: cannot run steps under CI_SANDBOX_UIDS: ${problem2}` };
+  return {
+    ok: true,
+    sandbox: { kind: "user", hidden: hidden2 },
+    uids,
+    description: `user: each build runs as a uid of its own (${range})`
+  };
+}
+async function probe(base, uids) {
+  return (0, import_tmp_promise.withDir)(({ path: dir }) => probeIn(dir, base, uids), { prefix: "pyci-sandbox-probe", unsafeCleanup: true });
+}
+async function probeIn(dir, base, uids) {
+  const lease = await uids?.lease();
+  try {
+    const output = [];
+    const command = sandboxCommand(
+      { ...base, ...lease ? { user: lease.user } : {}, readable: [], writable: [] },
+      { cmd: "true", args: [] },
+      "/",
+      pathKind
+    );
+    const r = await run3({
+      ...command,
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      timeoutMs: PROBE_TIMEOUT_MS,
+      log: { write: (t) => output.push(t) }
+    });
+    if (r.spawnError) return `${command.cmd} could not be started (${r.spawnError})`;
+    if (r.exitCode !== 0)
+      return `${command.cmd} exited with code ${r.exitCode ?? r.signal}: ${output.join("").trim().slice(0, 300)}`;
+    return void 0;
+  } finally {
+    await lease?.release();
+  }
+}
+
+// src/pipeline/run-stages.ts
+async function runStages(stages, options2) {
+  const results = [];
+  await Promise.all(["home", "tmp"].map((dir) => mkdir3(join9(options2.scratchDir, dir), { recursive: true })));
+  const started = performance.now();
+  const prepared = options2.sandbox ? await prepareSandbox(await resolveSandbox(options2.sandbox), {
+    dir: options2.dir,
+    scratchDir: options2.scratchDir,
+    python: options2.python,
+    timeoutMs: options2.timeoutMs,
+    ...options2.signal ? { signal: options2.signal } : {}
+  }) : unconfined(options2);
+  if (!prepared.ok) {
+    const blocker = {
+      name: "sandbox",
+      state: "error",
+      summary: prepared.problem,
+      exitCode: null,
+      durationMs: Math.round(performance.now() - started)
+    };
+    results.push(blocker);
+    options2.onStepEnd?.(blocker);
+    await runEachStage(stages, options2, results, { ...unconfined(options2), blocker });
+    return results;
+  }
+  try {
+    await runEachStage(stages, options2, results, { ...prepared, blocker: void 0 });
+  } finally {
+    await prepared.release();
+  }
+  return results;
+}
+function unconfined(options2) {
+  return {
+    ok: true,
+    python: options2.python,
+    sandbox: { kind: "off", hidden: [], readable: [], writable: [options2.dir, options2.scratchDir] },
+    limitHit: async () => void 0,
+    release: async () => void 0
+  };
+}
+async function runEachStage(stages, options2, results, start) {
+  let { python, blocker, sandbox } = start;
+  for (const stage of stages) {
+    const ctxBase = {
+      dir: options2.dir,
+      scratchDir: options2.scratchDir,
+      repoConfig: options2.repoConfig,
+      python,
+      timeoutMs: options2.timeoutMs,
+      sandbox,
+      ...options2.signal ? { signal: options2.signal } : {},
+      ...options2.cache ? { cache: options2.cache } : {},
+      ...options2.testDurations ? { testDurations: options2.testDurations } : {},
+      ...options2.envCache ? { envCache: options2.envCache } : {}
+    };
+    const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {
+    } } });
+    if (blocker) {
+      const stopped2 = blocker;
+      results.push(...applicable.map((step) => notRun(step.name, stopped2)));
+      continue;
+    }
+    const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options2, start.limitHit)));
+    for (const { result, mount } of stageResults) {
+      results.push(result);
+      if (result.python) python = result.python;
+      if (mount) sandbox = { ...sandbox, mounts: [...sandbox.mounts ?? [], mount] };
+      if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
+    }
+  }
+}
+async function filterApplicable(stage, ctx) {
+  const checks = await Promise.all(stage.map((step) => step.applies ? step.applies(ctx).catch(() => true) : true));
+  return stage.filter((_, i2) => checks[i2]);
+}
+async function runStep(step, ctxBase, options2, limitHit) {
+  let mount;
+  const result = await runLoggedStep(
+    step.name,
+    options2,
+    async (log) => {
+      const { mount: lent, ...result2 } = await step.run({ ...ctxBase, log });
+      mount = lent;
+      return result2;
+    },
+    async (result2, log) => {
+      const limits = options2.sandbox?.limits;
+      const hurt = limits && result2.state !== "success" && result2.state !== "skipped";
+      const hit = hurt ? await limitHit().catch(() => void 0) : void 0;
+      if (!hit || !limits) return result2;
+      const summary = `The build ${describeLimitHit(hit, limits)}`;
+      log.write(`
+[pyci: ${summary}]
+`);
+      return { ...result2, state: "error", summary };
+    }
+  );
+  return mount ? { result, mount } : { result };
+}
+async function runLoggedStep(name, options2, run4, amend = async (result) => result) {
+  const log = options2.openLog(name);
+  options2.onStepStart?.(name);
+  const started = performance.now();
+  let result;
+  try {
+    result = await run4(log);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log.write(`
+[pyci: the ${name} step crashed: ${message}]
+`);
+    result = {
+      name,
+      state: "error",
+      summary: `pyci crashed: ${message}`.slice(0, 120),
+      exitCode: null,
+      durationMs: Math.round(performance.now() - started)
+    };
+  }
+  result = await amend(result, log);
+  log.close();
+  options2.onStepEnd?.(result);
+  return result;
+}
+function notRun(name, blocker) {
+  return {
+    name,
+    state: blocker.state,
+    summary: `Not run: ${blocker.name} ${blocker.state === "error" ? "errored" : "failed"} (${blocker.summary})`,
+    exitCode: null,
+    durationMs: 0
+  };
+}
+
+// src/pipeline/run-pipeline.ts
+async function runPipeline(pipeline2, options2) {
+  const { workspace } = options2;
+  const checkedOut = await runLoggedStep(
+    pipeline2.checkout.name,
+    options2,
+    (log) => pipeline2.checkout.run({
+      source: options2.source,
+      workspace,
+      log,
+      timeoutMs: options2.timeoutMs,
+      ...options2.signal ? { signal: options2.signal } : {}
+    })
+  );
+  if (checkedOut.state !== "success" || options2.signal?.aborted) return [checkedOut];
+  let repoConfig;
+  try {
+    repoConfig = await options2.repoConfig(workspace.dir);
+  } catch (error) {
+    const unread = {
+      name: "config",
+      state: "error",
+      summary: error.message,
+      exitCode: null,
+      durationMs: 0
+    };
+    options2.onStepEnd?.(unread);
+    return [checkedOut, unread];
+  }
+  const results = await runStages(pipeline2.stages, {
+    dir: workspace.dir,
+    scratchDir: workspace.scratchDir,
+    repoConfig,
+    python: repoConfig.python ?? options2.python,
+    timeoutMs: options2.timeoutMs,
+    ...options2.signal ? { signal: options2.signal } : {},
+    ...options2.sandbox ? { sandbox: options2.sandbox } : {},
+    ...options2.cache && workspace.tree ? { cache: { ...options2.cache, tree: workspace.tree } } : {},
+    ...options2.testDurations ? { testDurations: options2.testDurations } : {},
+    ...options2.envCache ? { envCache: options2.envCache } : {},
+    openLog: options2.openLog,
+    ...options2.onStepStart ? { onStepStart: options2.onStepStart } : {},
+    ...options2.onStepEnd ? { onStepEnd: options2.onStepEnd } : {}
+  });
+  return [checkedOut, ...results];
+}
+
+// src/secrets/mask-secrets.ts
+var MIN_SECRET_LENGTH = 6;
+function maskSecrets(secrets) {
+  const list = [...secrets].filter((secret) => !!secret && secret.length >= MIN_SECRET_LENGTH);
+  const key = list.join("\0");
+  const known2 = masks.get(key);
+  if (known2) {
+    masks.delete(key);
+    masks.set(key, known2);
+    return known2;
+  }
+  const mask = makeMask(list);
+  masks.set(key, mask);
+  if (masks.size > MAX_MASKS) masks.delete(masks.keys().next().value);
+  return mask;
+}
+var masks = /* @__PURE__ */ new Map();
+var MAX_MASKS = 16;
+function makeMask(secrets) {
+  const patterns = /* @__PURE__ */ new Map();
+  const add = (form, pattern2 = escapeRegExp(form)) => {
+    if (form.length >= MIN_SECRET_LENGTH) patterns.set(form, pattern2);
+  };
+  for (const secret of secrets) {
+    add(secret);
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret)
+      add(
+        encoded,
+        escapeRegExp(encoded).replace(
+          /%([0-9A-F])([0-9A-F])/g,
+          (_, a2, b) => `%${hexClass(a2)}${hexClass(b)}`
+        )
+      );
+    const bytes = Buffer.from(secret);
+    add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
+    for (const form of base64Forms(bytes)) {
+      add(form);
+      add(form.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+  }
+  if (patterns.size === 0) return (text) => text;
+  const sources = [...patterns.entries()].sort(([a2], [b]) => b.length - a2.length).map(([, pattern2]) => pattern2);
+  const pattern = new RegExp(sources.join("|"), "g");
+  return (text) => text.replace(pattern, "***");
+}
+function base64Forms(bytes) {
+  const forms = [bytes.toString("base64")];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
+    const start = Math.ceil(8 * offset / 6);
+    const end = Math.floor(8 * (offset + bytes.length) / 6);
+    forms.push(encoded.slice(start, end));
+  }
+  return forms;
+}
+function hexClass(digit) {
+  return /[A-F]/.test(digit) ? `[${digit}${digit.toLowerCase()}]` : digit;
+}
+function escapeRegExp(value) {
+  return value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// src/checkout/workspace.ts
+import { lstat as lstat3, mkdir as mkdir4, mkdtemp, readdir as readdir5, rm as rm3, statfs } from "node:fs/promises";
+import { join as join11 } from "node:path";
+
+// src/text/last-lines.ts
+function lastLines(sink, count3) {
+  let kept = [];
+  let pending = "";
+  return {
+    write(text) {
+      sink.write(text);
+      const parts = (pending + text).split(/\r?\n/);
+      pending = parts.pop() ?? "";
+      kept = [...kept, ...parts].slice(-count3);
+    },
+    lines: () => pending === "" ? [...kept] : [...kept, pending].slice(-count3)
+  };
+}
+
+// src/checkout/index-tree.ts
+var HASH_BYTES = 20;
+var ENTRY_FIXED_BYTES = 40 + HASH_BYTES + 2;
+
+// src/checkout/workspace-owner.ts
+import { writeFile as writeFile4 } from "node:fs/promises";
+import { join as join10 } from "node:path";
 
 // src/process/process-start-time.ts
-import { readFileSync as readFileSync6 } from "node:fs";
+import { readFileSync as readFileSync8 } from "node:fs";
 function processStartTime(pid) {
   if (!Number.isInteger(pid) || pid <= 0) return void 0;
   let stat10;
   try {
-    stat10 = readFileSync6(`/proc/${pid}/stat`, "utf8");
+    stat10 = readFileSync8(`/proc/${pid}/stat`, "utf8");
   } catch {
     return void 0;
   }
@@ -68207,20 +69463,20 @@ function processStartTime(pid) {
 var OWNER_FILE = "owner";
 async function writeOwner(root) {
   const start = processStartTime(process.pid) ?? "";
-  await writeFile(join3(root, OWNER_FILE), `${process.pid} ${start}
+  await writeFile4(join10(root, OWNER_FILE), `${process.pid} ${start}
 `, { mode: 384, flag: "wx" });
 }
 
 // src/checkout/workspace.ts
-var PREFIX = "pyci-build-";
-var MIB = 1024 * 1024;
+var PREFIX2 = "pyci-build-";
+var MIB2 = 1024 * 1024;
 async function existingWorkspace(workRoot, dir) {
-  await mkdir(workRoot, { recursive: true });
-  const root = await mkdtemp(join4(workRoot, PREFIX));
+  await mkdir4(workRoot, { recursive: true });
+  const root = await mkdtemp(join11(workRoot, PREFIX2));
   await writeOwner(root);
-  const scratchDir = join4(root, "scratch");
-  await mkdir(scratchDir, { mode: 448 });
-  return { dir, scratchDir, leases: [], remove: () => rm(root, { recursive: true, force: true, maxRetries: 3 }) };
+  const scratchDir = join11(root, "scratch");
+  await mkdir4(scratchDir, { mode: 448 });
+  return { dir, scratchDir, leases: [], remove: () => rm3(root, { recursive: true, force: true, maxRetries: 3 }) };
 }
 async function checkoutExisting(workspace, request2) {
   if (!/^[0-9a-f]{40}$/.test(request2.sha)) throw new CheckoutError(`Not a commit id: ${JSON.stringify(request2.sha)}`);
@@ -68262,24 +69518,6 @@ function gitRunner(workspace, request2) {
   });
 }
 
-// src/checkout/code-source.ts
-function existingCheckout(dir, sha, prNumber) {
-  return {
-    secrets: [],
-    failure: "Clone failed",
-    workspace: (root) => existingWorkspace(root, dir),
-    async fetch(workspace, fetchOptions) {
-      await checkoutExisting(workspace, {
-        source: { protocol: "local", url: dir },
-        sha,
-        ...prNumber !== void 0 ? { prNumber } : {},
-        ...fetchOptions
-      });
-      return `Checked out ${sha.slice(0, 7)}`;
-    }
-  };
-}
-
 // src/pipeline/steps/checkout.ts
 var checkoutStep = {
   name: "checkout",
@@ -68306,26 +69544,26 @@ var checkoutStep = {
 
 // src/pipeline/steps/docs/docs.ts
 import { createHash as createHash4 } from "node:crypto";
-import { readFileSync as readFileSync8 } from "node:fs";
-import { readdir as readdir6, realpath, rm as rm5 } from "node:fs/promises";
-import { dirname as dirname3, join as join16, posix as posix7 } from "node:path";
+import { readFileSync as readFileSync10 } from "node:fs";
+import { readdir as readdir8, realpath as realpath2, rm as rm6 } from "node:fs/promises";
+import { dirname as dirname4, join as join19, posix as posix7 } from "node:path";
 import { fileURLToPath as fileURLToPath4 } from "node:url";
 
 // src/pipeline/steps/docs/count-html-pages.ts
-import { lstat as lstat2, readdir as readdir3 } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { lstat as lstat4, readdir as readdir6 } from "node:fs/promises";
+import { join as join12 } from "node:path";
 var GENERATED_PAGES = /* @__PURE__ */ new Set(["genindex.html", "search.html", "py-modindex.html"]);
 var NOT_PAGES = /* @__PURE__ */ new Set(["_static", "_sources", "_images", "_downloads", ".doctrees"]);
 var MAX_ENTRIES = 2e5;
 async function countHtmlPages(outDir) {
-  if (!(await lstat2(outDir)).isDirectory()) throw new Error(`${outDir} is not a directory`);
+  if (!(await lstat4(outDir)).isDirectory()) throw new Error(`${outDir} is not a directory`);
   let seen = 0;
   const walk = async (dir, top) => {
     let count3 = 0;
-    for (const entry of await readdir3(dir, { withFileTypes: true })) {
+    for (const entry of await readdir6(dir, { withFileTypes: true })) {
       if ((seen += 1) > MAX_ENTRIES) return count3;
       if (entry.isDirectory()) {
-        if (!(top && NOT_PAGES.has(entry.name))) count3 += await walk(join5(dir, entry.name), false);
+        if (!(top && NOT_PAGES.has(entry.name))) count3 += await walk(join12(dir, entry.name), false);
       } else if (entry.isFile() && entry.name.endsWith(".html") && !(top && GENERATED_PAGES.has(entry.name))) {
         count3 += 1;
       }
@@ -68336,87 +69574,21 @@ async function countHtmlPages(outDir) {
 }
 
 // src/pipeline/steps/docs/docs-environment.ts
-import { rm as rm3 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { rm as rm5 } from "node:fs/promises";
+import { join as join15 } from "node:path";
 
 // src/pipeline/env-cache/cached-environment.ts
-import { randomUUID as randomUUID3 } from "node:crypto";
-import { mkdir as mkdir3, rename as rename2, rm as rm2, stat as stat5, utimes as utimes2, writeFile as writeFile3 } from "node:fs/promises";
-import { join as join10 } from "node:path";
-
-// src/process/sandbox/chown-tree.ts
-import { lchown, lstat as lstat3, readdir as readdir4 } from "node:fs/promises";
-import { join as join6 } from "node:path";
-async function chownTree(dir, uid, gid) {
-  if (!(await lstat3(dir)).isDirectory())
-    throw new Error(`${dir} is not a directory of pyci's: refusing to give it to the build`);
-  await lchown(dir, uid, gid);
-  for (const entry of await readdir4(dir, { withFileTypes: true })) {
-    const path7 = join6(dir, entry.name);
-    if (entry.isDirectory()) await chownTree(path7, uid, gid);
-    else await lchown(path7, uid, gid);
-  }
-}
-
-// src/process/sandbox/inside-build.ts
-var BUILD_MOUNTS = "/pyci";
-function insideBuild(path7, build) {
-  return [build.dir, build.scratchDir, BUILD_MOUNTS].some((dir) => path7.startsWith(`${dir}/`));
-}
-
-// src/pipeline/env-cache/env-files.ts
-import { stat as stat3 } from "node:fs/promises";
-import { join as join7 } from "node:path";
-var ENVS = "envs";
-var ENV_JSON = "env.json";
-function isEnvName(name) {
-  return /^[0-9a-f]{64}$/.test(name);
-}
-function envLockPath(envs, key) {
-  return join7(envs, `.${key}.lock`);
-}
-async function envLastUsed(env) {
-  const marker = await stat3(join7(env, ENV_JSON)).catch(() => void 0);
-  return marker?.mtimeMs ?? (await stat3(env)).mtimeMs;
-}
+import { randomUUID as randomUUID5 } from "node:crypto";
+import { mkdir as mkdir6, rename as rename4, rm as rm4, stat as stat7, utimes as utimes3, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join14 } from "node:path";
 
 // src/pipeline/env-cache/env-key.ts
-import { createHash } from "node:crypto";
-import { readFileSync as readFileSync7 } from "node:fs";
-
-// src/process/sandbox/sandbox-env.ts
-import { join as join8 } from "node:path";
-function sandboxEnv(scratchDir, extra = {}, declared = {}) {
-  const home = join8(scratchDir, "home");
-  const tmp = join8(scratchDir, "tmp");
-  const own = Object.fromEntries(Object.entries(declared).filter(([name]) => envNameProblem(name) === void 0));
-  return {
-    ...own,
-    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-    HOME: home,
-    TMPDIR: tmp,
-    LANG: "C.UTF-8",
-    LC_ALL: "C.UTF-8",
-    PYTHONUNBUFFERED: "1",
-    PYTHONIOENCODING: "utf-8",
-    PYTHONDONTWRITEBYTECODE: "1",
-    PIP_DISABLE_PIP_VERSION_CHECK: "1",
-    ...extra
-  };
-}
-var OWN = /* @__PURE__ */ new Set(["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "VIRTUAL_ENV"]);
-var LOADER = /^(LD_|MALLOC_|GCONV_PATH$|GETCONF_DIR$|HOSTALIASES$|LOCPATH$|NLSPATH$|RESOLV_HOST_CONF$|RES_OPTIONS$|TZDIR$)/;
-function envNameProblem(name) {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
-    return `${JSON.stringify(name)} is not a variable name (letters, digits and _)`;
-  if (OWN.has(name) || name.startsWith("PYCI_")) return `${name} is set by pyci`;
-  if (LOADER.test(name)) return `${name} would steer the dynamic loader of the sandbox itself`;
-  return void 0;
-}
+import { createHash as createHash2 } from "node:crypto";
+import { readFileSync as readFileSync9 } from "node:fs";
 
 // src/pipeline/python-environment.ts
-import { stat as stat4 } from "node:fs/promises";
-import { isAbsolute } from "node:path";
+import { stat as stat6 } from "node:fs/promises";
+import { isAbsolute as isAbsolute2 } from "node:path";
 
 // src/pipeline/run-in-build.ts
 function runInBuild(ctx, options2) {
@@ -68430,7 +69602,7 @@ function withReadable(sandbox, dirs) {
 }
 
 // src/pipeline/python-environment.ts
-var PROBE = `
+var PROBE2 = `
 import json, os, sys
 from importlib import metadata
 dists = sorted({"%s==%s" % (d.metadata["Name"], d.version) for d in metadata.distributions()})
@@ -68444,11 +69616,11 @@ print(json.dumps({"version": sys.version, "implementation": sys.implementation.n
 `;
 var known = /* @__PURE__ */ new Map();
 async function pythonEnvironment(python, options2, build) {
-  const stable = isAbsolute(python) && !insideBuild(python, build);
+  const stable = isAbsolute2(python) && !insideBuild(python, build);
   const key = [python, build.sandbox.kind, build.sandbox.user ? "uid" : ""].join("\0");
   const before = stable ? known.get(key) : void 0;
   if (before && await stampOf(before.watched) === before.stamp) return before.environment;
-  const r = await runInBuild(build, { ...options2, cmd: python, args: ["-I", "-c", PROBE], captureStdout: true });
+  const r = await runInBuild(build, { ...options2, cmd: python, args: ["-I", "-c", PROBE2], captureStdout: true });
   if (r.exitCode !== 0) return void 0;
   let parsed;
   try {
@@ -68470,7 +69642,7 @@ async function pythonEnvironment(python, options2, build) {
 async function stampOf(paths) {
   const parts = await Promise.all(
     paths.map(
-      (path7) => stat4(path7, { bigint: true }).then(
+      (path7) => stat6(path7, { bigint: true }).then(
         (s) => `${path7}\0${s.ino}\0${s.size}\0${s.mtimeNs}`,
         () => `${path7}\0-`
       )
@@ -68480,15 +69652,15 @@ async function stampOf(paths) {
 }
 
 // src/pipeline/env-cache/env-key.ts
-var FORMAT = 1;
+var FORMAT2 = 1;
 var pyciVersion;
 async function envKey(ctx, scope, recipe, inputs) {
   const options2 = { cwd: ctx.scratchDir, env: sandboxEnv(ctx.scratchDir), timeoutMs: ctx.timeoutMs };
   const python = await pythonEnvironment(ctx.python, options2, ctx);
   if (!python) return void 0;
-  pyciVersion ??= JSON.parse(readFileSync7(packageFile("package.json"), "utf8")).version;
+  pyciVersion ??= JSON.parse(readFileSync9(packageFile("package.json"), "utf8")).version;
   const material = JSON.stringify({
-    format: FORMAT,
+    format: FORMAT2,
     pyci: pyciVersion,
     scope,
     name: recipe.name,
@@ -68498,7 +69670,7 @@ async function envKey(ctx, scope, recipe, inputs) {
     env: Object.entries(ctx.repoConfig.env ?? {}).sort(([a2], [b]) => a2.localeCompare(b)),
     inputs
   });
-  return createHash("sha256").update(material).digest("hex");
+  return createHash2("sha256").update(material).digest("hex");
 }
 
 // src/pipeline/env-cache/install-inputs.ts
@@ -68595,9 +69767,9 @@ function splitOption(arg) {
 }
 
 // src/pipeline/env-cache/stage-inputs.ts
-import { createHash as createHash2 } from "node:crypto";
-import { lstat as lstat4, mkdir as mkdir2, readdir as readdir5, readFile as readFile3, writeFile as writeFile2 } from "node:fs/promises";
-import { dirname as dirname2, join as join9, posix as posix2 } from "node:path";
+import { createHash as createHash3 } from "node:crypto";
+import { lstat as lstat5, mkdir as mkdir5, readdir as readdir7, readFile as readFile7, writeFile as writeFile5 } from "node:fs/promises";
+import { dirname as dirname3, join as join13, posix as posix2 } from "node:path";
 
 // src/process/sandbox/read-build-file.ts
 import { constants as constants4 } from "node:fs";
@@ -68660,7 +69832,7 @@ async function stageInputs(dir, inputs, into) {
     if (typeof copied === "string") return { problem: copied };
     bytes += copied;
     if (input.kind !== "requirements" || copied === 0) continue;
-    for (const args of requirementLines(await readFile3(join9(into, path7), "utf8"))) {
+    for (const args of requirementLines(await readFile7(join13(into, path7), "utf8"))) {
       const more = installInputs(args, posix2.dirname(path7));
       if ("problem" in more) return { problem: `${path7}: ${more.problem}` };
       queue.push(...more.inputs);
@@ -68677,20 +69849,20 @@ function requirementLines(text) {
   });
 }
 async function present(dir, path7) {
-  return await lstat4(join9(dir, path7)).catch(() => void 0) !== void 0;
+  return await lstat5(join13(dir, path7)).catch(() => void 0) !== void 0;
 }
 async function copyIn(dir, path7, into, budget) {
   for (let up = posix2.dirname(path7); up !== "."; up = posix2.dirname(up)) {
-    const info2 = await lstat4(join9(dir, up)).catch(() => void 0);
+    const info2 = await lstat5(join13(dir, up)).catch(() => void 0);
     if (info2?.isSymbolicLink()) return `${up} is a symbolic link`;
   }
-  const info = await lstat4(join9(dir, path7)).catch(() => void 0);
+  const info = await lstat5(join13(dir, path7)).catch(() => void 0);
   if (!info) return 0;
   if (info.isSymbolicLink()) return `${path7} is a symbolic link`;
   if (info.isDirectory()) {
-    await mkdir2(join9(into, path7), { recursive: true });
+    await mkdir5(join13(into, path7), { recursive: true });
     let total = 0;
-    for (const name of (await readdir5(join9(dir, path7))).sort()) {
+    for (const name of (await readdir7(join13(dir, path7))).sort()) {
       const copied = await copyIn(dir, posix2.join(path7, name), into, budget - total);
       if (typeof copied === "string") return copied;
       total += copied;
@@ -68699,24 +69871,24 @@ async function copyIn(dir, path7, into, budget) {
   }
   if (!info.isFile()) return `${path7} is not a regular file`;
   if (info.size > budget) return `the files the install reads are larger than ${MAX_BYTES / 1024 / 1024} MiB`;
-  const content = await readBuildFile(join9(dir, path7), budget).catch((error) => error);
+  const content = await readBuildFile(join13(dir, path7), budget).catch((error) => error);
   if (content instanceof Error) return content.message;
   if (!content) return 0;
-  await mkdir2(dirname2(join9(into, path7)), { recursive: true });
-  await writeFile2(join9(into, path7), content, { mode: info.mode & 73 ? 493 : 420 });
+  await mkdir5(dirname3(join13(into, path7)), { recursive: true });
+  await writeFile5(join13(into, path7), content, { mode: info.mode & 73 ? 493 : 420 });
   return content.length;
 }
 async function hashTree(root) {
-  const hash = createHash2("sha256");
+  const hash = createHash3("sha256");
   const walk = async (rel) => {
-    for (const name of (await readdir5(join9(root, rel))).sort()) {
+    for (const name of (await readdir7(join13(root, rel))).sort()) {
       const path7 = posix2.join(rel, name);
-      const info = await lstat4(join9(root, path7));
+      const info = await lstat5(join13(root, path7));
       if (info.isDirectory()) {
         hash.update(`d ${path7}\0`);
         await walk(path7);
       } else {
-        const digest = createHash2("sha256").update(await readFile3(join9(root, path7))).digest("hex");
+        const digest = createHash3("sha256").update(await readFile7(join13(root, path7))).digest("hex");
         hash.update(`f ${path7} ${info.mode & 73 ? "x" : "-"} ${digest}\0`);
       }
     }
@@ -68743,12 +69915,12 @@ async function cachedEnvironment(ctx, recipe) {
     if ("problem" in read) return uncached(`pyci caches only pip installs of requirement files, and ${read.problem}`);
     inputs.push(...read.inputs);
   }
-  const envs = join10(cache.dir, ENVS);
-  await mkdir3(envs, { recursive: true, mode: 448 });
-  const fill = join10(envs, `.fill-${randomUUID3()}`);
+  const envs = join14(cache.dir, ENVS);
+  await mkdir6(envs, { recursive: true, mode: 448 });
+  const fill = join14(envs, `.fill-${randomUUID5()}`);
   try {
-    await mkdir3(join10(fill, "src"), { recursive: true });
-    const staged = await stageInputs(ctx.dir, inputs, join10(fill, "src"));
+    await mkdir6(join14(fill, "src"), { recursive: true });
+    const staged = await stageInputs(ctx.dir, inputs, join14(fill, "src"));
     if ("problem" in staged) return uncached(staged.problem);
     const key = await envKey(ctx, cache.scope, recipe, staged.hash);
     if (!key) return uncached(`${ctx.python} did not say what it is`);
@@ -68760,8 +69932,8 @@ async function cachedEnvironment(ctx, recipe) {
 `)
     });
     try {
-      const env = join10(envs, key);
-      const mount = { source: join10(env, "venv"), target: `${BUILD_MOUNTS}/${recipe.name}` };
+      const env = join14(envs, key);
+      const mount = { source: join14(env, "venv"), target: `${BUILD_MOUNTS}/${recipe.name}` };
       const python = `${mount.target}/bin/python`;
       if (await lend(env, ctx.scratchDir)) {
         ctx.log.write(`pyci: environment reused (key ${short})
@@ -68784,12 +69956,12 @@ async function cachedEnvironment(ctx, recipe) {
       await release();
     }
   } finally {
-    await rm2(fill, { recursive: true, force: true });
+    await rm4(fill, { recursive: true, force: true });
   }
 }
 async function make(ctx, recipe, fill, mount) {
-  const [src, scratch, venv] = ["src", "scratch", "venv"].map((dir) => join10(fill, dir));
-  await Promise.all([venv, join10(scratch, "home"), join10(scratch, "tmp")].map((dir) => mkdir3(dir, { recursive: true })));
+  const [src, scratch, venv] = ["src", "scratch", "venv"].map((dir) => join14(fill, dir));
+  await Promise.all([venv, join14(scratch, "home"), join14(scratch, "tmp")].map((dir) => mkdir6(dir, { recursive: true })));
   const user = ctx.sandbox.user;
   if (user) await chownTree(fill, user.uid, user.gid);
   const dataDir = ctx.envCache.dir;
@@ -68805,26 +69977,26 @@ async function make(ctx, recipe, fill, mount) {
   return result;
 }
 async function keep(fill, env, cache, recipe) {
-  await Promise.all(["src", "scratch"].map((dir) => rm2(join10(fill, dir), { recursive: true, force: true })));
-  await rm2(env, { recursive: true, force: true });
-  await mkdir3(join10(fill, READERS));
+  await Promise.all(["src", "scratch"].map((dir) => rm4(join14(fill, dir), { recursive: true, force: true })));
+  await rm4(env, { recursive: true, force: true });
+  await mkdir6(join14(fill, READERS));
   const description = {
     name: recipe.name,
     scope: cache.scope,
     defines: recipe.defines,
     made: (/* @__PURE__ */ new Date()).toISOString()
   };
-  await writeFile3(join10(fill, ENV_JSON), `${JSON.stringify(description, null, 2)}
+  await writeFile6(join14(fill, ENV_JSON), `${JSON.stringify(description, null, 2)}
 `);
-  await rename2(fill, env);
+  await rename4(fill, env);
 }
 async function lend(env, scratchDir) {
-  const info = await stat5(join10(env, ENV_JSON)).catch(() => void 0);
+  const info = await stat7(join14(env, ENV_JSON)).catch(() => void 0);
   if (!info?.isFile()) return false;
-  await mkdir3(join10(env, READERS), { recursive: true });
-  await writeFile3(join10(env, READERS, randomUUID3()), JSON.stringify({ pid: process.pid, checkout: scratchDir }));
+  await mkdir6(join14(env, READERS), { recursive: true });
+  await writeFile6(join14(env, READERS, randomUUID5()), JSON.stringify({ pid: process.pid, checkout: scratchDir }));
   const now = /* @__PURE__ */ new Date();
-  await utimes2(join10(env, ENV_JSON), now, now).catch(() => void 0);
+  await utimes3(join14(env, ENV_JSON), now, now).catch(() => void 0);
   return true;
 }
 
@@ -69040,32 +70212,32 @@ async function docsEnvironment(ctx, sphinx, requirements, sandbox, deadline) {
     }
   );
   if (cached) return cached;
-  const venv = join11(ctx.scratchDir, DOCS_VENV);
-  await rm3(venv, { recursive: true, force: true });
+  const venv = join15(ctx.scratchDir, DOCS_VENV);
+  await rm5(venv, { recursive: true, force: true });
   return makeDocsVenv(options2, { venv, cwd: ctx.dir, scratchDir: ctx.scratchDir, sandbox });
 }
 
 // src/pipeline/steps/docs/docs-requirements.ts
-import { join as join12, posix as posix3 } from "node:path";
+import { join as join16, posix as posix3 } from "node:path";
 async function docsRequirements(dir, srcDir, commands) {
   if (commands.length > 0) return { commands };
   const candidates = [posix3.join(srcDir, "requirements.txt")];
   if (posix3.basename(srcDir) === "source") candidates.push(posix3.join(posix3.dirname(srcDir), "requirements.txt"));
   candidates.push("docs/requirements.txt");
   for (const requirementsFile of candidates) {
-    if (await exists(join12(dir, requirementsFile))) return { requirementsFile };
+    if (await exists(join16(dir, requirementsFile))) return { requirementsFile };
   }
   return void 0;
 }
 
 // src/pipeline/steps/docs/find-docs.ts
-import { join as join13, posix as posix4 } from "node:path";
+import { join as join17, posix as posix4 } from "node:path";
 
 // src/checkout/is-file.ts
-import { stat as stat6 } from "node:fs/promises";
+import { stat as stat8 } from "node:fs/promises";
 async function isFile(path7) {
   try {
-    return (await stat6(path7)).isFile();
+    return (await stat8(path7)).isFile();
   } catch {
     return false;
   }
@@ -69076,7 +70248,7 @@ var DOCS_CANDIDATES = ["docs", "doc", "docs/source", "doc/source", "."];
 async function findDocs(dir, configured) {
   const candidates = configured === void 0 ? DOCS_CANDIDATES : [normalize(configured)];
   for (const candidate of candidates) {
-    if (await isFile(join13(dir, candidate, "conf.py"))) return candidate;
+    if (await isFile(join17(dir, candidate, "conf.py"))) return candidate;
   }
   return void 0;
 }
@@ -69087,8 +70259,8 @@ function normalize(relativeDir) {
 
 // src/pipeline/steps/docs/find-sphinx.ts
 import { access as access2, constants as constants5, open as open3 } from "node:fs/promises";
-import { delimiter, isAbsolute as isAbsolute2, join as join14 } from "node:path";
-var PROBE2 = `
+import { delimiter, isAbsolute as isAbsolute3, join as join18 } from "node:path";
+var PROBE3 = `
 import json, site, sys
 import sphinx
 print(json.dumps({
@@ -69101,7 +70273,7 @@ print(json.dumps({
 `;
 async function findSphinx(options2) {
   const tried = [];
-  const own = await probe(options2.python, `${options2.python} imports sphinx`, options2, "build");
+  const own = await probe2(options2.python, `${options2.python} imports sphinx`, options2, "build");
   if ("sphinx" in own) return { found: true, sphinx: own.sphinx };
   if ("stopped" in own) return { found: false, problem: own.stopped };
   tried.push(`${options2.python} ${own.reason}`);
@@ -69111,7 +70283,7 @@ async function findSphinx(options2) {
   if (script === void 0) tried.push("no sphinx-build on PATH");
   else if (interpreter === void 0) tried.push(`${script} is not a Python script`);
   else {
-    const viaPath = await probe(interpreter, `sphinx-build on PATH: ${script}`, options2, "server");
+    const viaPath = await probe2(interpreter, `sphinx-build on PATH: ${script}`, options2, "server");
     if ("sphinx" in viaPath) return { found: true, sphinx: viaPath.sphinx };
     if ("stopped" in viaPath) return { found: false, problem: viaPath.stopped };
     tried.push(`${script} runs ${interpreter}, which ${viaPath.reason}`);
@@ -69121,16 +70293,16 @@ async function findSphinx(options2) {
 `);
   return { found: false, problem: problem2 };
 }
-async function probe(python, via, options2, whose) {
+async function probe2(python, via, options2, whose) {
   const common3 = {
     cmd: python,
     env: sandboxEnv(options2.scratchDir),
     timeoutMs: options2.timeoutMs,
     captureStdout: true
   };
-  const r = whose === "build" ? await runInBuild(options2, { ...common3, args: ["-c", PROBE2], cwd: options2.scratchDir }) : await run3({
+  const r = whose === "build" ? await runInBuild(options2, { ...common3, args: ["-c", PROBE3], cwd: options2.scratchDir }) : await run3({
     ...common3,
-    args: ["-I", "-c", PROBE2],
+    args: ["-I", "-c", PROBE3],
     cwd: "/",
     ...options2.signal ? { signal: options2.signal } : {}
   });
@@ -69144,7 +70316,7 @@ async function probe(python, via, options2, whose) {
   } catch {
     return { reason: "imports sphinx but did not say where from" };
   }
-  const executable = typeof reported.executable === "string" && isAbsolute2(reported.executable) ? reported.executable : python;
+  const executable = typeof reported.executable === "string" && isAbsolute3(reported.executable) ? reported.executable : python;
   const sphinx = {
     python: executable,
     version: typeof reported.version === "string" ? reported.version : "unknown",
@@ -69158,12 +70330,12 @@ async function probe(python, via, options2, whose) {
   return { sphinx };
 }
 function absolutePaths(value) {
-  return Array.isArray(value) ? value.filter((p) => typeof p === "string" && isAbsolute2(p)) : [];
+  return Array.isArray(value) ? value.filter((p) => typeof p === "string" && isAbsolute3(p)) : [];
 }
 async function onPath(command, searchPath) {
   for (const dir of searchPath.split(delimiter)) {
-    if (!dir || !isAbsolute2(dir)) continue;
-    const candidate = join14(dir, command);
+    if (!dir || !isAbsolute3(dir)) continue;
+    const candidate = join18(dir, command);
     try {
       await access2(candidate, constants5.X_OK);
       return candidate;
@@ -69196,7 +70368,7 @@ async function shebangInterpreter(script, searchPath) {
 }
 
 // src/pipeline/parsers/sphinx-fatal-error.ts
-import { isAbsolute as isAbsolute3, posix as posix5, relative, sep as sep3 } from "node:path";
+import { isAbsolute as isAbsolute4, posix as posix5, relative, sep as sep3 } from "node:path";
 var HEADING = /^(?<category>[A-Z][A-Za-z ,.'-]{0,60}(?:error|Error|occurred)):$/;
 var BOILERPLATE = /^The full traceback has been saved in /;
 var SYNTAX_ERROR_AT = /\((?<file>[^,()]+), line (?<line>\d+)\)$/;
@@ -69231,20 +70403,20 @@ function where(messageLines, detail, repoRoot, srcDir) {
   if (innermost) return innermost;
   const syntax = SYNTAX_ERROR_AT.exec(detail)?.groups;
   if (syntax?.file && syntax.line) {
-    const file = isAbsolute3(syntax.file) ? inRepository2(syntax.file, repoRoot) : posix5.join(srcDir.split(sep3).join("/"), syntax.file);
+    const file = isAbsolute4(syntax.file) ? inRepository2(syntax.file, repoRoot) : posix5.join(srcDir.split(sep3).join("/"), syntax.file);
     if (file !== void 0) return { file, line: Number(syntax.line) };
   }
   return {};
 }
 function inRepository2(path7, repoRoot) {
-  if (!isAbsolute3(path7)) return void 0;
+  if (!isAbsolute4(path7)) return void 0;
   const rel = relative(repoRoot, path7);
-  if (rel === "" || rel.split(sep3)[0] === ".." || isAbsolute3(rel)) return void 0;
+  if (rel === "" || rel.split(sep3)[0] === ".." || isAbsolute4(rel)) return void 0;
   return rel.split(sep3).join("/");
 }
 
 // src/pipeline/parsers/sphinx-warnings.ts
-import { isAbsolute as isAbsolute4, posix as posix6, relative as relative2, sep as sep4 } from "node:path";
+import { isAbsolute as isAbsolute5, posix as posix6, relative as relative2, sep as sep4 } from "node:path";
 var SEVERITIES = { WARNING: "warning", ERROR: "error", CRITICAL: "error" };
 var LOGGED = /^(?:.*?\.\.\. )?(?:(?<location>.+?): )?(?<level>WARNING|ERROR|CRITICAL): (?<message>.*)$/;
 var TREATED_AS_ERROR = "Warning, treated as error:";
@@ -69293,8 +70465,8 @@ function located(location, severity, message, repoRoot) {
   return diagnostic(file, line ?? 1, severity, message);
 }
 function inRepository3(path7, repoRoot) {
-  const rel = isAbsolute4(path7) ? relative2(repoRoot, path7) : posix6.normalize(path7.split(sep4).join("/"));
-  if (rel === "" || rel.split(/[\\/]/)[0] === ".." || isAbsolute4(rel)) return void 0;
+  const rel = isAbsolute5(path7) ? relative2(repoRoot, path7) : posix6.normalize(path7.split(sep4).join("/"));
+  if (rel === "" || rel.split(/[\\/]/)[0] === ".." || isAbsolute5(rel)) return void 0;
   return rel.split(sep4).join("/");
 }
 function diagnostic(file, line, severity, message) {
@@ -69314,122 +70486,6 @@ function sphinxWarningCount(output) {
     if (match) return Number(match[1] ?? 0);
   }
   return void 0;
-}
-
-// src/pipeline/result-cache.ts
-import { createHash as createHash3, randomUUID as randomUUID4 } from "node:crypto";
-import { copyFile, mkdir as mkdir4, readFile as readFile4, rename as rename3, rm as rm4, stat as stat7, utimes as utimes3, writeFile as writeFile4 } from "node:fs/promises";
-import { basename, join as join15 } from "node:path";
-var RESULTS = "results";
-var FORMAT2 = 1;
-var LOG_LIMIT = 1024 * 1024;
-function resultKey(cache, step, inputs) {
-  const material = stableJson({ format: FORMAT2, step, scope: cache.scope, tree: cache.tree, inputs });
-  return createHash3("sha256").update(material).digest("hex");
-}
-async function readCachedResult(cache, step, key, scratchDir) {
-  const dir = join15(cache.dir, RESULTS, key);
-  try {
-    const entry = JSON.parse(await readFile4(join15(dir, "result.json"), "utf8"));
-    if (entry.format !== FORMAT2 || entry.step !== step || entry.result?.name !== step) return void 0;
-    const { artifacts: stored, ...rest } = entry.result;
-    const artifacts = [];
-    for (const artifact of stored ?? []) {
-      const path7 = join15(scratchDir, artifact.file);
-      await copyFile(join15(dir, artifact.file), path7);
-      artifacts.push({ name: artifact.name, path: path7, contentType: artifact.contentType });
-    }
-    const now = /* @__PURE__ */ new Date();
-    await utimes3(join15(dir, "result.json"), now, now).catch(() => void 0);
-    const result = { ...rest, durationMs: 0, ...stored ? { artifacts } : {} };
-    return { result, buildId: entry.buildId, createdAt: entry.createdAt, log: entry.log };
-  } catch {
-    return void 0;
-  }
-}
-async function writeCachedResult(cache, key, result, log) {
-  const root = join15(cache.dir, RESULTS);
-  const temp = join15(root, `.tmp-${randomUUID4()}`);
-  try {
-    await mkdir4(temp, { recursive: true });
-    const { durationMs: _duration, artifacts, ...rest } = result;
-    const stored = { ...rest };
-    if (artifacts) {
-      stored.artifacts = [];
-      for (const artifact of artifacts) {
-        const file = basename(artifact.path);
-        if (file === "result.json" || stored.artifacts.some((a2) => a2.file === file)) return false;
-        await copyFile(artifact.path, join15(temp, file));
-        stored.artifacts.push({ name: artifact.name, file, contentType: artifact.contentType });
-      }
-    }
-    const entry = {
-      format: FORMAT2,
-      step: result.name,
-      buildId: cache.buildId,
-      createdAt: (/* @__PURE__ */ new Date()).toISOString(),
-      result: stored,
-      log
-    };
-    await writeFile4(join15(temp, "result.json"), JSON.stringify(entry));
-    try {
-      await rename3(temp, join15(root, key));
-    } catch {
-      return false;
-    }
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await rm4(temp, { recursive: true, force: true }).catch(() => void 0);
-  }
-}
-async function resultLastUsed(entryDir) {
-  const info = await stat7(join15(entryDir, "result.json")).catch(() => void 0) ?? await stat7(entryDir).catch(() => void 0);
-  return info?.mtimeMs ?? 0;
-}
-function recordingLog(log) {
-  let parts = [];
-  let size2 = 0;
-  let dropped = 0;
-  const trim = () => {
-    const joined = parts.join("");
-    const keep2 = joined.slice(-LOG_LIMIT);
-    dropped += joined.length - keep2.length;
-    parts = [keep2];
-    size2 = keep2.length;
-  };
-  return {
-    write(text) {
-      log.write(text);
-      parts.push(text);
-      size2 += text.length;
-      if (size2 > 2 * LOG_LIMIT) trim();
-    },
-    text() {
-      if (size2 > LOG_LIMIT) trim();
-      const kept = parts.join("");
-      return dropped === 0 ? kept : `[\u2026 the first ${dropped} characters of this log were not kept]
-${kept}`;
-    }
-  };
-}
-function replayCachedLog(log, cached, what) {
-  log.write(`[pyci: cached result from build ${cached.buildId} of ${cached.createdAt}: ${what}]
-`);
-  log.write(cached.log.endsWith("\n") || cached.log === "" ? cached.log : `${cached.log}
-`);
-  log.write("[pyci: end of the cached output]\n");
-}
-function stableJson(value) {
-  return JSON.stringify(value, (_key, v) => {
-    if (v && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(
-        Object.entries(v).sort(([a2], [b]) => a2 < b ? -1 : a2 > b ? 1 : 0)
-      );
-    }
-    return v;
-  });
 }
 
 // src/pipeline/reuse-result.ts
@@ -69491,7 +70547,7 @@ async function docsInputs(ctx) {
     sandbox: sphinxSandbox(ctx.sandbox, lookup.sphinx)
   });
   if (!python) return void 0;
-  docsCode ??= createHash4("sha256").update(readFileSync8(fileURLToPath4(import.meta.url))).digest("hex");
+  docsCode ??= createHash4("sha256").update(readFileSync10(fileURLToPath4(import.meta.url))).digest("hex");
   return { sphinx: lookup.sphinx.version, python, docsCode, repoConfig: ctx.repoConfig };
 }
 var docsCode;
@@ -69533,17 +70589,17 @@ async function runDocs(ctx) {
     if (venv.state !== "success" || !venv.python)
       return finish2(venv.state, venv.summary, venv.exitCode, venv.advice ? { advice: venv.advice } : {});
     python = venv.python;
-    const bin = dirname3(venv.python);
-    env = sandboxEnv(ctx.scratchDir, { PATH: `${bin}:${env.PATH}`, VIRTUAL_ENV: dirname3(bin) });
+    const bin = dirname4(venv.python);
+    env = sandboxEnv(ctx.scratchDir, { PATH: `${bin}:${env.PATH}`, VIRTUAL_ENV: dirname4(bin) });
     if (venv.mount) sandbox = { ...sandbox, mounts: [...sandbox.mounts ?? [], venv.mount] };
   }
   const sandboxed = { sandbox, ...signal };
-  const outDir = join16(ctx.scratchDir, DOCS_HTML_DIR);
-  const archive = join16(ctx.scratchDir, DOCS_ARCHIVE);
+  const outDir = join19(ctx.scratchDir, DOCS_HTML_DIR);
+  const archive = join19(ctx.scratchDir, DOCS_ARCHIVE);
   await Promise.all(
-    [outDir, archive, join16(ctx.scratchDir, "docs-doctrees")].map((path7) => rm5(path7, { recursive: true, force: true }))
+    [outDir, archive, join19(ctx.scratchDir, "docs-doctrees")].map((path7) => rm6(path7, { recursive: true, force: true }))
   );
-  const args = ["-m", "sphinx", "-b", "html", "-d", join16(ctx.scratchDir, "docs-doctrees")];
+  const args = ["-m", "sphinx", "-b", "html", "-d", join19(ctx.scratchDir, "docs-doctrees")];
   if (docs.warningsAsErrors) args.push("-W", "--keep-going");
   args.push(srcDir, outDir);
   ctx.log.write(`$ ${[python, ...args].join(" ")}
@@ -69559,7 +70615,7 @@ async function runDocs(ctx) {
   const problem2 = cannotRun(built, "Sphinx", ctx.timeoutMs);
   if (problem2) return finish2("error", problem2, built.exitCode);
   const text = output.join("");
-  const repoRoot = await realpath(ctx.dir);
+  const repoRoot = await realpath2(ctx.dir);
   const warnings = parseSphinxWarnings(text, repoRoot);
   const warningCount = sphinxWarningCount(text) ?? warnings.length;
   if (built.exitCode !== 0) {
@@ -69618,11 +70674,11 @@ function fatalDiagnostic(fatal, srcDir) {
   };
 }
 async function pack(outDir, archive, ctx, timeoutMs) {
-  const entries = (await readdir6(outDir)).filter((name) => !name.startsWith(".")).sort();
+  const entries = (await readdir8(outDir)).filter((name) => !name.startsWith(".")).sort();
   const args = ["-czf", archive, "-C", outDir, "--", ...entries];
   ctx.log.write(`$ tar -czf ${archive} -C ${outDir} ${entries.join(" ")}
 `);
-  await rm5(archive, { force: true });
+  await rm6(archive, { force: true });
   const r = await runInBuild(ctx, {
     cmd: "tar",
     args,
@@ -69637,16 +70693,16 @@ async function pack(outDir, archive, ctx, timeoutMs) {
   return void 0;
 }
 function sphinxSandbox(sandbox, sphinx) {
-  return withReadable(sandbox, [...sphinx.prefixes, ...sphinx.sitePackages, dirname3(sphinx.python)]);
+  return withReadable(sandbox, [...sphinx.prefixes, ...sphinx.sitePackages, dirname4(sphinx.python)]);
 }
 
 // src/pipeline/docs-pipeline.ts
 var DOCS_PIPELINE = { checkout: checkoutStep, stages: [[docsStep]] };
 
 // src/pipeline/steps/check.ts
-import { readFileSync as readFileSync9, realpathSync } from "node:fs";
-import { createRequire as createRequire2 } from "node:module";
-import { dirname as dirname4, isAbsolute as isAbsolute6, join as join17 } from "node:path";
+import { readFileSync as readFileSync11, realpathSync } from "node:fs";
+import { createRequire as createRequire3 } from "node:module";
+import { dirname as dirname5, isAbsolute as isAbsolute7, join as join20 } from "node:path";
 import { fileURLToPath as fileURLToPath5 } from "node:url";
 import { createHash as createHash5 } from "node:crypto";
 
@@ -69691,7 +70747,7 @@ function byPlace(a2, b) {
 }
 
 // src/pipeline/parsers/pyright-output.ts
-import { isAbsolute as isAbsolute5, relative as relative3, sep as sep5 } from "node:path";
+import { isAbsolute as isAbsolute6, relative as relative3, sep as sep5 } from "node:path";
 var SEVERITIES2 = ["error", "warning", "information"];
 var INTERNAL_ERROR = /^(An internal error occurred|Source file could not be read)/;
 function parsePyrightOutput(json2, repoRoot) {
@@ -69749,9 +70805,9 @@ function position(value) {
   return { line, character };
 }
 function relativePath(file, repoRoot) {
-  if (!isAbsolute5(file)) return file.split(sep5).join("/");
+  if (!isAbsolute6(file)) return file.split(sep5).join("/");
   const rel = relative3(repoRoot, file);
-  if (rel === "" || rel.split(sep5)[0] === ".." || isAbsolute5(rel)) return file;
+  if (rel === "" || rel.split(sep5)[0] === ".." || isAbsolute6(rel)) return file;
   return rel.split(sep5).join("/");
 }
 function isObject2(value) {
@@ -70552,8 +71608,8 @@ function parsePythonSyntaxErrors(json2) {
 }
 
 // src/pipeline/steps/check.ts
-var PYRIGHT = join17(dirname4(createRequire2(import.meta.url).resolve("pyright/package.json")), "index.js");
-var PYRIGHT_VERSION = createRequire2(import.meta.url)("pyright/package.json").version;
+var PYRIGHT = join20(dirname5(createRequire3(import.meta.url).resolve("pyright/package.json")), "index.js");
+var PYRIGHT_VERSION = createRequire3(import.meta.url)("pyright/package.json").version;
 var SYNTAX_HELPER = packageFile("python", "pyci_syntax.py");
 var PYRIGHT_RESULT_CODES = [0, 1];
 var checkStep = {
@@ -70573,7 +71629,7 @@ async function checkInputs(ctx) {
     ctx
   );
   if (!python) return void 0;
-  checkCode ??= createHash5("sha256").update(readFileSync9(fileURLToPath5(import.meta.url))).update(readFileSync9(SYNTAX_HELPER)).digest("hex");
+  checkCode ??= createHash5("sha256").update(readFileSync11(fileURLToPath5(import.meta.url))).update(readFileSync11(SYNTAX_HELPER)).digest("hex");
   return { pyright: PYRIGHT_VERSION, checkCode, repoConfig: ctx.repoConfig, python };
 }
 var checkCode;
@@ -70648,7 +71704,7 @@ async function interpreterPath(ctx, common3) {
       durationMs: r.durationMs
     };
   const reported = r.stdout.trim();
-  if (isAbsolute6(reported) && await isFile(reported)) return { ok: true, path: reported, durationMs: r.durationMs };
+  if (isAbsolute7(reported) && await isFile(reported)) return { ok: true, path: reported, durationMs: r.durationMs };
   ctx.log.write(
     `${ctx.python} did not report its path (sys.executable is ${JSON.stringify(reported)}); using ${ctx.python} as it is.
 `
@@ -70695,14 +71751,14 @@ function writeListing(log, diagnostics, counts, scope, enforced) {
 `);
 }
 async function repoConfiguresPyright(dir) {
-  if (await isFile(join17(dir, "pyrightconfig.json"))) return true;
-  const pyproject = join17(dir, "pyproject.toml");
-  return await isFile(pyproject) && pyprojectConfiguresPyright(readFileSync9(pyproject, "utf8"));
+  if (await isFile(join20(dir, "pyrightconfig.json"))) return true;
+  const pyproject = join20(dir, "pyproject.toml");
+  return await isFile(pyproject) && pyprojectConfiguresPyright(readFileSync11(pyproject, "utf8"));
 }
 
 // src/pipeline/steps/install.ts
-import { rm as rm6 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { rm as rm7 } from "node:fs/promises";
+import { join as join21 } from "node:path";
 
 // src/pipeline/steps/make-venv.ts
 var REQUIREMENTS2 = "requirements.txt";
@@ -70786,7 +71842,7 @@ async function makeVenv(ctx, place) {
 var installStep = {
   name: "install",
   async applies(ctx) {
-    return ctx.repoConfig.install.length > 0 || await exists(join18(ctx.dir, REQUIREMENTS2));
+    return ctx.repoConfig.install.length > 0 || await exists(join21(ctx.dir, REQUIREMENTS2));
   },
   async run(ctx) {
     const commands = ctx.repoConfig.install;
@@ -70798,14 +71854,14 @@ var installStep = {
       make: (place) => makeVenv(ctx, place)
     });
     if (cached) return cached;
-    const venv = join18(ctx.scratchDir, "venv");
-    await rm6(venv, { recursive: true, force: true });
+    const venv = join21(ctx.scratchDir, "venv");
+    await rm7(venv, { recursive: true, force: true });
     return makeVenv(ctx, { venv, cwd: ctx.dir, scratchDir: ctx.scratchDir, sandbox: ctx.sandbox });
   }
 };
 
 // src/pipeline/steps/test.ts
-import { join as join20 } from "node:path";
+import { join as join23 } from "node:path";
 
 // src/pipeline/describe-test-counts.ts
 function describeTestCounts(counts) {
@@ -70861,13 +71917,13 @@ function testProcesses(parallel, cpus = availableParallelism()) {
 }
 
 // src/pipeline/steps/parallel-tests.ts
-import { join as join19 } from "node:path";
+import { join as join22 } from "node:path";
 
 // src/process/sandbox/write-build-file.ts
 import { constants as constants6 } from "node:fs";
-import { open as open4, rm as rm7 } from "node:fs/promises";
+import { open as open4, rm as rm8 } from "node:fs/promises";
 async function writeBuildFile(path7, text) {
-  await rm7(path7, { force: true });
+  await rm8(path7, { force: true });
   const file = await open4(
     path7,
     constants6.O_WRONLY | constants6.O_CREAT | constants6.O_EXCL | constants6.O_NOFOLLOW,
@@ -70947,7 +72003,7 @@ function zeroCounts() {
 }
 
 // src/pipeline/steps/unittest-process.ts
-import { rm as rm8 } from "node:fs/promises";
+import { rm as rm9 } from "node:fs/promises";
 
 // src/pipeline/parsers/unittest-results.ts
 function parseUnittestResults(json2) {
@@ -71047,7 +72103,7 @@ async function runUnittestProcess(ctx, options2) {
   const { resultsPath } = options2;
   const log = options2.log ?? ctx.log;
   const timeoutMs = options2.timeoutMs ?? ctx.timeoutMs;
-  await rm8(resultsPath, { force: true });
+  await rm9(resultsPath, { force: true });
   const args = [RUNNER, "--results", resultsPath, "--start-dir", startDir, "--pattern", pattern];
   if (topLevelDir !== void 0) args.push("--top-level-dir", topLevelDir);
   args.push(...options2.select ?? []);
@@ -71098,7 +72154,7 @@ var MAX_CONSOLE_CHARS = 16 * 1024 * 1024;
 async function runTestsInParallel(ctx, processes2) {
   const weights = [];
   if (ctx.testDurations && ctx.testDurations.size > 0) {
-    const path7 = join19(ctx.scratchDir, "unittest-weights.json");
+    const path7 = join22(ctx.scratchDir, "unittest-weights.json");
     await writeBuildFile(path7, JSON.stringify(Object.fromEntries(ctx.testDurations)));
     weights.push("--weights", path7);
   }
@@ -71107,7 +72163,7 @@ async function runTestsInParallel(ctx, processes2) {
     Array.from({ length: processes2 }, async (_, i2) => {
       const console2 = new KeptConsole();
       const run4 = await runUnittestProcess(ctx, {
-        resultsPath: join19(ctx.scratchDir, `unittest-results-${i2 + 1}.json`),
+        resultsPath: join22(ctx.scratchDir, `unittest-results-${i2 + 1}.json`),
         select: ["--shard", `${i2 + 1}/${processes2}`, ...weights],
         log: console2
       });
@@ -71128,7 +72184,7 @@ ${console2.text()}`);
     ctx.log.write(
       "\n[pyci: the test processes discovered different tests (tests made at random, or imports that differ between runs); running them in one process]\n"
     );
-    return runUnittestProcess(ctx, { resultsPath: join19(ctx.scratchDir, "unittest-results.json") });
+    return runUnittestProcess(ctx, { resultsPath: join22(ctx.scratchDir, "unittest-results.json") });
   }
   const merged = mergeTestRuns(shares);
   const retried = await runAlone(ctx, merged, ctx.timeoutMs - elapsed());
@@ -71149,13 +72205,13 @@ async function runAlone(ctx, run4, timeoutMs) {
 `);
     return run4;
   }
-  const ids = join19(ctx.scratchDir, "unittest-retry.json");
+  const ids = join22(ctx.scratchDir, "unittest-retry.json");
   await writeBuildFile(ids, JSON.stringify(failing));
   ctx.log.write(`
 \u2500\u2500 run again alone: ${plural(failing.length, "test")} that failed in parallel \u2500\u2500
 `);
   const alone = await runUnittestProcess(ctx, {
-    resultsPath: join19(ctx.scratchDir, "unittest-results-alone.json"),
+    resultsPath: join22(ctx.scratchDir, "unittest-results-alone.json"),
     select: ["--only", ids],
     timeoutMs
   });
@@ -71194,7 +72250,7 @@ var testStep = {
   async run(ctx) {
     const { startDir, pattern, topLevelDir, parallel } = ctx.repoConfig.test;
     const processes2 = testProcesses(parallel);
-    const r = processes2 > 1 ? await runTestsInParallel(ctx, processes2) : await runUnittestProcess(ctx, { resultsPath: join20(ctx.scratchDir, "unittest-results.json") });
+    const r = processes2 > 1 ? await runTestsInParallel(ctx, processes2) : await runUnittestProcess(ctx, { resultsPath: join23(ctx.scratchDir, "unittest-results.json") });
     const base = { name: "test", exitCode: r.exitCode, durationMs: r.durationMs };
     if (!r.ok) return { ...base, state: "error", summary: oneLine(r.problem) };
     const { counts, tests } = r;
@@ -71248,6 +72304,68 @@ function statusContexts(pipeline2, extra = {}) {
   return contexts;
 }
 
+// src/builds/local-executor.ts
+function localExecutor(options2) {
+  const { config: config2 } = options2;
+  return {
+    async execute(build, sinks) {
+      const { request: request2, signal, log } = build;
+      let workspace;
+      const tidy = async () => {
+        const dir = workspace?.dir;
+        await workspace?.remove().catch((err) => log.error({ err, dir }, "could not remove the checkout"));
+        await evictCaches({ dir: config2.dataDir, maxBytes: config2.cacheMaxBytes }).catch(
+          (err) => log.warn({ err }, "could not bound the caches")
+        );
+      };
+      try {
+        const source = await options2.codeSource(request2, build.cloneToken);
+        workspace = await source.workspace(config2.workDir);
+        const mask = maskSecrets([...options2.secrets, ...source.secrets]);
+        const results = await runPipeline(PIPELINES[request2.pipeline].pipeline, {
+          source,
+          workspace,
+          repoConfig: () => build.repoConfig,
+          python: config2.python,
+          timeoutMs: config2.stepTimeoutMs,
+          ...signal ? { signal } : {},
+          ...options2.sandbox ? { sandbox: options2.sandbox() } : {},
+          cache: { dir: config2.dataDir, scope: request2.cloneUrl, buildId: build.buildId },
+          testDurations: build.testDurations,
+          ...config2.envCache ? { envCache: { dir: config2.dataDir, scope: request2.cloneUrl, fill: !request2.fork } } : {},
+          openLog: (step) => sinks.openLog(step, mask),
+          ...sinks.onStepStart ? { onStepStart: sinks.onStepStart } : {},
+          onStepEnd: sinks.onStepEnd
+        });
+        for (const result of results)
+          if (result.artifacts) result.artifacts = await Promise.all(result.artifacts.map(sinks.keepArtifact));
+        return { results, tidy };
+      } catch (error) {
+        await tidy();
+        throw error;
+      }
+    }
+  };
+}
+
+// src/checkout/code-source.ts
+function existingCheckout(dir, sha, prNumber) {
+  return {
+    secrets: [],
+    failure: "Clone failed",
+    workspace: (root) => existingWorkspace(root, dir),
+    async fetch(workspace, fetchOptions) {
+      await checkoutExisting(workspace, {
+        source: { protocol: "local", url: dir },
+        sha,
+        ...prNumber !== void 0 ? { prNumber } : {},
+        ...fetchOptions
+      });
+      return `Checked out ${sha.slice(0, 7)}`;
+    }
+  };
+}
+
 // src/handlers/build-request-from.ts
 var Ignored = class {
   constructor(reason) {
@@ -71256,7 +72374,7 @@ var Ignored = class {
   reason;
 };
 var SHA = /^[0-9a-f]{40}$/;
-var NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+var NAME2 = /^[A-Za-z0-9_.-]{1,100}$/;
 function fromPullRequest(raw, deliveryId, auth8 = "installation") {
   const payload = raw;
   const pr = payload.pull_request;
@@ -71351,7 +72469,7 @@ function withPullRequest(base, pulls) {
   return isId(pr?.number) ? { ...base, prNumber: pr.number } : base;
 }
 function isName(value) {
-  return typeof value === "string" && NAME.test(value) && value !== "." && value !== "..";
+  return typeof value === "string" && NAME2.test(value) && value !== "." && value !== "..";
 }
 function isId(value) {
   return Number.isSafeInteger(value) && value > 0;
@@ -71363,38 +72481,38 @@ function isGitUrl(value) {
 // src/store/build-store.ts
 import { EventEmitter as EventEmitter2 } from "node:events";
 import { accessSync, constants as constants7, mkdirSync } from "node:fs";
-import { join as join22 } from "node:path";
+import { join as join25 } from "node:path";
 
 // src/store/build-id.ts
-import { randomBytes } from "node:crypto";
+import { randomBytes as randomBytes2 } from "node:crypto";
 var ID_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 function newBuildId() {
-  return randomBytes(16).toString("base64url");
+  return randomBytes2(16).toString("base64url");
 }
 function isBuildId(value) {
   return ID_PATTERN.test(value);
 }
 
 // src/store/build-files.ts
-import { join as join21 } from "node:path";
+import { join as join24 } from "node:path";
 var STEP_PATTERN = /^[a-z][a-z0-9_-]{0,63}$/;
 function isStepName(value) {
   return STEP_PATTERN.test(value);
 }
 function logDir(dataDir, id) {
   if (!isBuildId(id)) throw new Error(`Not a build id: ${JSON.stringify(id)}`);
-  return join21(dataDir, "logs", id);
+  return join24(dataDir, "logs", id);
 }
 function logPath(dataDir, id, step) {
   if (!isStepName(step)) throw new Error(`Not a step name: ${JSON.stringify(step)}`);
-  return join21(logDir(dataDir, id), `${step}.log`);
+  return join24(logDir(dataDir, id), `${step}.log`);
 }
 function artifactDir(dataDir, id) {
   if (!isBuildId(id)) throw new Error(`Not a build id: ${JSON.stringify(id)}`);
-  return join21(dataDir, "artifacts", id);
+  return join24(dataDir, "artifacts", id);
 }
 function buildDataDirs(dataDir, id) {
-  return [logDir(dataDir, id), artifactDir(dataDir, id), join21(dataDir, "builds", id)];
+  return [logDir(dataDir, id), artifactDir(dataDir, id), join24(dataDir, "builds", id)];
 }
 
 // src/store/build-record.ts
@@ -72061,7 +73179,7 @@ function positive(name, value) {
 
 // src/store/step-log-files.ts
 import { rmSync as rmSync2 } from "node:fs";
-import { readdir as readdir7, readFile as readFile5, stat as stat8 } from "node:fs/promises";
+import { readdir as readdir9, readFile as readFile8, stat as stat9 } from "node:fs/promises";
 
 // src/store/read-log-range.ts
 import { open as open5 } from "node:fs/promises";
@@ -72122,7 +73240,7 @@ function removeStepLogs(dataDir, id) {
 async function readStepLog(dataDir, id, step) {
   if (!isBuildId(id) || !isStepName(step)) return void 0;
   try {
-    return await readFile5(logPath(dataDir, id, step), "utf8");
+    return await readFile8(logPath(dataDir, id, step), "utf8");
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -72135,7 +73253,7 @@ async function readStepLogRange(dataDir, id, step, range = {}) {
 async function stepLogSize(dataDir, id, step) {
   if (!isBuildId(id) || !isStepName(step)) return void 0;
   try {
-    return (await stat8(logPath(dataDir, id, step))).size;
+    return (await stat9(logPath(dataDir, id, step))).size;
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw error;
@@ -72145,13 +73263,13 @@ async function stepLogSizes(dataDir, id) {
   if (!isBuildId(id)) return [];
   let names;
   try {
-    names = await readdir7(logDir(dataDir, id));
+    names = await readdir9(logDir(dataDir, id));
   } catch (error) {
     if (error.code === "ENOENT") return [];
     throw error;
   }
   const steps = names.filter((n2) => n2.endsWith(".log") && isStepName(n2.slice(0, -4))).map((n2) => n2.slice(0, -4)).sort();
-  return Promise.all(steps.map(async (step) => ({ step, size: (await stat8(logPath(dataDir, id, step))).size })));
+  return Promise.all(steps.map(async (step) => ({ step, size: (await stat9(logPath(dataDir, id, step))).size })));
 }
 
 // src/store/step-log.ts
@@ -72282,8 +73400,8 @@ var BuildStore = class {
   constructor(dataDir, options2 = {}) {
     this.dataDir = dataDir;
     this.log = options2.log;
-    mkdirSync(join22(dataDir, "logs"), { recursive: true, mode: 448 });
-    this.db = openDatabase(join22(dataDir, DATABASE_FILE));
+    mkdirSync(join25(dataDir, "logs"), { recursive: true, mode: 448 });
+    this.db = openDatabase(join25(dataDir, DATABASE_FILE));
     this.statement = statementCache(this.db);
     this.events.setMaxListeners(0);
     this.writeRows = this.db.transaction((rows, insert2) => {
@@ -72386,7 +73504,7 @@ var BuildStore = class {
   /** True while the database answers a query and the log directory is writable: for /healthz. */
   healthy() {
     try {
-      accessSync(join22(this.dataDir, "logs"), constants7.W_OK);
+      accessSync(join25(this.dataDir, "logs"), constants7.W_OK);
       return this.statement("SELECT 1 AS ok").get().ok === 1;
     } catch {
       return false;
@@ -73178,1076 +74296,6 @@ async function endStopped(deps, request2, record, reason) {
   }
 }
 
-// src/secrets/mask-secrets.ts
-var MIN_SECRET_LENGTH = 6;
-function maskSecrets(secrets) {
-  const list = [...secrets].filter((secret) => !!secret && secret.length >= MIN_SECRET_LENGTH);
-  const key = list.join("\0");
-  const known2 = masks.get(key);
-  if (known2) {
-    masks.delete(key);
-    masks.set(key, known2);
-    return known2;
-  }
-  const mask = makeMask(list);
-  masks.set(key, mask);
-  if (masks.size > MAX_MASKS) masks.delete(masks.keys().next().value);
-  return mask;
-}
-var masks = /* @__PURE__ */ new Map();
-var MAX_MASKS = 16;
-function makeMask(secrets) {
-  const patterns = /* @__PURE__ */ new Map();
-  const add = (form, pattern2 = escapeRegExp(form)) => {
-    if (form.length >= MIN_SECRET_LENGTH) patterns.set(form, pattern2);
-  };
-  for (const secret of secrets) {
-    add(secret);
-    const encoded = encodeURIComponent(secret);
-    if (encoded !== secret)
-      add(
-        encoded,
-        escapeRegExp(encoded).replace(
-          /%([0-9A-F])([0-9A-F])/g,
-          (_, a2, b) => `%${hexClass(a2)}${hexClass(b)}`
-        )
-      );
-    const bytes = Buffer.from(secret);
-    add(Buffer.from(`x-access-token:${secret}`).toString("base64"));
-    for (const form of base64Forms(bytes)) {
-      add(form);
-      add(form.replace(/\+/g, "-").replace(/\//g, "_"));
-    }
-  }
-  if (patterns.size === 0) return (text) => text;
-  const sources = [...patterns.entries()].sort(([a2], [b]) => b.length - a2.length).map(([, pattern2]) => pattern2);
-  const pattern = new RegExp(sources.join("|"), "g");
-  return (text) => text.replace(pattern, "***");
-}
-function base64Forms(bytes) {
-  const forms = [bytes.toString("base64")];
-  for (let offset = 0; offset < 3; offset++) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString("base64");
-    const start = Math.ceil(8 * offset / 6);
-    const end = Math.floor(8 * (offset + bytes.length) / 6);
-    forms.push(encoded.slice(start, end));
-  }
-  return forms;
-}
-function hexClass(digit) {
-  return /[A-F]/.test(digit) ? `[${digit}${digit.toLowerCase()}]` : digit;
-}
-function escapeRegExp(value) {
-  return value.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-// src/pipeline/evict-caches.ts
-import { randomUUID as randomUUID5 } from "node:crypto";
-import { lstat as lstat5, readdir as readdir8, rename as rename4, rm as rm9 } from "node:fs/promises";
-import { basename as basename2, join as join23 } from "node:path";
-var LEFTOVER_AGE_MS = 60 * 60 * 1e3;
-var running;
-function evictCaches(cache) {
-  running ??= evict(cache).finally(() => running = void 0);
-  return running;
-}
-async function evict(cache) {
-  const entries = [
-    ...await cacheEntries(
-      join23(cache.dir, GIT_CACHE),
-      "mirror",
-      (path7) => mirrorLastUsed(path7).catch(() => 0),
-      (name) => name.endsWith(".git")
-    ),
-    ...await cacheEntries(join23(cache.dir, RESULTS), "result", resultLastUsed),
-    ...await cacheEntries(join23(cache.dir, ENVS), "env", envLastUsed, isEnvName)
-  ];
-  const beforeBytes = entries.reduce((sum, e) => sum + e.bytes, 0);
-  let total = beforeBytes;
-  const evicted = [];
-  for (const entry of entries.sort((a2, b) => a2.lastUsed - b.lastUsed)) {
-    if (total <= cache.maxBytes) break;
-    if (await remove(entry)) {
-      total -= entry.bytes;
-      evicted.push(entry.path);
-    }
-  }
-  return { beforeBytes, afterBytes: total, evicted };
-}
-async function cacheEntries(root, kind, lastUsed, named = () => true) {
-  const entries = [];
-  for (const name of await listOrEmpty(root)) {
-    const path7 = join23(root, name);
-    if (name.startsWith(".")) {
-      await removeLeftover(path7);
-      continue;
-    }
-    if (!named(name)) continue;
-    entries.push({ path: path7, kind, bytes: await sizeOf(path7), lastUsed: await lastUsed(path7) });
-  }
-  return entries;
-}
-async function remove(entry) {
-  if (entry.kind === "result") return removeAside(entry.path);
-  const lock = entry.kind === "env" ? envLockPath(join23(entry.path, ".."), basename2(entry.path)) : mirrorLockPath(entry.path);
-  const release = await tryFileLock(lock);
-  if (!release) return false;
-  try {
-    if ((await liveReaders(entry.path)).length > 0) return false;
-    return await removeAside(entry.path);
-  } finally {
-    await release();
-  }
-}
-async function removeAside(path7) {
-  const aside = join23(path7, "..", `.evict-${randomUUID5()}`);
-  try {
-    await rename4(path7, aside);
-  } catch {
-    return false;
-  }
-  await rm9(aside, { recursive: true, force: true });
-  return true;
-}
-async function removeLeftover(path7) {
-  const info = await lstat5(path7).catch(() => void 0);
-  if (info && Date.now() - info.mtimeMs > LEFTOVER_AGE_MS) await rm9(path7, { recursive: true, force: true });
-}
-async function sizeOf(path7) {
-  const info = await lstat5(path7).catch(() => void 0);
-  if (!info) return 0;
-  if (!info.isDirectory()) return info.size;
-  let total = 0;
-  for (const name of await listOrEmpty(path7)) total += await sizeOf(join23(path7, name));
-  return total;
-}
-async function listOrEmpty(dir) {
-  return readdir8(dir).catch(() => []);
-}
-
-// src/pipeline/run-stages.ts
-import { mkdir as mkdir6 } from "node:fs/promises";
-import { join as join25 } from "node:path";
-
-// src/process/limits/build-limits.ts
-var MIB2 = 1024 * 1024;
-var GIB = 1024 * MIB2;
-var DEFAULT_BUILD_LIMITS = {
-  memoryBytes: 4 * GIB,
-  processes: 4096,
-  tmpBytes: 1 * GIB,
-  diskBytes: 10 * GIB
-};
-function describeLimitHit(kind, limits) {
-  switch (kind) {
-    case "memory":
-      return `used more than ${formatBytes(limits.memoryBytes)} of memory (CI_BUILD_MEMORY)`;
-    case "processes":
-      return `started more than ${limits.processes} processes and threads at once (CI_BUILD_PROCESSES)`;
-    case "tmp":
-      return `filled its ${formatBytes(limits.tmpBytes)} /tmp (CI_BUILD_TMP)`;
-    case "disk":
-      return `wrote more than ${formatBytes(limits.diskBytes)} to disk (CI_BUILD_DISK)`;
-  }
-}
-function formatBytes(bytes) {
-  for (const [unit, size2] of [
-    ["GiB", GIB],
-    ["MiB", MIB2],
-    ["KiB", 1024]
-  ]) {
-    if (bytes >= size2) return `${Math.round(bytes / size2 * 10) / 10} ${unit}`;
-  }
-  return `${bytes} bytes`;
-}
-
-// src/process/sandbox/prepare-sandbox.ts
-import { chmod, readFile as readFile8, realpath as realpath2, stat as stat9 } from "node:fs/promises";
-import { createRequire as createRequire3 } from "node:module";
-import { dirname as dirname5, isAbsolute as isAbsolute7, join as join24, resolve as resolve3 } from "node:path";
-
-// src/process/limits/bound-build.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-
-// src/process/limits/build-cgroup.ts
-import { readFileSync as readFileSync10 } from "node:fs";
-import { mkdir as mkdir5, readdir as readdir9, readFile as readFile7, rmdir, writeFile as writeFile6 } from "node:fs/promises";
-
-// src/process/limits/cgroup-layout.ts
-function cgroupLayout(selfCgroup, mountinfo, read) {
-  const memberships = selfCgroup.split("\n").map((line) => /^(\d+):([^:]*):(.*)$/.exec(line.trim())).filter((match) => match !== null).map(([, id, controllers, path7]) => ({
-    v2: id === "0" && controllers === "",
-    controllers: controllers.split(","),
-    path: path7
-  }));
-  const mounts = mountinfo.split("\n").flatMap((line) => parseMount(line) ?? []);
-  const problems2 = [];
-  const unified = memberships.find((m) => m.v2);
-  const unifiedDir = unified && locate(
-    unified.path,
-    mounts.filter((m) => m.type === "cgroup2")
-  );
-  if (unifiedDir) {
-    const offered = (read(`${unifiedDir}/cgroup.controllers`) ?? "").trim().split(/\s+/).filter(Boolean);
-    if (offered.includes("memory") && offered.includes("pids")) return { kind: "v2", dir: unifiedDir };
-    problems2.push(
-      `cgroup v2 (${unifiedDir}) offers pyci's cgroup ${offered.length ? `only ${offered.join(", ")}` : "no controllers"}, not memory and pids`
-    );
-  }
-  const v1 = (controller) => {
-    const member = memberships.find((m) => !m.v2 && m.controllers.includes(controller));
-    return member && locate(
-      member.path,
-      mounts.filter((m) => m.type === "cgroup" && m.superOptions.includes(controller))
-    );
-  };
-  const memory = v1("memory");
-  const pids = v1("pids");
-  if (memory && pids) {
-    const freezer = v1("freezer");
-    return { kind: "v1", memory, pids, ...freezer ? { freezer } : {} };
-  }
-  if (memory || pids)
-    problems2.push(
-      `the cgroup v1 ${memory ? "pids" : "memory"} hierarchy is not mounted (or pyci's cgroup is not under it)`
-    );
-  else if (!unifiedDir) problems2.push("no cgroup hierarchy is mounted where pyci can see it (/proc/self/mountinfo)");
-  return { kind: "none", reason: problems2.join("; ") };
-}
-function locate(path7, mounts) {
-  for (const mount of mounts) {
-    const root = mount.root === "/" ? "" : mount.root;
-    if (path7 !== root && !path7.startsWith(`${root}/`)) continue;
-    const rest = path7.slice(root.length);
-    return rest === "/" || rest === "" ? mount.mountPoint : `${mount.mountPoint.replace(/\/$/, "")}${rest}`;
-  }
-  return void 0;
-}
-function parseMount(line) {
-  const [before, after] = line.split(" - ");
-  const fields = before?.split(" ");
-  const tail2 = after?.split(" ");
-  if (!fields || fields.length < 5 || !tail2 || tail2.length < 3) return void 0;
-  return {
-    root: unescapeField(fields[3]),
-    mountPoint: unescapeField(fields[4]),
-    type: tail2[0],
-    superOptions: tail2[2].split(",")
-  };
-}
-function unescapeField(field) {
-  return field.replace(/\\([0-7]{3})/g, (_, octal) => String.fromCharCode(parseInt(octal, 8)));
-}
-
-// src/process/limits/kill-cgroup.ts
-import { readFile as readFile6, writeFile as writeFile5 } from "node:fs/promises";
-var GIVE_UP_MS = 1e4;
-var FREEZE_MS = 1e3;
-async function killCgroup(cgroup) {
-  const dirs = cgroup.version === 2 ? [cgroup.dir] : cgroup.dirs;
-  if (cgroup.version === 2)
-    await writeFile5(`${cgroup.dir}/cgroup.kill`, "1").catch(unlessMissing);
-  else if (cgroup.freezer) await killFrozen(cgroup.freezer);
-  for (const end = Date.now() + GIVE_UP_MS; ; ) {
-    const pids = (await Promise.all(dirs.map(processes))).flat();
-    if (pids.length === 0) return;
-    if (Date.now() > end) {
-      throw new Error(
-        `processes ${pids.join(", ")} in ${dirs.join(", ")} are still there 10 s after SIGKILL (uninterruptible sleep? see /proc/<pid>/stack)`
-      );
-    }
-    pids.forEach(kill);
-    await new Promise((resolve5) => setTimeout(resolve5, 10));
-  }
-}
-async function killFrozen(freezer) {
-  const state = `${freezer}/freezer.state`;
-  try {
-    await writeFile5(state, "FROZEN");
-  } catch (error) {
-    return unlessMissing(error);
-  }
-  try {
-    for (const end = Date.now() + FREEZE_MS; (await readFile6(state, "utf8")).trim() !== "FROZEN" && Date.now() < end; ) {
-      await new Promise((resolve5) => setTimeout(resolve5, 5));
-    }
-    (await processes(freezer)).forEach(kill);
-  } finally {
-    await writeFile5(state, "THAWED");
-  }
-}
-async function processes(dir) {
-  const listed = await readFile6(`${dir}/cgroup.procs`, "utf8").catch(unlessMissing);
-  return (listed ?? "").split("\n").filter(Boolean).map(Number);
-}
-function unlessMissing(error) {
-  if (error.code !== "ENOENT") throw error;
-  return void 0;
-}
-function kill(pid) {
-  try {
-    process.kill(pid, "SIGKILL");
-  } catch {
-  }
-}
-
-// src/process/limits/build-cgroup.ts
-var PREFIX2 = "pyci-build-";
-var SERVER_LEAF = "pyci-server";
-var NAME2 = /^[A-Za-z0-9_-]{1,64}$/;
-var MAX_PAGE = 64 * 1024;
-var JOIN = `while [ "$1" != -- ]; do echo $$ > "$1" || { echo "pyci: cannot join the build's cgroup ($1)" >&2; exit 125; }; shift; done; shift; exec "$@"`;
-var detected;
-function buildCgroupLayout() {
-  detected ??= detect();
-  return detected;
-}
-async function createBuildCgroup(name, limits) {
-  if (!NAME2.test(name))
-    throw new Error(`A build cgroup's name is 1 to 64 letters, digits, - and _, not ${JSON.stringify(name)}.`);
-  const layout = await buildCgroupLayout();
-  if (layout.kind === "none") return void 0;
-  const cgroup = cgroupDirs(layout, `${PREFIX2}${owner(process.pid) ?? process.pid}-${name}`);
-  const dirs = allDirs(cgroup);
-  const made = [];
-  try {
-    for (const dir of dirs) {
-      await mkdir5(dir);
-      made.push(dir);
-    }
-    const memory = Math.floor(limits.memoryBytes / 4096) * 4096;
-    if (cgroup.version === 2) {
-      await limit(`${cgroup.dir}/memory.max`, memory);
-      await limit(`${cgroup.dir}/memory.swap.max`, 0, { optional: true });
-      await limit(`${cgroup.dir}/pids.max`, limits.processes);
-    } else {
-      const [memoryDir, pidsDir] = dirs;
-      await writeFile6(`${memoryDir}/memory.oom_control`, "0");
-      await limit(`${memoryDir}/memory.limit_in_bytes`, memory);
-      await limit(`${memoryDir}/memory.memsw.limit_in_bytes`, memory, { optional: true });
-      await limit(`${pidsDir}/pids.max`, limits.processes);
-    }
-  } catch (error) {
-    await Promise.all(made.map((dir) => rmdir(dir).catch(() => void 0)));
-    throw error;
-  }
-  return buildCgroup(cgroup);
-}
-function buildCgroup(cgroup) {
-  const dirs = allDirs(cgroup);
-  const memory = cgroup.version === 2 ? `${cgroup.dir}/memory.events` : `${cgroup.dirs[0]}/memory.oom_control`;
-  const pids = cgroup.version === 2 ? `${cgroup.dir}/pids.events` : `${cgroup.dirs[1]}/pids.events`;
-  const killAll = () => killCgroup(cgroup);
-  return {
-    dirs,
-    wrap: (command) => ({
-      cmd: "/bin/sh",
-      args: [
-        "-c",
-        JOIN,
-        "pyci-join-cgroup",
-        ...dirs.map((dir) => `${dir}/cgroup.procs`),
-        "--",
-        command.cmd,
-        ...command.args
-      ]
-    }),
-    killAll,
-    // oom_kill is counted since Linux 4.13; before it a hog is killed all the same, and not told apart here
-    exceeded: async () => ({
-      memory: await counter(memory, "oom_kill") > 0,
-      processes: await counter(pids, "max") > 0
-    }),
-    async remove() {
-      await killAll();
-      for (const dir of dirs) await removeDir(dir);
-    }
-  };
-}
-function cgroupDirs(layout, leaf) {
-  if (layout.kind === "v2") return { version: 2, dir: `${layout.dir}/${leaf}` };
-  const freezer = layout.freezer && `${layout.freezer}/${leaf}`;
-  return {
-    version: 1,
-    dirs: [`${layout.memory}/${leaf}`, `${layout.pids}/${leaf}`, ...freezer ? [freezer] : []],
-    ...freezer ? { freezer } : {}
-  };
-}
-function allDirs(cgroup) {
-  return cgroup.version === 2 ? [cgroup.dir] : cgroup.dirs;
-}
-async function detect() {
-  let layout;
-  try {
-    layout = cgroupLayout(
-      await readFile7("/proc/self/cgroup", "utf8"),
-      await readFile7("/proc/self/mountinfo", "utf8"),
-      readIfThere
-    );
-  } catch (error) {
-    return { kind: "none", reason: `/proc/self/cgroup cannot be read (${error.message})` };
-  }
-  if (layout.kind === "none") return layout;
-  const parents = layout.kind === "v2" ? [layout.dir] : [layout.memory, layout.pids, ...layout.freezer ? [layout.freezer] : []];
-  try {
-    if (layout.kind === "v2") await handDownControllers(layout.dir);
-    for (const parent of parents) {
-      const probe3 = `${parent}/pyci-probe-${process.pid}`;
-      await mkdir5(probe3, { recursive: true });
-      await rmdir(probe3);
-    }
-    return layout;
-  } catch (error) {
-    const reason = `pyci cannot make cgroups in ${parents.join(" and ")} (${error.message}); it needs root, or a cgroup delegated to its user`;
-    return { kind: "none", reason };
-  }
-}
-async function handDownControllers(dir) {
-  const control = `${dir}/cgroup.subtree_control`;
-  const enabled = (await readFile7(control, "utf8")).trim().split(/\s+/);
-  if (enabled.includes("memory") && enabled.includes("pids")) return;
-  try {
-    return await writeFile6(control, "+memory +pids");
-  } catch (error) {
-    if (error.code !== "EBUSY") throw error;
-  }
-  const leaf = `${dir}/${SERVER_LEAF}`;
-  await mkdir5(leaf, { recursive: true });
-  for (let round = 0; round < 10; round++) {
-    const pids = (await readFile7(`${dir}/cgroup.procs`, "utf8")).split("\n").filter(Boolean);
-    if (pids.length === 0) break;
-    for (const pid of pids) await writeFile6(`${leaf}/cgroup.procs`, pid).catch(unlessExited);
-  }
-  await writeFile6(control, "+memory +pids");
-}
-async function limit(file, value, { optional = false } = {}) {
-  try {
-    await writeFile6(file, String(value));
-  } catch (error) {
-    if (optional && error.code === "ENOENT") return;
-    throw error;
-  }
-  const kept = Number((await readFile7(file, "utf8")).trim());
-  if (!(kept <= value && kept > value - MAX_PAGE))
-    throw new Error(`${file} reads ${kept} after pyci wrote ${value} to it`);
-}
-async function counter(file, key) {
-  const text = await readFile7(file, "utf8").catch(() => "");
-  return Number(new RegExp(`^${key} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
-}
-async function removeDir(dir) {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await rmdir(dir);
-    } catch (error) {
-      const code = error.code;
-      if (code === "ENOENT") return;
-      if (code !== "EBUSY" || attempt >= 50) throw error;
-      await new Promise((resolve5) => setTimeout(resolve5, 20));
-    }
-  }
-}
-function owner(pid) {
-  try {
-    const fields = readFileSync10(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").split(" ");
-    return `${pid}.${fields[19]}`;
-  } catch {
-    return void 0;
-  }
-}
-function readIfThere(path7) {
-  try {
-    return readFileSync10(path7, "utf8");
-  } catch {
-    return void 0;
-  }
-}
-function unlessExited(error) {
-  if (error.code !== "ESRCH") throw error;
-}
-
-// src/process/limits/rlimit-command.ts
-function rlimitCommand(command, limits) {
-  const bounds = [`--nproc=${limits.processes}`, `--data=${limits.memoryBytes}`, `--fsize=${limits.diskBytes}`];
-  return { cmd: "prlimit", args: [...bounds, "--", command.cmd, ...command.args] };
-}
-
-// src/process/limits/watch-disk.ts
-var MEASURE_TIMEOUT_MS = 12e4;
-var DUTY = 20;
-function watchDisk(dirs, limitBytes, onExceeded, intervalMs = 2e3) {
-  const stopping = new AbortController();
-  let used = 0;
-  let timer;
-  const measure = async () => {
-    const started = performance.now();
-    const measured = await diskUsed(dirs, stopping.signal);
-    if (stopping.signal.aborted) return;
-    if (measured !== void 0) used = measured;
-    if (used > limitBytes) {
-      stopping.abort();
-      onExceeded(used);
-      return;
-    }
-    timer = setTimeout(measureAgain, Math.max(intervalMs, DUTY * (performance.now() - started)));
-    timer.unref();
-  };
-  const measureAgain = () => void measure();
-  measureAgain();
-  return {
-    stop() {
-      stopping.abort();
-      clearTimeout(timer);
-    },
-    usedBytes: () => used
-  };
-}
-async function diskUsed(dirs, signal) {
-  try {
-    const result = await run3({
-      cmd: "du",
-      args: ["-skx", "--", ...dirs],
-      cwd: "/",
-      env: { PATH: "/usr/bin:/bin", LC_ALL: "C" },
-      timeoutMs: MEASURE_TIMEOUT_MS,
-      captureStdout: true,
-      trusted: true,
-      signal
-    });
-    if (!result.stdout) return void 0;
-    const kib = result.stdout.split("\n").reduce((sum, line) => sum + (Number(/^(\d+)\t/.exec(line)?.[1]) || 0), 0);
-    return kib * 1024;
-  } catch {
-    return void 0;
-  }
-}
-
-// src/process/limits/bound-build.ts
-async function boundBuild(limits, dirs, stopAll) {
-  const cgroup = await createBuildCgroup(randomBytes2(6).toString("hex"), limits);
-  const wrap = cgroup ? (command) => cgroup.wrap(command) : (command) => rlimitCommand(command, limits);
-  let diskFull = false;
-  const watch = watchDisk(dirs, limits.diskBytes, () => {
-    diskFull = true;
-    void (cgroup ? cgroup.killAll() : stopAll()).catch(() => void 0);
-  });
-  return {
-    limits: { tmpBytes: limits.tmpBytes, wrap },
-    async hit() {
-      if (diskFull) return "disk";
-      const exceeded = await cgroup?.exceeded();
-      if (exceeded?.memory) return "memory";
-      if (exceeded?.processes) return "processes";
-      return void 0;
-    },
-    async release() {
-      watch.stop();
-      await cgroup?.remove();
-    }
-  };
-}
-
-// src/process/sandbox/build-uids.ts
-import { readdirSync as readdirSync3, readFileSync as readFileSync11 } from "node:fs";
-var KILL_ROUNDS = 20;
-var KILL_TIMEOUT_MS = 1e4;
-var BuildUids = class {
-  constructor(range) {
-    this.range = range;
-  }
-  range;
-  held = /* @__PURE__ */ new Set();
-  next = 0;
-  async lease() {
-    const busy = uidsWithProcesses(this.range);
-    for (let tried = 0; tried < this.range.count; tried += 1) {
-      const uid = this.range.first + (this.next + tried) % this.range.count;
-      if (this.held.has(uid) || busy.has(uid)) continue;
-      this.next = (this.next + tried + 1) % this.range.count;
-      this.held.add(uid);
-      let released = false;
-      return {
-        uid,
-        user: { uid, gid: uid },
-        release: async () => {
-          if (released) return;
-          released = true;
-          await killUid(uid);
-          this.held.delete(uid);
-        }
-      };
-    }
-    throw new Error(
-      `All ${this.range.count} uids of CI_SANDBOX_UIDS are in use: widen the range or lower CI_CONCURRENCY`
-    );
-  }
-};
-async function killUid(uid) {
-  for (let round = 0; round < KILL_ROUNDS; round += 1) {
-    if (!uidsWithProcesses({ first: uid, count: 1 }).has(uid)) return;
-    const id = String(uid);
-    await run3({
-      cmd: "setpriv",
-      args: ["--reuid", id, "--regid", id, "--clear-groups", "--", "kill", "-9", "-1"],
-      cwd: "/",
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-      timeoutMs: KILL_TIMEOUT_MS,
-      trusted: true
-    });
-  }
-}
-function uidsWithProcesses(range) {
-  const found = /* @__PURE__ */ new Set();
-  let entries;
-  try {
-    entries = readdirSync3("/proc");
-  } catch {
-    return found;
-  }
-  const last = range.first + range.count - 1;
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let status2;
-    try {
-      status2 = readFileSync11(`/proc/${entry}/status`, "utf8");
-    } catch {
-      continue;
-    }
-    if (/^State:\s+[ZX]/m.test(status2)) continue;
-    const uids = /^Uid:\s+(.*)$/m.exec(status2)?.[1]?.trim().split(/\s+/).map(Number) ?? [];
-    for (const uid of uids) if (uid >= range.first && uid <= last) found.add(uid);
-  }
-  return found;
-}
-
-// src/process/sandbox/prepare-sandbox.ts
-var PYCI_PYTHON_DIR = packageFile("python");
-var PYRIGHT_DIR = dirname5(createRequire3(import.meta.url).resolve("pyright/package.json"));
-var PROBE3 = "import os, sys; os.listdir('.'); open(os.path.join(os.environ['TMPDIR'], '.pyci-probe'), 'w').close(); print(sys.prefix)";
-async function prepareSandbox(policy, build) {
-  if (!policy.ok) return { ok: false, problem: `The sandbox cannot run: ${policy.problem}` };
-  const writable3 = [build.dir, build.scratchDir];
-  const lease = policy.sandbox.kind === "off" ? void 0 : await policy.uids?.lease();
-  let bounds;
-  const release = async () => {
-    await bounds?.release();
-    await lease?.release();
-  };
-  try {
-    if (policy.limits) {
-      const stopAll = async () => lease ? killUid(lease.uid) : void 0;
-      const bounded = await boundBuild(policy.limits, writable3, stopAll).catch((error) => error);
-      if (bounded instanceof Error) {
-        await release();
-        return { ok: false, problem: `The build's limits (CI_BUILD_*) could not be set up: ${bounded.message}` };
-      }
-      bounds = bounded;
-    }
-    const prepared = policy.sandbox.kind === "off" ? { ok: true, sandbox: { ...policy.sandbox, readable: [], writable: writable3 }, python: build.python } : await prepareWith(policy.sandbox, lease?.user, build);
-    if (!prepared.ok) {
-      await release();
-      return prepared;
-    }
-    const limits = bounds ? { limits: bounds.limits } : {};
-    const limitHit = bounds ? () => bounds.hit() : async () => void 0;
-    return { ...prepared, sandbox: { ...prepared.sandbox, ...limits }, limitHit, release };
-  } catch (error) {
-    await release();
-    throw error;
-  }
-}
-async function prepareWith(base, user, build) {
-  const writable3 = [build.dir, build.scratchDir];
-  const common3 = { timeoutMs: build.timeoutMs, ...build.signal ? { signal: build.signal } : {} };
-  const asked = await askInterpreter(build, common3);
-  if (!asked.ok) return asked;
-  const { python, prefix, basePrefix } = asked;
-  const borrowed = base.kind === "bwrap" ? await alternates(build.dir) : [];
-  const readable3 = unique([
-    prefix,
-    basePrefix,
-    dirname5(python),
-    dirname5(await realpath2(python)),
-    PYCI_PYTHON_DIR,
-    PYRIGHT_DIR,
-    dirname5(dirname5(process.execPath)),
-    ...borrowed
-  ]);
-  const sandbox = { ...base, ...user ? { user } : {}, readable: readable3, writable: writable3 };
-  if (sandbox.user) {
-    for (const dir of writable3) {
-      await chownTree(dir, sandbox.user.uid, sandbox.user.gid);
-      await openWayTo(dir);
-    }
-  }
-  if (sandbox.kind === "user") {
-    const closed = await closedAncestor(writable3);
-    if (closed) {
-      return {
-        ok: false,
-        problem: `The build's uid cannot reach the checkout: ${closed} is not searchable by other users. Run chmod o+x ${closed}, or set CI_WORK_DIR to a directory they can search (such as /tmp)`
-      };
-    }
-  }
-  const probeKey = [sandbox.kind, sandbox.user ? "uid" : "", python].join("\0");
-  if (startsInSandbox.has(probeKey)) return { ok: true, sandbox, python };
-  const output = [];
-  const tried = await run3({
-    ...common3,
-    cmd: python,
-    args: ["-I", "-c", PROBE3],
-    cwd: build.dir,
-    env: sandboxEnv(build.scratchDir),
-    sandbox,
-    captureStdout: true,
-    log: { write: (t) => output.push(t) }
-  });
-  if (tried.exitCode !== 0 || tried.stdout.trim() !== prefix) {
-    const detail = tried.spawnError ?? (tried.exitCode === 0 ? `it started with sys.prefix ${tried.stdout.trim()} instead of ${prefix}` : `exit code ${tried.exitCode ?? tried.signal}: ${output.join("").trim().slice(-200)}`);
-    const who = sandbox.user ? ` as the build's uid` : "";
-    return {
-      ok: false,
-      problem: `The interpreter ${python} cannot run in the ${sandbox.kind} sandbox${who}, or cannot read the checkout and write the scratch dir there (${detail}). It and its directories must be readable and executable by every user: install Python outside /root, or use CI_SANDBOX=bwrap`
-    };
-  }
-  startsInSandbox.add(probeKey);
-  return { ok: true, sandbox, python };
-}
-var interpreters = /* @__PURE__ */ new Map();
-var startsInSandbox = /* @__PURE__ */ new Set();
-async function askInterpreter(build, common3) {
-  const known2 = interpreters.get(build.python);
-  if (known2 && await stat9(known2.python).then(
-    (s) => s.isFile(),
-    () => false
-  ))
-    return known2;
-  const asked = await run3({
-    ...common3,
-    cmd: build.python,
-    args: ["-I", "-c", "import sys; print(sys.executable); print(sys.prefix); print(sys.base_prefix)"],
-    cwd: build.scratchDir,
-    env: sandboxEnv(build.scratchDir),
-    captureStdout: true
-  });
-  const [python = "", prefix = "", basePrefix = ""] = asked.stdout.trim().split("\n");
-  if (asked.exitCode !== 0 || ![python, prefix, basePrefix].every((path7) => path7.startsWith("/"))) {
-    return {
-      ok: false,
-      problem: `Could not ask the interpreter ${build.python} for its path (${asked.spawnError ?? `exit code ${asked.exitCode ?? asked.signal}`})`
-    };
-  }
-  const interpreter = { ok: true, python, prefix, basePrefix };
-  const stable = !build.python.includes("/") || isAbsolute7(build.python) && !insideBuild(build.python, build);
-  if (stable) interpreters.set(build.python, interpreter);
-  return interpreter;
-}
-async function alternates(dir) {
-  const objects = join24(dir, ".git", "objects");
-  let text;
-  try {
-    text = await readFile8(join24(objects, "info", "alternates"), "utf8");
-  } catch {
-    return [];
-  }
-  const paths = text.split("\n").map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#")).map((line) => resolve3(objects, line));
-  const existing = await Promise.all(
-    paths.map(
-      (path7) => stat9(path7).then(
-        (s) => s.isDirectory() ? path7 : void 0,
-        () => void 0
-      )
-    )
-  );
-  return existing.filter((path7) => path7 !== void 0);
-}
-async function openWayTo(dir) {
-  const parent = dirname5(dir);
-  const mode = (await stat9(parent)).mode & 4095;
-  if ((mode & 1) === 0) await chmod(parent, mode | 1);
-}
-async function closedAncestor(dirs) {
-  for (const dir of dirs) {
-    for (let up = dirname5(dirname5(dir)); up !== "/"; up = dirname5(up)) {
-      if (((await stat9(up)).mode & 1) === 0) return up;
-    }
-  }
-  return void 0;
-}
-function unique(paths) {
-  return [...new Set(paths)].filter(
-    (path7, _, all) => !all.some((other) => other !== path7 && path7.startsWith(`${other}/`))
-  );
-}
-
-// src/process/sandbox/resolve-sandbox.ts
-var import_tmp_promise = __toESM(require_tmp_promise(), 1);
-var PROBE_TIMEOUT_MS = 15e3;
-var decided = /* @__PURE__ */ new Map();
-function resolveSandbox(settings) {
-  const key = JSON.stringify(settings);
-  let policy = decided.get(key);
-  if (!policy) {
-    policy = decide(settings).then(
-      (decision) => decision.ok && settings.limits ? { ...decision, limits: settings.limits } : decision
-    );
-    decided.set(key, policy);
-  }
-  return policy;
-}
-async function decide(settings) {
-  const root = process.getuid?.() === 0;
-  const hidden2 = settings.hidden;
-  if (settings.mode === "off")
-    return {
-      ok: true,
-      sandbox: { kind: "off", hidden: hidden2 },
-      description: "off: the code under test runs as pyci's own user, unconfined (CI_SANDBOX=off)"
-    };
-  const uids = root ? new BuildUids(settings.uids) : void 0;
-  const range = `${settings.uids.first}-${settings.uids.first + settings.uids.count - 1}`;
-  const notRoot = "pyci does not run as root, so it cannot run builds under uids of their own";
-  let bwrapProblem;
-  if (settings.mode === "bwrap" || settings.mode === "auto") {
-    bwrapProblem = await probe2({ kind: "bwrap", hidden: hidden2 }, uids);
-    if (!bwrapProblem)
-      return {
-        ok: true,
-        sandbox: { kind: "bwrap", hidden: hidden2 },
-        ...uids ? { uids } : {},
-        description: `bwrap${uids ? `, each build as a uid of its own (${range})` : ""}`
-      };
-    if (settings.mode === "bwrap")
-      return { ok: false, problem: `CI_SANDBOX=bwrap, but bubblewrap does not work here: ${bwrapProblem}` };
-  }
-  if (!uids) {
-    if (settings.mode === "user") return { ok: false, problem: `CI_SANDBOX=user: ${notRoot}` };
-    return {
-      ok: false,
-      problem: `no sandbox works here: bubblewrap does not (${bwrapProblem}) and ${notRoot}. Install bubblewrap, run pyci as root, or set CI_SANDBOX=off to run the code under test unconfined as pyci's own user`
-    };
-  }
-  const problem2 = await probe2({ kind: "user", hidden: hidden2 }, uids);
-  if (problem2)
-    return { ok: false, problem: `CI_SANDBOX=${settings.mode}: cannot run steps under CI_SANDBOX_UIDS: ${problem2}` };
-  return {
-    ok: true,
-    sandbox: { kind: "user", hidden: hidden2 },
-    uids,
-    description: `user: each build runs as a uid of its own (${range})`
-  };
-}
-async function probe2(base, uids) {
-  return (0, import_tmp_promise.withDir)(({ path: dir }) => probeIn(dir, base, uids), { prefix: "pyci-sandbox-probe", unsafeCleanup: true });
-}
-async function probeIn(dir, base, uids) {
-  const lease = await uids?.lease();
-  try {
-    const output = [];
-    const command = sandboxCommand(
-      { ...base, ...lease ? { user: lease.user } : {}, readable: [], writable: [] },
-      { cmd: "true", args: [] },
-      "/",
-      pathKind
-    );
-    const r = await run3({
-      ...command,
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-      timeoutMs: PROBE_TIMEOUT_MS,
-      log: { write: (t) => output.push(t) }
-    });
-    if (r.spawnError) return `${command.cmd} could not be started (${r.spawnError})`;
-    if (r.exitCode !== 0)
-      return `${command.cmd} exited with code ${r.exitCode ?? r.signal}: ${output.join("").trim().slice(0, 300)}`;
-    return void 0;
-  } finally {
-    await lease?.release();
-  }
-}
-
-// src/pipeline/run-stages.ts
-async function runStages(stages, options2) {
-  const results = [];
-  await Promise.all(["home", "tmp"].map((dir) => mkdir6(join25(options2.scratchDir, dir), { recursive: true })));
-  const started = performance.now();
-  const prepared = options2.sandbox ? await prepareSandbox(await resolveSandbox(options2.sandbox), {
-    dir: options2.dir,
-    scratchDir: options2.scratchDir,
-    python: options2.python,
-    timeoutMs: options2.timeoutMs,
-    ...options2.signal ? { signal: options2.signal } : {}
-  }) : unconfined(options2);
-  if (!prepared.ok) {
-    const blocker = {
-      name: "sandbox",
-      state: "error",
-      summary: prepared.problem,
-      exitCode: null,
-      durationMs: Math.round(performance.now() - started)
-    };
-    results.push(blocker);
-    options2.onStepEnd?.(blocker);
-    await runEachStage(stages, options2, results, { ...unconfined(options2), blocker });
-    return results;
-  }
-  try {
-    await runEachStage(stages, options2, results, { ...prepared, blocker: void 0 });
-  } finally {
-    await prepared.release();
-  }
-  return results;
-}
-function unconfined(options2) {
-  return {
-    ok: true,
-    python: options2.python,
-    sandbox: { kind: "off", hidden: [], readable: [], writable: [options2.dir, options2.scratchDir] },
-    limitHit: async () => void 0,
-    release: async () => void 0
-  };
-}
-async function runEachStage(stages, options2, results, start) {
-  let { python, blocker, sandbox } = start;
-  for (const stage of stages) {
-    const ctxBase = {
-      dir: options2.dir,
-      scratchDir: options2.scratchDir,
-      repoConfig: options2.repoConfig,
-      python,
-      timeoutMs: options2.timeoutMs,
-      sandbox,
-      ...options2.signal ? { signal: options2.signal } : {},
-      ...options2.cache ? { cache: options2.cache } : {},
-      ...options2.testDurations ? { testDurations: options2.testDurations } : {},
-      ...options2.envCache ? { envCache: options2.envCache } : {}
-    };
-    const applicable = await filterApplicable(stage, { ...ctxBase, log: { write() {
-    } } });
-    if (blocker) {
-      const stopped2 = blocker;
-      results.push(...applicable.map((step) => notRun(step.name, stopped2)));
-      continue;
-    }
-    const stageResults = await Promise.all(applicable.map((step) => runStep(step, ctxBase, options2, start.limitHit)));
-    for (const { result, mount } of stageResults) {
-      results.push(result);
-      if (result.python) python = result.python;
-      if (mount) sandbox = { ...sandbox, mounts: [...sandbox.mounts ?? [], mount] };
-      if (!blocker && (result.state === "failure" || result.state === "error")) blocker = result;
-    }
-  }
-}
-async function filterApplicable(stage, ctx) {
-  const checks = await Promise.all(stage.map((step) => step.applies ? step.applies(ctx).catch(() => true) : true));
-  return stage.filter((_, i2) => checks[i2]);
-}
-async function runStep(step, ctxBase, options2, limitHit) {
-  let mount;
-  const result = await runLoggedStep(
-    step.name,
-    options2,
-    async (log) => {
-      const { mount: lent, ...result2 } = await step.run({ ...ctxBase, log });
-      mount = lent;
-      return result2;
-    },
-    async (result2, log) => {
-      const limits = options2.sandbox?.limits;
-      const hurt = limits && result2.state !== "success" && result2.state !== "skipped";
-      const hit = hurt ? await limitHit().catch(() => void 0) : void 0;
-      if (!hit || !limits) return result2;
-      const summary = `The build ${describeLimitHit(hit, limits)}`;
-      log.write(`
-[pyci: ${summary}]
-`);
-      return { ...result2, state: "error", summary };
-    }
-  );
-  return mount ? { result, mount } : { result };
-}
-async function runLoggedStep(name, options2, run4, amend = async (result) => result) {
-  const log = options2.openLog(name);
-  options2.onStepStart?.(name);
-  const started = performance.now();
-  let result;
-  try {
-    result = await run4(log);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    log.write(`
-[pyci: the ${name} step crashed: ${message}]
-`);
-    result = {
-      name,
-      state: "error",
-      summary: `pyci crashed: ${message}`.slice(0, 120),
-      exitCode: null,
-      durationMs: Math.round(performance.now() - started)
-    };
-  }
-  result = await amend(result, log);
-  log.close();
-  options2.onStepEnd?.(result);
-  return result;
-}
-function notRun(name, blocker) {
-  return {
-    name,
-    state: blocker.state,
-    summary: `Not run: ${blocker.name} ${blocker.state === "error" ? "errored" : "failed"} (${blocker.summary})`,
-    exitCode: null,
-    durationMs: 0
-  };
-}
-
-// src/pipeline/run-pipeline.ts
-async function runPipeline(pipeline2, options2) {
-  const { workspace } = options2;
-  const checkedOut = await runLoggedStep(
-    pipeline2.checkout.name,
-    options2,
-    (log) => pipeline2.checkout.run({
-      source: options2.source,
-      workspace,
-      log,
-      timeoutMs: options2.timeoutMs,
-      ...options2.signal ? { signal: options2.signal } : {}
-    })
-  );
-  if (checkedOut.state !== "success" || options2.signal?.aborted) return [checkedOut];
-  let repoConfig;
-  try {
-    repoConfig = await options2.repoConfig(workspace.dir);
-  } catch (error) {
-    const unread = {
-      name: "config",
-      state: "error",
-      summary: error.message,
-      exitCode: null,
-      durationMs: 0
-    };
-    options2.onStepEnd?.(unread);
-    return [checkedOut, unread];
-  }
-  const results = await runStages(pipeline2.stages, {
-    dir: workspace.dir,
-    scratchDir: workspace.scratchDir,
-    repoConfig,
-    python: repoConfig.python ?? options2.python,
-    timeoutMs: options2.timeoutMs,
-    ...options2.signal ? { signal: options2.signal } : {},
-    ...options2.sandbox ? { sandbox: options2.sandbox } : {},
-    ...options2.cache && workspace.tree ? { cache: { ...options2.cache, tree: workspace.tree } } : {},
-    ...options2.testDurations ? { testDurations: options2.testDurations } : {},
-    ...options2.envCache ? { envCache: options2.envCache } : {},
-    openLog: options2.openLog,
-    ...options2.onStepStart ? { onStepStart: options2.onStepStart } : {},
-    ...options2.onStepEnd ? { onStepEnd: options2.onStepEnd } : {}
-  });
-  return [checkedOut, ...results];
-}
-
 // src/github/publish-docs-release.ts
 import { readFile as readFile9 } from "node:fs/promises";
 var DOCS_RELEASE_MARKER = "<!-- pyci:docs-release -->";
@@ -74607,8 +74655,8 @@ async function readRepoConfig(octokit, owner2, repo) {
 async function runBuild(deps, request2, record, log, signal) {
   const { config: config2, store } = deps;
   let reporter;
-  let workspace;
   let configAsked = Promise.resolve();
+  let tidy = async () => void 0;
   let running2 = Promise.resolve();
   const finishAfter = async (results) => {
     await running2;
@@ -74625,21 +74673,18 @@ async function runBuild(deps, request2, record, log, signal) {
     reporter = building;
     const repoConfig = readRepoConfig(octokit, request2.owner, request2.repo);
     configAsked = repoConfig.catch(() => void 0);
-    const source = await deps.codeSource(request2, octokit);
-    workspace = await source.workspace(config2.workDir);
-    const mask = maskSecrets([...deps.secrets, ...source.secrets]);
-    const results = await runPipeline(PIPELINES[request2.pipeline].pipeline, {
-      source,
-      workspace,
-      repoConfig: () => repoConfig,
-      python: config2.python,
-      timeoutMs: config2.stepTimeoutMs,
-      ...signal ? { signal } : {},
-      ...deps.sandbox ? { sandbox: deps.sandbox() } : {},
-      cache: { dir: config2.dataDir, scope: request2.cloneUrl, buildId: record.id },
+    const unkept = /* @__PURE__ */ new Map();
+    const executed = {
+      request: request2,
+      buildId: record.id,
+      repoConfig,
       testDurations: store.testDurations(request2.owner, request2.repo),
-      ...config2.envCache ? { envCache: { dir: config2.dataDir, scope: request2.cloneUrl, fill: !request2.fork } } : {},
-      openLog: (step) => store.openLog(record.id, step, mask, void 0, config2.stepOutputCapBytes),
+      cloneToken: async () => (await octokit.auth({ type: "installation" })).token,
+      log,
+      ...signal ? { signal } : {}
+    };
+    const { results, ...rest } = await deps.executor.execute(executed, {
+      openLog: (step, mask) => store.openLog(record.id, step, mask, void 0, config2.stepOutputCapBytes),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
         deps.events?.stepFinished(result);
@@ -74648,12 +74693,24 @@ async function runBuild(deps, request2, record, log, signal) {
         if (building && result.name === "checkout" && result.state === "success" && record.checkRunId && !signal?.aborted) {
           running2 = building.running(reportedBuild(deps, request2, record)).catch((err) => log.warn({ err }, "could not mark the check run in progress"));
         }
+      },
+      // the docs archive of a build that publishes it, kept in CI_DATA_DIR (or why not: step 4 says it)
+      keepArtifact: (artifact) => PIPELINES[request2.pipeline].publishesDocs && !deps.readOnly ? keepArtifact(config2.dataDir, record.id, artifact).catch((error) => {
+        unkept.set(artifact.name, error.message);
+        return artifact;
+      }) : Promise.resolve(artifact),
+      restart: () => {
+        log.warn({ steps: record.steps.length }, "the build starts over on another worker");
+        record.steps = [];
+        store.save(record);
+        store.removeLogs(record.id);
       }
     });
+    tidy = rest.tidy;
     await running2;
     if (signal?.aborted) return await stopped(deps, request2, record, signal.reason);
     if (PIPELINES[request2.pipeline].publishesDocs && !deps.readOnly) {
-      const published = await publishDocs(deps, github, request2, record, results);
+      const published = await publishDocs(deps, github, request2, record, results, unkept);
       if (published) {
         deps.events?.stepFinished(published);
         results.push(published);
@@ -74667,11 +74724,7 @@ async function runBuild(deps, request2, record, log, signal) {
     await finishAfter([crashed]).catch((err) => log.error({ err }, "could not report the crash"));
   } finally {
     await configAsked;
-    const dir = workspace?.dir;
-    await workspace?.remove().catch((err) => log.error({ err, dir }, "could not remove the checkout"));
-    await evictCaches({ dir: config2.dataDir, maxBytes: config2.cacheMaxBytes }).catch(
-      (err) => log.warn({ err }, "could not bound the caches")
-    );
+    await tidy();
   }
 }
 async function stopped(deps, request2, record, reason) {
@@ -74682,19 +74735,19 @@ async function stopped(deps, request2, record, reason) {
   deps.store.save(record);
   deps.store.removeLogs(record.id);
 }
-async function publishDocs(deps, github, request2, record, results) {
+async function publishDocs(deps, github, request2, record, results, unkept) {
   const docs = results.find((r) => r.name === "docs");
   const archive = docs?.state === "success" ? docs.artifacts?.[0] : void 0;
   if (!docs || !archive) return void 0;
   const started = performance.now();
   try {
-    const kept = await keepArtifact(deps.config.dataDir, record.id, archive);
-    docs.artifacts = [kept];
+    const problem2 = unkept.get(archive.name);
+    if (problem2) throw new Error(problem2);
     const release = await publishDocsRelease(github, request2, {
       ...request2.prNumber !== void 0 ? { prNumber: request2.prNumber } : {},
       ...request2.prTitle !== void 0 ? { prTitle: request2.prTitle } : {},
       buildUrl: deps.buildUrl(record.id),
-      archive: kept,
+      archive,
       keep: deps.config.docsReleasesKeep
     });
     return {
@@ -75103,7 +75156,11 @@ function createActionsApp(config2, options2) {
       readOnly: options2.readOnly,
       buildUrl: () => options2.runUrl,
       // the job's own checkout, brought to the build's commit; the job's throwaway runner is the sandbox
-      codeSource: async (request2) => existingCheckout(options2.workspace, request2.sha, request2.prNumber),
+      executor: localExecutor({
+        config: config2,
+        secrets: options2.secrets,
+        codeSource: async (request2) => existingCheckout(options2.workspace, request2.sha, request2.prNumber)
+      }),
       // what became of the event: the job's exit code
       events: outcome
     };
@@ -75171,16 +75228,17 @@ ${problems2.map((p) => `  - ${p}`).join("\n")}`);
 };
 var GITHUB_KNOWN_HOSTS = packageFile("known_hosts");
 var WEBHOOK_BUFFER_MIN = 25;
-function loadConfig(env = process.env) {
+function loadConfig(env = process.env, role = "server") {
   const problems2 = [];
   const production = env.NODE_ENV === "production";
+  const server = role === "server";
   const secret = env.WEBHOOK_SECRET;
-  if (production && (!secret || secret === "development")) {
+  if (server && production && (!secret || secret === "development")) {
     problems2.push(
       `WEBHOOK_SECRET is missing (or is Probot's default "development"). Set it to the webhook secret of your GitHub App; pyci does not accept unsigned deliveries in production.`
     );
   }
-  if (env.PRIVATE_KEY_PATH && !readable2(env.PRIVATE_KEY_PATH)) {
+  if (server && env.PRIVATE_KEY_PATH && !readable2(env.PRIVATE_KEY_PATH)) {
     problems2.push(
       `PRIVATE_KEY_PATH=${env.PRIVATE_KEY_PATH} cannot be read. Point it at the .pem file downloaded from your GitHub App's settings.`
     );
@@ -75188,7 +75246,7 @@ function loadConfig(env = process.env) {
   const port = env.PORT ?? "3000";
   let publicUrl = env.CI_PUBLIC_URL?.trim();
   if (!publicUrl) {
-    if (production)
+    if (server && production)
       problems2.push(
         "CI_PUBLIC_URL is missing. Set it to the base URL where GitHub users can reach this server (e.g. https://ci.example.com); status and check-run links point there."
       );
@@ -75258,6 +75316,8 @@ function loadConfig(env = process.env) {
     tmpBytes: size(env, "CI_BUILD_TMP", DEFAULT_BUILD_LIMITS.tmpBytes, 1 * MIB3, problems2),
     diskBytes: size(env, "CI_BUILD_DISK", DEFAULT_BUILD_LIMITS.diskBytes, 64 * MIB3, problems2)
   };
+  const redisUrl = env.CI_REDIS_URL?.trim() || void 0;
+  problems2.push(...redisUrlProblems(redisUrl, role));
   const dataDir = dataDirOf(env);
   const workDir = resolve4(env.CI_WORK_DIR?.trim() || tmpdir());
   if (existsSync2(workDir) && !writable2(workDir)) problems2.push(`CI_WORK_DIR=${workDir} is not writable.`);
@@ -75290,8 +75350,26 @@ function loadConfig(env = process.env) {
     webhookBufferBytes: webhookBuffer * MIB3,
     liveClientsPerBuild,
     liveClients,
-    buildLimits
+    buildLimits,
+    ...redisUrl ? { redisUrl } : {}
   };
+}
+function redisUrlProblems(url, role) {
+  if (!url)
+    return role === "worker" ? ["CI_REDIS_URL is missing: set it to the Redis the server hands builds to (redis://:password@host:6379)."] : [];
+  let parsed;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return ["CI_REDIS_URL is not a URL: write redis://:password@host:6379 (rediss:// for TLS)."];
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+    return ["CI_REDIS_URL must start with redis:// or rediss:// (TLS)."];
+  if (!parsed.password)
+    return [
+      "CI_REDIS_URL has no password: the code under test can reach Redis on the network, so Redis must ask for one (requirepass or an ACL user: redis://user:password@host:6379)."
+    ];
+  return [];
 }
 function dataDirOf(env) {
   return resolve4(env.CI_DATA_DIR?.trim() || "./data");

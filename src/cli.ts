@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { BACKUP_USAGE, backupCommand } from "./cli/backup-command.js";
 import { RUN_USAGE, runCommand } from "./cli/run-command.js";
+import { WORKER_USAGE, workerCommand } from "./cli/worker-command.js";
 import type { Output } from "./cli/progress.js";
 import { runDoctor } from "./doctor/run-doctor.js";
 import { packageFile } from "./package-files.js";
@@ -15,6 +16,8 @@ Commands:
                             (install, pyright, unittest; --docs for the Sphinx docs)
   serve                     start the CI server (what npm start runs); settings from
                             .env and the environment (docs/configuration.md)
+  worker                    run builds a server hands out through Redis
+                            (CI_REDIS_URL; docs/scale-out.md)
   doctor                    check the server's settings and surroundings, one line
                             per check with what to do; exit 0 when builds can run
   backup <directory>        copy the build database, logs and docs archives of
@@ -53,6 +56,8 @@ export async function main(
       return runCommand(rest, out, err);
     case "backup":
       return backupCommand(rest, out, err);
+    case "worker":
+      return workerCommand(rest, out, err);
     case "serve":
     case "doctor": {
       if (help) return say(out, command === "serve" ? SERVE_USAGE : DOCTOR_USAGE, 0);
@@ -66,7 +71,7 @@ export async function main(
       return say(out, version(), 0);
     case "--help":
     case "-h":
-      return say(out, `${USAGE}\n\n${RUN_USAGE}\n\n${BACKUP_USAGE}`, 0);
+      return say(out, `${USAGE}\n\n${RUN_USAGE}\n\n${BACKUP_USAGE}\n\n${WORKER_USAGE}`, 0);
     case undefined:
       return say(err, `pyci: no command given\n\n${USAGE}\n\n${RUN_USAGE}`, 2);
     default:

@@ -54,7 +54,20 @@ export interface Config {
   liveClients: number;
   /** What one build may use: CI_BUILD_MEMORY, CI_BUILD_PROCESSES, CI_BUILD_TMP, CI_BUILD_DISK (see build-limits.ts). */
   buildLimits: BuildLimits;
+  /**
+   * CI_REDIS_URL (a secret: it holds Redis's password): set, the server hands builds to `pyci worker`s
+   * through BullMQ on this Redis instead of running them (docs/scale-out.md); a worker needs it.
+   */
+  redisUrl?: string;
+  /**
+   * `pyci worker`: how long its hold on a build lasts without renewal (CI_WORKER_LOCK seconds,
+   * default 30); a killed worker's builds go to another worker within about twice this.
+   */
+  workerLockMs: number;
 }
+
+/** Who reads the settings: the server (`pyci serve`), or `pyci worker`, which has no App and no webhook. */
+export type ConfigRole = "server" | "worker";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -69,17 +82,18 @@ export const GITHUB_KNOWN_HOSTS = packageFile("known_hosts");
 /** CI_WEBHOOK_BUFFER's least value, in MiB: one body of GitHub's largest size must fit (WEBHOOK_BODY_CAP). */
 const WEBHOOK_BUFFER_MIN = 25;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRole = "server"): Config {
   const problems: string[] = [];
   const production = env.NODE_ENV === "production";
+  const server = role === "server";
 
   const secret = env.WEBHOOK_SECRET;
-  if (production && (!secret || secret === "development")) {
+  if (server && production && (!secret || secret === "development")) {
     problems.push(
       'WEBHOOK_SECRET is missing (or is Probot\'s default "development"). Set it to the webhook secret of your GitHub App; pyci does not accept unsigned deliveries in production.',
     );
   }
-  if (env.PRIVATE_KEY_PATH && !readable(env.PRIVATE_KEY_PATH)) {
+  if (server && env.PRIVATE_KEY_PATH && !readable(env.PRIVATE_KEY_PATH)) {
     problems.push(
       `PRIVATE_KEY_PATH=${env.PRIVATE_KEY_PATH} cannot be read. Point it at the .pem file downloaded from your GitHub App's settings.`,
     );
@@ -88,7 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const port = env.PORT ?? "3000";
   let publicUrl = env.CI_PUBLIC_URL?.trim();
   if (!publicUrl) {
-    if (production)
+    if (server && production)
       problems.push(
         "CI_PUBLIC_URL is missing. Set it to the base URL where GitHub users can reach this server (e.g. https://ci.example.com); status and check-run links point there.",
       );
@@ -162,6 +176,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     diskBytes: size(env, "CI_BUILD_DISK", DEFAULT_BUILD_LIMITS.diskBytes, 64 * MIB, problems),
   };
 
+  const redisUrl = env.CI_REDIS_URL?.trim() || undefined;
+  const workerLock = positiveInt(env, "CI_WORKER_LOCK", 30, problems);
+  problems.push(...redisUrlProblems(redisUrl, role));
+
   const dataDir = dataDirOf(env);
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
   if (existsSync(workDir) && !writable(workDir)) problems.push(`CI_WORK_DIR=${workDir} is not writable.`);
@@ -196,7 +214,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     liveClientsPerBuild,
     liveClients,
     buildLimits,
+    ...(redisUrl ? { redisUrl } : {}),
+    workerLockMs: workerLock * 1000,
   };
+}
+
+/** CI_REDIS_URL's problems, without its value (it holds a password): a worker needs it, and Redis must ask for a password. */
+function redisUrlProblems(url: string | undefined, role: ConfigRole): string[] {
+  if (!url)
+    return role === "worker"
+      ? ["CI_REDIS_URL is missing: set it to the Redis the server hands builds to (redis://:password@host:6379)."]
+      : [];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return ["CI_REDIS_URL is not a URL: write redis://:password@host:6379 (rediss:// for TLS)."];
+  }
+  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+    return ["CI_REDIS_URL must start with redis:// or rediss:// (TLS)."];
+  if (!parsed.password)
+    return [
+      "CI_REDIS_URL has no password: the code under test can reach Redis on the network, so Redis must ask for one (requirepass or an ACL user: redis://user:password@host:6379).",
+    ];
+  return [];
 }
 
 /** CI_DATA_DIR as an absolute path (default ./data), for the commands that need only it (`pyci backup`). */

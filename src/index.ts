@@ -2,6 +2,8 @@ import type { ApplicationFunction } from "probot";
 import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
 import { cloneEachBuild } from "./builds/clone-each-build.js";
+import { localExecutor } from "./builds/local-executor.js";
+import { HANDED_OVER_AT_ONCE, handToWorkers } from "./workers/hand-to-workers.js";
 import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { resumeBuilds } from "./builds/resume-builds.js";
 import { shutdownBuilds } from "./builds/shutdown-builds.js";
@@ -64,7 +66,17 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds },
       log: app.log,
     });
-    const queue = options.queue ?? new BuildQueue(config.concurrency);
+    // with CI_REDIS_URL the builds run on `pyci worker`s, and this server only follows them
+    const workers = config.redisUrl
+      ? handToWorkers({
+          redisUrl: config.redisUrl,
+          dataDir: config.dataDir,
+          secrets: options.secrets ?? [],
+          log: app.log,
+          octokitFor: (id) => octokitFor(id),
+        })
+      : undefined;
+    const queue = options.queue ?? new BuildQueue(workers ? HANDED_OVER_AT_ONCE : config.concurrency);
     // statuses and check-run updates GitHub fails for now are kept and retried (docs/operations.md: When GitHub is down)
     const outbox = new GitHubOutbox({
       store: new OutboxStore(config.dataDir),
@@ -87,9 +99,15 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
-      // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names
-      codeSource: cloneEachBuild(config),
-      sandbox: () => sandboxSettings(config),
+      // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names (here or on a worker)
+      executor:
+        workers?.executor ??
+        localExecutor({
+          config,
+          secrets: options.secrets ?? [],
+          codeSource: cloneEachBuild(config),
+          sandbox: () => sandboxSettings(config),
+        }),
       events: metrics,
     };
     if (options.resumeInterrupted) {
@@ -102,6 +120,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     if (options.control) {
       options.control.shutdown = async (graceMs) => {
         await shutdownBuilds(deps, graceMs);
+        await workers?.close();
       };
     }
     outbox.start();
@@ -116,7 +135,13 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));
     addHandler(badgeRoutes(store, config.publicBadges));
     addHandler(
-      opsRoutes({ store, workDir: config.workDir, registry: metrics.registry, adminToken: config.adminToken }),
+      opsRoutes({
+        store,
+        workDir: config.workDir,
+        registry: metrics.registry,
+        adminToken: config.adminToken,
+        ...(workers ? { handOverProblem: workers.problem } : {}),
+      }),
     );
   };
 }

@@ -21,6 +21,7 @@ const LAYERS = [
   "metrics",
   "github",
   "builds",
+  "workers",
   "handlers",
   "actions",
   "http",

@@ -1,6 +1,7 @@
 import type { ApplicationFunction } from "probot";
 import type { BuildDeps } from "../builds/build-deps.js";
 import type { BuildQueue } from "../builds/build-queue.js";
+import { localExecutor } from "../builds/local-executor.js";
 import { existingCheckout } from "../checkout/code-source.js";
 import type { Config } from "../config.js";
 import { registerHandlers } from "../handlers/register-handlers.js";
@@ -44,7 +45,11 @@ export function createActionsApp(config: Config, options: ActionsAppOptions): Ap
       readOnly: options.readOnly,
       buildUrl: () => options.runUrl,
       // the job's own checkout, brought to the build's commit; the job's throwaway runner is the sandbox
-      codeSource: async (request) => existingCheckout(options.workspace, request.sha, request.prNumber),
+      executor: localExecutor({
+        config,
+        secrets: options.secrets,
+        codeSource: async (request) => existingCheckout(options.workspace, request.sha, request.prNumber),
+      }),
       // what became of the event: the job's exit code
       events: outcome,
     };

@@ -5,9 +5,8 @@ import type { Octokit } from "../github/types.js";
 import type { BuildEvents } from "../metrics/build-events.js";
 import type { BuildStore } from "../store/build-store.js";
 import type { BuildQueue } from "./build-queue.js";
-import type { BuildRequest, GitHubAuth } from "../model/build-request.js";
-import type { CodeSource } from "../checkout/code-source.js";
-import type { SandboxSettings } from "../process/sandbox/resolve-sandbox.js";
+import type { GitHubAuth } from "../model/build-request.js";
+import type { BuildExecutor } from "./build-executor.js";
 
 /**
  * What handlers and builds work with, made once by the wiring (index.ts for
@@ -52,16 +51,10 @@ export interface BuildDeps {
   /** The page a build's statuses and check run link to. */
   buildUrl(id: string): string;
   /**
-   * Where a build's code comes from (checkout/code-source.ts): a fresh clone
-   * per build (the server: cloneEachBuild), or the job's own checkout (GitHub
-   * Actions' actions/checkout), brought to the build's commit and never removed.
+   * Where builds' pipelines run (build-executor.ts): in this process (localExecutor, with the
+   * build's code source and sandbox), or on `pyci worker`s through Redis (CI_REDIS_URL).
    */
-  codeSource(request: BuildRequest, octokit: Octokit): Promise<CodeSource>;
-  /**
-   * How a build's code under test is confined (CI_SANDBOX), asked for each build (what it hides is
-   * looked for each time); absent: the job's throwaway runner is the sandbox (GitHub Actions).
-   */
-  sandbox?(): SandboxSettings;
+  executor: BuildExecutor;
   /** Told what became of each delivery and step: the server's /metrics counts them, a GitHub Actions job sets its exit code from them. */
   events?: BuildEvents;
 }

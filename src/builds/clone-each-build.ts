@@ -2,7 +2,6 @@ import { freshClone, type CodeSource } from "../checkout/code-source.js";
 import { ensureSshControlDir, sshControlDir } from "../checkout/ssh-connections.js";
 import type { CloneSource } from "../checkout/workspace.js";
 import type { Config } from "../config.js";
-import type { Octokit } from "../github/types.js";
 import type { BuildRequest } from "../model/build-request.js";
 
 /**
@@ -10,10 +9,12 @@ import type { BuildRequest } from "../model/build-request.js";
  * git cache in CI_DATA_DIR, refused when the work dir's disk is short
  * (CI_MIN_FREE_DISK).
  */
-export function cloneEachBuild(config: Config): (request: BuildRequest, octokit: Octokit) => Promise<CodeSource> {
-  return async (request, octokit) =>
+export function cloneEachBuild(
+  config: Config,
+): (request: BuildRequest, cloneToken: () => Promise<string | undefined>) => Promise<CodeSource> {
+  return async (request, cloneToken) =>
     freshClone({
-      source: await cloneSource(config, request, octokit),
+      source: await cloneSource(config, request, cloneToken),
       sha: request.sha,
       ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
       cache: { dir: config.dataDir, maxBytes: config.cacheMaxBytes },
@@ -21,8 +22,12 @@ export function cloneEachBuild(config: Config): (request: BuildRequest, octokit:
     });
 }
 
-/** SSH with the configured key (one connection per host kept open between builds), or HTTPS with a fresh installation token (never in the URL). */
-async function cloneSource(config: Config, request: BuildRequest, octokit: Octokit): Promise<CloneSource> {
+/** SSH with the configured key (one connection per host kept open between builds), or HTTPS with a fresh token (never in the URL). */
+async function cloneSource(
+  config: Config,
+  request: BuildRequest,
+  cloneToken: () => Promise<string | undefined>,
+): Promise<CloneSource> {
   if (config.cloneProtocol === "ssh") {
     const dir = sshControlDir(config.dataDir);
     const controlDir = dir && (await ensureSshControlDir(dir)) ? dir : undefined;
@@ -34,6 +39,6 @@ async function cloneSource(config: Config, request: BuildRequest, octokit: Octok
       ...(controlDir ? { controlDir } : {}),
     };
   }
-  const auth = (await octokit.auth({ type: "installation" })) as { token?: string };
-  return { protocol: "https", url: request.cloneUrl, ...(auth.token ? { token: auth.token } : {}) };
+  const token = await cloneToken();
+  return { protocol: "https", url: request.cloneUrl, ...(token ? { token } : {}) };
 }

@@ -1,11 +1,7 @@
 import type { Logger } from "probot";
 import type { BuildReporter } from "../github/build-reporter.js";
 import type { GitHubWriter } from "../github/types.js";
-import { maskSecrets } from "../secrets/mask-secrets.js";
-import { evictCaches } from "../pipeline/evict-caches.js";
-import { runPipeline } from "../pipeline/run-pipeline.js";
 import type { StepResult, StepState } from "../pipeline/types.js";
-import type { Workspace } from "../checkout/workspace.js";
 import type { BuildRecord } from "../store/build-store.js";
 import { publishDocsRelease } from "../github/publish-docs-release.js";
 import { keepArtifact } from "../store/keep-artifact.js";
@@ -23,13 +19,15 @@ import type { StopReason } from "./stop-reason.js";
  * 1. marks it running;
  * 2. asks GitHub for the repository's config, from its default branch (used
  *    once the code is here);
- * 3. runs its pipeline — the checkout from the build's code source, then the
- *    steps — in the build's sandbox; once the code is here, the check run says
- *    the build is in progress;
+ * 3. has its pipeline — the checkout, then the steps — run by the build
+ *    executor (here, or on a `pyci worker`), storing each step's log and
+ *    result as it comes; once the code is here, the check run says the build
+ *    is in progress;
  * 4. keeps the docs archive and, for merges, publishes it as a release;
  * 5. stores the results and reports the final statuses and check run;
  * with a read-only token (deps.readOnly) it reports and publishes nothing;
- * 6. removes the workspace, whatever happened, and bounds the caches.
+ * 6. lets no request to GitHub outlive the build, and has the executor remove
+ *    the workspace and bound the caches.
  * Nothing here throws: whatever goes wrong ends the build in `error`.
  */
 export async function runBuild(
@@ -41,9 +39,10 @@ export async function runBuild(
 ): Promise<void> {
   const { config, store } = deps;
   let reporter: BuildReporter | undefined;
-  let workspace: Workspace | undefined;
   // the config's request: no request of a build outlives it, also when it ends before the config is read
   let configAsked: Promise<unknown> = Promise.resolve();
+  // the executor's tidying up (workspace, caches): after the report, whatever happened
+  let tidy: () => Promise<void> = async () => undefined;
   // the check run's "in progress": every later report waits for it, so GitHub sees the writes in order
   let running: Promise<unknown> = Promise.resolve();
   const finishAfter = async (results: StepResult[]) => {
@@ -67,22 +66,19 @@ export async function runBuild(
     const repoConfig = readRepoConfig(octokit, request.owner, request.repo);
     configAsked = repoConfig.catch(() => undefined);
 
-    // 3. the pipeline: checkout, then its steps
-    const source = await deps.codeSource(request, octokit);
-    workspace = await source.workspace(config.workDir);
-    const mask = maskSecrets([...deps.secrets, ...source.secrets]);
-    const results = await runPipeline(PIPELINES[request.pipeline].pipeline, {
-      source,
-      workspace,
-      repoConfig: () => repoConfig,
-      python: config.python,
-      timeoutMs: config.stepTimeoutMs,
-      ...(signal ? { signal } : {}),
-      ...(deps.sandbox ? { sandbox: deps.sandbox() } : {}),
-      cache: { dir: config.dataDir, scope: request.cloneUrl, buildId: record.id },
+    // 3. the pipeline: checkout, then its steps, wherever the executor runs them
+    const unkept = new Map<string, string>();
+    const executed = {
+      request,
+      buildId: record.id,
+      repoConfig,
       testDurations: store.testDurations(request.owner, request.repo),
-      ...(config.envCache ? { envCache: { dir: config.dataDir, scope: request.cloneUrl, fill: !request.fork } } : {}),
-      openLog: (step) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
+      cloneToken: async () => ((await octokit.auth({ type: "installation" })) as { token?: string }).token,
+      log,
+      ...(signal ? { signal } : {}),
+    };
+    const { results, ...rest } = await deps.executor.execute(executed, {
+      openLog: (step, mask) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
       onStepEnd: (result) => {
         log.info({ step: result.name, state: result.state, durationMs: result.durationMs }, "step finished");
         deps.events?.stepFinished(result);
@@ -102,13 +98,28 @@ export async function runBuild(
             .catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"));
         }
       },
+      // the docs archive of a build that publishes it, kept in CI_DATA_DIR (or why not: step 4 says it)
+      keepArtifact: (artifact) =>
+        PIPELINES[request.pipeline].publishesDocs && !deps.readOnly
+          ? keepArtifact(config.dataDir, record.id, artifact).catch((error: unknown) => {
+              unkept.set(artifact.name, (error as Error).message);
+              return artifact;
+            })
+          : Promise.resolve(artifact),
+      restart: () => {
+        log.warn({ steps: record.steps.length }, "the build starts over on another worker");
+        record.steps = [];
+        store.save(record);
+        store.removeLogs(record.id);
+      },
     });
+    tidy = rest.tidy;
     await running;
     if (signal?.aborted) return await stopped(deps, request, record, signal.reason as StopReason);
 
     // 4. the docs kept and published
     if (PIPELINES[request.pipeline].publishesDocs && !deps.readOnly) {
-      const published = await publishDocs(deps, github, request, record, results);
+      const published = await publishDocs(deps, github, request, record, results, unkept);
       if (published) {
         deps.events?.stepFinished(published);
         results.push(published);
@@ -123,14 +134,9 @@ export async function runBuild(
     const crashed: StepResult = { name: "pyci", state: "error", summary: record.error, exitCode: null, durationMs: 0 };
     await finishAfter([crashed]).catch((err: unknown) => log.error({ err }, "could not report the crash"));
   } finally {
-    // 6. no checkout and no request to GitHub outlives its build; the git cache and the result
-    //    cache within CI_CACHE_MAX_SIZE, now that this build holds neither
+    // 6. no request to GitHub outlives its build, nor its directories
     await configAsked;
-    const dir = workspace?.dir;
-    await workspace?.remove().catch((err: unknown) => log.error({ err, dir }, "could not remove the checkout"));
-    await evictCaches({ dir: config.dataDir, maxBytes: config.cacheMaxBytes }).catch((err: unknown) =>
-      log.warn({ err }, "could not bound the caches"),
-    );
+    await tidy();
   }
 }
 
@@ -148,26 +154,30 @@ async function stopped(deps: BuildDeps, request: BuildRequest, record: BuildReco
   deps.store.removeLogs(record.id);
 }
 
-/** The `publish` step of a merge build: only a successful docs build with an archive publishes. */
+/**
+ * The `publish` step of a merge build: only a successful docs build with an archive publishes,
+ * the archive kept in CI_DATA_DIR by step 3 (`unkept`: why an artifact could not be kept).
+ */
 async function publishDocs(
   deps: BuildDeps,
   github: GitHubWriter,
   request: BuildRequest,
   record: BuildRecord,
   results: StepResult[],
+  unkept: ReadonlyMap<string, string>,
 ): Promise<StepResult | undefined> {
   const docs = results.find((r) => r.name === "docs");
   const archive = docs?.state === "success" ? docs.artifacts?.[0] : undefined;
   if (!docs || !archive) return undefined;
   const started = performance.now();
   try {
-    const kept = await keepArtifact(deps.config.dataDir, record.id, archive);
-    docs.artifacts = [kept];
+    const problem = unkept.get(archive.name);
+    if (problem) throw new Error(problem);
     const release = await publishDocsRelease(github, request, {
       ...(request.prNumber !== undefined ? { prNumber: request.prNumber } : {}),
       ...(request.prTitle !== undefined ? { prTitle: request.prTitle } : {}),
       buildUrl: deps.buildUrl(record.id),
-      archive: kept,
+      archive,
       keep: deps.config.docsReleasesKeep,
     });
     return {

@@ -19,6 +19,7 @@ export function knownSecrets(env: NodeJS.ProcessEnv = process.env, sshKeyPath?: 
         SECRET_NAME.test(name) && !LOCATION.test(name) && value !== undefined && value !== "development",
     )
     .flatMap(([, value]) => keyLines(value!).concat(value!.includes("\n") ? [] : [value!]));
+  values.push(...redisSecrets(env.CI_REDIS_URL));
   if (sshKeyPath) {
     try {
       values.push(...keyLines(readFileSync(sshKeyPath, "utf8")));
@@ -34,6 +35,19 @@ export function secretFiles(env: NodeJS.ProcessEnv = process.env): string[] {
   return Object.entries(env)
     .filter(([name, value]) => /_FILE$/i.test(name) && SECRET_NAME.test(name.slice(0, -5)) && !!value?.trim())
     .map(([, value]) => value!.trim());
+}
+
+/** CI_REDIS_URL as a whole and its password alone (also as written in the URL, percent-encoded). */
+function redisSecrets(url: string | undefined): string[] {
+  if (!url?.trim()) return [];
+  const values = [url.trim()];
+  try {
+    const password = new URL(url.trim()).password;
+    if (password) values.push(password, decodeURIComponent(password));
+  } catch {
+    // config.ts reports a URL it cannot parse; the whole value is still masked
+  }
+  return values;
 }
 
 function keyLines(text: string): string[] {

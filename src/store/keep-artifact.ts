@@ -9,7 +9,7 @@ import { artifactDir } from "./build-files.js";
 export { artifactDir };
 
 /** GitHub's limit for a release asset: nothing larger is kept. */
-const MAX_ARTIFACT_BYTES = 2 * 1024 * 1024 * 1024;
+export const MAX_ARTIFACT_BYTES = 2 * 1024 * 1024 * 1024;
 
 /**
  * Copies an artifact out of the throwaway checkout into CI_DATA_DIR; returns

@@ -12,10 +12,13 @@ export interface OpsRoutesOptions {
   registry: Registry;
   /** CI_ADMIN_TOKEN: when set, /metrics needs it too; without it /metrics is open (it names no repository). */
   adminToken: string | undefined;
+  /** With CI_REDIS_URL: why builds cannot be handed to workers right now (Redis away), or undefined. */
+  handOverProblem?(): string | undefined;
 }
 
 /**
- * GET /healthz   200 "ok" while the database answers and CI_DATA_DIR's logs and CI_WORK_DIR are writable;
+ * GET /healthz   200 "ok" while the database answers, CI_DATA_DIR's logs and CI_WORK_DIR are writable
+ *                and (with CI_REDIS_URL) Redis answers;
  *                503 with the reason otherwise. Open to anyone: it says nothing about builds.
  * GET /metrics   Prometheus text (see src/metrics/create-metrics.ts).
  */
@@ -54,5 +57,6 @@ function unhealthy(options: OpsRoutesOptions): string | undefined {
   } catch {
     return "unhealthy: CI_WORK_DIR is not writable";
   }
-  return undefined;
+  const handOver = options.handOverProblem?.();
+  return handOver ? `unhealthy: ${handOver}` : undefined;
 }

@@ -49,7 +49,7 @@ async function depsFor(baseUrl: string): Promise<BuildDeps> {
     log: probot.log,
     secrets: [],
     buildUrl,
-    codeSource: () => Promise.reject(new Error("these tests run no build")),
+    executor: { execute: () => Promise.reject(new Error("these tests run no build")) },
   };
 }
 

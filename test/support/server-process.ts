@@ -20,10 +20,23 @@ export interface ServerProcess {
   kill9(): Promise<void>;
 }
 
+/** `dist/cli.js`, the `pyci` command (`pyci worker`). */
+export const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url));
+
 /** `node dist/server.js` in `cwd` with exactly `env` (nothing inherited); `env.PORT` is where it listens on 127.0.0.1. */
 export function spawnServer(env: Record<string, string>, cwd: string, nodeArgs: string[] = []): ServerProcess {
+  return spawnPyci([...nodeArgs, SERVER], env, cwd);
+}
+
+/** `node dist/cli.js worker` in `cwd` with exactly `env`: a pyci worker, whose `url` means nothing. */
+export function spawnWorker(env: Record<string, string>, cwd: string): ServerProcess {
+  return spawnPyci([CLI, "worker"], env, cwd);
+}
+
+/** node with `args`, with exactly `env` and build uids of its own (from CI_DATA_DIR): see sandboxUids. */
+function spawnPyci(args: string[], env: Record<string, string>, cwd: string): ServerProcess {
   const withUids = { ...env, CI_SANDBOX_UIDS: env.CI_SANDBOX_UIDS ?? sandboxUids(env.CI_DATA_DIR ?? cwd) };
-  const child = spawn(process.execPath, [...nodeArgs, SERVER], {
+  const child = spawn(process.execPath, args, {
     cwd,
     env: withUids,
     stdio: ["ignore", "pipe", "pipe"],

@@ -22,13 +22,14 @@ async function get(path: string, headers: Record<string, string> = {}) {
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
-function serve(options: { workDir?: string; adminToken?: string } = {}) {
+function serve(options: { workDir?: string; adminToken?: string; handOverProblem?: () => string | undefined } = {}) {
   return serveRoutes([
     opsRoutes({
       store,
       workDir: options.workDir ?? join(dir, "work"),
       registry: metrics.registry,
       adminToken: options.adminToken,
+      ...(options.handOverProblem ? { handOverProblem: options.handOverProblem } : {}),
     }),
   ]);
 }
@@ -74,6 +75,16 @@ describe("GET /healthz", () => {
     const scraped = await get("/metrics");
     expect(scraped.status).toBe(500);
     expect(scraped.text).toMatch(/database/);
+  });
+
+  it("says when builds cannot be handed to workers (Redis away), and when they can again", async () => {
+    let redisUp = false;
+    server = await serve({ handOverProblem: () => (redisUp ? undefined : "Redis (CI_REDIS_URL) does not answer") });
+    const down = await get("/healthz");
+    expect([down.status, down.text]).toEqual([503, "unhealthy: Redis (CI_REDIS_URL) does not answer\n"]);
+    redisUp = true;
+    const up = await get("/healthz");
+    expect([up.status, up.text]).toEqual([200, "ok\n"]);
   });
 
   it("needs no token, even when one is configured", async () => {
