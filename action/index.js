@@ -75317,6 +75317,7 @@ function loadConfig(env = process.env, role = "server") {
     diskBytes: size(env, "CI_BUILD_DISK", DEFAULT_BUILD_LIMITS.diskBytes, 64 * MIB3, problems2)
   };
   const redisUrl = env.CI_REDIS_URL?.trim() || void 0;
+  const workerLock = positiveInt(env, "CI_WORKER_LOCK", 30, problems2);
   problems2.push(...redisUrlProblems(redisUrl, role));
   const dataDir = dataDirOf(env);
   const workDir = resolve4(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -75351,7 +75352,8 @@ function loadConfig(env = process.env, role = "server") {
     liveClientsPerBuild,
     liveClients,
     buildLimits,
-    ...redisUrl ? { redisUrl } : {}
+    ...redisUrl ? { redisUrl } : {},
+    workerLockMs: workerLock * 1e3
   };
 }
 function redisUrlProblems(url, role) {
