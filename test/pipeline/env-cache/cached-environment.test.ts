@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -193,6 +194,65 @@ describe.skipIf(!runs)("the environment cache (bwrap, each build its own uid)", 
 
     const forkAgain = await build(fork);
     expect(forkAgain.reused).toBe(made[0]!.cached);
+  }, 300_000);
+
+  it("runs the repository's code that an install runs (a local package's setup.py) where it finds no secret and no other build's files", async () => {
+    const cache: EnvCache = { dir: cacheDir(), scope: "https://github.com/o/r.git", fill: true };
+    const decoy = (what: string) => `${what}-decoy-${randomBytes(12).toString("hex")}`;
+    const decoys = { db: decoy("db"), other: decoy("checkout"), env: decoy("env") };
+    // what a data dir and another build's checkout hold, readable by anyone on the host
+    writeFileSync(join(cache.dir, "pyci.db"), decoys.db);
+    const other = makeRepo({ "secret.txt": decoys.other });
+    cleanups.push(() => other.remove());
+    process.env.PYCI_HUNT_DECOY = decoys.env;
+    cleanups.push(() => delete process.env.PYCI_HUNT_DECOY);
+    const paths = [join(cache.dir, "pyci.db"), cache.dir, join(other.dir, "secret.txt"), other.dir, "/proc/1/environ"];
+    const setupPy = `import json, os
+from setuptools import setup
+
+found = {"env": dict(os.environ), "read": {}}
+for path in ${JSON.stringify(paths)}:
+    try:
+        if os.path.isdir(path):
+            found["read"][path] = "LISTED " + " ".join(os.listdir(path))
+        else:
+            with open(path, "rb") as f:
+                found["read"][path] = "READ " + f.read().decode("utf-8", "replace")
+    except OSError as e:
+        found["read"][path] = "DENIED " + type(e).__name__
+os.makedirs("hunter", exist_ok=True)
+with open(os.path.join("hunter", "__init__.py"), "w") as f:
+    f.write("FOUND = " + repr(json.dumps(found)) + "\\n")
+setup(name="hunter", version="0.1", packages=["hunter"])
+`;
+    const hunted = await build(cache, {
+      files: {
+        "hunter/setup.py": setupPy,
+        "test_found.py":
+          "import unittest\nimport hunter\n\n\nclass Found(unittest.TestCase):\n    def test_found(self):\n        print('FOUND ' + hunter.FOUND)\n",
+      },
+      install: ["pip install --no-index --no-build-isolation ./hunter"],
+    });
+    expect(states(hunted.results)).toEqual([
+      ["install", "success"],
+      ["test", "success"],
+    ]);
+    expect(hunted.cached).toMatch(/^[0-9a-f]{12}$/);
+    // what setup.py found, as it ran while the environment was made, read back by the tests
+    const found = JSON.parse(/FOUND (.*)/.exec(hunted.test)![1]!) as {
+      env: Record<string, string>;
+      read: Record<string, string>;
+    };
+    for (const path of paths) expect(found.read[path], path).toMatch(/^DENIED /);
+    expect(JSON.stringify(found.env)).not.toContain(decoys.env);
+    // and nowhere: not in the logs, nor in the environment kept on the host
+    const envs = join(cache.dir, ENVS);
+    const module = (readdirSync(envs, { recursive: true }) as string[]).find((f) => f.endsWith("hunter/__init__.py"));
+    const kept = readFileSync(join(envs, module!), "utf8");
+    expect(kept).toContain("DENIED");
+    for (const value of Object.values(decoys)) {
+      expect(hunted.install + hunted.test + kept).not.toContain(value);
+    }
   }, 300_000);
 
   it("says why it does not cache an install of the repository itself, and installs it as before", async () => {
