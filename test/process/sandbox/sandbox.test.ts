@@ -158,6 +158,20 @@ describe("the sandbox of the code under test", () => {
     },
   );
 
+  it.skipIf(!BWRAP)("bwrap, test.parallel: every test process is confined as the serial run is", async () => {
+    const { results, text } = await pipeline(
+      { mode: "bwrap", uids: UIDS, hidden },
+      "python3",
+      { "test_escape.py": ESCAPE_TEST, "test_escape_too.py": ESCAPE_TEST },
+      config({ test: { startDir: ".", pattern: "test*.py", parallel: 2 } }),
+    );
+    expect(results.map((r) => [r.name, r.state, r.summary])).toEqual([["test", "success", "2 tests passed"]]);
+    // both processes ran the hunt: two environments dumped, each path denied twice
+    expect(text.match(/ENV=\{/g)).toHaveLength(2);
+    expect(text.match(new RegExp(`DENIED ${keyPath} `, "g"))).toHaveLength(2);
+    expectNothingLeaked(text);
+  });
+
   it.skipIf(!ROOT_USER || !SYSTEM_PYTHON)(
     "user: steps run as a uid of the build's own, which cannot read the server's key files",
     async () => {
