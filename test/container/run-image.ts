@@ -1,18 +1,16 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { generateAppKey } from "../support/app-key.js";
 import { latestStatus, startFakeGitHub } from "../support/fake-github.js";
 import { makeRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { freePort } from "../support/server-process.js";
 import { startSshd } from "../support/sshd.js";
-import { PODMAN } from "../support/test-base-image.js";
 import { until } from "../support/until.js";
 import { sendWebhook } from "../support/webhook.js";
+import { phaseTimes, podman } from "./container-script.js";
 import { probeProject } from "./probe-project.js";
 
 /**
@@ -45,17 +43,7 @@ const STEP_TIMEOUT_MS = { start: 60_000, build: 180_000, stop: 100_000 };
 /** Prints the end of each step log in the data dir. */
 const STEP_LOGS = 'find /var/lib/pyci -name "*.log" -type f | while read -r f; do echo "== $f"; tail -n 40 "$f"; done';
 
-const exec = promisify(execFile);
-const podman = (args: string[], timeout = 60_000) =>
-  exec("podman", [...PODMAN, ...args], { timeout, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 });
-
-const durations: [string, number][] = [];
-async function timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  const result = await work();
-  durations.push([phase, Math.round(performance.now() - started) / 1000]);
-  return result;
-}
+const { timed, report } = phaseTimes("container-test");
 
 const privateKey = generateAppKey();
 const secret = `pyci-container-${randomBytes(18).toString("base64url")}`;
@@ -188,5 +176,5 @@ try {
   repo.remove();
   rmSync(secrets, { recursive: true, force: true });
 }
-for (const [phase, seconds] of durations) console.log(`container-test: ${phase}: ${seconds} s`);
+report();
 process.exit(failed ? 1 : 0);

@@ -1,18 +1,16 @@
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { generateAppKey } from "../support/app-key.js";
 import { latestStatus, startFakeGitHub } from "../support/fake-github.js";
 import { makeRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { freePort } from "../support/server-process.js";
 import { startSshd } from "../support/sshd.js";
-import { PODMAN } from "../support/test-base-image.js";
 import { until } from "../support/until.js";
 import { sendWebhook } from "../support/webhook.js";
+import { phaseTimes, podman } from "./container-script.js";
 import { probeProject } from "./probe-project.js";
 
 /**
@@ -35,21 +33,12 @@ const APP_ID = 4344;
 const ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
 const TIMEOUT_MS = { boot: 60_000, start: 60_000, build: 180_000, stop: 100_000 };
 
-const exec = promisify(execFile);
-const podman = (args: string[], timeout = 60_000) =>
-  exec("podman", [...PODMAN, ...args], { timeout, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024 });
 const name = `pyci-systemd-test-${randomBytes(6).toString("hex")}`;
 /** A command in the container, as root; its stdout. */
 const inside = async (script: string, timeout = 60_000) =>
   (await podman(["exec", name, "sh", "-c", script], timeout)).stdout.trim();
 
-const durations: [string, number][] = [];
-async function timed<T>(phase: string, work: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  const result = await work();
-  durations.push([phase, Math.round(performance.now() - started) / 1000]);
-  return result;
-}
+const { timed, report } = phaseTimes("systemd-test");
 
 const privateKey = generateAppKey();
 const secret = `pyci-systemd-${randomBytes(18).toString("base64url")}`;
@@ -160,5 +149,5 @@ if (!failed && fake.violations.length > 0) {
   failed = true;
   console.error(`systemd-test: the fake GitHub saw requests GitHub would refuse:\n${fake.violations.join("\n")}`);
 }
-for (const [phase, seconds] of durations) console.log(`systemd-test: ${phase}: ${seconds} s`);
+report();
 process.exit(failed ? 1 : 0);
