@@ -22,9 +22,9 @@ export function importHistory(repo: TestRepo, history: Record<string, string>[])
     for (const [path, text] of Object.entries(changed)) chunks.push(`M 100644 inline ${path}\n${data(text)}`);
     chunks.push("\n");
   });
-  // the last commit: every file as it is in the working tree (the original tree)
+  // the last commit: every file as it is in the working tree (the original tree), and only those
   chunks.push(
-    `commit refs/heads/main\ncommitter Test Author <author@example.com> ${when + history.length * 3600} +0000\n${data("back to the project")}`,
+    `commit refs/heads/main\ncommitter Test Author <author@example.com> ${when + history.length * 3600} +0000\n${data("back to the project")}deleteall\n`,
   );
   for (const entry of entries) {
     const [meta, path] = entry.split("\t") as [string, string];

@@ -5,13 +5,22 @@ import { fileURLToPath } from "node:url";
 import type { TestRepo } from "../test/support/git-repo.js";
 import type { BenchServer, BuildJson } from "./bench-server.js";
 import { pullRequestDelivery } from "./deliver.js";
-import type { Harness } from "./harness.js";
+import { type Harness, OWNER } from "./harness.js";
 import { rounded } from "./measure-pending.js";
 import { median } from "./stats.js";
 import { type Row, within } from "./table.js";
 import { watchBuild, type BuildTiming } from "./watch-build.js";
 import { importHistory } from "./import-history.js";
-import { HISTORY_COMMITS, projectHistory, pythonProject } from "./workload.js";
+import {
+  HISTORY_COMMITS,
+  projectHistory,
+  pythonProject,
+  testHeavyProject,
+  TEST_HEAVY_MODULES,
+  TESTS_PER_MODULE,
+  WAITING_MODULES,
+  waitingTests,
+} from "./workload.js";
 
 /** The pyright pyci runs (node_modules/pyright), by its bin script. */
 const PYRIGHT = fileURLToPath(new URL("../node_modules/.bin/pyright", import.meta.url));
@@ -25,6 +34,44 @@ export interface ColdRepo {
   build: BuildJson;
   hand: HandRun;
 }
+
+/** What figure 3 builds, and the row it makes. */
+export interface FirstBuildWorkload {
+  id: "first_build_vs_hand" | "first_build_vs_hand_test_heavy";
+  figure: string;
+  /** Repositories are named `bench-<prefix>-<rep>`. */
+  prefix: string;
+  files(variant: string): Record<string, string>;
+  /** The history imported under the last tree (a hand clone fetches it all). */
+  history: number;
+  /** The repositories' `.github/pyci.yml`, as the fake GitHub serves it. */
+  repoConfig?: string;
+  /** What the project is, for the row's note. */
+  what: string;
+}
+
+/** Today's pyright-heavy project: pyright is most of its build. */
+export const PYRIGHT_HEAVY: FirstBuildWorkload = {
+  id: "first_build_vs_hand",
+  figure: "3. First build / by hand",
+  prefix: "cold",
+  files: (variant) => pythonProject(variant),
+  history: HISTORY_COMMITS,
+  what: `a ${Object.keys(pythonProject("")).filter((p) => p.endsWith(".py")).length}-file project (pyright-heavy) with ${HISTORY_COMMITS} commits of history`,
+};
+
+/** A project shaped like the real ones whose tests take most of the build, with `test.parallel: auto`. */
+export const TEST_HEAVY: FirstBuildWorkload = {
+  id: "first_build_vs_hand_test_heavy",
+  figure: "3b. First build / by hand, test-heavy",
+  prefix: "tests",
+  files: (variant) => testHeavyProject(variant),
+  history: 100,
+  repoConfig: "test:\n  parallel: auto\n",
+  what:
+    `a test-heavy project (${TEST_HEAVY_MODULES} typed modules; ${waitingTests(WAITING_MODULES) + TEST_HEAVY_MODULES * TESTS_PER_MODULE} tests, ` +
+    "most of them waiting as on a database) with 100 commits of history and `test.parallel: auto`",
+};
 
 export interface HandRun {
   cloneMs: number;
@@ -46,18 +93,20 @@ export interface HandRun {
 export async function measureOverhead(
   h: Harness,
   server: BenchServer,
-  o: { reps: number; openUntil: number },
+  o: { reps: number; openUntil: number; workload?: FirstBuildWorkload },
   progress: (msg: string) => void,
 ): Promise<{ rows: Row[]; detail: Record<string, unknown>; repos: ColdRepo[] }> {
+  const workload = o.workload ?? PYRIGHT_HEAVY;
   const runId = Date.now().toString(36);
   const repos: ColdRepo[] = [];
-  const history = projectHistory(HISTORY_COMMITS);
+  const history = projectHistory(workload.history);
   // the warm-up and one measured repetition always; more while the run's time budget allows
   for (let i = 0; i <= o.reps && (i < 2 || performance.now() < o.openUntil); i++) {
-    const name = `bench-cold-${i}`;
-    const repo = h.repo(name, pythonProject(`${runId} rep ${i}`));
+    const name = `bench-${workload.prefix}-${i}`;
+    const repo = h.repo(name, workload.files(`${runId} rep ${i}`));
     importHistory(repo, history);
-    const prNumber = 300 + i;
+    if (workload.repoConfig) h.fake.setContent(OWNER, name, ".github/pyci.yml", workload.repoConfig);
+    const prNumber = (workload === PYRIGHT_HEAVY ? 300 : 400) + i;
     const byPyci = async () => {
       const delivery = await pullRequestDelivery(h, {
         repo: name,
@@ -86,7 +135,7 @@ export async function measureOverhead(
       hand = await byHand();
     }
     progress(
-      `overhead rep ${i}${i === 0 ? " (warm-up)" : ""}: pyci ${(pyci.timing.finalMs / 1000).toFixed(1)} s (${stepLine(pyci.build)}), by hand ${(hand.totalMs / 1000).toFixed(1)} s`,
+      `${workload.prefix} rep ${i}${i === 0 ? " (warm-up)" : ""}: pyci ${(pyci.timing.finalMs / 1000).toFixed(1)} s (${stepLine(pyci.build)}), by hand ${(hand.totalMs / 1000).toFixed(1)} s`,
     );
     repos.push({ name, repo, prNumber, ...pyci, hand });
   }
@@ -96,8 +145,8 @@ export async function measureOverhead(
   const step = (name: string) => median(measured.map((r) => stepMs(r.build, name)));
   const rows: Row[] = [
     {
-      id: "first_build_vs_hand",
-      figure: "3. First build / by hand",
+      id: workload.id,
+      figure: workload.figure,
       target: 0.6,
       op: "<=",
       measured: pyciMs / handMs,
@@ -109,7 +158,7 @@ export async function measureOverhead(
       n: measured.length,
       met: within(pyciMs / handMs, "<=", 0.6),
       note:
-        `pyci ${fmt(pyciMs)}: cold first builds of a ${Object.keys(pythonProject("")).filter((p) => p.endsWith(".py")).length}-file project with ${HISTORY_COMMITS} commits of history, delivery → last final report; ` +
+        `pyci ${fmt(pyciMs)}: cold first builds of ${workload.what}, delivery → last final report; ` +
         `pyci steps (median): checkout ${fmt(step("checkout"))}, check ${fmt(step("check"))}, test ${fmt(step("test"))}; ` +
         `by hand: clone ${fmt(median(measured.map((r) => r.hand.cloneMs)))}, pyright ${fmt(median(measured.map((r) => r.hand.pyrightMs)))}, ` +
         `unittest ${fmt(median(measured.map((r) => r.hand.unittestMs)))}`,

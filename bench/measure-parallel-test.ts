@@ -3,9 +3,10 @@ import type { RepoConfig, StepResult } from "../src/pipeline/types.js";
 import { stepContext } from "../test/support/step-context.js";
 import { median } from "./stats.js";
 import { type Row, within } from "./table.js";
+import { WAITING_MODULES, waitingSuite, waitingTests } from "./workload.js";
 
 /** Test modules of the workload, and the target of the issue for `parallel_test_ratio`. */
-const MODULES = 24;
+const MODULES = WAITING_MODULES;
 const TARGET = 0.65;
 
 /**
@@ -56,46 +57,20 @@ export async function measureParallelTest(
 }
 
 async function runStep(parallel: RepoConfig["test"]["parallel"], durations: Map<string, number>): Promise<StepResult> {
-  const made = stepContext(suite(), { repoConfig: { test: { startDir: ".", pattern: "test*.py", parallel } } });
+  const made = stepContext(waitingSuite(MODULES), {
+    repoConfig: { test: { startDir: ".", pattern: "test*.py", parallel } },
+  });
   try {
     if (durations.size > 0) made.ctx.testDurations = durations;
     const result = await testStep.run(made.ctx);
     const run = result.testCounts?.run ?? 0;
-    if (result.state !== "success" || run !== expectedTests()) {
+    if (result.state !== "success" || run !== waitingTests(MODULES)) {
       throw new Error(
-        `the test step did not pass all ${expectedTests()} tests: ${result.summary}\n${made.log().slice(-2000)}`,
+        `the test step did not pass all ${waitingTests(MODULES)} tests: ${result.summary}\n${made.log().slice(-2000)}`,
       );
     }
     return result;
   } finally {
     made.remove();
   }
-}
-
-/** Module i holds 2 + i % 5 tests; each waits 60–140 ms (a database, a subprocess) and hashes for a while. */
-function suite(): Record<string, string> {
-  const files: Record<string, string> = { "tests/__init__.py": "" };
-  for (let i = 0; i < MODULES; i++) {
-    const tests = Array.from({ length: testsIn(i) }, (_, j) =>
-      [
-        `    def test_case_${j}(self):`,
-        `        time.sleep(${(60 + ((i * 7 + j * 13) % 5) * 20) / 1000})`,
-        `        digest = hashlib.sha256(b"${i}-${j}")`,
-        "        for _ in range(3000):",
-        "            digest = hashlib.sha256(digest.digest())",
-        "        self.assertEqual(len(digest.hexdigest()), 64)",
-      ].join("\n"),
-    );
-    files[`tests/test_module_${i}.py`] =
-      `import hashlib\nimport time\nimport unittest\n\n\nclass Module${i}Test(unittest.TestCase):\n${tests.join("\n\n")}\n`;
-  }
-  return files;
-}
-
-function testsIn(i: number): number {
-  return 2 + (i % 5);
-}
-
-function expectedTests(): number {
-  return Array.from({ length: MODULES }, (_, i) => testsIn(i)).reduce((a, b) => a + b, 0);
 }

@@ -8,7 +8,7 @@ import { startHarness } from "./harness.js";
 import { measureAck } from "./measure-ack.js";
 import { measureFootprint } from "./measure-footprint.js";
 import { measureInstallReuse } from "./measure-install-reuse.js";
-import { measureOverhead } from "./measure-overhead.js";
+import { measureOverhead, TEST_HEAVY } from "./measure-overhead.js";
 import { measureParallelTest } from "./measure-parallel-test.js";
 import { measurePending } from "./measure-pending.js";
 import { measureReuse } from "./measure-reuse.js";
@@ -120,6 +120,15 @@ async function main(): Promise<void> {
     );
     rows.push(...overhead.rows);
     detail.overhead = overhead.detail;
+    // 5b. the same on a test-heavy project, its tests across cores
+    const testHeavy = await measureOverhead(
+      h,
+      server,
+      { reps: envInt("BENCH_REPS", 3), openUntil: share(0.56), workload: TEST_HEAVY },
+      progress,
+    );
+    rows.push(...testHeavy.rows);
+    detail.testHeavy = testHeavy.detail;
 
     // 6. warm checkouts
     const warm = await measureWarm(h, server, overhead.repos, share(0.62), progress);

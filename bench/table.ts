@@ -9,6 +9,7 @@ export type FigureId =
   | "ack_server_ms_per_delivery"
   | "pending_p99_ms"
   | "first_build_vs_hand"
+  | "first_build_vs_hand_test_heavy"
   | "warm_checkout_vs_clone"
   | "install_reuse_ratio"
   | "parallel_test_ratio"

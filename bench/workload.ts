@@ -4,6 +4,9 @@
  * - `pythonProject`: a real-sized project, `inventory/` with MODULES typed modules (dataclasses,
  *   generics, Protocols, imports between modules) and `tests/` with TESTS_PER_MODULE unittest tests per
  *   module — about what a small service keeps in one repository. Type-clean, every test passes.
+ * - `testHeavyProject`: a project shaped like the real ones whose tests take most of a build (as
+ *   more-itertools' 901 tests take 32 s and pyright 11 s): TEST_HEAVY_MODULES of those modules and
+ *   tests, plus `waitingSuite`, whose tests wait (a database, a subprocess) and compute a little.
  * - `tinyProject`: one module and one test: the "cheap build" of the footprint and time-to-pending figures.
  * - `docsProject`: the tiny project plus a small Sphinx site, for the docs re-run figure.
  *
@@ -22,17 +25,60 @@ export const MODULES = 50;
 export const HISTORY_COMMITS = 500;
 export const TESTS_PER_MODULE = 10;
 
-export function pythonProject(variant: string): Record<string, string> {
+export function pythonProject(variant: string, modules = MODULES): Record<string, string> {
   const files: Record<string, string> = {
     "README.md": "# inventory\n\nA generated project for pyci's benchmark.\n",
     "inventory/__init__.py": `"""Generated inventory package (${variant})."""\n`,
     "tests/__init__.py": "",
   };
-  for (let i = 0; i < MODULES; i++) {
+  for (let i = 0; i < modules; i++) {
     files[`inventory/${moduleName(i)}.py`] = moduleSource(i, i === 0 ? variant : undefined);
     files[`tests/test_${moduleName(i)}.py`] = testSource(i);
   }
   return files;
+}
+
+/** Modules of `testHeavyProject`'s package (pyright's share of its build). */
+export const TEST_HEAVY_MODULES = 12;
+
+export function testHeavyProject(variant: string): Record<string, string> {
+  return { ...pythonProject(variant, TEST_HEAVY_MODULES), ...waitingSuite(WAITING_MODULES) };
+}
+
+/** Test modules of `waitingSuite` in testHeavyProject and the parallel test step's figure. */
+export const WAITING_MODULES = 24;
+
+/**
+ * `modules` test modules of uneven size (module i holds 2 + i % 5 tests), each test waiting 60–140 ms
+ * (a database, a subprocess) and hashing for a while: a suite whose time is mostly waiting, as many
+ * real projects' are. Every test passes.
+ */
+export function waitingSuite(modules: number): Record<string, string> {
+  const files: Record<string, string> = { "tests/__init__.py": "" };
+  for (let i = 0; i < modules; i++) {
+    const tests = Array.from({ length: waitingTestsIn(i) }, (_, j) =>
+      [
+        `    def test_case_${j}(self):`,
+        `        time.sleep(${(60 + ((i * 7 + j * 13) % 5) * 20) / 1000})`,
+        `        digest = hashlib.sha256(b"${i}-${j}")`,
+        "        for _ in range(3000):",
+        "            digest = hashlib.sha256(digest.digest())",
+        "        self.assertEqual(len(digest.hexdigest()), 64)",
+      ].join("\n"),
+    );
+    files[`tests/test_module_${i}.py`] =
+      `import hashlib\nimport time\nimport unittest\n\n\nclass Module${i}Test(unittest.TestCase):\n${tests.join("\n\n")}\n`;
+  }
+  return files;
+}
+
+/** The tests waitingSuite(modules) holds. */
+export function waitingTests(modules: number): number {
+  return Array.from({ length: modules }, (_, i) => waitingTestsIn(i)).reduce((a, b) => a + b, 0);
+}
+
+function waitingTestsIn(i: number): number {
+  return 2 + (i % 5);
 }
 
 export function tinyProject(): Record<string, string> {
