@@ -10,6 +10,7 @@ import type { StepResult } from "../pipeline/types.js";
 import { CANCEL_CHANNEL, STREAM_TTL_SECONDS } from "./build-stream.js";
 import { sendCloneToken } from "./clone-token-exchange.js";
 import { followBuildStream, LostBuildError } from "./follow-build-stream.js";
+import { lostJob } from "./lost-job.js";
 
 export interface QueueExecutorOptions {
   /** The BullMQ queue of builds (build-job.ts). */
@@ -127,19 +128,4 @@ async function answerTokenRequest(
   } catch (err) {
     log.warn({ err }, "could not answer the worker's clone token request");
   }
-}
-
-/** BullMQ's reason for a job that stalled more often than a worker's maxStalledCount allows. */
-const STALLED_TOO_OFTEN = "job stalled more than allowable limit";
-
-/** Why a build's job will send nothing more, in words for the person who pushed, or undefined while it may. */
-async function lostJob(queue: Queue<BuildJob>, buildId: string): Promise<string | undefined> {
-  const state = await queue.getJobState(buildId);
-  if (state === "unknown")
-    return "No worker finished this build: its job is gone from Redis (was Redis restarted without persistence?). Push again or re-run it.";
-  if (state !== "failed") return undefined;
-  const job = await queue.getJob(buildId);
-  if (job?.failedReason === STALLED_TOO_OFTEN)
-    return `No worker finished this build: its worker was lost ${job.stalledCounter} times (killed, or its host lost). Look at the workers' logs for build ${buildId}, then re-run it.`;
-  return `No worker finished this build: its job failed on the workers (${job?.failedReason ?? "no reason given"}).`;
 }
