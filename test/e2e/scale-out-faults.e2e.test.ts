@@ -227,6 +227,25 @@ describe.skipIf(missing)("scale-out faults lose no build and leave nothing pendi
     expect(server.output()).toContain('"following":true');
   }, 90_000);
 
+  it("stops following at once on SIGTERM (the worker goes on), and reports the build once started again", async () => {
+    const sha = repo.commit({ "test_slow.py": slowTest("taking its time", 6) }, "a test that takes its time");
+    expect((await deliver(65, sha)).status).toBeLessThan(300);
+    await testRunning(sha, "taking its time");
+
+    // 1. SIGTERM: no CI_SHUTDOWN_GRACE (60 s) for a build that goes on without the server
+    const reportedBefore = fake.statuses.length;
+    server.child.kill("SIGTERM");
+    await eventually(() => !server.alive(), 20_000, "the server exits without waiting for the worker's build");
+    expect(fake.statuses.slice(reportedBefore).filter((s) => s.sha === sha)).toEqual([]);
+
+    // 2. started again, it follows the build on and reports it once
+    server = spawnServer(serverEnv, serverCwd);
+    await waitUntilServing(server, "/ping");
+    await fake.waitFor(() => finished(sha), 60_000);
+    expectReportedOnce(sha, "success");
+    expect(fake.statuses.slice(reportedBefore).filter((s) => s.sha === sha && s.body.state === "pending")).toEqual([]);
+  }, 90_000);
+
   it("hands a build back when its worker gets SIGTERM mid-build: it exits within its grace, the other worker builds it", async () => {
     const sha = repo.commit({ "test_slow.py": slowTest("taking longer", 8) }, "a test that takes longer");
     expect((await deliver(71, sha)).status).toBeLessThan(300);
