@@ -42,7 +42,7 @@ export function acceptBuild(deps: BuildDeps, request: BuildRequest): Accepted {
 
   // 3. pending on GitHub, then queued
   // every slot busy: it waits for the builds queued before it (0 ahead: it is next)
-  const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined;
+  const ahead = deps.queue.running >= deps.queue.concurrency ? deps.queue.length : undefined;
   enqueueBuild(deps, request, record, log, reportQueued(deps, request, record, log, ahead));
   return accepted;
 }

@@ -14,6 +14,11 @@ export interface BuildExecutor {
    * rejects only when the build could not run at all (having tidied up itself).
    */
   execute(build: ExecutedBuild, sinks: BuildSinks): Promise<Executed>;
+  /**
+   * True where builds go on without this process (on workers): following one again after a
+   * restart is no new attempt of it, and a shutdown stops following at once instead of waiting.
+   */
+  readonly detached?: boolean;
 }
 
 export interface Executed {
@@ -39,6 +44,11 @@ export interface ExecutedBuild {
   log: Logger;
   /** Aborted when the build is superseded, cancelled or the process shuts down. */
   signal?: AbortSignal;
+  /**
+   * Where an earlier server process stopped applying the build's report (`BuildSinks.applied`):
+   * what came before is stored, the executor reports only what follows. Absent: from the start.
+   */
+  resumeFrom?: string;
 }
 
 /** What a build's steps report, as they run: the server stores and reports it. */
@@ -58,4 +68,10 @@ export interface BuildSinks {
    * before the build's directories go, and its results name the kept artifacts.
    */
   keepArtifact(artifact: Artifact): Promise<Artifact>;
+  /**
+   * A detached executor's position in its report (a stream entry id), told just before the step
+   * end or restart it belongs to: the sinks store it with that change, in one write, and hand it
+   * back as `resumeFrom` when the build is followed again.
+   */
+  applied?(position: string): void;
 }

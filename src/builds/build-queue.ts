@@ -23,7 +23,8 @@ export class BuildQueue {
   private idleWaiters: (() => void)[] = [];
   private nextAnonymous = 0;
 
-  constructor(private readonly concurrency: number) {}
+  /** `concurrency`: jobs run at once (CI_CONCURRENCY; with CI_REDIS_URL, the builds the server follows at once). */
+  constructor(readonly concurrency: number) {}
 
   add(job: QueueJob | (() => Promise<void>)): void {
     this.waiting.push(typeof job === "function" ? { key: `anonymous-${this.nextAnonymous++}`, run: job } : job);

@@ -21,7 +21,8 @@ export interface ResumeReport extends SettleReport {
  * 1. builds of a pull request whose newer head has a build are superseded;
  * 2. the others are queued again, in the order they came, with their
  *    `pending` statuses and check run reported again (the earlier process
- *    may have died before it did): the queue survives a crash;
+ *    may have died before it did): the queue survives a crash; a build that
+ *    goes on on a worker is followed again from what was applied of it;
  * 3. a build started MAX_ATTEMPTS times already (it may be what kills the
  *    server), or one without its request, is settled as `error` on GitHub
  *    (see settleInterrupted). Nothing stays `pending`.
@@ -48,20 +49,25 @@ export async function resumeBuilds(deps: BuildDeps, options: SettleOptions = {})
   for (const build of resumable.filter((b) => !superseded.includes(b))) {
     const request = build.request!;
     const log = buildLog(deps.log, request, build.id);
-    prepareRerun(deps, build);
-    log.info({ attempts: build.attempts ?? 0 }, "build interrupted by a restart queued again");
+    // a build a worker goes on with is followed on from what is stored; GitHub has its pending already
+    const following = deps.executor.detached && build.streamApplied !== undefined;
+    if (following) await keepApplied(deps, build);
+    else prepareRerun(deps, build);
+    log.info({ attempts: build.attempts ?? 0, following }, "build interrupted by a restart queued again");
     enqueueBuild(
       deps,
       request,
       build,
       log,
-      reportQueued(
-        deps,
-        request,
-        build,
-        log,
-        deps.queue.running >= deps.config.concurrency ? deps.queue.length : undefined,
-      ),
+      following
+        ? Promise.resolve()
+        : reportQueued(
+            deps,
+            request,
+            build,
+            log,
+            deps.queue.running >= deps.queue.concurrency ? deps.queue.length : undefined,
+          ),
     );
     report.requeued.push(build.id);
   }
@@ -88,6 +94,16 @@ function newerHead(unfinished: BuildRecord[], build: BuildRecord): BuildRecord |
 
 function prNumber(build: BuildRecord): number | undefined {
   return build.prNumber ?? build.request?.prNumber;
+}
+
+/**
+ * A detached build keeps what was applied of its worker's report (its ended steps and their logs);
+ * the log of a step that had not ended is read again from the stream, so it goes.
+ */
+async function keepApplied(deps: BuildDeps, build: BuildRecord): Promise<void> {
+  const ended = new Set(build.steps.map((step) => step.name));
+  for (const { step } of await deps.store.logSteps(build.id))
+    if (!ended.has(step)) deps.store.removeLog(build.id, step);
 }
 
 /** Back to `queued` with no steps or logs: it starts from the beginning. */

@@ -53,7 +53,8 @@ export async function runBuild(
     // 1. running
     record.state = "running";
     record.startedAt = new Date().toISOString();
-    record.attempts = (record.attempts ?? 0) + 1;
+    // a detached build goes on while this process restarts: following it again is no new attempt
+    record.attempts = deps.executor.detached ? Math.max(record.attempts ?? 0, 1) : (record.attempts ?? 0) + 1;
     store.save(record);
     const octokit = await deps.octokitFor(request.installationId);
     const github: GitHubWriter = { octokit, log };
@@ -76,6 +77,7 @@ export async function runBuild(
       cloneToken: async () => ((await octokit.auth({ type: "installation" })) as { token?: string }).token,
       log,
       ...(signal ? { signal } : {}),
+      ...(record.streamApplied ? { resumeFrom: record.streamApplied } : {}),
     };
     const { results, ...rest } = await deps.executor.execute(executed, {
       openLog: (step, mask) => store.openLog(record.id, step, mask, undefined, config.stepOutputCapBytes),
@@ -106,6 +108,9 @@ export async function runBuild(
               return artifact;
             })
           : Promise.resolve(artifact),
+      applied: (position) => {
+        record.streamApplied = position;
+      },
       restart: () => {
         log.warn({ steps: record.steps.length }, "the build starts over on another worker");
         record.steps = [];
@@ -143,10 +148,13 @@ export async function runBuild(
 /**
  * A build stopped from outside: superseded or cancelled (ended for good, reported so on GitHub), or
  * stopped by a shutdown (back to `queued` with no steps: the next start of
- * pyci runs it again; its statuses stay `pending` meanwhile).
+ * pyci runs it again; its statuses stay `pending` meanwhile). A detached build is left as it is
+ * stored: its worker goes on, and the next start reads on from `streamApplied`.
  */
 async function stopped(deps: BuildDeps, request: BuildRequest, record: BuildRecord, reason: StopReason): Promise<void> {
   if (reason.kind !== "shutdown") return endStopped(deps, request, record, reason);
+  // it goes on without this process: the next start follows it on from what is stored
+  if (deps.executor.detached) return;
   record.state = "queued";
   record.steps = [];
   delete record.startedAt;
@@ -207,7 +215,10 @@ async function finish(
   record: BuildRecord,
   results: StepResult[],
 ): Promise<void> {
-  for (const result of results) if (!record.steps.includes(result)) record.steps.push(result);
+  // a step reported as it ended is the same result (or, read back after a restart, the same name)
+  for (const result of results)
+    if (!record.steps.some((step) => step === result || (record.streamApplied && step.name === result.name)))
+      record.steps.push(result);
   record.state = overallState(record.steps);
   record.finishedAt = new Date().toISOString();
   deps.store.save(record);

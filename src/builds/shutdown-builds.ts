@@ -9,16 +9,19 @@ const STOP_WAIT_MS = 15_000;
  * A graceful stop of the builds (SIGTERM):
  * 1. the queue starts nothing more; waiting builds stay queued in the store
  *    (the next start of pyci runs them);
- * 2. running builds get `graceMs` to finish and report;
+ * 2. running builds get `graceMs` to finish and report — none when they go on
+ *    without this process (a detached executor: workers build them);
  * 3. those still running then are stopped: their process trees are killed
- *    and they go back to `queued`, to run again from the start next time.
+ *    and they go back to `queued`, to run again from the start next time
+ *    (detached ones are only no longer followed: the next start reads on).
  * Resolves with what happened; never rejects.
  */
 export async function shutdownBuilds(deps: BuildDeps, graceMs: number): Promise<"drained" | "stopped"> {
-  // 1. nothing new starts
+  // 1. nothing new starts; builds that go on without this process (on workers) get no grace
   deps.queue.pause();
+  const waitMs = deps.executor.detached ? 0 : graceMs;
   deps.log.info(
-    { running: deps.queue.running, waiting: deps.queue.length, graceMs },
+    { running: deps.queue.running, waiting: deps.queue.length, graceMs: waitMs },
     "shutting down: waiting for running builds",
   );
 
@@ -26,7 +29,7 @@ export async function shutdownBuilds(deps: BuildDeps, graceMs: number): Promise<
   const grace = new AbortController();
   const drained = await Promise.race([
     deps.queue.onIdle().then(() => true),
-    sleep(graceMs, false, { signal: grace.signal }).catch(() => false),
+    sleep(waitMs, false, { signal: grace.signal }).catch(() => false),
   ]);
   grace.abort();
   if (drained) return "drained";

@@ -36,4 +36,9 @@ export interface BuildRecord {
   request?: BuildRequest;
   /** How often the build was started; a restart re-queues an interrupted build only a few times. */
   attempts?: number;
+  /**
+   * For a build on a `pyci worker`: the id of the last entry of its event stream whose effects
+   * (steps, their logs) are stored. A restarted server reads the stream on from there.
+   */
+  streamApplied?: string;
 }

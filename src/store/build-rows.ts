@@ -41,6 +41,7 @@ export interface BuildRow {
   check_run_id: number | null;
   request_json: string | null;
   attempts: number;
+  stream_applied: string | null;
 }
 
 export interface StepRow {
@@ -120,6 +121,7 @@ export function toRows(record: BuildRecord): BuildRows {
       check_run_id: record.checkRunId ?? null,
       request_json: json(record.request),
       attempts: record.attempts ?? 0,
+      stream_applied: record.streamApplied ?? null,
     },
     steps: [],
     tests: [],
@@ -210,6 +212,7 @@ export function fromRows(rows: BuildRows, detail: boolean): BuildRecord {
     ...present("branch", b.branch),
     ...present("request", parse<BuildRequest>(b.request_json)),
     ...present("attempts", b.attempts || null),
+    ...present("streamApplied", b.stream_applied),
   };
 }
 

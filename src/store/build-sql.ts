@@ -33,6 +33,7 @@ const BUILD_COLUMNS = [
   "check_run_id",
   "request_json",
   "attempts",
+  "stream_applied",
 ] as const;
 export const INSERT_BUILD = insert("builds", BUILD_COLUMNS);
 export const UPSERT_BUILD = `${INSERT_BUILD} ON CONFLICT (id) DO UPDATE SET ${BUILD_COLUMNS.filter((c) => c !== "id")

@@ -27,7 +27,14 @@ import type {
 import type { LogChunk, LogRange } from "./read-log-range.js";
 import { statementCache } from "./statement-cache.js";
 import { pruneBuilds } from "./prune-builds.js";
-import { readStepLog, readStepLogRange, removeStepLogs, stepLogSize, stepLogSizes } from "./step-log-files.js";
+import {
+  readStepLog,
+  readStepLogRange,
+  removeStepLog,
+  removeStepLogs,
+  stepLogSize,
+  stepLogSizes,
+} from "./step-log-files.js";
 import {
   BY_AGE_SORTED,
   IDS,
@@ -231,6 +238,11 @@ export class BuildStore {
   /** Removes every step log of a build (before it runs again). */
   removeLogs(id: string): void {
     removeStepLogs(this.dataDir, id);
+  }
+
+  /** Removes one step's log (it will be written again from its start). */
+  removeLog(id: string, step: string): void {
+    removeStepLog(this.dataDir, id, step);
   }
 
   /** The whole stored log of a step, or undefined when it has none. */

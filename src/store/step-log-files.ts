@@ -12,6 +12,12 @@ export function removeStepLogs(dataDir: string, id: string): void {
   rmSync(logDir(dataDir, id), { recursive: true, force: true });
 }
 
+/** Removes one step's log (a step that will be reported again from its start). */
+export function removeStepLog(dataDir: string, id: string, step: string): void {
+  if (!isBuildId(id) || !isStepName(step)) return;
+  rmSync(logPath(dataDir, id, step), { force: true });
+}
+
 /** The whole stored log of a step, or undefined when it has none. */
 export async function readStepLog(dataDir: string, id: string, step: string): Promise<string | undefined> {
   if (!isBuildId(id) || !isStepName(step)) return undefined;

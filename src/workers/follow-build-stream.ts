@@ -23,17 +23,23 @@ export interface FollowOptions {
   onTokenRequest(publicKey: string): Promise<void>;
   /** Where files the worker sends wait until they are whole (a directory of the server's CI_DATA_DIR). */
   spoolDir: string;
+  /** The id of the last entry applied by an earlier server process (BuildSinks.applied): read on after it. */
+  from?: string;
   signal?: AbortSignal;
 }
+
+/** The build's job can send nothing more: no worker will finish the build. */
+export class LostBuildError extends Error {}
 
 /** How long one XREAD waits before it looks at the signal again. */
 const BLOCK_MS = 1000;
 
 /**
- * Reads a build's event stream from its start into the sinks (step starts, logs, ends), until the
- * worker says the build is done: its results. Aborted (the server stops or the build is stopped),
- * it returns the results so far. Rejects when the worker could not run the build at all, or
- * when its job is lost (then no worker will ever say more).
+ * Reads a build's event stream from its start (or on after `from`) into the sinks (step starts,
+ * logs, ends), until the worker says the build is done: its results. Each step end and restart is
+ * told to `sinks.applied` with its entry's id first. Aborted (the server stops or the build is
+ * stopped), it returns the results so far. Rejects when the worker could not run the build at
+ * all, or with a LostBuildError when its job is lost (then no worker will ever say more).
  */
 export async function followBuildStream(options: FollowOptions): Promise<StepResult[]> {
   const { redis, sinks, signal } = options;
@@ -46,13 +52,15 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     return log;
   };
   const artifacts = receiveArtifacts(options.spoolDir, options.buildId, sinks);
-  let taken = false;
-  const apply = async (event: BuildStreamEvent): Promise<StepResult[] | undefined> => {
+  // read on from a mark: a worker had taken the build before it
+  let taken = options.from !== undefined;
+  const apply = async (id: string, event: BuildStreamEvent): Promise<StepResult[] | undefined> => {
     switch (event.t) {
       case "taken":
         options.onTaken(event.worker, event.attempt);
         // a second "taken": the first worker was lost mid-build, what it said no longer counts
         if (taken) {
+          sinks.applied?.(id);
           for (const log of logs.values()) log.close();
           logs.clear();
           ended.length = 0;
@@ -81,6 +89,7 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
         logs.get(event.result.name)?.close();
         logs.delete(event.result.name);
         ended.push(event.result);
+        sinks.applied?.(id);
         sinks.onStepEnd(event.result);
         return undefined;
       case "done":
@@ -93,18 +102,18 @@ export async function followBuildStream(options: FollowOptions): Promise<StepRes
     }
   };
   try {
-    let lastId = "0";
+    let lastId = options.from ?? "0";
     while (!signal?.aborted) {
       const reply = await redis.xread("BLOCK", BLOCK_MS, "STREAMS", key, lastId);
       // stopped meanwhile: what the stream says now (its job removed, a worker's last words) is not this build's end
       if (signal?.aborted) break;
       const lost = reply ? undefined : await options.lost();
-      if (lost) throw new Error(lost);
+      if (lost) throw new LostBuildError(lost);
       for (const [, entries] of reply ?? []) {
         for (const [id, fields] of entries) {
           lastId = id;
           const event = decodeEvent(fields);
-          const results = event && (await apply(event));
+          const results = event && (await apply(id, event));
           if (results) return results;
         }
       }

@@ -1,13 +1,16 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import type { Logger } from "probot";
 import type { BuildExecutor } from "../builds/build-executor.js";
 import type { StopReason } from "../builds/stop-reason.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import type { BuildJob } from "./build-job.js";
 import type { BuildRequest } from "../model/build-request.js";
+import type { StepResult } from "../pipeline/types.js";
 import { CANCEL_CHANNEL, STREAM_TTL_SECONDS } from "./build-stream.js";
 import { sendCloneToken } from "./clone-token-exchange.js";
-import { followBuildStream } from "./follow-build-stream.js";
+import { followBuildStream, LostBuildError } from "./follow-build-stream.js";
+import { lostJob } from "./lost-job.js";
 
 export interface QueueExecutorOptions {
   /** The BullMQ queue of builds (build-job.ts). */
@@ -26,13 +29,16 @@ export interface QueueExecutorOptions {
  * Hands builds to `pyci worker`s (CI_REDIS_URL), in place of running them here:
  * 1. waits for the repository's config the server reads, so that the job carries it;
  * 2. queues the build as a BullMQ job whose id is the build's (queued once, however often);
- * 3. reads the build's event stream into the sinks until the worker's results come (or the job
- *    is lost: failed by BullMQ, or gone from Redis);
- *    stopped for good (superseded, cancelled), it tells the workers on the cancel channel.
+ * 3. reads the build's event stream into the sinks (on from where an earlier server process left
+ *    it) until the worker's results come, or the job is lost (failed by BullMQ, or gone from
+ *    Redis: then a `pyci` step in `error` says why); stopped for good (superseded, cancelled),
+ *    it tells the workers on the cancel channel.
+ * Its builds go on without the server (detached): a restarted server follows them again.
  */
 export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
   const mask = maskSecrets(options.secrets);
   return {
+    detached: true,
     async execute(build, sinks) {
       const { buildId, log, signal } = build;
       // 1. the config, or why not: the worker ends the build with that after its checkout
@@ -75,19 +81,23 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           onTaken: (worker, attempt) => log.info({ worker, attempt }, "a worker took the build"),
           lost: () => lostJob(options.queue, buildId),
           spoolDir: options.spoolDir,
-          onTokenRequest: async (publicKey) => {
-            try {
-              await sendCloneToken(options.redis, buildId, publicKey, await options.scopedToken(build.request));
-              log.info("clone token sent to the worker, encrypted to its key");
-            } catch (err) {
-              // the worker's clone then fails, saying it got no token
-              log.warn({ err }, "could not send a clone token to the worker");
-            }
-          },
+          onTokenRequest: (publicKey) => answerTokenRequest(options, build.request, buildId, publicKey, log),
+          ...(build.resumeFrom ? { from: build.resumeFrom } : {}),
           ...(signal ? { signal } : {}),
         });
         // the worker tidies its own directories, and lets the stream expire
         return { results, tidy: async () => undefined };
+      } catch (error) {
+        if (!(error instanceof LostBuildError)) throw error;
+        log.error({ reason: error.message }, "no worker will finish the build");
+        const lost: StepResult = {
+          name: "pyci",
+          state: "error",
+          summary: error.message,
+          exitCode: null,
+          durationMs: 0,
+        };
+        return { results: [lost], tidy: async () => undefined };
       } finally {
         signal?.removeEventListener("abort", cancel);
         reader.disconnect();
@@ -96,11 +106,26 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
   };
 }
 
-/** Why a build's job will send nothing more, or undefined while it may. */
-async function lostJob(queue: Queue<BuildJob>, buildId: string): Promise<string | undefined> {
-  const state = await queue.getJobState(buildId);
-  if (state === "unknown") return "The build's job is gone from Redis (was Redis restarted without persistence?)";
-  if (state !== "failed") return undefined;
-  const job = await queue.getJob(buildId);
-  return `The build's job failed on the workers: ${job?.failedReason ?? "no reason given"}`;
+/**
+ * The worker's request for a clone token: the token minted for this one repository, encrypted to
+ * the worker's key, or why none could be minted (the worker's clone fails at once, saying so).
+ */
+async function answerTokenRequest(
+  options: QueueExecutorOptions,
+  request: BuildRequest,
+  buildId: string,
+  publicKey: string,
+  log: Logger,
+): Promise<void> {
+  const minted = await options.scopedToken(request).then(
+    (token) => ({ token }),
+    (error: unknown) => ({ error: `the server could not mint a clone token: ${(error as Error).message}` }),
+  );
+  try {
+    await sendCloneToken(options.redis, buildId, publicKey, minted);
+    if ("error" in minted) log.warn({ reason: minted.error }, "told the worker why it gets no clone token");
+    else log.info("clone token sent to the worker, encrypted to its key");
+  } catch (err) {
+    log.warn({ err }, "could not answer the worker's clone token request");
+  }
 }

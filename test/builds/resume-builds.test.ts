@@ -162,6 +162,53 @@ describe("resumeBuilds", () => {
   });
 });
 
+describe("resumeBuilds with builds that go on on workers (a detached executor)", () => {
+  it("follows a build on from what was applied: no new attempt, no second queued report, no step or log twice", async () => {
+    const build = await interrupted("running");
+    store.save({ ...build, attempts: 1, streamApplied: "1700000000000-4" });
+    const checkoutLog = store.openLog(build.id, "checkout", (text) => text);
+    checkoutLog.write("cloned the commit\n");
+    checkoutLog.close();
+    const partial = store.openLog(build.id, "test", (text) => text);
+    partial.write("first half of the test output\n");
+    partial.close();
+    const statusesBefore = fake.statuses.length;
+    const resumedFrom: (string | undefined)[] = [];
+    deps.executor = {
+      detached: true,
+      async execute(executed, sinks) {
+        resumedFrom.push(executed.resumeFrom);
+        // the stream after the mark: the whole test step, then the results of every step
+        sinks.onStepStart?.("test");
+        const log = sinks.openLog("test", (text) => text);
+        log.write("first half of the test output\nsecond half\n");
+        log.close();
+        const test = { name: "test", state: "success", summary: "2 tests passed", exitCode: 0, durationMs: 5 } as const;
+        sinks.applied?.("1700000000000-9");
+        sinks.onStepEnd({ ...test });
+        const checkout = { name: "checkout", state: "success", summary: "Checked out", exitCode: 0, durationMs: 900 };
+        return { results: [checkout, { ...test }], tidy: async () => undefined };
+      },
+    };
+
+    const report = await resumeBuilds(deps, { retryDelaysMs: [] });
+    expect(report.requeued).toEqual([build.id]);
+    await deps.queue.onIdle();
+
+    const after = store.get(build.id)!;
+    expect(resumedFrom).toEqual(["1700000000000-4"]);
+    expect(after).toMatchObject({ state: "success", attempts: 1, streamApplied: "1700000000000-9" });
+    expect(after.steps.map((step) => step.name)).toEqual(["checkout", "test"]);
+    expect(await store.readLog(build.id, "checkout")).toBe("cloned the commit\n");
+    expect(await store.readLog(build.id, "test")).toBe("first half of the test output\nsecond half\n");
+    // GitHub heard no "Queued" again: only the final statuses
+    const since = fake.statuses.slice(statusesBefore).filter((s) => s.sha === build.sha);
+    expect(since.map((s) => s.body.state)).not.toContain("pending");
+    expect(latest(build.sha, "ci/test")?.body.state).toBe("success");
+    expect(run(build.id)!.fields).toMatchObject({ status: "completed", conclusion: "success" });
+  });
+});
+
 async function eventually(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   expect(condition()).toBe(true);

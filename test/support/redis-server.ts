@@ -22,6 +22,11 @@ export interface TestRedis {
   password: string;
   port: number;
   dir: string;
+  /** `kill -9`: Redis gets no chance to write anything more (what it acknowledged is in its AOF). */
+  kill9(): Promise<void>;
+  /** Starts redis-server again on the same port, password and data dir (after kill9). */
+  restart(): Promise<void>;
+  /** Stops it and removes its data dir. */
   stop(): Promise<void>;
 }
 
@@ -33,6 +38,33 @@ export async function startRedis(): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), "pyci-redis-"));
   const port = await freePort();
   const password = randomBytes(16).toString("hex");
+  const url = `redis://:${password}@127.0.0.1:${port}`;
+  let running = await spawnRedis(port, dir, password, url);
+  return {
+    url,
+    password,
+    port,
+    dir,
+    async kill9() {
+      await running.kill("SIGKILL");
+    },
+    async restart() {
+      running = await spawnRedis(port, dir, password, url);
+    },
+    async stop() {
+      await running.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One redis-server process on `port` with its data in `dir`, once it answers PING. */
+async function spawnRedis(
+  port: number,
+  dir: string,
+  password: string,
+  url: string,
+): Promise<{ kill(signal: NodeJS.Signals): Promise<void> }> {
   const child = spawn(
     REDIS_SERVER,
     [
@@ -57,7 +89,6 @@ export async function startRedis(): Promise<TestRedis> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const reap = () => child.kill("SIGKILL");
   process.once("exit", reap);
-  const url = `redis://:${password}@127.0.0.1:${port}`;
   await until(`redis-server answers on port ${port}:\n${output}`, 10_000, async () => {
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on("error", () => undefined);
@@ -69,15 +100,10 @@ export async function startRedis(): Promise<TestRedis> {
     }
   });
   return {
-    url,
-    password,
-    port,
-    dir,
-    async stop() {
-      child.kill("SIGTERM");
+    async kill(signal) {
+      child.kill(signal);
       await exited;
       process.removeListener("exit", reap);
-      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { Queue } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { buildQueueName } from "../../src/workers/build-job.js";
 import { buildStreamKey, CANCEL_CHANNEL, encodeEvent, type BuildStreamEvent } from "../../src/workers/build-stream.js";
 import { followBuildStream } from "../../src/workers/follow-build-stream.js";
 import { handToWorkers } from "../../src/workers/hand-to-workers.js";
+import { lostJob } from "../../src/workers/lost-job.js";
 import { startWorker, type RunningWorker } from "../../src/workers/start-worker.js";
 import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
 
@@ -29,8 +30,9 @@ const minted: unknown[] = [];
 /** An installation's Octokit as far as minting a token goes. */
 const octokitFor = async () =>
   ({
-    auth: async (options: unknown) => {
+    auth: async (options: { repositoryNames?: string[] }) => {
       minted.push(options);
+      if (options.repositoryNames?.includes("https-denied")) throw new Error("This installation has been suspended");
       return { token: CLONE_TOKEN };
     },
   }) as unknown as Octokit;
@@ -51,6 +53,8 @@ function fakeExecutor(ran: string[]): BuildExecutor {
       if (build.request.repo === "handback") out.write(`attempt ${attempt}\n`);
       if (build.request.repo === "https")
         out.write(`clone token as minted: ${(await build.cloneToken()) === CLONE_TOKEN}\n`);
+      if (build.request.repo === "https-denied")
+        out.write(`no clone token: ${await build.cloneToken().catch((error: Error) => error.message)}\n`);
       if (build.request.repo === "slow" || (build.request.repo === "handback" && attempt === 1))
         await new Promise((resolve) => build.signal?.addEventListener("abort", resolve, { once: true }));
       out.close();
@@ -205,6 +209,14 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     expect(commands.filter((c) => c.includes(CLONE_TOKEN))).toEqual([]);
   });
 
+  it("tells the worker at once why the server could not mint a clone token, instead of letting it wait", async () => {
+    const { logs, sinks } = recording();
+    await server.executor.execute(build("build-https-denied", "https-denied"), sinks);
+    expect(logs.join("")).toContain(
+      "no clone token: the server could not mint a clone token: This installation has been suspended",
+    );
+  });
+
   it("brings a docs archive back in chunks, whole, and the results name it where the server keeps it", async () => {
     const { kept, sinks } = recording();
     const {
@@ -288,6 +300,97 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     }
   });
 
+  it("reads on from the last entry a restarted server had applied: nothing before it twice", async () => {
+    const admin = new Redis(redis.url);
+    const key = buildStreamKey("build-resumed");
+    const step = (name: string, summary: string): StepResult => ({
+      name,
+      state: "success",
+      summary,
+      exitCode: 0,
+      durationMs: 1,
+    });
+    const add = (event: BuildStreamEvent) => admin.xadd(key, "*", ...encodeEvent(event));
+    try {
+      // 1. the first server process applies the checkout, sees half the test step, and stops
+      await add({ t: "taken", worker: "w", attempt: 1 });
+      await add({ t: "start", step: "checkout" });
+      await add({ t: "log", step: "checkout", text: "cloned\n" });
+      await add({ t: "end", result: step("checkout", "Checked out") });
+      await add({ t: "start", step: "test" });
+      await add({ t: "log", step: "test", text: "first half\n" });
+      const first = recording();
+      const positions: string[] = [];
+      const stop = new AbortController();
+      const following = followBuildStream({
+        redis: admin.duplicate(),
+        buildId: "build-resumed",
+        sinks: { ...first.sinks, applied: (position) => positions.push(position) },
+        mask: (text) => text,
+        onTaken: () => undefined,
+        lost: async () => undefined,
+        onTokenRequest: async () => undefined,
+        spoolDir: join(redisDir, "spool"),
+        signal: stop.signal,
+      });
+      await until(() => first.logs.includes("first half\n"));
+      stop.abort({ kind: "shutdown" });
+      await following;
+      expect(first.ended.map((r) => r.name)).toEqual(["checkout"]);
+      expect(positions).toHaveLength(1);
+
+      // 2. the worker goes on meanwhile; the next server process reads on from the checkout's end
+      await add({ t: "log", step: "test", text: "second half\n" });
+      await add({ t: "end", result: step("test", "1 test passed") });
+      await add({ t: "done", results: [step("checkout", "Checked out"), step("test", "1 test passed")] });
+      const second = recording();
+      const results = await followBuildStream({
+        redis: admin,
+        buildId: "build-resumed",
+        sinks: second.sinks,
+        mask: (text) => text,
+        onTaken: () => undefined,
+        lost: async () => undefined,
+        onTokenRequest: async () => undefined,
+        spoolDir: join(redisDir, "spool"),
+        from: positions[0]!,
+      });
+      expect(second.logs).toEqual(["first half\n", "second half\n"]);
+      expect(second.ended.map((r) => r.name)).toEqual(["test"]);
+      expect(second.restarts()).toBe(0);
+      expect(results.map((r) => r.name)).toEqual(["checkout", "test"]);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
+  it("ends a build whose worker was lost too often with words a user understands", async () => {
+    const admin = new Redis(redis.url);
+    const name = "pyci-test-stalled";
+    const queue = new Queue(name, { connection: admin });
+    const taker = new Worker(name, null, { connection: new Redis(redis.url, { maxRetriesPerRequest: null }) });
+    try {
+      // as BullMQ leaves a job that stalled once more than a worker's maxStalledCount
+      await queue.add("build", {}, { jobId: "build-stalled" });
+      const job = await taker.getNextJob("lock");
+      await job!.moveToFailed(new Error("job stalled more than allowable limit"), "lock");
+      await admin.hset(`bull:${name}:build-stalled`, "stc", 3);
+      expect(await lostJob(queue, "build-stalled")).toBe(
+        "No worker finished this build: its worker was lost 3 times (killed, or its host lost). Look at the workers' logs for build build-stalled, then re-run it.",
+      );
+      expect(await lostJob(queue, "build-never-queued")).toMatch(
+        /^No worker finished this build: its job is gone from Redis/,
+      );
+      await queue.add("build", {}, { jobId: "build-waiting" });
+      expect(await lostJob(queue, "build-waiting")).toBeUndefined();
+    } finally {
+      await taker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      admin.disconnect();
+    }
+  });
+
   it("hands a build back when its worker stops (SIGTERM past the grace): another worker runs it from the start", async () => {
     await worker.close(1000);
     const leaving = await startWorker({
@@ -326,7 +429,15 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
       const queue = new Queue(buildQueueName(), { connection: admin });
       await queue.obliterate({ force: true });
       await queue.close();
-      await expect(executing).rejects.toThrow("The build's job is gone from Redis");
+      // a `pyci` step in error says why: the build ends `error` with it, as a result, not a crash
+      const { results } = await executing;
+      expect(results).toEqual([
+        expect.objectContaining({
+          name: "pyci",
+          state: "error",
+          summary: expect.stringContaining("No worker finished this build: its job is gone from Redis"),
+        }),
+      ]);
       // the worker's build is still waiting: stop it, as the server would
       await admin.publish(CANCEL_CHANNEL, "build-lost");
     } finally {

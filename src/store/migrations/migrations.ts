@@ -7,6 +7,7 @@ import { v5StepReused } from "./v5-step-reused.js";
 import { v6TestRuns } from "./v6-test-runs.js";
 import { v7DiagnosticFollowOns } from "./v7-diagnostic-follow-ons.js";
 import { v8StepAdvice } from "./v8-step-advice.js";
+import { v9StreamApplied } from "./v9-stream-applied.js";
 
 /** The schema's whole history, oldest first. Add a file and an entry; never change a released one. */
 export const MIGRATIONS: readonly Migration[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: readonly Migration[] = [
   v6TestRuns,
   v7DiagnosticFollowOns,
   v8StepAdvice,
+  v9StreamApplied,
 ];
