@@ -126,6 +126,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     worker = await startWorker({
       redisUrl: redis.url,
       name: "w1",
+      labels: [],
       concurrency: 2,
       lockMs: 30_000,
       executor: fakeExecutor(ran),
@@ -237,6 +238,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
       worker = await startWorker({
         redisUrl: redis.url,
         name: "w1-again",
+        labels: [],
         concurrency: 2,
         lockMs: 30_000,
         executor: fakeExecutor(ran),
