@@ -2,6 +2,7 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { BuildExecutor, BuildSinks, ExecutedBuild } from "../builds/build-executor.js";
 import type { StopReason } from "../builds/stop-reason.js";
+import { labelSet } from "../model/worker-labels.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import type { BuildJob } from "./build-job.js";
 import type { BuildRequest } from "../model/build-request.js";
@@ -60,7 +61,7 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
         repoConfig,
         testDurations: [...build.testDurations],
       };
-      const labels = "config" in repoConfig ? (repoConfig.config.runsOn ?? []) : [];
+      const labels = labelSet("config" in repoConfig ? (repoConfig.config.runsOn ?? []) : []);
       const queue = await options.queueFor(labels);
       await queue.add("build", job, {
         jobId: buildId,
