@@ -19,11 +19,13 @@ export const HANDOVER_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300,
  * worker that is gone leaves no series behind. Returns the hand-over histogram, observed by the caller.
  */
 export function workerMetrics(registry: Registry, read: () => Promise<WorkerMetrics>): Histogram {
-  let scrape: { at: number; metrics: Promise<WorkerMetrics> } | undefined;
+  // one read for all of them: a scrape collects every metric at once, so they share the read in flight
+  let reading: Promise<WorkerMetrics> | undefined;
   const current = () => {
-    const now = Date.now();
-    if (!scrape || now - scrape.at > 1_000) scrape = { at: now, metrics: read() };
-    return scrape.metrics;
+    reading ??= read().finally(() => {
+      reading = undefined;
+    });
+    return reading;
   };
   new Gauge({
     name: "pyci_redis_up",
