@@ -26,7 +26,7 @@ async function logsOf(config: RepoConfig): Promise<Record<string, string>> {
     restart: () => undefined,
     keepArtifact: async (artifact) => artifact,
   };
-  let answer = (_config: RepoConfig) => undefined as void;
+  let answer: (config: RepoConfig) => void = () => undefined;
   const repoConfig = new Promise<RepoConfig>((resolve) => (answer = resolve));
   const build = { buildId: "b", repoConfig, log: pino({ level: "silent" }) } as unknown as ExecutedBuild;
   const done = runsOnIgnored(pipelineLike).execute(build, sinks);

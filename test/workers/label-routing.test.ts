@@ -87,9 +87,9 @@ function holdingExecutor(name: string, runs: Runs): BuildExecutor {
 
 /** A closed gate, and how to open it. */
 function gate(): { gate: Promise<void>; open(): void } {
-  let open = () => undefined as void;
+  let open: () => void = () => undefined;
   const promise = new Promise<void>((resolve) => (open = resolve));
-  return { gate: promise, open };
+  return { gate: promise, open: () => open() };
 }
 
 function executed(buildId: string, runsOn: string[] | undefined): ExecutedBuild {
