@@ -1,8 +1,9 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "probot";
+import type { BuildSinks, ExecutedBuild } from "../builds/build-executor.js";
 import { servesLabels } from "../model/worker-labels.js";
 import type { HandOverWatch } from "./queue-executor.js";
-import { readHeartbeats } from "./worker-heartbeat.js";
+import { HEARTBEAT_MS, readHeartbeats } from "./worker-heartbeat.js";
 
 /** What a build waits for while no connected worker has its labels: the check run's title and the statuses' description. */
 export function waitingText(labels: readonly string[]): string {
@@ -11,47 +12,64 @@ export function waitingText(labels: readonly string[]): string {
     : `Waits for a worker with labels ${labels.join(", ")}: none connected`;
 }
 
+interface Queued {
+  build: ExecutedBuild;
+  labels: string[];
+  sinks: BuildSinks;
+  /** What it was said to wait for (said once), or undefined while a worker that serves it is connected. */
+  said?: string;
+}
+
 /**
  * The server's watch over builds on their way to workers:
- * - queued while no connected worker (worker-heartbeat.ts) serves its labels, a build says so
- *   through its sinks (the check run, the statuses) and `waitingFor` says so to its page, until a
- *   worker takes it (it is built as soon as one with those labels connects);
+ * - a queued build that no connected worker (worker-heartbeat.ts) serves says so through its
+ *   sinks (the check run, the statuses) and `waitingFor` says so to its page, until a worker takes
+ *   it (it is built as soon as one with those labels connects). Checked when it is queued and at
+ *   every heartbeat while it waits: the only worker that could take it may leave;
  * - `handedOver` hears how long each build waited in the queue (the hand-over latency metric).
  */
 export function watchHandOver(options: { redis: Redis; log: Logger; handedOver?(seconds: number): void }): {
   watch: HandOverWatch;
   waitingFor(buildId: string): string | undefined;
+  close(): void;
 } {
-  const waiting = new Map<string, string>();
   /** Builds queued and not yet taken or settled. */
-  const queued = new Set<string>();
+  const queued = new Map<string, Queued>();
+  let checking = false;
+  const check = async () => {
+    if (checking || queued.size === 0) return;
+    checking = true;
+    try {
+      const workers = await readHeartbeats(options.redis);
+      // a worker may have taken a build while the heartbeats were read: only those still queued
+      for (const entry of queued.values()) {
+        if (entry.said || workers.some((worker) => servesLabels(worker.labels, entry.labels))) continue;
+        entry.said = waitingText(entry.labels);
+        entry.build.log.info({ labels: entry.labels }, "no connected worker has the build's labels: it waits for one");
+        entry.sinks.waiting?.(entry.said);
+      }
+    } catch (err) {
+      options.log.warn({ err }, "could not read the workers' heartbeats");
+    } finally {
+      checking = false;
+    }
+  };
+  const timer = setInterval(() => void check(), HEARTBEAT_MS);
+  timer.unref();
+  const forget = (build: ExecutedBuild) => queued.delete(build.buildId);
   return {
     watch: {
       queued(build, labels, sinks) {
-        queued.add(build.buildId);
-        readHeartbeats(options.redis).then(
-          (workers) => {
-            if (workers.some((worker) => servesLabels(worker.labels, labels))) return;
-            // a worker may have taken it while the heartbeats were read
-            if (!queued.has(build.buildId)) return;
-            const text = waitingText(labels);
-            waiting.set(build.buildId, text);
-            build.log.info({ labels }, "no connected worker has the build's labels: it waits for one");
-            sinks.waiting?.(text);
-          },
-          (err: unknown) => options.log.warn({ err }, "could not read the workers' heartbeats"),
-        );
+        queued.set(build.buildId, { build, labels, sinks });
+        void check();
       },
       taken(build, _labels, waitedMs) {
-        queued.delete(build.buildId);
-        waiting.delete(build.buildId);
+        forget(build);
         options.handedOver?.(waitedMs / 1000);
       },
-      settled(build) {
-        queued.delete(build.buildId);
-        waiting.delete(build.buildId);
-      },
+      settled: forget,
     },
-    waitingFor: (buildId) => waiting.get(buildId),
+    waitingFor: (buildId) => queued.get(buildId)?.said,
+    close: () => clearInterval(timer),
   };
 }

@@ -103,6 +103,7 @@ export function handToWorkers(options: HandToWorkersOptions): HandedToWorkers {
       };
     },
     async close() {
+      handOver.close();
       await Promise.all([...queues.values()].map((queue) => queue.close()));
       await Promise.all([redis.quit(), connection.quit()]);
     },

@@ -242,11 +242,37 @@ describe.skipIf(missing)("routing builds by labels, with real Redis and BullMQ w
     expect(runs.most.get("plain")).toBe(2);
   });
 
-  it("forgets a worker as soon as it closes", async () => {
-    const worker = await start("short-lived", ["tiny"], 1);
-    expect((await readHeartbeats(admin)).map((b) => b.name)).toContain("short-lived");
-    await worker.close(1000);
-    workers.splice(workers.indexOf(worker), 1);
-    expect((await readHeartbeats(admin)).map((b) => b.name)).not.toContain("short-lived");
+  it("forgets a worker as soon as it closes, and then says its builds wait", async () => {
+    closed = gate();
+    runs.gate = closed.gate;
+    const solo = await start("solo", ["solo"], 1);
+    expect((await readHeartbeats(admin)).map((b) => b.name)).toContain("solo");
+    // solo is connected: its builds wait for a slot, not for a worker, and say nothing
+    const said: string[] = [];
+    const first = server.executor.execute(executed("solo-1", ["solo"]), sinks(said));
+    await until("solo runs the first build", 15_000, async () => (runningOn("solo") === 1 ? true : undefined));
+    const second = server.executor.execute(executed("solo-2", ["solo"]), sinks(said));
+    await until("the second build is queued", 10_000, async () => {
+      const metrics = await server.metrics();
+      return metrics.queues.find((q) => q.labels === "solo")?.waiting === 1 ? true : undefined;
+    });
+    expect(said).toEqual([]);
+    // solo stops: the build that waited says so now (the one it ran goes back to the queue quietly:
+    // the server hears nothing of a hand-back until the next worker takes it)
+    await solo.close(100);
+    workers.splice(workers.indexOf(solo), 1);
+    expect((await readHeartbeats(admin)).map((b) => b.name)).not.toContain("solo");
+    await until("the waiting build says so", 15_000, async () => (said.length > 0 ? true : undefined));
+    expect(said).toEqual([waitingText(["solo"])]);
+    expect(server.waitingFor("solo-2")).toBe(waitingText(["solo"]));
+    expect(server.waitingFor("solo-1")).toBeUndefined();
+    // another worker with the label takes both
+    await start("solo-again", ["solo"], 2);
+    closed.open();
+    const results = await Promise.all([first, second]);
+    expect(results.map((r) => r.results.map((x) => x.summary))).toEqual([
+      ["built on solo-again"],
+      ["built on solo-again"],
+    ]);
   });
 });
