@@ -10,7 +10,7 @@ import { buildQueueName } from "../../src/workers/build-job.js";
 import { waitingText } from "../../src/workers/hand-over-watch.js";
 import { handToWorkers } from "../../src/workers/hand-to-workers.js";
 import { startWorker, type RunningWorker } from "../../src/workers/start-worker.js";
-import { readHeartbeats } from "../../src/workers/worker-heartbeat.js";
+import { HEARTBEAT_TTL_SECONDS, readHeartbeats } from "../../src/workers/worker-heartbeat.js";
 import { WorkerSlots } from "../../src/workers/worker-slots.js";
 import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
 import { until } from "../support/until.js";
@@ -240,6 +240,19 @@ describe.skipIf(missing)("routing builds by labels, with real Redis and BullMQ w
     expect(runs.ran).toHaveLength(5);
     expect(runs.most.get("big-one")).toBe(1);
     expect(runs.most.get("plain")).toBe(2);
+  });
+
+  it("reads heartbeats that expire, and drops names whose key is gone or unreadable", async () => {
+    const ttl = await admin.ttl("pyci:worker:plain");
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(HEARTBEAT_TTL_SECONDS);
+    await admin.sadd("pyci:workers", "ghost", "garbled");
+    await admin.set("pyci:worker:garbled", "{not json", "EX", 60);
+    const names = (await readHeartbeats(admin)).map((b) => b.name);
+    expect(names).toContain("plain");
+    expect(names).not.toContain("ghost");
+    expect(names).not.toContain("garbled");
+    expect(await admin.sismember("pyci:workers", "ghost")).toBe(0);
   });
 
   it("forgets a worker as soon as it closes, and then says its builds wait", async () => {
