@@ -65,7 +65,7 @@ export function watchHandOver(options: { redis: Redis; log: Logger; handedOver?(
       },
       taken(build, _labels, waitedMs) {
         forget(build);
-        options.handedOver?.(waitedMs / 1000);
+        if (waitedMs !== undefined) options.handedOver?.(waitedMs / 1000);
       },
       settled: forget,
     },

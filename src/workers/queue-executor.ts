@@ -28,8 +28,8 @@ export interface QueueExecutorOptions {
 export interface HandOverWatch {
   /** In the queue of `labels`: `sinks.waiting` may say what it waits for. */
   queued(build: ExecutedBuild, labels: string[], sinks: BuildSinks): void;
-  /** A worker took it (first time only), `waitedMs` after it was queued. */
-  taken(build: ExecutedBuild, labels: string[], waitedMs: number): void;
+  /** A worker took it (first time only), `waitedMs` after it was queued (undefined: queued by an earlier server process). */
+  taken(build: ExecutedBuild, labels: string[], waitedMs: number | undefined): void;
   /** The server follows it no more (results, lost, stopped). */
   settled(build: ExecutedBuild): void;
 }
@@ -63,6 +63,8 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
       };
       const labels = labelSet("config" in repoConfig ? (repoConfig.config.runsOn ?? []) : []);
       const queue = await options.queueFor(labels);
+      // handed over before (a restarted server follows it again): its wait is not this process's to measure
+      const again = (await queue.getJobState(buildId)) !== "unknown";
       await queue.add("build", job, {
         jobId: buildId,
         removeOnComplete: { age: STREAM_TTL_SECONDS },
@@ -92,7 +94,7 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           mask,
           onTaken: (worker, attempt) => {
             log.info({ worker, attempt }, "a worker took the build");
-            if (!taken) options.handOver?.taken(build, labels, performance.now() - queuedAt);
+            if (!taken) options.handOver?.taken(build, labels, again ? undefined : performance.now() - queuedAt);
             taken = true;
           },
           lost: () => lostJob(queue, buildId),

@@ -166,7 +166,7 @@ describe.skipIf(missing)("routing builds by labels, with real Redis and BullMQ w
     return worker;
   };
 
-  it("has a build wait, saying so, while no connected worker has its labels; a worker with them builds it", async () => {
+  it("has a build wait, saying so, while no connected worker has its labels; a worker with them builds it, once", async () => {
     await start("plain", [], 2);
     const said: string[] = [];
     const big = server.executor.execute(executed("wants-big", ["py312", "big"]), sinks(said));
@@ -206,6 +206,12 @@ describe.skipIf(missing)("routing builds by labels, with real Redis and BullMQ w
     closed.open();
     const { results } = await big;
     expect(results.map((r) => r.summary)).toEqual(["built on big-one"]);
+
+    // followed again (as a restarted server resumes it): the same results, no second hand-over measured
+    const again = await server.executor.execute(executed("wants-big", ["big", "py312"]), sinks([]));
+    expect(again.results.map((r) => r.summary)).toEqual(["built on big-one"]);
+    expect(runs.ran).toEqual(["wants-big@big-one"]);
+    expect(handedOver).toHaveLength(1);
   });
 
   it("runs at most CI_CONCURRENCY builds on a worker over all the queues it serves, giving back what it cannot start", async () => {
