@@ -26,8 +26,9 @@ import { sendWebhook } from "../support/webhook.js";
  * Routing by labels (docs/scale-out.md): a repository whose `.github/pyci.yml` asks for
  * `runs_on: [big]` while only an unlabelled `pyci worker` runs waits, and its check run, statuses
  * and page say what for; a worker with CI_WORKER_LABELS=big then connects and builds it. /metrics
- * and the admin's workers view show the queue and both workers. Real server, workers, redis-server
- * and sshd, fake GitHub. Needs `npm run build` first.
+ * and the admin's workers view show the queue and both workers. A server without Redis builds the
+ * same repository itself and says in the log that runs_on is ignored. Real servers, workers,
+ * redis-server and sshd, fake GitHub. Needs `npm run build` first.
  */
 
 const missing = redisMissing();
@@ -201,4 +202,56 @@ describe.skipIf(missing)("builds routed to workers by label", () => {
       expect(text!.includes(adminToken), `admin token in the ${where}'s log`).toBe(false);
     }
   }, 150_000);
+
+  it("builds runs_on's repository itself on a server without workers, saying in the log that runs_on is ignored", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const single = spawnServer(
+      {
+        ...productionEnv(),
+        APP_ID: String(APP_ID),
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: secret,
+        PORT: String(port),
+        GHE_HOST: fake.host,
+        CI_PUBLIC_URL: url,
+        CI_DATA_DIR: tempDir("single-data"),
+        CI_WORK_DIR: tempDir("single-work"),
+        CI_SSH_KEY_PATH: sshd.clientKeyPath,
+        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      },
+      tempDir("single-cwd"),
+    );
+    try {
+      await waitUntilServing(single, "/ping");
+      const sha = repo.commit({ "notes.txt": "one machine\n" }, "another change");
+      const res = await sendWebhook({
+        url: `${url}/api/github/webhooks`,
+        secret,
+        event: "pull_request",
+        payload: pullRequestPayload({
+          action: "opened",
+          owner: OWNER,
+          repo: REPO,
+          number: 42,
+          headSha: sha,
+          sshUrl: sshd.sshUrl(repo.dir),
+          cloneUrl: "http://127.0.0.1:9/acme/heavy.git",
+          installationId: INSTALLATION_ID,
+        }),
+      });
+      expect(res.status, res.body).toBeLessThan(300);
+      const run = () => fake.checkRuns.find((r) => r.fields.head_sha === sha);
+      await fake.waitFor(() => run()?.fields.status === "completed", 90_000);
+      expect(run()!.fields.conclusion).toBe("success");
+      expect(fake.checkRuns.filter((r) => r.fields.head_sha === sha).flatMap((r) => r.history)).not.toContainEqual(
+        expect.objectContaining({ output: expect.objectContaining({ title: WAITS }) }),
+      );
+      const buildUrl = latestStatus(fake.statuses, sha, "ci/test")!.body.target_url as string;
+      const page = await (await fetch(buildUrl)).text();
+      expect(page).toContain("runs_on (big) is ignored: this server has no workers (CI_REDIS_URL is not set)");
+    } finally {
+      await single.stop();
+    }
+  }, 120_000);
 });
