@@ -83,9 +83,10 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     }
     return giveBack(job, token);
   };
+  let closing = false;
   const serve = (labels: string[]) => {
     const queueName = buildQueueName(labels);
-    if (queues.has(queueName) || !servesLabels(options.labels, labels)) return;
+    if (closing || queues.has(queueName) || !servesLabels(options.labels, labels)) return;
     const worker = new Worker<BuildJob>(queueName, processor, {
       connection: connectRedis(options.redisUrl, `pyci-worker-queue:${name}`),
       concurrency: options.concurrency,
@@ -114,8 +115,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     for (const labels of await knownLabelSets(redis)) serve(labels);
   };
   await beat();
+  // one beat at a time: while Redis is away a beat waits for it, and the next ones are skipped
+  let inFlight = false;
   const beating = setInterval(() => {
-    beat().catch((err: unknown) => log.warn({ err }, "could not write the worker's heartbeat"));
+    if (inFlight) return;
+    inFlight = true;
+    beat()
+      .catch((err: unknown) => log.warn({ err }, "could not write the worker's heartbeat"))
+      .finally(() => {
+        inFlight = false;
+      });
   }, HEARTBEAT_MS);
 
   // 4. the cancel channel
@@ -131,6 +140,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   return {
     // 5. closed
     async close(graceMs) {
+      closing = true;
       clearInterval(beating);
       const stop = setTimeout(() => {
         for (const controller of running.values()) controller.abort({ kind: "shutdown" } satisfies StopReason);
