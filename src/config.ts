@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { parseUidRange, type UidRange } from "./process/sandbox/uid-range.js";
 import { DEFAULT_BUILD_LIMITS, type BuildLimits } from "./process/limits/build-limits.js";
 import { packageFile } from "./package-files.js";
+import { labelProblem, labelSet } from "./model/worker-labels.js";
 
 /** pyci's own settings, parsed and validated once at start-up. Probot reads its own variables. */
 export interface Config {
@@ -64,6 +65,8 @@ export interface Config {
    * default 30); a killed worker's builds go to another worker within about twice this.
    */
   workerLockMs: number;
+  /** `pyci worker`: its labels (CI_WORKER_LABELS, comma-separated): it takes the builds whose `runs_on` it has, sorted. */
+  workerLabels: string[];
 }
 
 /** Who reads the settings: the server (`pyci serve`), or `pyci worker`, which has no App and no webhook. */
@@ -179,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
   const redisUrl = env.CI_REDIS_URL?.trim() || undefined;
   const workerLock = positiveInt(env, "CI_WORKER_LOCK", 30, problems);
   problems.push(...redisUrlProblems(redisUrl, role));
+  const workerLabels = labelsOf(env.CI_WORKER_LABELS, problems);
 
   const dataDir = dataDirOf(env);
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -216,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
     buildLimits,
     ...(redisUrl ? { redisUrl } : {}),
     workerLockMs: workerLock * 1000,
+    workerLabels,
   };
 }
 
@@ -238,6 +243,19 @@ function redisUrlProblems(url: string | undefined, role: ConfigRole): string[] {
       "CI_REDIS_URL has no password: the code under test can reach Redis on the network, so Redis must ask for one (requirepass or an ACL user: redis://user:password@host:6379).",
     ];
   return [];
+}
+
+/** CI_WORKER_LABELS: comma-separated labels (spaces around them ignored), as a sorted set; each bad one is a problem. */
+function labelsOf(value: string | undefined, problems: string[]): string[] {
+  const labels = (value ?? "")
+    .split(",")
+    .map((label) => label.trim())
+    .filter((label) => label !== "");
+  for (const label of labels) {
+    const problem = labelProblem(label);
+    if (problem) problems.push(`CI_WORKER_LABELS: ${problem}.`);
+  }
+  return labelSet(labels);
 }
 
 /** CI_DATA_DIR as an absolute path (default ./data), for the commands that need only it (`pyci backup`). */

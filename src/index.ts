@@ -3,6 +3,7 @@ import { BuildQueue } from "./builds/build-queue.js";
 import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
 import { cloneEachBuild } from "./builds/clone-each-build.js";
 import { localExecutor } from "./builds/local-executor.js";
+import { runsOnIgnored } from "./builds/runs-on-ignored.js";
 import { HANDED_OVER_AT_ONCE, handToWorkers } from "./workers/hand-to-workers.js";
 import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { resumeBuilds } from "./builds/resume-builds.js";
@@ -23,6 +24,7 @@ import { badgeRoutes } from "./web/badge-routes.js";
 import { buildRoutes } from "./web/build-routes.js";
 import { LiveClients } from "./web/live-clients.js";
 import { opsRoutes } from "./web/ops-routes.js";
+import { workerRoutes } from "./web/worker-routes.js";
 
 /** What the server can ask of the app once loaded (createApp fills it in). */
 export interface AppControl {
@@ -74,6 +76,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
           secrets: options.secrets ?? [],
           log: app.log,
           octokitFor: (id) => octokitFor(id),
+          handedOver: (seconds) => metrics.handedOver(seconds),
         })
       : undefined;
     const queue = options.queue ?? new BuildQueue(workers ? HANDED_OVER_AT_ONCE : config.concurrency);
@@ -83,7 +86,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       octokitFor: (id) => octokitFor(id),
       log: app.log,
     });
-    const metrics = createMetrics({ store, queue, outbox });
+    const metrics = createMetrics({ store, queue, outbox, ...(workers ? { workers: workers.metrics } : {}) });
     // one Octokit per installation, for every build and write (it renews its own token)
     const octokitFor = octokitPerInstallation(async (installationId) =>
       countApiErrors(await app.auth(installationId), metrics),
@@ -102,12 +105,14 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names (here or on a worker)
       executor:
         workers?.executor ??
-        localExecutor({
-          config,
-          secrets: options.secrets ?? [],
-          codeSource: cloneEachBuild(config),
-          sandbox: () => sandboxSettings(config),
-        }),
+        runsOnIgnored(
+          localExecutor({
+            config,
+            secrets: options.secrets ?? [],
+            codeSource: cloneEachBuild(config),
+            sandbox: () => sandboxSettings(config),
+          }),
+        ),
       events: metrics,
     };
     if (options.resumeInterrupted) {
@@ -130,8 +135,10 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       buildRoutes(store, {
         log: app.log,
         liveClients: new LiveClients({ perBuild: config.liveClientsPerBuild, total: config.liveClients }),
+        ...(workers ? { waitingFor: workers.waitingFor } : {}),
       }),
     );
+    addHandler(workerRoutes({ adminToken: config.adminToken, ...(workers ? { workers: workers.workers } : {}) }));
     addHandler(apiRoutes({ store, adminToken: config.adminToken, buildUrl: deps.buildUrl }));
     addHandler(badgeRoutes(store, config.publicBadges));
     addHandler(

@@ -231,4 +231,14 @@ describe("withSecretFiles", () => {
     );
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it("reads a worker's labels as a sorted set, and names each bad one", () => {
+    expect(loadConfig({ CI_WORKER_LABELS: " py312, big ,,big" }).workerLabels).toEqual(["big", "py312"]);
+    expect(loadConfig({}).workerLabels).toEqual([]);
+    const found = problems({ CI_WORKER_LABELS: "Big,py312,gpu x" });
+    expect(found).toEqual([
+      expect.stringMatching(/^CI_WORKER_LABELS: "Big" is not a label: use lowercase letters/),
+      expect.stringMatching(/^CI_WORKER_LABELS: "gpu x" is not a label/),
+    ]);
+  });
 });

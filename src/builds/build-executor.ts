@@ -58,6 +58,11 @@ export interface BuildSinks {
   onStepStart?(step: string): void;
   onStepEnd(result: StepResult): void;
   /**
+   * The build waits for something outside it before its pipeline starts ("waits for a worker with
+   * labels big: none connected"): the check run and the statuses say so meanwhile.
+   */
+  waiting?(description: string): void;
+  /**
    * The build starts over (another worker took it after the first was lost): forget the steps
    * and logs reported so far; what follows is the build's whole story again.
    */

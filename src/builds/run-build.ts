@@ -95,10 +95,17 @@ export async function runBuild(
           record.checkRunId &&
           !signal?.aborted
         ) {
-          running = building
-            .running(reportedBuild(deps, request, record))
+          running = running
+            .then(() => building.running(reportedBuild(deps, request, record)))
             .catch((err: unknown) => log.warn({ err }, "could not mark the check run in progress"));
         }
+      },
+      // still queued, for a reason the executor knows (no worker with the build's labels)
+      waiting: (description) => {
+        if (!building || signal?.aborted) return;
+        running = running
+          .then(() => building.waiting(reportedBuild(deps, request, record), description))
+          .catch((err: unknown) => log.warn({ err }, "could not say what the build waits for"));
       },
       // the docs archive of a build that publishes it, kept in CI_DATA_DIR (or why not: step 4 says it)
       keepArtifact: (artifact) =>

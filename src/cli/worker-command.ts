@@ -15,7 +15,10 @@ export const WORKER_USAGE = `Usage: pyci worker
 Runs builds the server hands out through Redis (docs/scale-out.md), on this
 machine, CI_CONCURRENCY at a time, until SIGTERM/SIGINT. Reads the
 environment: CI_REDIS_URL (required: redis://:password@host:6379, or
-rediss:// for TLS), CI_WORKER_NAME (default <hostname>-<pid>), CI_CONCURRENCY,
+rediss:// for TLS), CI_WORKER_NAME (default <hostname>-<pid>), CI_WORKER_LABELS
+(comma-separated labels such as py312,big: the worker also takes the builds
+whose runs_on in .github/pyci.yml lists only labels it has; each a lowercase
+name of letters, digits and . _ -), CI_CONCURRENCY (builds at once, in all),
 CI_WORKER_LOCK (seconds a killed worker holds its builds, default 30),
 CI_WORK_DIR, CI_DATA_DIR (this worker's caches), CI_SANDBOX, CI_PYTHON,
 CI_SSH_KEY_PATH and CI_SSH_KNOWN_HOSTS (SSH clones with the worker's own key;
@@ -74,6 +77,7 @@ export async function workerCommand(
   const running = await startWorker({
     redisUrl: config.redisUrl!,
     name,
+    labels: config.workerLabels,
     concurrency: config.concurrency,
     lockMs: config.workerLockMs,
     log,

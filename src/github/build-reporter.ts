@@ -7,7 +7,7 @@ import { reportedStep } from "../report/reported-step.js";
 import { buildTitle, checkConclusion, statusState } from "../report/state-map.js";
 import { CANCELLED, INTERRUPTED, supersededBy } from "../report/stop-text.js";
 import { summaryMarkdown } from "../report/summary-markdown.js";
-import { completeCheckRun, createCheckRun, startCheckRun } from "./check-run.js";
+import { completeCheckRun, createCheckRun, describeQueuedCheckRun, startCheckRun } from "./check-run.js";
 import { findOpenCheckRun } from "./find-check-run.js";
 import { APPROVE_BUTTON, approvalExternalId, waitingForApproval, type ApprovalRequest } from "./fork-approval.js";
 import type { GitHubOutbox } from "./github-outbox.js";
@@ -84,6 +84,22 @@ export class BuildReporter {
         title: description,
         summary: `Build queued for ${build.sha.slice(0, 7)}.`,
       }))
+    );
+  }
+
+  /**
+   * Still queued, waiting for something outside the build (a worker with its labels): every status
+   * `pending` with `description`, and the queued check run saying it too.
+   */
+  async waiting(build: ReportedBuild, description: string): Promise<void> {
+    await this.statuses(build, "pending", description, build.url);
+    if (!this.checkRuns || !build.checkRunId) return;
+    await describeQueuedCheckRun(
+      this.writer,
+      build,
+      build.checkRunId,
+      description,
+      `Build of ${build.sha.slice(0, 7)} queued. ${description}: it starts as soon as one connects.`,
     );
   }
 

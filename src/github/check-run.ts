@@ -61,6 +61,26 @@ export async function startCheckRun(
   });
 }
 
+/** Says why a queued check run still waits (kept for later when GitHub fails for now); it stays `queued`. */
+export async function describeQueuedCheckRun(
+  github: ReportWriter,
+  target: ReportTarget,
+  id: number,
+  title: string,
+  summary: string,
+): Promise<void> {
+  await writeOrKeep(github, target, {
+    kind: "check-run",
+    key: checkRunKey(target, id),
+    requests: [
+      update(target, id, {
+        status: "queued",
+        output: { title: truncate(title, 255), summary: truncate(summary, MAX_OUTPUT_CHARS) },
+      }),
+    ],
+  });
+}
+
 export interface CheckRunResult {
   conclusion: CheckConclusion;
   title: string;

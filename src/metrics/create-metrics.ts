@@ -1,6 +1,9 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { BuildStore } from "../store/build-store.js";
 import type { BuildEvents } from "./build-events.js";
+import { workerMetrics, type WorkerMetrics } from "./worker-metrics.js";
+
+export type { WorkerMetrics } from "./worker-metrics.js";
 
 export type { BuildEvents, DeliveryOutcome } from "./build-events.js";
 
@@ -9,6 +12,8 @@ export interface PyciMetrics extends BuildEvents {
   registry: Registry;
   /** A GitHub API request failed; `status` is undefined when no response came (network). */
   githubApiError(status: number | undefined): void;
+  /** A worker took a build `seconds` after it was queued for workers (CI_REDIS_URL). */
+  handedOver(seconds: number): void;
 }
 
 export interface MetricsSources {
@@ -17,6 +22,8 @@ export interface MetricsSources {
   queue: { readonly length: number; readonly running: number };
   /** GitHub writes waiting to be retried (src/github/github-outbox.ts). */
   outbox?: { size(): number };
+  /** With CI_REDIS_URL: the queues and workers, read from Redis at each scrape. */
+  workers?: () => Promise<WorkerMetrics>;
 }
 
 /** Step durations range from a skipped install (0 s) to CI_STEP_TIMEOUT (30 min by default). */
@@ -30,10 +37,13 @@ export const STEP_DURATION_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 6
  * - pyci_step_duration_seconds{step,state}: a histogram of finished steps;
  * - pyci_webhook_deliveries_total{event,outcome}: deliveries by event name, accepted or ignored;
  * - pyci_github_api_errors_total{status}: failed GitHub API requests by HTTP status ("network" without one);
- * - pyci_github_outbox_size: statuses and check-run updates GitHub failed, waiting to be retried.
+ * - pyci_github_outbox_size: statuses and check-run updates GitHub failed, waiting to be retried;
+ * with CI_REDIS_URL (workerMetrics): pyci_redis_up, pyci_worker_queue_waiting{labels},
+ * pyci_workers_connected, pyci_worker_builds_running{worker}, pyci_handover_seconds.
  */
-export function createMetrics({ store, queue, outbox }: MetricsSources): PyciMetrics {
+export function createMetrics({ store, queue, outbox, workers }: MetricsSources): PyciMetrics {
   const registry = new Registry();
+  const handedOver = workers ? workerMetrics(registry, workers) : undefined;
   new Gauge({
     name: "pyci_builds",
     help: "Builds recorded in pyci's store, by state.",
@@ -91,5 +101,6 @@ export function createMetrics({ store, queue, outbox }: MetricsSources): PyciMet
     stepFinished: (step) => stepDuration.observe({ step: step.name, state: step.state }, step.durationMs / 1000),
     delivery: (event, outcome) => deliveries.inc({ event, outcome }),
     githubApiError: (status) => apiErrors.inc({ status: status === undefined ? "network" : String(status) }),
+    handedOver: (seconds) => handedOver?.observe(seconds),
   };
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { envNameProblem } from "../process/sandbox/sandbox-env.js";
+import { labelSet } from "../model/worker-labels.js";
 import { repoConfigProblems } from "./repo-config-problems.js";
 import type { RepoConfig } from "./types.js";
 
@@ -70,6 +71,9 @@ const SETTINGS: Record<string, Setting | Record<string, Setting>> = {
   },
   install: (config: RepoConfig, value: string | string[]) => {
     config.install = [value].flat();
+  },
+  runs_on: (config: RepoConfig, value: string | string[]) => {
+    config.runsOn = labelSet([value].flat());
   },
   python: (config: RepoConfig, value: string) => {
     config.python = value;

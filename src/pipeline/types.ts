@@ -146,6 +146,8 @@ export interface RepoConfig {
     parallel?: number | "auto";
   };
   install: string[];
+  /** The labels a worker must have to build this (`runs_on`), sorted; absent: any worker, or the server itself. */
+  runsOn?: string[];
   python?: string;
   /** Extra variables for the code under test (`env:`), literal values; never PATH, HOME or TMPDIR. */
   env?: Record<string, string>;

@@ -17,6 +17,8 @@ export interface BuildPageOptions {
   scriptSrc: string;
   /** A step shown from an earlier point than its tail (`?step=&before=`): the page is not live then. */
   focus?: string;
+  /** What the build waits for before it starts ("Waits for a worker with labels big: none connected"). */
+  waiting?: string;
 }
 
 /** The page's script words the sizes it updates with the same module. */
@@ -49,6 +51,7 @@ export function buildPage(build: BuildRecord, logs: LogWindow[], options: BuildP
 </head><body>
 <main id="build" data-build="${h(build.id)}"${live ? " data-live" : ""}>
 ${header(build)}
+${options.waiting ? `<p id="waiting" class="problem">${h(options.waiting)}</p>` : ""}
 <h2>Steps</h2>
 <table id="steps"><thead><tr><th>Step</th><th>Result</th><th>Duration</th><th>Summary</th></tr></thead><tbody>${build.steps.map(stepRow).join("")}${running.map((name) => pendingRow(name, unfinished)).join("")}</tbody></table>
 <div id="results">${testResults(build.steps)}${diagnostics(build.steps)}</div>

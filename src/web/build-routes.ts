@@ -25,6 +25,8 @@ export interface BuildRoutesOptions {
   liveClients: LiveClients;
   /** Heartbeat of the live events (tests shorten it). */
   heartbeatMs?: number;
+  /** What a queued build waits for, said on its page (with CI_REDIS_URL: a worker with its labels). */
+  waitingFor?(buildId: string): string | undefined;
 }
 
 /**
@@ -61,7 +63,7 @@ export function buildRoutes(store: BuildStore, options: BuildRoutesOptions) {
     if (!build) send(res, 404, TEXT, "No such build\n");
     else if (step !== undefined) await sendLog(store, req, res, id, step, url.searchParams);
     else if (events !== undefined) await sendEvents(store, req, res, id, url.searchParams, options);
-    else await sendPage(store, lines, res, build, url.searchParams, script.src);
+    else await sendPage(store, lines, res, build, url.searchParams, script.src, options.waitingFor?.(build.id));
     return true;
   };
 }
@@ -123,6 +125,7 @@ async function sendPage(
   build: BuildRecord,
   query: URLSearchParams,
   scriptSrc: string,
+  waiting: string | undefined,
 ): Promise<void> {
   const logged = (await store.logSteps(build.id)).map((l) => l.step);
   const focusStep = query.get("step") ?? "";
@@ -133,9 +136,15 @@ async function sendPage(
     const window = await readLogWindow(store, lines, build.id, step, step === focus ? before : undefined);
     if (window) windows.push(window);
   }
-  send(res, 200, "text/html; charset=utf-8", buildPage(build, windows, { scriptSrc, ...(focus ? { focus } : {}) }), {
-    "content-security-policy": PAGE_CSP,
-  });
+  send(
+    res,
+    200,
+    "text/html; charset=utf-8",
+    buildPage(build, windows, { scriptSrc, ...(focus ? { focus } : {}), ...(waiting ? { waiting } : {}) }),
+    {
+      "content-security-policy": PAGE_CSP,
+    },
+  );
 }
 
 async function sendLog(

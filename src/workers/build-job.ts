@@ -1,12 +1,14 @@
 import type { BuildRequest } from "../model/build-request.js";
+import { labelSet } from "../model/worker-labels.js";
 import type { RepoConfig } from "../pipeline/types.js";
 
 /**
- * The queue builds wait in for a worker. One queue for every build for now; routing by labels
- * (issue 17) gives each label set a queue of its own: `pyci-builds`, `pyci-builds.big.py312`.
+ * The queue builds wait in for a worker with `labels` (`runs_on`): one queue per label set,
+ * `pyci-builds` for none (every worker serves it), `pyci-builds+big+py312` for [big, py312]
+ * (`+` is in no label, so two label sets never name one queue).
  */
 export function buildQueueName(labels: readonly string[] = []): string {
-  return ["pyci-builds", ...[...labels].sort()].join(".");
+  return ["pyci-builds", ...labelSet(labels)].join("+");
 }
 
 /**

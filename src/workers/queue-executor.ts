@@ -1,8 +1,9 @@
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "probot";
-import type { BuildExecutor } from "../builds/build-executor.js";
+import type { BuildExecutor, BuildSinks, ExecutedBuild } from "../builds/build-executor.js";
 import type { StopReason } from "../builds/stop-reason.js";
+import { labelSet } from "../model/worker-labels.js";
 import { maskSecrets } from "../secrets/mask-secrets.js";
 import type { BuildJob } from "./build-job.js";
 import type { BuildRequest } from "../model/build-request.js";
@@ -13,8 +14,10 @@ import { followBuildStream, LostBuildError } from "./follow-build-stream.js";
 import { lostJob } from "./lost-job.js";
 
 export interface QueueExecutorOptions {
-  /** The BullMQ queue of builds (build-job.ts). */
-  queue: Queue<BuildJob>;
+  /** The BullMQ queue of builds that ask for these labels (`runs_on`, sorted; buildQueueName), made known to workers. */
+  queueFor(labels: string[]): Promise<Queue<BuildJob>>;
+  /** Told when a build is queued, taken by a worker, and no longer followed: the workers view, waiting notes, metrics. */
+  handOver?: HandOverWatch;
   /** The server's connection: each build's stream is read on a duplicate of it. */
   redis: Redis;
   /** The server's secrets (webhook secret, App key): masked in what workers send. */
@@ -25,10 +28,20 @@ export interface QueueExecutorOptions {
   spoolDir: string;
 }
 
+export interface HandOverWatch {
+  /** In the queue of `labels`: `sinks.waiting` may say what it waits for. */
+  queued(build: ExecutedBuild, labels: string[], sinks: BuildSinks): void;
+  /** A worker took it (first time only), `waitedMs` after it was queued (undefined: queued by an earlier server process). */
+  taken(build: ExecutedBuild, labels: string[], waitedMs: number | undefined): void;
+  /** The server follows it no more (results, lost, stopped). */
+  settled(build: ExecutedBuild): void;
+}
+
 /**
  * Hands builds to `pyci worker`s (CI_REDIS_URL), in place of running them here:
  * 1. waits for the repository's config the server reads, so that the job carries it;
- * 2. queues the build as a BullMQ job whose id is the build's (queued once, however often);
+ * 2. queues the build as a BullMQ job whose id is the build's (queued once, however often), in
+ *    the queue of the labels its config asks for (`runs_on`);
  * 3. reads the build's event stream into the sinks (on from where an earlier server process left
  *    it) until the worker's results come, or the job is lost (failed by BullMQ, or gone from
  *    Redis: then a `pyci` step in `error` says why); stopped for good (superseded, cancelled),
@@ -54,12 +67,19 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
         repoConfig,
         testDurations: [...build.testDurations],
       };
-      await options.queue.add("build", job, {
+      const labels = labelSet("config" in repoConfig ? (repoConfig.config.runsOn ?? []) : []);
+      const queue = await options.queueFor(labels);
+      // handed over before (a restarted server follows it again): its wait is not this process's to measure
+      const again = (await queue.getJobState(buildId)) !== "unknown";
+      await queue.add("build", job, {
         jobId: buildId,
         removeOnComplete: { age: STREAM_TTL_SECONDS },
         removeOnFail: { age: STREAM_TTL_SECONDS },
       });
-      log.info({ queue: options.queue.name }, "build handed to the workers");
+      const queuedAt = performance.now();
+      log.info({ queue: queue.name }, "build handed to the workers");
+      options.handOver?.queued(build, labels, sinks);
+      let taken = false;
 
       // 3. its events
       const reader = options.redis.duplicate();
@@ -68,7 +88,7 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
       // a job still waiting is removed; the worker running one is told to stop it
       const cancel = () => {
         if ((signal?.reason as StopReason | undefined)?.kind === "shutdown") return;
-        options.queue.remove(buildId).catch(() => undefined);
+        queue.remove(buildId).catch(() => undefined);
         options.redis.publish(CANCEL_CHANNEL, buildId).catch((err: unknown) => log.warn({ err }, "could not cancel"));
       };
       signal?.addEventListener("abort", cancel, { once: true });
@@ -78,8 +98,12 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           buildId,
           sinks,
           mask,
-          onTaken: (worker, attempt) => log.info({ worker, attempt }, "a worker took the build"),
-          lost: () => lostJob(options.queue, buildId),
+          onTaken: (worker, attempt) => {
+            log.info({ worker, attempt }, "a worker took the build");
+            if (!taken) options.handOver?.taken(build, labels, again ? undefined : performance.now() - queuedAt);
+            taken = true;
+          },
+          lost: () => lostJob(queue, buildId),
           spoolDir: options.spoolDir,
           onTokenRequest: (publicKey) => answerTokenRequest(options, build.request, buildId, publicKey, log),
           ...(build.resumeFrom ? { from: build.resumeFrom } : {}),
@@ -101,6 +125,7 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
       } finally {
         signal?.removeEventListener("abort", cancel);
         reader.disconnect();
+        options.handOver?.settled(build);
       }
     },
   };

@@ -25,6 +25,18 @@ describe("pyci worker", () => {
     const help = await worker(["--help"], {});
     expect(help.code).toBe(0);
     expect(help.out).toContain("CI_REDIS_URL");
+    expect(help.out).toContain("CI_WORKER_LABELS");
+  });
+
+  it("refuses a bad label, naming it and how labels are written", async () => {
+    const run = await worker([], {
+      CI_REDIS_URL: `redis://:${PASSWORD}@127.0.0.1:6379`,
+      CI_SSH_KEY_PATH: "/etc/hostname",
+      CI_WORKER_LABELS: "py312,GPU",
+    });
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('CI_WORKER_LABELS: "GPU" is not a label: use lowercase letters, digits and . _ -');
+    expect(run.err).not.toContain(PASSWORD);
   });
 
   it("refuses to start without Redis, naming the variable", async () => {

@@ -70,3 +70,25 @@ describe("BuildReporter without check runs (a repository webhook's token cannot 
     expect(await reporter.queued(build, "Queued", { findLost: false })).toBe(5);
   });
 });
+
+describe("BuildReporter.waiting (a build no connected worker can take)", () => {
+  const log = pino({ level: "silent" });
+  const waits = "Waits for a worker with labels big, py312: none connected";
+
+  it("says what the build waits for on every status and on its check run, which stays queued", async () => {
+    const sent = statuses();
+    let patched: { status?: string; output?: { title: string; summary: string } } = {};
+    nock(API)
+      .patch("/repos/o/r/check-runs/5", (body) => ((patched = body), true))
+      .reply(200, { id: 5 });
+    const reporter = new BuildReporter({ octokit, outbox: undefined, log });
+    await reporter.waiting({ ...build, checkRunId: 5 }, waits);
+    expect(sent.map((s) => [s.context, s.state, s.description])).toEqual([
+      ["ci/check", "pending", waits],
+      ["ci/test", "pending", waits],
+    ]);
+    expect(patched).toMatchObject({ status: "queued", output: { title: waits } });
+    expect(patched.output?.summary).toContain("it starts as soon as one connects");
+    expect(nock.isDone()).toBe(true);
+  });
+});

@@ -108,7 +108,7 @@ describe("parseRepoConfig's messages from the schema", () => {
       parseRepoConfig({ lint: true, test: { pattern: "a/b", start_dir: "../x" }, env: { "1A": 1 } }),
     ).toThrow(
       [
-        "unknown key lint (the keys are check, test, install, python, env, docs)",
+        "unknown key lint (the keys are check, test, install, runs_on, python, env, docs)",
         "test.start_dir must be a directory inside the repository, such as tests",
         "test.pattern must be a file name pattern such as test*.py",
         'env: "1A" is not a variable name (letters, digits and _)',

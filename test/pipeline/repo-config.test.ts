@@ -40,7 +40,17 @@ describe("parseRepoConfig", () => {
     expect(parseRepoConfig({ test: { parallel: 4 } }).test.parallel).toBe(4);
   });
 
+  it("takes the worker labels a build runs on, as a sorted set", () => {
+    expect(parseRepoConfig({ runs_on: ["py312", "big", "py312"] }).runsOn).toEqual(["big", "py312"]);
+    expect(parseRepoConfig({ runs_on: "gpu" }).runsOn).toEqual(["gpu"]);
+    expect(parseRepoConfig({}).runsOn).toBeUndefined();
+  });
+
   it.each([
+    [{ runs_on: ["Big"] }, /runs_on must be a label or a list of labels/],
+    [{ runs_on: ["py312", "has space"] }, /runs_on must be a label or a list of labels/],
+    [{ runs_on: [1] }, /runs_on must be a label or a list of labels/],
+    [{ runs_on: "-x" }, /runs_on must be a label or a list of labels/],
     [{ check: { enforce_type_errors: "yes" } }, /enforce_type_errors must be true or false/],
     [{ test: { start_dir: "../outside" } }, /start_dir must be a directory inside the repository/],
     [{ test: { start_dir: "/etc" } }, /start_dir must be a directory inside the repository/],
@@ -69,7 +79,7 @@ describe("parseRepoConfig", () => {
     ],
     [
       { lint: true, pyhton: "python3" },
-      "unknown key lint (the keys are check, test, install, python, env, docs); unknown key pyhton (did you mean python?)",
+      "unknown key lint (the keys are check, test, install, runs_on, python, env, docs); unknown key pyhton (did you mean python?)",
     ],
   ])("rejects %j with a clear message", (raw, message) => {
     expect(() => parseRepoConfig(raw)).toThrow(RepoConfigError);

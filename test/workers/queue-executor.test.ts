@@ -130,6 +130,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     worker = await startWorker({
       redisUrl: redis.url,
       name: "w1",
+      labels: [],
       concurrency: 2,
       lockMs: 30_000,
       executor: fakeExecutor(ran),
@@ -249,6 +250,7 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
       worker = await startWorker({
         redisUrl: redis.url,
         name: "w1-again",
+        labels: [],
         concurrency: 2,
         lockMs: 30_000,
         executor: fakeExecutor(ran),

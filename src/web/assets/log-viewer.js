@@ -120,6 +120,8 @@ class BuildView {
     const at = [...this.steps.values()].map((v) => `${v.name}:${v.end}`).join(",");
     const source = new EventSource(`/builds/${encodeURIComponent(this.id)}/events?at=${encodeURIComponent(at)}`);
     source.addEventListener("log", (event) => {
+      // output: the build is no longer waiting for a worker
+      document.getElementById("waiting")?.remove();
       const { step, start, end, text } = JSON.parse(event.data);
       this.step(step).append(start, end, text);
     });

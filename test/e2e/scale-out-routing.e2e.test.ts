@@ -1,0 +1,257 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateAppKey } from "../support/app-key.js";
+import { latestStatus, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
+import { makeRepo, type TestRepo } from "../support/git-repo.js";
+import { pullRequestPayload } from "../support/payloads.js";
+import { parsePrometheusText, sampleValue } from "../support/prometheus-text.js";
+import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
+import {
+  eventually,
+  freePort,
+  productionEnv,
+  spawnServer,
+  spawnWorker,
+  waitUntilServing,
+  type ServerProcess,
+} from "../support/server-process.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
+import { until } from "../support/until.js";
+import { sendWebhook } from "../support/webhook.js";
+
+/**
+ * Routing by labels (docs/scale-out.md): a repository whose `.github/pyci.yml` asks for
+ * `runs_on: [big]` while only an unlabelled `pyci worker` runs waits, and its check run, statuses
+ * and page say what for; a worker with CI_WORKER_LABELS=big then connects and builds it. /metrics
+ * and the admin's workers view show the queue and both workers. A server without Redis builds the
+ * same repository itself and says in the log that runs_on is ignored. Real servers, workers,
+ * redis-server and sshd, fake GitHub. Needs `npm run build` first.
+ */
+
+const missing = redisMissing();
+if (missing) console.warn(`scale-out routing e2e skipped: ${missing}`);
+
+const APP_ID = 4344;
+const INSTALLATION_ID = 79;
+const OWNER = "acme";
+const REPO = "heavy";
+const WAITS = "Waits for a worker with labels big: none connected";
+
+const PROJECT = {
+  "calc.py": "def add(a: int, b: int) -> int:\n    return a + b\n",
+  "test_calc.py":
+    "import unittest\n\nfrom calc import add\n\n\nclass AddTest(unittest.TestCase):\n    def test_adds(self):\n        self.assertEqual(add(2, 3), 5)\n",
+};
+
+describe.skipIf(missing)("builds routed to workers by label", () => {
+  const privateKey = generateAppKey();
+  const secret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
+  const adminToken = randomBytes(24).toString("hex");
+  let redis: TestRedis;
+  let fake: FakeGitHub;
+  let sshd: TestSshd;
+  let repo: TestRepo;
+  let server: ServerProcess;
+  const workers = new Map<string, ServerProcess>();
+  const dirs: string[] = [];
+  let publicUrl: string;
+  const tempDir = (name: string) => {
+    const dir = mkdtempSync(join(tmpdir(), `pyci-route-${name}-`));
+    dirs.push(dir);
+    return dir;
+  };
+  const admin = (path: string) => fetch(`${publicUrl}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
+  const metrics = async () => parsePrometheusText(await (await admin("/metrics")).text());
+  const startWorker = async (name: string, labels: string) => {
+    const worker = spawnWorker(
+      {
+        ...productionEnv(),
+        CI_REDIS_URL: redis.url,
+        CI_WORKER_NAME: name,
+        CI_WORKER_LABELS: labels,
+        CI_CONCURRENCY: "1",
+        CI_DATA_DIR: tempDir(`${name}-data`),
+        CI_WORK_DIR: tempDir(`${name}-work`),
+        CI_SSH_KEY_PATH: sshd.clientKeyPath,
+        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      },
+      tempDir(`${name}-cwd`),
+    );
+    workers.set(name, worker);
+    await eventually(() => worker.output().includes("pyci worker ready") || !worker.alive(), 20_000, "worker ready");
+    expect(worker.alive(), worker.output()).toBe(true);
+    return worker;
+  };
+
+  beforeAll(async () => {
+    [redis, fake, sshd] = await Promise.all([
+      startRedis(),
+      startFakeGitHub({ appId: APP_ID, privateKey }),
+      startSshd(),
+    ]);
+    repo = makeRepo(PROJECT);
+    // the server reads the config from the default branch, as GitHub serves it
+    fake.setContent(OWNER, REPO, ".github/pyci.yml", "runs_on: [big]\n");
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    server = spawnServer(
+      {
+        ...productionEnv(),
+        APP_ID: String(APP_ID),
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: secret,
+        PORT: String(port),
+        GHE_HOST: fake.host,
+        CI_PUBLIC_URL: publicUrl,
+        CI_ADMIN_TOKEN: adminToken,
+        CI_DATA_DIR: tempDir("server-data"),
+        CI_WORK_DIR: tempDir("server-work"),
+        CI_REDIS_URL: redis.url,
+      },
+      tempDir("server-cwd"),
+    );
+    await waitUntilServing(server, "/ping");
+    await startWorker("plain", "");
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([server?.stop(), ...[...workers.values()].map((w) => w.stop())]);
+    await Promise.allSettled([redis?.stop(), sshd?.stop(), fake?.stop()]);
+    repo?.remove();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("waits, saying so, until a worker with the labels connects; that worker builds it; metrics and the workers view show both", async () => {
+    // 1. a pull request of a repository that asks for a big worker, while only an unlabelled one runs
+    const sha = repo.commit({ "notes.txt": "needs a big machine\n" }, "a change");
+    const res = await sendWebhook({
+      url: `${publicUrl}/api/github/webhooks`,
+      secret,
+      event: "pull_request",
+      payload: pullRequestPayload({
+        action: "opened",
+        owner: OWNER,
+        repo: REPO,
+        number: 41,
+        headSha: sha,
+        sshUrl: sshd.sshUrl(repo.dir),
+        cloneUrl: "http://127.0.0.1:9/acme/heavy.git",
+        installationId: INSTALLATION_ID,
+      }),
+    });
+    expect(res.status, res.body).toBeLessThan(300);
+
+    // 2. the check run and the statuses say what it waits for; nothing builds it
+    const run = () => fake.checkRuns.find((r) => r.fields.head_sha === sha);
+    await fake.waitFor(() => (run()?.fields.output as { title?: string } | undefined)?.title === WAITS, 30_000);
+    expect(run()!.fields.status).toBe("queued");
+    expect(latestStatus(fake.statuses, sha, "ci/test")!.body).toMatchObject({ state: "pending", description: WAITS });
+    const buildUrl = latestStatus(fake.statuses, sha, "ci/test")!.body.target_url as string;
+    const waitingPage = await (await fetch(buildUrl)).text();
+    expect(waitingPage).toContain(`<p id="waiting" class="problem">${WAITS}</p>`);
+    expect(workers.get("plain")!.output()).not.toContain('"msg":"build taken"');
+
+    // 3. /metrics: one build waits in the queue of [big]; one worker, running nothing
+    const waiting = await metrics();
+    expect(sampleValue(waiting, "pyci_redis_up")).toBe(1);
+    expect(sampleValue(waiting, "pyci_worker_queue_waiting", { labels: "big" })).toBe(1);
+    expect(sampleValue(waiting, "pyci_worker_queue_waiting", { labels: "" })).toBe(0);
+    expect(sampleValue(waiting, "pyci_workers_connected")).toBe(1);
+    expect(sampleValue(waiting, "pyci_worker_builds_running", { worker: "plain" })).toBe(0);
+    expect(sampleValue(waiting, "pyci_handover_seconds_count")).toBe(0);
+
+    // 4. a worker with the label connects: it builds the commit, and the page names it
+    const big = await startWorker("big-one", "big,py312");
+    await fake.waitFor(() => run()?.fields.status === "completed", 90_000);
+    expect(run()!.fields.conclusion).toBe("success");
+    expect(fake.checkRuns.filter((r) => r.fields.head_sha === sha)).toHaveLength(1);
+    expect(latestStatus(fake.statuses, sha, "ci/test")!.body.state).toBe("success");
+    const page = await (await fetch(buildUrl)).text();
+    expect(page).toContain(`Checked out ${sha.slice(0, 7)} on big-one`);
+    expect(page).not.toContain('id="waiting"');
+    expect(big.output()).toContain('"msg":"build taken"');
+    expect(workers.get("plain")!.output()).not.toContain('"msg":"build taken"');
+
+    // 5. the hand-over is measured; the queue is empty
+    const after = await metrics();
+    expect(sampleValue(after, "pyci_handover_seconds_count")).toBe(1);
+    expect(sampleValue(after, "pyci_worker_queue_waiting", { labels: "big" })).toBe(0);
+    expect(sampleValue(after, "pyci_workers_connected")).toBe(2);
+
+    // 6. the workers view and API list both, behind the admin token
+    expect((await fetch(`${publicUrl}/api/workers`)).status).toBe(401);
+    const listed = (await (await admin("/api/workers")).json()) as {
+      workers: { name: string; labels: string[]; concurrency: number; running: string[]; lastSeen: string }[];
+    };
+    expect(listed.workers.map((w) => [w.name, w.labels, w.concurrency])).toEqual([
+      ["big-one", ["big", "py312"], 1],
+      ["plain", [], 1],
+    ]);
+    const view = await until("the workers view lists both", 10_000, async () => {
+      const html = await (await admin("/workers")).text();
+      return html.includes("big-one") && html.includes("plain") ? html : undefined;
+    });
+    expect(view).toContain("<code>big</code> <code>py312</code>");
+
+    // 7. nothing secret in what either side logs
+    for (const [where, text] of [["server", server.output()], ...[...workers].map(([name, w]) => [name, w.output()])]) {
+      expect(text!.includes(redis.password), `Redis password in the ${where}'s log`).toBe(false);
+      expect(text!.includes(adminToken), `admin token in the ${where}'s log`).toBe(false);
+    }
+  }, 150_000);
+
+  it("builds runs_on's repository itself on a server without workers, saying in the log that runs_on is ignored", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const single = spawnServer(
+      {
+        ...productionEnv(),
+        APP_ID: String(APP_ID),
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: secret,
+        PORT: String(port),
+        GHE_HOST: fake.host,
+        CI_PUBLIC_URL: url,
+        CI_DATA_DIR: tempDir("single-data"),
+        CI_WORK_DIR: tempDir("single-work"),
+        CI_SSH_KEY_PATH: sshd.clientKeyPath,
+        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
+      },
+      tempDir("single-cwd"),
+    );
+    try {
+      await waitUntilServing(single, "/ping");
+      const sha = repo.commit({ "notes.txt": "one machine\n" }, "another change");
+      const res = await sendWebhook({
+        url: `${url}/api/github/webhooks`,
+        secret,
+        event: "pull_request",
+        payload: pullRequestPayload({
+          action: "opened",
+          owner: OWNER,
+          repo: REPO,
+          number: 42,
+          headSha: sha,
+          sshUrl: sshd.sshUrl(repo.dir),
+          cloneUrl: "http://127.0.0.1:9/acme/heavy.git",
+          installationId: INSTALLATION_ID,
+        }),
+      });
+      expect(res.status, res.body).toBeLessThan(300);
+      const run = () => fake.checkRuns.find((r) => r.fields.head_sha === sha);
+      await fake.waitFor(() => run()?.fields.status === "completed", 90_000);
+      expect(run()!.fields.conclusion).toBe("success");
+      expect(fake.checkRuns.filter((r) => r.fields.head_sha === sha).flatMap((r) => r.history)).not.toContainEqual(
+        expect.objectContaining({ output: expect.objectContaining({ title: WAITS }) }),
+      );
+      const buildUrl = latestStatus(fake.statuses, sha, "ci/test")!.body.target_url as string;
+      const page = await (await fetch(buildUrl)).text();
+      expect(page).toContain("runs_on (big) is ignored: this server has no workers (CI_REDIS_URL is not set)");
+    } finally {
+      await single.stop();
+    }
+  }, 120_000);
+});
