@@ -4,7 +4,6 @@ import { serverBuildUrl, type BuildDeps } from "./builds/build-deps.js";
 import { cloneEachBuild } from "./builds/clone-each-build.js";
 import { localExecutor } from "./builds/local-executor.js";
 import { runsOnIgnored } from "./builds/runs-on-ignored.js";
-import { HANDED_OVER_AT_ONCE, handToWorkers } from "./workers/hand-to-workers.js";
 import { sandboxSettings } from "./process/sandbox/sandbox-settings.js";
 import { resumeBuilds } from "./builds/resume-builds.js";
 import { shutdownBuilds } from "./builds/shutdown-builds.js";
@@ -63,23 +62,26 @@ export interface AppOptions {
 
 /** The Probot app of the server: wiring only (the handlers, resuming interrupted builds, and the pages, API, badges and metrics as HTTP routes). */
 export function createApp(config: Config, options: AppOptions = {}): ApplicationFunction {
-  return (app, { addHandler }) => {
+  return async (app, { addHandler }) => {
     const store = new BuildStore(config.dataDir, {
       retention: { olderThanDays: config.retentionDays, keepBuilds: config.retentionBuilds },
       log: app.log,
     });
-    // with CI_REDIS_URL the builds run on `pyci worker`s, and this server only follows them
-    const workers = config.redisUrl
-      ? handToWorkers({
-          redisUrl: config.redisUrl,
-          dataDir: config.dataDir,
-          secrets: options.secrets ?? [],
-          log: app.log,
-          octokitFor: (id) => octokitFor(id),
-          handedOver: (seconds) => metrics.handedOver(seconds),
-        })
-      : undefined;
-    const queue = options.queue ?? new BuildQueue(workers ? HANDED_OVER_AT_ONCE : config.concurrency);
+    // with CI_REDIS_URL the builds run on `pyci worker`s, and this server only follows them;
+    // loaded only then: BullMQ and ioredis cost an idle server some 15 MB
+    const scaleOut = config.redisUrl ? await import("./workers/hand-to-workers.js") : undefined;
+    const workers =
+      scaleOut && config.redisUrl
+        ? scaleOut.handToWorkers({
+            redisUrl: config.redisUrl,
+            dataDir: config.dataDir,
+            secrets: options.secrets ?? [],
+            log: app.log,
+            octokitFor: (id) => octokitFor(id),
+            handedOver: (seconds) => metrics.handedOver(seconds),
+          })
+        : undefined;
+    const queue = options.queue ?? new BuildQueue(scaleOut ? scaleOut.HANDED_OVER_AT_ONCE : config.concurrency);
     // statuses and check-run updates GitHub fails for now are kept and retried (docs/operations.md: When GitHub is down)
     const outbox = new GitHubOutbox({
       store: new OutboxStore(config.dataDir),

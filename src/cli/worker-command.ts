@@ -7,7 +7,6 @@ import { killLeftoverProcesses } from "../process/kill-leftover-processes.js";
 import { sandboxSettings } from "../process/sandbox/sandbox-settings.js";
 import { knownSecrets } from "../secrets/known-secrets.js";
 import { createServerLog } from "../server-log.js";
-import { startWorker } from "../workers/start-worker.js";
 import type { Output } from "./progress.js";
 
 export const WORKER_USAGE = `Usage: pyci worker
@@ -74,6 +73,8 @@ export async function workerCommand(
   if (killed.length > 0) log.warn({ pids: killed }, "killed processes an earlier pyci left running in its checkouts");
 
   // 3. the builds
+  // BullMQ is loaded for `pyci worker` alone: `pyci serve` without Redis does without its 15 MB
+  const { startWorker } = await import("../workers/start-worker.js");
   const running = await startWorker({
     redisUrl: config.redisUrl!,
     name,
