@@ -19,6 +19,11 @@ export interface BuildExecutor {
    * restart is no new attempt of it, and a shutdown stops following at once instead of waiting.
    */
   readonly detached?: boolean;
+  /**
+   * Stops a detached build this process will not follow again (superseded while the server was
+   * away): whoever runs it is told to stop, and a build still waiting is taken out of the queue.
+   */
+  stop?(buildId: string): Promise<void>;
 }
 
 export interface Executed {

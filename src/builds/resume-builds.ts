@@ -42,6 +42,15 @@ export async function resumeBuilds(deps: BuildDeps, options: SettleOptions = {})
   for (const build of superseded) {
     prepareRerun(deps, build);
     await endStopped(deps, build.request!, build, { kind: "superseded", by: newerHead(unfinished, build)!.sha });
+    // a worker may still be running it for nobody
+    await deps.executor
+      .stop?.(build.id)
+      .catch((err: unknown) =>
+        buildLog(deps.log, build.request!, build.id).warn(
+          { err },
+          "could not tell the workers to stop a superseded build",
+        ),
+      );
     report.superseded.push(build.id);
   }
 

@@ -73,6 +73,7 @@ export function handToWorkers(options: HandToWorkersOptions): HandedToWorkers {
         await recordLabelSet(redis, labels);
         return queueOf(labels);
       },
+      allQueues: async () => (await knownLabelSets(redis)).map(queueOf),
       handOver: handOver.watch,
       redis,
       secrets: options.secrets,

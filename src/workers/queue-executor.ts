@@ -16,6 +16,8 @@ import { lostJob } from "./lost-job.js";
 export interface QueueExecutorOptions {
   /** The BullMQ queue of builds that ask for these labels (`runs_on`, sorted; buildQueueName), made known to workers. */
   queueFor(labels: string[]): Promise<Queue<BuildJob>>;
+  /** Every queue builds may wait in (one per label set asked for so far). */
+  allQueues(): Promise<Queue<BuildJob>[]>;
   /** Told when a build is queued, taken by a worker, and no longer followed: the workers view, waiting notes, metrics. */
   handOver?: HandOverWatch;
   /** The server's connection: each build's stream is read on a duplicate of it. */
@@ -52,6 +54,12 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
   const mask = maskSecrets(options.secrets);
   return {
     detached: true,
+    // a job still waiting leaves its queue, whichever it is (BullMQ refuses to remove a running
+    // one); a worker running it is told
+    async stop(buildId) {
+      for (const queue of await options.allQueues()) await queue.remove(buildId).catch(() => undefined);
+      await options.redis.publish(CANCEL_CHANNEL, buildId);
+    },
     async execute(build, sinks) {
       const { buildId, log, signal } = build;
       // 1. the config, or why not: the worker ends the build with that after its checkout

@@ -209,6 +209,29 @@ describe("resumeBuilds with builds that go on on workers (a detached executor)",
   });
 });
 
+describe("resumeBuilds superseding a build that goes on on a worker", () => {
+  it("tells the executor to stop it: its worker would otherwise build it to the end, unreported", async () => {
+    const older = await interrupted("running");
+    store.save({ ...older, attempts: 1, streamApplied: "1700000000000-4" });
+    const newer = await interrupted("queued");
+    store.save({ ...newer, createdAt: new Date(Date.now() - 1_000).toISOString(), attempts: 1 });
+    const stopped: string[] = [];
+    deps.executor = {
+      detached: true,
+      execute: () => new Promise(() => undefined),
+      async stop(buildId) {
+        stopped.push(buildId);
+      },
+    };
+    deps.queue.pause();
+
+    const report = await resumeBuilds(deps, { retryDelaysMs: [] });
+
+    expect(report.superseded).toEqual([older.id]);
+    expect(stopped).toEqual([older.id]);
+  });
+});
+
 async function eventually(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   expect(condition()).toBe(true);

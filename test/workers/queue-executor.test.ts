@@ -10,10 +10,11 @@ import type { Octokit } from "../../src/github/types.js";
 import type { BuildRequest } from "../../src/model/build-request.js";
 import { defaultRepoConfig } from "../../src/pipeline/repo-config.js";
 import type { StepResult } from "../../src/pipeline/types.js";
-import { buildQueueName } from "../../src/workers/build-job.js";
+import { buildQueueName, type BuildJob } from "../../src/workers/build-job.js";
 import { buildStreamKey, CANCEL_CHANNEL, encodeEvent, type BuildStreamEvent } from "../../src/workers/build-stream.js";
 import { followBuildStream } from "../../src/workers/follow-build-stream.js";
 import { handToWorkers } from "../../src/workers/hand-to-workers.js";
+import { recordLabelSet } from "../../src/workers/label-sets.js";
 import { lostJob } from "../../src/workers/lost-job.js";
 import { startWorker, type RunningWorker } from "../../src/workers/start-worker.js";
 import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
@@ -230,6 +231,30 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     ]);
     // nothing left in the spool
     expect(readdirSync(join(redis.dir, "spool"))).toEqual([]);
+  });
+
+  it("stops a build it no longer follows (superseded while the server was away): out of any queue, and its worker told", async () => {
+    const admin = new Redis(redis.url);
+    const listener = new Redis(redis.url);
+    const queue = new Queue(buildQueueName(["nobody-has-this"]), { connection: admin });
+    try {
+      // a build an earlier server process queued for a label set no worker serves
+      await recordLabelSet(admin, ["nobody-has-this"]);
+      await queue.add("build", { buildId: "build-orphan" } as BuildJob, { jobId: "build-orphan" });
+      const told: string[] = [];
+      await listener.subscribe(CANCEL_CHANNEL);
+      listener.on("message", (_channel: string, id: string) => told.push(id));
+
+      await server.executor.stop!("build-orphan");
+
+      expect(await queue.getJobState("build-orphan")).toBe("unknown");
+      for (let i = 0; i < 100 && told.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(told).toEqual(["build-orphan"]);
+    } finally {
+      await queue.close();
+      admin.disconnect();
+      listener.disconnect();
+    }
   });
 
   it("removes a superseded build that no worker has taken yet", async () => {
