@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +28,8 @@ import { sendWebhook } from "../support/webhook.js";
  * `runs_on: [big]` while only an unlabelled `pyci worker` runs waits, and its check run, statuses
  * and page say what for; a worker with CI_WORKER_LABELS=big then connects and builds it. /metrics
  * and the admin's workers view show the queue and both workers. A server without Redis builds the
- * same repository itself and says in the log that runs_on is ignored. Real servers, workers,
+ * same repository itself and says in the log that runs_on is ignored. A merged pull request's docs,
+ * built on a worker, come back in chunks and are published by the server. Real servers, workers,
  * redis-server and sshd, fake GitHub. Needs `npm run build` first.
  */
 
@@ -252,6 +254,55 @@ describe.skipIf(missing)("builds routed to workers by label", () => {
       expect(page).toContain("runs_on (big) is ignored: this server has no workers (CI_REDIS_URL is not set)");
     } finally {
       await single.stop();
+    }
+  }, 120_000);
+
+  it("builds a merged pull request's docs on a worker; the server publishes the archive the worker sent as a release asset", async () => {
+    const docsRepo = makeRepo({
+      ...PROJECT,
+      "docs/conf.py": "project = 'widgets'\n",
+      "docs/index.rst": "Widgets\n=======\n\n.. toctree::\n\n   usage\n",
+      "docs/usage.rst": "Usage\n=====\n\nCall ``add``.\n",
+    });
+    try {
+      const tag = `docs-${docsRepo.sha.slice(0, 7)}`;
+      const res = await sendWebhook({
+        url: `${publicUrl}/api/github/webhooks`,
+        secret,
+        event: "pull_request",
+        payload: pullRequestPayload({
+          action: "closed",
+          merged: true,
+          mergeCommitSha: docsRepo.sha,
+          owner: OWNER,
+          repo: "widgets",
+          number: 7,
+          headSha: "2".repeat(40),
+          sshUrl: sshd.sshUrl(docsRepo.dir),
+          cloneUrl: "http://127.0.0.1:9/acme/widgets.git",
+          installationId: INSTALLATION_ID,
+          title: "Document add()",
+        }),
+      });
+      expect(res.status, res.body).toBeLessThan(300);
+      const docs = () => latestStatus(fake.statuses, docsRepo.sha, "ci/docs")?.body;
+      await fake.waitFor(() => !!docs() && docs()!.state !== "pending", 90_000);
+      expect(docs()).toMatchObject({
+        state: "success",
+        description: `Docs built: 2 pages, no warnings; published as release ${tag}`,
+      });
+      // the asset is the worker's archive, whole: a gzip'd tar with the pages at its top
+      const archive = fake.asset(OWNER, "widgets", tag, "docs-html.tar.gz");
+      expect(archive).toBeDefined();
+      const unpack = tempDir("asset");
+      writeFileSync(join(unpack, "docs.tar.gz"), archive!);
+      const listing = execFileSync("tar", ["-tzf", join(unpack, "docs.tar.gz")], { encoding: "utf8" }).split("\n");
+      expect(listing).toEqual(expect.arrayContaining(["index.html", "usage.html"]));
+      // a worker built it, not the server (which has no SSH key to clone with)
+      const page = await (await fetch(docs()!.target_url as string)).text();
+      expect(page).toMatch(new RegExp(`Checked out ${docsRepo.sha.slice(0, 7)} on (plain|big-one)`));
+    } finally {
+      docsRepo.remove();
     }
   }, 120_000);
 });
