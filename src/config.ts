@@ -67,6 +67,11 @@ export interface Config {
   workerLockMs: number;
   /** `pyci worker`: its labels (CI_WORKER_LABELS, comma-separated): it takes the builds whose `runs_on` it has, sorted. */
   workerLabels: string[];
+  /**
+   * CI_SERVER_BUILDS (with CI_REDIS_URL; default false): the server also takes builds from the
+   * workers' queues, CI_CONCURRENCY at a time with CI_WORKER_LABELS, as a worker of its own.
+   */
+  serverBuilds: boolean;
 }
 
 /** Who reads the settings: the server (`pyci serve`), or `pyci worker`, which has no App and no webhook. */
@@ -183,6 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
   const workerLock = positiveInt(env, "CI_WORKER_LOCK", 30, problems);
   problems.push(...redisUrlProblems(redisUrl, role));
   const workerLabels = labelsOf(env.CI_WORKER_LABELS, problems);
+  const serverBuilds = role === "server" && boolean(env, "CI_SERVER_BUILDS", false, problems);
+  if (serverBuilds && !redisUrl)
+    problems.push("CI_SERVER_BUILDS=true needs CI_REDIS_URL: without workers the server builds everything itself.");
 
   const dataDir = dataDirOf(env);
   const workDir = resolve(env.CI_WORK_DIR?.trim() || tmpdir());
@@ -221,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ConfigRol
     ...(redisUrl ? { redisUrl } : {}),
     workerLockMs: workerLock * 1000,
     workerLabels,
+    serverBuilds,
   };
 }
 

@@ -93,6 +93,13 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     const octokitFor = octokitPerInstallation(async (installationId) =>
       countApiErrors(await app.auth(installationId), metrics),
     );
+    // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names (here or on a worker)
+    const local = localExecutor({
+      config,
+      secrets: options.secrets ?? [],
+      codeSource: cloneEachBuild(config),
+      sandbox: () => sandboxSettings(config),
+    });
     const deps: BuildDeps = {
       config,
       store,
@@ -104,19 +111,13 @@ export function createApp(config: Config, options: AppOptions = {}): Application
       log: app.log,
       secrets: options.secrets ?? [],
       buildUrl: (id) => serverBuildUrl(config, id),
-      // each build a fresh clone of its commit, its code in the sandbox CI_SANDBOX names (here or on a worker)
-      executor:
-        workers?.executor ??
-        runsOnIgnored(
-          localExecutor({
-            config,
-            secrets: options.secrets ?? [],
-            codeSource: cloneEachBuild(config),
-            sandbox: () => sandboxSettings(config),
-          }),
-        ),
+      executor: workers?.executor ?? runsOnIgnored(local),
       events: metrics,
     };
+    // CI_SERVER_BUILDS: with workers, the server may build too, as one of them
+    const ownWorker = config.serverBuilds
+      ? (await import("./workers/start-own-worker.js")).startOwnWorker(config, local, app.log)
+      : undefined;
     if (options.resumeInterrupted) {
       // the steps of a killed process may still run: they must not race their builds' re-runs
       const killed = killLeftoverProcesses(config.workDir, ownerEnded);
@@ -126,7 +127,7 @@ export function createApp(config: Config, options: AppOptions = {}): Application
     }
     if (options.control) {
       options.control.shutdown = async (graceMs) => {
-        await shutdownBuilds(deps, graceMs);
+        await Promise.all([shutdownBuilds(deps, graceMs), ownWorker?.close(graceMs)]);
         await workers?.close();
       };
     }

@@ -232,6 +232,18 @@ describe("withSecretFiles", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("lets the server build too with workers (CI_SERVER_BUILDS), and refuses it without Redis", () => {
+    const redis = { CI_REDIS_URL: "redis://:a-password@127.0.0.1:6379" };
+    expect(loadConfig(redis).serverBuilds).toBe(false);
+    expect(loadConfig({ ...redis, CI_SERVER_BUILDS: "true" }).serverBuilds).toBe(true);
+    expect(problems({ CI_SERVER_BUILDS: "true" })).toEqual([
+      "CI_SERVER_BUILDS=true needs CI_REDIS_URL: without workers the server builds everything itself.",
+    ]);
+    expect(problems({ ...redis, CI_SERVER_BUILDS: "yes" })).toEqual([
+      'CI_SERVER_BUILDS=yes must be "true" or "false".',
+    ]);
+  });
+
   it("reads a worker's labels as a sorted set, and names each bad one", () => {
     expect(loadConfig({ CI_WORKER_LABELS: " py312, big ,,big" }).workerLabels).toEqual(["big", "py312"]);
     expect(loadConfig({}).workerLabels).toEqual([]);
