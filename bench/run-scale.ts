@@ -20,7 +20,7 @@ import { tinyProject } from "./workload.js";
  *    `pyci worker` processes of CI_CONCURRENCY BENCH_SCALE_CONCURRENCY (2) each.
  * 2. Throughput, 4 workers: a warm-up round of as many builds as the workers take at once (it fills
  *    each worker's caches), then BENCH_SCALE_BUILDS (40) pull requests at once, each of a test that
- *    sleeps BENCH_SCALE_SLEEP_S (3) seconds — waiting, not computing, so that this machine's cores
+ *    sleeps BENCH_SCALE_SLEEP_S (6) seconds — waiting, not computing, so that this machine's cores
  *    are not the limit.
  * 3. Throughput, 1 worker: 3 of them stopped, the same number of new pull requests.
  * 4. Hand-over: one build at a time, delivery → the test step's first line on the live page, with
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     process.stderr.write(`[scale ${((performance.now() - began) / 1000).toFixed(0).padStart(4)} s] ${msg}\n`);
   const concurrency = envInt("BENCH_SCALE_CONCURRENCY", 2);
   const builds = envInt("BENCH_SCALE_BUILDS", 40);
-  const sleepS = envInt("BENCH_SCALE_SLEEP_S", 3);
+  const sleepS = envInt("BENCH_SCALE_SLEEP_S", 6);
   const handoverSamples = envInt("BENCH_HANDOVER_SAMPLES", 10);
 
   // 1. the harness and the cluster
