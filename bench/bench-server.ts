@@ -36,9 +36,14 @@ export interface BuildJson {
 /**
  * `node dist/server.js` as production runs it (`npm start`): NODE_ENV=production, MALLOC_ARENA_MAX=2, clones over SSH from the harness's
  * sshd (CI_CLONE_PROTOCOL=ssh), reports to the fake GitHub (GHE_HOST), its own CI_DATA_DIR and CI_WORK_DIR
- * under the harness root. Other settings are the defaults (CI_CONCURRENCY = CPU count).
+ * under the harness root. Other settings are the defaults (CI_CONCURRENCY = CPU count); `env` adds or overrides some
+ * (CI_REDIS_URL: the server hands its builds to workers).
  */
-export async function startBenchServer(h: Harness, name: string): Promise<BenchServer> {
+export async function startBenchServer(
+  h: Harness,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const dataDir = join(h.root, name, "data");
   const workDir = join(h.root, name, "work");
   const cwd = join(h.root, name, "cwd");
@@ -67,6 +72,7 @@ export async function startBenchServer(h: Harness, name: string): Promise<BenchS
       // as `npm start` sets it (docs/operations.md)
       MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
       CI_SHUTDOWN_GRACE: "1",
+      ...env,
     },
     cwd,
     // BENCH_NODE_ARGS: node's options for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (a CPU profile when it stops)

@@ -14,7 +14,9 @@ export type FigureId =
   | "install_reuse_ratio"
   | "parallel_test_ratio"
   | "idle_rss_mb"
-  | "rss_mb_per_100_builds";
+  | "rss_mb_per_100_builds"
+  | "scale_throughput_4_vs_1"
+  | "handover_ms_vs_local";
 
 /** One line of the results table. Times in ms, sizes in MB, ratios plain. */
 export interface Row {
@@ -24,7 +26,7 @@ export interface Row {
   figure: string;
   /** The bound on `measured` (with `op`) when the row has an id; else what is expected, as text ("reused"), or "—". */
   target: number | string;
-  op?: "<" | "<=";
+  op?: "<" | "<=" | ">=";
   /** The figure's value (the median, or the single value), with its unit in `unit`. */
   measured: number;
   p99?: number;
@@ -88,8 +90,9 @@ export function formatTable(results: Results): string {
 }
 
 /** Whether `measured` is within `target` by `op`; null when it could not be measured. */
-export function within(measured: number, op: "<" | "<=", target: number): boolean | null {
+export function within(measured: number, op: "<" | "<=" | ">=", target: number): boolean | null {
   if (!Number.isFinite(measured)) return null;
+  if (op === ">=") return measured >= target;
   return op === "<" ? measured < target : measured <= target;
 }
 

@@ -77,7 +77,8 @@ export function handToWorkers(options: HandToWorkersOptions): HandedToWorkers {
       handOver: handOver.watch,
       redis,
       secrets: options.secrets,
-      scopedToken: async (request) => scopedCloneToken(await options.octokitFor(request.installationId), request.repo),
+      scopedToken: async (request) =>
+        scopedCloneToken(await options.octokitFor(request.installationId), request.installationId, request.repo),
       spoolDir: join(options.dataDir, "spool"),
     }),
     // for /healthz: deliveries are still accepted and recorded, and handed over once Redis is back

@@ -31,10 +31,11 @@ const minted: unknown[] = [];
 /** An installation's Octokit as far as minting a token goes. */
 const octokitFor = async () =>
   ({
-    auth: async (options: { repositoryNames?: string[] }) => {
-      minted.push(options);
-      if (options.repositoryNames?.includes("https-denied")) throw new Error("This installation has been suspended");
-      return { token: CLONE_TOKEN };
+    request: async (route: string, params: Record<string, unknown>) => {
+      minted.push({ route, ...params });
+      if ((params.repositories as string[] | undefined)?.includes("https-denied"))
+        throw new Error("This installation has been suspended");
+      return { data: { token: CLONE_TOKEN } };
     },
   }) as unknown as Octokit;
 const log = pino({ level: "silent" });
@@ -89,6 +90,7 @@ function request(repo: string): BuildRequest {
     deliveryId: "d",
     sshUrl: "git@example.com:o/r.git",
     cloneUrl: "https://example.com/o/r.git",
+    installationId: 7,
   };
 }
 
@@ -206,7 +208,14 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     } finally {
       monitor.disconnect();
     }
-    expect(minted).toEqual([{ type: "installation", repositoryNames: ["https"], permissions: { contents: "read" } }]);
+    expect(minted).toEqual([
+      {
+        route: "POST /app/installations/{installation_id}/access_tokens",
+        installation_id: 7,
+        repositories: ["https"],
+        permissions: { contents: "read" },
+      },
+    ]);
     expect(commands.some((c) => /^lpush pyci:build-token:build-https /i.test(c))).toBe(true);
     expect(commands.filter((c) => c.includes(CLONE_TOKEN))).toEqual([]);
   });
