@@ -81,6 +81,7 @@ export async function workerCommand(
     labels: config.workerLabels,
     concurrency: config.concurrency,
     lockMs: config.workerLockMs,
+    stepOutputCapBytes: config.stepOutputCapBytes,
     log,
     executor: localExecutor({
       config,

@@ -8,7 +8,7 @@ import { maskSecrets } from "../secrets/mask-secrets.js";
 import type { BuildJob } from "./build-job.js";
 import type { BuildRequest } from "../model/build-request.js";
 import type { StepResult } from "../pipeline/types.js";
-import { CANCEL_CHANNEL, STREAM_TTL_SECONDS } from "./build-stream.js";
+import { buildStreamKey, CANCEL_CHANNEL, STREAM_TTL_SECONDS } from "./build-stream.js";
 import { sendCloneToken } from "./clone-token-exchange.js";
 import { followBuildStream, LostBuildError } from "./follow-build-stream.js";
 import { lostJob } from "./lost-job.js";
@@ -117,8 +117,14 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
           ...(build.resumeFrom ? { from: build.resumeFrom } : {}),
           ...(signal ? { signal } : {}),
         });
-        // the worker tidies its own directories, and lets the stream expire
-        return { results, tidy: async () => undefined };
+        // the worker tidies its own directories; the stream goes once the results are reported
+        // (until then a restarted server reads it again; left behind, it expires in a day)
+        const tidy = () =>
+          options.redis.del(buildStreamKey(buildId)).then(
+            () => undefined,
+            (err: unknown) => log.warn({ err }, "could not remove the build's stream from Redis: it expires in a day"),
+          );
+        return { results, tidy };
       } catch (error) {
         if (!(error instanceof LostBuildError)) throw error;
         log.error({ reason: error.message }, "no worker will finish the build");

@@ -16,6 +16,8 @@ export interface BuildJobDeps {
   redis: Redis;
   /** CI_WORKER_NAME: shown with the builds this worker runs. */
   worker: string;
+  /** What it sends of one step's output at most (twice CI_STEP_OUTPUT_CAP; capped-log.ts). */
+  outputCapBytes?: number;
   log: Logger;
 }
 
@@ -37,7 +39,7 @@ export async function runBuildJob(
 ): Promise<"done" | "hand back"> {
   const { buildId, request } = job.data;
   const log = deps.log.child({ buildId, repo: `${request.owner}/${request.repo}`, sha: request.sha });
-  const sinks = streamSinks(deps.redis, buildId, deps.worker, log);
+  const sinks = streamSinks(deps.redis, buildId, deps.worker, log, deps.outputCapBytes);
   // 1. taken
   sinks.send({ t: "taken", worker: deps.worker, attempt: job.attemptsStarted || 1 });
   log.info({ attempt: job.attemptsStarted }, "build taken");

@@ -24,6 +24,7 @@ export function startOwnWorker(config: Config, executor: BuildExecutor, log: Log
     labels: config.workerLabels,
     concurrency: config.concurrency,
     lockMs: config.workerLockMs,
+    stepOutputCapBytes: config.stepOutputCapBytes,
     executor,
     log: log.child({ worker: name }),
   }).then(

@@ -25,6 +25,8 @@ export interface WorkerOptions {
    * mid-build loses its builds to another worker within about twice this (docs/scale-out.md).
    */
   lockMs: number;
+  /** CI_STEP_OUTPUT_CAP: the worker sends at most twice this of one step's output (capped-log.ts). */
+  stepOutputCapBytes?: number;
   executor: BuildExecutor;
   log: Logger;
 }
@@ -75,7 +77,13 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     const controller = new AbortController();
     running.set(job.data.buildId, controller);
     try {
-      const deps = { executor: options.executor, redis, worker: name, log };
+      const deps = {
+        executor: options.executor,
+        redis,
+        worker: name,
+        log,
+        ...(options.stepOutputCapBytes ? { outputCapBytes: 2 * options.stepOutputCapBytes } : {}),
+      };
       if ((await runBuildJob(deps, job, controller.signal)) === "done") return;
     } finally {
       running.delete(job.data.buildId);

@@ -183,6 +183,19 @@ describe.skipIf(missing)("builds handed to a worker through Redis", () => {
     expect(ran).toEqual(["build-one"]);
   });
 
+  it("removes a build's stream once its results are reported (tidy), not before", async () => {
+    const { sinks } = recording();
+    const { tidy } = await server.executor.execute(build("build-tidy", "r"), sinks);
+    const admin = new Redis(redis.url);
+    try {
+      expect(await admin.exists(buildStreamKey("build-tidy"))).toBe(1);
+      await tidy();
+      expect(await admin.exists(buildStreamKey("build-tidy"))).toBe(0);
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   it("stops a build on the worker when the server supersedes it (the cancel channel)", async () => {
     const stop = new AbortController();
     const { logs, sinks } = recording();
