@@ -30,7 +30,7 @@ describe("cappedLog (a worker's bound on one step's output in Redis)", () => {
   it("bounds what it keeps whatever is printed: a flood of output sends at most twice the cap", () => {
     let bytes = 0;
     const log = cappedLog((text) => (bytes += Buffer.byteLength(text)), 64 * 1024);
-    const chunk = "x".repeat(1023) + "\n";
+    const chunk = `${"x".repeat(1023)}\n`;
     for (let i = 0; i < 20_000; i++) log.write(chunk); // 20 MB
     log.close();
     expect(bytes).toBeLessThanOrEqual(2 * 64 * 1024 + 100);
