@@ -72542,7 +72542,8 @@ function toRows(record) {
       finished_at: record.finishedAt ?? null,
       check_run_id: record.checkRunId ?? null,
       request_json: json(record.request),
-      attempts: record.attempts ?? 0
+      attempts: record.attempts ?? 0,
+      stream_applied: record.streamApplied ?? null
     },
     steps: [],
     tests: [],
@@ -72627,7 +72628,8 @@ function fromRows(rows, detail) {
     ...present2("checkRunId", b.check_run_id),
     ...present2("branch", b.branch),
     ...present2("request", parse4(b.request_json)),
-    ...present2("attempts", b.attempts || null)
+    ...present2("attempts", b.attempts || null),
+    ...present2("streamApplied", b.stream_applied)
   };
 }
 function stepFrom(s, rows, detail) {
@@ -72946,6 +72948,13 @@ var v8StepAdvice = {
   `
 };
 
+// src/store/migrations/v9-stream-applied.ts
+var v9StreamApplied = {
+  version: 9,
+  name: "how far a worker's build stream was applied",
+  sql: `ALTER TABLE builds ADD COLUMN stream_applied TEXT;`
+};
+
 // src/store/migrations/migrations.ts
 var MIGRATIONS = [
   v1Initial,
@@ -72955,7 +72964,8 @@ var MIGRATIONS = [
   v5StepReused,
   v6TestRuns,
   v7DiagnosticFollowOns,
-  v8StepAdvice
+  v8StepAdvice,
+  v9StreamApplied
 ];
 
 // src/store/migrate.ts
@@ -73040,7 +73050,8 @@ var BUILD_COLUMNS = [
   "finished_at",
   "check_run_id",
   "request_json",
-  "attempts"
+  "attempts",
+  "stream_applied"
 ];
 var INSERT_BUILD = insert("builds", BUILD_COLUMNS);
 var UPSERT_BUILD = `${INSERT_BUILD} ON CONFLICT (id) DO UPDATE SET ${BUILD_COLUMNS.filter((c3) => c3 !== "id").map((c3) => `${c3} = excluded.${c3}`).join(", ")}`;
@@ -73236,6 +73247,10 @@ function clamp(value, min, max) {
 function removeStepLogs(dataDir, id) {
   if (!isBuildId(id)) return;
   rmSync2(logDir(dataDir, id), { recursive: true, force: true });
+}
+function removeStepLog(dataDir, id, step) {
+  if (!isBuildId(id) || !isStepName(step)) return;
+  rmSync2(logPath(dataDir, id, step), { force: true });
 }
 async function readStepLog(dataDir, id, step) {
   if (!isBuildId(id) || !isStepName(step)) return void 0;
@@ -73530,6 +73545,10 @@ var BuildStore = class {
   /** Removes every step log of a build (before it runs again). */
   removeLogs(id) {
     removeStepLogs(this.dataDir, id);
+  }
+  /** Removes one step's log (it will be written again from its start). */
+  removeLog(id, step) {
+    removeStepLog(this.dataDir, id, step);
   }
   /** The whole stored log of a step, or undefined when it has none. */
   readLog(id, step) {
@@ -73952,6 +73971,18 @@ async function startCheckRun(github, target, id, title, summary) {
     ]
   });
 }
+async function describeQueuedCheckRun(github, target, id, title, summary) {
+  await writeOrKeep(github, target, {
+    kind: "check-run",
+    key: checkRunKey(target, id),
+    requests: [
+      update(target, id, {
+        status: "queued",
+        output: { title: truncate(title, 255), summary: truncate(summary, MAX_OUTPUT_CHARS) }
+      })
+    ]
+  });
+}
 async function completeCheckRun(github, target, id, result) {
   const output = {
     title: truncate(result.title, 255),
@@ -74075,6 +74106,21 @@ var BuildReporter = class {
       title: description,
       summary: `Build queued for ${build.sha.slice(0, 7)}.`
     });
+  }
+  /**
+   * Still queued, waiting for something outside the build (a worker with its labels): every status
+   * `pending` with `description`, and the queued check run saying it too.
+   */
+  async waiting(build, description) {
+    await this.statuses(build, "pending", description, build.url);
+    if (!this.checkRuns || !build.checkRunId) return;
+    await describeQueuedCheckRun(
+      this.writer,
+      build,
+      build.checkRunId,
+      description,
+      `Build of ${build.sha.slice(0, 7)} queued. ${description}: it starts as soon as one connects.`
+    );
   }
   /** Running (the code is checked out): the check run in progress (if it has one); the statuses stay `pending`. */
   async running(build) {
@@ -74454,6 +74500,19 @@ async function keepArtifact(dataDir, buildId, artifact) {
 // src/pipeline/repo-config.ts
 var import_yaml3 = __toESM(require_dist(), 1);
 
+// src/model/worker-labels.ts
+var LABEL_PATTERN = /^[a-z0-9][a-z0-9_.-]*$/;
+var LABEL_MAX_LENGTH = 64;
+function labelProblem(label) {
+  if (label.length > LABEL_MAX_LENGTH) return `"${label.slice(0, 20)}\u2026" is longer than ${LABEL_MAX_LENGTH} characters`;
+  if (!LABEL_PATTERN.test(label))
+    return `"${label}" is not a label: use lowercase letters, digits and . _ - (starting with a letter or digit), e.g. py312`;
+  return void 0;
+}
+function labelSet(labels) {
+  return [...new Set(labels)].sort();
+}
+
 // src/pipeline/repo-config-problems.ts
 var import_ajv = __toESM(require_ajv(), 1);
 import { readFileSync as readFileSync12 } from "node:fs";
@@ -74600,6 +74659,9 @@ var SETTINGS = {
   install: (config2, value) => {
     config2.install = [value].flat();
   },
+  runs_on: (config2, value) => {
+    config2.runsOn = labelSet([value].flat());
+  },
   python: (config2, value) => {
     config2.python = value;
   },
@@ -74665,7 +74727,7 @@ async function runBuild(deps, request2, record, log, signal) {
   try {
     record.state = "running";
     record.startedAt = (/* @__PURE__ */ new Date()).toISOString();
-    record.attempts = (record.attempts ?? 0) + 1;
+    record.attempts = deps.executor.detached ? Math.max(record.attempts ?? 0, 1) : (record.attempts ?? 0) + 1;
     store.save(record);
     const octokit = await deps.octokitFor(request2.installationId);
     const github = { octokit, log };
@@ -74681,7 +74743,8 @@ async function runBuild(deps, request2, record, log, signal) {
       testDurations: store.testDurations(request2.owner, request2.repo),
       cloneToken: async () => (await octokit.auth({ type: "installation" })).token,
       log,
-      ...signal ? { signal } : {}
+      ...signal ? { signal } : {},
+      ...record.streamApplied ? { resumeFrom: record.streamApplied } : {}
     };
     const { results, ...rest } = await deps.executor.execute(executed, {
       openLog: (step, mask) => store.openLog(record.id, step, mask, void 0, config2.stepOutputCapBytes),
@@ -74691,14 +74754,22 @@ async function runBuild(deps, request2, record, log, signal) {
         record.steps.push(result);
         store.save(record);
         if (building && result.name === "checkout" && result.state === "success" && record.checkRunId && !signal?.aborted) {
-          running2 = building.running(reportedBuild(deps, request2, record)).catch((err) => log.warn({ err }, "could not mark the check run in progress"));
+          running2 = running2.then(() => building.running(reportedBuild(deps, request2, record))).catch((err) => log.warn({ err }, "could not mark the check run in progress"));
         }
+      },
+      // still queued, for a reason the executor knows (no worker with the build's labels)
+      waiting: (description) => {
+        if (!building || signal?.aborted) return;
+        running2 = running2.then(() => building.waiting(reportedBuild(deps, request2, record), description)).catch((err) => log.warn({ err }, "could not say what the build waits for"));
       },
       // the docs archive of a build that publishes it, kept in CI_DATA_DIR (or why not: step 4 says it)
       keepArtifact: (artifact) => PIPELINES[request2.pipeline].publishesDocs && !deps.readOnly ? keepArtifact(config2.dataDir, record.id, artifact).catch((error) => {
         unkept.set(artifact.name, error.message);
         return artifact;
       }) : Promise.resolve(artifact),
+      applied: (position2) => {
+        record.streamApplied = position2;
+      },
       restart: () => {
         log.warn({ steps: record.steps.length }, "the build starts over on another worker");
         record.steps = [];
@@ -74729,6 +74800,7 @@ async function runBuild(deps, request2, record, log, signal) {
 }
 async function stopped(deps, request2, record, reason) {
   if (reason.kind !== "shutdown") return endStopped(deps, request2, record, reason);
+  if (deps.executor.detached) return;
   record.state = "queued";
   record.steps = [];
   delete record.startedAt;
@@ -74769,7 +74841,9 @@ async function publishDocs(deps, github, request2, record, results, unkept) {
   }
 }
 async function finish(deps, reporter, log, request2, record, results) {
-  for (const result of results) if (!record.steps.includes(result)) record.steps.push(result);
+  for (const result of results)
+    if (!record.steps.some((step) => step === result || record.streamApplied && step.name === result.name))
+      record.steps.push(result);
   record.state = overallState(record.steps);
   record.finishedAt = (/* @__PURE__ */ new Date()).toISOString();
   deps.store.save(record);
@@ -74814,7 +74888,7 @@ function acceptBuild(deps, request2) {
   log.info({ event: request2.event, pipeline: request2.pipeline, pr: request2.prNumber }, "build accepted");
   const superseded = supersedeBuilds(deps, record);
   if (superseded.length > 0) log.info({ superseded }, "older builds of the pull request stopped");
-  const ahead = deps.queue.running >= deps.config.concurrency ? deps.queue.length : void 0;
+  const ahead = deps.queue.running >= deps.queue.concurrency ? deps.queue.length : void 0;
   enqueueBuild(deps, request2, record, log, reportQueued(deps, request2, record, log, ahead));
   return accepted;
 }
@@ -75319,6 +75393,10 @@ function loadConfig(env = process.env, role = "server") {
   const redisUrl = env.CI_REDIS_URL?.trim() || void 0;
   const workerLock = positiveInt(env, "CI_WORKER_LOCK", 30, problems2);
   problems2.push(...redisUrlProblems(redisUrl, role));
+  const workerLabels = labelsOf(env.CI_WORKER_LABELS, problems2);
+  const serverBuilds = role === "server" && boolean(env, "CI_SERVER_BUILDS", false, problems2);
+  if (serverBuilds && !redisUrl)
+    problems2.push("CI_SERVER_BUILDS=true needs CI_REDIS_URL: without workers the server builds everything itself.");
   const dataDir = dataDirOf(env);
   const workDir = resolve4(env.CI_WORK_DIR?.trim() || tmpdir());
   if (existsSync2(workDir) && !writable2(workDir)) problems2.push(`CI_WORK_DIR=${workDir} is not writable.`);
@@ -75353,7 +75431,9 @@ function loadConfig(env = process.env, role = "server") {
     liveClients,
     buildLimits,
     ...redisUrl ? { redisUrl } : {},
-    workerLockMs: workerLock * 1e3
+    workerLockMs: workerLock * 1e3,
+    workerLabels,
+    serverBuilds
   };
 }
 function redisUrlProblems(url, role) {
@@ -75372,6 +75452,14 @@ function redisUrlProblems(url, role) {
       "CI_REDIS_URL has no password: the code under test can reach Redis on the network, so Redis must ask for one (requirepass or an ACL user: redis://user:password@host:6379)."
     ];
   return [];
+}
+function labelsOf(value, problems2) {
+  const labels = (value ?? "").split(",").map((label) => label.trim()).filter((label) => label !== "");
+  for (const label of labels) {
+    const problem2 = labelProblem(label);
+    if (problem2) problems2.push(`CI_WORKER_LABELS: ${problem2}.`);
+  }
+  return labelSet(labels);
 }
 function dataDirOf(env) {
   return resolve4(env.CI_DATA_DIR?.trim() || "./data");
@@ -75584,6 +75672,7 @@ function oneLine2(text) {
 
 // src/builds/build-queue.ts
 var BuildQueue = class {
+  /** `concurrency`: jobs run at once (CI_CONCURRENCY; with CI_REDIS_URL, the builds the server follows at once). */
   constructor(concurrency) {
     this.concurrency = concurrency;
   }
