@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 import { readFileSync } from "node:fs";
 import { BACKUP_USAGE, backupCommand } from "./cli/backup-command.js";
 import { RUN_USAGE, runCommand } from "./cli/run-command.js";

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 import type { Server } from "node:http";
 import { Probot } from "probot";
 import { ConfigError, loadConfig } from "./config.js";
