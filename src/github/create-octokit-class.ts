@@ -81,7 +81,7 @@ export function createPyciOctokit(options: PyciOctokitOptions = {}) {
       throttle: {
         ...throttle,
         // the limiter above paces writes; clustered throttling keeps its shared groups
-        ...(throttle.connection ? {} : { write: PASS_THROUGH_GROUP, global: FORWARD_GROUP, auth: FORWARD_GROUP }),
+        ...(throttle.connection ? {} : { write: PASS_THROUGH_GROUP }),
         retryAfterBaseValue: baseMs,
         onRateLimit: onLimit("primary"),
         onSecondaryRateLimit: onLimit("secondary"),
@@ -106,21 +106,6 @@ type Wrapper = (request: (route: Route) => Promise<unknown>, route: Route) => Pr
 /** plugin-throttling's write group, made a no-op: `key(id).schedule(options, fn)` runs fn at once. */
 const PASS_THROUGH_GROUP = {
   key: () => ({ schedule: (_options: unknown, fn: () => Promise<unknown>) => fn() }),
-};
-
-/**
- * plugin-throttling's groups for every other request and for installation tokens, made pass-through:
- * `key(id).schedule(options, fn, ...args)` calls `fn(...args)` at once. Bottleneck's local scheduling
- * yields to a 1 ms timer several times per request: a new build's way to `pending` (a token, then a
- * status) spent about 20 ms there (time to pending: median 41 → 30 ms, p99 48–54 → 36 ms in the
- * bench). Writes stay paced per installation by the WriteLimiter, and rate limits are still retried
- * after GitHub's wait (the plugin's retry limiter); reads and token requests are no longer held to
- * 10 and 1 at a time in the whole process.
- */
-const FORWARD_GROUP = {
-  key: () => ({
-    schedule: (_options: unknown, fn: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => fn(...args),
-  }),
 };
 
 /** Installation clients carry their installation id (Probot's factory); the app and token clients share one key. */
