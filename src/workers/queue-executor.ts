@@ -54,11 +54,9 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
   const mask = maskSecrets(options.secrets);
   return {
     detached: true,
-    // a job still waiting leaves its queue, whichever it is (BullMQ refuses to remove a running
-    // one); a worker running it is told
+    // whichever queue holds it
     async stop(buildId) {
-      for (const queue of await options.allQueues()) await queue.remove(buildId).catch(() => undefined);
-      await options.redis.publish(CANCEL_CHANNEL, buildId);
+      await stopOnWorkers(options.redis, await options.allQueues(), buildId);
     },
     async execute(build, sinks) {
       const { buildId, log, signal } = build;
@@ -93,11 +91,9 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
       const reader = options.redis.duplicate();
       // Redis away: the reader's commands wait for it; the server's own connection logs why
       reader.on("error", () => undefined);
-      // a job still waiting is removed; the worker running one is told to stop it
       const cancel = () => {
         if ((signal?.reason as StopReason | undefined)?.kind === "shutdown") return;
-        queue.remove(buildId).catch(() => undefined);
-        options.redis.publish(CANCEL_CHANNEL, buildId).catch((err: unknown) => log.warn({ err }, "could not cancel"));
+        stopOnWorkers(options.redis, [queue], buildId).catch((err: unknown) => log.warn({ err }, "could not cancel"));
       };
       signal?.addEventListener("abort", cancel, { once: true });
       try {
@@ -143,6 +139,15 @@ export function queueExecutor(options: QueueExecutorOptions): BuildExecutor {
       }
     },
   };
+}
+
+/**
+ * A build stopped for good: a job still waiting leaves `queues` (BullMQ refuses to remove a running
+ * one), and a worker running it is told on the cancel channel.
+ */
+async function stopOnWorkers(redis: Redis, queues: Queue<BuildJob>[], buildId: string): Promise<void> {
+  for (const queue of queues) await queue.remove(buildId).catch(() => undefined);
+  await redis.publish(CANCEL_CHANNEL, buildId);
 }
 
 /**
