@@ -39,7 +39,7 @@ export interface ClusterWorker extends ServerProcess {
   cwd: string;
 }
 
-export interface ServerSetting {
+export interface ServerOptions {
   /** Extra or overriding env. */
   env?: Record<string, string>;
   /** CI_REDIS_URL: hands builds to workers (default); false: a server of one machine, building itself. */
@@ -50,7 +50,7 @@ export interface ServerSetting {
   fake?: FakeGitHub;
 }
 
-export interface WorkerSetting {
+export interface WorkerOptions {
   env?: Record<string, string>;
   /** The sshd's client key (default); false: no SSH key, it clones over HTTPS. */
   ssh?: boolean;
@@ -78,11 +78,11 @@ export interface ScaleOutCluster {
   /** Another fake GitHub for the same App, stopped by stop(). */
   addFakeGitHub(): Promise<FakeGitHub>;
   /** `node dist/server.js` as the App on a free port, once it answers /ping; its dirs are `<name>-data` etc. */
-  startServer(name: string, setting?: ServerSetting): Promise<ClusterServer>;
+  startServer(name: string, options?: ServerOptions): Promise<ClusterServer>;
   /** The same server again (after it was killed or stopped): same env, port, dirs. */
-  restartServer(server: ClusterServer): Promise<ClusterServer>;
+  restartServer(server: Pick<ClusterServer, "env" | "cwd">): Promise<ClusterServer>;
   /** `pyci worker` named `name` on the cluster's Redis (workerEnv), once it is ready. */
-  startWorker(name: string, setting?: WorkerSetting): Promise<ClusterWorker>;
+  startWorker(name: string, options?: WorkerOptions): Promise<ClusterWorker>;
   /** Delivers a signed pull_request webhook to the server at `url`: by default "opened", of options.repo, cloned over SSH. */
   pullRequest(url: string, fields: Partial<PullRequestPayloadOptions> & PullRequestHead): Promise<WebhookResponse>;
   /** Stops every server and worker, then Redis, sshd and the fakes; removes the repository and dirs. */
@@ -118,7 +118,7 @@ export async function startScaleOutCluster(options: ScaleOutOptions): Promise<Sc
     dirs.push(dir);
     return dir;
   };
-  const restartServer = async ({ env, cwd }: ClusterServer) => {
+  const serve = async (env: Record<string, string>, cwd: string): Promise<ClusterServer> => {
     const server = Object.assign(spawnServer(env, cwd), { env, cwd });
     processes.push(server);
     await waitUntilServing(server, "/ping");
@@ -155,9 +155,9 @@ export async function startScaleOutCluster(options: ScaleOutOptions): Promise<Sc
         ...(ssh ? { CI_SSH_KEY_PATH: sshd.clientKeyPath, CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath } : {}),
         ...env,
       };
-      return restartServer({ env: serverEnv, cwd: tempDir(`${name}-cwd`) } as ClusterServer);
+      return serve(serverEnv, tempDir(`${name}-cwd`));
     },
-    restartServer,
+    restartServer: (server) => serve(server.env, server.cwd),
     async startWorker(name, { env = {}, ssh = true, cwd = tempDir(`${name}-cwd`) } = {}) {
       const dataDir = tempDir(`${name}-data`);
       const workDir = tempDir(`${name}-work`);
