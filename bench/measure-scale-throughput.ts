@@ -1,5 +1,6 @@
 import { latestStatus } from "../test/support/fake-github.js";
 import type { TestRepo } from "../test/support/git-repo.js";
+import { buildsTaken } from "../test/support/worker-process.js";
 import { postDelivery, pullRequestDelivery } from "./deliver.js";
 import type { Harness } from "./harness.js";
 
@@ -35,7 +36,7 @@ export async function measureThroughput(
     timeoutMs: number;
   },
 ): Promise<ThroughputRun> {
-  const takenBefore = o.workerLogs().map(countTaken);
+  const takenBefore = o.workerLogs().map((log) => buildsTaken(log));
   const shas: string[] = [];
   const deliveries = [];
   for (let i = 0; i < o.builds; i++) {
@@ -76,12 +77,7 @@ export async function measureThroughput(
     builds: o.builds,
     elapsedMs,
     perSecond: o.builds / (elapsedMs / 1000),
-    taken: o.workerLogs().map((log, i) => countTaken(log) - (takenBefore[i] ?? 0)),
+    taken: o.workerLogs().map((log, i) => buildsTaken(log) - (takenBefore[i] ?? 0)),
     testStates,
   };
-}
-
-/** Builds a worker's log says it took (JSON lines). */
-function countTaken(log: string): number {
-  return log.split("\n").filter((line) => line.includes('"msg":"build taken"')).length;
 }

@@ -1,7 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startRedis, type TestRedis } from "../test/support/redis-server.js";
-import { eventually, processesUnder, spawnWorker, type ServerProcess } from "../test/support/server-process.js";
+import { processesUnder, type ServerProcess } from "../test/support/server-process.js";
+import { startReadyWorker, workerEnv } from "../test/support/worker-process.js";
 import { startBenchServer, type BenchServer } from "./bench-server.js";
 import type { Harness } from "./harness.js";
 
@@ -45,26 +46,18 @@ export async function startScaleCluster(h: Harness, name: string): Promise<Scale
       const base = join(h.root, name, workerName);
       const [dataDir, workDir, cwd] = ["data", "work", "cwd"].map((d) => join(base, d)) as [string, string, string];
       for (const dir of [dataDir, workDir, cwd]) mkdirSync(dir, { recursive: true });
-      const worker = spawnWorker(
-        {
-          NODE_ENV: "production",
-          LOG_LEVEL: "info",
-          PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-          MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
-          CI_REDIS_URL: redis.url,
-          CI_WORKER_NAME: workerName,
+      const setting = { redisUrl: redis.url, name: workerName, dataDir, workDir, sshd: h.sshd };
+      const worker = await startReadyWorker(
+        workerEnv(setting, {
           CI_CONCURRENCY: String(concurrency),
-          CI_DATA_DIR: dataDir,
-          CI_WORK_DIR: workDir,
-          CI_SSH_KEY_PATH: h.sshd.clientKeyPath,
-          CI_SSH_KNOWN_HOSTS: h.sshd.knownHostsPath,
+          // as `npm start` sets it (docs/operations.md), as for the bench's server
+          MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? "2",
           CI_SHUTDOWN_GRACE: "1",
-        },
+        }),
         cwd,
+        30_000,
       );
       workDirs.set(worker, workDir);
-      await eventually(() => worker.output().includes("pyci worker ready") || !worker.alive(), 30_000, "worker ready");
-      if (!worker.alive()) throw new Error(`pyci worker ${workerName} exited:\n${worker.output()}`);
       workers.push(worker);
       return worker;
     },

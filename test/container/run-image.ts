@@ -1,16 +1,16 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateAppKey } from "../support/app-key.js";
-import { latestStatus, startFakeGitHub } from "../support/fake-github.js";
+import { startFakeGitHub } from "../support/fake-github.js";
 import { makeRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { freePort } from "../support/server-process.js";
 import { startSshd } from "../support/sshd.js";
 import { until } from "../support/until.js";
-import { sendWebhook } from "../support/webhook.js";
 import { phaseTimes, podman } from "./container-script.js";
+import { deliverUntilFinal, runImageDetached, SECRETS, writeImageSecrets } from "./image-run.js";
 import { probeProject } from "./probe-project.js";
 
 /**
@@ -34,10 +34,6 @@ const APP_ID = 4343;
 const INSTALLATION_ID = 91;
 const OWNER = "acme";
 const REPO = "widgets";
-/** Inside the container: mounted read-only. */
-const SECRETS = "/run/pyci-secrets";
-/** Without them runc cannot set podman's defaults for RLIMIT_NOFILE and RLIMIT_NPROC here (above the host's hard limits). */
-const ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
 const STEP_TIMEOUT_MS = { start: 60_000, build: 180_000, stop: 100_000 };
 
 /** Prints the end of each step log in the data dir. */
@@ -53,30 +49,12 @@ const secrets = mkdtempSync(join(tmpdir(), "pyci-container-secrets-"));
 const name = `pyci-container-test-${randomBytes(6).toString("hex")}`;
 let failed = false;
 try {
-  // the image's user must own its secrets: pyci refuses key files that others can read
-  const { stdout: ids } = await podman([
-    "run",
-    "--rm",
-    "--pull=never",
-    "--no-healthcheck",
-    ...ULIMITS,
-    "--entrypoint",
-    "sh",
-    image,
-    "-c",
-    "id -u && id -g",
-  ]);
-  const [uid, gid] = ids.trim().split("\n").map(Number) as [number, number];
-  writeFileSync(join(secrets, "app.pem"), privateKey);
-  writeFileSync(join(secrets, "webhook-secret"), secret);
-  copyFileSync(sshd.clientKeyPath, join(secrets, "ssh-key"));
-  copyFileSync(sshd.knownHostsPath, join(secrets, "known_hosts"));
-  for (const file of ["app.pem", "webhook-secret", "ssh-key", "known_hosts"]) {
-    chownSync(join(secrets, file), uid, gid);
-    chmodSync(join(secrets, file), 0o600);
-  }
-  chownSync(secrets, uid, gid);
-  chmodSync(secrets, 0o700);
+  await writeImageSecrets(image, secrets, {
+    "app.pem": { content: privateKey },
+    "webhook-secret": { content: secret },
+    "ssh-key": { copy: sshd.clientKeyPath },
+    known_hosts: { copy: sshd.knownHostsPath },
+  });
 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -94,24 +72,8 @@ try {
     // not above the container's RLIMIT_NPROC (ULIMITS): pyci, not root, cannot raise a hard limit for a build
     CI_BUILD_PROCESSES: "1024",
   };
-  await podman([
-    "run",
-    "--detach",
-    "--name",
-    name,
-    "--pull=never",
-    "--network",
-    "host",
-    ...ULIMITS,
-    // podman runs a HEALTHCHECK through systemd timers, and there is no systemd here: step 2 runs it
-    "--health-interval",
-    "disable",
-    "--volume",
-    `${secrets}:${SECRETS}:ro`,
-    ...Object.entries(env).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
-    ...runOptions,
-    image,
-  ]);
+  // with no HEALTHCHECK timer (runImageDetached): step 2 runs the check
+  await runImageDetached({ name, image, secrets, env, runOptions });
 
   // 1.
   await timed("start until /healthz answers 200", () =>
@@ -139,14 +101,9 @@ try {
     cloneUrl: `http://127.0.0.1:9/${OWNER}/${REPO}.git`,
     installationId: INSTALLATION_ID,
   });
-  const finals = await timed("delivery until ci/check and ci/test are final", async () => {
-    const res = await sendWebhook({ url: `${url}/api/github/webhooks`, secret, event: "pull_request", payload });
-    if (res.status < 200 || res.status >= 300) throw new Error(`the delivery was answered ${res.status}: ${res.body}`);
-    return until("ci/check and ci/test are final", STEP_TIMEOUT_MS.build, async () => {
-      const statuses = ["ci/check", "ci/test"].map((context) => latestStatus(fake.statuses, repo.sha, context));
-      return statuses.every((s) => s && s.body.state !== "pending") ? statuses.map((s) => s!.body) : undefined;
-    });
-  });
+  const finals = await timed("delivery until ci/check and ci/test are final", () =>
+    deliverUntilFinal(fake, { url, secret, payload, sha: repo.sha, timeoutMs: STEP_TIMEOUT_MS.build }),
+  );
   for (const status of finals)
     console.log(`container-test: ${status.context}: ${status.state} (${status.description})`);
   if (!finals.every((s) => s.state === "success")) throw new Error("a status is not success (the build page says why)");

@@ -1,17 +1,17 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateAppKey } from "../support/app-key.js";
-import { latestStatus, startFakeGitHub } from "../support/fake-github.js";
+import { startFakeGitHub } from "../support/fake-github.js";
 import { makeRepo } from "../support/git-repo.js";
 import { pullRequestPayload } from "../support/payloads.js";
 import { startRedis } from "../support/redis-server.js";
 import { freePort, productionEnv, spawnServer, waitUntilServing } from "../support/server-process.js";
 import { startSshd } from "../support/sshd.js";
 import { until } from "../support/until.js";
-import { sendWebhook } from "../support/webhook.js";
 import { phaseTimes, podman } from "./container-script.js";
+import { deliverUntilFinal, runImageDetached, SECRETS, writeImageSecrets } from "./image-run.js";
 import { probeProject } from "./probe-project.js";
 
 /**
@@ -28,8 +28,6 @@ const [image, ...runOptions] = process.argv.slice(2);
 if (!image) throw new Error("usage: run-worker-image.ts <image> [podman run options…]");
 
 const APP_ID = 4343;
-const SECRETS = "/run/pyci-secrets";
-const ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
 const WORKER = "container-worker";
 const { timed, report } = phaseTimes("container-test worker");
 
@@ -63,28 +61,10 @@ const server = spawnServer(
 let failed = false;
 try {
   await waitUntilServing(server, "/ping");
-  // the image's user must own its key: pyci refuses key files that others can read
-  const { stdout: ids } = await podman([
-    "run",
-    "--rm",
-    "--pull=never",
-    "--no-healthcheck",
-    ...ULIMITS,
-    "--entrypoint",
-    "sh",
-    image,
-    "-c",
-    "id -u && id -g",
-  ]);
-  const [uid, gid] = ids.trim().split("\n").map(Number) as [number, number];
-  copyFileSync(sshd.clientKeyPath, join(secrets, "ssh-key"));
-  copyFileSync(sshd.knownHostsPath, join(secrets, "known_hosts"));
-  for (const file of ["ssh-key", "known_hosts"]) {
-    chownSync(join(secrets, file), uid, gid);
-    chmodSync(join(secrets, file), 0o600);
-  }
-  chownSync(secrets, uid, gid);
-  chmodSync(secrets, 0o700);
+  await writeImageSecrets(image, secrets, {
+    "ssh-key": { copy: sshd.clientKeyPath },
+    known_hosts: { copy: sshd.knownHostsPath },
+  });
   const env = {
     CI_REDIS_URL: redis.url,
     CI_WORKER_NAME: WORKER,
@@ -92,25 +72,7 @@ try {
     CI_SSH_KNOWN_HOSTS: `${SECRETS}/known_hosts`,
     CI_BUILD_PROCESSES: "1024",
   };
-  await podman([
-    "run",
-    "--detach",
-    "--name",
-    name,
-    "--pull=never",
-    "--network",
-    "host",
-    ...ULIMITS,
-    "--health-interval",
-    "disable",
-    "--volume",
-    `${secrets}:${SECRETS}:ro`,
-    ...Object.entries(env).flatMap(([key, value]) => ["--env", `${key}=${value}`]),
-    ...runOptions,
-    image,
-    "pyci",
-    "worker",
-  ]);
+  await runImageDetached({ name, image, secrets, env, runOptions, command: ["pyci", "worker"] });
 
   // 1.
   await timed("start until the worker is ready", () =>
@@ -129,19 +91,9 @@ try {
     cloneUrl: "http://127.0.0.1:9/acme/widgets.git",
     installationId: 92,
   });
-  const finals = await timed("delivery until ci/check and ci/test are final", async () => {
-    const res = await sendWebhook({
-      url: `http://127.0.0.1:${port}/api/github/webhooks`,
-      secret,
-      event: "pull_request",
-      payload,
-    });
-    if (res.status >= 300) throw new Error(`the delivery was answered ${res.status}: ${res.body}`);
-    return until("ci/check and ci/test are final", 180_000, async () => {
-      const statuses = ["ci/check", "ci/test"].map((context) => latestStatus(fake.statuses, repo.sha, context));
-      return statuses.every((s) => s && s.body.state !== "pending") ? statuses.map((s) => s!.body) : undefined;
-    });
-  });
+  const finals = await timed("delivery until ci/check and ci/test are final", () =>
+    deliverUntilFinal(fake, { url: server.url, secret, payload, sha: repo.sha, timeoutMs: 180_000 }),
+  );
   for (const status of finals)
     console.log(`container-test worker: ${status.context}: ${status.state} (${status.description})`);
   if (!finals.every((s) => s.state === "success")) throw new Error("a status is not success (the build page says why)");

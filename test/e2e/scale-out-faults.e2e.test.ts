@@ -1,25 +1,16 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { latestStatus, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
-import { makeRepo, type TestRepo } from "../support/git-repo.js";
-import { pullRequestPayload } from "../support/payloads.js";
-import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
+import { latestStatus } from "../support/fake-github.js";
+import { redisMissing } from "../support/redis-server.js";
 import {
-  eventually,
-  freePort,
-  productionEnv,
-  spawnServer,
-  spawnWorker,
-  waitUntilServing,
-  type ServerProcess,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
+  buildFinished,
+  startScaleOutCluster,
+  type ClusterServer,
+  type ClusterWorker,
+  type ScaleOutCluster,
+} from "../support/scale-out-cluster.js";
+import { eventually } from "../support/server-process.js";
 import { until } from "../support/until.js";
-import { sendWebhook } from "../support/webhook.js";
+import { buildsTaken } from "../support/worker-process.js";
 
 /**
  * Scale-out's faults (docs/scale-out.md, "What happens on each fault"): the real server with
@@ -32,10 +23,6 @@ import { sendWebhook } from "../support/webhook.js";
 const missing = redisMissing();
 if (missing) console.warn(`scale-out faults e2e skipped: ${missing}`);
 
-const APP_ID = 4545;
-const INSTALLATION_ID = 79;
-const OWNER = "acme";
-const REPO = "gizmos";
 const WORKERS = ["worker-a", "worker-b"];
 /** Seconds a worker gives its running builds on SIGTERM before it hands them back. */
 const WORKER_GRACE = 2;
@@ -56,68 +43,18 @@ const PROJECT = {
 };
 
 describe.skipIf(missing)("scale-out faults lose no build and leave nothing pending", () => {
-  const privateKey = generateAppKey();
-  const secret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
-  let redis: TestRedis;
-  let fake: FakeGitHub;
-  let sshd: TestSshd;
-  let repo: TestRepo;
-  let server: ServerProcess;
-  let serverEnv: Record<string, string>;
-  let serverCwd: string;
-  const workers: ServerProcess[] = [];
-  const dirs: string[] = [];
-  let publicUrl: string;
-  const tempDir = (name: string) => {
-    const dir = mkdtempSync(join(tmpdir(), `pyci-faults-${name}-`));
-    dirs.push(dir);
-    return dir;
-  };
+  let cluster: ScaleOutCluster;
+  let server: ClusterServer;
+  const workers: ClusterWorker[] = [];
   const startWorkers = async () => {
-    for (const name of WORKERS)
-      workers.push(
-        spawnWorker(
-          {
-            ...productionEnv(),
-            CI_REDIS_URL: redis.url,
-            CI_WORKER_NAME: name,
-            CI_CONCURRENCY: "1",
-            CI_WORKER_LOCK: "3",
-            CI_SHUTDOWN_GRACE: String(WORKER_GRACE),
-            CI_DATA_DIR: tempDir(`${name}-data`),
-            CI_WORK_DIR: tempDir(`${name}-work`),
-            CI_SSH_KEY_PATH: sshd.clientKeyPath,
-            CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-          },
-          tempDir(`${name}-cwd`),
-        ),
-      );
-    for (const worker of workers)
-      await eventually(() => worker.output().includes("pyci worker ready") || !worker.alive(), 20_000, "worker ready");
-    for (const worker of workers) expect(worker.alive(), worker.output()).toBe(true);
+    const env = { CI_WORKER_LOCK: "3", CI_SHUTDOWN_GRACE: String(WORKER_GRACE) };
+    workers.push(...(await Promise.all(WORKERS.map((name) => cluster.startWorker(name, { env })))));
   };
-  const deliver = (number: number, sha: string) =>
-    sendWebhook({
-      url: `${publicUrl}/api/github/webhooks`,
-      secret,
-      event: "pull_request",
-      payload: pullRequestPayload({
-        action: "opened",
-        owner: OWNER,
-        repo: REPO,
-        number,
-        headSha: sha,
-        sshUrl: sshd.sshUrl(repo.dir),
-        cloneUrl: "http://127.0.0.1:9/acme/gizmos.git",
-        installationId: INSTALLATION_ID,
-      }),
-    });
-  /** Final statuses for both contexts and a completed check run. */
-  const finished = (sha: string) =>
-    ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, sha, c)?.body.state !== "pending") &&
-    fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
+  const deliver = (number: number, sha: string) => cluster.pullRequest(server.url, { number, headSha: sha });
+  const finished = (sha: string) => buildFinished(cluster.fake, sha);
   /** Reported once: one check run, one final status per context, none pending after it. */
   const expectReportedOnce = (sha: string, testState: string) => {
+    const { fake } = cluster;
     expect(fake.checkRuns.filter((r) => r.fields.head_sha === sha)).toHaveLength(1);
     for (const context of ["ci/check", "ci/test"]) {
       const states = fake.statuses.filter((s) => s.sha === sha && s.body.context === context).map((s) => s.body.state);
@@ -130,44 +67,26 @@ describe.skipIf(missing)("scale-out faults lose no build and leave nothing pendi
     expect(latestStatus(fake.statuses, sha, "ci/test")!.body.state).toBe(testState);
   };
   const healthz = async () => {
-    const res = await fetch(`${publicUrl}/healthz`);
+    const res = await fetch(`${server.url}/healthz`);
     return { status: res.status, text: await res.text() };
   };
 
   beforeAll(async () => {
-    [redis, fake, sshd] = await Promise.all([
-      startRedis(),
-      startFakeGitHub({ appId: APP_ID, privateKey }),
-      startSshd(),
-    ]);
-    repo = makeRepo(PROJECT);
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    serverEnv = {
-      ...productionEnv(),
-      APP_ID: String(APP_ID),
-      PRIVATE_KEY: privateKey,
-      WEBHOOK_SECRET: secret,
-      PORT: String(port),
-      GHE_HOST: fake.host,
-      CI_PUBLIC_URL: publicUrl,
-      CI_DATA_DIR: tempDir("server-data"),
-      CI_WORK_DIR: tempDir("server-work"),
-      CI_REDIS_URL: redis.url,
-    };
-    serverCwd = tempDir("server-cwd");
-    server = spawnServer(serverEnv, serverCwd);
-    await waitUntilServing(server, "/ping");
+    cluster = await startScaleOutCluster({
+      prefix: "faults",
+      appId: 4545,
+      owner: "acme",
+      repo: "gizmos",
+      installationId: 79,
+      files: PROJECT,
+    });
+    server = await cluster.startServer("server");
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.allSettled([server?.stop(), ...workers.map((w) => w.stop())]);
-    await Promise.allSettled([redis?.stop(), sshd?.stop(), fake?.stop()]);
-    repo?.remove();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.stop());
 
   it("loses no build when Redis is killed while builds wait, nor when deliveries come while it is away", async () => {
+    const { fake, redis, repo } = cluster;
     // 1. two builds wait in Redis's queue (no worker yet)
     const commits = [51, 52, 53, 54].map((number) => ({
       number,
@@ -199,11 +118,12 @@ describe.skipIf(missing)("scale-out faults lose no build and leave nothing pendi
     await startWorkers();
     await fake.waitFor(() => commits.every(({ sha }) => finished(sha)), 90_000);
     for (const { sha } of commits) expectReportedOnce(sha, "success");
-    expect(workers.reduce((sum, w) => sum + taken(w.output()), 0)).toBe(commits.length);
+    expect(workers.reduce((sum, w) => sum + buildsTaken(w.output()), 0)).toBe(commits.length);
     expect(fake.violations).toEqual([]);
   }, 150_000);
 
   it("reports a build once when the server is killed mid-build and started again: it follows it on", async () => {
+    const { fake, repo } = cluster;
     const sha = repo.commit({ "test_slow.py": slowTest("taking a while", 6) }, "a test that takes a while");
     expect((await deliver(61, sha)).status).toBeLessThan(300);
     const buildUrl = await testRunning(sha, "taking a while");
@@ -211,8 +131,7 @@ describe.skipIf(missing)("scale-out faults lose no build and leave nothing pendi
     // 1. the server dies without a word; the worker goes on; the server comes back
     const reportedBefore = fake.statuses.length;
     await server.kill9();
-    server = spawnServer(serverEnv, serverCwd);
-    await waitUntilServing(server, "/ping");
+    server = await cluster.restartServer(server);
 
     // 2. the results are reported once, the output stored once, the build taken by one worker once
     await fake.waitFor(() => finished(sha), 60_000);
@@ -223,11 +142,12 @@ describe.skipIf(missing)("scale-out faults lose no build and leave nothing pendi
     const log = await (await fetch(`${buildUrl}/test.log`)).text();
     expect(log.split("taking a while").length - 1, log).toBe(1);
     const buildId = buildUrl.split("/").at(-1)!;
-    expect(workers.reduce((sum, w) => sum + taken(w.output(), buildId), 0)).toBe(1);
+    expect(workers.reduce((sum, w) => sum + buildsTaken(w.output(), buildId), 0)).toBe(1);
     expect(server.output()).toContain('"following":true');
   }, 90_000);
 
   it("stops following at once on SIGTERM (the worker goes on), and reports the build once started again", async () => {
+    const { fake, repo } = cluster;
     const sha = repo.commit({ "test_slow.py": slowTest("taking its time", 6) }, "a test that takes its time");
     expect((await deliver(65, sha)).status).toBeLessThan(300);
     await testRunning(sha, "taking its time");
@@ -239,14 +159,14 @@ describe.skipIf(missing)("scale-out faults lose no build and leave nothing pendi
     expect(fake.statuses.slice(reportedBefore).filter((s) => s.sha === sha)).toEqual([]);
 
     // 2. started again, it follows the build on and reports it once
-    server = spawnServer(serverEnv, serverCwd);
-    await waitUntilServing(server, "/ping");
+    server = await cluster.restartServer(server);
     await fake.waitFor(() => finished(sha), 60_000);
     expectReportedOnce(sha, "success");
     expect(fake.statuses.slice(reportedBefore).filter((s) => s.sha === sha && s.body.state === "pending")).toEqual([]);
   }, 90_000);
 
   it("hands a build back when its worker gets SIGTERM mid-build: it exits within its grace, the other worker builds it", async () => {
+    const { fake, repo } = cluster;
     const sha = repo.commit({ "test_slow.py": slowTest("taking longer", 8) }, "a test that takes longer");
     expect((await deliver(71, sha)).status).toBeLessThan(300);
     const buildUrl = await testRunning(sha, "taking longer");
@@ -265,11 +185,12 @@ describe.skipIf(missing)("scale-out faults lose no build and leave nothing pendi
     expectReportedOnce(sha, "success");
     const survivor = WORKERS[1 - victim]!;
     expect(await (await fetch(buildUrl)).text()).toContain(`Checked out ${sha.slice(0, 7)} on ${survivor}`);
-    expect(taken(workers[1 - victim]!.output(), buildId)).toBe(1);
+    expect(buildsTaken(workers[1 - victim]!.output(), buildId)).toBe(1);
   }, 90_000);
 
   /** Waits until the commit's test step prints `line` on the server's copy of its log; the build page's URL. */
   async function testRunning(sha: string, line: string): Promise<string> {
+    const { fake } = cluster;
     await fake.waitFor(() => !!latestStatus(fake.statuses, sha, "ci/test"), 30_000);
     const buildUrl = latestStatus(fake.statuses, sha, "ci/test")!.body.target_url as string;
     await until(`the test step's output on the server: ${line}`, 60_000, async () => {
@@ -293,14 +214,6 @@ function slowTest(line: string, seconds: number): string {
     `        time.sleep(${seconds})`,
     "",
   ].join("\n");
-}
-
-/** Builds a worker's log says it took (JSON lines, as in production), or took of one build. */
-function taken(output: string, buildId?: string): number {
-  return output
-    .split("\n")
-    .filter((line) => line.includes('"msg":"build taken"') && (!buildId || line.includes(`"buildId":"${buildId}"`)))
-    .length;
 }
 
 /** Builds the server's log says it handed to the workers. */

@@ -1,27 +1,18 @@
-import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { latestStatus, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
-import { makeRepo, type TestRepo } from "../support/git-repo.js";
-import { pullRequestPayload } from "../support/payloads.js";
+import { latestStatus } from "../support/fake-github.js";
+import { makeRepo } from "../support/git-repo.js";
 import { parsePrometheusText, sampleValue } from "../support/prometheus-text.js";
-import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
+import { redisMissing } from "../support/redis-server.js";
 import {
-  eventually,
-  freePort,
-  productionEnv,
-  spawnServer,
-  spawnWorker,
-  waitUntilServing,
-  type ServerProcess,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
+  startScaleOutCluster,
+  type ClusterServer,
+  type ClusterWorker,
+  type ScaleOutCluster,
+} from "../support/scale-out-cluster.js";
 import { until } from "../support/until.js";
-import { sendWebhook } from "../support/webhook.js";
 
 /**
  * Routing by labels (docs/scale-out.md): a repository whose `.github/pyci.yml` asks for
@@ -36,8 +27,6 @@ import { sendWebhook } from "../support/webhook.js";
 const missing = redisMissing();
 if (missing) console.warn(`scale-out routing e2e skipped: ${missing}`);
 
-const APP_ID = 4344;
-const INSTALLATION_ID = 79;
 const OWNER = "acme";
 const REPO = "heavy";
 const WAITS = "Waits for a worker with labels big: none connected";
@@ -49,101 +38,40 @@ const PROJECT = {
 };
 
 describe.skipIf(missing)("builds routed to workers by label", () => {
-  const privateKey = generateAppKey();
-  const secret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
-  const adminToken = randomBytes(24).toString("hex");
-  let redis: TestRedis;
-  let fake: FakeGitHub;
-  let sshd: TestSshd;
-  let repo: TestRepo;
-  let server: ServerProcess;
-  const workers = new Map<string, ServerProcess>();
-  const dirs: string[] = [];
-  let publicUrl: string;
-  const tempDir = (name: string) => {
-    const dir = mkdtempSync(join(tmpdir(), `pyci-route-${name}-`));
-    dirs.push(dir);
-    return dir;
-  };
-  const admin = (path: string) => fetch(`${publicUrl}${path}`, { headers: { authorization: `Bearer ${adminToken}` } });
+  let cluster: ScaleOutCluster;
+  let server: ClusterServer;
+  const workers = new Map<string, ClusterWorker>();
+  const admin = (path: string) =>
+    fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${cluster.adminToken}` } });
   const metrics = async () => parsePrometheusText(await (await admin("/metrics")).text());
   const startWorker = async (name: string, labels: string) => {
-    const worker = spawnWorker(
-      {
-        ...productionEnv(),
-        CI_REDIS_URL: redis.url,
-        CI_WORKER_NAME: name,
-        CI_WORKER_LABELS: labels,
-        CI_CONCURRENCY: "1",
-        CI_DATA_DIR: tempDir(`${name}-data`),
-        CI_WORK_DIR: tempDir(`${name}-work`),
-        CI_SSH_KEY_PATH: sshd.clientKeyPath,
-        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-      },
-      tempDir(`${name}-cwd`),
-    );
+    const worker = await cluster.startWorker(name, { env: { CI_WORKER_LABELS: labels } });
     workers.set(name, worker);
-    await eventually(() => worker.output().includes("pyci worker ready") || !worker.alive(), 20_000, "worker ready");
-    expect(worker.alive(), worker.output()).toBe(true);
     return worker;
   };
 
   beforeAll(async () => {
-    [redis, fake, sshd] = await Promise.all([
-      startRedis(),
-      startFakeGitHub({ appId: APP_ID, privateKey }),
-      startSshd(),
-    ]);
-    repo = makeRepo(PROJECT);
+    cluster = await startScaleOutCluster({
+      prefix: "route",
+      appId: 4344,
+      owner: OWNER,
+      repo: REPO,
+      installationId: 79,
+      files: PROJECT,
+    });
     // the server reads the config from the default branch, as GitHub serves it
-    fake.setContent(OWNER, REPO, ".github/pyci.yml", "runs_on: [big]\n");
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    server = spawnServer(
-      {
-        ...productionEnv(),
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY: privateKey,
-        WEBHOOK_SECRET: secret,
-        PORT: String(port),
-        GHE_HOST: fake.host,
-        CI_PUBLIC_URL: publicUrl,
-        CI_ADMIN_TOKEN: adminToken,
-        CI_DATA_DIR: tempDir("server-data"),
-        CI_WORK_DIR: tempDir("server-work"),
-        CI_REDIS_URL: redis.url,
-      },
-      tempDir("server-cwd"),
-    );
-    await waitUntilServing(server, "/ping");
+    cluster.fake.setContent(OWNER, REPO, ".github/pyci.yml", "runs_on: [big]\n");
+    server = await cluster.startServer("server", { env: { CI_ADMIN_TOKEN: cluster.adminToken } });
     await startWorker("plain", "");
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.allSettled([server?.stop(), ...[...workers.values()].map((w) => w.stop())]);
-    await Promise.allSettled([redis?.stop(), sshd?.stop(), fake?.stop()]);
-    repo?.remove();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.stop());
 
   it("waits, saying so, until a worker with the labels connects; that worker builds it; metrics and the workers view show both", async () => {
+    const { fake, repo } = cluster;
     // 1. a pull request of a repository that asks for a big worker, while only an unlabelled one runs
     const sha = repo.commit({ "notes.txt": "needs a big machine\n" }, "a change");
-    const res = await sendWebhook({
-      url: `${publicUrl}/api/github/webhooks`,
-      secret,
-      event: "pull_request",
-      payload: pullRequestPayload({
-        action: "opened",
-        owner: OWNER,
-        repo: REPO,
-        number: 41,
-        headSha: sha,
-        sshUrl: sshd.sshUrl(repo.dir),
-        cloneUrl: "http://127.0.0.1:9/acme/heavy.git",
-        installationId: INSTALLATION_ID,
-      }),
-    });
+    const res = await cluster.pullRequest(server.url, { number: 41, headSha: sha });
     expect(res.status, res.body).toBeLessThan(300);
 
     // 2. the check run and the statuses say what it waits for; nothing builds it
@@ -184,7 +112,7 @@ describe.skipIf(missing)("builds routed to workers by label", () => {
     expect(sampleValue(after, "pyci_workers_connected")).toBe(2);
 
     // 6. the workers view and API list both, behind the admin token
-    expect((await fetch(`${publicUrl}/api/workers`)).status).toBe(401);
+    expect((await fetch(`${server.url}/api/workers`)).status).toBe(401);
     const listed = (await (await admin("/api/workers")).json()) as {
       workers: { name: string; labels: string[]; concurrency: number; running: string[]; lastSeen: string }[];
     };
@@ -200,48 +128,18 @@ describe.skipIf(missing)("builds routed to workers by label", () => {
 
     // 7. nothing secret in what either side logs
     for (const [where, text] of [["server", server.output()], ...[...workers].map(([name, w]) => [name, w.output()])]) {
-      expect(text!.includes(redis.password), `Redis password in the ${where}'s log`).toBe(false);
-      expect(text!.includes(adminToken), `admin token in the ${where}'s log`).toBe(false);
+      expect(text!.includes(cluster.redis.password), `Redis password in the ${where}'s log`).toBe(false);
+      expect(text!.includes(cluster.adminToken), `admin token in the ${where}'s log`).toBe(false);
     }
   }, 150_000);
 
   it("builds runs_on's repository itself on a server without workers, saying in the log that runs_on is ignored", async () => {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const single = spawnServer(
-      {
-        ...productionEnv(),
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY: privateKey,
-        WEBHOOK_SECRET: secret,
-        PORT: String(port),
-        GHE_HOST: fake.host,
-        CI_PUBLIC_URL: url,
-        CI_DATA_DIR: tempDir("single-data"),
-        CI_WORK_DIR: tempDir("single-work"),
-        CI_SSH_KEY_PATH: sshd.clientKeyPath,
-        CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-      },
-      tempDir("single-cwd"),
-    );
+    const { fake, repo } = cluster;
+    // a server of one machine: no Redis, it clones with the SSH key itself
+    const single = await cluster.startServer("single", { redis: false });
     try {
-      await waitUntilServing(single, "/ping");
       const sha = repo.commit({ "notes.txt": "one machine\n" }, "another change");
-      const res = await sendWebhook({
-        url: `${url}/api/github/webhooks`,
-        secret,
-        event: "pull_request",
-        payload: pullRequestPayload({
-          action: "opened",
-          owner: OWNER,
-          repo: REPO,
-          number: 42,
-          headSha: sha,
-          sshUrl: sshd.sshUrl(repo.dir),
-          cloneUrl: "http://127.0.0.1:9/acme/heavy.git",
-          installationId: INSTALLATION_ID,
-        }),
-      });
+      const res = await cluster.pullRequest(single.url, { number: 42, headSha: sha });
       expect(res.status, res.body).toBeLessThan(300);
       const run = () => fake.checkRuns.find((r) => r.fields.head_sha === sha);
       await fake.waitFor(() => run()?.fields.status === "completed", 90_000);
@@ -258,6 +156,7 @@ describe.skipIf(missing)("builds routed to workers by label", () => {
   }, 120_000);
 
   it("builds a merged pull request's docs on a worker; the server publishes the archive the worker sent as a release asset", async () => {
+    const { fake } = cluster;
     const docsRepo = makeRepo({
       ...PROJECT,
       "docs/conf.py": "project = 'widgets'\n",
@@ -266,23 +165,15 @@ describe.skipIf(missing)("builds routed to workers by label", () => {
     });
     try {
       const tag = `docs-${docsRepo.sha.slice(0, 7)}`;
-      const res = await sendWebhook({
-        url: `${publicUrl}/api/github/webhooks`,
-        secret,
-        event: "pull_request",
-        payload: pullRequestPayload({
-          action: "closed",
-          merged: true,
-          mergeCommitSha: docsRepo.sha,
-          owner: OWNER,
-          repo: "widgets",
-          number: 7,
-          headSha: "2".repeat(40),
-          sshUrl: sshd.sshUrl(docsRepo.dir),
-          cloneUrl: "http://127.0.0.1:9/acme/widgets.git",
-          installationId: INSTALLATION_ID,
-          title: "Document add()",
-        }),
+      const res = await cluster.pullRequest(server.url, {
+        action: "closed",
+        merged: true,
+        mergeCommitSha: docsRepo.sha,
+        repo: "widgets",
+        number: 7,
+        headSha: "2".repeat(40),
+        sshUrl: cluster.sshd.sshUrl(docsRepo.dir),
+        title: "Document add()",
       });
       expect(res.status, res.body).toBeLessThan(300);
       const docs = () => latestStatus(fake.statuses, docsRepo.sha, "ci/docs")?.body;
@@ -294,7 +185,7 @@ describe.skipIf(missing)("builds routed to workers by label", () => {
       // the asset is the worker's archive, whole: a gzip'd tar with the pages at its top
       const archive = fake.asset(OWNER, "widgets", tag, "docs-html.tar.gz");
       expect(archive).toBeDefined();
-      const unpack = tempDir("asset");
+      const unpack = cluster.tempDir("asset");
       writeFileSync(join(unpack, "docs.tar.gz"), archive!);
       const listing = execFileSync("tar", ["-tzf", join(unpack, "docs.tar.gz")], { encoding: "utf8" }).split("\n");
       expect(listing).toEqual(expect.arrayContaining(["index.html", "usage.html"]));

@@ -1,26 +1,18 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { latestStatus, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
+import { latestStatus } from "../support/fake-github.js";
 import { startGitHttpServer, type GitHttpServer } from "../support/git-http-server.js";
-import { makeRepo, type TestRepo } from "../support/git-repo.js";
 import { keyLines, secretsIn } from "../support/hostile-build.js";
-import { pullRequestPayload } from "../support/payloads.js";
-import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
+import { redisMissing } from "../support/redis-server.js";
 import {
-  eventually,
-  freePort,
-  productionEnv,
-  spawnServer,
-  spawnWorker,
-  waitUntilServing,
-  type ServerProcess,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
-import { sendWebhook } from "../support/webhook.js";
+  buildFinished,
+  startScaleOutCluster,
+  type ClusterServer,
+  type ClusterWorker,
+  type ScaleOutCluster,
+} from "../support/scale-out-cluster.js";
 import { workerHuntProbe } from "../support/worker-hunt-probe.js";
 
 /**
@@ -36,35 +28,19 @@ import { workerHuntProbe } from "../support/worker-hunt-probe.js";
 const missing = redisMissing();
 if (missing) console.warn(`scale-out secrets e2e skipped: ${missing}`);
 
-const APP_ID = 4747;
-const INSTALLATION_ID = 91;
-const OWNER = "acme";
 const REPO = "hunted";
 /** What the code under test's environment may hold (as test/e2e/untrusted-code.e2e.test.ts allows). */
 const ALLOWED_ENV = /^(PATH|HOME|TMPDIR|LANG|LC_ALL|PYTHON[A-Z]+|PIP_[A-Z_]+|PYCI_RUN|PWD|SHLVL|_)$/;
 
 describe.skipIf(missing)("the code under test on a worker", () => {
-  const privateKey = generateAppKey();
-  const webhookSecret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
-  const adminToken = randomBytes(24).toString("hex");
   const dotenvDecoy = `dotenv-decoy-${randomBytes(18).toString("hex")}`;
-  let redis: TestRedis;
-  let fake: FakeGitHub;
-  let sshd: TestSshd;
+  let cluster: ScaleOutCluster;
   let gitHttp: GitHttpServer;
-  let repo: TestRepo;
-  let server: ServerProcess;
-  let publicUrl: string;
-  const workers: ServerProcess[] = [];
-  const dirs: string[] = [];
-  const tempDir = (name: string) => {
-    const dir = mkdtempSync(join(tmpdir(), `pyci-hunt-${name}-`));
-    dirs.push(dir);
-    return dir;
-  };
+  let server: ClusterServer;
+  const workers: ClusterWorker[] = [];
   /** Tokens the fake GitHub minted for one repository, contents: read (the workers' clone tokens). */
   const scopedTokens = () =>
-    fake.requests
+    cluster.fake.requests
       .filter((r) => r.method === "POST" && /access_tokens$/.test(r.path))
       .filter(
         (r) =>
@@ -73,68 +49,38 @@ describe.skipIf(missing)("the code under test on a worker", () => {
       .map((r) => (r.response as { token: string }).token);
 
   beforeAll(async () => {
-    [redis, fake, sshd] = await Promise.all([
-      startRedis(),
-      startFakeGitHub({ appId: APP_ID, privateKey }),
-      startSshd(),
-    ]);
-    repo = makeRepo({ "README.md": "hunted\n" });
-    gitHttp = await startGitHttpServer(repo.dir, (token) => scopedTokens().includes(token));
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    server = spawnServer(
-      {
-        ...productionEnv(),
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY: privateKey,
-        WEBHOOK_SECRET: webhookSecret,
-        CI_ADMIN_TOKEN: adminToken,
-        PORT: String(port),
-        GHE_HOST: fake.host,
-        CI_PUBLIC_URL: publicUrl,
-        CI_DATA_DIR: tempDir("server-data"),
-        CI_WORK_DIR: tempDir("server-work"),
-        CI_REDIS_URL: redis.url,
-      },
-      tempDir("server-cwd"),
-    );
-    await waitUntilServing(server, "/ping");
+    cluster = await startScaleOutCluster({
+      prefix: "hunt",
+      appId: 4747,
+      owner: "acme",
+      repo: REPO,
+      installationId: 91,
+      files: { "README.md": "hunted\n" },
+    });
+    gitHttp = await startGitHttpServer(cluster.repo.dir, (token) => scopedTokens().includes(token));
+    server = await cluster.startServer("server", { env: { CI_ADMIN_TOKEN: cluster.adminToken } });
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([server?.stop(), ...workers.map((w) => w.stop())]);
-    await Promise.allSettled([redis?.stop(), sshd?.stop(), fake?.stop(), gitHttp?.stop()]);
-    repo?.remove();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
+    await gitHttp?.stop();
   });
 
   /** A worker cloning over SSH (its own key) or HTTPS (no key), with an operator's .env beside it that holds CI_REDIS_URL. */
   async function startHuntedWorker(name: string, ssh: boolean) {
-    const dataDir = tempDir(`${name}-data`);
-    const workDir = tempDir(`${name}-work`);
-    const cwd = tempDir(`${name}-cwd`);
-    writeFileSync(join(cwd, ".env"), `CI_REDIS_URL=${redis.url}\nDECOY_TOKEN=${dotenvDecoy}\n`, { mode: 0o600 });
-    const worker = spawnWorker(
-      {
-        ...productionEnv(),
-        CI_REDIS_URL: redis.url,
-        CI_WORKER_NAME: name,
-        CI_CONCURRENCY: "1",
-        CI_DATA_DIR: dataDir,
-        CI_WORK_DIR: workDir,
-        ...(ssh ? { CI_SSH_KEY_PATH: sshd.clientKeyPath, CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath } : {}),
-      },
-      cwd,
-    );
+    const cwd = cluster.tempDir(`${name}-cwd`);
+    writeFileSync(join(cwd, ".env"), `CI_REDIS_URL=${cluster.redis.url}\nDECOY_TOKEN=${dotenvDecoy}\n`, {
+      mode: 0o600,
+    });
+    const worker = await cluster.startWorker(name, { ssh, cwd });
     workers.push(worker);
-    await eventually(() => worker.output().includes("pyci worker ready") || !worker.alive(), 20_000, "worker ready");
-    expect(worker.alive(), worker.output()).toBe(true);
-    return { worker, dataDir, workDir, cwd };
+    return worker;
   }
 
   /** Opens pull request `number` whose test is the probe; resolves with the test step's log once reported. */
-  async function huntOn(w: Awaited<ReturnType<typeof startHuntedWorker>>, number: number) {
-    const pid = w.worker.child.pid!;
+  async function huntOn(w: ClusterWorker, number: number) {
+    const { fake, redis, sshd } = cluster;
+    const pid = w.child.pid!;
     const targets = {
       "worker-data-dir": w.dataDir,
       "worker-work-dir": w.workDir,
@@ -147,33 +93,14 @@ describe.skipIf(missing)("the code under test on a worker", () => {
       "redis-dir": redis.dir,
       home: "/root",
     };
-    const sha = repo.commit({ "test_hunt.py": workerHuntProbe(targets, redis.port) }, `hunt ${number}`);
-    const res = await sendWebhook({
-      url: `${publicUrl}/api/github/webhooks`,
-      secret: webhookSecret,
-      event: "pull_request",
-      payload: pullRequestPayload({
-        action: "opened",
-        owner: OWNER,
-        repo: REPO,
-        number,
-        headSha: sha,
-        sshUrl: sshd.sshUrl(repo.dir),
-        cloneUrl: gitHttp.url,
-        installationId: INSTALLATION_ID,
-      }),
-    });
+    const sha = cluster.repo.commit({ "test_hunt.py": workerHuntProbe(targets, redis.port) }, `hunt ${number}`);
+    const res = await cluster.pullRequest(server.url, { number, headSha: sha, cloneUrl: gitHttp.url });
     expect(res.status, res.body).toBeLessThan(300);
     await fake
-      .waitFor(
-        () =>
-          ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, sha, c)?.body.state !== "pending") &&
-          fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed"),
-        60_000,
-      )
+      .waitFor(() => buildFinished(fake, sha), 60_000)
       .catch((error: Error) => {
         throw new Error(
-          `${error.message}\n--- worker ---\n${w.worker.output().slice(-4000)}\n--- server ---\n${server.output().slice(-4000)}`,
+          `${error.message}\n--- worker ---\n${w.output().slice(-4000)}\n--- server ---\n${server.output().slice(-4000)}`,
         );
       });
     const test = latestStatus(fake.statuses, sha, "ci/test")!.body;
@@ -190,12 +117,12 @@ describe.skipIf(missing)("the code under test on a worker", () => {
 
   /** The secrets no build may find, in clear or base32. */
   const secrets = (extra: string[] = []) => [
-    redis.password,
-    webhookSecret,
-    adminToken,
+    cluster.redis.password,
+    cluster.secret,
+    cluster.adminToken,
     dotenvDecoy,
-    ...keyLines(privateKey),
-    ...fake.issuedTokens.map((t) => t.token),
+    ...keyLines(cluster.privateKey),
+    ...cluster.fake.issuedTokens.map((t) => t.token),
     ...extra,
   ];
 
@@ -220,16 +147,16 @@ describe.skipIf(missing)("the code under test on a worker", () => {
     // the clone used a token of this repository only, read only — and the build never saw it
     expect(gitHttp.tokensSeen.length).toBeGreaterThan(0);
     expect(gitHttp.tokensSeen.every((t) => scopedTokens().includes(t))).toBe(true);
-    const minted = fake.requests.find((r) => r.method === "POST" && /access_tokens$/.test(r.path) && r.body);
+    const minted = cluster.fake.requests.find((r) => r.method === "POST" && /access_tokens$/.test(r.path) && r.body);
     expect(minted?.body).toMatchObject({ repositories: [REPO], permissions: { contents: "read" } });
     expectNothingFound(log, places);
-    await w.worker.stop();
+    await w.stop();
   }, 90_000);
 
   it("finds nothing and cannot use Redis on a worker cloning over SSH with its own key", async () => {
     const w = await startHuntedWorker("worker-ssh", true);
     const { log, places } = await huntOn(w, 52);
-    expectNothingFound(log, places, keyLines(readFileSync(sshd.clientKeyPath, "utf8")));
+    expectNothingFound(log, places, keyLines(readFileSync(cluster.sshd.clientKeyPath, "utf8")));
     // the worker's logs hold none of it either
     for (const worker of workers) expect(secretsIn(worker.output(), secrets()), "worker log").toEqual([]);
   }, 90_000);

@@ -1,25 +1,15 @@
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateAppKey } from "../support/app-key.js";
-import { latestStatus, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
-import { makeRepo, type TestRepo } from "../support/git-repo.js";
-import { pullRequestPayload } from "../support/payloads.js";
-import { redisMissing, startRedis, type TestRedis } from "../support/redis-server.js";
+import { latestStatus } from "../support/fake-github.js";
+import { redisMissing } from "../support/redis-server.js";
 import {
-  eventually,
-  freePort,
-  productionEnv,
-  spawnServer,
-  spawnWorker,
-  waitUntilServing,
-  type ServerProcess,
-} from "../support/server-process.js";
-import { startSshd, type TestSshd } from "../support/sshd.js";
+  buildFinished,
+  startScaleOutCluster,
+  type ClusterServer,
+  type ClusterWorker,
+  type ScaleOutCluster,
+} from "../support/scale-out-cluster.js";
 import { until } from "../support/until.js";
-import { sendWebhook } from "../support/webhook.js";
+import { buildsTaken } from "../support/worker-process.js";
 
 /**
  * Scale-out (docs/scale-out.md): the real server with CI_REDIS_URL hands builds to two real
@@ -31,10 +21,6 @@ import { sendWebhook } from "../support/webhook.js";
 const missing = redisMissing();
 if (missing) console.warn(`scale-out e2e skipped: ${missing}`);
 
-const APP_ID = 4343;
-const INSTALLATION_ID = 78;
-const OWNER = "acme";
-const REPO = "gadgets";
 const PULL_REQUESTS = [21, 22, 23, 24];
 const WORKERS = ["worker-a", "worker-b"];
 
@@ -59,109 +45,43 @@ const PROJECT = {
 };
 
 describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
-  const privateKey = generateAppKey();
-  const secret = `pyci-e2e-${randomBytes(18).toString("base64url")}`;
-  let redis: TestRedis;
-  let fake: FakeGitHub;
-  let sshd: TestSshd;
-  let repo: TestRepo;
-  let server: ServerProcess;
-  const workers: ServerProcess[] = [];
-  const dirs: string[] = [];
-  let publicUrl: string;
-  const tempDir = (name: string) => {
-    const dir = mkdtempSync(join(tmpdir(), `pyci-scale-${name}-`));
-    dirs.push(dir);
-    return dir;
-  };
+  let cluster: ScaleOutCluster;
+  let server: ClusterServer;
+  let workers: ClusterWorker[];
 
   beforeAll(async () => {
-    [redis, fake, sshd] = await Promise.all([
-      startRedis(),
-      startFakeGitHub({ appId: APP_ID, privateKey }),
-      startSshd(),
+    cluster = await startScaleOutCluster({
+      prefix: "scale",
+      appId: 4343,
+      owner: "acme",
+      repo: "gadgets",
+      installationId: 78,
+      files: PROJECT,
+    });
+    // the server: the App, no SSH key (it clones nothing); the workers: Redis and their own SSH key,
+    // nothing of the App — a killed worker's build goes to the other within seconds (CI_WORKER_LOCK)
+    [server, workers] = await Promise.all([
+      cluster.startServer("server"),
+      Promise.all(WORKERS.map((name) => cluster.startWorker(name, { env: { CI_WORKER_LOCK: "3" } }))),
     ]);
-    repo = makeRepo(PROJECT);
-    const port = await freePort();
-    publicUrl = `http://127.0.0.1:${port}`;
-    // the server: the App, no SSH key (it clones nothing)
-    server = spawnServer(
-      {
-        ...productionEnv(),
-        APP_ID: String(APP_ID),
-        PRIVATE_KEY: privateKey,
-        WEBHOOK_SECRET: secret,
-        PORT: String(port),
-        GHE_HOST: fake.host,
-        CI_PUBLIC_URL: publicUrl,
-        CI_DATA_DIR: tempDir("server-data"),
-        CI_WORK_DIR: tempDir("server-work"),
-        CI_REDIS_URL: redis.url,
-      },
-      tempDir("server-cwd"),
-    );
-    // the workers: Redis and their own SSH key, nothing of the App
-    for (const name of WORKERS)
-      workers.push(
-        spawnWorker(
-          {
-            ...productionEnv(),
-            CI_REDIS_URL: redis.url,
-            CI_WORKER_NAME: name,
-            CI_CONCURRENCY: "1",
-            // a killed worker's build goes to the other within seconds
-            CI_WORKER_LOCK: "3",
-            CI_DATA_DIR: tempDir(`${name}-data`),
-            CI_WORK_DIR: tempDir(`${name}-work`),
-            CI_SSH_KEY_PATH: sshd.clientKeyPath,
-            CI_SSH_KNOWN_HOSTS: sshd.knownHostsPath,
-          },
-          tempDir(`${name}-cwd`),
-        ),
-      );
-    await waitUntilServing(server, "/ping");
-    for (const worker of workers)
-      await eventually(() => worker.output().includes("pyci worker ready") || !worker.alive(), 20_000, "worker ready");
-    for (const worker of workers) expect(worker.alive(), worker.output()).toBe(true);
   }, 60_000);
 
-  afterAll(async () => {
-    await Promise.allSettled([server?.stop(), ...workers.map((w) => w.stop())]);
-    await Promise.allSettled([redis?.stop(), sshd?.stop(), fake?.stop()]);
-    repo?.remove();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cluster?.stop());
 
   it("builds pull requests on both workers, reported and shown as builds of the server itself", async () => {
+    const { fake, repo } = cluster;
     // 1. a commit per pull request, all delivered at once
     const commits = PULL_REQUESTS.map((number) => ({
       number,
       sha: repo.commit({ [`notes_${number}.txt`]: `pull request ${number}\n` }, `change for #${number}`),
     }));
     for (const { number, sha } of commits) {
-      const res = await sendWebhook({
-        url: `${publicUrl}/api/github/webhooks`,
-        secret,
-        event: "pull_request",
-        payload: pullRequestPayload({
-          action: "opened",
-          owner: OWNER,
-          repo: REPO,
-          number,
-          headSha: sha,
-          sshUrl: sshd.sshUrl(repo.dir),
-          cloneUrl: "http://127.0.0.1:9/acme/gadgets.git",
-          installationId: INSTALLATION_ID,
-        }),
-      });
+      const res = await cluster.pullRequest(server.url, { number, headSha: sha });
       expect(res.status, res.body).toBeLessThan(300);
     }
 
     // 2. every commit ends with its statuses and one completed check run
-    const finished = (sha: string) =>
-      ["ci/check", "ci/test"].every((c) => latestStatus(fake.statuses, sha, c)?.body.state !== "pending") &&
-      fake.checkRuns.some((r) => r.fields.head_sha === sha && r.fields.status === "completed");
-    await fake.waitFor(() => commits.every(({ sha }) => finished(sha)), 100_000);
+    await fake.waitFor(() => commits.every(({ sha }) => buildFinished(fake, sha)), 100_000);
     for (const { sha } of commits) {
       const check = latestStatus(fake.statuses, sha, "ci/check")!.body;
       const test = latestStatus(fake.statuses, sha, "ci/test")!.body;
@@ -187,7 +107,7 @@ describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
     expect(fake.violations).toEqual([]);
 
     // 4. both workers built, each build once
-    const taken = WORKERS.map((name, i) => ({ name, builds: countTaken(workers[i]!.output()) }));
+    const taken = workers.map((w) => ({ name: w.name, builds: buildsTaken(w.output()) }));
     expect(
       taken.every((w) => w.builds > 0),
       JSON.stringify(taken),
@@ -195,30 +115,17 @@ describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
     expect(taken.reduce((sum, w) => sum + w.builds, 0)).toBe(commits.length);
 
     // 5. no secret in what either side logs: Redis's password, the webhook secret, installation tokens
-    for (const [where, text] of [["server", server.output()], ...workers.map((w, i) => [WORKERS[i]!, w.output()])]) {
-      expect(text!.includes(redis.password), `Redis password in the ${where}'s log`).toBe(false);
-      expect(text!.includes(secret), `webhook secret in the ${where}'s log`).toBe(false);
+    for (const [where, text] of [["server", server.output()], ...workers.map((w) => [w.name, w.output()])]) {
+      expect(text!.includes(cluster.redis.password), `Redis password in the ${where}'s log`).toBe(false);
+      expect(text!.includes(cluster.secret), `webhook secret in the ${where}'s log`).toBe(false);
       expect(fake.leakedTokens(text!), where).toEqual([]);
     }
   }, 120_000);
 
   it("stops a build on its worker when a newer commit supersedes it, and builds the newer one", async () => {
+    const { fake, repo } = cluster;
     const deliver = (action: string, sha: string) =>
-      sendWebhook({
-        url: `${publicUrl}/api/github/webhooks`,
-        secret,
-        event: "pull_request",
-        payload: pullRequestPayload({
-          action,
-          owner: OWNER,
-          repo: REPO,
-          number: 31,
-          headSha: sha,
-          sshUrl: sshd.sshUrl(repo.dir),
-          cloneUrl: "http://127.0.0.1:9/acme/gadgets.git",
-          installationId: INSTALLATION_ID,
-        }),
-      });
+      cluster.pullRequest(server.url, { action, number: 31, headSha: sha });
     // 1. a commit whose tests would take minutes, building on a worker
     const slow = repo.commit({ "test_slow.py": SLOW_TEST }, "a slow test");
     expect((await deliver("opened", slow)).status).toBeLessThan(300);
@@ -254,22 +161,9 @@ describe.skipIf(missing)("builds on two pyci workers through Redis", () => {
   }, 120_000);
 
   it("finishes on the other worker a build whose worker was killed (SIGKILL), on the same check run", async () => {
+    const { fake, repo } = cluster;
     const sha = repo.commit({ "test_slow.py": SLOW_ONCE_TEST }, "a test that takes a while");
-    const res = await sendWebhook({
-      url: `${publicUrl}/api/github/webhooks`,
-      secret,
-      event: "pull_request",
-      payload: pullRequestPayload({
-        action: "opened",
-        owner: OWNER,
-        repo: REPO,
-        number: 41,
-        headSha: sha,
-        sshUrl: sshd.sshUrl(repo.dir),
-        cloneUrl: "http://127.0.0.1:9/acme/gadgets.git",
-        installationId: INSTALLATION_ID,
-      }),
-    });
+    const res = await cluster.pullRequest(server.url, { number: 41, headSha: sha });
     expect(res.status).toBeLessThan(300);
     // 1. its tests run on some worker: that one is killed
     await fake.waitFor(() => !!latestStatus(fake.statuses, sha, "ci/test"), 30_000);
@@ -328,8 +222,3 @@ const SLOW_TEST = [
   "        time.sleep(300)",
   "",
 ].join("\n");
-
-/** Builds a worker's log says it took (JSON lines, as in production). */
-function countTaken(output: string): number {
-  return output.split("\n").filter((line) => line.includes('"msg":"build taken"')).length;
-}
