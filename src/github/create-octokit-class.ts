@@ -1,3 +1,4 @@
+import Bottleneck from "bottleneck/light.js";
 import { ProbotOctokit } from "probot";
 import { fetchWithTimeout, type Fetch, type RequestTimeouts } from "./fetch-with-timeout.js";
 import { WriteLimiter } from "./write-limiter.js";
@@ -38,6 +39,9 @@ type LimitOptions = { method: string; url: string };
  *   a new build's `pending` statuses and check run go first, borrowing from the
  *   writes after them, so a push shows `pending` at once;
  *   installations never wait for each other;
+ * - other requests go 10 at a time in the process (plugin-throttling's global group), except installation
+ *   tokens and those opening writes, which skip Bottleneck's scheduling altogether (it yields to a 1 ms
+ *   timer several times per request: ~20 ms of a new build's time to `pending`);
  * - 5xx, timeouts and network errors are retried 3 times with backoff (plugin-retry);
  * - rate limits (primary: x-ratelimit-remaining 0 until x-ratelimit-reset; secondary:
  *   Retry-After) are retried twice after GitHub's wait, when it is at most 2 minutes
@@ -81,7 +85,7 @@ export function createPyciOctokit(options: PyciOctokitOptions = {}) {
       throttle: {
         ...throttle,
         // the limiter above paces writes; clustered throttling keeps its shared groups
-        ...(throttle.connection ? {} : { write: PASS_THROUGH_GROUP }),
+        ...(throttle.connection ? {} : { write: PASS_THROUGH_GROUP, global: GLOBAL_GROUP, auth: PASS_THROUGH_GROUP }),
         retryAfterBaseValue: baseMs,
         onRateLimit: onLimit("primary"),
         onSecondaryRateLimit: onLimit("secondary"),
@@ -103,9 +107,33 @@ export const PyciOctokit = createPyciOctokit();
 type Route = { method?: string; url?: string; state?: unknown };
 type Wrapper = (request: (route: Route) => Promise<unknown>, route: Route) => Promise<unknown>;
 
-/** plugin-throttling's write group, made a no-op: `key(id).schedule(options, fn)` runs fn at once. */
+/**
+ * A plugin-throttling group made pass-through: `key(id).schedule(options, fn, ...args)` calls `fn(...args)`
+ * at once. For writes (the WriteLimiter paces them) and installation tokens (Bottleneck's local scheduling
+ * yields to a 1 ms timer several times per job, and a new build waits for its token before anything shows).
+ */
 const PASS_THROUGH_GROUP = {
-  key: () => ({ schedule: (_options: unknown, fn: () => Promise<unknown>) => fn() }),
+  key: () => ({
+    schedule: (_options: unknown, fn: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => fn(...args),
+  }),
+};
+
+/** plugin-throttling's group for every request that is not a token (10 at once in the process), as the plugin makes it. */
+const READS = new Bottleneck.Group({ id: "octokit-global", maxConcurrent: 10, timeout: 2 * 60_000 });
+
+/**
+ * That group, except that a new build's opening writes (its `pending` statuses and check run) skip it, as
+ * they skip the write pacing's queue: the time to `pending` is what a pusher waits on. Other requests
+ * are held to 10 at once, as the plugin holds them.
+ */
+const GLOBAL_GROUP = {
+  key: (id: string) => {
+    const limiter = READS.key(id);
+    return {
+      schedule: (options: Bottleneck.JobOptions, fn: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) =>
+        isOpening(args[0] as Route) ? fn(...args) : limiter.schedule(options, () => fn(...args)),
+    };
+  },
 };
 
 /** Installation clients carry their installation id (Probot's factory); the app and token clients share one key. */

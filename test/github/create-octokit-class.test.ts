@@ -205,4 +205,26 @@ describe("pyci's Octokit", () => {
     await Promise.all([a1, a2]);
     expect(fake.statuses.filter((s) => s.repo === "alpha").map((s) => s.body.context)).toEqual(["ci/check", "ci/test"]);
   });
+
+  it("holds reads to 10 at once, but a new build's pending status goes out past them", async () => {
+    const writer = await github(95);
+    const path = `/repos/acme/reads/commits/${SHA}/statuses`;
+    const held = fake.holdNext({ method: "GET", path, times: 11 });
+    const read = () =>
+      writer.octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/statuses", {
+        owner: "acme",
+        repo: "reads",
+        ref: SHA,
+      });
+    const reads = Array.from({ length: 11 }, read);
+    await held.waitForArrival(10);
+    // the pending status does not queue behind the reads GitHub has not answered…
+    await setStatus(writer, target("reads"), { ...STATUS, state: "pending" });
+    expect(statusRequests("reads").map((r) => r.status)).toEqual([201]);
+    // …while the 11th read still waits for one of the 10 to end
+    expect(held.arrived()).toBe(10);
+    held.release();
+    await Promise.all(reads);
+    expect(held.arrived()).toBe(11);
+  });
 });
