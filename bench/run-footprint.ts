@@ -8,9 +8,8 @@ import { tinyProject } from "./workload.js";
 
 /**
  * Figure 6b alone (`npm run build && npx vite-node bench/run-footprint.ts`): the server's RSS across
- * BENCH_FOOTPRINT_BUILDS (1000) cheap builds, measured as `npm run bench` does (measureFootprint), with a
- * budget of its own, BENCH_FOOTPRINT_S (900): the whole run's ten minutes hold only part of the 1,000 builds
- * on 2 cores. The RSS samples go to stderr as JSON with BENCH_FOOTPRINT_DETAIL=1.
+ * BENCH_FOOTPRINT_BUILDS (1000) cheap builds after BENCH_FOOTPRINT_WARMUP (1000), measured as `npm run bench`
+ * does (measureFootprint), with a budget of its own, BENCH_FOOTPRINT_S (1200). The RSS samples go to stderr as JSON with BENCH_FOOTPRINT_DETAIL=1.
  */
 runAlone("footprint", "BENCH_FOOTPRINT_DETAIL", async (h, progress) => {
   const server = await startBenchServer(h, "footprint");
@@ -30,8 +29,9 @@ runAlone("footprint", "BENCH_FOOTPRINT_DETAIL", async (h, progress) => {
       checkRun: "pyci",
     });
     const max = envInt("BENCH_FOOTPRINT_BUILDS", 1000);
-    const budgetS = envInt("BENCH_FOOTPRINT_S", 900);
-    return await measureFootprint(h, server, tiny, { max, budgetMs: budgetS * 1000 }, progress);
+    const warmup = envInt("BENCH_FOOTPRINT_WARMUP", 1000);
+    const budgetS = envInt("BENCH_FOOTPRINT_S", 1200);
+    return await measureFootprint(h, server, tiny, { warmup, max, budgetMs: budgetS * 1000 }, progress);
   } finally {
     await server.stop();
   }
