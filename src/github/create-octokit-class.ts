@@ -119,7 +119,7 @@ const PASS_THROUGH_GROUP = {
 };
 
 /** plugin-throttling's group for every request that is not a token (10 at once in the process), as the plugin makes it. */
-const READS = new Bottleneck.Group({ id: "octokit-global", maxConcurrent: 10, timeout: 2 * 60_000 });
+const GLOBAL_LIMITERS = new Bottleneck.Group({ id: "octokit-global", maxConcurrent: 10, timeout: 2 * 60_000 });
 
 /**
  * That group, except that a new build's opening writes (its `pending` statuses and check run) skip it, as
@@ -128,7 +128,7 @@ const READS = new Bottleneck.Group({ id: "octokit-global", maxConcurrent: 10, ti
  */
 const GLOBAL_GROUP = {
   key: (id: string) => {
-    const limiter = READS.key(id);
+    const limiter = GLOBAL_LIMITERS.key(id);
     return {
       schedule: (options: Bottleneck.JobOptions, fn: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) =>
         isOpening(args[0] as Route) ? fn(...args) : limiter.schedule(options, () => fn(...args)),

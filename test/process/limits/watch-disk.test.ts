@@ -25,7 +25,9 @@ function write(path: string, mib: number): void {
 }
 
 describe("watchDisk", () => {
-  it("measures what the directories hold, and calls once when they pass the limit", { timeout: 30_000 }, async () => {
+  // each next measurement waits 20 times as long as the last took (DUTY): on a loaded machine a slow start of du
+  // stretches the 50 ms interval to seconds, so the waits below allow a minute
+  it("measures what the directories hold, and calls once when they pass the limit", { timeout: 150_000 }, async () => {
     const checkout = join(root, "checkout");
     const scratch = join(root, "scratch");
     mkdirSync(checkout);
@@ -35,12 +37,12 @@ describe("watchDisk", () => {
 
     write(join(checkout, "a"), 3);
     write(join(scratch, "b"), 3);
-    await until("both files are counted", () => watch!.usedBytes() >= 6 * MIB);
+    await until("both files are counted", () => watch!.usedBytes() >= 6 * MIB, 60_000);
     expect(watch.usedBytes()).toBeLessThan(7 * MIB);
     expect(calls).toEqual([]);
 
     write(join(scratch, "c"), 3);
-    await until("the limit is passed", () => calls.length > 0);
+    await until("the limit is passed", () => calls.length > 0, 60_000);
     expect(calls[0]).toBeGreaterThan(8 * MIB);
     write(join(checkout, "d"), 3);
     await new Promise((resolve) => setTimeout(resolve, 300));
