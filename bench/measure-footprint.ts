@@ -50,7 +50,7 @@ export async function measureFootprint(
   const sample = () => {
     const parts = server.rssParts();
     samples.push({
-      builds: done,
+      builds: measured(),
       seconds: (performance.now() - started) / 1000,
       rssMb: server.rss() / MB,
       anonMb: parts.anon / MB,
@@ -60,7 +60,7 @@ export async function measureFootprint(
   let next = 0;
   let finished = 0;
   // builds measured: past the warm-up
-  let done = 0;
+  const measured = () => Math.max(0, finished - o.warmup);
   const buildMs: number[] = [];
   let ticker: NodeJS.Timeout | undefined;
   const startSampling = () => {
@@ -95,10 +95,9 @@ export async function measureFootprint(
           if (finished === o.warmup) startSampling();
           continue;
         }
-        done++;
-        if (done % SAMPLE_EVERY_BUILDS === 0) {
+        if (measured() % SAMPLE_EVERY_BUILDS === 0) {
           sample();
-          progress(`footprint: ${done} builds, RSS ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
+          progress(`footprint: ${measured()} builds, RSS ${samples.at(-1)!.rssMb.toFixed(1)} MB`);
         }
       }
     };
@@ -109,6 +108,7 @@ export async function measureFootprint(
   // the warm-up took the whole budget: the one sample says so (no verdict)
   if (samples.length === 0) sample();
   sample();
+  const done = measured();
   const seconds = (performance.now() - started) / 1000;
   progress(
     `footprint: ${done} builds in ${seconds.toFixed(0)} s, RSS ${samples[0]!.rssMb.toFixed(1)} → ${samples.at(-1)!.rssMb.toFixed(1)} MB`,
